@@ -1,0 +1,5 @@
+import sys
+
+from wekawbc.cli import main
+
+sys.exit(main())

@@ -1,0 +1,72 @@
+"""The ``wekawbc`` command line: one sub-command per job.
+
+Each stage registers its own sub-commands in a module named in ``_COMMAND_MODULES``; such a module
+defines ``register(subparsers)``, which adds parsers whose ``handler`` default takes the parsed
+arguments and returns an exit code. Heavy libraries (jpype, torch) are imported inside handlers, so
+``wekawbc --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from typing import Callable, Sequence
+
+from wekawbc import __version__
+from wekawbc._io import WekawbcError
+
+__all__ = ["build_parser", "main"]
+
+# Sub-command modules, in the order of the data flow.
+_COMMAND_MODULES: tuple[str, ...] = (
+)
+
+
+def _info(args: argparse.Namespace) -> int:
+    from wekawbc.provenance import library_versions
+    from wekawbc.weka import jvm
+
+    for name, version in library_versions().items():
+        print(f"{name:<24}{version}")
+    java = jvm.find_java()
+    print(f"{'java':<24}{java.home} (from {java.source})")
+    print(f"{'WEKA_HOME':<24}{jvm.weka_home()}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (also used to document the command line)."""
+    parser = argparse.ArgumentParser(
+        prog="wekawbc",
+        description="White-blood-cell classification on imbalanced data, evaluated exactly as Weka does.",
+    )
+    parser.add_argument("--version", action="version", version=f"wekawbc {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    info = subparsers.add_parser("info", help="versions, the Java in use and WEKA_HOME")
+    info.set_defaults(handler=_info)
+    for module_name in _COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="wekawbc: %(levelname)s: %(message)s", stream=sys.stderr)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(handler(args) or 0)
+    except WekawbcError as error:
+        print(f"wekawbc: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("wekawbc: interrupted; finished outputs are kept, partial ones were removed", file=sys.stderr)
+        return 130

