@@ -1,0 +1,386 @@
+"""Cell-image data sets: the layouts users have, the five leukocyte types and reading images.
+
+Three layouts are recognised by :func:`load_dataset`:
+
+``labels.csv``
+    A folder holding ``labels.csv`` with an ``image`` column and, optionally, ``label`` and ``mask``
+    columns; paths are relative to the folder (a bare file name is also looked up under
+    ``images/`` and, for masks, ``masks/``). Every other column is kept in ``CellRecord.extra``
+    (for example ``nucleus_shape`` of ``pbc/`` or ``wbc_boxes_xyxy`` of ``bccd/``).
+``class folders``
+    A folder with one sub-folder per class (``neutrophil/``, ``Lymphocytes/``, ``NEU/`` ...),
+    images inside.
+``images``
+    A plain folder of images, a single image, or a list of image paths: no labels, features only.
+
+Labels are normalised to the five types of :data:`CLASSES` through :data:`SYNONYMS`; a label that
+is not a known type is reported in :attr:`CellDataset.problems` and its row is left out, as is a
+row whose image file is missing. The batch never stops on them.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+import warnings
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator, Literal, Mapping, Sequence
+
+import numpy as np
+
+from wekawbc._io import WekawbcError
+
+__all__ = [
+    "AGRANULOCYTES", "BINARY_CLASSES", "CLASSES", "GRANULOCYTES", "IMAGE_SUFFIXES", "SYNONYMS",
+    "CellDataset", "CellRecord", "DatasetProblem", "Task",
+    "binary_label", "class_values", "load_dataset", "normalise_label", "read_image", "task_label",
+]
+
+Task = Literal["five", "binary"]
+
+#: The five leukocyte types, granulocytes first, in the order every output lists them.
+CLASSES: tuple[str, ...] = ("neutrophil", "eosinophil", "basophil", "lymphocyte", "monocyte")
+GRANULOCYTES: frozenset[str] = frozenset({"neutrophil", "eosinophil", "basophil"})
+AGRANULOCYTES: frozenset[str] = frozenset({"lymphocyte", "monocyte"})
+#: The binary grouping (the paper's discriminative split: lobed nucleus or not), in output order.
+BINARY_CLASSES: tuple[str, ...] = ("granulocyte", "agranulocyte")
+
+#: Other spellings seen in public data sets, mapped to the five types (keys are lower case).
+SYNONYMS: Mapping[str, str] = {
+    **{name: name for name in CLASSES},
+    **{name + "s": name for name in CLASSES},
+    "netrophil": "neutrophil", "neutrophile": "neutrophil", "neu": "neutrophil", "neut": "neutrophil",
+    "segmented neutrophil": "neutrophil", "band neutrophil": "neutrophil", "band": "neutrophil",
+    "sng": "neutrophil", "bng": "neutrophil",
+    "eosinophile": "eosinophil", "eos": "eosinophil", "eo": "eosinophil", "esinophil": "eosinophil",
+    "basophile": "basophil", "bas": "basophil", "ba": "basophil", "baso": "basophil",
+    "lymph": "lymphocyte", "lym": "lymphocyte", "ly": "lymphocyte", "lymphocite": "lymphocyte",
+    "mono": "monocyte", "mon": "monocyte", "mo": "monocyte", "monocite": "monocyte",
+}
+
+#: Image file suffixes read by :func:`read_image` (lower case).
+IMAGE_SUFFIXES: frozenset[str] = frozenset({".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+
+
+def normalise_label(raw: str | None) -> str | None:
+    """The five-type name of ``raw`` (case, plurals and known misspellings folded).
+
+    Returns None for an empty label (an unlabelled image) and raises ``ValueError`` for a
+    label that names no known type.
+    """
+    if raw is None:
+        return None
+    text = re.sub(r"[\s_\-]+", " ", str(raw)).strip().lower()
+    if not text or text in {"nan", "none", "?", "unknown"}:
+        return None
+    if text in SYNONYMS:
+        return SYNONYMS[text]
+    raise ValueError(f"label {raw!r} is not one of {', '.join(CLASSES)}")
+
+
+def binary_label(label: str | None) -> str | None:
+    """``granulocyte`` or ``agranulocyte`` for a five-type label (None stays None)."""
+    if label is None:
+        return None
+    if label in GRANULOCYTES:
+        return "granulocyte"
+    if label in AGRANULOCYTES:
+        return "agranulocyte"
+    raise ValueError(f"label {label!r} is not one of {', '.join(CLASSES)}")
+
+
+def task_label(label: str | None, task: Task = "five") -> str | None:
+    """The class of a five-type ``label`` for ``task`` (``"five"`` or ``"binary"``)."""
+    if task == "five":
+        return label
+    if task == "binary":
+        return binary_label(label)
+    raise ValueError(f"task must be 'five' or 'binary', got {task!r}")
+
+
+def class_values(task: Task = "five") -> tuple[str, ...]:
+    """All class values of ``task`` in their stable order (:data:`CLASSES` or :data:`BINARY_CLASSES`)."""
+    if task == "five":
+        return CLASSES
+    if task == "binary":
+        return BINARY_CLASSES
+    raise ValueError(f"task must be 'five' or 'binary', got {task!r}")
+
+
+@dataclass(frozen=True)
+class CellRecord:
+    """One image of a data set.
+
+    Attributes
+    ----------
+    image : Path
+        The image file.
+    label : str or None
+        One of :data:`CLASSES`, or None when unlabelled.
+    mask : Path or None
+        The expert nucleus/cytoplasm mask, when the data set has one.
+    extra : Mapping[str, str]
+        Every other column of ``labels.csv`` (``nucleus_shape``, ``wbc_boxes_xyxy`` ...).
+    """
+
+    image: Path
+    label: str | None = None
+    mask: Path | None = None
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def id(self) -> str:
+        """The image file name without its suffix (also the mask name written for it)."""
+        return self.image.stem
+
+    def task_label(self, task: Task = "five") -> str | None:
+        """The class of this record for ``task``."""
+        return task_label(self.label, task)
+
+
+@dataclass(frozen=True)
+class DatasetProblem:
+    """A row or file left out of a data set, and why."""
+
+    path: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.reason}"
+
+
+@dataclass
+class CellDataset:
+    """The images of a data set with their labels, and the problems met while reading its index.
+
+    Iterating yields :class:`CellRecord` objects; ``len()`` counts them.
+    """
+
+    records: list[CellRecord]
+    root: Path | None = None
+    layout: str = "images"
+    problems: list[DatasetProblem] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    def __iter__(self) -> Iterator[CellRecord]:
+        return iter(self.records)
+
+    def __getitem__(self, index: int) -> CellRecord:
+        return self.records[index]
+
+    @property
+    def is_labelled(self) -> bool:
+        """True when at least one record has a label."""
+        return any(record.label is not None for record in self.records)
+
+    def labels(self, task: Task = "five") -> list[str | None]:
+        """Each record's class for ``task`` (None where unlabelled)."""
+        return [record.task_label(task) for record in self.records]
+
+    def class_counts(self, task: Task = "five") -> dict[str, int]:
+        """Number of records per class of ``task``, in the stable class order (zeros included)."""
+        counts = Counter(label for label in self.labels(task) if label is not None)
+        return {name: counts.get(name, 0) for name in class_values(task)}
+
+
+def load_dataset(source: str | os.PathLike | Sequence[str | os.PathLike]) -> CellDataset:
+    """Read a data set from a folder (``labels.csv`` or class sub-folders), an image, or a list of images.
+
+    Parameters
+    ----------
+    source : path or sequence of paths
+        A folder with ``labels.csv``; a folder with one sub-folder per class; a folder of images;
+        a single image file; or a list of image files.
+
+    Returns
+    -------
+    CellDataset
+        The records in index order (sorted by path for folders) and the problems met.
+
+    Raises
+    ------
+    WekawbcError
+        When ``source`` does not exist, ``labels.csv`` has no ``image`` column or cannot be
+        parsed, or no image at all is found.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if not path.exists():
+            raise WekawbcError(f"{path}: no such file or folder")
+        if path.is_file():
+            dataset = _from_paths([path], root=path.parent)
+        elif (path / "labels.csv").is_file():
+            dataset = _from_labels_csv(path)
+        elif _class_folders(path):
+            dataset = _from_class_folders(path)
+        else:
+            dataset = _from_paths(_images_in(path), root=path)
+    else:
+        dataset = _from_paths([Path(item) for item in source], root=None)
+    if not dataset.records:
+        found = "; ".join(str(problem) for problem in dataset.problems[:3])
+        raise WekawbcError(f"{source}: no readable image found" + (f" ({found})" if found else ""))
+    return dataset
+
+
+def _images_in(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _class_folders(folder: Path) -> list[Path]:
+    """Sub-folders whose name is a known type and that hold images."""
+    found = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        try:
+            label = normalise_label(sub.name)
+        except ValueError:
+            continue
+        if label is not None and _images_in(sub):
+            found.append(sub)
+    return found
+
+
+def _from_paths(paths: Iterable[Path], root: Path | None) -> CellDataset:
+    records, problems = [], []
+    for path in paths:
+        if not path.is_file():
+            problems.append(DatasetProblem(str(path), "image file not found"))
+        else:
+            records.append(CellRecord(image=path))
+    return CellDataset(records=records, root=root, layout="images", problems=problems)
+
+
+def _from_class_folders(folder: Path) -> CellDataset:
+    records, problems = [], []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        try:
+            label = normalise_label(sub.name)
+        except ValueError as error:
+            if _images_in(sub):
+                problems.append(DatasetProblem(str(sub), f"sub-folder skipped: {error}"))
+            continue
+        records.extend(CellRecord(image=image, label=label) for image in _images_in(sub))
+    return CellDataset(records=records, root=folder, layout="class folders", problems=problems)
+
+
+def _resolve(folder: Path, relative: str, fallback: str) -> Path:
+    """``folder/relative``, or ``folder/fallback/relative`` when only that exists."""
+    direct = folder / relative
+    if direct.is_file():
+        return direct
+    nested = folder / fallback / relative
+    return nested if nested.is_file() else direct
+
+
+def _from_labels_csv(folder: Path) -> CellDataset:
+    index = folder / "labels.csv"
+    try:
+        with open(index, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise WekawbcError(f"{index}: cannot read ({error})") from error
+    if not rows or "image" not in rows[0]:
+        raise WekawbcError(f"{index}: needs an 'image' column (and optionally 'label' and 'mask')")
+    records, problems = [], []
+    for line, row in enumerate(rows, start=2):
+        name = (row.get("image") or "").strip()
+        where = f"{index}:{line}"
+        if not name:
+            problems.append(DatasetProblem(where, "empty image path"))
+            continue
+        image = _resolve(folder, name, "images")
+        if not image.is_file():
+            problems.append(DatasetProblem(f"{where} ({name})", "image file not found"))
+            continue
+        try:
+            label = normalise_label(row.get("label"))
+        except ValueError as error:
+            problems.append(DatasetProblem(f"{where} ({name})", str(error)))
+            continue
+        mask_name = (row.get("mask") or "").strip()
+        mask = _resolve(folder, mask_name, "masks") if mask_name else None
+        if mask is not None and not mask.is_file():
+            problems.append(DatasetProblem(f"{where} ({mask_name})", "mask file not found; image kept without mask"))
+            mask = None
+        extra = {key: (value or "") for key, value in row.items()
+                 if key not in {"image", "label", "mask"} and key is not None}
+        records.append(CellRecord(image=image, label=label, mask=mask, extra=extra))
+    return CellDataset(records=records, root=folder, layout="labels.csv", problems=problems)
+
+
+def read_image(path: str | os.PathLike) -> np.ndarray:
+    """Read an image as RGB ``uint8`` of shape ``(rows, cols, 3)``.
+
+    BMP, PNG, JPEG and TIFF are read with their real colours. Grey images are repeated on the
+    three channels, 16-bit images scaled to 8 bits (``value // 257``), an alpha channel is
+    composited on white (what a viewer shows) and palette images expanded.
+
+    Raises
+    ------
+    WekawbcError
+        Naming the file, when it is missing, empty, truncated, corrupt or not an image.
+    """
+    from PIL import Image, UnidentifiedImageError
+
+    path = Path(path)
+    if not path.is_file():
+        raise WekawbcError(f"{path}: image file not found")
+    if path.stat().st_size == 0:
+        raise WekawbcError(f"{path}: empty file, not an image")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.load()  # decodes everything: raises on truncated data
+                array = _pil_to_rgb8(image)
+    except UnidentifiedImageError:
+        array = _read_with_opencv(path)
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as error:
+        raise WekawbcError(f"{path}: corrupt or truncated image ({error})") from error
+    if array.shape[0] == 0 or array.shape[1] == 0:
+        raise WekawbcError(f"{path}: image has no pixels")
+    return array
+
+
+def _pil_to_rgb8(image) -> np.ndarray:
+    mode = image.mode
+    if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
+        data = np.asarray(image)
+        # 32-bit and float grey are taken as 16-bit when any value exceeds the 8-bit range.
+        grey = _to_uint8(np.nan_to_num(data).astype(np.int64), bit16=mode.startswith("I;16") or data.max() > 255)
+        return np.repeat(grey[..., None], 3, axis=2)
+    if mode in {"RGBA", "LA", "PA"} or (mode == "P" and "transparency" in image.info):
+        rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
+        alpha = rgba[..., 3:4] / 255.0
+        return np.round(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def _to_uint8(data: np.ndarray, bit16: bool) -> np.ndarray:
+    if bit16:
+        return (np.clip(data, 0, 65535) // 257).astype(np.uint8)
+    return np.clip(data, 0, 255).astype(np.uint8)
+
+
+def _read_with_opencv(path: Path) -> np.ndarray:
+    """Fallback for files Pillow does not decode (e.g. 16-bit RGB TIFF)."""
+    import cv2
+
+    raw = np.fromfile(path, dtype=np.uint8)
+    decoded = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    if decoded is None:
+        raise WekawbcError(f"{path}: not a readable image (unknown format or corrupt data)")
+    data = decoded.astype(np.int64)
+    grey_or_colour = _to_uint8(data, bit16=decoded.dtype == np.uint16)
+    if grey_or_colour.ndim == 2:
+        return np.repeat(grey_or_colour[..., None], 3, axis=2)
+    if grey_or_colour.shape[2] == 4:
+        bgr = grey_or_colour[..., :3].astype(np.float32)
+        alpha = grey_or_colour[..., 3:4].astype(np.float32) / 255.0
+        grey_or_colour = np.round(bgr * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
+    return np.ascontiguousarray(grey_or_colour[..., 2::-1])
