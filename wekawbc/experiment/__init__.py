@@ -1,0 +1,1 @@
+"""Experiments: configured runs of many classifiers over repeated folds, the demo, and Dask scale-out."""
