@@ -26,7 +26,7 @@ from pathlib import Path
 
 from wekawbc._io import WekawbcError
 
-__all__ = ["JavaRuntime", "find_java", "start", "is_started", "runtime", "weka_home"]
+__all__ = ["JavaRuntime", "find_java", "java_error", "start", "is_started", "runtime", "weka_home"]
 
 _log = logging.getLogger(__name__)
 
@@ -124,6 +124,24 @@ def is_started() -> bool:
 def runtime() -> JavaRuntime | None:
     """The running JVM's description, or None before :func:`start`."""
     return _runtime
+
+
+def java_error(error: BaseException, context: str) -> WekawbcError:
+    """A one-line :class:`WekawbcError` for a Java exception raised inside Weka, prefixed by ``context``.
+
+    Java's message is kept and its stack trace dropped. Running out of Java heap becomes one
+    sentence saying how to give Java more memory.
+    """
+    java_class = error.getClass().getName() if hasattr(error, "getClass") else type(error).__name__
+    if str(java_class) == "java.lang.OutOfMemoryError":
+        heap = _runtime.max_heap if _runtime is not None and _runtime.max_heap else "Java's default"
+        return WekawbcError(
+            f"{context}: Java ran out of memory (max heap {heap}); start again with a larger heap, "
+            f"e.g. --max-heap 8g or {_DEFAULT_MAX_HEAP_ENV}=8g"
+        )
+    message = error.getMessage() if hasattr(error, "getMessage") else None
+    text = " ".join(str(message).split()) if message is not None else str(java_class)
+    return WekawbcError(f"{context}: {text}")
 
 
 def _bundled_classpath() -> list[str]:

@@ -1,0 +1,177 @@
+"""Load a data set into Weka's ``Instances`` with a nominal class.
+
+Sources and how they are read:
+
+* **ARFF** (``.arff``, ``.arff.gz``): Weka's own ``ArffLoader``, exactly as the Explorer and the
+  command line read it. Class values keep the order declared in the header.
+* **CSV** (``.csv``): pandas (``?`` and empty cells are missing values, as in Weka). Columns of
+  numbers become numeric attributes; every other column becomes nominal with its values in **order
+  of first appearance** in the file, which is the order Weka's own ``CSVLoader`` gives them, so a
+  CSV opened here and in the Explorer has the same class order.
+* **pandas DataFrame**: numeric columns become numeric attributes; a ``Categorical`` column keeps
+  its categories' order; any other column (strings, booleans) becomes nominal in order of first
+  appearance, as for CSV. ``NaN``/``None`` are missing values.
+* an ``Instances`` object (python-weka-wrapper3's or Java's) is used as it is.
+
+The class attribute is the last one unless ``class_name`` names another; it must be nominal.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import numpy as np
+
+from wekawbc._io import WekawbcError
+from wekawbc.weka.jvm import java_error, start
+
+__all__ = ["load_instances"]
+
+
+def _check_readable(path: Path) -> None:
+    if not path.exists():
+        raise WekawbcError(f"{path}: no such file")
+    if path.is_dir():
+        raise WekawbcError(f"{path}: is a folder, expected an ARFF or CSV file")
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as error:
+        raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
+
+
+def _read_arff(path: Path):
+    from jpype import JClass, JException
+
+    loader = JClass("weka.core.converters.ArffLoader")()
+    try:
+        loader.setSource(JClass("java.io.File")(str(path)))
+        return loader.getDataSet()
+    except JException as error:
+        raise java_error(error, f"{path}: not a valid ARFF file") from None
+
+
+def _read_csv(path: Path):
+    import pandas as pd
+
+    try:
+        frame = pd.read_csv(path, na_values=["?", ""], keep_default_na=False, skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
+        raise WekawbcError(f"{path}: not a valid CSV file: {' '.join(str(error).split())}") from None
+    return _frame_to_instances(frame, path.stem, str(path))
+
+
+def _nominal_values(column) -> list[str]:
+    import pandas as pd
+
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        return [str(value) for value in column.cat.categories]
+    return [str(value) for value in pd.unique(column.dropna())]
+
+
+def _frame_to_instances(frame, relation: str, origin: str):
+    """Java ``Instances`` from a DataFrame (see the module docstring for the attribute types)."""
+    import pandas as pd
+    from jpype import JArray, JClass, JDouble
+
+    Attribute = JClass("weka.core.Attribute")
+    ArrayList = JClass("java.util.ArrayList")
+    if frame.shape[1] == 0:
+        raise WekawbcError(f"{origin}: no columns")
+    names = [str(name) for name in frame.columns]
+    if len(set(names)) != len(names):
+        raise WekawbcError(f"{origin}: column names are not unique: {names}")
+    attributes = ArrayList()
+    columns: list[np.ndarray] = []
+    for name in names:
+        column = frame[name]
+        is_number = pd.api.types.is_numeric_dtype(column.dtype) and not pd.api.types.is_bool_dtype(column.dtype)
+        if is_number and not isinstance(column.dtype, pd.CategoricalDtype):
+            attributes.add(Attribute(name))
+            columns.append(column.to_numpy(dtype=np.float64, na_value=np.nan))
+            continue
+        if pd.api.types.is_datetime64_any_dtype(column.dtype):
+            raise WekawbcError(f"{origin}: column '{name}' holds dates; convert it to numbers first")
+        values = _nominal_values(column)
+        index = {value: float(i) for i, value in enumerate(values)}
+        attributes.add(Attribute(name, ArrayList(values)))
+        columns.append(np.array([np.nan if pd.isna(v) else index[str(v)] for v in column], dtype=np.float64))
+    matrix = np.column_stack(columns) if columns else np.empty((len(frame), 0))
+    data = JClass("weka.core.Instances")(relation, attributes, len(frame))
+    DenseInstance = JClass("weka.core.DenseInstance")
+    for row in matrix:
+        data.add(DenseInstance(1.0, JArray(JDouble)(row)))
+    return data
+
+
+def _set_class(data, class_name: str | None, origin: str) -> None:
+    if class_name is None:
+        index = data.classIndex() if data.classIndex() >= 0 else data.numAttributes() - 1
+    else:
+        attribute = data.attribute(class_name)
+        if attribute is None:
+            names = [str(data.attribute(i).name()) for i in range(data.numAttributes())]
+            raise WekawbcError(f"{origin}: no attribute named '{class_name}' for the class; attributes are {names}")
+        index = attribute.index()
+    if index < 0:
+        raise WekawbcError(f"{origin}: no attributes, so no class attribute")
+    attribute = data.attribute(index)
+    if not attribute.isNominal():
+        kind = "numeric" if attribute.isNumeric() else "not nominal"
+        raise WekawbcError(
+            f"{origin}: class attribute '{attribute.name()}' is {kind}; Weka's classifiers here need a nominal "
+            "class (choose another with class_name / --class, or make it nominal, e.g. with NumericToNominal)"
+        )
+    data.setClassIndex(index)
+
+
+def load_instances(source: "str | os.PathLike | pandas.DataFrame | Instances", class_name: str | None = None):
+    """Read ``source`` into Weka ``Instances`` whose class is a nominal attribute.
+
+    Starts the JVM if needed (:func:`wekawbc.weka.jvm.start` with its defaults).
+
+    Parameters
+    ----------
+    source : str, PathLike, pandas.DataFrame or Instances
+        An ARFF or CSV file, a DataFrame, or Instances (python-weka-wrapper3's or Java's; copied, so
+        the caller's object is not changed).
+    class_name : str, optional
+        Name of the class attribute; by default the last attribute (or, for Instances whose class
+        is already set, that class).
+
+    Returns
+    -------
+    weka.core.dataset.Instances
+        python-weka-wrapper3's wrapper (the Java object is ``.jobject``), class index set.
+
+    Raises
+    ------
+    WekawbcError
+        One line naming the source: a missing or unreadable file, an ARFF syntax error (with Weka's
+        line number), a CSV that cannot be parsed, or a class attribute that is absent or not nominal.
+    """
+    start()
+    from jpype import JClass
+    from weka.core.dataset import Instances
+
+    if isinstance(source, Instances):
+        data, origin = JClass("weka.core.Instances")(source.jobject), f"data set '{source.relationname}'"
+    elif hasattr(source, "getClass") and str(source.getClass().getName()) == "weka.core.Instances":
+        data, origin = JClass("weka.core.Instances")(source), f"data set '{source.relationName()}'"
+    elif hasattr(source, "columns") and hasattr(source, "dtypes"):
+        data, origin = _frame_to_instances(source, "dataframe", "DataFrame"), "DataFrame"
+    elif isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        _check_readable(path)
+        suffixes = "".join(path.suffixes[-2:]).lower()
+        if path.suffix.lower() == ".csv":
+            data = _read_csv(path)
+        elif path.suffix.lower() == ".arff" or suffixes == ".arff.gz":
+            data = _read_arff(path)
+        else:
+            raise WekawbcError(f"{path}: unknown file type '{path.suffix}'; expected .arff, .arff.gz or .csv")
+        origin = str(path)
+    else:
+        raise WekawbcError(f"cannot load a data set from {type(source).__name__}; give a path, DataFrame or Instances")
+    _set_class(data, class_name, origin)
+    return Instances(data)
