@@ -1,0 +1,201 @@
+"""Nucleus, cytoplasm and whole-cell segmentation of a leukocyte in a single-cell crop.
+
+Method (classic image processing, no training; every parameter below is fixed in
+:class:`SegmentationParams`, chosen on the development share of ``jtsc/``):
+
+1. Work at a fixed scale: the crop is resized so that its longer side is about
+   ``working_size`` pixels (cells then span 50-90 pixels whatever the microscope).
+2. Two stain channels, smoothed by a small Gaussian: ``darkness = 1 - G`` (every Romanowsky-type
+   stain here absorbs green most in the nucleus, less in cytoplasm and red cells, least in the
+   plasma) and the nucleus score ``darkness + blue_weight * (B - R)``: a nucleus is purple-blue,
+   eosinophil granules and red cells are as dark in green but redder than blue.
+3. Three-class Otsu (``skimage.filters.threshold_multiotsu``): the upper threshold of the nucleus
+   score gives nucleus candidates (opened by a 3x3 disc), the lower threshold of ``darkness``
+   separates plasma from everything stained (cells, red cells).
+4. The leukocyte is the nucleus component nearest the crop's centre (weighted by size); the other
+   nucleus components within ``lobe_gap`` cell radii are its other lobes.
+5. Cell: foreground (darkness above the lower Otsu threshold) is split by a marker watershed on
+   its distance transform: the nucleus is one marker, and each distance-transform peak whose
+   inscribed disc does not reach the nucleus (a red cell, a neighbour) is another. The cell is
+   the nucleus marker's basin, holes filled, opened, and always containing the nucleus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+from skimage.feature import peak_local_max
+from skimage.filters import threshold_multiotsu
+from skimage.segmentation import watershed
+
+__all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image"]
+
+
+@dataclass(frozen=True)
+class SegmentationParams:
+    """Fixed parameters of :func:`segment_cell` (lengths in working-scale pixels unless noted)."""
+
+    working_size: int = 128
+    smooth_sigma: float = 1.0
+    blue_weight: float = 1.0  # weight of (B - R) added to darkness for the nucleus score
+    lobe_gap: float = 0.35          # in cell radii: nucleus parts this close belong to one cell
+    min_nucleus_fraction: float = 0.05  # of the main nucleus part's area
+    hole_fraction: float = 0.02     # of the working image area: holes smaller are filled
+    marker_reach: float = 0.5       # a foreground peak is another object when its distance to the
+    #                                 nucleus exceeds this times its inscribed radius
+
+
+@dataclass(frozen=True)
+class CellSegmentation:
+    """Masks of one leukocyte, at the resolution of the image given.
+
+    Attributes
+    ----------
+    nucleus_mask, cytoplasm_mask, cell_mask : ndarray of bool, shape (rows, cols)
+        ``cell_mask`` is the union of the two others, which do not overlap.
+    box : tuple of int
+        ``(x0, y0, x1, y1)`` of the cell, x1/y1 exclusive.
+    """
+
+    nucleus_mask: np.ndarray
+    cytoplasm_mask: np.ndarray
+    cell_mask: np.ndarray
+    box: tuple[int, int, int, int]
+
+    @property
+    def found(self) -> bool:
+        """False when no nucleus was found (then every mask is empty)."""
+        return bool(self.nucleus_mask.any())
+
+
+def label_image(segmentation: CellSegmentation) -> np.ndarray:
+    """The ``jtsc/`` mask encoding: uint8, 0 background, 128 cytoplasm, 255 nucleus."""
+    labels = np.zeros(segmentation.cell_mask.shape, np.uint8)
+    labels[segmentation.cytoplasm_mask] = 128
+    labels[segmentation.nucleus_mask] = 255
+    return labels
+
+
+def naive_nucleus_mask(rgb: np.ndarray) -> np.ndarray:
+    """The naive baseline: Otsu's threshold on (blue - green) over the whole image."""
+    from skimage.filters import threshold_otsu
+
+    channel = rgb[..., 2].astype(np.int16) - rgb[..., 1].astype(np.int16)
+    return channel > threshold_otsu(channel)
+
+
+def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    data = rgb.astype(np.float32) / 255.0
+    darkness = 1.0 - data[..., 1]
+    score = darkness + blue_weight * (data[..., 2] - data[..., 0])
+    if sigma > 0:
+        darkness = cv2.GaussianBlur(darkness, (0, 0), sigma)
+        score = cv2.GaussianBlur(score, (0, 0), sigma)
+    return darkness, score
+
+
+def _fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
+    holes = ndi.binary_fill_holes(mask) & ~mask
+    labels, count = ndi.label(holes)
+    if count == 0:
+        return mask
+    sizes = np.bincount(labels.ravel())
+    small = sizes <= max_area
+    small[0] = False
+    return mask | small[labels]
+
+
+def _disk(radius: int) -> np.ndarray:
+    radius = max(int(round(radius)), 1)
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndarray:
+    """The central leukocyte's nucleus: the best-placed large component and its nearby lobes."""
+    labels, count = ndi.label(candidates)
+    if count == 0:
+        return candidates
+    sizes = np.bincount(labels.ravel())[1:].astype(float)
+    centres = np.array(ndi.center_of_mass(candidates, labels, range(1, count + 1)))
+    middle = (np.array(candidates.shape) - 1) / 2.0
+    distance = np.linalg.norm((centres - middle) / max(candidates.shape), axis=1)
+    main = int(np.argmax(sizes * np.exp(-4.0 * distance ** 2))) + 1
+    keep = sizes >= params.min_nucleus_fraction * sizes[main - 1]
+    radius = np.sqrt(sizes[keep].sum() / np.pi) * 1.6  # rough cell radius from nucleus area
+    gap = ndi.distance_transform_edt(labels != main)
+    near = np.zeros(count + 1, bool)
+    near[1:] = keep & (ndi.minimum(gap, labels, range(1, count + 1)) <= params.lobe_gap * radius)
+    near[main] = True
+    return near[labels]
+
+
+def _cell_from_foreground(foreground: np.ndarray, nucleus: np.ndarray, reach: float) -> np.ndarray:
+    distance = ndi.distance_transform_edt(foreground)
+    to_nucleus = ndi.distance_transform_edt(~nucleus)
+    markers = np.zeros(foreground.shape, np.int32)
+    markers[nucleus] = 1
+    peaks = peak_local_max(distance, min_distance=3, labels=foreground.astype(np.int32), exclude_border=False)
+    others = [p for p in peaks if to_nucleus[p[0], p[1]] > reach * distance[p[0], p[1]]]
+    for index, (row, col) in enumerate(others, start=2):
+        markers[row, col] = index
+    markers[~foreground] = len(others) + 2
+    basins = watershed(-distance, markers)
+    return basins == 1
+
+
+def segment_cell(rgb: np.ndarray, params: SegmentationParams = SegmentationParams()) -> CellSegmentation:
+    """Segment the leukocyte of a single-cell crop into nucleus and cytoplasm.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (rows, cols, 3)
+        The crop, as returned by :func:`wekawbc.cells.dataset.read_image`.
+    params : SegmentationParams
+        Fixed parameters (the defaults are the documented, validated ones).
+
+    Returns
+    -------
+    CellSegmentation
+        Masks at the crop's resolution; empty masks when no nucleus is found.
+    """
+    rows, cols = rgb.shape[:2]
+    scale = params.working_size / max(rows, cols)
+    small = rgb if abs(scale - 1) < 0.05 else cv2.resize(
+        rgb, (max(int(round(cols * scale)), 8), max(int(round(rows * scale)), 8)), interpolation=cv2.INTER_AREA)
+    darkness, score = _darkness(small, params.smooth_sigma, params.blue_weight)
+    try:
+        low, _ = threshold_multiotsu(darkness, classes=3, nbins=128)
+        _, high = threshold_multiotsu(score, classes=3, nbins=128)
+    except ValueError:  # a flat image: nothing to find
+        return _empty(rows, cols)
+    candidates = score > high
+    candidates = cv2.morphologyEx(candidates.astype(np.uint8), cv2.MORPH_OPEN, _disk(1)).astype(bool)
+    nucleus = _pick_nucleus(candidates, params)
+    if not nucleus.any():
+        return _empty(rows, cols)
+    hole_area = int(params.hole_fraction * nucleus.size)
+    nucleus = _fill_small_holes(nucleus, hole_area)
+    foreground = _fill_small_holes(darkness > low, hole_area) | nucleus
+    foreground = cv2.morphologyEx(foreground.astype(np.uint8), cv2.MORPH_OPEN, _disk(2)).astype(bool) | nucleus
+    cell = _cell_from_foreground(foreground, nucleus, params.marker_reach)
+    cell = ndi.binary_fill_holes(cell) | nucleus
+    return _at_size(nucleus, cell, rows, cols)
+
+
+def _empty(rows: int, cols: int) -> CellSegmentation:
+    empty = np.zeros((rows, cols), bool)
+    return CellSegmentation(empty, empty.copy(), empty.copy(), (0, 0, 0, 0))
+
+
+def _at_size(nucleus: np.ndarray, cell: np.ndarray, rows: int, cols: int) -> CellSegmentation:
+    if nucleus.shape != (rows, cols):
+        labels = nucleus.astype(np.uint8) + cell.astype(np.uint8)
+        labels = cv2.resize(labels * 100, (cols, rows), interpolation=cv2.INTER_LINEAR)
+        nucleus, cell = labels > 150, labels > 50
+    cytoplasm = cell & ~nucleus
+    ys, xs = np.nonzero(cell)
+    box = (int(xs.min()), int(ys.min()), int(xs.max()) + 1, int(ys.max()) + 1)
+    return CellSegmentation(nucleus, cytoplasm, cell, box)

@@ -1,0 +1,93 @@
+"""From an image to the feature rows of its leukocytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from wekawbc.cells.detection import DetectionParams, isolate_leukocytes
+from wekawbc.cells.segmentation import CellSegmentation, SegmentationParams, segment_cell
+from wekawbc.features.compute import compute_features
+from wekawbc.features.registry import feature_names
+
+__all__ = ["CellFeatures", "Mode", "extract_features", "FIELD_MIN_SIDE"]
+
+Mode = Literal["auto", "crop", "field"]
+#: In ``mode="auto"``, images whose longer side reaches this many pixels are smear fields.
+FIELD_MIN_SIDE = 480
+
+
+@dataclass(frozen=True)
+class CellFeatures:
+    """The features of one leukocyte.
+
+    Attributes
+    ----------
+    box : tuple of int
+        ``(x0, y0, x1, y1)`` in image coordinates (x1, y1 exclusive).
+    values : dict
+        Feature name → float (NaN where undefined), in registry order.
+    segmentation : CellSegmentation
+        The masks, in image coordinates (full image size).
+    """
+
+    box: tuple[int, int, int, int]
+    values: dict[str, float]
+    segmentation: CellSegmentation
+
+
+def _measure(rgb: np.ndarray, segmentation: CellSegmentation, pad: int = 2) -> dict[str, float]:
+    """Features computed on the cell's box (plus ``pad`` pixels): same values, much less work."""
+    x0, y0, x1, y1 = segmentation.box
+    window = (slice(max(y0 - pad, 0), y1 + pad), slice(max(x0 - pad, 0), x1 + pad))
+    values = compute_features(rgb[window], segmentation.nucleus_mask[window], segmentation.cell_mask[window])
+    return dict(zip(feature_names(), values.tolist()))
+
+
+def _full_size(shape: tuple[int, int], box: tuple[int, int, int, int], crop: CellSegmentation) -> CellSegmentation:
+    x0, y0, x1, y1 = box
+    masks = []
+    for part in (crop.nucleus_mask, crop.cytoplasm_mask, crop.cell_mask):
+        full = np.zeros(shape, bool)
+        full[y0:y1, x0:x1] = part
+        masks.append(full)
+    return CellSegmentation(*masks, box)
+
+
+def extract_features(rgb: np.ndarray, *, mode: Mode = "auto",
+                     segmentation: SegmentationParams = SegmentationParams(),
+                     detection: DetectionParams = DetectionParams()) -> list[CellFeatures]:
+    """Find, segment and measure the leukocytes of an image.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (rows, cols, 3)
+        A single-cell crop or a smear field (see :func:`wekawbc.cells.dataset.read_image`).
+    mode : {"auto", "crop", "field"}, default="auto"
+        ``crop``: the image holds one leukocyte (the one nearest the centre is measured);
+        ``field``: every leukocyte is found (:func:`wekawbc.cells.detection.isolate_leukocytes`);
+        ``auto``: ``field`` when the longer side is at least :data:`FIELD_MIN_SIDE` pixels.
+    segmentation, detection : SegmentationParams, DetectionParams
+        Fixed parameters.
+
+    Returns
+    -------
+    list of CellFeatures
+        One per leukocyte found (an empty list when there is none).
+    """
+    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        raise ValueError(f"expected an RGB uint8 image of shape (rows, cols, 3), got {rgb.dtype} {rgb.shape}")
+    if mode not in ("auto", "crop", "field"):
+        raise ValueError(f"mode must be 'auto', 'crop' or 'field', got {mode!r}")
+    if mode == "auto":
+        mode = "field" if max(rgb.shape[:2]) >= FIELD_MIN_SIDE else "crop"
+    if mode == "crop":
+        cell = segment_cell(rgb, segmentation)
+        return [CellFeatures(cell.box, _measure(rgb, cell), cell)] if cell.found else []
+    found = []
+    for leukocyte in isolate_leukocytes(rgb, detection, segmentation):
+        cell = _full_size(rgb.shape[:2], leukocyte.box, leukocyte.segmentation)
+        found.append(CellFeatures(leukocyte.box, _measure(rgb, cell), cell))
+    return found

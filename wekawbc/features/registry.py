@@ -1,0 +1,144 @@
+"""The one feature registry: every feature's name, group and formula.
+
+The registry is the single source for the computation (:mod:`wekawbc.features.compute` reads each
+entry's ``compartment``/``measure``/``channel`` to know what to compute and in which order), for
+the ARFF/CSV header and for the documentation (:func:`feature_table_markdown`). Names follow
+CellProfiler's ``Object_Category_Feature[_Channel]`` scheme (``Nucleus_AreaShape_FormFactor``,
+``Cell_Intensity_Mean_L``, ``Cytoplasm_Texture_Contrast``); they contain only letters, digits and
+``_``, so Weka accepts them unquoted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["CHANNELS", "COMPARTMENTS", "FEATURES", "Feature", "feature_names", "feature_table_markdown"]
+
+COMPARTMENTS: tuple[str, ...] = ("Nucleus", "Cytoplasm", "Cell")
+#: Colour channels: RGB in [0, 255]; HSV with H in degrees [0, 360), S and V in [0, 1]; CIE Lab (D65).
+CHANNELS: tuple[str, ...] = ("R", "G", "B", "H", "S", "V", "L", "a", "b")
+
+
+@dataclass(frozen=True)
+class Feature:
+    """One numeric feature.
+
+    Attributes
+    ----------
+    name : str
+        Attribute name (ARFF, CSV, feature dicts).
+    group : str
+        ``shape``, ``intensity``, ``texture``, ``lbp``, ``ratio`` or ``lobes``.
+    compartment : str
+        ``Nucleus``, ``Cytoplasm``, ``Cell`` (or ``NucleusCytoplasm`` for ratios between them).
+    measure : str
+        The measurement's key inside its group.
+    channel : str or None
+        Colour channel, for intensity and colour-ratio features.
+    doc : str
+        Formula or definition, as printed in the documentation.
+    """
+
+    name: str
+    group: str
+    compartment: str
+    measure: str
+    channel: str | None
+    doc: str
+
+
+_SHAPE = (
+    ("Area", "number of pixels A"),
+    ("Perimeter", "length P of the outer contour(s) (OpenCV arcLength, 8-connected polygon)"),
+    ("FormFactor", "4πA / P²; 1 for a disc"),
+    ("Solidity", "A / area of the convex hull"),
+    ("Extent", "A / area of the bounding box"),
+    ("Eccentricity", "√(1 − λ₂/λ₁), λ the eigenvalues of the second central moments"),
+    ("MajorAxisLength", "4√λ₁: major axis of the ellipse with the same second moments"),
+    ("MinorAxisLength", "4√λ₂: minor axis of that ellipse"),
+    ("MaxFeretDiameter", "largest caliper width (over the convex hull, 2° steps)"),
+    ("MinFeretDiameter", "smallest caliper width (over the convex hull, 2° steps)"),
+    ("Convexity", "perimeter of the convex hull / P; 1 for a convex object"),
+) + tuple((f"HuMoment_{i}", f"Hu's invariant moment φ{i + 1} (OpenCV HuMoments)") for i in range(7))
+
+_STATS = (
+    ("Mean", "mean over the compartment's pixels"),
+    ("Std", "standard deviation over the compartment's pixels"),
+    ("Quantile25", "25th percentile (quantiles over a regular sample of at most 2048 of the pixels)"),
+    ("Median", "50th percentile"),
+    ("Quantile75", "75th percentile"),
+)
+
+_GLCM = (
+    ("Contrast", "Σ P(i,j)(i−j)² (Haralick; skimage graycoprops)"),
+    ("Dissimilarity", "Σ P(i,j)|i−j|"),
+    ("Homogeneity", "Σ P(i,j) / (1 + (i−j)²)"),
+    ("ASM", "angular second moment Σ P(i,j)²"),
+    ("Correlation", "Σ P(i,j)(i−μᵢ)(j−μⱼ) / (σᵢσⱼ)"),
+    ("Entropy", "−Σ P(i,j) log₂ P(i,j)"),
+)
+#: GLCM settings: CIE L quantised to this many grey levels, the compartment's box resized to at
+#: most ``GLCM_SIZE`` pixels on its longer side, distance 1, angles 0°, 45°, 90°, 135° averaged.
+GLCM_LEVELS = 16
+GLCM_SIZE = 48
+#: LBP: skimage ``local_binary_pattern(P=8, R=1, method="uniform")`` on CIE L: 10 codes.
+LBP_POINTS = 8
+LBP_BINS = LBP_POINTS + 2
+
+_TEXTURE_COMPARTMENTS = ("Nucleus", "Cytoplasm")
+
+
+def _build() -> tuple[Feature, ...]:
+    features: list[Feature] = []
+    for compartment in ("Nucleus", "Cell"):
+        for measure, doc in _SHAPE:
+            features.append(Feature(f"{compartment}_AreaShape_{measure}", "shape", compartment, measure, None,
+                                    f"{compartment.lower()}: {doc}"))
+    features.append(Feature("Cytoplasm_AreaShape_Area", "shape", "Cytoplasm", "Area", None,
+                            "cytoplasm: number of pixels (cell minus nucleus)"))
+    for compartment in COMPARTMENTS:
+        for channel in CHANNELS:
+            for measure, doc in _STATS:
+                features.append(Feature(f"{compartment}_Intensity_{measure}_{channel}", "intensity", compartment,
+                                        measure, channel, f"{compartment.lower()}, channel {channel}: {doc}"))
+    for compartment in _TEXTURE_COMPARTMENTS:
+        for measure, doc in _GLCM:
+            features.append(Feature(f"{compartment}_Texture_{measure}", "texture", compartment, measure, None,
+                                    f"{compartment.lower()}, GLCM of CIE L ({GLCM_LEVELS} levels, distance 1, "
+                                    f"4 angles averaged): {doc}"))
+    for code in range(LBP_BINS):
+        features.append(Feature(f"Nucleus_Texture_LBP_{code:02d}", "lbp", "Nucleus", f"LBP_{code:02d}", None,
+                                f"nucleus: fraction of pixels with uniform LBP code {code} "
+                                f"(P={LBP_POINTS}, R=1; code {LBP_BINS - 1} = non-uniform)"))
+    features.append(Feature("Cell_NucleusAreaRatio", "ratio", "Cell", "NucleusAreaRatio", None,
+                            "nucleus area / cell area (nuclear-cytoplasmic ratio)"))
+    for channel in ("R", "G", "B", "S", "V", "L"):
+        features.append(Feature(f"NucleusCytoplasm_MeanRatio_{channel}", "ratio", "NucleusCytoplasm", "MeanRatio",
+                                channel, f"mean {channel} of the nucleus / mean {channel} of the cytoplasm"))
+    for channel in ("H", "a", "b"):
+        features.append(Feature(f"NucleusCytoplasm_MeanDifference_{channel}", "ratio", "NucleusCytoplasm",
+                                "MeanDifference", channel,
+                                f"mean {channel} of the nucleus − mean {channel} of the cytoplasm "
+                                "(a difference: these channels are signed or circular)"))
+    features.append(Feature("Nucleus_Lobes_Count", "lobes", "Nucleus", "Count", None,
+                            "number of nucleus lobes (wekawbc.cells.lobes.count_lobes: 1 round/indented/band, "
+                            "≥ 2 segmented)"))
+    features.append(Feature("Nucleus_Parts_Count", "lobes", "Nucleus", "Parts", None,
+                            "number of separate (non-touching) nucleus parts"))
+    return tuple(features)
+
+
+#: Every feature, in output (ARFF attribute) order.
+FEATURES: tuple[Feature, ...] = _build()
+
+
+def feature_names() -> tuple[str, ...]:
+    """All feature names, in output order."""
+    return tuple(feature.name for feature in FEATURES)
+
+
+def feature_table_markdown() -> str:
+    """The registry as a Markdown table (name, group, definition) for the documentation."""
+    lines = ["| feature | group | definition |", "|---|---|---|"]
+    lines += [f"| `{f.name}` | {f.group} | {f.doc} |" for f in FEATURES]
+    return "\n".join(lines) + "\n"
