@@ -1,0 +1,271 @@
+"""The one result object of an evaluation: Weka's numbers, its text, curves and imbalance extras."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+
+from wekawbc.evaluation import _text
+from wekawbc.evaluation._curves import ThresholdCurve, threshold_curve
+from wekawbc.evaluation._engine import PER_CLASS, compute_statistics
+from wekawbc.predictions import Predictions
+
+__all__ = ["EvaluationResult", "evaluate"]
+
+
+def _json_number(value: Any) -> Any:
+    value = float(value)
+    return None if math.isnan(value) or math.isinf(value) else value
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """Everything Weka's ``Evaluation`` computes for a nominal class, from :func:`evaluate`.
+
+    Counts are weight sums, as in Weka. Per-class arrays have one entry per label (NaN where Weka
+    prints ``?``); ``weighted_*`` are Weka's "Weighted Avg." row (NaN if a present class is NaN).
+    Relative errors, K&B and entropy scores are NaN when there are no priors (``has_priors``).
+    """
+
+    labels: tuple[str, ...]
+    confusion_matrix: np.ndarray
+    total_instances: float
+    correct: float
+    incorrect: float
+    unclassified: float
+    ignored_class_unknown: float
+    pct_correct: float
+    pct_incorrect: float
+    pct_unclassified: float
+    kappa: float
+    mean_absolute_error: float
+    root_mean_squared_error: float
+    relative_absolute_error: float
+    root_relative_squared_error: float
+    mean_prior_absolute_error: float
+    root_mean_prior_squared_error: float
+    has_priors: bool
+    kb_information: float
+    kb_mean_information: float
+    kb_relative_information: float
+    prior_entropy: float
+    mean_prior_entropy: float
+    scheme_entropy: float
+    mean_scheme_entropy: float
+    entropy_gain: float
+    mean_entropy_gain: float
+    tp_rate: np.ndarray
+    fp_rate: np.ndarray
+    precision: np.ndarray
+    recall: np.ndarray
+    f_measure: np.ndarray
+    mcc: np.ndarray
+    roc_area: np.ndarray
+    prc_area: np.ndarray
+    tn_rate: np.ndarray
+    fn_rate: np.ndarray
+    true_positives: np.ndarray
+    false_positives: np.ndarray
+    true_negatives: np.ndarray
+    false_negatives: np.ndarray
+    weighted_tp_rate: float
+    weighted_fp_rate: float
+    weighted_precision: float
+    weighted_recall: float
+    weighted_f_measure: float
+    weighted_mcc: float
+    weighted_roc_area: float
+    weighted_prc_area: float
+    unweighted_macro_f_measure: float
+    unweighted_micro_f_measure: float
+    predictions: Predictions = field(repr=False, compare=False)
+
+    # ----- grouped views -------------------------------------------------------------------
+    @property
+    def n_classes(self) -> int:
+        return len(self.labels)
+
+    @property
+    def weighted(self) -> dict[str, float]:
+        """The "Weighted Avg." row as ``{statistic: value}`` (keys as the per-class arrays)."""
+        return {name: getattr(self, f"weighted_{name}") for name in PER_CLASS}
+
+    def class_rows(self) -> list[dict[str, Any]]:
+        """One dict per class: ``{"class": label, "tp_rate": ..., ..., "prc_area": ...}``."""
+        return [{"class": label, **{name: float(getattr(self, name)[i]) for name in PER_CLASS}}
+                for i, label in enumerate(self.labels)]
+
+    def summary(self, complexity: bool = False) -> dict[str, float]:
+        """The summary lines Weka prints, keyed as the parser keys them, in Weka's order and choice.
+
+        Lines appear as in ``toSummaryString``: nothing but the total when no instance has a known
+        class; relative errors (and the complexity lines, with ``complexity=True``) only with priors;
+        unclassified only when their weight exceeds 1e-6; the ignored line only when some class is unknown.
+        """
+        out: dict[str, float] = {}
+        if self.total_instances > 0:
+            out.update(correct=self.correct, correct_pct=self.pct_correct, incorrect=self.incorrect,
+                       incorrect_pct=self.pct_incorrect, kappa=self.kappa)
+            if complexity and self.has_priors:
+                out.update(kb_relative_info_score_pct=self.kb_relative_information,
+                           kb_information_bits=self.kb_information,
+                           kb_information_bits_per_instance=self.kb_mean_information,
+                           class_complexity_order0_bits=self.prior_entropy,
+                           class_complexity_order0_bits_per_instance=self.mean_prior_entropy,
+                           class_complexity_scheme_bits=self.scheme_entropy,
+                           class_complexity_scheme_bits_per_instance=self.mean_scheme_entropy,
+                           complexity_improvement_bits=self.entropy_gain,
+                           complexity_improvement_bits_per_instance=self.mean_entropy_gain)
+            out.update(mean_absolute_error=self.mean_absolute_error,
+                       root_mean_squared_error=self.root_mean_squared_error)
+            if self.has_priors:
+                out.update(relative_absolute_error_pct=self.relative_absolute_error,
+                           root_relative_squared_error_pct=self.root_relative_squared_error)
+        if self.unclassified - 0 > 1e-6:  # Weka's Utils.gr(unclassified, 0)
+            out.update(unclassified=self.unclassified, unclassified_pct=self.pct_unclassified)
+        out["total_instances"] = self.total_instances
+        if self.ignored_class_unknown > 0:
+            out["ignored_class_unknown"] = self.ignored_class_unknown
+        return out
+
+    # ----- Weka's text ---------------------------------------------------------------------
+    def summary_text(self, title: str = "=== Summary ===\n", complexity: bool = False) -> str:
+        """``toSummaryString(title, complexity)``, byte for byte."""
+        return _text.render_summary(self.summary(complexity), title)
+
+    def class_details_text(self, title: str = "=== Detailed Accuracy By Class ===\n") -> str:
+        """``toClassDetailsString(title)``, byte for byte."""
+        return _text.render_class_details(self.class_rows(), self.weighted, title)
+
+    def matrix_text(self, title: str = "=== Confusion Matrix ===\n") -> str:
+        """``toMatrixString(title)``, byte for byte."""
+        return _text.render_matrix(self.labels, self.confusion_matrix.tolist(), title)
+
+    def weka_text(self, complexity: bool = False) -> str:
+        """The Explorer's block: summary, blank line, class details, blank line, confusion matrix."""
+        return f"{self.summary_text(complexity=complexity)}\n{self.class_details_text()}\n{self.matrix_text()}"
+
+    # ----- curves ----------------------------------------------------------------------------
+    def _class_index(self, cls: int | str) -> int:
+        if isinstance(cls, str):
+            if cls not in self.labels:
+                raise ValueError(f"class {cls!r} is not among the labels {list(self.labels)}")
+            return self.labels.index(cls)
+        if not 0 <= int(cls) < self.n_classes:
+            raise ValueError(f"class index {cls} is outside 0..{self.n_classes - 1}")
+        return int(cls)
+
+    def threshold_curve(self, cls: int | str) -> ThresholdCurve:
+        """Weka's ``ThresholdCurve`` points for one class (index or label), lowest threshold first."""
+        j = self._class_index(cls)
+        p = self.predictions
+        if p.n_instances == 0:
+            raise ValueError("no predictions, so no threshold curve")
+        order = np.argsort(p.fold, kind="stable")
+        actual, weight = p.actual[order], p.weight[order]
+        return threshold_curve(p.distribution[order, j], actual == j, weight, weight >= 0)
+
+    def roc_curve(self, cls: int | str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(fpr, tpr, thresholds)`` of Weka's ROC curve for one class (lowest threshold first)."""
+        curve = self.threshold_curve(cls)
+        return curve.fp_rate, curve.tp_rate, curve.threshold
+
+    def pr_curve(self, cls: int | str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(precision, recall, thresholds)`` of Weka's precision-recall curve for one class."""
+        curve = self.threshold_curve(cls)
+        return curve.precision, curve.recall, curve.threshold
+
+    # ----- beyond Weka -----------------------------------------------------------------------
+    def imbalance_metrics(self) -> dict[str, Any]:
+        """Metrics for imbalanced data (see :func:`wekawbc.evaluation.imbalance_metrics`)."""
+        from wekawbc.evaluation._imbalance import imbalance_metrics
+
+        return imbalance_metrics(self.predictions)
+
+    def bootstrap(self, n_resamples: int = 1000, seed: int = 1, confidence: float = 0.95) -> dict[str, Any]:
+        """Stratified, seeded bootstrap intervals (see :func:`wekawbc.evaluation.bootstrap`)."""
+        from wekawbc.evaluation._imbalance import bootstrap
+
+        return bootstrap(self.predictions, n_resamples=n_resamples, seed=seed, confidence=confidence)
+
+    def to_dict(self, extras: bool = True) -> dict[str, Any]:
+        """Every number as JSON-able data (NaN as None): summary, classes, weighted, macro, matrix, extras."""
+        summary = {key: _json_number(value) for key, value in self.summary(complexity=self.has_priors).items()}
+        for key in ("relative_absolute_error_pct", "root_relative_squared_error_pct", "unclassified",
+                    "unclassified_pct", "ignored_class_unknown"):
+            summary.setdefault(key, None if key.endswith("_pct") and not self.has_priors else 0.0)
+        summary["relative_absolute_error_pct"] = _json_number(self.relative_absolute_error)
+        summary["root_relative_squared_error_pct"] = _json_number(self.root_relative_squared_error)
+        summary["unclassified_pct"] = _json_number(self.pct_unclassified)
+        classes = []
+        for i, row in enumerate(self.class_rows()):
+            row = {key: (value if key == "class" else _json_number(value)) for key, value in row.items()}
+            for name in ("tn_rate", "fn_rate", "true_positives", "false_positives", "true_negatives",
+                         "false_negatives"):
+                row[name] = _json_number(getattr(self, name)[i])
+            classes.append(row)
+        out: dict[str, Any] = {
+            "labels": list(self.labels),
+            "summary": summary,
+            "classes": classes,
+            "weighted_avg": {key: _json_number(value) for key, value in self.weighted.items()},
+            "macro_avg": {"f_measure": _json_number(self.unweighted_macro_f_measure),
+                          "micro_f_measure": _json_number(self.unweighted_micro_f_measure)},
+            "confusion_matrix": {"labels": list(self.labels),
+                                 "matrix": [[_json_number(v) for v in row] for row in self.confusion_matrix]},
+            "has_priors": self.has_priors,
+        }
+        if extras:
+            out["imbalance"] = _jsonable(self.imbalance_metrics())
+        return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        return _json_number(value)
+    return value
+
+
+def evaluate(predictions: Predictions) -> EvaluationResult:
+    """Evaluate predictions exactly as Weka's ``Evaluation`` does (nominal class), without a JVM.
+
+    Parameters
+    ----------
+    predictions : Predictions
+        Actual classes, full predicted distributions, weights, folds and (for Weka's priors) the
+        per-fold training class counts. Without ``train_counts``, a cross-validation takes each
+        fold's training counts from the other folds; a single fold then has no priors, so the
+        relative errors are NaN and their lines are left out, as with Weka's ``useNoPriors``.
+
+    Returns
+    -------
+    EvaluationResult
+
+    Raises
+    ------
+    ValueError
+        If a probability is NaN (Weka's arithmetic on NaN is meaningless; fix the classifier).
+
+    Notes
+    -----
+    The predicted class is the first index with the strictly largest probability above 0; an
+    all-zero distribution is "unclassified" and counts only in the total, the percentages'
+    denominator and the ROC/PRC curves. Weka's priors are Laplace: ``(count_k + 1) / (sum + K)``.
+    """
+    nan_rows = np.flatnonzero(np.isnan(predictions.distribution).any(axis=1))
+    if nan_rows.size:
+        raise ValueError(f"predicted distribution is NaN in rows {nan_rows[:10].tolist()}"
+                         f"{' ...' if nan_rows.size > 10 else ''} (0-based)")
+    stats = compute_statistics(predictions)
+    return EvaluationResult(labels=predictions.labels, predictions=predictions, **stats)

@@ -1,0 +1,167 @@
+"""Weka's three text blocks rendered from plain numbers (shared by the engine and the parser).
+
+Each renderer takes the numbers as the parser returns them (``None`` for Weka's ``?``/NaN), so a
+parsed block renders back to the text it came from, and the engine renders through the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Mapping, Sequence
+
+from wekawbc.evaluation._format import double_to_string, java_fixed, num_to_short_id
+
+__all__ = ["SUMMARY_LINES", "DETAIL_COLUMNS", "render_summary", "render_class_details", "render_matrix"]
+
+# (kind, label, keys) in Weka's order (Evaluation.toSummaryString). Kinds:
+#   "pair": value and percentage; "value": one value; "pct": one value + " %";
+#   "bits": total bits and bits/instance; "coverage": level, then a percentage.
+SUMMARY_LINES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("pair", "Correctly Classified Instances     ", ("correct", "correct_pct")),
+    ("pair", "Incorrectly Classified Instances   ", ("incorrect", "incorrect_pct")),
+    ("value", "Kappa statistic                    ", ("kappa",)),
+    ("value", "Total Cost                         ", ("total_cost",)),
+    ("value", "Average Cost                       ", ("average_cost",)),
+    ("pct", "K&B Relative Info Score            ", ("kb_relative_info_score_pct",)),
+    ("bits", "K&B Information Score              ", ("kb_information_bits", "kb_information_bits_per_instance")),
+    ("bits", "Class complexity | order 0         ",
+     ("class_complexity_order0_bits", "class_complexity_order0_bits_per_instance")),
+    ("bits", "Class complexity | scheme          ",
+     ("class_complexity_scheme_bits", "class_complexity_scheme_bits_per_instance")),
+    ("bits", "Complexity improvement     (Sf)    ",
+     ("complexity_improvement_bits", "complexity_improvement_bits_per_instance")),
+    ("value", "Mean absolute error                ", ("mean_absolute_error",)),
+    ("value", "Root mean squared error            ", ("root_mean_squared_error",)),
+    ("pct", "Relative absolute error            ", ("relative_absolute_error_pct",)),
+    ("pct", "Root relative squared error        ", ("root_relative_squared_error_pct",)),
+    ("coverage", "Coverage of cases ({level} level)     ", ("coverage_level", "coverage_pct")),
+    ("coverage", "Mean rel. region size ({level} level) ", ("coverage_level", "mean_region_size_pct")),
+    ("pair", "UnClassified Instances             ", ("unclassified", "unclassified_pct")),
+    ("value", "Total Number of Instances          ", ("total_instances",)),
+    ("value", "Ignored Class Unknown Instances            ", ("ignored_class_unknown",)),
+)
+
+# (key, header, width) of the class-details table (Evaluation.toClassDetailsString).
+DETAIL_COLUMNS: tuple[tuple[str, str, int], ...] = (
+    ("tp_rate", "TP Rate  ", 9),
+    ("fp_rate", "FP Rate  ", 9),
+    ("precision", "Precision  ", 11),
+    ("recall", "Recall   ", 9),
+    ("f_measure", "F-Measure  ", 11),
+    ("mcc", "MCC      ", 9),
+    ("roc_area", "ROC Area  ", 10),
+    ("prc_area", "PRC Area  ", 10),
+)
+_INDENT = " " * 17
+
+
+def _num(value: float | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _dts(value: float | None) -> str:
+    return double_to_string(_num(value), 12, 4)
+
+
+def render_summary(summary: Mapping[str, float | None], title: str = "=== Summary ===\n") -> str:
+    """``toSummaryString(title, ...)``: the lines whose keys are present in ``summary``, in Weka's order.
+
+    The line for a key is printed when the key is present (``None`` prints as Weka's ``NaN``); which
+    lines Weka shows (priors, unclassified > 0, complexity) is the caller's decision.
+    """
+    lines = [title, "\n"]
+    for kind, label, keys in SUMMARY_LINES:
+        if keys[-1] not in summary:
+            continue
+        if kind == "pair":
+            lines.append(f"{label}{_dts(summary[keys[0]])}     {_dts(summary[keys[1]])} %\n")
+        elif kind == "value":
+            lines.append(f"{label}{_dts(summary[keys[0]])}\n")
+        elif kind == "pct":
+            lines.append(f"{label}{_dts(summary[keys[0]])} %\n")
+        elif kind == "bits":
+            lines.append(f"{label}{_dts(summary[keys[0]])} bits{_dts(summary[keys[1]])} bits/instance\n")
+        else:
+            level = double_to_string(_num(summary[keys[0]]), 4, 2)
+            lines.append(f"{label.format(level=level)}{_dts(summary[keys[1]])} %\n")
+    return "".join(lines)
+
+
+def _detail_cells(row: Mapping[str, float | None]) -> str:
+    cells = []
+    for key, _, width in DETAIL_COLUMNS:
+        value = row[key]
+        if value is None or math.isnan(value):
+            cells.append("?".ljust(width))
+        else:
+            cells.append(java_fixed(value, 3, width))
+    return "".join(cells)
+
+
+def render_class_details(classes: Sequence[Mapping[str, float | None]], weighted: Mapping[str, float | None],
+                         title: str = "=== Detailed Accuracy By Class ===\n") -> str:
+    """``toClassDetailsString(title)``: one row per class (``row["class"]`` names it) and the weighted row."""
+    header = "".join(name for _, name, _ in DETAIL_COLUMNS)
+    lines = [f"{title}\n{_INDENT}{header}Class\n"]
+    for row in classes:
+        lines.append(f"{_INDENT}{_detail_cells(row)}{row['class']}\n")
+    lines.append(f"Weighted Avg.    {_detail_cells(weighted)}\n")
+    return "".join(lines)
+
+
+def _java_int(value: float) -> int:
+    # Java's (int) cast: NaN -> 0, saturating at the int range, truncation toward zero.
+    if math.isnan(value):
+        return 0
+    if math.isinf(value):
+        return 2**31 - 1 if value > 0 else -(2**31)
+    return int(value)
+
+
+def _java_log(value: float) -> float:
+    if value > 0:
+        return math.log(value)
+    return -math.inf if value == 0 else math.nan
+
+
+def matrix_layout(matrix: Sequence[Sequence[float]]) -> tuple[int, bool]:
+    """Weka's cell width and whether the matrix prints with two decimals (``toMatrixString``)."""
+    n_classes = len(matrix)
+    maxval = 0.0
+    fractional = False
+    for row in matrix:
+        for cell in row:
+            current = float(cell)
+            if current < 0:
+                current *= -10
+            if current > maxval:
+                maxval = current
+            # Java: log(fract)/log(10) >= -2 is false for fract <= 0 (NaN or -inf).
+            fract = current - round_half_even(current)
+            if not fractional and fract > 0 and math.log(fract) / math.log(10) >= -2:
+                fractional = True
+    magnitude = _java_int(_java_log(maxval) / math.log(10) + (3 if fractional else 0))
+    letters = _java_int(_java_log(n_classes) / math.log(26))
+    return 1 + max(magnitude, letters), fractional
+
+
+def round_half_even(value: float) -> float:
+    """Java's ``Math.rint``."""
+    if math.isnan(value) or math.isinf(value):
+        return value
+    return float(round(value))
+
+
+def render_matrix(labels: Sequence[str], matrix: Sequence[Sequence[float]],
+                  title: str = "=== Confusion Matrix ===\n") -> str:
+    """``toMatrixString(title)``: letter header, then one row per actual class (columns = predicted)."""
+    width, fractional = matrix_layout(matrix)
+    parts = [title, "\n"]
+    for i in range(len(labels)):
+        parts.append(f" {num_to_short_id(i, width - 3)}   " if fractional else f" {num_to_short_id(i, width)}")
+    parts.append("   <-- classified as\n")
+    digits = 2 if fractional else 0
+    for i, label in enumerate(labels):
+        parts.extend(f" {double_to_string(float(cell), width, digits)}" for cell in matrix[i])
+        parts.append(f" | {num_to_short_id(i, width)} = {label}\n")
+    return "".join(parts)
