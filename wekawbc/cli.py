@@ -21,6 +21,10 @@ __all__ = ["build_parser", "main"]
 
 # Sub-command modules, in the order of the data flow.
 _COMMAND_MODULES: tuple[str, ...] = (
+    "wekawbc.features.cli",
+    "wekawbc.report.cli",
+    "wekawbc.experiment.cli",
+    "wekawbc.weka.cli",
 )
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import threading
 from dataclasses import dataclass
@@ -141,6 +142,8 @@ def java_error(error: BaseException, context: str) -> WekawbcError:
         )
     message = error.getMessage() if hasattr(error, "getMessage") else None
     text = " ".join(str(message).split()) if message is not None else str(java_class)
+    # Weka nests causes as "... (Reason: java.io.IOException: ...)": keep the words, drop the class names.
+    text = re.sub(r"\b(?:[a-z_]\w*\.)+\w*(?:Exception|Error): ", "", text)
     return WekawbcError(f"{context}: {text}")
 
 
@@ -189,7 +192,8 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
         java = find_java()
         heap = max_heap or os.environ.get(_DEFAULT_MAX_HEAP_ENV) or None
         os.environ["WEKA_HOME"] = str(weka_home())
-        args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED"]
+        # wekawbc never goes online: packages come from local zips (``wekawbc packages install``).
+        args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED", "-Dweka.packageManager.offline=true"]
         if heap:
             args.append(f"-Xmx{heap}")
         if not packages:

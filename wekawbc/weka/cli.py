@@ -1,0 +1,123 @@
+"""``wekawbc weka`` (run a Weka classifier with Weka's evaluation) and ``wekawbc packages``."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import dataclasses
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from wekawbc._io import WekawbcError
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``weka`` and ``packages`` sub-commands."""
+    weka = subparsers.add_parser(
+        "weka", help="run a Weka classifier with Weka's own cross-validation / split / test evaluation",
+        description="Train and evaluate a Weka classifier exactly as Weka's Explorer and command line do, "
+                    "printing Weka's evaluation text.")
+    weka.add_argument("data", metavar="DATA", help="training data: ARFF (.arff, .arff.gz) or CSV")
+    weka.add_argument("--classifier", required=True, metavar='"CLASS [OPTIONS]"',
+                      help='Weka classifier and options, e.g. "weka.classifiers.trees.J48 -C 0.25 -M 2"')
+    mode = weka.add_mutually_exclusive_group()
+    mode.add_argument("--folds", type=int, metavar="N", help="stratified N-fold cross-validation (default: 10)")
+    mode.add_argument("--split", type=float, metavar="PCT", help="percentage split: PCT %% train, the rest test")
+    mode.add_argument("--test", metavar="TEST", help="evaluate on this supplied test set (ARFF or CSV)")
+    weka.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
+    weka.add_argument("--seed", type=int, default=1, help="random seed for the folds or split (default: 1)")
+    weka.add_argument("--class", dest="class_name", metavar="NAME", help="class attribute (default: the last)")
+    weka.add_argument("--json", metavar="OUT.json", help="write every number, the settings and versions as JSON")
+    weka.add_argument("--predictions", metavar="OUT.csv",
+                      help="write the predictions CSV (fold,actual,weight,p_<label>...) and, beside it, "
+                           "OUT.train_counts.csv (training class weights per fold)")
+    weka.add_argument("--no-run-information", dest="run_information", action="store_false",
+                      help="omit the '=== Run information ===' block")
+    _add_jvm_options(weka)
+    weka.set_defaults(handler=_run_weka)
+
+    packages = subparsers.add_parser("packages", help="list or install Weka packages (offline)",
+                                     description="Manage the Weka packages in wekawbc's WEKA_HOME.")
+    actions = packages.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="list installed packages").set_defaults(handler=_list_packages)
+    install = actions.add_parser("install", help="install a package from a local zip")
+    install.add_argument("archive", metavar="FILE.zip", help="a Weka package zip (with Description.props)")
+    install.set_defaults(handler=_install_package)
+
+
+def _add_jvm_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-heap", metavar="SIZE", help="Java's maximum heap, e.g. 4g (default: Java's own)")
+    parser.add_argument("--packages", action="store_true",
+                        help="load the Weka packages installed in WEKA_HOME (see 'wekawbc packages list')")
+
+
+def _train_counts_path(predictions_path: Path) -> Path:
+    return predictions_path.with_name(predictions_path.stem + ".train_counts.csv")
+
+
+def _run_weka(args: argparse.Namespace) -> int:
+    from wekawbc.predictions import write_predictions_csv, write_train_counts_csv
+    from wekawbc.weka.jvm import start
+    from wekawbc.weka.run import run_classifier
+
+    if args.preserve_order and args.split is None:
+        raise WekawbcError("--preserve-order applies to --split only")
+    runtime = start(max_heap=args.max_heap, packages=args.packages)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        run = run_classifier(args.data, args.classifier, folds=args.folds, split=args.split, test=args.test,
+                             preserve_order=args.preserve_order, seed=args.seed, class_name=args.class_name)
+    for warning in caught:
+        print(f"wekawbc: warning: {warning.message}", file=sys.stderr)
+    print(run.explorer_text(run_information=args.run_information), end="")
+    written: list[Path] = []
+    try:
+        if args.predictions:
+            path = Path(args.predictions)
+            # The interchange header is exactly fold,actual,weight,p_...: row ids stay in the Python API.
+            written.append(write_predictions_csv(dataclasses.replace(run.predictions, ids=None), path))
+            written.append(write_train_counts_csv(run.labels, run.predictions.train_counts, _train_counts_path(path)))
+        if args.json:
+            written.append(_write_json(run, args, runtime.describe()))
+    except OSError as error:
+        for path in written:  # all outputs or none
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise WekawbcError(f"{error.filename or 'output'}: cannot write: {error.strerror or error}") from None
+    return 0
+
+
+def _write_json(run, args: argparse.Namespace, java: str) -> Path:
+    from wekawbc._io import atomic_write_text
+    from wekawbc.provenance import command_line, library_versions
+
+    document = {
+        "data": str(args.data), "test": args.test, "class": args.class_name,
+        **run.to_dict(),
+        "provenance": {"command": command_line(), "versions": library_versions(), "java": java},
+    }
+    return atomic_write_text(args.json, json.dumps(document, indent=2, allow_nan=False) + "\n")
+
+
+def _list_packages(args: argparse.Namespace) -> int:
+    from wekawbc.weka.jvm import weka_home
+    from wekawbc.weka.packages import installed_packages
+
+    packages = installed_packages()
+    if not packages:
+        print(f"no Weka packages installed in {weka_home() / 'packages'}")
+    for package in packages:
+        print(f"{package.name:<28}{package.version:<12}{package.title}")
+    return 0
+
+
+def _install_package(args: argparse.Namespace) -> int:
+    from wekawbc.weka.packages import install_package
+
+    package = install_package(args.archive)
+    print(f"installed {package.name} {package.version} into {package.path}; use it with --packages")
+    return 0
