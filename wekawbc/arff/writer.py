@@ -1,0 +1,125 @@
+"""ARFF and CSV output that Weka and pandas open as written.
+
+ARFF layout: ``%`` comment lines (source, date, versions, parameters), ``@relation``, one
+``@attribute NAME numeric`` per feature, the nominal class last with every class value listed in
+the order given (so every file of a task declares the same values, present or not), then
+``@data`` rows with ``?`` for missing values. Names and nominal values are quoted the way Weka's
+``weka.core.Utils.quote`` does: single quotes, with backslash escapes, only where needed.
+Both files are written atomically (a temporary file renamed on success).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from wekawbc._io import atomic_write
+
+__all__ = ["weka_quote", "write_arff", "write_csv"]
+
+# Characters that make Weka's Utils.quote wrap a string in single quotes, and their escapes.
+_NEEDS_QUOTES = set("\n\r'\"\\\t%\u001e ,{}")
+_ESCAPES = {"\\": "\\\\", "'": "\\'", "\t": "\\t", "\n": "\\n", "\r": "\\r", '"': '\\"', "%": "\\%",
+            "\u001e": "\\u001E"}
+
+
+def weka_quote(text: str) -> str:
+    """``text`` as Weka writes a name or nominal value: quoted and escaped only where needed."""
+    if text and text != "?" and not (_NEEDS_QUOTES & set(text)):
+        return text
+    return "'" + "".join(_ESCAPES.get(char, char) for char in text) + "'"
+
+
+def _frame(frame_or_rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
+    if isinstance(frame_or_rows, pd.DataFrame):
+        return frame_or_rows
+    return pd.DataFrame.from_records(list(frame_or_rows))
+
+
+def _number(value: Any) -> str:
+    if value is None:
+        return "?"
+    number = float(value)
+    if not math.isfinite(number):
+        return "?"
+    if number.is_integer() and abs(number) < 1e15:
+        return str(int(number))
+    return repr(number)
+
+
+def write_arff(path: str | os.PathLike, frame_or_rows: pd.DataFrame | Iterable[Mapping[str, Any]],
+               class_values: Sequence[str], *, relation: str, comments: Sequence[str] = (),
+               class_attribute: str = "class") -> Path:
+    """Write numeric features and a nominal class as an ARFF file Weka loads as is.
+
+    Parameters
+    ----------
+    path : path
+        Output file (written atomically).
+    frame_or_rows : DataFrame or iterable of dict
+        One row per instance: numeric columns (NaN, None and infinities become ``?``) and the
+        ``class_attribute`` column (a value of ``class_values``, or None/NaN for ``?``). The class
+        may be absent (then every class is ``?``). Column order is kept; the class goes last.
+    class_values : sequence of str
+        Every class value, in the order Weka will index them.
+    relation : str
+        The ``@relation`` name.
+    comments : sequence of str
+        Lines written first as ``% ...`` comments (source, date, versions, parameters).
+    class_attribute : str, default="class"
+        Name of the class column.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        When a feature column is not numeric, a class value is not in ``class_values``, or
+        ``class_values`` is empty or repeats a value.
+    """
+    frame = _frame(frame_or_rows)
+    if not class_values or len(set(class_values)) != len(class_values):
+        raise ValueError(f"class_values must list distinct values, got {list(class_values)!r}")
+    features = [column for column in frame.columns if column != class_attribute]
+    for column in features:
+        if not pd.api.types.is_numeric_dtype(frame[column]) and not frame[column].isna().all():
+            raise ValueError(f"column {column!r} is not numeric (ARFF features are numeric)")
+    if class_attribute in frame.columns:
+        classes = [None if value is None or (isinstance(value, float) and math.isnan(value)) else str(value)
+                   for value in frame[class_attribute].tolist()]
+    else:
+        classes = [None] * len(frame)
+    unknown = sorted({value for value in classes if value is not None} - set(class_values))
+    if unknown:
+        raise ValueError(f"class values {unknown} are not among {list(class_values)}")
+    matrix = frame[features].to_numpy(dtype=np.float64, na_value=np.nan) if features else np.empty((len(frame), 0))
+    with atomic_write(path, "w") as handle:
+        for line in comments:
+            for part in str(line).splitlines() or [""]:
+                handle.write(f"% {part}\n" if part else "%\n")
+        handle.write(f"@relation {weka_quote(relation)}\n\n")
+        for column in features:
+            handle.write(f"@attribute {weka_quote(str(column))} numeric\n")
+        values = ",".join(weka_quote(value) for value in class_values)
+        handle.write(f"@attribute {weka_quote(class_attribute)} {{{values}}}\n\n@data\n")
+        for row, label in zip(matrix, classes):
+            cells = [_number(value) for value in row]
+            cells.append("?" if label is None else weka_quote(label))
+            handle.write(",".join(cells) + "\n")
+    return Path(path)
+
+
+def write_csv(path: str | os.PathLike, frame_or_rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> Path:
+    """Write a table as CSV (atomically; missing values as empty fields, floats round-trip exactly)."""
+    frame = _frame(frame_or_rows)
+    with atomic_write(path, "w") as handle:
+        frame.to_csv(handle, index=False, lineterminator="\n", float_format=None)
+    return Path(path)

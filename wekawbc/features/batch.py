@@ -1,0 +1,135 @@
+"""Extracting a whole data set: per-image outcome, feature table, masks; keeps going past bad images."""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import Callable, Iterator
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from wekawbc._io import WekawbcError, atomic_write_bytes
+from wekawbc.cells.dataset import CellDataset, CellRecord, Task, read_image
+from wekawbc.cells.segmentation import label_image
+from wekawbc.features.extract import Mode, extract_features
+from wekawbc.features.registry import feature_names
+
+__all__ = ["ImageOutcome", "BatchResult", "extract_dataset", "BOX_COLUMNS"]
+
+BOX_COLUMNS = ("x0", "y0", "x1", "y1")
+
+
+@dataclass(frozen=True)
+class ImageOutcome:
+    """What happened to one image: ``status`` is ``ok``, ``no cell`` or ``failed`` (with ``reason``)."""
+
+    image: str
+    status: str
+    cells: int = 0
+    reason: str = ""
+
+
+@dataclass
+class BatchResult:
+    """The feature rows of every cell found and one outcome per image (and per bad index row)."""
+
+    table: pd.DataFrame
+    outcomes: list[ImageOutcome] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """Images per status and cells in total."""
+        counts = {"images": len(self.outcomes), "ok": 0, "no cell": 0, "failed": 0}
+        for outcome in self.outcomes:
+            counts[outcome.status] += 1
+        counts["cells"] = len(self.table)
+        return counts
+
+    @property
+    def any_failed(self) -> bool:
+        """True when an image failed, held no leukocyte, or an index row was unusable."""
+        return any(outcome.status != "ok" for outcome in self.outcomes)
+
+
+def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | None) -> tuple[list[dict], ImageOutcome]:
+    """Features of one image's cells (never raises for bad input: the outcome says what went wrong)."""
+    try:
+        rgb = read_image(record.image)
+        cells = extract_features(rgb, mode=mode)
+        if masks_out is not None:
+            labels = np.zeros(rgb.shape[:2], np.uint8)
+            for cell in cells:
+                labels = np.maximum(labels, label_image(cell.segmentation))
+            ok, encoded = cv2.imencode(".png", labels)
+            if not ok:
+                raise WekawbcError(f"{record.image}: could not encode the mask PNG")
+            atomic_write_bytes(Path(masks_out) / f"{record.image.stem}.png", encoded.tobytes())
+    except WekawbcError as error:
+        return [], ImageOutcome(str(record.image), "failed", 0, str(error))
+    except (ValueError, MemoryError, cv2.error) as error:  # a degenerate image the methods cannot handle
+        return [], ImageOutcome(str(record.image), "failed", 0, f"{record.image}: {type(error).__name__}: {error}")
+    label = record.task_label(task)
+    rows = []
+    for index, cell in enumerate(cells):
+        row = {"image": str(record.image), "cell": index, **dict(zip(BOX_COLUMNS, cell.box))}
+        row.update(cell.values)
+        row["class"] = label
+        rows.append(row)
+    if not cells:
+        return rows, ImageOutcome(str(record.image), "no cell", 0, "no leukocyte found")
+    return rows, ImageOutcome(str(record.image), "ok", len(cells))
+
+
+def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "auto", jobs: int = 1,
+                    masks_out: str | os.PathLike | None = None,
+                    progress: Callable[[Iterator], Iterator] | None = None) -> BatchResult:
+    """Extract every image of ``dataset``.
+
+    Parameters
+    ----------
+    dataset : CellDataset
+        From :func:`wekawbc.cells.dataset.load_dataset`; its index problems become ``failed`` outcomes.
+    task : {"five", "binary"}
+        The class column's values.
+    mode : {"auto", "crop", "field"}
+        See :func:`wekawbc.features.extract_features`.
+    jobs : int, default=1
+        Worker processes (``-1``: one per CPU).
+    masks_out : path, optional
+        Folder for the 8-bit masks (0 background, 128 cytoplasm, 255 nucleus), one PNG per image
+        named after it, the image's size.
+    progress : callable, optional
+        Wraps the iterator of finished images (e.g. ``functools.partial(tqdm, total=n)``).
+
+    Returns
+    -------
+    BatchResult
+        ``table`` columns: image, cell, x0, y0, x1, y1, every feature, class; outcomes in index order.
+    """
+    if masks_out is not None:
+        Path(masks_out).mkdir(parents=True, exist_ok=True)
+    work = partial(_process, task=task, mode=mode, masks_out=None if masks_out is None else str(masks_out))
+    records = list(dataset)
+    workers = (os.cpu_count() or 1) if jobs == -1 else max(int(jobs), 1)
+    outcomes = [ImageOutcome(problem.path, "failed", 0, problem.reason) for problem in dataset.problems]
+    rows: list[dict] = []
+    if workers == 1:
+        results: Iterator = map(work, records)
+        results = progress(results) if progress else results
+        for found, outcome in results:
+            rows.extend(found)
+            outcomes.append(outcome)
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            results = pool.map(work, records, chunksize=max(1, min(16, len(records) // (4 * workers) or 1)))
+            results = progress(results) if progress else results
+            for found, outcome in results:
+                rows.extend(found)
+                outcomes.append(outcome)
+    columns = ["image", "cell", *BOX_COLUMNS, *feature_names(), "class"]
+    table = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
+    return BatchResult(table, outcomes)
