@@ -21,6 +21,25 @@ def _json_number(value: Any) -> Any:
     return None if math.isnan(value) or math.isinf(value) else value
 
 
+# Summary keys (as the parser names Weka's lines, in Weka's order) -> result attributes.
+_SUMMARY_ATTRIBUTES = {
+    "correct": "correct", "correct_pct": "pct_correct", "incorrect": "incorrect",
+    "incorrect_pct": "pct_incorrect", "kappa": "kappa",
+    "kb_relative_info_score_pct": "kb_relative_information", "kb_information_bits": "kb_information",
+    "kb_information_bits_per_instance": "kb_mean_information",
+    "class_complexity_order0_bits": "prior_entropy", "class_complexity_order0_bits_per_instance": "mean_prior_entropy",
+    "class_complexity_scheme_bits": "scheme_entropy",
+    "class_complexity_scheme_bits_per_instance": "mean_scheme_entropy",
+    "complexity_improvement_bits": "entropy_gain", "complexity_improvement_bits_per_instance": "mean_entropy_gain",
+    "mean_absolute_error": "mean_absolute_error", "root_mean_squared_error": "root_mean_squared_error",
+    "relative_absolute_error_pct": "relative_absolute_error",
+    "root_relative_squared_error_pct": "root_relative_squared_error",
+    "unclassified": "unclassified", "unclassified_pct": "pct_unclassified",
+    "total_instances": "total_instances", "ignored_class_unknown": "ignored_class_unknown",
+}
+_COMPLEXITY_KEYS = tuple(key for key in _SUMMARY_ATTRIBUTES if key.startswith(("kb_", "class_complexity", "complexity")))
+
+
 @dataclass(frozen=True)
 class EvaluationResult:
     """Everything Weka's ``Evaluation`` computes for a nominal class, from :func:`evaluate`.
@@ -93,6 +112,16 @@ class EvaluationResult:
         """The "Weighted Avg." row as ``{statistic: value}`` (keys as the per-class arrays)."""
         return {name: getattr(self, f"weighted_{name}") for name in PER_CLASS}
 
+    @property
+    def macro(self) -> dict[str, float]:
+        """Unweighted mean of each per-class statistic over the classes present in the test data.
+
+        As Weka's ``unweightedMacroFmeasure``: NaN when a present class's value is NaN.
+        """
+        present = self.true_positives + self.false_negatives > 0
+        return {name: float(np.mean(getattr(self, name)[present])) if present.any() else float("nan")
+                for name in PER_CLASS}
+
     def class_rows(self) -> list[dict[str, Any]]:
         """One dict per class: ``{"class": label, "tp_rate": ..., ..., "prc_area": ...}``."""
         return [{"class": label, **{name: float(getattr(self, name)[i]) for name in PER_CLASS}}
@@ -105,31 +134,19 @@ class EvaluationResult:
         class; relative errors (and the complexity lines, with ``complexity=True``) only with priors;
         unclassified only when their weight exceeds 1e-6; the ignored line only when some class is unknown.
         """
-        out: dict[str, float] = {}
+        shown = {"total_instances"}
         if self.total_instances > 0:
-            out.update(correct=self.correct, correct_pct=self.pct_correct, incorrect=self.incorrect,
-                       incorrect_pct=self.pct_incorrect, kappa=self.kappa)
-            if complexity and self.has_priors:
-                out.update(kb_relative_info_score_pct=self.kb_relative_information,
-                           kb_information_bits=self.kb_information,
-                           kb_information_bits_per_instance=self.kb_mean_information,
-                           class_complexity_order0_bits=self.prior_entropy,
-                           class_complexity_order0_bits_per_instance=self.mean_prior_entropy,
-                           class_complexity_scheme_bits=self.scheme_entropy,
-                           class_complexity_scheme_bits_per_instance=self.mean_scheme_entropy,
-                           complexity_improvement_bits=self.entropy_gain,
-                           complexity_improvement_bits_per_instance=self.mean_entropy_gain)
-            out.update(mean_absolute_error=self.mean_absolute_error,
-                       root_mean_squared_error=self.root_mean_squared_error)
+            shown |= {"correct", "correct_pct", "incorrect", "incorrect_pct", "kappa",
+                      "mean_absolute_error", "root_mean_squared_error"}
             if self.has_priors:
-                out.update(relative_absolute_error_pct=self.relative_absolute_error,
-                           root_relative_squared_error_pct=self.root_relative_squared_error)
+                shown |= {"relative_absolute_error_pct", "root_relative_squared_error_pct"}
+                if complexity:
+                    shown |= set(_COMPLEXITY_KEYS)
         if self.unclassified - 0 > 1e-6:  # Weka's Utils.gr(unclassified, 0)
-            out.update(unclassified=self.unclassified, unclassified_pct=self.pct_unclassified)
-        out["total_instances"] = self.total_instances
+            shown |= {"unclassified", "unclassified_pct"}
         if self.ignored_class_unknown > 0:
-            out["ignored_class_unknown"] = self.ignored_class_unknown
-        return out
+            shown.add("ignored_class_unknown")
+        return {key: getattr(self, name) for key, name in _SUMMARY_ATTRIBUTES.items() if key in shown}
 
     # ----- Weka's text ---------------------------------------------------------------------
     def summary_text(self, title: str = "=== Summary ===\n", complexity: bool = False) -> str:
@@ -193,13 +210,7 @@ class EvaluationResult:
 
     def to_dict(self, extras: bool = True) -> dict[str, Any]:
         """Every number as JSON-able data (NaN as None): summary, classes, weighted, macro, matrix, extras."""
-        summary = {key: _json_number(value) for key, value in self.summary(complexity=self.has_priors).items()}
-        for key in ("relative_absolute_error_pct", "root_relative_squared_error_pct", "unclassified",
-                    "unclassified_pct", "ignored_class_unknown"):
-            summary.setdefault(key, None if key.endswith("_pct") and not self.has_priors else 0.0)
-        summary["relative_absolute_error_pct"] = _json_number(self.relative_absolute_error)
-        summary["root_relative_squared_error_pct"] = _json_number(self.root_relative_squared_error)
-        summary["unclassified_pct"] = _json_number(self.pct_unclassified)
+        summary = {key: _json_number(getattr(self, name)) for key, name in _SUMMARY_ATTRIBUTES.items()}
         classes = []
         for i, row in enumerate(self.class_rows()):
             row = {key: (value if key == "class" else _json_number(value)) for key, value in row.items()}
@@ -212,8 +223,8 @@ class EvaluationResult:
             "summary": summary,
             "classes": classes,
             "weighted_avg": {key: _json_number(value) for key, value in self.weighted.items()},
-            "macro_avg": {"f_measure": _json_number(self.unweighted_macro_f_measure),
-                          "micro_f_measure": _json_number(self.unweighted_micro_f_measure)},
+            "macro_avg": {key: _json_number(value) for key, value in self.macro.items()},
+            "micro_f_measure": _json_number(self.unweighted_micro_f_measure),
             "confusion_matrix": {"labels": list(self.labels),
                                  "matrix": [[_json_number(v) for v in row] for row in self.confusion_matrix]},
             "has_priors": self.has_priors,
