@@ -1,0 +1,134 @@
+"""Feature registry and computation (analytic shapes, real cells) and the ``wekawbc extract`` command."""
+
+from __future__ import annotations
+
+import math
+import re
+
+import cv2
+import numpy as np
+import pandas as pd
+import pytest
+
+from wekawbc.cells.dataset import load_dataset, read_image
+from wekawbc.cli import main
+from wekawbc.features import FEATURES, compute_features, extract_features, feature_names, feature_table_markdown
+from wekawbc.features.cli import EXIT_SOME_FAILED
+
+
+def test_registry_names_are_unique_weka_safe_and_documented():
+    names = feature_names()
+    assert len(names) >= 60 and len(set(names)) == len(names)
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name) for name in names)
+    assert all(feature.doc for feature in FEATURES)
+    assert any("Lobes" in name for name in names)
+    assert feature_table_markdown().count("\n") == len(names) + 2
+
+
+def _disc(shape, centre, radius):
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    return (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius ** 2
+
+
+def test_features_of_a_disc_match_geometry_and_colour():
+    image = np.full((100, 100, 3), 230, np.uint8)
+    cell = _disc(image.shape[:2], (50, 50), 40)
+    nucleus = _disc(image.shape[:2], (50, 50), 20)
+    image[cell] = (200, 150, 170)
+    image[nucleus] = (80, 40, 140)
+    values = dict(zip(feature_names(), compute_features(image, nucleus, cell)))
+    assert values["Nucleus_AreaShape_Area"] == nucleus.sum()
+    assert values["Nucleus_AreaShape_Area"] == pytest.approx(math.pi * 20 ** 2, rel=0.02)
+    assert values["Nucleus_AreaShape_Perimeter"] == pytest.approx(2 * math.pi * 20, rel=0.05)
+    assert values["Nucleus_AreaShape_FormFactor"] == pytest.approx(1.0, abs=0.1)
+    assert values["Cell_AreaShape_Eccentricity"] < 0.1
+    assert values["Cell_AreaShape_MaxFeretDiameter"] == pytest.approx(81, abs=1.5)
+    assert values["Cell_AreaShape_MinFeretDiameter"] == pytest.approx(81, abs=1.5)
+    assert values["Cell_AreaShape_Solidity"] > 0.97
+    assert values["Cell_NucleusAreaRatio"] == pytest.approx(0.25, abs=0.01)
+    assert values["Nucleus_Intensity_Mean_R"] == 80 and values["Cytoplasm_Intensity_Median_G"] == 150
+    assert values["Nucleus_Intensity_Std_B"] == 0
+    assert values["NucleusCytoplasm_MeanRatio_R"] == pytest.approx(80 / 200)
+    assert values["Nucleus_Lobes_Count"] == 1 and values["Nucleus_Parts_Count"] == 1
+    assert values["Nucleus_Texture_Contrast"] == 0  # a flat nucleus has no texture
+    assert sum(values[f"Nucleus_Texture_LBP_{code:02d}"] for code in range(10)) == pytest.approx(1.0)
+
+
+def test_empty_cytoplasm_gives_missing_not_errors():
+    image = np.full((40, 40, 3), 100, np.uint8)
+    cell = _disc(image.shape[:2], (20, 20), 10)
+    values = dict(zip(feature_names(), compute_features(image, cell, cell)))
+    assert math.isnan(values["Cytoplasm_Intensity_Mean_R"]) and math.isnan(values["NucleusCytoplasm_MeanRatio_R"])
+    assert values["Cytoplasm_AreaShape_Area"] == 0 and values["Cell_NucleusAreaRatio"] == 1
+
+
+def test_real_cells_have_finite_or_missing_features_and_lobes_separate_types(datasets):
+    pbc = load_dataset(datasets / "pbc")
+    # WBCAtt's nucleus_shape: segmented neutrophils should mostly show >= 2 lobes, lymphocytes 1.
+    segmented = [r for r in pbc if r.label == "neutrophil" and r.extra["nucleus_shape"].startswith("segmented")]
+    lymphocytes = [r for r in pbc if r.label == "lymphocyte"]
+    several = {"neutrophil": [], "lymphocyte": []}
+    for record in segmented[1::30] + lymphocytes[1::140]:
+        cells = extract_features(read_image(record.image))
+        assert len(cells) == 1
+        values = np.array(list(cells[0].values.values()))
+        assert not np.isinf(values).any() and np.isfinite(values).mean() > 0.95
+        several[record.label].append(cells[0].values["Nucleus_Lobes_Count"] >= 2)
+    assert np.mean(several["neutrophil"]) >= 0.5
+    assert np.mean(several["lymphocyte"]) <= 0.2
+
+
+@pytest.fixture
+def messy_dataset(tmp_path, datasets):
+    """Three real crops plus the bad inputs a user meets: corrupt, blank, missing, unknown label, 16-bit grey."""
+    folder = tmp_path / "set"
+    folder.mkdir()
+    jtsc = datasets / "jtsc" / "images"
+    (folder / "corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    cv2.imwrite(str(folder / "blank.png"), np.full((100, 100, 3), 235, np.uint8))
+    grey16 = (read_image(jtsc / "005.bmp")[..., 1].astype(np.uint16) * 257)
+    cv2.imwrite(str(folder / "grey16.png"), grey16)
+    rows = [(jtsc / "001.bmp", "lymphocyte"), (jtsc / "002.bmp", "Netrophil"), (jtsc / "003.bmp", "monocyte"),
+            ("corrupt.png", "neutrophil"), ("blank.png", "neutrophil"), ("missing.bmp", "monocyte"),
+            (jtsc / "004.bmp", "platelet"), ("grey16.png", "neutrophil")]
+    pd.DataFrame(rows, columns=["image", "label"]).to_csv(folder / "labels.csv", index=False)
+    return folder
+
+
+def test_extract_command_keeps_going_and_weka_loads_the_arff(messy_dataset, tmp_path, jvm, capsys):
+    from weka.core.converters import Loader
+
+    arff, csv, masks = tmp_path / "out.arff", tmp_path / "out.csv", tmp_path / "masks"
+    code = main(["extract", str(messy_dataset), "-o", str(arff), "--csv", str(csv), "--masks-out", str(masks),
+                 "--task", "binary"])
+    assert code == EXIT_SOME_FAILED
+    log = pd.read_csv(tmp_path / "out.log.csv").fillna("")
+    status = dict(zip(log["image"].map(lambda p: p.rsplit("/", 1)[-1].split(" ")[0]), log["status"]))
+    assert status["corrupt.png"] == "failed" and status["blank.png"] == "no cell"
+    assert sum("not found" in reason for reason in log["reason"]) == 1
+    assert sum("platelet" in reason for reason in log["reason"]) == 1
+    assert status["001.bmp"] == status["002.bmp"] == status["003.bmp"] == "ok"
+    assert "3 failed" in capsys.readouterr().out
+    data = Loader(classname="weka.core.converters.ArffLoader").load_file(str(arff))
+    data.class_is_last()
+    assert data.num_attributes == len(feature_names()) + 1
+    assert [data.class_attribute.value(i) for i in range(2)] == ["granulocyte", "agranulocyte"]
+    table = pd.read_csv(csv)
+    assert len(table) == data.num_instances >= 4
+    assert list(table.columns[:6]) == ["image", "cell", "x0", "y0", "x1", "y1"]
+    assert table.loc[table["image"].str.endswith("002.bmp"), "class"].tolist() == ["granulocyte"]
+    mask = cv2.imread(str(masks / "001.png"), cv2.IMREAD_UNCHANGED)
+    assert mask.dtype == np.uint8 and mask.shape == (120, 120) and set(np.unique(mask)) <= {0, 128, 255}
+    assert (mask == 255).sum() > 500 and (mask == 128).sum() > 300
+
+
+def test_interrupted_extract_leaves_no_arff(messy_dataset, tmp_path, monkeypatch):
+    import wekawbc.features.batch as batch
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(batch, "extract_features", interrupted)
+    arff = tmp_path / "out.arff"
+    assert main(["extract", str(messy_dataset), "-o", str(arff)]) == 130
+    assert not arff.exists() and not list(tmp_path.glob(".out.arff*"))
