@@ -1,0 +1,391 @@
+"""The experiment configuration: a TOML file read strictly into frozen dataclasses.
+
+A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]`` are required)::
+
+    name = "pbc-paper-mix"            # run name: reports/<name>/
+    seed = 1                          # subsampling seed
+
+    [[datasets]]
+    name = "pbc"                      # default: the folder's name
+    path = "../shared/datasets/pbc"   # relative paths are relative to this file's folder
+    class_counts = "paper"            # or {neutrophil = 556, lymphocyte = 228, ...} or proportions
+
+    [task]
+    tasks = ["five", "binary"]        # or "five", "binary", "both"
+
+    [features]                        # keyword arguments of wekawbc.features.extract_features
+    [imbalance]
+    strategies = ["none"]             # default strategies of every classifier
+
+    [evaluation]
+    folds = 10                        # k-fold cross-validation (Weka's folds) ...
+    # split = 66                      # ... or a percentage split (not both)
+    repetitions = 10                  # repetition r (from 1) uses seed + r - 1, as Weka's Experimenter
+    seed = 1
+    baseline = "J48"                  # the scheme the t-test compares against (default: the first)
+    alpha = 0.05
+
+    [[classifiers]]
+    name = "J48"
+    weka = "weka.classifiers.trees.J48 -C 0.25 -M 2"
+    strategies = ["none", "class_balancer"]
+
+    [[classifiers]]
+    name = "CNN"
+    cnn = { epochs = 15, image_size = 64 }
+    strategies = ["weights"]
+
+    [output]
+    reports = "reports"               # relative to the current folder
+    arff = "arff_exports"
+    cache = "reports/.cache"          # extracted features, keyed by data fingerprint and parameters
+    compare = "alkrimi2023"           # published results to compare with ("" for none)
+
+Unknown keys, values of the wrong type, a missing data folder, a classifier with neither ``weka``
+nor ``cnn``, and duplicate scheme names are refused with a :class:`~wekawbc.WekawbcError` naming the key.
+Weka class names are checked against the JVM by :func:`validate_weka_classifiers` before any work.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from wekawbc._io import WekawbcError
+
+__all__ = ["ClassifierSpec", "DatasetSpec", "EvaluationSpec", "ExperimentConfig", "OutputSpec", "load_config",
+           "parse_config", "validate_weka_classifiers"]
+
+TASKS = ("five", "binary")
+_TOP_KEYS = {"name", "seed", "datasets", "task", "features", "imbalance", "evaluation", "classifiers", "output"}
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    path: Path
+    class_counts: dict[str, float] | None = None
+    """Wanted cells per type (or proportions); None keeps every labelled cell."""
+
+
+@dataclass(frozen=True)
+class ClassifierSpec:
+    name: str
+    weka: str | None = None
+    """Weka's command line (class name and options); None for the CNN."""
+    cnn: dict[str, Any] | None = None
+    """Settings of the CNN (``wekawbc.cnn.TrainSettings`` fields)."""
+    strategies: tuple[str, ...] = ("none",)
+
+    @property
+    def kind(self) -> str:
+        return "cnn" if self.cnn is not None else "weka"
+
+
+@dataclass(frozen=True)
+class EvaluationSpec:
+    folds: int | None = 10
+    split: float | None = None
+    repetitions: int = 1
+    seed: int = 1
+    baseline: str | None = None
+    alpha: float = 0.05
+
+    def seeds(self) -> list[int]:
+        """The seed of each repetition: ``seed, seed + 1, ...`` (Weka's Experimenter uses the run number)."""
+        return [self.seed + r for r in range(self.repetitions)]
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    reports: Path = Path("reports")
+    arff: Path = Path("arff_exports")
+    cache: Path | None = None
+    compare: str = "alkrimi2023"
+
+    @property
+    def cache_dir(self) -> Path:
+        return self.cache if self.cache is not None else self.reports / ".cache"
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    name: str
+    datasets: tuple[DatasetSpec, ...]
+    classifiers: tuple[ClassifierSpec, ...]
+    tasks: tuple[str, ...] = ("five",)
+    seed: int = 1
+    features: dict[str, Any] = field(default_factory=dict)
+    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
+    output: OutputSpec = field(default_factory=OutputSpec)
+    source: str = "<dict>"
+
+    @property
+    def run_dir(self) -> Path:
+        return self.output.reports / self.name
+
+    def schemes(self) -> list[tuple[ClassifierSpec, str]]:
+        """Every (classifier, imbalance strategy) pair, in configuration order."""
+        return [(c, s) for c in self.classifiers for s in c.strategies]
+
+    @staticmethod
+    def scheme_name(classifier: ClassifierSpec, strategy: str) -> str:
+        return classifier.name if strategy == "none" else f"{classifier.name}+{strategy}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved configuration, JSON-able (paths as strings)."""
+        def plain(value: Any) -> Any:
+            if isinstance(value, Path):
+                return str(value)
+            if isinstance(value, dict):
+                return {k: plain(v) for k, v in value.items()}
+            if isinstance(value, (list, tuple)):
+                return [plain(v) for v in value]
+            return value
+
+        return plain(asdict(self))
+
+
+def _fail(where: str, key: str, problem: str) -> WekawbcError:
+    return WekawbcError(f"{where}: '{key}' {problem}")
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str, context: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise WekawbcError(f"{where}: unknown key(s) {unknown} in {context}; allowed: {sorted(allowed)}")
+
+
+def _typed(table: Mapping[str, Any], key: str, kind: type | tuple[type, ...], where: str, default: Any) -> Any:
+    if key not in table:
+        return default
+    value = table[key]
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise _fail(where, key, f"must be {_kind_name(kind)}, got {value!r}")
+    if not isinstance(value, kind):
+        raise _fail(where, key, f"must be {_kind_name(kind)}, got {value!r}")
+    return value
+
+
+def _kind_name(kind: type | tuple[type, ...]) -> str:
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    return " or ".join({int: "an integer", float: "a number", str: "a string", bool: "true/false",
+                        list: "a list", dict: "a table"}.get(k, k.__name__) for k in kinds)
+
+
+def _class_counts(value: Any, where: str, key: str) -> dict[str, float] | None:
+    from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS
+
+    if value is None:
+        return None
+    if isinstance(value, str):
+        if value != "paper":
+            raise _fail(where, key, f"must be \"paper\" or a table of counts per type, got {value!r}")
+        return {k: float(v) for k, v in PAPER_TABLE2_COUNTS.items()}
+    if not isinstance(value, dict):
+        raise _fail(where, key, f"must be \"paper\" or a table of counts per type, got {value!r}")
+    from wekawbc.cells.dataset import CLASSES
+
+    unknown = sorted(set(value) - set(CLASSES))
+    if unknown:
+        raise _fail(where, key, f"names unknown cell type(s) {unknown}; expected {list(CLASSES)}")
+    for name, count in value.items():
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 0:
+            raise _fail(where, f"{key}.{name}", f"must be a non-negative number, got {count!r}")
+    return {k: float(v) for k, v in value.items()}
+
+
+def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
+    if not isinstance(raw, list) or not raw:
+        raise _fail(where, "datasets", "must be a non-empty array of tables ([[datasets]] with a 'path')")
+    specs = []
+    for i, table in enumerate(raw):
+        context = f"[[datasets]] #{i + 1}"
+        if not isinstance(table, dict):
+            raise _fail(where, "datasets", f"entry #{i + 1} must be a table")
+        _check_keys(table, {"name", "path", "class_counts"}, where, context)
+        if "path" not in table:
+            raise _fail(where, f"datasets[{i}].path", "is missing")
+        path = Path(os.path.expanduser(_typed(table, "path", str, where, "")))
+        path = path if path.is_absolute() else base / path
+        if not path.exists():
+            raise _fail(where, f"datasets[{i}].path", f"names {path}, which does not exist")
+        name = _typed(table, "name", str, where, path.name)
+        specs.append(DatasetSpec(name, path, _class_counts(table.get("class_counts"), where,
+                                                          f"datasets[{i}].class_counts")))
+    names = [s.name for s in specs]
+    if len(set(names)) != len(names):
+        raise _fail(where, "datasets", f"names repeat: {names}; give each a distinct 'name'")
+    return tuple(specs)
+
+
+def _tasks(raw: Any, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ("five",)
+    if not isinstance(raw, dict):
+        raise _fail(where, "task", "must be a table with 'tasks'")
+    _check_keys(raw, {"tasks"}, where, "[task]")
+    value = raw.get("tasks", "five")
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not values:
+        raise _fail(where, "task.tasks", "must be \"five\", \"binary\", \"both\" or a list of them")
+    resolved: list[str] = []
+    for v in values:
+        if v == "both":
+            resolved += list(TASKS)
+        elif v in TASKS:
+            resolved.append(v)
+        else:
+            raise _fail(where, "task.tasks", f"holds {v!r}; expected \"five\", \"binary\" or \"both\"")
+    return tuple(dict.fromkeys(resolved))
+
+
+def _strategies(raw: Any, where: str, key: str) -> tuple[str, ...]:
+    from wekawbc.experiment.grid import STRATEGIES
+
+    values = [raw] if isinstance(raw, str) else raw
+    if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+        raise _fail(where, key, f"must be a list of strategy names from {sorted(STRATEGIES)}")
+    unknown = sorted(set(values) - set(STRATEGIES))
+    if unknown:
+        raise _fail(where, key, f"names unknown imbalance strategy(ies) {unknown}; expected {sorted(STRATEGIES)}")
+    return tuple(dict.fromkeys(values))
+
+
+def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> tuple[ClassifierSpec, ...]:
+    from wekawbc.experiment.grid import CNN_STRATEGIES, WEKA_STRATEGIES
+
+    if not isinstance(raw, list) or not raw:
+        raise _fail(where, "classifiers", "must be a non-empty array of tables ([[classifiers]] with 'weka' or 'cnn')")
+    specs = []
+    for i, table in enumerate(raw):
+        key = f"classifiers[{i}]"
+        if not isinstance(table, dict):
+            raise _fail(where, "classifiers", f"entry #{i + 1} must be a table")
+        _check_keys(table, {"name", "weka", "cnn", "strategies"}, where, f"[[classifiers]] #{i + 1}")
+        weka = _typed(table, "weka", str, where, None)
+        cnn = _typed(table, "cnn", dict, where, None)
+        if (weka is None) == (cnn is None):
+            raise _fail(where, key, "needs exactly one of 'weka' (a Weka class name with options) or 'cnn' (a table)")
+        if weka is not None and not weka.strip():
+            raise _fail(where, f"{key}.weka", "is empty")
+        default_name = "CNN" if cnn is not None else weka.split()[0].rsplit(".", 1)[-1]
+        name = _typed(table, "name", str, where, default_name)
+        strategies = (_strategies(table["strategies"], where, f"{key}.strategies") if "strategies" in table
+                      else default_strategies)
+        allowed = CNN_STRATEGIES if cnn is not None else WEKA_STRATEGIES
+        wrong = [s for s in strategies if s not in allowed]
+        if wrong:
+            raise _fail(where, f"{key}.strategies", f"holds {wrong}, which do not apply to a "
+                        f"{'CNN' if cnn is not None else 'Weka classifier'}; use {sorted(allowed)}")
+        specs.append(ClassifierSpec(name, weka.strip() if weka else None, dict(cnn) if cnn is not None else None,
+                                    strategies))
+    names = [ExperimentConfig.scheme_name(c, s) for c in specs for s in c.strategies]
+    if len(set(names)) != len(names):
+        raise _fail(where, "classifiers", f"scheme names repeat: {names}; give each classifier a distinct 'name'")
+    return tuple(specs)
+
+
+def _evaluation(raw: Any, where: str) -> EvaluationSpec:
+    if raw is None:
+        return EvaluationSpec()
+    if not isinstance(raw, dict):
+        raise _fail(where, "evaluation", "must be a table")
+    _check_keys(raw, {"folds", "split", "repetitions", "seed", "baseline", "alpha"}, where, "[evaluation]")
+    split = _typed(raw, "split", (int, float), where, None)
+    folds = _typed(raw, "folds", int, where, None if split is not None else 10)
+    if folds is not None and split is not None:
+        raise _fail(where, "evaluation", "sets both 'folds' and 'split'; choose one")
+    if folds is not None and folds < 2:
+        raise _fail(where, "evaluation.folds", f"must be 2 or more, got {folds}")
+    if split is not None and not 0 < split < 100:
+        raise _fail(where, "evaluation.split", f"must be a percentage between 0 and 100, got {split}")
+    repetitions = _typed(raw, "repetitions", int, where, 1)
+    if repetitions < 1:
+        raise _fail(where, "evaluation.repetitions", f"must be 1 or more, got {repetitions}")
+    alpha = float(_typed(raw, "alpha", (int, float), where, 0.05))
+    if not 0 < alpha < 1:
+        raise _fail(where, "evaluation.alpha", f"must lie between 0 and 1, got {alpha}")
+    return EvaluationSpec(folds, None if split is None else float(split), repetitions,
+                          _typed(raw, "seed", int, where, 1), _typed(raw, "baseline", str, where, None), alpha)
+
+
+def _output(raw: Any, where: str) -> OutputSpec:
+    if raw is None:
+        return OutputSpec()
+    if not isinstance(raw, dict):
+        raise _fail(where, "output", "must be a table")
+    _check_keys(raw, {"reports", "arff", "cache", "compare"}, where, "[output]")
+    cache = _typed(raw, "cache", str, where, None)
+    return OutputSpec(Path(_typed(raw, "reports", str, where, "reports")), Path(_typed(raw, "arff", str, where,
+                                                                                        "arff_exports")),
+                      None if cache is None else Path(cache), _typed(raw, "compare", str, where, "alkrimi2023"))
+
+
+def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "<dict>") -> ExperimentConfig:
+    """Validate a parsed TOML document (``base``: folder that relative data paths start from)."""
+    _check_keys(raw, _TOP_KEYS, source, "the top level")
+    imbalance = raw.get("imbalance", {})
+    if not isinstance(imbalance, dict):
+        raise _fail(source, "imbalance", "must be a table")
+    _check_keys(imbalance, {"strategies"}, source, "[imbalance]")
+    default_strategies = _strategies(imbalance.get("strategies", ["none"]), source, "imbalance.strategies")
+    features = raw.get("features", {})
+    if not isinstance(features, dict):
+        raise _fail(source, "features", "must be a table")
+    classifiers = _classifiers(raw.get("classifiers"), default_strategies, source)
+    evaluation = _evaluation(raw.get("evaluation"), source)
+    schemes = [ExperimentConfig.scheme_name(c, s) for c in classifiers for s in c.strategies]
+    if evaluation.baseline is not None and evaluation.baseline not in schemes:
+        raise _fail(source, "evaluation.baseline", f"is {evaluation.baseline!r}, not one of the schemes {schemes}")
+    name = _typed(raw, "name", str, source, "experiment")
+    if not name or Path(name).name != name:
+        raise _fail(source, "name", f"must be a plain folder name, got {name!r}")
+    return ExperimentConfig(
+        name=name,
+        datasets=_datasets(raw.get("datasets"), base, source),
+        classifiers=classifiers,
+        tasks=_tasks(raw.get("task"), source),
+        seed=_typed(raw, "seed", int, source, 1),
+        features=dict(features),
+        evaluation=evaluation,
+        output=_output(raw.get("output"), source),
+        source=source,
+    )
+
+
+def load_config(path: str | os.PathLike) -> ExperimentConfig:
+    """Read and validate a TOML configuration file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise WekawbcError(f"{path}: cannot read the configuration: {error.strerror or error}") from None
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise WekawbcError(f"{path}: not valid TOML: {error}") from None
+    return parse_config(raw, path.resolve().parent, str(path))
+
+
+def validate_weka_classifiers(config: ExperimentConfig) -> None:
+    """Create each Weka classifier through the JVM, so a misspelt class or option fails before any work."""
+    from jpype import JArray, JClass, JException, JString
+
+    from wekawbc.weka.jvm import start
+    from wekawbc.weka.sklearn import split_command
+
+    start()
+    for i, spec in enumerate(config.classifiers):
+        if spec.weka is None:
+            continue
+        classname, options = split_command(spec.weka)
+        try:
+            JClass("weka.classifiers.AbstractClassifier").forName(classname, JArray(JString)(options))
+        except JException as error:
+            message = str(error.message() or error).strip().splitlines()[0]
+            raise WekawbcError(f"{config.source}: 'classifiers[{i}].weka' = {spec.weka!r}: Weka cannot create it: "
+                               f"{message}") from None

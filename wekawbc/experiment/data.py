@@ -1,0 +1,197 @@
+"""The experiment's data: the chosen cells of a data set, their features (cached) and their crops.
+
+Feature extraction is the slow stage, so its table is cached under a key made of the data
+fingerprint (the SHA-256 of every image's bytes, in order, with its label) and the extraction
+parameters and wekawbc version: a second run on the same cells reuses it, any change redoes it.
+Cells whose features cannot be computed are reported and left out of every scheme alike, so the
+Weka classifiers and the CNN are scored on the same instances and the same folds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from wekawbc import __version__
+from wekawbc._io import WekawbcError, atomic_write, atomic_write_text
+from wekawbc.cells.dataset import CellRecord, class_values, load_dataset
+
+__all__ = ["CellSelection", "FeatureTable", "select_cells", "data_fingerprint", "extract_table", "load_cnn_crops"]
+
+_BATCH = 16
+
+
+@dataclass(frozen=True)
+class CellSelection:
+    """The labelled cells of one data set used by an experiment, in the data set's record order."""
+
+    name: str
+    records: tuple[CellRecord, ...]
+    problems: tuple[str, ...] = ()
+
+    @property
+    def ids(self) -> tuple[str, ...]:
+        return tuple(str(r.image) for r in self.records)
+
+    def labels(self, task: str) -> tuple[str, ...]:
+        return tuple(class_values(task))
+
+    def codes(self, task: str) -> np.ndarray:
+        values = list(class_values(task))
+        return np.array([values.index(r.task_label(task)) for r in self.records], dtype=np.int64)
+
+
+def select_cells(name: str, path: Path, class_counts: dict[str, float] | None, seed: int) -> CellSelection:
+    """Labelled records of the data set at ``path``, subsampled (seeded) to ``class_counts`` when given."""
+    from wekawbc.cnn.subsample import subsample_counts
+
+    dataset = load_dataset(path)
+    records = [r for r in dataset.records if r.label is not None]
+    problems = [str(p) for p in dataset.problems]
+    if not records:
+        raise WekawbcError(f"{path}: no labelled images; an experiment needs the class of every cell")
+    if class_counts is not None:
+        try:
+            chosen = subsample_counts([r.label for r in records], class_counts, seed)
+        except ValueError as error:
+            raise WekawbcError(f"{path}: class_counts: {error}") from None
+        records = [records[i] for i in chosen]
+    return CellSelection(name, tuple(records), tuple(problems))
+
+
+def data_fingerprint(selection: CellSelection) -> str:
+    """SHA-256 over every chosen image's bytes and label, in order."""
+    digest = hashlib.sha256()
+    for record in selection.records:
+        digest.update(hashlib.sha256(Path(record.image).read_bytes()).digest())
+        digest.update(str(record.label).encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class FeatureTable:
+    """Numeric features of the cells that could be measured (NaN = missing, Weka's ``?``)."""
+
+    names: tuple[str, ...]
+    values: np.ndarray
+    """float, (n_cells, n_features)."""
+    ids: tuple[str, ...]
+    """Image path of each row, in the selection's order."""
+    failures: tuple[str, ...] = ()
+    """One line per image left out (path and reason)."""
+    fingerprint: str = ""
+    cache_file: Path | None = None
+    from_cache: bool = False
+
+
+def _extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
+    """``[features]`` of the configuration as keyword arguments of ``extract_features``."""
+    from wekawbc.cells.detection import DetectionParams
+    from wekawbc.cells.segmentation import SegmentationParams
+
+    unknown = sorted(set(parameters) - {"mode", "segmentation", "detection"})
+    if unknown:
+        raise WekawbcError(f"[features]: unknown key(s) {unknown}; allowed: detection, mode, segmentation")
+    options: dict[str, Any] = {"mode": parameters.get("mode", "crop")}
+    for key, kind in (("segmentation", SegmentationParams), ("detection", DetectionParams)):
+        if key in parameters:
+            try:
+                options[key] = kind(**parameters[key])
+            except TypeError as error:
+                raise WekawbcError(f"[features.{key}]: {error}") from None
+    return options
+
+
+def _extract_batch(images: list[np.ndarray], ids: list[str], parameters: dict[str, Any]) -> list[dict | str]:
+    """Features of a batch of images: one dict per image (its first cell), or a failure message."""
+    from wekawbc.features import extract_features
+
+    options = _extraction_options(parameters)
+    out: list[dict | str] = []
+    for image, image_id in zip(images, ids):
+        try:
+            cells = extract_features(image, **options)
+        except (WekawbcError, ValueError) as error:
+            out.append(f"{image_id}: {error}")
+            continue
+        out.append(dict(cells[0].values) if cells else f"{image_id}: no leukocyte found")
+    return out
+
+
+def _read_batch(records: Sequence[CellRecord]) -> list[np.ndarray | str]:
+    from wekawbc.cells.dataset import read_image
+
+    images: list[np.ndarray | str] = []
+    for record in records:
+        try:
+            images.append(read_image(record.image))
+        except WekawbcError as error:
+            images.append(str(error))
+    return images
+
+
+def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_dir: Path, executor,
+                  progress: bool = True) -> FeatureTable:
+    """Features of every selected cell, from the cache when the same data and parameters were seen.
+
+    Images are read here and sent to the executor in batches as numpy arrays; a Dask worker needs
+    no access to the files.
+    """
+    _extraction_options(parameters)  # a bad [features] table fails before any work
+    fingerprint = data_fingerprint(selection)
+    key_text = json.dumps({"data": fingerprint, "parameters": parameters, "wekawbc": __version__}, sort_keys=True,
+                          default=str)
+    key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
+    cache_file = Path(cache_dir) / f"features-{selection.name}-{key}.csv"
+    failures_file = cache_file.with_suffix(".failures.txt")
+    if cache_file.is_file():
+        frame = pd.read_csv(cache_file)
+        failures = tuple(failures_file.read_text().splitlines()) if failures_file.is_file() else ()
+        return FeatureTable(tuple(frame.columns[1:]), frame.iloc[:, 1:].to_numpy(dtype=np.float64),
+                            tuple(frame["id"].astype(str)), failures, fingerprint, cache_file, True)
+    records = list(selection.records)
+    batches = [records[i:i + _BATCH] for i in range(0, len(records), _BATCH)]
+    handles = []
+    failures: list[str] = []
+    batch_ids: list[list[str]] = []
+    for number, batch in enumerate(batches):
+        images = _read_batch(batch)
+        readable = [(im, str(r.image)) for im, r in zip(images, batch) if not isinstance(im, str)]
+        failures += [im for im in images if isinstance(im, str)]
+        batch_ids.append([i for _, i in readable])
+        handles.append(executor.submit(f"features-{selection.name}-{number}", _extract_batch,
+                                       [im for im, _ in readable], batch_ids[-1], parameters))
+    rows: list[dict] = []
+    ids: list[str] = []
+    for ids_of_batch, results in zip(batch_ids, executor.results(handles, "features", progress)):
+        for image_id, result in zip(ids_of_batch, results):
+            if isinstance(result, str):
+                failures.append(result)
+            else:
+                rows.append(result)
+                ids.append(image_id)
+    if not rows:
+        raise WekawbcError(f"{selection.name}: features could be extracted from none of the "
+                           f"{len(records)} images (first failure: {failures[0] if failures else '-'})")
+    frame = pd.DataFrame(rows)
+    frame = frame.apply(pd.to_numeric, errors="coerce")
+    frame.insert(0, "id", ids)
+    with atomic_write(cache_file) as handle:
+        frame.to_csv(handle, index=False, float_format="%.17g")
+    atomic_write_text(failures_file, "".join(f"{line}\n" for line in failures))
+    return FeatureTable(tuple(frame.columns[1:]), frame.iloc[:, 1:].to_numpy(dtype=np.float64), tuple(ids),
+                        tuple(failures), fingerprint, cache_file, False)
+
+
+def load_cnn_crops(ids: Sequence[str], image_size: int, crop_fraction: float) -> np.ndarray:
+    """The CNN's input crops of the images ``ids`` (the feature table's rows), in that order."""
+    from wekawbc.cells.dataset import read_image
+    from wekawbc.cnn.images import prepare_crop
+
+    return np.stack([prepare_crop(read_image(Path(i)), image_size, crop_fraction) for i in ids])

@@ -1,0 +1,335 @@
+"""Run a configured experiment: cells → features (cached) → ARFF → grid on Weka's folds → evaluation → reports.
+
+Layout of ``<reports>/<name>/``::
+
+    config.json                       resolved configuration, seeds, versions, command, data fingerprints
+    grid/<dataset>/<task>/<scheme>/rep01/
+        predictions.csv, train_counts.csv, unit.json   one finished repetition (unit.json written last)
+    <dataset>-<task>/
+        experiment.json, experiment.md    Experimenter summary: mean/std per metric, t-tests vs the baseline
+        runs/<scheme>/                    the run folder of repetition 1 (Weka text, report, predictions)
+    experiment.html, experiment.md        every data set and task on one page
+
+A unit (data set × task × scheme × repetition) whose ``unit.json`` exists with the same key (the
+data fingerprint, the scheme and the folds) is not run again, so an interrupted run resumes where
+it stopped. Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from wekawbc._io import WekawbcError, atomic_write_text
+from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
+from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
+from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, plan_folds, weka_fold
+from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
+from wekawbc.predictions import (Predictions, read_predictions_csv, read_train_counts_csv, write_predictions_csv,
+                                 write_train_counts_csv)
+
+__all__ = ["METRICS", "ExperimentOutcome", "run_experiment", "fold_metrics"]
+
+METRICS: tuple[str, ...] = (
+    "pct_correct", "kappa", "mean_absolute_error", "root_mean_squared_error", "relative_absolute_error",
+    "root_relative_squared_error", "weighted_precision", "weighted_recall", "weighted_f_measure",
+    "weighted_roc_area", "weighted_prc_area", "unweighted_macro_f_measure",
+)
+"""Metrics of every fold (attributes of :class:`wekawbc.evaluation.EvaluationResult`), as Weka's Experimenter keeps them."""
+
+
+@dataclass(frozen=True)
+class _Unit:
+    dataset: str
+    task: str
+    classifier: ClassifierSpec
+    strategy: str
+    repetition: int
+    seed: int
+
+    @property
+    def scheme(self) -> str:
+        return ExperimentConfig.scheme_name(self.classifier, self.strategy)
+
+    def folder(self, run_dir: Path) -> Path:
+        return run_dir / "grid" / self.dataset / self.task / _slug(self.scheme) / f"rep{self.repetition:02d}"
+
+
+@dataclass
+class ExperimentOutcome:
+    """What a run produced."""
+
+    run_dir: Path
+    report_html: Path
+    report_md: Path
+    arff_files: list[Path] = field(default_factory=list)
+    tables: dict[str, list[ExperimentTable]] = field(default_factory=dict)
+    """Per ``<dataset>-<task>``, one Experimenter table per metric."""
+    units_run: int = 0
+    units_reused: int = 0
+    features_reused: bool = False
+    run_folders: list[Path] = field(default_factory=list)
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text)
+
+
+def _unit_key(unit: _Unit, features: FeatureTable, config: ExperimentConfig) -> str:
+    evaluation = config.evaluation
+    spec = {"classifier": unit.classifier.weka, "cnn": unit.classifier.cnn, "strategy": unit.strategy,
+            "task": unit.task, "seed": unit.seed, "folds": evaluation.folds, "split": evaluation.split,
+            "data": features.fingerprint, "features": list(features.names), "rows": len(features.ids)}
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _unit_done(unit: _Unit, key: str, run_dir: Path) -> bool:
+    marker = unit.folder(run_dir) / "unit.json"
+    try:
+        return json.loads(marker.read_text())["key"] == key
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+def _write_unit(unit: _Unit, key: str, predictions: Predictions, seconds: float, run_dir: Path) -> None:
+    folder = unit.folder(run_dir)
+    write_predictions_csv(predictions, folder / "predictions.csv")
+    write_train_counts_csv(predictions.labels, predictions.train_counts, folder / "train_counts.csv")
+    # Written last: its presence (with this key) marks the unit finished.
+    atomic_write_text(folder / "unit.json", json.dumps({
+        "key": key, "dataset": unit.dataset, "task": unit.task, "scheme": unit.scheme,
+        "classifier": unit.classifier.weka or "cnn", "cnn": unit.classifier.cnn, "strategy": unit.strategy,
+        "repetition": unit.repetition, "seed": unit.seed, "seconds": round(seconds, 3)}, indent=2))
+
+
+def _read_unit(unit: _Unit, run_dir: Path) -> Predictions:
+    folder = unit.folder(run_dir)
+    predictions = read_predictions_csv(folder / "predictions.csv")
+    counts = read_train_counts_csv(folder / "train_counts.csv", predictions.labels)
+    return Predictions(predictions.labels, predictions.actual, predictions.distribution, predictions.weight,
+                       predictions.fold, counts, predictions.ids)
+
+
+def fold_metrics(predictions: Predictions) -> list[dict[str, float]]:
+    """:data:`METRICS` of each fold on its own (its test rows, its training priors), as the Experimenter rows."""
+    from wekawbc.evaluation import evaluate
+
+    rows = []
+    for fold in range(predictions.n_folds):
+        mask = predictions.fold == fold
+        part = Predictions(predictions.labels, predictions.actual[mask], predictions.distribution[mask],
+                           predictions.weight[mask], np.zeros(int(mask.sum()), dtype=np.int64),
+                           predictions.train_counts[fold:fold + 1])
+        result = evaluate(part)
+        row = {"fold": fold + 1, "n_test": float(predictions.weight[mask].sum()),
+               "n_train": float(predictions.train_counts[fold].sum())}
+        row.update({metric: float(getattr(result, metric)) for metric in METRICS})
+        rows.append(row)
+    return rows
+
+
+def _submit_unit(unit: _Unit, plans: list[FoldPlan], inputs: dict[str, Any], labels: tuple[str, ...], executor):
+    handles = []
+    for plan in plans:
+        key = f"{unit.dataset}-{unit.task}-{_slug(unit.scheme)}-r{unit.repetition}-f{plan.fold}"
+        if unit.classifier.kind == "cnn":
+            handles.append(executor.submit(key, cnn_fold, unit.classifier.cnn, unit.strategy, inputs["crops"],
+                                           inputs["codes"], labels, plan.train, plan.test, plan.seed))
+        else:
+            handles.append(executor.submit(key, weka_fold, unit.classifier.weka, unit.strategy, inputs["X"],
+                                           inputs["codes"], labels, plan.train, plan.test, plan.seed))
+    return handles
+
+
+def _write_arff(config: ExperimentConfig, dataset: str, task: str, features: FeatureTable,
+                labels: tuple[str, ...], classes: list[str]) -> Path:
+    from wekawbc.arff import write_arff
+
+    path = config.output.arff / f"{config.name}-{_slug(dataset)}-{task}.arff"
+    frame = pd.DataFrame(features.values, columns=list(features.names))
+    frame["class"] = classes
+    write_arff(path, frame, labels, relation=f"{config.name}-{dataset}-{task}",
+               comments=[f"wekawbc experiment '{config.name}', data set {dataset}, task {task}",
+                         f"data fingerprint sha256:{features.fingerprint}"])
+    return path
+
+
+def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: FeatureTable, codes: np.ndarray,
+              labels: tuple[str, ...], executor, outcome: ExperimentOutcome, progress: bool) -> list[_Unit]:
+    evaluation = config.evaluation
+    units = [_Unit(dataset, task, classifier, strategy, r + 1, seed)
+             for classifier, strategy in config.schemes() for r, seed in enumerate(evaluation.seeds())]
+    keys = {unit: _unit_key(unit, features, config) for unit in units}
+    pending = [u for u in units if not _unit_done(u, keys[u], config.run_dir)]
+    outcome.units_reused += len(units) - len(pending)
+    if not pending:
+        return units
+    inputs: dict[str, Any] = {"codes": codes}
+    if any(u.classifier.kind == "weka" for u in pending):
+        inputs["X"] = executor.scatter(features.values)
+    cnn_specs = {json.dumps(u.classifier.cnn, sort_keys=True) for u in pending if u.classifier.kind == "cnn"}
+    if len(cnn_specs) > 1:
+        raise WekawbcError("several CNN classifiers with different image settings in one run are not supported; "
+                           "give them the same image_size and crop_fraction")
+    if cnn_specs:
+        from wekawbc.cnn.training import TrainSettings
+
+        settings = TrainSettings.from_dict(json.loads(next(iter(cnn_specs))))
+        inputs["crops"] = executor.scatter(load_cnn_crops(features.ids, settings.image_size, settings.crop_fraction))
+    plans = {u.repetition: plan_folds(codes, u.seed, evaluation.folds, evaluation.split, u.repetition)
+             for u in pending}
+    submitted = [(u, _submit_unit(u, plans[u.repetition], inputs, labels, executor), time.perf_counter())
+                 for u in pending]
+    with tqdm(total=len(pending), desc=f"{dataset}/{task}", unit="run", disable=not progress) as bar:
+        for unit, handles, started in submitted:
+            bar.set_postfix_str(f"{unit.scheme} rep {unit.repetition}")
+            distributions = executor.results(handles, f"{unit.scheme} folds", progress)
+            predictions = assemble_predictions(labels, codes, plans[unit.repetition], distributions, features.ids)
+            _write_unit(unit, keys[unit], predictions, time.perf_counter() - started, config.run_dir)
+            outcome.units_run += 1
+            bar.update()
+    return units
+
+
+def _summarise(config: ExperimentConfig, units: list[_Unit]) -> tuple[pd.DataFrame, list[ExperimentTable]]:
+    rows = []
+    for unit in units:
+        for row in fold_metrics(_read_unit(unit, config.run_dir)):
+            rows.append({"scheme": unit.scheme, "repetition": unit.repetition, **row})
+    results = pd.DataFrame(rows)
+    schemes = list(dict.fromkeys(results["scheme"]))
+    baseline = config.evaluation.baseline or schemes[0]
+    tables = [experimenter_table(results, metric, baseline, config.evaluation.alpha) for metric in METRICS]
+    return results, tables
+
+
+def _table_markdown(tables: list[ExperimentTable]) -> str:
+    schemes = tables[0].schemes
+    lines = ["| metric | " + " | ".join(schemes) + " |", "|---|" + "---|" * len(schemes)]
+    for table in tables:
+        cells = [f"{m:.4f} ± {s:.4f} {mark}".rstrip() for m, s, mark in zip(table.means, table.stds, table.marks)]
+        lines.append(f"| {table.metric} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _write_summary(config: ExperimentConfig, dataset: str, task: str, results: pd.DataFrame,
+                   tables: list[ExperimentTable], folder: Path) -> None:
+    summary = summarise_runs(results, list(METRICS))
+    evaluation = config.evaluation
+    mode = (f"{evaluation.repetitions} × {evaluation.folds}-fold cross-validation" if evaluation.folds
+            else f"{evaluation.repetitions} × {evaluation.split:g} % split")
+    document = {
+        "dataset": dataset, "task": task, "evaluation": mode, "seeds": evaluation.seeds(),
+        "baseline": tables[0].baseline, "alpha": evaluation.alpha,
+        "summary": json.loads(summary.to_json(orient="records")),
+        "tests": [table.to_dict() for table in tables],
+        "folds": json.loads(results.to_json(orient="records")),
+    }
+    atomic_write_text(folder / "experiment.json", json.dumps(document, indent=2))
+    text = "".join(table.text(f"{dataset}-{task}") + "\n" for table in tables)
+    atomic_write_text(folder / "experiment.txt", text)
+    markdown = (f"## {dataset}, {task}-class task\n\n{mode} (seeds {evaluation.seeds()}); mean ± standard "
+                f"deviation over all folds of all repetitions; `v`/`*`: significantly higher/lower than "
+                f"{tables[0].baseline} (corrected resampled paired t-test, alpha {evaluation.alpha}).\n\n"
+                + _table_markdown(tables))
+    atomic_write_text(folder / "experiment.md", markdown)
+
+
+def _write_run_folders(config: ExperimentConfig, units: list[_Unit], folder: Path, source: Path) -> list[Path]:
+    """The run folder (report of the evaluation engine) of each scheme's first repetition."""
+    from wekawbc.evaluation import evaluate
+    from wekawbc.report.runfolder import write_run_folder
+
+    written = []
+    for unit in units:
+        if unit.repetition != 1:
+            continue
+        predictions = _read_unit(unit, config.run_dir)
+        settings = {"experiment": config.name, "dataset": unit.dataset, "task": unit.task, "scheme": unit.scheme,
+                    "classifier": unit.classifier.weka or "cnn", "cnn": unit.classifier.cnn,
+                    "strategy": unit.strategy, "seed": unit.seed, "folds": config.evaluation.folds,
+                    "split": config.evaluation.split}
+        target = folder / "runs" / _slug(unit.scheme)
+        write_run_folder(target, evaluate(predictions), settings=settings, seed=unit.seed, dataset=source,
+                         title=f"{unit.scheme} on {unit.dataset} ({unit.task}-class)")
+        written.append(target)
+    return written
+
+
+def _html_page(config: ExperimentConfig, sections: list[tuple[str, list[ExperimentTable], list[Path]]]) -> str:
+    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>wekawbc experiment {html.escape(config.name)}"
+             "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
+             "td,th{border:1px solid #999;padding:3px 8px;text-align:right}th{background:#eee}"
+             "td.mark{color:#b00;font-weight:bold}</style></head><body>",
+             f"<h1>Experiment {html.escape(config.name)}</h1>"]
+    for title, tables, run_folders in sections:
+        schemes = tables[0].schemes
+        parts.append(f"<h2>{html.escape(title)}</h2><p>Baseline {html.escape(tables[0].baseline)}; v / *: "
+                     "significantly higher / lower (corrected resampled paired t-test, alpha "
+                     f"{tables[0].alpha}).</p><table><tr><th>metric</th>"
+                     + "".join(f"<th>{html.escape(s)}</th>" for s in schemes) + "</tr>")
+        for table in tables:
+            parts.append(f"<tr><th>{html.escape(table.metric)}</th>" + "".join(
+                f"<td>{m:.4f} ± {s:.4f} {html.escape(mark)}</td>"
+                for m, s, mark in zip(table.means, table.stds, table.marks)) + "</tr>")
+        parts.append("</table><ul>")
+        for folder in run_folders:
+            relative = folder.relative_to(config.run_dir).as_posix()
+            parts.append(f"<li><a href='{html.escape(relative)}/report.html'>{html.escape(folder.name)}</a></li>")
+        parts.append("</ul>")
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _provenance(config: ExperimentConfig, fingerprints: dict[str, str], executor) -> dict[str, Any]:
+    from wekawbc.provenance import command_line, library_versions
+
+    return {"config": config.to_dict(), "seeds": {"subsample": config.seed, "repetitions": config.evaluation.seeds()},
+            "data_fingerprints": fingerprints, "versions": library_versions(), "command": command_line(),
+            "executor": executor.description}
+
+
+def run_experiment(config: ExperimentConfig, executor, progress: bool = True) -> ExperimentOutcome:
+    """Run every stage of ``config`` and write its outputs (see the module docstring)."""
+    validate_weka_classifiers(config)
+    run_dir = config.run_dir
+    run_dir.mkdir(parents=True, exist_ok=True)
+    outcome = ExperimentOutcome(run_dir, run_dir / "experiment.html", run_dir / "experiment.md")
+    fingerprints: dict[str, str] = {}
+    sections = []
+    markdown = [f"# Experiment {config.name}\n\n"]
+    for spec in config.datasets:
+        selection = select_cells(spec.name, spec.path, spec.class_counts, config.seed)
+        features = extract_table(selection, config.features, config.output.cache_dir, executor, progress)
+        outcome.features_reused = outcome.features_reused or features.from_cache
+        fingerprints[spec.name] = features.fingerprint
+        by_id = {str(r.image): r for r in selection.records}
+        for task in config.tasks:
+            labels = selection.labels(task)
+            classes = [by_id[i].task_label(task) for i in features.ids]
+            codes = np.array([labels.index(c) for c in classes], dtype=np.int64)
+            outcome.arff_files.append(_write_arff(config, spec.name, task, features, labels, classes))
+            units = _run_grid(config, spec.name, task, features, codes, labels, executor, outcome, progress)
+            results, tables = _summarise(config, units)
+            folder = run_dir / f"{_slug(spec.name)}-{task}"
+            _write_summary(config, spec.name, task, results, tables, folder)
+            run_folders = _write_run_folders(config, units, folder, spec.path)
+            outcome.run_folders += run_folders
+            outcome.tables[f"{spec.name}-{task}"] = tables
+            sections.append((f"{spec.name}, {task}-class task", tables, run_folders))
+            markdown.append((folder / "experiment.md").read_text() + "\n")
+    atomic_write_text(run_dir / "config.json", json.dumps(_provenance(config, fingerprints, executor), indent=2,
+                                                          default=str))
+    atomic_write_text(outcome.report_md, "".join(markdown))
+    atomic_write_text(outcome.report_html, _html_page(config, sections))
+    return outcome

@@ -1,0 +1,145 @@
+"""Where the work runs: in this process, or on a Dask cluster (one JVM per worker process).
+
+:func:`make_executor` gives an executor with one interface for both: ``submit`` tasks (plain
+functions of numpy arrays and strings, never Java objects), then ``results`` them in submission
+order with a progress bar. On Dask, each worker process starts its own JVM once, through the
+:class:`JvmWorkerPlugin`'s ``setup``; a task whose worker dies is retried (``retries``), and a task
+that still fails is named in the error.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator, Sequence
+
+from tqdm.auto import tqdm
+
+from wekawbc._io import WekawbcError
+
+__all__ = ["JvmWorkerPlugin", "SerialExecutor", "DaskExecutor", "make_executor"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Thunk:
+    key: str
+    function: Callable
+    args: tuple
+
+
+class SerialExecutor:
+    """Runs every task in this process (the default), when :meth:`results` asks for it."""
+
+    description = "in-process"
+
+    def scatter(self, value: Any) -> Any:
+        return value
+
+    def submit(self, key: str, function: Callable, *args: Any) -> _Thunk:
+        return _Thunk(key, function, args)
+
+    def results(self, handles: Sequence[_Thunk], desc: str, progress: bool = True) -> list[Any]:
+        out = []
+        for thunk in tqdm(handles, desc=desc, unit="task", disable=not progress, leave=False):
+            try:
+                out.append(thunk.function(*thunk.args))
+            except WekawbcError as error:
+                raise WekawbcError(f"task {thunk.key} failed: {error}") from error
+        return out
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class JvmWorkerPlugin:
+    """Starts the JVM with Weka once in each Dask worker process, when the worker joins."""
+
+    name = "wekawbc-jvm"
+
+    def __init__(self, max_heap: str | None = None) -> None:
+        self.max_heap = max_heap
+
+    def setup(self, worker) -> None:  # noqa: D401 - Dask's WorkerPlugin hook
+        from wekawbc.weka.jvm import start
+
+        start(self.max_heap)
+
+    def teardown(self, worker) -> None:
+        """Nothing to do: a JVM ends with its process."""
+
+
+def _worker_plugin_class():
+    # Subclass Dask's WorkerPlugin lazily, so importing this module does not import distributed.
+    from distributed.diagnostics.plugin import WorkerPlugin
+
+    return type("DaskJvmWorkerPlugin", (JvmWorkerPlugin, WorkerPlugin), {})
+
+
+class DaskExecutor:
+    """Tasks on a Dask cluster: an existing one (``scheduler``) or a local one of ``workers`` processes."""
+
+    def __init__(self, scheduler: str | None = None, workers: int | None = None, retries: int = 2,
+                 connect_timeout: float = 10.0, max_heap: str | None = None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise WekawbcError("Dask is not installed; install wekawbc with the 'dask' extra "
+                               "(pip install 'wekawbc[dask]')") from None
+        self.retries = retries
+        self._cluster = None
+        if scheduler is not None:
+            try:
+                self.client = Client(scheduler, timeout=connect_timeout)
+            except (OSError, TimeoutError) as error:
+                raise WekawbcError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
+            self.description = f"Dask scheduler {scheduler}"
+        else:
+            count = int(workers or 1)
+            if count < 1:
+                raise WekawbcError(f"--workers must be 1 or more, got {count}")
+            self._cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
+                                         dashboard_address=None)
+            self.client = Client(self._cluster)
+            self.description = f"local Dask cluster of {count} worker process(es)"
+        self.client.register_plugin(_worker_plugin_class()(max_heap))
+
+    def scatter(self, value: Any) -> Any:
+        """Send a large argument (a feature matrix) to the workers once."""
+        return self.client.scatter(value, broadcast=True)
+
+    def submit(self, key: str, function: Callable, *args: Any) -> Any:
+        return self.client.submit(function, *args, key=key, retries=self.retries, pure=False)
+
+    def results(self, handles: Sequence[Any], desc: str, progress: bool = True) -> list[Any]:
+        from distributed import as_completed
+
+        with tqdm(total=len(handles), desc=desc, unit="task", disable=not progress, leave=False) as bar:
+            for future in as_completed(handles):
+                if future.status == "error":
+                    error = future.exception()
+                    for other in handles:
+                        other.cancel()
+                    raise WekawbcError(f"task {future.key} failed on the Dask cluster: {error}") from None
+                bar.update()
+        return [future.result() for future in handles]
+
+    def close(self) -> None:
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+@contextlib.contextmanager
+def make_executor(scheduler: str | None = None, workers: int | None = None, retries: int = 2) -> Iterator[Any]:
+    """The executor for these options: serial without either, Dask with ``scheduler`` or ``workers``."""
+    if scheduler is None and workers is None:
+        yield SerialExecutor()
+        return
+    executor = DaskExecutor(scheduler, workers, retries)
+    try:
+        yield executor
+    finally:
+        executor.close()
