@@ -17,9 +17,10 @@ from sklearn.base import clone, is_classifier
 from sklearn.datasets import make_classification
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cross_val_score, cross_validate
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from wekawbc._io import WekawbcError
-from wekawbc.weka.sklearn import WekaClassifier, cross_validate_predictions
+from wekawbc.weka.sklearn import WekaClassifier, WekaTrainingError, cross_validate_predictions
 
 LABELS = ("band", "lymph", "mono")
 
@@ -67,6 +68,11 @@ def test_recognised_as_classifier_with_stratified_folds_and_accuracy(jvm, data):
                 for tr, te in StratifiedKFold(5).split(X, y)]
     np.testing.assert_allclose(scores, expected)
     assert 0.5 < scores.mean() < 1.0
+
+
+@parametrize_with_checks([WekaClassifier()])
+def test_scikit_learn_estimator_checks(estimator, check):
+    check(estimator)
 
 
 @pytest.mark.parametrize("command", ["weka.classifiers.trees.J48 -C 0.25", "weka.classifiers.bayes.NaiveBayes",
@@ -227,8 +233,10 @@ def test_bad_classifier_gives_wekas_message(jvm, data, command, message):
 
 def test_data_weka_cannot_handle_and_wrong_shapes(jvm, data):
     X, y = data
-    with pytest.raises(WekawbcError, match="Weka could not train 'weka.classifiers.functions.SMO"):
-        WekaClassifier("weka.classifiers.functions.SMO").fit(X, np.full(len(y), "one"))  # SMO needs 2 classes
+    with pytest.raises(WekaTrainingError, match=r"could not train 'weka.classifiers.trees.J48' on one class \('band'\)"
+                                                r": .*Cannot handle unary class"):
+        WekaClassifier("weka.classifiers.trees.J48").fit(X, np.full(len(y), "band"))
+    assert issubclass(WekaTrainingError, WekawbcError) and issubclass(WekaTrainingError, ValueError)
     model = WekaClassifier().fit(X, y)
     with pytest.raises(ValueError, match="10 features"):
         model.predict(X[:, :5])

@@ -27,10 +27,18 @@ from wekawbc._io import WekawbcError
 from wekawbc.predictions import Predictions
 from wekawbc.weka.jvm import start
 
-__all__ = ["WekaClassifier", "cross_validate_predictions", "split_command"]
+__all__ = ["WekaClassifier", "WekaTrainingError", "cross_validate_predictions", "split_command"]
 
 # Rows per call to distributionsForInstances: bounds the Java memory one call needs.
 _PREDICT_BATCH_ROWS = 8192
+
+
+class WekaTrainingError(WekawbcError, ValueError):
+    """Weka refused to train on the data given (e.g. a class or attribute type the classifier cannot handle).
+
+    A :class:`~wekawbc.WekawbcError` carrying Weka's message, and a ``ValueError`` as scikit-learn
+    expects of an estimator given data it cannot use.
+    """
 
 
 def _java_message(error: Exception) -> str:
@@ -272,7 +280,8 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
             model.buildClassifier(data)
         except JException as error:
             command = " ".join([classname, *options])
-            raise WekawbcError(f"Weka could not train '{command}': {_java_message(error)}") from None
+            single = f" on one class ('{class_values[0]}')" if len(class_values) == 1 else ""
+            raise WekaTrainingError(f"Weka could not train '{command}'{single}: {_java_message(error)}") from None
         self.weka_model_ = model
         return self
 
