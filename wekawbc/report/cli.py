@@ -27,7 +27,76 @@ def _audit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _write_outputs(out_dir: str | None, stem: str, markdown: str, page: str, data: dict) -> None:
+    if out_dir is None:
+        return
+    from pathlib import Path
+
+    from wekawbc._io import atomic_write_text
+
+    out = Path(out_dir)
+    atomic_write_text(out / f"{stem}.md", markdown)
+    atomic_write_text(out / f"{stem}.html", page)
+    atomic_write_text(out / f"{stem}.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from wekawbc.report.render import compare_runs, render_runs_html, render_runs_markdown
+    from wekawbc.report.runfolder import load_run, render_run_folder
+
+    runs = [load_run(path) for path in args.runs]
+    if len(runs) == 1:
+        path = render_run_folder(runs[0], plots=not args.no_plots)
+        print(f"{path / 'report.html'}\n{path / 'report.md'}")
+        return 0
+    table = compare_runs(runs)
+    markdown = render_runs_markdown(table)
+    if args.json:
+        print(json.dumps(table, indent=1, ensure_ascii=False))
+    else:
+        print(markdown, end="")
+    _write_outputs(args.output, "runs", markdown, render_runs_html(table), table)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from wekawbc.papers import load_paper
+    from wekawbc.report.compare import compare_with_paper, comparison_html, comparison_markdown
+    from wekawbc.report.runfolder import load_run
+
+    paper = load_paper(args.paper)
+    table = compare_with_paper(paper, [load_run(path) for path in args.runs])
+    markdown = comparison_markdown(table)
+    if args.json:
+        print(json.dumps(table, indent=1, ensure_ascii=False))
+    else:
+        print(markdown, end="")
+    _write_outputs(args.output, f"compare_{paper.key}_{table['task']}", markdown, comparison_html(table), table)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
+    report = subparsers.add_parser(
+        "report", help="render a run folder's report, or compare several runs side by side",
+        description="One RUN_DIR: re-draw its figures and re-write report.md and report.html from report.json and "
+                    "predictions.csv. Several: a side-by-side table of their metrics, best per metric marked.")
+    report.add_argument("runs", metavar="RUN_DIR", nargs="+", help="run folder(s) written by wekawbc")
+    report.add_argument("--json", action="store_true", help="print the side-by-side table as JSON")
+    report.add_argument("-o", "--output", metavar="DIR", help="also write runs.md, runs.html and runs.json here")
+    report.add_argument("--no-plots", action="store_true", help="do not re-draw the figures (single run)")
+    report.set_defaults(handler=_report)
+
+    compare = subparsers.add_parser(
+        "compare", help="published values of a paper beside run(s), under every plausible reading",
+        description="Put a paper's published values beside the runs' values computed under the paper's named "
+                    "definition and, where it is ambiguous, under each candidate reading.")
+    compare.add_argument("paper", metavar="PAPER", help="a bundled paper (alkrimi2023) or a paper JSON file")
+    compare.add_argument("runs", metavar="RUN_DIR", nargs="+", help="run folder(s) on the same classes")
+    compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    compare.add_argument("-o", "--output", metavar="DIR",
+                         help="also write compare_PAPER_TASK.md, .html and .json here")
+    compare.set_defaults(handler=_compare)
+
     audit = subparsers.add_parser(
         "audit", help="check a paper's published numbers against its own confusion matrices and counts",
         description="Recompute everything a paper's confusion matrices and class counts determine and check every "

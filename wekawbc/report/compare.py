@@ -1,0 +1,224 @@
+"""Published values beside a run's, under the paper's named definition and every plausible reading.
+
+A five-class run is set against the paper's five-class ("multi") values (Tables 4, 5, 6, 8, 9 and the
+abstract), a binary run against the binary ones (Tables 3, 5, 6, 7, 9). Where a paper's definition is
+ambiguous, each candidate reading gets its own row: "per-class accuracy" as recall, precision or
+one-vs-rest accuracy; precision/recall/F as Weka's weighted average or a macro average; "ROC" and "AUC"
+as Weka's ROC Area (an AUC) or scikit-learn's one-vs-rest macro AUC; "MSE" as Weka's RMSE², the Brier
+score, Weka's MAE or RMSE. The reading the paper's own software (Weka) would print is marked primary.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from wekawbc._io import WekawbcError
+from wekawbc.papers import Paper, PublishedValue
+from wekawbc.report.render import html_page, html_table, markdown_table
+from wekawbc.report.runfolder import Run
+
+__all__ = ["compare_with_paper", "comparison_markdown", "comparison_html", "canonical_label", "run_task"]
+
+_SYNONYMS = {"netrophil": "neutrophil", "neutrophile": "neutrophil", "lymph": "lymphocyte", "mono": "monocyte",
+             "eos": "eosinophil", "baso": "basophil", "neut": "neutrophil"}
+
+
+def canonical_label(label: str) -> str:
+    """A class name as papers and data sets spell it differently: lower case, singular, known synonyms."""
+    name = re.sub(r"[^a-z]", "", label.lower())
+    name = name[:-1] if name.endswith("s") else name
+    return _SYNONYMS.get(name, name)
+
+
+def run_task(paper: Paper, run: Run) -> tuple[str, dict[str, str]]:
+    """The paper's task whose classes equal the run's, and the map paper label -> run label.
+
+    Raises
+    ------
+    WekawbcError
+        No task of the paper has the run's classes (naming both class sets).
+    """
+    by_name = {canonical_label(label): label for label in run.labels}
+    for task, labels in paper.tasks.items():
+        if set(labels) == set(by_name):
+            return task, {label: by_name[label] for label in labels}
+    tasks = "; ".join(f"{task}: {', '.join(labels)}" for task, labels in paper.tasks.items())
+    raise WekawbcError(f"{run.path}: the run's classes ({', '.join(run.labels)}) match no task of {paper.key} "
+                       f"({tasks})")
+
+
+class _RunValues:
+    """The run's numbers under each reading, from its report.json."""
+
+    def __init__(self, run: Run, label_map: Mapping[str, str]) -> None:
+        self.evaluation = run.evaluation
+        self.label_map = label_map
+        self.classes = {row["class"]: row for row in self.evaluation["classes"]}
+        cm = self.evaluation["confusion_matrix"]
+        self.matrix = np.array([[np.nan if v is None else v for v in row] for row in cm["matrix"]], dtype=float)
+        self.index = {label: k for k, label in enumerate(cm["labels"])}
+        self.imbalance = self.evaluation.get("imbalance") or {}
+
+    def per_class(self, label: str, stat: str) -> float | None:
+        return self.classes[self.label_map[label]].get(stat)
+
+    def ovr_accuracy(self, label: str) -> float:
+        k = self.index[self.label_map[label]]
+        n = self.matrix.sum()
+        return (n - (self.matrix[k].sum() - self.matrix[k, k]) - (self.matrix[:, k].sum() - self.matrix[k, k])) / n
+
+    def macro(self, stat: str) -> float | None:
+        values = [row.get(stat) for row in self.classes.values()]
+        return None if any(v is None for v in values) else float(np.mean(values))
+
+    def summary(self, key: str) -> float | None:
+        return self.evaluation["summary"].get(key)
+
+    def cell_share(self, actual: str, predicted: str) -> float:
+        i, j = self.index[self.label_map[actual]], self.index[self.label_map[predicted]]
+        return self.matrix[i, j] / self.matrix[i].sum()
+
+
+Reading = tuple[str, bool, Callable[[_RunValues, PublishedValue], float | None], str]
+
+
+def _readings(value: PublishedValue) -> list[Reading]:
+    """(reading, primary, run value in fractions, note) for a published value."""
+    metric = value.metric
+    if metric == "per_class_accuracy":
+        c = value.class_
+        return [("recall (TP rate)", True, lambda r, v: r.per_class(c, "recall"),
+                 "the paper does not define per-class accuracy; Weka's per-class figure closest to it is TP Rate"),
+                ("precision", False, lambda r, v: r.per_class(c, "precision"), "candidate reading"),
+                ("one-vs-rest accuracy", False, lambda r, v: r.ovr_accuracy(c), "(TP + TN) / N for this class")]
+    if metric in ("f_measure", "precision", "recall"):
+        return [("Weka weighted average", True, lambda r, v: r.evaluation["weighted_avg"].get(metric),
+                 "Weka's 'Weighted Avg.' row (classes weighted by their actual counts); the paper names no averaging"),
+                ("macro average", False, lambda r, v: r.macro(metric), "unweighted mean over classes")]
+    if metric == "kappa":
+        return [("Cohen's kappa (Weka)", True, lambda r, v: r.summary("kappa"), "Weka's 'Kappa statistic'")]
+    if metric in ("roc", "auc"):
+        note = ("Weka's 'ROC Area' is the area under the ROC curve, so 'ROC' and 'AUC' are the same number in Weka; "
+                "the paper prints two")
+        return [("Weka weighted ROC Area", True, lambda r, v: r.evaluation["weighted_avg"].get("roc_area"), note),
+                ("one-vs-rest macro AUC", False, lambda r, v: r.imbalance.get("roc_auc_ovr_macro"),
+                 "scikit-learn roc_auc_score(average='macro', multi_class='ovr')")]
+    if metric == "mse":
+        return [("Weka RMSE squared", True, lambda r, v: None if r.summary("root_mean_squared_error") is None
+                 else r.summary("root_mean_squared_error") ** 2,
+                 "Weka prints no MSE; RMSE² is the mean squared error Weka's RMSE is the root of (Brier / K)"),
+                ("Brier score (sum over classes)", False, lambda r, v: r.imbalance.get("brier_multiclass"),
+                 "scikit-learn's multi-class Brier score"),
+                ("Weka mean absolute error", False, lambda r, v: r.summary("mean_absolute_error"), "candidate reading"),
+                ("Weka RMSE", False, lambda r, v: r.summary("root_mean_squared_error"), "candidate reading")]
+    if metric == "accuracy":
+        return [("Weka % correct", True, lambda r, v: None if r.summary("correct_pct") is None
+                 else r.summary("correct_pct") / 100, "Weka's 'Correctly Classified Instances' percentage")]
+    if metric == "confusion_count":
+        a, p = value.class_, value.predicted
+        return [("share of the actual class's row", True, lambda r, v: r.cell_share(a, p),
+                 "a row-normalised cell: the counts of a run and the paper differ in size")]
+    return []
+
+
+def _published_fraction(paper: Paper, value: PublishedValue) -> float:
+    if value.metric == "confusion_count":
+        row = sum(v.value for v in paper.select(table=value.table, metric="confusion_count", class_=value.class_))
+        return value.value / row
+    return round(value.value / 100, value.decimals + 2) if value.unit == "percent" else float(value.value)
+
+
+def compare_with_paper(paper: Paper, runs: Sequence[Run]) -> dict[str, Any]:
+    """Rows of published values beside each run's values under each reading.
+
+    Returns
+    -------
+    dict
+        ``{"paper", "runs": [{"name", "path", "task"}], "rows": [{"table", "quantity", "task", "reading",
+        "primary", "published", "published_value", "values": [per run], "differences": [per run],
+        "note"}]}``; values are fractions (percentages as 0..1), differences are run minus paper.
+
+    Raises
+    ------
+    WekawbcError
+        A run's classes match none of the paper's tasks, or the runs are on different class sets.
+    """
+    if not runs:
+        raise WekawbcError("no runs to compare")
+    tasks = [run_task(paper, run) for run in runs]
+    if len({task for task, _ in tasks}) > 1:
+        raise WekawbcError("cannot compare runs on different class sets in one table: "
+                           + "; ".join(f"{run.path}: {', '.join(run.labels)}" for run in runs))
+    task = tasks[0][0]
+    values = [_RunValues(run, label_map) for run, (_, label_map) in zip(runs, tasks)]
+    rows = []
+    for value in paper.values:
+        if value.task != task or value.claim != "equal":
+            continue
+        for reading, primary, get, note in _readings(value):
+            published = _published_fraction(paper, value)
+            run_values = [get(r, value) for r in values]
+            run_values = [None if v is None or isinstance(v, float) and math.isnan(v) else float(v) for v in run_values]
+            rows.append({
+                "table": value.table, "id": value.id, "task": task,
+                "quantity": _quantity(paper, value), "reading": reading, "primary": primary,
+                "published": value.printed, "published_value": published,
+                "values": run_values, "differences": [None if v is None else v - published for v in run_values],
+                "note": note})
+    return {"paper": paper.key, "task": task,
+            "runs": [{"name": run.name, "path": str(run.path)} for run in runs], "rows": rows}
+
+
+def _quantity(paper: Paper, value: PublishedValue) -> str:
+    names = {"per_class_accuracy": "accuracy", "f_measure": "F-measure", "mse": "MSE", "roc": "ROC", "auc": "AUC"}
+    name = names.get(value.metric, value.metric.replace("_", " "))
+    if value.metric == "confusion_count":
+        return f"{value.row} → {value.column}"
+    return f"{value.row + ' ' if value.class_ and value.row else ''}{name}" + (
+        f" ({value.qualifier})" if value.qualifier else "")
+
+
+def _fmt(value: float | None, signed: bool = False) -> str:
+    if value is None:
+        return "?"
+    return f"{round(value, 4) + 0.0:+.4f}" if signed else f"{value:.4f}"
+
+
+def comparison_markdown(table: Mapping[str, Any]) -> str:
+    """The comparison as Markdown: one row per published value and reading, primary readings in bold."""
+    header = ["Where", "Quantity", "Reading", "Published", *(f"{r['name']}" for r in table["runs"]),
+              *(f"Δ {r['name']}" for r in table["runs"]), "Note"]
+    rows = []
+    for row in table["rows"]:
+        reading = f"**{row['reading']}**" if row["primary"] else row["reading"]
+        rows.append([row["table"], row["quantity"], reading, row["published"],
+                     *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["differences"]), row["note"]])
+    runs = ", ".join(f"{r['name']} (`{r['path']}`)" for r in table["runs"])
+    return (f"# {table['paper']} vs {runs}\n\nTask: {table['task']}. Values as fractions (96.4% = 0.9640); "
+            f"Δ = run − published. The reading in bold is what Weka, the paper's software, prints under the "
+            f"paper's name for it.\n\n{markdown_table(header, rows)}")
+
+
+def comparison_html(table: Mapping[str, Any]) -> str:
+    """The comparison as a self-contained HTML page."""
+    header = ["Where", "Quantity", "Reading", "Published", *(r["name"] for r in table["runs"]),
+              *(f"Δ {r['name']}" for r in table["runs"]), "Note"]
+    rows = []
+    for row in table["rows"]:
+        reading = f"<b>{html.escape(row['reading'])}</b>" if row["primary"] else html.escape(row["reading"])
+        rows.append([html.escape(row["table"]), html.escape(row["quantity"]), reading, html.escape(row["published"]),
+                     *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["differences"]),
+                     html.escape(row["note"])])
+    body = (f"<h1>{html.escape(table['paper'])}: published values beside the run(s)</h1>"
+            f"<p>Task: {html.escape(table['task'])}. Values as fractions (96.4% = 0.9640); Δ = run − published. "
+            f"Readings in bold are what Weka, the paper's software, prints under the paper's name.</p>"
+            + html_table(header, rows, raw_cells=True)
+            + "<ul>" + "".join(f"<li>{html.escape(r['name'])}: <code>{html.escape(r['path'])}</code></li>"
+                               for r in table["runs"]) + "</ul>")
+    return html_page(f"{table['paper']} comparison", body)
+

@@ -1,0 +1,338 @@
+"""Markdown and self-contained HTML for one run folder's report, and for several runs side by side.
+
+Rendering works on the JSON-able report (``report.json``'s content), so a run folder re-renders without
+re-running anything. Plots are linked from Markdown (``plots/NAME.png``) and embedded in HTML as base64
+data URIs; the HTML needs no network and no other file.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+from wekawbc._io import WekawbcError
+
+__all__ = ["render_run_markdown", "render_run_html", "compare_runs", "render_runs_markdown", "render_runs_html",
+           "markdown_table", "html_table", "html_page", "format_number", "RUN_METRICS"]
+
+_PLOT_TITLES = {
+    "confusion_counts": "Confusion matrix (counts)",
+    "confusion_normalised": "Confusion matrix (row-normalised: the diagonal is each class's recall)",
+    "roc_curves": "ROC curves per class (one-vs-rest, Weka's ROC Area)",
+    "pr_curves": "Precision-recall curves per class (Weka's PRC Area)",
+    "class_metrics": "Recall, precision and F-measure per class (recall with its bootstrap interval)",
+    "class_distribution": "Class distribution of the evaluated instances",
+    "misclassified": "Misclassified cells",
+}
+_CLASS_COLUMNS = (("tp_rate", "TP Rate"), ("fp_rate", "FP Rate"), ("precision", "Precision"), ("recall", "Recall"),
+                  ("f_measure", "F-Measure"), ("mcc", "MCC"), ("roc_area", "ROC Area"), ("prc_area", "PRC Area"))
+_SUMMARY_ROWS = (("correct", "Correctly Classified Instances"), ("correct_pct", "Correctly Classified (%)"),
+                 ("incorrect", "Incorrectly Classified Instances"), ("incorrect_pct", "Incorrectly Classified (%)"),
+                 ("kappa", "Kappa statistic"), ("mean_absolute_error", "Mean absolute error"),
+                 ("root_mean_squared_error", "Root mean squared error"),
+                 ("relative_absolute_error_pct", "Relative absolute error (%)"),
+                 ("root_relative_squared_error_pct", "Root relative squared error (%)"),
+                 ("unclassified", "UnClassified Instances"), ("total_instances", "Total Number of Instances"))
+_IMBALANCE_ROWS = (("balanced_accuracy", "Balanced accuracy (mean recall)"), ("macro_f1", "Macro F1"),
+                   ("micro_f1", "Micro F1"), ("g_mean_multiclass", "G-mean (geometric mean of recalls)"),
+                   ("iba_weighted", "Index of balanced accuracy (support-weighted)"),
+                   ("mcc_multiclass", "MCC, multi-class (R_K)"), ("kappa", "Kappa"),
+                   ("roc_auc_ovr_macro", "ROC AUC, one-vs-rest macro"),
+                   ("brier_multiclass", "Brier score (sum over classes)"), ("mse", "MSE (Weka's RMSE squared)"))
+
+#: Metrics of the side-by-side table: (key, label, higher is better), read by :func:`_run_value`.
+RUN_METRICS: tuple[tuple[str, str, bool], ...] = (
+    ("summary.correct_pct", "Accuracy (%)", True),
+    ("summary.kappa", "Kappa", True),
+    ("weighted_avg.precision", "Weighted precision", True),
+    ("weighted_avg.recall", "Weighted recall", True),
+    ("weighted_avg.f_measure", "Weighted F-measure", True),
+    ("weighted_avg.mcc", "Weighted MCC", True),
+    ("weighted_avg.roc_area", "Weighted ROC Area", True),
+    ("weighted_avg.prc_area", "Weighted PRC Area", True),
+    ("macro_avg.f_measure", "Macro F-measure (Weka)", True),
+    ("imbalance.balanced_accuracy", "Balanced accuracy", True),
+    ("imbalance.g_mean_multiclass", "G-mean", True),
+    ("imbalance.mcc_multiclass", "MCC (multi-class)", True),
+    ("summary.mean_absolute_error", "Mean absolute error", False),
+    ("summary.root_mean_squared_error", "Root mean squared error", False),
+)
+
+
+def format_number(value: Any, digits: int = 4) -> str:
+    """A number as reports print it: ``?`` for missing/NaN (as Weka), integers without decimals."""
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return "?"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.{digits}f}"
+
+
+def _count(value: Any) -> Any:
+    """A weight sum printed as a whole number when it is one (instance counts)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    def cell(value: Any) -> str:
+        return (value if isinstance(value, str) else format_number(value)).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
+               css_class: str = "", raw_cells: bool = False) -> str:
+    """An HTML table; cells are escaped unless ``raw_cells`` (for cells the caller built as HTML)."""
+    def cell(value: Any) -> str:
+        text = value if isinstance(value, str) else format_number(value)
+        return text if raw_cells else html.escape(text)
+
+    parts = [f'<table class="{css_class}">' if css_class else "<table>"]
+    if caption:
+        parts.append(f"<caption>{html.escape(caption)}</caption>")
+    parts.append("<thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr></thead><tbody>")
+    for row in rows:
+        parts.append("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>")
+    parts.append("</tbody></table>")
+    return "".join(parts)
+
+
+_CSS = """
+body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
+h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
+table{border-collapse:collapse;margin:.6em 0;font-size:.9em}caption{text-align:left;font-weight:bold;padding:.2em 0}
+th,td{border:1px solid #bbb;padding:.25em .55em;text-align:right}th{background:#eef2f7}
+td:first-child,th:first-child{text-align:left}
+.best{font-weight:bold;background:#dff0d8}.bad{background:#f8d7da}.na{color:#777}
+figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}figcaption{font-size:.85em;color:#444;max-width:520px}
+img{max-width:100%;height:auto;border:1px solid #ddd}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}
+.note{color:#555;font-size:.9em}
+@media print{body{max-width:none}figure{page-break-inside:avoid}}
+"""
+# Records each image's natural width once loaded (0 when an image failed), so a DOM dump shows it.
+_IMAGE_CHECK = ("<script>window.addEventListener('load',function(){var n=0;document.querySelectorAll('img')"
+                ".forEach(function(i){i.setAttribute('data-natural-width',i.naturalWidth);if(!i.naturalWidth)n++;});"
+                "document.body.setAttribute('data-broken-images',n);});</script>")
+
+
+def html_page(title: str, body: str) -> str:
+    """A complete, self-contained HTML page (inline CSS, no external resources)."""
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
+            f'<meta name="generator" content="wekawbc"><style>{_CSS}</style></head>\n<body>\n{body}\n'
+            f"{_IMAGE_CHECK}\n</body></html>\n")
+
+
+def _summary_rows(evaluation: Mapping[str, Any]) -> list[list[Any]]:
+    summary = evaluation["summary"]
+    counts = {"correct", "incorrect", "unclassified", "total_instances"}
+    return [[label, _count(summary[key]) if key in counts else summary[key]] for key, label in _SUMMARY_ROWS
+            if key in summary and summary[key] is not None and not (key == "unclassified" and not summary[key])]
+
+
+def _class_rows(evaluation: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    imbalance = evaluation.get("imbalance") or {}
+    extra = [(name, title) for name, title in (("specificity", "Specificity"), ("g_mean", "G-mean"))
+             if isinstance(imbalance.get(name), dict)]
+    header = ["Class", *(title for _, title in _CLASS_COLUMNS), *(title for _, title in extra)]
+    rows = [[row["class"], *(row[key] for key, _ in _CLASS_COLUMNS),
+             *(imbalance[name].get(row["class"]) for name, _ in extra)] for row in evaluation["classes"]]
+    weighted = evaluation["weighted_avg"]
+    rows.append(["Weighted Avg.", *(weighted.get(key) for key, _ in _CLASS_COLUMNS), *("" for _ in extra)])
+    return header, rows
+
+
+def _matrix_rows(evaluation: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
+    labels = evaluation["confusion_matrix"]["labels"]
+    matrix = evaluation["confusion_matrix"]["matrix"]
+    header = ["actual \\ predicted", *labels, "Total"]
+    rows = [[label, *map(_count, row), _count(sum(v or 0 for v in row))] for label, row in zip(labels, matrix)]
+    rows.append(["Total", *(_count(sum(row[j] or 0 for row in matrix)) for j in range(len(labels))),
+                 _count(sum(v or 0 for row in matrix for v in row))])
+    return header, rows
+
+
+def _imbalance_rows(evaluation: Mapping[str, Any]) -> list[list[Any]]:
+    imbalance = evaluation.get("imbalance") or {}
+    return [[label, imbalance[key]] for key, label in _IMBALANCE_ROWS if key in imbalance]
+
+
+def _bootstrap_rows(report: Mapping[str, Any]) -> tuple[str, list[list[Any]]]:
+    boot = report.get("bootstrap")
+    if not boot:
+        return "", []
+    metrics = boot["metrics"]
+    rows = [[name, m["estimate"], m["low"], m["high"]] for name, m in metrics.items() if "estimate" in m]
+    rows += [[f"recall {label}", m["estimate"], m["low"], m["high"]] for label, m in metrics.get("recall", {}).items()]
+    caption = (f"{boot['confidence']:.0%} intervals, {boot['n_resamples']} resamples, seed {boot['seed']} "
+               f"({boot['method']})")
+    return caption, rows
+
+
+def _provenance_rows(report: Mapping[str, Any]) -> list[list[Any]]:
+    dataset = report.get("dataset", {})
+    rows = [["Title", report.get("title", "")], ["Created (UTC)", report.get("created", "")],
+            ["Command", report.get("command", "")], ["Seed", str(report.get("seed"))],
+            ["Data set", str(dataset.get("source"))], ["Data-set fingerprint", str(dataset.get("fingerprint"))],
+            ["Predictions fingerprint", str(dataset.get("predictions_fingerprint"))],
+            ["Instances", str(dataset.get("n_instances"))],
+            ["Weka text from", report.get("weka_text_source", "")]]
+    rows += [[f"setting: {key}", json.dumps(value) if not isinstance(value, str) else value]
+             for key, value in report.get("settings", {}).items()]
+    return rows
+
+
+def _version_rows(report: Mapping[str, Any]) -> list[list[str]]:
+    return [[name, str(version)] for name, version in report.get("versions", {}).items()]
+
+
+def _sections(report: Mapping[str, Any]) -> list[tuple[str, list[str], list[list[Any]], str]]:
+    """(title, header, rows, caption) of every table of a run report, in display order."""
+    evaluation = report["evaluation"]
+    class_header, class_rows = _class_rows(evaluation)
+    matrix_header, matrix_rows = _matrix_rows(evaluation)
+    boot_caption, boot_rows = _bootstrap_rows(report)
+    sections = [("Summary (as Weka prints it)", ["Statistic", "Value"], _summary_rows(evaluation), ""),
+                ("Detailed accuracy by class", class_header, class_rows, ""),
+                ("Confusion matrix", matrix_header, matrix_rows, "rows: actual class; columns: predicted class")]
+    if _imbalance_rows(evaluation):
+        sections.append(("Metrics for imbalanced data", ["Metric", "Value"], _imbalance_rows(evaluation), ""))
+    if boot_rows:
+        sections.append(("Bootstrap confidence intervals", ["Metric", "Estimate", "Low", "High"], boot_rows,
+                         boot_caption))
+    sections.append(("Run, data and settings", ["Item", "Value"], _provenance_rows(report), ""))
+    sections.append(("Software versions", ["Software", "Version"], _version_rows(report), ""))
+    return sections
+
+
+def render_run_markdown(report: Mapping[str, Any], plot_names: Sequence[str] = (), weka_text: str | None = None) -> str:
+    """The run report in Markdown; plots are linked as ``plots/<name>.png`` (SVG beside them)."""
+    lines = [f"# {report.get('title', 'wekawbc run')}\n",
+             f"Reproduce with: `{report.get('command', '')}` (seed {report.get('seed')}); "
+             f"wekawbc {report.get('versions', {}).get('wekawbc', '?')}, Weka {report.get('versions', {}).get('weka', '?')}, "
+             f"Python {report.get('versions', {}).get('python', '?')}"
+             + (f", torch {report['versions']['torch']}" if "torch" in report.get("versions", {}) else "") + ".\n"]
+    for title, header, rows, caption in _sections(report):
+        lines.append(f"## {title}\n")
+        if caption:
+            lines.append(f"{caption}\n")
+        lines.append(markdown_table(header, rows))
+    if plot_names:
+        lines.append("## Figures\n")
+        for name in plot_names:
+            lines.append(f"![{_PLOT_TITLES.get(name, name)}](plots/{name}.png)  \n"
+                         f"*{_PLOT_TITLES.get(name, name)}* ([SVG](plots/{name}.svg))\n")
+    lines.append("## Weka output\n")
+    lines.append(f"See [{report.get('files', {}).get('weka_text', 'weka.txt')}]"
+                 f"({report.get('files', {}).get('weka_text', 'weka.txt')}).\n" if weka_text is None
+                 else "```\n" + weka_text + "```\n")
+    return "\n".join(lines)
+
+
+def _figure(name: str, png: bytes) -> str:
+    title = html.escape(_PLOT_TITLES.get(name, name))
+    data = base64.b64encode(png).decode("ascii")
+    return (f'<figure id="fig-{name}"><img src="data:image/png;base64,{data}" alt="{title}">'
+            f"<figcaption>{title}</figcaption></figure>")
+
+
+def render_run_html(report: Mapping[str, Any], images: Mapping[str, bytes], weka_text: str | None = None) -> str:
+    """The run report as one self-contained HTML page; ``images`` maps plot names to PNG bytes."""
+    versions = report.get("versions", {})
+    body = [f"<h1>{html.escape(str(report.get('title', 'wekawbc run')))}</h1>",
+            f'<p class="note">Reproduce with <code>{html.escape(str(report.get("command", "")))}</code> '
+            f"(seed {html.escape(str(report.get('seed')))}); wekawbc {html.escape(str(versions.get('wekawbc', '?')))}, "
+            f"Weka {html.escape(str(versions.get('weka', '?')))}, Python {html.escape(str(versions.get('python', '?')))}"
+            + (f", torch {html.escape(str(versions['torch']))}" if "torch" in versions else "") + ".</p>"]
+    sections = _sections(report)
+    for title, header, rows, caption in sections[:3]:
+        body.append(f"<h2>{html.escape(title)}</h2>" + html_table(header, rows, caption=caption or None))
+    if images:
+        body.append("<h2>Figures</h2>" + "".join(_figure(name, png) for name, png in images.items()))
+    for title, header, rows, caption in sections[3:]:
+        body.append(f"<h2>{html.escape(title)}</h2>" + html_table(header, rows, caption=caption or None))
+    if weka_text is not None:
+        body.append(f"<h2>Weka output</h2><pre>{html.escape(weka_text)}</pre>")
+    return html_page(str(report.get("title", "wekawbc run")), "\n".join(body))
+
+
+def _run_value(evaluation: Mapping[str, Any], key: str) -> float | None:
+    node: Any = evaluation
+    for part in key.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node if isinstance(node, (int, float)) and not isinstance(node, bool) else None
+
+
+def compare_runs(runs: Sequence) -> dict[str, Any]:
+    """Several runs side by side: ``{"runs": [...], "labels": [...], "rows": [{"metric", "values", "best"}]}``.
+
+    Runs must be on the same class set (any order). ``best`` holds the indices of the best run(s) per
+    metric (highest, or lowest for errors).
+
+    Raises
+    ------
+    WekawbcError
+        When the runs' class sets differ (naming the runs and their classes).
+    """
+    if not runs:
+        raise WekawbcError("no runs to compare")
+    first = runs[0]
+    for run in runs[1:]:
+        if set(run.labels) != set(first.labels):
+            raise WekawbcError(f"cannot compare runs on different class sets: {first.path} has "
+                               f"{', '.join(first.labels)}; {run.path} has {', '.join(run.labels)}")
+    labels = first.labels
+    rows = []
+    metrics = list(RUN_METRICS)
+    for label in labels:
+        metrics += [(f"class:{label}:recall", f"Recall {label}", True), (f"class:{label}:f_measure", f"F-measure {label}", True)]
+    for key, name, higher in metrics:
+        values = []
+        for run in runs:
+            if key.startswith("class:"):
+                _, label, stat = key.split(":")
+                row = next(c for c in run.evaluation["classes"] if c["class"] == label)
+                values.append(row.get(stat))
+            else:
+                values.append(_run_value(run.evaluation, key))
+        known = [v for v in values if v is not None and not math.isnan(v)]
+        target = (max if higher else min)(known) if known else None
+        best = [i for i, v in enumerate(values) if target is not None and v is not None and math.isclose(v, target)]
+        rows.append({"metric": name, "key": key, "higher_is_better": higher, "values": values,
+                     "best": best if len(known) > 1 else []})
+    return {"runs": [{"name": run.name, "path": str(run.path), "command": run.report.get("command"),
+                      "settings": run.report.get("settings"), "seed": run.report.get("seed")} for run in runs],
+            "labels": list(labels), "rows": rows}
+
+
+def render_runs_markdown(table: Mapping[str, Any]) -> str:
+    """The side-by-side table in Markdown, best value(s) per metric in bold."""
+    header = ["Metric", *(run["name"] for run in table["runs"])]
+    rows = [[row["metric"], *(f"**{format_number(v)}**" if i in row["best"] else format_number(v)
+                              for i, v in enumerate(row["values"]))] for row in table["rows"]]
+    runs = "\n".join(f"- **{run['name']}**: `{run['path']}`, seed {run['seed']}, command `{run['command']}`"
+                     for run in table["runs"])
+    return (f"# Runs compared\n\nClasses: {', '.join(table['labels'])}. Best value per metric in bold "
+            f"(lowest for errors).\n\n{markdown_table(header, rows)}\n{runs}\n")
+
+
+def render_runs_html(table: Mapping[str, Any]) -> str:
+    header = ["Metric", *(run["name"] for run in table["runs"])]
+    rows = [[html.escape(row["metric"]), *(f'<span class="best">{format_number(v)}</span>' if i in row["best"]
+                                           else html.escape(format_number(v)) for i, v in enumerate(row["values"]))]
+            for row in table["rows"]]
+    runs = "".join(f"<li><b>{html.escape(run['name'])}</b>: <code>{html.escape(run['path'])}</code>, seed "
+                   f"{html.escape(str(run['seed']))}, command <code>{html.escape(str(run['command']))}</code></li>"
+                   for run in table["runs"])
+    body = (f"<h1>Runs compared</h1><p>Classes: {html.escape(', '.join(table['labels']))}. Best value per metric "
+            f'<span class="best">highlighted</span> (lowest for errors).</p>'
+            + html_table(header, rows, raw_cells=True) + f"<ul>{runs}</ul>")
+    return html_page("Runs compared", body)
