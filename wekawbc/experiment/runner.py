@@ -222,6 +222,12 @@ def _table_markdown(tables: list[ExperimentTable]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as JSON-able dicts at full precision (NaN as None)."""
+    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v.item() if isinstance(v, np.generic) else v)
+             for k, v in row.items()} for row in frame.to_dict(orient="records")]
+
+
 def _write_summary(config: ExperimentConfig, dataset: str, task: str, results: pd.DataFrame,
                    tables: list[ExperimentTable], folder: Path) -> None:
     summary = summarise_runs(results, list(METRICS))
@@ -231,9 +237,9 @@ def _write_summary(config: ExperimentConfig, dataset: str, task: str, results: p
     document = {
         "dataset": dataset, "task": task, "evaluation": mode, "seeds": evaluation.seeds(),
         "baseline": tables[0].baseline, "alpha": evaluation.alpha,
-        "summary": json.loads(summary.to_json(orient="records")),
+        "summary": _records(summary),
         "tests": [table.to_dict() for table in tables],
-        "folds": json.loads(results.to_json(orient="records")),
+        "folds": _records(results),
     }
     atomic_write_text(folder / "experiment.json", json.dumps(document, indent=2))
     text = "".join(table.text(f"{dataset}-{task}") + "\n" for table in tables)
