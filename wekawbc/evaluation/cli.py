@@ -1,0 +1,139 @@
+"""``wekawbc evaluate`` (Weka's evaluation of a predictions CSV) and ``wekawbc parse`` (Weka text → data)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+import numpy as np
+
+from wekawbc._io import WekawbcError, atomic_write_text
+
+__all__ = ["register", "check_predictions"]
+
+_SUM_TOLERANCE = 1e-3
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``evaluate`` and ``parse`` sub-commands."""
+    evaluate = subparsers.add_parser(
+        "evaluate", help="Weka's evaluation (summary, per-class details, confusion matrix) of a predictions CSV",
+        description="Compute what Weka's Evaluation computes and prints, byte for byte, from predictions "
+                    "alone (no JVM), plus metrics for imbalanced data.")
+    evaluate.add_argument("predictions", metavar="PREDS.csv",
+                          help="predictions: fold,actual,weight,p_<label1>,...,p_<labelK> (fold, weight optional)")
+    evaluate.add_argument("--train-counts", metavar="COUNTS.csv",
+                          help="fold,<label1>,...,<labelK>: summed training weights per class and fold, for "
+                               "Weka's priors (default: a cross-validation's other folds; none for one fold)")
+    evaluate.add_argument("--json", metavar="OUT.json",
+                          help="write every number (per class, weighted, macro, imbalance extras) as JSON")
+    evaluate.add_argument("--complexity", action="store_true",
+                          help="also print the K&B information and complexity lines (Weka's -k)")
+    evaluate.add_argument("--bootstrap", type=int, default=0, metavar="N",
+                          help="add stratified bootstrap confidence intervals from N resamples to the JSON")
+    evaluate.add_argument("--seed", type=int, default=1, help="bootstrap seed (default: 1)")
+    evaluate.add_argument("--tolerance", type=float, default=_SUM_TOLERANCE,
+                          help=f"how far a row's probabilities may sum from 1 (default: {_SUM_TOLERANCE})")
+    evaluate.set_defaults(handler=_evaluate)
+
+    parse = subparsers.add_parser(
+        "parse", help="read Weka's evaluation text (Explorer, command line, pww3) into numbers",
+        description="Find every evaluation block in a Weka text output and print it as data.")
+    parse.add_argument("file", metavar="FILE", help="Weka output text")
+    parse.add_argument("--json", nargs="?", const="-", metavar="OUT.json",
+                       help="JSON of every block: to stdout, or to OUT.json when given")
+    parse.set_defaults(handler=_parse)
+
+
+def _rows(path: Path, index: np.ndarray) -> str:
+    lines = (index + 2).tolist()  # file line numbers: the header is line 1
+    return ", ".join(map(str, lines[:10])) + (f" and {len(lines) - 10} more" if len(lines) > 10 else "")
+
+
+def check_predictions(predictions, path: str | Path, tolerance: float = _SUM_TOLERANCE) -> None:
+    """Refuse probabilities Weka would silently mis-score, naming the file and rows.
+
+    NaN or negative probabilities, rows that neither sum to about 1 nor are all zero (all zero is
+    Weka's "unclassified"), and NaN or negative weights raise :class:`WekawbcError`.
+    """
+    path = Path(path)
+    dist, weight = predictions.distribution, predictions.weight
+    checks = (
+        (np.isnan(dist).any(axis=1), "probabilities are NaN"),
+        ((dist < 0).any(axis=1), "probabilities are negative"),
+        (np.isnan(weight) | (weight < 0), "weights are NaN or negative"),
+    )
+    for bad, problem in checks:
+        if bad.any():
+            raise WekawbcError(f"{path}: {problem} in rows {_rows(path, np.flatnonzero(bad))}")
+    sums = dist.sum(axis=1)
+    off = (np.abs(sums - 1) > tolerance) & (sums != 0)
+    if off.any():
+        first = int(np.flatnonzero(off)[0])
+        raise WekawbcError(f"{path}: probabilities do not sum to 1 (±{tolerance}) in rows "
+                           f"{_rows(path, np.flatnonzero(off))} (row {first + 2} sums to {sums[first]!r}); "
+                           "Weka normalises nothing, so fix the classifier's output")
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from wekawbc.evaluation import evaluate
+    from wekawbc.evaluation._result import _jsonable
+    from wekawbc.predictions import Predictions, read_predictions_csv, read_train_counts_csv
+    from wekawbc.provenance import command_line, library_versions
+
+    predictions = read_predictions_csv(args.predictions)
+    check_predictions(predictions, args.predictions, args.tolerance)
+    if args.train_counts:
+        counts = read_train_counts_csv(args.train_counts, predictions.labels)
+        try:
+            predictions = Predictions(predictions.labels, predictions.actual, predictions.distribution,
+                                      predictions.weight, predictions.fold, counts, predictions.ids)
+        except ValueError as error:
+            raise WekawbcError(f"{args.train_counts}: {error} (one row per fold of {args.predictions})") from None
+    result = evaluate(predictions)
+    print(result.weka_text(complexity=args.complexity), end="")
+    if args.json:
+        document = {
+            "evaluation": result.to_dict(),
+            "priors": ("train counts file" if args.train_counts else
+                       "other folds" if result.has_priors else "none (single fold without counts)"),
+            "input": {"predictions": str(args.predictions), "train_counts": args.train_counts},
+            "parameters": {"complexity": args.complexity, "bootstrap": args.bootstrap, "seed": args.seed,
+                           "tolerance": args.tolerance},
+            "versions": library_versions(),
+            "command": command_line(),
+        }
+        if args.bootstrap:
+            document["bootstrap"] = _jsonable(result.bootstrap(args.bootstrap, seed=args.seed))
+        atomic_write_text(args.json, json.dumps(document, indent=2, allow_nan=False) + "\n")
+    return 0
+
+
+def _describe(number: int, block: dict) -> str:
+    summary = block["summary"] or {}
+    parts = [f"#{number} {block['title'] or '(untitled)'} (line {block['line']})"]
+    if block["confusion_matrix"]:
+        parts.append(f"{len(block['confusion_matrix']['labels'])} classes")
+    for key, name in (("correct_pct", "correct %"), ("kappa", "kappa"), ("total_instances", "instances")):
+        if summary.get(key) is not None:
+            parts.append(f"{name} {summary[key]:g}")
+    if block["weighted_avg"] and block["weighted_avg"].get("roc_area") is not None:
+        parts.append(f"weighted ROC {block['weighted_avg']['roc_area']:g}")
+    if block["predictions"]:
+        parts.append(f"{len(block['predictions'])} predictions")
+    return ", ".join(parts)
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from wekawbc.evaluation.parse import parse_file
+
+    parsed = parse_file(args.file)
+    if args.json is None:
+        for number, block in enumerate(parsed["evaluations"], start=1):
+            print(_describe(number, block))
+    elif args.json == "-":
+        print(json.dumps(parsed, indent=2, allow_nan=False))
+    else:
+        atomic_write_text(args.json, json.dumps(parsed, indent=2, allow_nan=False) + "\n")
+    return 0
