@@ -25,6 +25,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "wekawbc.report.cli",
     "wekawbc.experiment.cli",
     "wekawbc.weka.cli",
+    "wekawbc.evaluation.cli",
 )
 
 
