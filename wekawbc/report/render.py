@@ -27,6 +27,7 @@ _PLOT_TITLES = {
     "class_distribution": "Class distribution of the evaluated instances",
     "misclassified": "Misclassified cells",
 }
+_WIDE_PLOTS = {"class_metrics", "misclassified"}
 _CLASS_COLUMNS = (("tp_rate", "TP Rate"), ("fp_rate", "FP Rate"), ("precision", "Precision"), ("recall", "Recall"),
                   ("f_measure", "F-Measure"), ("mcc", "MCC"), ("roc_area", "ROC Area"), ("prc_area", "PRC Area"))
 _SUMMARY_ROWS = (("correct", "Correctly Classified Instances"), ("correct_pct", "Correctly Classified (%)"),
@@ -111,8 +112,9 @@ table{border-collapse:collapse;margin:.6em 0;font-size:.9em}caption{text-align:l
 th,td{border:1px solid #bbb;padding:.25em .55em;text-align:right}th{background:#eef2f7}
 td:first-child,th:first-child{text-align:left}
 .best{font-weight:bold;background:#dff0d8}.bad{background:#f8d7da}.na{color:#777}
-figure{display:inline-block;margin:.5em 1em .5em 0;vertical-align:top}figcaption{font-size:.85em;color:#444;max-width:520px}
-img{max-width:100%;height:auto;border:1px solid #ddd}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}
+figure{display:inline-block;width:calc(50% - 1.2em);margin:.5em 1em .5em 0;vertical-align:top}
+figure.wide{width:100%}figcaption{font-size:.85em;color:#444}
+img{width:100%;height:auto;border:1px solid #ddd}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}
 .note{color:#555;font-size:.9em}
 @media print{body{max-width:none}figure{page-break-inside:avoid}}
 """
@@ -238,7 +240,8 @@ def render_run_markdown(report: Mapping[str, Any], plot_names: Sequence[str] = (
 def _figure(name: str, png: bytes) -> str:
     title = html.escape(_PLOT_TITLES.get(name, name))
     data = base64.b64encode(png).decode("ascii")
-    return (f'<figure id="fig-{name}"><img src="data:image/png;base64,{data}" alt="{title}">'
+    wide = ' class="wide"' if name in _WIDE_PLOTS else ""
+    return (f'<figure id="fig-{name}"{wide}><img src="data:image/png;base64,{data}" alt="{title}">'
             f"<figcaption>{title}</figcaption></figure>")
 
 
