@@ -57,45 +57,37 @@ def plot_confusion_matrix(matrix: np.ndarray, labels: Sequence[str], *, normaliz
     return ax
 
 
-def _curve_axes(ax):
+def _plot_curves(ax, result, areas: np.ndarray, points, xlabel: str, ylabel: str, title: str, legend: str):
+    """One curve per class with a finite area; ``points(k)`` gives the class's (x, y)."""
     ax = _axes(ax, (4.6, 4.0))
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
     ax.set_aspect("equal")
     ax.grid(True, linewidth=0.4, alpha=0.5)
+    for k, label in enumerate(result.labels):
+        if np.isfinite(areas[k]):
+            x, y = points(k)
+            finite = np.isfinite(x) & np.isfinite(y)
+            ax.plot(x[finite], y[finite], linewidth=1.2, label=f"{label} ({areas[k]:.3f})")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(loc=legend)
     return ax
 
 
 def plot_roc_curves(result, *, ax=None):
     """Weka's per-class ROC curves (one-vs-rest, pooled predictions) with Weka's ROC Area in the legend."""
-    ax = _curve_axes(ax)
-    for k, label in enumerate(result.labels):
-        if not np.isfinite(result.roc_area[k]):
-            continue
-        fpr, tpr, _ = result.roc_curve(k)
-        ax.plot(fpr, tpr, linewidth=1.2, label=f"{label} ({result.roc_area[k]:.3f})")
+    ax = _plot_curves(ax, result, result.roc_area, lambda k: result.roc_curve(k)[:2], "false positive rate",
+                      "true positive rate", "ROC curves (ROC Area)", "lower right")
     ax.plot([0, 1], [0, 1], color="grey", linewidth=0.6, linestyle=":")
-    ax.set_xlabel("false positive rate")
-    ax.set_ylabel("true positive rate")
-    ax.set_title("ROC curves (ROC Area)")
-    ax.legend(loc="lower right")
     return ax
 
 
 def plot_pr_curves(result, *, ax=None):
     """Weka's per-class precision-recall curves with Weka's PRC Area in the legend."""
-    ax = _curve_axes(ax)
-    for k, label in enumerate(result.labels):
-        if not np.isfinite(result.prc_area[k]):
-            continue
-        precision, recall, _ = result.pr_curve(k)
-        finite = np.isfinite(precision)
-        ax.plot(recall[finite], precision[finite], linewidth=1.2, label=f"{label} ({result.prc_area[k]:.3f})")
-    ax.set_xlabel("recall")
-    ax.set_ylabel("precision")
-    ax.set_title("Precision-recall curves (PRC Area)")
-    ax.legend(loc="lower left")
-    return ax
+    return _plot_curves(ax, result, result.prc_area, lambda k: result.pr_curve(k)[1::-1], "recall", "precision",
+                        "Precision-recall curves (PRC Area)", "lower left")
 
 
 def plot_class_metrics(labels: Sequence[str], values: dict[str, Sequence[float]],
