@@ -21,6 +21,7 @@ __all__ = ["build_parser", "main"]
 
 # Sub-command modules, in the order of the data flow.
 _COMMAND_MODULES: tuple[str, ...] = (
+    "wekawbc.cells.cli",
     "wekawbc.features.cli",
     "wekawbc.report.cli",
     "wekawbc.experiment.cli",

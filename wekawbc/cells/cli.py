@@ -1,0 +1,71 @@
+"""``wekawbc validate-cells``: score segmentation, detection or lobe counts against ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+__all__ = ["register"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``validate-cells`` sub-command."""
+    parser = subparsers.add_parser(
+        "validate-cells", help="score segmentation / detection / lobe counts against a data set's ground truth",
+        description="Prints a Markdown table. segmentation: Dice against the mask column (jtsc, bccd); "
+                    "detection: boxes against wbc_boxes_xyxy (bccd); lobes: against WBCAtt nucleus_shape (pbc).")
+    parser.add_argument("dataset", metavar="DATASET_DIR", help="folder with labels.csv")
+    parser.add_argument("--check", choices=("segmentation", "detection", "lobes"), required=True)
+    parser.add_argument("--share", choices=("all", "development", "held-out"), default="all",
+                        help="images whose file-name number is a multiple of 4 are held out (default: all)")
+    parser.add_argument("--fields", action="store_true",
+                        help="segmentation of smear fields: segment every leukocyte found (bccd)")
+    parser.add_argument("--json", metavar="OUT.json", help="also write the numbers as JSON")
+    parser.set_defaults(handler=_validate)
+
+
+def _number(value: float) -> str:
+    return "–" if isinstance(value, float) and math.isnan(value) else (
+        f"{value:.3f}" if isinstance(value, float) else str(value))
+
+
+def _table(summary: dict[str, dict[str, float]]) -> str:
+    keys = list(next(iter(summary.values())).keys())
+    lines = ["| class | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    lines += [f"| {name} | " + " | ".join(_number(row[key]) for key in keys) + " |" for name, row in summary.items()]
+    return "\n".join(lines)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from functools import partial
+
+    from tqdm import tqdm
+
+    from wekawbc._io import atomic_write_text
+    from wekawbc.cells import validation
+    from wekawbc.cells.dataset import load_dataset
+
+    dataset = load_dataset(args.dataset)
+    records = [record for record in dataset if validation.in_share(record, args.share)]
+    progress = partial(tqdm, unit="image", desc=args.check, file=sys.stderr)
+    if args.check == "segmentation":
+        summary = validation.validate_segmentation(records, fields=args.fields, progress=progress).summary()
+        text = _table(summary)
+    elif args.check == "detection":
+        report = validation.validate_detection(records, progress=progress)
+        summary = {"all": {"fields": report.fields, "annotated": report.annotated, "found": report.found,
+                           "matched": report.matched, "recall": report.recall, "precision": report.precision,
+                           "false_per_field": report.false_per_field,
+                           "fields_without_detection": report.fields_without_detection}}
+        text = _table(summary)
+    else:
+        summary = validation.validate_lobes(records, progress=progress).summary()
+        text = _table(summary)
+    print(text)
+    if args.json:
+        atomic_write_text(args.json, json.dumps({"dataset": str(args.dataset), "check": args.check,
+                                                 "share": args.share, "summary": summary}, indent=2,
+                                                default=float) + "\n")
+    return 0

@@ -1,0 +1,192 @@
+"""Scoring segmentation, detection and lobe counts against a data set's ground truth.
+
+Ground truth read from the shared data sets' layout: ``mask`` images (nucleus above 205, cell above
+80: both the ``jtsc/`` 0/128/255 and the ``bccd/`` 0/~155/255 encodings, JPEG noise included),
+``wbc_boxes_xyxy`` boxes (``x0,y0,x1,y1;...``) and the WBCAtt ``nucleus_shape`` attribute
+(``segmented-*`` means two lobes or more, ``unsegmented-*`` one; ``irregular`` is left out).
+
+Shares: a record is *held out* when the number in its file name is a multiple of 4 (``jtsc``
+images 112 and 139 are pixel-identical, so both are held out); the others are the development
+share on which the fixed parameters were chosen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Iterator, Literal
+
+import numpy as np
+
+from wekawbc.cells.dataset import CLASSES, CellRecord, read_image
+from wekawbc.cells.detection import box_iou, isolate_leukocytes
+from wekawbc.cells.lobes import count_lobes
+from wekawbc.cells.segmentation import naive_nucleus_mask, segment_cell
+
+__all__ = ["DetectionReport", "LobeReport", "SegmentationReport", "Share", "dice", "in_share", "truth_boxes",
+           "truth_masks", "validate_detection", "validate_lobes", "validate_segmentation"]
+
+Share = Literal["all", "development", "held-out"]
+_HELD_OUT_TWINS = {"139"}  # jtsc: identical to 112, which the rule already holds out
+
+
+def in_share(record: CellRecord, share: Share) -> bool:
+    """Whether ``record`` belongs to ``share`` (see the module notes for the rule)."""
+    if share == "all":
+        return True
+    digits = re.findall(r"\d+", record.image.stem)
+    held = record.image.stem in _HELD_OUT_TWINS or (bool(digits) and int(digits[-1]) % 4 == 0)
+    return held if share == "held-out" else not held
+
+
+def dice(found: np.ndarray, truth: np.ndarray) -> float:
+    """Dice coefficient 2|A∩B| / (|A| + |B|) (1 when both are empty)."""
+    total = int(found.sum()) + int(truth.sum())
+    return 1.0 if total == 0 else 2.0 * float((found & truth).sum()) / total
+
+
+def truth_masks(record: CellRecord) -> tuple[np.ndarray, np.ndarray]:
+    """Nucleus and whole-cell masks of the record's ground-truth mask image."""
+    grey = read_image(record.mask)[..., 0]
+    return grey > 205, grey > 80
+
+
+def truth_boxes(record: CellRecord) -> list[tuple[int, int, int, int]]:
+    """The record's ``wbc_boxes_xyxy`` boxes."""
+    text = record.extra.get("wbc_boxes_xyxy", "") or ""
+    return [tuple(int(float(v)) for v in box.split(",")) for box in text.split(";") if box.strip()]
+
+
+def _class_order(name: str) -> tuple[int, str]:
+    return (CLASSES.index(name) if name in CLASSES else len(CLASSES), name)
+
+
+def _mean(values: Iterable[float]) -> float:
+    values = list(values)
+    return float(np.mean(values)) if values else float("nan")
+
+
+@dataclass
+class SegmentationReport:
+    """Per-image Dice scores, grouped by class (``nucleus``, ``cytoplasm``, ``cell``, ``naive_nucleus``)."""
+
+    scores: dict[str, list[dict[str, float]]] = field(default_factory=lambda: defaultdict(list))
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Mean Dice per class and over all images (key ``all``), with image counts ``n``."""
+        groups = {name: self.scores[name] for name in sorted(self.scores, key=_class_order)}
+        groups["all"] = [row for rows in self.scores.values() for row in rows]
+        return {name: {"n": len(rows), **{key: _mean(row[key] for row in rows) for key in
+                                         ("nucleus", "cytoplasm", "cell", "naive_nucleus")}}
+                for name, rows in groups.items()}
+
+
+def validate_segmentation(records: Iterable[CellRecord], *, fields: bool = False,
+                          progress: Callable[[Iterator], Iterator] | None = None) -> SegmentationReport:
+    """Dice of nucleus, cytoplasm and cell against each record's mask, beside the naive Otsu nucleus.
+
+    ``fields=True`` segments every leukocyte found in a smear field (union of their masks).
+    """
+    report = SegmentationReport()
+    items = [record for record in records if record.mask is not None]
+    for record in progress(items) if progress else items:
+        rgb = read_image(record.image)
+        nucleus_truth, cell_truth = truth_masks(record)
+        if fields:
+            nucleus, cell = np.zeros(rgb.shape[:2], bool), np.zeros(rgb.shape[:2], bool)
+            for leukocyte in isolate_leukocytes(rgb):
+                x0, y0, x1, y1 = leukocyte.box
+                nucleus[y0:y1, x0:x1] |= leukocyte.segmentation.nucleus_mask
+                cell[y0:y1, x0:x1] |= leukocyte.segmentation.cell_mask
+        else:
+            found = segment_cell(rgb)
+            nucleus, cell = found.nucleus_mask, found.cell_mask
+        report.scores[record.label or "unlabelled"].append({
+            "nucleus": dice(nucleus, nucleus_truth), "cell": dice(cell, cell_truth),
+            "cytoplasm": dice(cell & ~nucleus, cell_truth & ~nucleus_truth),
+            "naive_nucleus": dice(naive_nucleus_mask(rgb), nucleus_truth),
+        })
+    return report
+
+
+@dataclass
+class DetectionReport:
+    """Leukocyte detection against annotated boxes (greedy one-to-one matching at IoU ≥ ``iou``)."""
+
+    fields: int = 0
+    annotated: int = 0
+    found: int = 0
+    matched: int = 0
+    fields_without_detection: int = 0
+    iou: float = 0.5
+
+    @property
+    def recall(self) -> float:
+        return self.matched / self.annotated if self.annotated else float("nan")
+
+    @property
+    def precision(self) -> float:
+        return self.matched / self.found if self.found else float("nan")
+
+    @property
+    def false_per_field(self) -> float:
+        return (self.found - self.matched) / self.fields if self.fields else float("nan")
+
+
+def validate_detection(records: Iterable[CellRecord], *, iou: float = 0.5,
+                       progress: Callable[[Iterator], Iterator] | None = None) -> DetectionReport:
+    """Recall, precision and false detections per field of :func:`isolate_leukocytes`."""
+    report = DetectionReport(iou=iou)
+    items = list(records)
+    for record in progress(items) if progress else items:
+        truth = truth_boxes(record)
+        boxes = [leukocyte.box for leukocyte in isolate_leukocytes(read_image(record.image))]
+        report.fields += 1
+        report.annotated += len(truth)
+        report.found += len(boxes)
+        report.fields_without_detection += not boxes
+        free = list(truth)
+        for box in boxes:
+            scores = [box_iou(box, other) for other in free]
+            if scores and max(scores) >= iou:
+                free.pop(int(np.argmax(scores)))
+                report.matched += 1
+    return report
+
+
+@dataclass
+class LobeReport:
+    """Counts of (class, truth segmented?, found ≥ 2 lobes?) triples."""
+
+    counts: dict[tuple[str, bool, bool], int] = field(default_factory=lambda: defaultdict(int))
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per class and ``all``: n, agreement, and the share found lobed among truly segmented/unsegmented."""
+        classes = sorted({label for label, _, _ in self.counts}, key=_class_order) + ["all"]
+        result = {}
+        for name in classes:
+            cells = {(t, f): sum(v for (label, tt, ff), v in self.counts.items()
+                                 if (name == "all" or label == name) and tt == t and ff == f)
+                     for t in (True, False) for f in (True, False)}
+            n = sum(cells.values())
+            segmented, unsegmented = cells[True, True] + cells[True, False], cells[False, True] + cells[False, False]
+            result[name] = {
+                "n": n, "agreement": (cells[True, True] + cells[False, False]) / n if n else float("nan"),
+                "segmented": segmented, "found_lobed_if_segmented":
+                    cells[True, True] / segmented if segmented else float("nan"),
+                "unsegmented": unsegmented, "found_lobed_if_unsegmented":
+                    cells[False, True] / unsegmented if unsegmented else float("nan"),
+            }
+        return result
+
+
+def validate_lobes(records: Iterable[CellRecord], *,
+                   progress: Callable[[Iterator], Iterator] | None = None) -> LobeReport:
+    """Agreement of ``count_lobes(...) >= 2`` with WBCAtt's segmented/unsegmented ``nucleus_shape``."""
+    report = LobeReport()
+    items = [r for r in records if r.extra.get("nucleus_shape", "").startswith(("segmented", "unsegmented"))]
+    for record in progress(items) if progress else items:
+        lobed = count_lobes(segment_cell(read_image(record.image)).nucleus_mask) >= 2
+        report.counts[record.label or "unlabelled", record.extra["nucleus_shape"].startswith("segmented"), lobed] += 1
+    return report
