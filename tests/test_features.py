@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -132,3 +133,30 @@ def test_interrupted_extract_leaves_no_arff(messy_dataset, tmp_path, monkeypatch
     arff = tmp_path / "out.arff"
     assert main(["extract", str(messy_dataset), "-o", str(arff)]) == 130
     assert not arff.exists() and not list(tmp_path.glob(".out.arff*"))
+
+
+def _sample_labels_csv(source: Path, folder: Path, step: int) -> Path:
+    """A labels.csv in ``folder`` naming every ``step``-th image of a shared data set by absolute path."""
+    dataset = load_dataset(source)
+    rows = [{"image": str(r.image), "label": r.label or ""} for r in list(dataset)[::step]]
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("name, step", [("jtsc", 25), ("bccd", 30), ("pbc", 250)])
+def test_each_shared_dataset_gives_an_arff_weka_loads_and_j48_runs(name, step, datasets, tmp_path, jvm):
+    from weka.classifiers import Classifier, Evaluation
+    from weka.core.classes import Random
+    from weka.core.converters import Loader
+
+    folder = _sample_labels_csv(datasets / name, tmp_path / name, step)
+    arff = tmp_path / f"{name}.arff"
+    assert main(["extract", str(folder), "-o", str(arff)]) in (0, EXIT_SOME_FAILED)
+    data = Loader(classname="weka.core.converters.ArffLoader").load_file(str(arff))
+    data.class_is_last()
+    assert data.num_instances >= 10 and data.num_attributes == len(feature_names()) + 1
+    evaluation = Evaluation(data)
+    evaluation.crossvalidate_model(Classifier(classname="weka.classifiers.trees.J48"), data, 3, Random(1))
+    labelled = data.num_instances - data.attribute_stats(data.class_index).missing_count
+    assert evaluation.num_instances == labelled > 0  # every labelled cell was classified once
