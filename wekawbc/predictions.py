@@ -134,6 +134,16 @@ def write_predictions_csv(predictions: Predictions, path: str | os.PathLike) -> 
     return Path(path)
 
 
+def _read_csv_rows(path: Path) -> list[list[str]]:
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            return list(csv.reader(handle))
+    except OSError as error:
+        raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise WekawbcError(f"{path}: not a UTF-8 CSV file: {error}") from None
+
+
 def _float_cell(text: str, path: Path, row: int, column: str) -> float:
     try:
         return float(text)
@@ -151,11 +161,7 @@ def read_predictions_csv(path: str | os.PathLike, train_counts: np.ndarray | Non
         among them, or a cell that is not a number.
     """
     path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as error:
-        raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
+    rows = _read_csv_rows(path)
     if not rows:
         raise WekawbcError(f"{path}: empty file, expected a header 'fold,actual,weight,p_<label>...'")
     header = [cell.strip() for cell in rows[0]]
@@ -209,11 +215,7 @@ def write_train_counts_csv(labels: tuple[str, ...], train_counts: np.ndarray, pa
 def read_train_counts_csv(path: str | os.PathLike, labels: tuple[str, ...]) -> np.ndarray:
     """Read a counts CSV, checking that its labels equal ``labels`` (same names, same order)."""
     path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
-            rows = list(csv.reader(handle))
-    except OSError as error:
-        raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
+    rows = _read_csv_rows(path)
     if len(rows) < 2:
         raise WekawbcError(f"{path}: expected a header 'fold,<label>...' and one row per fold")
     header = [cell.strip() for cell in rows[0]]
