@@ -10,11 +10,7 @@ from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.detection import box_iou, find_leukocytes
 from wekawbc.cells.lobes import count_lobes
 from wekawbc.cells.segmentation import label_image, naive_nucleus_mask, segment_cell
-
-
-def _dice(found: np.ndarray, truth: np.ndarray) -> float:
-    total = found.sum() + truth.sum()
-    return 1.0 if total == 0 else 2.0 * (found & truth).sum() / total
+from wekawbc.cells.validation import dice
 
 
 def _disc(shape, centre, radius):
@@ -34,8 +30,8 @@ def _synthetic_cell(shape=(120, 120), centre=(60, 60)):
 def test_synthetic_cell_is_segmented():
     image = _synthetic_cell()
     cell = segment_cell(image)
-    assert _dice(cell.nucleus_mask, _disc(image.shape[:2], (60, 60), 18)) > 0.95
-    assert _dice(cell.cell_mask, _disc(image.shape[:2], (60, 60), 35)) > 0.95
+    assert dice(cell.nucleus_mask, _disc(image.shape[:2], (60, 60), 18)) > 0.95
+    assert dice(cell.cell_mask, _disc(image.shape[:2], (60, 60), 35)) > 0.95
     assert not (cell.nucleus_mask & cell.cytoplasm_mask).any()
     labels = label_image(cell)
     assert labels.dtype == np.uint8 and set(np.unique(labels)) == {0, 128, 255}
@@ -98,9 +94,9 @@ def test_jtsc_nucleus_beats_naive_otsu_and_cells_are_accurate(jtsc_sample):
     for record in jtsc_sample:
         image, truth = read_image(record.image), read_image(record.mask)[..., 0]
         cell = segment_cell(image)
-        ours.append(_dice(cell.nucleus_mask, truth > 200))
-        naive.append(_dice(naive_nucleus_mask(image), truth > 200))
-        cells.append(_dice(cell.cell_mask, truth > 64))
+        ours.append(dice(cell.nucleus_mask, truth > 200))
+        naive.append(dice(naive_nucleus_mask(image), truth > 200))
+        cells.append(dice(cell.cell_mask, truth > 64))
     assert np.mean(ours) >= 0.90 and np.mean(ours) > np.mean(naive) + 0.05
     assert np.mean(cells) >= 0.90
 
