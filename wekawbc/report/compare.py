@@ -126,10 +126,17 @@ def _readings(value: PublishedValue) -> list[Reading]:
     return []
 
 
+def _row_total(paper: Paper, value: PublishedValue) -> float:
+    return sum(v.value for v in paper.select(table=value.table, metric="confusion_count", class_=value.class_))
+
+
+def _published_text(paper: Paper, value: PublishedValue) -> str:
+    return f"{value.printed} of {_row_total(paper, value):g}" if value.metric == "confusion_count" else value.printed
+
+
 def _published_fraction(paper: Paper, value: PublishedValue) -> float:
     if value.metric == "confusion_count":
-        row = sum(v.value for v in paper.select(table=value.table, metric="confusion_count", class_=value.class_))
-        return value.value / row
+        return value.value / _row_total(paper, value)
     return round(value.value / 100, value.decimals + 2) if value.unit == "percent" else float(value.value)
 
 
@@ -167,7 +174,7 @@ def compare_with_paper(paper: Paper, runs: Sequence[Run]) -> dict[str, Any]:
             rows.append({
                 "table": value.table, "id": value.id, "task": task,
                 "quantity": _quantity(paper, value), "reading": reading, "primary": primary,
-                "published": value.printed, "published_value": published,
+                "published": _published_text(paper, value), "published_value": published,
                 "values": run_values, "differences": [None if v is None else v - published for v in run_values],
                 "note": note})
     return {"paper": paper.key, "task": task,
@@ -183,6 +190,12 @@ def _quantity(paper: Paper, value: PublishedValue) -> str:
         f" ({value.qualifier})" if value.qualifier else "")
 
 
+def _run_headers(table: Mapping[str, Any]) -> list[str]:
+    """Column names: the run's title for one run, "run 1", "run 2"... (listed under the table) for several."""
+    runs = table["runs"]
+    return [runs[0]["name"]] if len(runs) == 1 else [f"run {i + 1}" for i in range(len(runs))]
+
+
 def _fmt(value: float | None, signed: bool = False) -> str:
     if value is None:
         return "?"
@@ -191,23 +204,23 @@ def _fmt(value: float | None, signed: bool = False) -> str:
 
 def comparison_markdown(table: Mapping[str, Any]) -> str:
     """The comparison as Markdown: one row per published value and reading, primary readings in bold."""
-    header = ["Where", "Quantity", "Reading", "Published", *(f"{r['name']}" for r in table["runs"]),
-              *(f"Δ {r['name']}" for r in table["runs"]), "Note"]
+    header = ["Where", "Quantity", "Reading", "Published", *_run_headers(table),
+              *(f"Δ {name}" for name in _run_headers(table)), "Note"]
     rows = []
     for row in table["rows"]:
         reading = f"**{row['reading']}**" if row["primary"] else row["reading"]
         rows.append([row["table"], row["quantity"], reading, row["published"],
                      *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["differences"]), row["note"]])
-    runs = ", ".join(f"{r['name']} (`{r['path']}`)" for r in table["runs"])
-    return (f"# {table['paper']} vs {runs}\n\nTask: {table['task']}. Values as fractions (96.4% = 0.9640); "
-            f"Δ = run − published. The reading in bold is what Weka, the paper's software, prints under the "
-            f"paper's name for it.\n\n{markdown_table(header, rows)}")
+    runs = "\n".join(f"- {name}: {r['name']} (`{r['path']}`)" for name, r in zip(_run_headers(table), table["runs"]))
+    return (f"# {table['paper']}: published values beside the run(s)\n\n{runs}\n\nTask: {table['task']}. Values as "
+            f"fractions (96.4% = 0.9640); Δ = run − published. The reading in bold is what Weka, the paper's "
+            f"software, prints under the paper's name for it.\n\n{markdown_table(header, rows)}")
 
 
 def comparison_html(table: Mapping[str, Any]) -> str:
     """The comparison as a self-contained HTML page."""
-    header = ["Where", "Quantity", "Reading", "Published", *(r["name"] for r in table["runs"]),
-              *(f"Δ {r['name']}" for r in table["runs"]), "Note"]
+    header = ["Where", "Quantity", "Reading", "Published", *_run_headers(table),
+              *(f"Δ {name}" for name in _run_headers(table)), "Note"]
     rows = []
     for row in table["rows"]:
         reading = f"<b>{html.escape(row['reading'])}</b>" if row["primary"] else html.escape(row["reading"])
@@ -218,7 +231,7 @@ def comparison_html(table: Mapping[str, Any]) -> str:
             f"<p>Task: {html.escape(table['task'])}. Values as fractions (96.4% = 0.9640); Δ = run − published. "
             f"Readings in bold are what Weka, the paper's software, prints under the paper's name.</p>"
             + html_table(header, rows, raw_cells=True)
-            + "<ul>" + "".join(f"<li>{html.escape(r['name'])}: <code>{html.escape(r['path'])}</code></li>"
-                               for r in table["runs"]) + "</ul>")
+            + "<ul>" + "".join(f"<li>{html.escape(name)}: {html.escape(r['name'])} <code>{html.escape(r['path'])}</code>"
+                               "</li>" for name, r in zip(_run_headers(table), table["runs"])) + "</ul>")
     return html_page(f"{table['paper']} comparison", body)
 

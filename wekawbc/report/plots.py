@@ -20,6 +20,7 @@ __all__ = ["plot_confusion_matrix", "plot_roc_curves", "plot_pr_curves", "plot_c
            "plot_class_distribution", "plot_image_gallery", "save_figure"]
 
 # SVG text stays text (editable, sharp in print); a fixed hash salt keeps the SVG bytes reproducible.
+_LINE_STYLES = ("-", "--", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
 _SVG_STYLE = {"svg.fonttype": "none", "svg.hashsalt": "wekawbc"}
 
 
@@ -68,7 +69,9 @@ def _plot_curves(ax, result, areas: np.ndarray, points, xlabel: str, ylabel: str
         if np.isfinite(areas[k]):
             x, y = points(k)
             finite = np.isfinite(x) & np.isfinite(y)
-            ax.plot(x[finite], y[finite], linewidth=1.2, label=f"{label} ({areas[k]:.3f})")
+            # Line styles as well as colours, so the classes stay apart in a grey-scale print.
+            ax.plot(x[finite], y[finite], linewidth=1.3, linestyle=_LINE_STYLES[k % len(_LINE_STYLES)],
+                    label=f"{label} ({areas[k]:.3f})")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
