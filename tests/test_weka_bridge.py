@@ -317,3 +317,21 @@ def test_console_script_exit_code(data_files, tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith("wekawbc: error: classifier 'weka.classifiers.trees.J48 -Z'")
     assert result.stdout == "" and not (tmp_path / "r.json").exists()
+
+
+def test_out_of_memory_is_one_sentence(tmp_path):
+    big = tmp_path / "big.arff"
+    x = np.random.default_rng(0).normal(size=(20000, 60))
+    header = "@relation big\n" + "".join(f"@attribute a{i} numeric\n" for i in range(60))
+    body = "\n".join(",".join(f"{v:.4f}" for v in row) + ",x" for row in x)
+    big.write_text(header + "@attribute class {x,y}\n@data\n" + body + "\n")
+    result = subprocess.run([sys.executable, "-m", "wekawbc", "weka", str(big), "--classifier",
+                             "weka.classifiers.rules.ZeroR", "--max-heap", "8m", "--json", str(tmp_path / "r.json")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr == (f"wekawbc: error: {big}: Java ran out of memory (max heap 8m); start again with a "
+                             "larger heap, e.g. --max-heap 8g or WEKAWBC_MAX_HEAP=8g\n")
+    assert not (tmp_path / "r.json").exists()
+    result = subprocess.run([sys.executable, "-m", "wekawbc", "weka", str(big), "--classifier",
+                             "weka.classifiers.rules.ZeroR", "--max-heap", "4x"], capture_output=True, text=True)
+    assert result.returncode == 1 and "max heap '4x' is not a Java memory size" in result.stderr

@@ -48,7 +48,7 @@ def _read_arff(path: Path):
         loader.setSource(JClass("java.io.File")(str(path)))
         return loader.getDataSet()
     except JException as error:
-        raise java_error(error, f"{path}: not a valid ARFF file") from None
+        raise java_error(error, str(path), "not a valid ARFF file") from None
 
 
 def _read_csv(path: Path):

@@ -25,7 +25,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pandas as pd
 
 __all__ = ["JavaRandom", "randomize", "stratify", "stratified_order", "stratified_fold_assignment",
            "cv_train_test_indices", "fold_bounds", "split_indices", "java_round"]
@@ -82,10 +81,12 @@ def randomize(order: list, random: JavaRandom) -> list:
     return order
 
 
-def _class_codes(y) -> np.ndarray:
+def _class_codes(y) -> list[int]:
     """One integer per instance; equal classes get equal codes, missing ones (NaN/None) share -1."""
-    codes, _ = pd.factorize(pd.Series(np.asarray(y, dtype=object)), use_na_sentinel=True)
-    return codes
+    codes: dict = {}
+    values = y.tolist() if isinstance(y, np.ndarray) else list(y)
+    return [-1 if value is None or (isinstance(value, float) and math.isnan(value))
+            else codes.setdefault(value, len(codes)) for value in values]
 
 
 def stratify(order: list, codes, n_folds: int) -> list:

@@ -127,11 +127,12 @@ def runtime() -> JavaRuntime | None:
     return _runtime
 
 
-def java_error(error: BaseException, context: str) -> WekawbcError:
-    """A one-line :class:`WekawbcError` for a Java exception raised inside Weka, prefixed by ``context``.
+def java_error(error: BaseException, context: str, problem: str | None = None) -> WekawbcError:
+    """A one-line :class:`WekawbcError` for a Java exception raised inside Weka.
 
-    Java's message is kept and its stack trace dropped. Running out of Java heap becomes one
-    sentence saying how to give Java more memory.
+    The message reads ``"<context>: <problem>: <Java's message>"`` (stack trace dropped). Running
+    out of Java heap instead becomes ``"<context>: Java ran out of memory ..."``, one sentence saying
+    how to give Java more memory.
     """
     java_class = error.getClass().getName() if hasattr(error, "getClass") else type(error).__name__
     if str(java_class) == "java.lang.OutOfMemoryError":
@@ -144,7 +145,7 @@ def java_error(error: BaseException, context: str) -> WekawbcError:
     text = " ".join(str(message).split()) if message is not None else str(java_class)
     # Weka nests causes as "... (Reason: java.io.IOException: ...)": keep the words, drop the class names.
     text = re.sub(r"\b(?:[a-z_]\w*\.)+\w*(?:Exception|Error): ", "", text)
-    return WekawbcError(f"{context}: {text}")
+    return WekawbcError(f"{context}: {problem}: {text}" if problem else f"{context}: {text}")
 
 
 def _bundled_classpath() -> list[str]:
@@ -191,6 +192,8 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
 
         java = find_java()
         heap = max_heap or os.environ.get(_DEFAULT_MAX_HEAP_ENV) or None
+        if heap and not re.fullmatch(r"[1-9][0-9]*[kKmMgGtT]?", heap):
+            raise WekawbcError(f"max heap '{heap}' is not a Java memory size such as 512m or 4g")
         os.environ["WEKA_HOME"] = str(weka_home())
         # wekawbc never goes online: packages come from local zips (``wekawbc packages install``).
         args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED", "-Dweka.packageManager.offline=true"]

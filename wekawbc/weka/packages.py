@@ -87,7 +87,7 @@ def install_package(archive: str | os.PathLike) -> WekaPackage:
     try:
         name = str(manager.installPackageFromArchive(str(path.resolve()), quiet))
     except JException as error:
-        raise java_error(error, f"{path}: Weka could not install the package") from None
+        raise java_error(error, str(path), "Weka could not install the package") from None
     for package in installed_packages():
         if package.name == name:
             return package

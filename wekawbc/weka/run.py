@@ -34,7 +34,7 @@ from wekawbc._io import WekawbcError
 from wekawbc.predictions import Predictions
 from wekawbc.weka.data import load_instances
 from wekawbc.weka.folds import cv_train_test_indices, split_indices
-from wekawbc.weka.jvm import java_error
+from wekawbc.weka.jvm import java_error, start
 
 __all__ = ["WekaRun", "run_classifier", "make_classifier", "SmallClassWarning", "MODES"]
 
@@ -153,13 +153,12 @@ class WekaRun:
 
     @property
     def test_mode(self) -> str:
-        """The Explorer's "Test mode:" text."""
+        """The Explorer's "Test mode:" text (the Explorer does not mention a preserved order)."""
         if self.mode == "cross-validation":
             return f"{self.folds}-fold cross-validation"
         if self.mode == "split":
-            order = ", order preserved" if self.preserve_order else ""
-            return f"split {_number(self.split_percentage)}% train, remainder test{order}"
-        return "user supplied test set"
+            return f"split {self.split_percentage!r}% train, remainder test"
+        return f"user supplied test set: {self.predictions.n_instances} instances"
 
     @cached_property
     def evaluation(self):
@@ -202,10 +201,6 @@ class WekaRun:
         }
 
 
-def _number(value: float | None) -> str:
-    return "" if value is None else (str(int(value)) if float(value).is_integer() else repr(float(value)))
-
-
 def _json_number(value: float) -> float | None:
     value = float(value)
     return None if math.isnan(value) or math.isinf(value) else value
@@ -219,6 +214,7 @@ def make_classifier(classifier: str):
     WekawbcError
         With Weka's own message: an unknown class, a class that is not a classifier, bad options.
     """
+    start()
     from jpype import JArray, JClass, JException, JString
 
     Utils = JClass("weka.core.Utils")
@@ -228,7 +224,7 @@ def make_classifier(classifier: str):
     try:
         parts = list(Utils.splitOptions(text))
     except JException as error:
-        raise java_error(error, f"classifier '{text}': cannot split its options") from None
+        raise java_error(error, f"classifier '{text}'", "cannot split its options") from None
     name, options = str(parts[0]), JArray(JString)([str(p) for p in parts[1:]])
     try:
         built = JClass("weka.classifiers.AbstractClassifier").forName(name, options)
@@ -238,7 +234,7 @@ def make_classifier(classifier: str):
             raise WekawbcError(
                 f"classifier '{text}': Weka can't find class with name {name} (misspelt, or in a Weka "
                 "package that is not installed or not loaded: see --packages)") from None
-        raise java_error(error, f"classifier '{text}': Weka rejects the options") from None
+        raise java_error(error, f"classifier '{text}'", "Weka rejects the options") from None
     return built
 
 
