@@ -117,7 +117,8 @@ def test_set_params_returns_self_and_changes_model(jvm, data):
     X, y = data
     estimator = WekaClassifier("weka.classifiers.trees.J48")
     assert estimator.set_params(options="-M 30") is estimator
-    assert estimator.get_params() == {"classifier": "weka.classifiers.trees.J48", "options": "-M 30", "class_weight": None}
+    assert estimator.get_params() == {"classifier": "weka.classifiers.trees.J48", "options": "-M 30", "class_weight": None,
+                                      "classes": None}
     small = str(estimator.fit(X, y).weka_model_)
     large = str(estimator.set_params(options="-M 1").fit(X, y).weka_model_)
     assert small.count("\n") < large.count("\n")  # fewer leaves with 30 instances per leaf
@@ -272,6 +273,36 @@ def test_cross_validation_on_wekas_folds_equals_weka(jvm, data, command, seed):
     assert result.class_details_text() == weka.class_details()
     assert result.matrix_text() == weka.matrix()
     assert predictions.ids[5] == "row5"
+
+
+@pytest.mark.parametrize("command", ["weka.classifiers.functions.Logistic", "weka.classifiers.trees.RandomForest -I 5"])
+def test_cross_validation_keeps_the_data_sets_class_order(jvm, data, command):
+    # Weka's class order matters (Logistic's reference class; RandomForest's seed comes from an
+    # instance's text): the driver declares ``labels`` as the classes, like the ARFF's header.
+    from wekawbc.weka.folds import cv_train_test_indices
+
+    X, y = data
+    order = ("mono", "band", "lymph")
+    splits = cv_train_test_indices(y, 5, 3)
+    predictions = cross_validate_predictions(WekaClassifier(command), X, y, splits, order)
+    weka = _weka_cross_validation(command, X, y, order, 5, 3)
+    in_weka_order = np.concatenate([test for _, test in splits])
+    np.testing.assert_array_equal(predictions.distribution[in_weka_order],
+                                  np.array([p.distribution for p in weka.predictions]))
+
+
+def test_declared_classes_keep_absent_ones_in_wekas_header(jvm, data):
+    X, y = data
+    present = y != "mono"
+    order = ("mono", "band", "lymph")
+    model = WekaClassifier("weka.classifiers.bayes.NaiveBayes", classes=order).fit(X[present], y[present])
+    np.testing.assert_array_equal(model.classes_, order)
+    np.testing.assert_array_equal(model.predict_proba(X), _weka_distributions(
+        "weka.classifiers.bayes.NaiveBayes", X[present], y[present], X, order))
+    zero_r = WekaClassifier("weka.classifiers.rules.ZeroR", classes=order).fit(X[present], y[present])
+    assert (zero_r.predict_proba(X)[:, 0] > 0).all()  # Weka's Laplace count for the absent class
+    with pytest.raises(ValueError, match=r"y holds labels \['mono'\] that are not among classes"):
+        WekaClassifier(classes=("band", "lymph")).fit(X, y)
 
 
 def test_cross_validation_with_fold_numbers_and_train_counts(jvm, data):

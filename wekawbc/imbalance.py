@@ -174,7 +174,7 @@ class CostSensitiveWekaClassifier(WekaClassifier):
 
     Parameters
     ----------
-    classifier, options, class_weight
+    classifier, options, class_weight, classes
         As for :class:`~wekawbc.weka.sklearn.WekaClassifier`; ``classifier`` is the base classifier.
     minimize_expected_cost : bool, default=False
         Weka's ``-M``: predict the class of least expected cost (0/1 distributions) instead of
@@ -182,8 +182,9 @@ class CostSensitiveWekaClassifier(WekaClassifier):
     """
 
     def __init__(self, classifier: str = "weka.classifiers.trees.J48", options: str | Sequence[str] | None = None,
-                 class_weight: dict | str | None = None, minimize_expected_cost: bool = False) -> None:
-        super().__init__(classifier=classifier, options=options, class_weight=class_weight)
+                 class_weight: dict | str | None = None, classes: Sequence | None = None,
+                 minimize_expected_cost: bool = False) -> None:
+        super().__init__(classifier=classifier, options=options, class_weight=class_weight, classes=classes)
         self.minimize_expected_cost = minimize_expected_cost
 
     def _training_command(self, codes: np.ndarray, weights: np.ndarray) -> tuple[str, list[str]]:
@@ -225,7 +226,7 @@ class AdaptiveSMOTE(SMOTE):
 
 
 def make_estimator(strategy: str, classifier: str = "weka.classifiers.trees.J48", *, seed: int = 1,
-                   k_neighbors: int = 5):
+                   k_neighbors: int = 5, classes: Sequence | None = None):
     """The scikit-learn estimator that trains ``classifier`` with imbalance strategy ``strategy``.
 
     Parameters
@@ -239,6 +240,8 @@ def make_estimator(strategy: str, classifier: str = "weka.classifiers.trees.J48"
         Random seed of SMOTE (the Weka classifiers take theirs from their own options).
     k_neighbors : int, default=5
         SMOTE's neighbours, capped per training set by the smallest class.
+    classes : sequence of labels, optional
+        Weka's class values in the data set's order (see :class:`WekaClassifier`); default: sorted labels.
 
     Returns
     -------
@@ -253,12 +256,12 @@ def make_estimator(strategy: str, classifier: str = "weka.classifiers.trees.J48"
     """
     get_strategy(strategy, "features")
     if strategy == "none":
-        return WekaClassifier(classifier)
+        return WekaClassifier(classifier, classes=classes)
     if strategy == "weights":
-        return WekaClassifier(classifier, class_weight="balanced")
+        return WekaClassifier(classifier, class_weight="balanced", classes=classes)
     if strategy == "class_balancer":
-        return ClassBalancedWekaClassifier(classifier)
+        return ClassBalancedWekaClassifier(classifier, classes=classes)
     if strategy == "cost_sensitive":
-        return CostSensitiveWekaClassifier(classifier)
+        return CostSensitiveWekaClassifier(classifier, classes=classes)
     return Pipeline([("smote", AdaptiveSMOTE(random_state=seed, k_neighbors=k_neighbors)),
-                     ("weka", WekaClassifier(classifier))])
+                     ("weka", WekaClassifier(classifier, classes=classes))])

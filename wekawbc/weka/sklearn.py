@@ -183,11 +183,17 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
         Multiplies each training instance's Weka weight: ``{label: factor}``, or ``"balanced"``, which
         gives every class the same total weight, ``W / (K * W_c)`` for class total ``W_c`` of all
         ``W`` (what Weka's ``ClassBalancer`` does; sklearn's ``n / (K * n_c)`` for unit weights).
+    classes : sequence of labels, optional
+        The values of Weka's nominal class, in order (e.g. the ARFF's ``@attribute class {...}``);
+        default: the sorted labels of ``y``. The order matters to Weka (Logistic's reference class;
+        RandomForest seeds itself from an instance's text), and declared classes absent from a
+        training set stay in Weka's header, as in Weka's own cross-validation. Compared as text.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
-        The class labels, sorted; Weka's nominal class has their ``str`` values in this order.
+        The class labels: ``classes`` when given, else the sorted labels of ``y``; Weka's nominal
+        class has their ``str`` values in this order, and ``predict_proba``'s columns follow it.
     n_features_in_ : int
         Number of features seen in ``fit``; Weka sees them as numeric attributes ``x1..xn`` (or the
         column names of a DataFrame, ``feature_names_in_``).
@@ -197,8 +203,8 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
     Notes
     -----
     ``NaN`` in ``X`` is Weka's missing value, handled by the classifier as in Weka. ``sample_weight``
-    becomes Weka's instance weights, so integer weights give the same model as repeated rows for
-    classifiers that use weights. ``predict`` takes the most probable class of ``predict_proba``
+    becomes Weka's instance weights (whether integer weights equal repeated rows is the
+    classifier's affair: true for NaiveBayes and Logistic, not for J48). ``predict`` takes the most probable class of ``predict_proba``
     (Weka's ``classifyInstance``; where Weka gives an all-zero distribution, "unclassified", it
     returns ``classes_[0]``). Pickling stores the model with Weka's ``SerializationHelper``; a
     process that unpickles it starts its own JVM. Weka raises for bad input: an unknown class, bad
@@ -211,10 +217,11 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
     """
 
     def __init__(self, classifier: str = "weka.classifiers.trees.J48", options: str | Sequence[str] | None = None,
-                 class_weight: dict | str | None = None) -> None:
+                 class_weight: dict | str | None = None, classes: Sequence | None = None) -> None:
         self.classifier = classifier
         self.options = options
         self.class_weight = class_weight
+        self.classes = classes
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -241,6 +248,22 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
         per_class = np.array([float(self.class_weight.get(c, 1.0)) for c in self.classes_.tolist()])
         return sample_weight * per_class[codes]
 
+    def _encode_classes(self, y: np.ndarray) -> np.ndarray:
+        """Set ``classes_`` (declared or sorted) and return each row's index into it."""
+        if self.classes is None:
+            self.classes_, codes = np.unique(y, return_inverse=True)
+        else:
+            self.classes_ = np.asarray(list(self.classes))
+            index = {str(c): k for k, c in enumerate(self.classes_.tolist())}
+            text = [str(v) for v in y.tolist()]
+            unknown = sorted(set(text) - set(index))
+            if unknown:
+                raise ValueError(f"y holds labels {unknown} that are not among classes {list(index)}")
+            codes = np.array([index[t] for t in text], dtype=np.int64)
+        if len({str(c) for c in self.classes_}) != len(self.classes_):
+            raise ValueError(f"class labels {self.classes_.tolist()} are not distinct as text, as Weka needs")
+        return codes
+
     def _training_command(self, codes: np.ndarray, weights: np.ndarray) -> tuple[str, list[str]]:
         """The Weka class name and options to train on these data (subclasses may adapt them to the data)."""
         return split_command(self.classifier, self.options)
@@ -264,10 +287,8 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
 
         X, y = validate_data(self, X, y, dtype=np.float64, ensure_all_finite="allow-nan")
         check_classification_targets(y)
-        self.classes_, codes = np.unique(y, return_inverse=True)
+        codes = self._encode_classes(y)
         class_values = [str(c) for c in self.classes_]
-        if len(set(class_values)) != len(class_values):
-            raise ValueError(f"class labels {self.classes_.tolist()} are not distinct as text, as Weka needs")
         weights = self._training_weights(codes, _check_sample_weight(sample_weight, X, dtype=np.float64))
         classname, options = self._training_command(codes, weights)
         model = _new_classifier(classname, options)
@@ -349,6 +370,16 @@ def _fold_splits(folds, n: int) -> tuple[np.ndarray, list[tuple[np.ndarray, np.n
     return fold_of, splits
 
 
+def _declare_classes(model, labels: tuple[str, ...]):
+    """Give each WekaClassifier in ``model`` (itself, or a pipeline step) that declares no ``classes``
+    the data set's labels, so Weka's header has every class in the data set's order, as in Weka's CV."""
+    if isinstance(model, WekaClassifier) and model.classes is None:
+        return model.set_params(classes=labels)
+    nested = {f"{name}__classes": labels for name, value in model.get_params(deep=True).items()
+              if isinstance(value, WekaClassifier) and value.classes is None}
+    return model.set_params(**nested) if nested else model
+
+
 def cross_validate_predictions(estimator, X, y, folds, labels: Sequence[str], ids: Sequence[str] | None = None, *,
                                sample_weight=None) -> Predictions:
     """Cross-validate ``estimator`` on the given folds; every instance is predicted once, by the model
@@ -360,7 +391,8 @@ def cross_validate_predictions(estimator, X, y, folds, labels: Sequence[str], id
     Parameters
     ----------
     estimator : scikit-learn classifier or pipeline
-        Cloned afresh for each fold (a :class:`WekaClassifier`, or an imbalanced-learn Pipeline ending in one).
+        Cloned afresh for each fold (a :class:`WekaClassifier`, or an imbalanced-learn Pipeline ending
+        in one). A WekaClassifier in it that declares no ``classes`` gets ``labels``.
     X : array-like of shape (n_samples, n_features)
     y : array-like of shape (n_samples,)
         Class labels; their ``str`` must be among ``labels``.
@@ -372,7 +404,7 @@ def cross_validate_predictions(estimator, X, y, folds, labels: Sequence[str], id
         Weka's own ``trainCV`` order -- needed to reproduce order-sensitive classifiers such as
         RandomForest exactly.
     labels : sequence of str
-        The class labels in the data set's order (Weka's class attribute order).
+        The class labels in the data set's order (Weka's class attribute order, e.g. the ARFF's).
     ids : sequence of str, optional
         An identifier per instance, carried into the predictions.
     sample_weight : array-like of shape (n_samples,), optional
@@ -406,7 +438,7 @@ def cross_validate_predictions(estimator, X, y, folds, labels: Sequence[str], id
         train_counts[fold] = np.bincount(actual[train], weights=weight[train], minlength=len(labels))
         if not test.size:
             continue
-        model = clone(estimator)
+        model = _declare_classes(clone(estimator), labels)
         fit_params = {} if sample_weight is None else {"sample_weight": weight[train]}
         model.fit(X[train], y[train], **fit_params)
         columns = _label_codes(model.classes_, labels)
