@@ -34,28 +34,34 @@ def cell_images(tmp_path_factory):
     from PIL import Image
 
     folder = tmp_path_factory.mktemp("cells")
-    paths = []
+    paths, masks = [], {}
     for k in range(4):
         image = np.zeros((24, 24, 3), dtype=np.uint8)
         image[6:18, 6:18] = (60 * k, 100, 200)
         paths.append(str(folder / f"cell{k}.png"))
         Image.fromarray(image).save(paths[-1])
-    return paths
+        mask = np.zeros((24, 24), dtype=np.uint8)
+        mask[5:19, 5:19] = 128
+        mask[9:15, 9:15] = 255
+        masks[paths[-1]] = str(folder / f"mask{k}.png")
+        Image.fromarray(mask).save(masks[paths[-1]])
+    return paths, masks
 
 
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory, cell_images):
+    images, masks = cell_images
     counts = [111, 46, 31, 8, 5]
-    ids = [cell_images[i % 4] for i in range(sum(counts))]
+    ids = [images[i % 4] for i in range(sum(counts))]
     predictions = synthetic_predictions(FIVE, counts, 2.5, seed=3, ids=ids)
     result = evaluate(predictions)
     out = tmp_path_factory.mktemp("runs") / "good"
     write_run_folder(out, result, settings={"classifier": "synthetic", "separation": 2.5, "seed": 7},
-                     dataset=cell_images[0], n_bootstrap=200)
+                     dataset=images[0], n_bootstrap=200, masks=masks)
     return out, result, predictions
 
 
-def test_run_folder_holds_every_number_and_the_provenance(good_run):
+def test_run_folder_holds_every_number_and_the_provenance(good_run, cell_images):
     out, result, predictions = good_run
     names = {p.name for p in out.iterdir()}
     assert {"report.json", "report.md", "report.html", "weka.txt", "predictions.csv", "plots"} <= names
@@ -67,13 +73,14 @@ def test_run_folder_holds_every_number_and_the_provenance(good_run):
     assert report["dataset"]["fingerprint"].startswith("sha256:") and report["dataset"]["n_instances"] == 201
     assert report["dataset"]["class_counts"] == {"neutrophil": 111, "lymphocyte": 46, "eosinophil": 31,
                                                  "monocyte": 8, "basophil": 5}
+    assert set(report["mask_paths"]) == set(cell_images[0])  # the four images, each shown in a gallery
     recall = report["bootstrap"]["metrics"]["recall"]["basophil"]
     assert recall["low"] <= recall["estimate"] <= recall["high"]
     assert (out / "weka.txt").read_text() == result.weka_text()
     back = read_predictions_csv(out / "predictions.csv")
     np.testing.assert_array_equal(back.distribution, predictions.distribution)
     for name in ("confusion_counts", "confusion_normalised", "roc_curves", "pr_curves", "class_metrics",
-                 "class_distribution", "misclassified"):
+                 "class_distribution", "segmentation", "misclassified"):
         assert (out / "plots" / f"{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         assert b"<svg" in (out / "plots" / f"{name}.svg").read_bytes()[:400]
 
@@ -83,7 +90,7 @@ def test_html_is_self_contained_and_markdown_readable(good_run):
     page = (out / "report.html").read_text()
     assert not re.search(r'(src|href)="(https?:)?//', page), "no external resources"
     sources = re.findall(r'<img src="([^"]{0,30})', page)
-    assert len(sources) == 7 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 8 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert page.count("<table") >= 6 and "Weighted Avg." in page and "3.9.7" in page
     markdown = (out / "report.md").read_text()
     assert "## Confusion matrix" in markdown and "| basophil |" in markdown and "(plots/roc_curves.png)" in markdown

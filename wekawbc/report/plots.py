@@ -141,8 +141,9 @@ def plot_class_distribution(labels: Sequence[str], counts: Sequence[float], *, a
 
 def plot_image_gallery(images: Sequence[np.ndarray], titles: Sequence[str], *, columns: int = 6,
                        masks: Sequence[np.ndarray | None] | None = None, fig=None, title: str | None = None):
-    """A grid of images (cells, say misclassified ones) with a title each; a mask's outline is drawn over
-    its image (segmentation overlay: boundaries of every distinct non-zero mask value). Returns the figure."""
+    """A grid of images (cells, say misclassified ones) with a title each; a mask's outlines are drawn over
+    its image (segmentation overlay: the boundary of "mask >= v" for each non-zero value v, so a 0/128/255
+    mask shows the cell and its nucleus). Returns the figure."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -160,8 +161,9 @@ def plot_image_gallery(images: Sequence[np.ndarray], titles: Sequence[str], *, c
         ax.imshow(images[index])
         mask = masks[index] if masks is not None else None
         if mask is not None:
-            for level in np.unique(mask[mask > 0]):
-                ax.contour(mask == level, levels=[0.5], linewidths=0.8, colors=["yellow", "red", "cyan"][int(level) % 3])
+            # Nested regions (0 background < cytoplasm < nucleus): outline each "at least this level".
+            for n, level in enumerate(np.unique(mask[mask > 0])):
+                ax.contour(mask >= level, levels=[0.5], linewidths=0.9, colors=[("cyan", "yellow", "red")[n % 3]])
         ax.set_title(titles[index], fontsize=7)
     if title:
         fig.suptitle(title)

@@ -25,9 +25,10 @@ _PLOT_TITLES = {
     "pr_curves": "Precision-recall curves per class (Weka's PRC Area)",
     "class_metrics": "Recall, precision and F-measure per class (recall with its bootstrap interval)",
     "class_distribution": "Class distribution of the evaluated instances",
-    "misclassified": "Misclassified cells",
+    "segmentation": "Segmentation overlays: a few cells of each class with the outlines of their masks",
+    "misclassified": "Misclassified cells (actual → predicted)",
 }
-_WIDE_PLOTS = {"class_metrics", "misclassified"}
+_WIDE_PLOTS = {"class_metrics", "segmentation", "misclassified"}
 _CLASS_COLUMNS = (("tp_rate", "TP Rate"), ("fp_rate", "FP Rate"), ("precision", "Precision"), ("recall", "Recall"),
                   ("f_measure", "F-Measure"), ("mcc", "MCC"), ("roc_area", "ROC Area"), ("prc_area", "PRC Area"))
 _SUMMARY_ROWS = (("correct", "Correctly Classified Instances"), ("correct_pct", "Correctly Classified (%)"),

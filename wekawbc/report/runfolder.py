@@ -103,7 +103,8 @@ def _is_image(name: str) -> bool:
 def write_run_folder(out_dir: str | os.PathLike, result, predictions: Predictions | None = None,
                      settings: Mapping[str, Any] | None = None, weka_text: str | None = None, *,
                      seed: int | None = None, dataset: str | os.PathLike | None = None, title: str | None = None,
-                     command: str | None = None, n_bootstrap: int = 1000, plots: bool = True) -> Path:
+                     command: str | None = None, n_bootstrap: int = 1000, plots: bool = True,
+                     masks: Mapping[str, str | os.PathLike] | None = None) -> Path:
     """Write a complete run folder for one evaluation and return its path.
 
     Parameters
@@ -129,6 +130,10 @@ def write_run_folder(out_dir: str | os.PathLike, result, predictions: Prediction
         Bootstrap resamples for the confidence intervals (0 to skip).
     plots : bool
         Draw the figures (PNG and SVG in ``plots/``, embedded in the HTML).
+    masks : mapping, optional
+        Image id (as in ``predictions.ids``) -> segmentation mask image (0 background, other values
+        regions, as ``wekawbc extract --masks-out`` writes): adds a gallery of segmentation overlays and
+        outlines the misclassified cells. Only the masks shown are recorded (``mask_paths``).
     """
     from wekawbc.provenance import command_line, library_versions
     from wekawbc.report.render import render_run_html, render_run_markdown
@@ -168,6 +173,8 @@ def write_run_folder(out_dir: str | os.PathLike, result, predictions: Prediction
         if n_bootstrap else None,
         "files": files,
     }
+    if masks and predictions.ids is not None:
+        report["mask_paths"] = _shown_masks(predictions, {str(k): str(v) for k, v in masks.items()})
     images = _draw_plots(out, report, result, predictions) if plots else {}
     report["files"]["plots"] = [f"plots/{name}.{ext}" for name in images for ext in ("png", "svg")]
     atomic_write_text(out / "report.json", json.dumps(report, indent=1, ensure_ascii=False, allow_nan=False) + "\n")
@@ -223,26 +230,67 @@ def _draw_plots(out: Path, report: dict[str, Any], result, predictions: Predicti
     counts = report["dataset"]["class_counts"]
     keep("class_distribution", plots.plot_class_distribution(labels, [counts[label] for label in labels]))
     if predictions is not None and predictions.ids is not None:
-        gallery = _misclassified_gallery(predictions)
-        if gallery is not None:
-            keep("misclassified", gallery)
+        masks = report.get("mask_paths") or {}
+        for name, gallery in (("segmentation", _segmentation_gallery(predictions, masks)),
+                              ("misclassified", _misclassified_gallery(predictions, masks))):
+            if gallery is not None:
+                keep(name, gallery)
     return drawn
 
 
-def _misclassified_gallery(predictions: Predictions, limit: int = 24):
-    """Gallery of misclassified cells when the predictions' ids are image paths (else None)."""
+def _shown_masks(predictions: Predictions, masks: dict[str, str]) -> dict[str, str]:
+    """The masks of the images the galleries can show (a few per class and the misclassified ones)."""
+    predicted = predictions.distribution.argmax(axis=1)
+    keep = {predictions.ids[i] for i in np.flatnonzero(predicted != predictions.actual)}
+    keep.update(predictions.ids[i] for i in _segmentation_indices(predictions, masks))
+    return {name: path for name, path in masks.items() if name in keep}
+
+
+def _segmentation_indices(predictions: Predictions, masks: Mapping[str, str], per_class: int = 4) -> list[int]:
+    """The first few instances of each class whose id is an image with a mask."""
+    return [i for k in range(predictions.n_classes)
+            for i in [j for j in np.flatnonzero(predictions.actual == k)
+                      if predictions.ids[j] in masks and _is_image(predictions.ids[j])][:per_class]]
+
+
+def _gallery(predictions: Predictions, indices: list[int], titles: list[str], masks: Mapping[str, str], title: str):
+    from PIL import Image
+
+    from wekawbc.cells.dataset import read_image
     from wekawbc.report.plots import plot_image_gallery
 
+    ids = [predictions.ids[i] for i in indices]
+    images = [read_image(name) for name in ids]
+    overlays = []
+    for name in ids:
+        path = masks.get(name)
+        if path is None or not Path(path).is_file():
+            overlays.append(None)
+            continue
+        with Image.open(path) as mask:
+            overlays.append(np.asarray(mask.convert("L")))
+    return plot_image_gallery(images, titles, masks=overlays, title=title)
+
+
+def _segmentation_gallery(predictions: Predictions, masks: Mapping[str, str]):
+    """A few cells of each class with their segmentation outlines, when masks are known (else None)."""
+    chosen = _segmentation_indices(predictions, masks)
+    if not chosen:
+        return None
+    titles = [predictions.labels[predictions.actual[i]] for i in chosen]
+    return _gallery(predictions, chosen, titles, masks, "Segmentation (outlines: cytoplasm and nucleus)")
+
+
+def _misclassified_gallery(predictions: Predictions, masks: Mapping[str, str], limit: int = 24):
+    """Misclassified cells (Weka's predicted class) when the predictions' ids are image paths (else None)."""
     predicted = predictions.distribution.argmax(axis=1)
-    wrong = np.flatnonzero((predictions.actual >= 0) & (predicted != predictions.actual))
+    classified = predictions.distribution.max(axis=1) > 0
+    wrong = np.flatnonzero((predictions.actual >= 0) & classified & (predicted != predictions.actual))
     wrong = [i for i in wrong if _is_image(predictions.ids[i])][:limit]
     if not wrong:
         return None
-    from wekawbc.cells.dataset import read_image
-
-    images = [read_image(predictions.ids[i]) for i in wrong]
     titles = [f"{predictions.labels[predictions.actual[i]]} → {predictions.labels[predicted[i]]}" for i in wrong]
-    return plot_image_gallery(images, titles, title="Misclassified cells (actual → predicted)")
+    return _gallery(predictions, wrong, titles, masks, "Misclassified cells (actual → predicted)")
 
 
 def load_run(run_dir: str | os.PathLike) -> Run:
