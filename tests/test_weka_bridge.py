@@ -91,17 +91,29 @@ def _blocks(text: str, summary_title: str) -> dict[str, list[str]]:
     return blocks
 
 
+@pytest.fixture(scope="module")
+def runs(data_files):
+    """run_classifier results by (classifier name, mode), computed once for the tests that share them."""
+    cache: dict[tuple[str, str], object] = {}
+
+    def get(name: str, mode: str):
+        if (name, mode) not in cache:
+            evaluation = {"folds": 10} if mode == "cv" else {"split": 80}
+            cache[name, mode] = run_classifier(data_files / "wbc.arff", CLASSIFIERS[name], seed=1, **evaluation)
+        return cache[name, mode]
+
+    return get
+
+
 @pytest.mark.parametrize("name", sorted(CLASSIFIERS))
 @pytest.mark.parametrize("mode", ["cv", "split"])
-def test_equals_weka_command_line(jvm, weka_jar, data_files, name, mode):
-    classifier = CLASSIFIERS[name]
+def test_equals_weka_command_line(jvm, weka_jar, data_files, runs, name, mode):
     data = data_files / "wbc.arff"
+    run = runs(name, mode)
     if mode == "cv":
-        run = run_classifier(data, classifier, folds=10, seed=1)
-        expected = _weka_cli(weka_jar, classifier, "-t", data, "-x", "10", "-s", "1")
+        expected = _weka_cli(weka_jar, CLASSIFIERS[name], "-t", data, "-x", "10", "-s", "1")
     else:
-        run = run_classifier(data, classifier, split=80, seed=1)
-        expected = _weka_cli(weka_jar, classifier, "-t", data, "-split-percentage", "80", "-s", "1")
+        expected = _weka_cli(weka_jar, CLASSIFIERS[name], "-t", data, "-split-percentage", "80", "-s", "1")
     ours = _blocks(run.explorer_text(run_information=False), run.title)
     assert ours == _blocks(expected, BLOCK_TITLES[mode])
     assert len(ours["details"]) == 1 + len(LABELS) + 1
@@ -146,14 +158,17 @@ def test_numbers_and_predictions_agree_with_weka(jvm, data_files):
     assert run.to_dict()["statistics"]["kappa"] == pytest.approx(run.statistics["kappa"])
 
 
-def test_evaluation_engine_reproduces_weka_text(jvm, data_files):
+@pytest.mark.parametrize("name", sorted(CLASSIFIERS))
+@pytest.mark.parametrize("mode", ["cv", "split"])
+def test_evaluation_engine_reproduces_weka_text(jvm, runs, name, mode):
+    """Engineer B's engine, fed only the predictions and training counts, gives Weka's text and numbers."""
     try:
-        from wekawbc.evaluation import evaluate  # noqa: F401  (engineer B's engine)
+        from wekawbc.evaluation import evaluate  # noqa: F401
     except ImportError as error:
         pytest.skip(f"wekawbc.evaluation not importable yet: {error}")
-    for mode in ({"folds": 10}, {"split": 80}):
-        run = run_classifier(data_files / "wbc.arff", CLASSIFIERS["NaiveBayes"], **mode)
-        assert run.evaluation.weka_text() == run.weka_text()
+    run = runs(name, mode)
+    assert run.evaluation.weka_text() == run.weka_text()
+    np.testing.assert_array_equal(run.evaluation.confusion_matrix, run.confusion_matrix)
 
 
 def test_csv_and_dataframe_give_the_same_run_as_arff(jvm, data_files):
@@ -335,3 +350,22 @@ def test_out_of_memory_is_one_sentence(tmp_path):
     result = subprocess.run([sys.executable, "-m", "wekawbc", "weka", str(big), "--classifier",
                              "weka.classifiers.rules.ZeroR", "--max-heap", "4x"], capture_output=True, text=True)
     assert result.returncode == 1 and "max heap '4x' is not a Java memory size" in result.stderr
+
+
+def test_instance_weights_equal_weka(jvm, weka_jar, tmp_path):
+    frame = _imbalanced_frame(150, seed=4)
+    _write_arff(frame, tmp_path / "plain.arff")
+    weights = [1.0, 2.5, 0.5]
+    lines = (tmp_path / "plain.arff").read_text().rstrip("\n").split("\n")
+    start = lines.index(next(line for line in lines if line.upper().startswith("@DATA"))) + 1
+    lines[start:] = [f"{line},{{{weights[i % 3]}}}" for i, line in enumerate(lines[start:])]
+    path = tmp_path / "weighted.arff"
+    path.write_text("\n".join(lines) + "\n")
+    run = run_classifier(path, CLASSIFIERS["J48"], folds=5, seed=3)
+    expected = _weka_cli(weka_jar, CLASSIFIERS["J48"], "-t", path, "-x", "5", "-s", "3")
+    assert _blocks(run.weka_text(), "=== Summary ===") == _blocks(expected, BLOCK_TITLES["cv"])
+    assert sorted(set(run.predictions.weight.tolist())) == [0.5, 1.0, 2.5]
+    assert run.statistics["total_instances"] == pytest.approx(sum(weights[i % 3] for i in range(150)))
+    # Same Instances object in: same run out.
+    again = run_classifier(load_instances(path), CLASSIFIERS["J48"], folds=5, seed=3)
+    assert again.weka_text() == run.weka_text()

@@ -21,7 +21,6 @@ Each test fold is scored by Weka's ``Evaluation.evaluateModel``, which takes the
 
 from __future__ import annotations
 
-import logging
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -37,8 +36,6 @@ from wekawbc.weka.folds import cv_train_test_indices, split_indices
 from wekawbc.weka.jvm import java_error, start
 
 __all__ = ["WekaRun", "run_classifier", "make_classifier", "SmallClassWarning", "MODES"]
-
-_log = logging.getLogger(__name__)
 
 MODES = ("cross-validation", "split", "test")
 
