@@ -27,6 +27,7 @@ _COMMAND_MODULES: tuple[str, ...] = (
     "wekawbc.experiment.cli",
     "wekawbc.weka.cli",
     "wekawbc.evaluation.cli",
+    "wekawbc.cnn.cli",
 )
 
 

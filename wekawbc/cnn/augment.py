@@ -1,0 +1,81 @@
+"""Training-time augmentation of a batch, in torch (torchvision does not import beside torch 2.13 here).
+
+Geometric: quarter turns and mirroring (a cell has no up; exact, so training crops stay as sharp as
+test crops) and, optionally, any-angle rotation, zoom and shift resampled with reflection at the
+border. Colour: brightness, contrast, saturation and per-channel gains (stain and
+illumination differ between smears). Every random draw comes from the ``torch.Generator`` passed
+in, so a seeded run repeats exactly.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+__all__ = ["Augmentation", "augment_batch"]
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Ranges of the random transformations (0 switches one off)."""
+
+    dihedral: bool = True  # exact quarter turns and mirroring (no interpolation)
+    rotate: bool = False  # any angle, resampled bilinearly
+    scale: float = 0.0  # zoom factor drawn from [1 - scale, 1 + scale]
+    shift: float = 0.0  # shift drawn from [-shift, shift] of the image side
+    brightness: float = 0.15
+    contrast: float = 0.15
+    saturation: float = 0.15
+    channel_gain: float = 0.05
+
+
+def _uniform(n: int, half_width: float, generator: torch.Generator) -> torch.Tensor:
+    return (torch.rand(n, generator=generator) * 2.0 - 1.0) * half_width
+
+
+def _dihedral(batch: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """Each image turned by a random multiple of 90 degrees, then mirrored with probability 1/2."""
+    turns = torch.randint(0, 4, (batch.shape[0],), generator=generator)
+    mirror = torch.rand(batch.shape[0], generator=generator) < 0.5
+    out = batch.clone()
+    for k in range(1, 4):
+        chosen = turns == k
+        out[chosen] = torch.rot90(batch[chosen], k, dims=(2, 3))
+    out[mirror] = torch.flip(out[mirror], dims=(3,))
+    return out
+
+
+def _resampled(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """Any-angle rotation, zoom and shift in one bilinear resampling."""
+    n = batch.shape[0]
+    angle = torch.rand(n, generator=generator) * (2 * math.pi) if aug.rotate else torch.zeros(n)
+    zoom = 1.0 + _uniform(n, aug.scale, generator)
+    shift = torch.stack([_uniform(n, 2 * aug.shift, generator), _uniform(n, 2 * aug.shift, generator)], 1)
+    cos, sin = torch.cos(angle) / zoom, torch.sin(angle) / zoom
+    theta = torch.stack([torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1)
+    grid = F.affine_grid(theta, list(batch.shape), align_corners=False)
+    return F.grid_sample(batch, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
+
+
+def _colour(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    n = batch.shape[0]
+    shape = (n, 1, 1, 1)
+    batch = batch * (1.0 + _uniform(n, aug.brightness, generator)).view(shape)
+    mean = batch.mean(dim=(1, 2, 3), keepdim=True)
+    batch = (batch - mean) * (1.0 + _uniform(n, aug.contrast, generator)).view(shape) + mean
+    grey = (0.299 * batch[:, 0:1] + 0.587 * batch[:, 1:2] + 0.114 * batch[:, 2:3])
+    batch = (batch - grey) * (1.0 + _uniform(n, aug.saturation, generator)).view(shape) + grey
+    gains = 1.0 + _uniform(3 * n, aug.channel_gain, generator).view(n, 3, 1, 1)
+    return (batch * gains).clamp_(0.0, 1.0)
+
+
+def augment_batch(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """Randomly transform a batch of RGB images on the 0-1 scale, shape ``(n, 3, H, W)``."""
+    if aug.dihedral:
+        batch = _dihedral(batch, generator)
+    if aug.rotate or aug.scale or aug.shift:
+        batch = _resampled(batch, aug, generator)
+    return _colour(batch, aug, generator)

@@ -1,0 +1,264 @@
+"""``wekawbc cnn train | predict | evaluate``: the CNN from the command line.
+
+Torch is imported inside the handlers only, so ``wekawbc --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from wekawbc._io import WekawbcError
+
+__all__ = ["register"]
+
+_BALANCES = ("none", "weights", "sampler")
+
+
+def _class_counts(text: str) -> dict[str, float]:
+    from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS, parse_class_counts
+
+    if text.strip().lower() == "paper":
+        return dict(PAPER_TABLE2_COUNTS)
+    try:
+        return parse_class_counts(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _add_data_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("dataset", metavar="DATASET_DIR",
+                        help="a data set folder (labels.csv, or one sub-folder per class)")
+    parser.add_argument("--task", choices=("five", "binary"), default="five",
+                        help="five leukocyte types, or granulocyte/agranulocyte (default: five)")
+    parser.add_argument("--class-counts", type=_class_counts, metavar="NAME=N,...",
+                        help="subsample to this class mix (five-type names; counts, or proportions summing to 1; "
+                             "'paper' = the paper's Table 2: neutrophil=556,lymphocyte=228,eosinophil=153,"
+                             "monocyte=38,basophil=25); the subset keeps the data set's record order")
+    parser.add_argument("--subsample-seed", type=int, default=1, metavar="S",
+                        help="seed of the --class-counts draw (default: 1)")
+
+
+def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("training (defaults: the settings measured in docs/cnn.md)")
+    group.add_argument("--epochs", type=int, metavar="N", help="most epochs (early stopping may end sooner)")
+    group.add_argument("--image-size", type=int, metavar="PX", help="network input side in pixels")
+    group.add_argument("--balance", choices=_BALANCES,
+                       help="imbalance strategy: none, class-weighted loss, or class-balanced sampler")
+    group.add_argument("--threads", type=int, metavar="T",
+                       help="torch CPU threads (results repeat exactly for the same seed and thread count)")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``cnn`` with its ``train``, ``predict`` and ``evaluate`` sub-commands."""
+    cnn = subparsers.add_parser("cnn", help="train, apply and evaluate a CNN on cell crops (PyTorch, CPU)",
+                                description="A small CNN trained from scratch on cell crops, scored with "
+                                            "Weka's folds and Weka's evaluation.")
+    actions = cnn.add_subparsers(dest="action", metavar="ACTION", required=True)
+
+    train = actions.add_parser("train", help="train a model on a data set and save it as one file")
+    _add_data_options(train)
+    train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (e.g. cnn.pt)")
+    train.add_argument("--seed", type=int, default=1, metavar="S", help="training seed (default: 1)")
+    _add_training_options(train)
+    train.set_defaults(handler=_train)
+
+    predict = actions.add_parser("predict", help="class distributions of a data set's images")
+    predict.add_argument("model", metavar="MODEL", help="a model file written by 'wekawbc cnn train'")
+    predict.add_argument("dataset", metavar="DATASET_DIR", help="a data set folder, a folder of images or an image")
+    predict.add_argument("-o", "--output", required=True, metavar="PREDS.csv",
+                         help="predictions CSV: id,fold,actual,weight,p_<label>... ('actual' empty when unlabelled)")
+    predict.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
+    predict.add_argument("--quiet", action="store_true", help="no progress bars")
+    predict.set_defaults(handler=_predict)
+
+    evaluate = actions.add_parser("evaluate", help="Weka-style cross-validation or split of the CNN",
+                                  description="Train and test the CNN on Weka's folds (or split) and print Weka's "
+                                              "evaluation text.")
+    _add_data_options(evaluate)
+    mode = evaluate.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--folds", type=int, metavar="N", help="Weka's stratified N-fold cross-validation")
+    mode.add_argument("--split", type=float, metavar="PCT", help="Weka's percentage split: PCT %% train")
+    evaluate.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
+    evaluate.add_argument("--seed", type=int, default=1, metavar="S",
+                          help="seed of the folds or split, as Weka's -s (default: 1)")
+    evaluate.add_argument("--train-seed", type=int, default=1, metavar="S", help="network training seed (default: 1)")
+    evaluate.add_argument("--out", metavar="DIR",
+                          help="write evaluation.json, predictions.csv and predictions.train_counts.csv here")
+    evaluate.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                          help="bootstrap resamples for the intervals (default: 1000; 0 for none)")
+    _add_training_options(evaluate)
+    evaluate.set_defaults(handler=_evaluate)
+
+
+def _settings(args: argparse.Namespace, seed: int):
+    from wekawbc.cnn.evaluate import settings_with
+    from wekawbc.cnn.training import TrainSettings
+
+    try:
+        return settings_with(TrainSettings(), epochs=args.epochs, image_size=args.image_size, balance=args.balance,
+                             threads=args.threads, seed=seed)
+    except ValueError as error:
+        raise WekawbcError(str(error)) from None
+
+
+def _load(args: argparse.Namespace, settings):
+    from wekawbc.cnn.images import load_crops
+
+    crops = load_crops(args.dataset, task=args.task, image_size=settings.image_size,
+                       crop_fraction=settings.crop_fraction, class_counts=args.class_counts,
+                       subsample_seed=args.subsample_seed, progress=not args.quiet)
+    _report_skipped(crops.skipped)
+    return crops
+
+
+def _report_skipped(skipped: list[str]) -> None:
+    if skipped:
+        print(f"wekawbc: {len(skipped)} image(s) skipped:", file=sys.stderr)
+        for line in skipped:
+            print(f"  {line}", file=sys.stderr)
+
+
+def _labelled(crops):
+    """The labelled crops only (an unlabelled image cannot train or be scored)."""
+    keep = crops.y >= 0
+    if not keep.all():
+        print(f"wekawbc: {int((~keep).sum())} unlabelled image(s) left out", file=sys.stderr)
+    return crops.images[keep], crops.y[keep], tuple(i for i, k in zip(crops.ids, keep) if k)
+
+
+def _provenance(args: argparse.Namespace, crops, settings) -> dict:
+    from wekawbc.provenance import command_line, library_versions
+
+    return {"command": command_line(), "dataset": str(args.dataset), "task": args.task,
+            "class_counts_requested": args.class_counts, "subsample_seed": args.subsample_seed,
+            "class_counts": crops.class_counts(), "skipped": crops.skipped, "settings": settings.to_dict(),
+            "versions": library_versions()}
+
+
+def _train(args: argparse.Namespace) -> int:
+    from wekawbc.cnn.model_file import save_model
+    from wekawbc.cnn.training import train_cnn
+
+    settings = _settings(args, args.seed)
+    crops = _load(args, settings)
+    images, y, ids = _labelled(crops)
+    model = train_cnn(images, y, crops.labels, settings, ids=ids, progress=not args.quiet)
+    provenance = _provenance(args, crops, settings)
+    path = save_model(model, args.out, task=args.task, extra={k: v for k, v in provenance.items() if k != "versions"})
+    counts = ", ".join(f"{k} {v}" for k, v in crops.class_counts().items())
+    print(f"trained on {len(y)} images ({counts}); {model.stop_reason}")
+    print(f"model written to {path}")
+    return 0
+
+
+def _predict(args: argparse.Namespace) -> int:
+    from wekawbc.cells.dataset import class_values
+    from wekawbc.cnn.images import load_crops
+    from wekawbc.cnn.model_file import load_model
+    from wekawbc.cnn.training import predict_proba
+    from wekawbc.predictions import Predictions, write_predictions_csv
+
+    model, payload = load_model(args.model)
+    task = payload.get("task", "five")
+    if tuple(model.labels) != class_values(task):
+        raise WekawbcError(f"{args.model}: classes {list(model.labels)} are not those of the '{task}' task")
+    pre = model.preprocessing
+    crops = load_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
+                       progress=not args.quiet)
+    _report_skipped(crops.skipped)
+    distribution = predict_proba(model, crops.images, threads=args.threads, progress=not args.quiet)
+    predictions = Predictions(model.labels, crops.y, distribution, ids=crops.ids)
+    path = write_predictions_csv(predictions, args.output)
+    print(f"{len(crops)} image(s) predicted; predictions written to {path}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from wekawbc.cnn.evaluate import cross_validate_cnn, holdout_cnn
+
+    if args.preserve_order and args.split is None:
+        raise WekawbcError("--preserve-order applies to --split only")
+    settings = _settings(args, args.train_seed)
+    crops = _load(args, settings)
+    images, y, ids = _labelled(crops)
+    common = dict(settings=settings, progress=not args.quiet)
+    if args.folds is not None:
+        run = cross_validate_cnn(images, y, crops.labels, ids, n_folds=args.folds, seed=args.seed, **common)
+        title, mode = "=== Stratified cross-validation ===", f"{args.folds}-fold cross-validation"
+    else:
+        run = holdout_cnn(images, y, crops.labels, ids, percentage=args.split, seed=args.seed,
+                          preserve_order=args.preserve_order, **common)
+        title, mode = "=== Evaluation on test split ===", f"split {args.split!r}% train, remainder test"
+    for note in run.notes:
+        print(f"wekawbc: note: {note}", file=sys.stderr)
+    from wekawbc.evaluation import evaluate
+
+    result = evaluate(run.predictions)
+    print(_run_information(crops, y, settings, mode, args), end="")
+    print(f"\n{title}\n{result.weka_text()}", end="")
+    intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap > 0 else None
+    if intervals is not None:
+        print(_bootstrap_text(intervals))
+    if args.out:
+        _write_outputs(Path(args.out), run, result, intervals, _provenance(args, crops, settings), mode, args)
+    return 0
+
+
+def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) -> str:
+    import numpy as np
+
+    counts = np.bincount(y, minlength=len(crops.labels))
+    lines = ["=== Run information ===", "",
+             f"Scheme:       wekawbc CNN (CellNet {'-'.join(map(str, settings.channels))}, "
+             f"{settings.image_size} px, balance={settings.balance}, epochs<={settings.epochs}, "
+             f"seed={settings.seed})",
+             f"Data:         {args.dataset}" + (f" subsampled (seed {args.subsample_seed})" if args.class_counts else ""),
+             f"Instances:    {len(y)} ({', '.join(f'{l} {c}' for l, c in zip(crops.labels, counts))})",
+             f"Test mode:    {mode} (seed {args.seed})"]
+    return "\n".join(lines) + "\n"
+
+
+def _bootstrap_text(intervals: dict) -> str:
+    metrics = intervals["metrics"]
+    level = f"{intervals['confidence'] * 100:g}%"
+    lines = [f"\n=== Bootstrap intervals ({intervals['n_resamples']} resamples, {level}, stratified) ===",
+             ""]
+
+    def row(name: str, entry: dict) -> str:
+        return f"{name:<22}{entry['estimate']:8.4f}   [{entry['low']:.4f}, {entry['high']:.4f}]"
+
+    lines += [row(name, metrics[name]) for name in ("accuracy", "kappa", "macro_f1")]
+    lines += [row(f"recall {label}", entry) for label, entry in metrics["recall"].items()]
+    return "\n".join(lines)
+
+
+def _json_safe(value):
+    """NaN and infinities as None (JSON has no NaN)."""
+    import math
+
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_outputs(folder: Path, run, result, intervals, provenance: dict, mode: str,
+                   args: argparse.Namespace) -> None:
+    from wekawbc._io import atomic_write_text
+    from wekawbc.predictions import write_predictions_csv, write_train_counts_csv
+
+    document = {"mode": mode, "seed": args.seed, "evaluation": result.to_dict(), "bootstrap": intervals,
+                "notes": run.notes, "folds": run.fold_models, "provenance": provenance}
+    write_predictions_csv(run.predictions, folder / "predictions.csv")
+    write_train_counts_csv(run.predictions.labels, run.predictions.train_counts,
+                           folder / "predictions.train_counts.csv")
+    atomic_write_text(folder / "evaluation.json", json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n")
+    print(f"\nwritten: {folder / 'evaluation.json'}, {folder / 'predictions.csv'}, "
+          f"{folder / 'predictions.train_counts.csv'}")

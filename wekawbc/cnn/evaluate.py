@@ -1,0 +1,146 @@
+"""The CNN scored exactly like a Weka classifier: Weka's folds (or split), the shared ``Predictions``.
+
+Fold assignment comes from :mod:`wekawbc.weka.folds` (Weka's ``randomize`` + ``stratify`` in pure
+Python), applied to the instances in the data set's record order (after any subsampling): the same
+order the ARFF of handcrafted features lists them in, so the CNN and a Weka classifier run on that
+ARFF with the same seed see identical test folds. Predictions come out in Weka's order (fold by
+fold, in Weka's stratified order), with per-fold training class counts for Weka's priors.
+
+Each fold trains a fresh network on its training part only; its early-stopping split is drawn from
+that training part, and nothing of the test fold reaches training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Callable
+
+import numpy as np
+
+from wekawbc._io import WekawbcError
+from wekawbc.cnn.training import TrainedCnn, TrainSettings, predict_proba, train_cnn
+from wekawbc.predictions import Predictions
+from wekawbc.weka.folds import cv_train_test_indices, split_indices
+
+__all__ = ["CnnEvaluation", "cross_validate_cnn", "holdout_cnn", "small_class_notes"]
+
+
+@dataclass
+class CnnEvaluation:
+    """Predictions of a CNN evaluation and what happened on the way.
+
+    Attributes
+    ----------
+    predictions : Predictions
+        All test instances, Weka's order, with ``fold``, ``train_counts`` and ``ids`` (image paths).
+    notes : list of str
+        Remarks to show the user (classes with fewer instances than folds, per-fold stop reasons).
+    fold_models : list of dict
+        Per fold: best epoch, epochs run, stop reason, training counts.
+    """
+
+    predictions: Predictions
+    notes: list[str] = field(default_factory=list)
+    fold_models: list[dict] = field(default_factory=list)
+
+
+def small_class_notes(y: np.ndarray, labels: tuple[str, ...], n_folds: int) -> list[str]:
+    """Weka's behaviour, stated, for each class with fewer instances than folds."""
+    counts = np.bincount(y, minlength=len(labels))
+    return [f"class '{labels[c]}' has {counts[c]} instance(s), fewer than {n_folds} folds: as in Weka, "
+            f"stratification puts at most one in a test fold, so {n_folds - counts[c]} test fold(s) hold none "
+            f"of it, and cross-validation runs on"
+            for c in range(len(labels)) if 0 < counts[c] < n_folds]
+
+
+def _check_labelled(y: np.ndarray, labels: tuple[str, ...]) -> None:
+    if (y < 0).any():
+        raise WekawbcError(f"{int((y < 0).sum())} image(s) have no class; evaluation needs labelled data")
+    present = np.unique(y)
+    if present.size < 2:
+        raise WekawbcError(f"the data hold one class only ({labels[present[0]]}); "
+                           "evaluating a classifier needs at least two")
+
+
+def _fold_record(fold: int, model: TrainedCnn) -> dict:
+    return {"fold": fold, "best_epoch": model.best_epoch, "epochs_run": len(model.history),
+            "stop_reason": model.stop_reason, "train_counts": list(model.train_counts)}
+
+
+def _run(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids: tuple[str, ...],
+         splits: list[tuple[np.ndarray, np.ndarray]], settings: TrainSettings, progress: bool,
+         on_batch: Callable[[int, tuple[str, ...]], None] | None) -> CnnEvaluation:
+    from tqdm.auto import tqdm
+
+    distributions, folds, order = [], [], []
+    train_counts = np.zeros((len(splits), len(labels)))
+    evaluation = CnnEvaluation(predictions=None)  # type: ignore[arg-type]
+    for fold, (train, test) in enumerate(tqdm(splits, desc="folds", unit="fold", disable=not progress or len(splits) == 1)):
+        hook = None if on_batch is None else (lambda batch_ids, f=fold: on_batch(f, batch_ids))
+        model = train_cnn(images[train], y[train], labels, settings, ids=[ids[i] for i in train],
+                          progress=progress, on_batch=hook)
+        distributions.append(predict_proba(model, images[test], threads=settings.threads))
+        folds.append(np.full(test.size, fold))
+        order.append(test)
+        train_counts[fold] = np.bincount(y[train], minlength=len(labels))
+        evaluation.fold_models.append(_fold_record(fold, model))
+        if "NaN" in model.stop_reason:
+            evaluation.notes.append(f"fold {fold}: {model.stop_reason}")
+    index = np.concatenate(order)
+    evaluation.predictions = Predictions(labels, y[index], np.concatenate(distributions), None,
+                                         np.concatenate(folds), train_counts, tuple(ids[i] for i in index))
+    return evaluation
+
+
+def cross_validate_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids: tuple[str, ...], *,
+                       n_folds: int = 10, seed: int = 1, settings: TrainSettings | None = None,
+                       progress: bool = False,
+                       on_batch: Callable[[int, tuple[str, ...]], None] | None = None) -> CnnEvaluation:
+    """Weka-style stratified ``n_folds`` cross-validation of the CNN with seed ``seed``.
+
+    Parameters
+    ----------
+    images, y, labels, ids :
+        Preprocessed crops in the data set's record order (see :class:`~wekawbc.cnn.images.CropSet`).
+    n_folds, seed :
+        As Weka's ``-x`` and ``-s``: the folds equal Weka's for the same instance order.
+    settings : TrainSettings, optional
+        Network training settings (its own ``seed`` seeds training, the same for every fold).
+    on_batch : callable, optional
+        ``on_batch(fold, ids)`` for every training batch (leakage checks).
+
+    Raises
+    ------
+    WekawbcError
+        Unlabelled instances, a single class, or more folds than instances.
+    """
+    y = np.asarray(y, dtype=np.int64)
+    _check_labelled(y, labels)
+    try:
+        splits = cv_train_test_indices(y, n_folds, seed)
+    except ValueError as error:
+        raise WekawbcError(str(error)) from None
+    result = _run(images, y, labels, ids, splits, settings or TrainSettings(), progress, on_batch)
+    result.notes[:0] = small_class_notes(y, labels, n_folds)
+    return result
+
+
+def holdout_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids: tuple[str, ...], *,
+                percentage: float = 66.0, seed: int = 1, preserve_order: bool = False,
+                settings: TrainSettings | None = None, progress: bool = False,
+                on_batch: Callable[[int, tuple[str, ...]], None] | None = None) -> CnnEvaluation:
+    """Weka's percentage split (``-split-percentage``, randomized with ``seed`` unless ``preserve_order``)."""
+    y = np.asarray(y, dtype=np.int64)
+    _check_labelled(y, labels)
+    try:
+        train, test = split_indices(len(y), percentage, seed, preserve_order)
+    except ValueError as error:
+        raise WekawbcError(str(error)) from None
+    if np.unique(y[train]).size < 2:
+        raise WekawbcError(f"the {train.size} training instances of the {percentage:g}% split hold one class only")
+    return _run(images, y, labels, ids, [(train, test)], settings or TrainSettings(), progress, on_batch)
+
+
+def settings_with(settings: TrainSettings, **changes) -> TrainSettings:
+    """A copy of ``settings`` with ``changes`` (None values ignored): the CLI's option overrides."""
+    return replace(settings, **{k: v for k, v in changes.items() if v is not None})
