@@ -199,3 +199,18 @@ def test_leakage_check_detects_smote_before_the_split(jvm, data):
     X_all, y_all = SMOTE(random_state=1, k_neighbors=3).fit_resample(X, y)
     parents = _smote_parents(X_all[len(X):], y_all[len(X):], X, y, ids)
     assert parents & set(ids[folds == 0])
+
+
+@pytest.mark.slow
+def test_smote_pipeline_grid_search_in_worker_processes(jvm, data):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, _ = data
+    search = GridSearchCV(make_estimator("smote", "weka.classifiers.trees.J48", seed=1),
+                          {"smote__k_neighbors": [3, 5], "weka__options": [None, "-M 10"]}, cv=3, n_jobs=2,
+                          scoring="balanced_accuracy", error_score="raise").fit(X, y)
+    assert not np.isnan(search.cv_results_["mean_test_score"]).any()
+    serial = GridSearchCV(make_estimator("smote", "weka.classifiers.trees.J48", seed=1),
+                          {"smote__k_neighbors": [3, 5], "weka__options": [None, "-M 10"]}, cv=3,
+                          scoring="balanced_accuracy").fit(X, y)
+    np.testing.assert_array_equal(search.cv_results_["mean_test_score"], serial.cv_results_["mean_test_score"])
