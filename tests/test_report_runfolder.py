@@ -166,3 +166,15 @@ def test_plot_functions_draw_on_a_given_axes(good_run):
     assert plots.plot_class_distribution(result.labels, [1, 2, 3, 4, 5], ax=axes[3]) is axes[3]
     assert [t.get_text() for t in axes[0].texts][:2] == [f"{result.confusion_matrix[0, 0]:g}",
                                                          f"{result.confusion_matrix[0, 1]:g}"]
+
+
+def test_undefined_statistics_are_written_as_null(tmp_path):
+    # Class "c" never occurs and is never predicted: Weka's '?' values and empty bootstrap intervals.
+    actual = np.array([0, 0, 1, 1, 0, 1])
+    distribution = np.array([[.9, .1, 0], [.2, .8, 0], [.1, .9, 0], [.6, .4, 0], [1, 0, 0], [0, 1, 0]])
+    predictions = Predictions(("a", "b", "c"), actual, distribution)
+    out = write_run_folder(tmp_path / "run", evaluate(predictions), n_bootstrap=20, plots=False)
+    report = json.loads((out / "report.json").read_text())  # strict JSON: no NaN
+    assert report["bootstrap"]["metrics"]["recall"]["c"]["low"] is None
+    assert next(c for c in report["evaluation"]["classes"] if c["class"] == "c")["recall"] is None
+    assert "| c | ? |" in (out / "report.md").read_text()
