@@ -8,9 +8,9 @@ first use). Data cross the boundary in bulk: the feature matrix becomes one Java
 and each batch of predictions is one call to Weka's ``distributionsForInstances``.
 
 :func:`cross_validate_predictions` trains any such estimator (or pipeline) on given folds -- Weka's
-own, from :func:`wekawbc.weka.folds.stratified_fold_assignment` -- and returns the project's
-:class:`~wekawbc.predictions.Predictions`, so the one evaluation engine scores it exactly as it
-scores Weka's own cross-validation.
+own, with Weka's training order, from :func:`wekawbc.weka.folds.cv_train_test_indices` -- and
+returns the project's :class:`~wekawbc.predictions.Predictions`; for a plain Weka classifier these
+equal Weka's ``crossValidateModel`` bit for bit, so the one evaluation engine prints Weka's text.
 """
 
 from __future__ import annotations
