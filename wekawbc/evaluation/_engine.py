@@ -9,10 +9,12 @@ order, so that the printed digits agree with Weka's even on rounding ties.
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from wekawbc.evaluation._curves import prc_area, roc_area, threshold_curve
+from wekawbc.evaluation._curves import curve_areas
 from wekawbc.predictions import Predictions
 
 __all__ = ["compute_statistics", "training_counts", "PER_CLASS", "WEIGHTED"]
@@ -20,6 +22,7 @@ __all__ = ["compute_statistics", "training_counts", "PER_CLASS", "WEIGHTED"]
 # Double.MIN_VALUE: Weka's floor for probabilities in the log-loss and K&B scores.
 _MIN_SF_PROB = 5e-324
 _LOG2 = math.log(2)
+_PARALLEL_MIN = 100_000  # predictions from which the per-class curves run in threads
 
 PER_CLASS = ("tp_rate", "fp_rate", "precision", "recall", "f_measure", "mcc", "roc_area", "prc_area")
 WEIGHTED = tuple(f"weighted_{name}" for name in PER_CLASS)
@@ -110,14 +113,27 @@ def _log2(x: np.ndarray) -> np.ndarray:
         return np.log(x) / _LOG2
 
 
+def _per_class_areas(dist: np.ndarray, actual: np.ndarray, weight: np.ndarray, usable: np.ndarray,
+                     k: int) -> list[tuple[float, float]]:
+    """ROC and PRC area of every class; large inputs use threads (numpy sorts without the GIL)."""
+    def areas(j: int) -> tuple[float, float]:
+        return curve_areas(np.ascontiguousarray(dist[:, j]), actual == j, weight, usable)
+
+    workers = min(k, os.cpu_count() or 1)
+    if dist.shape[0] < _PARALLEL_MIN or workers < 2:
+        return [areas(j) for j in range(k)]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(areas, range(k)))
+
+
 def compute_statistics(predictions: Predictions) -> dict:
     """Every number of Weka's nominal-class ``Evaluation``, as a flat dict of floats and arrays."""
     k = predictions.n_classes
-    order = np.argsort(predictions.fold, kind="stable")
-    actual = predictions.actual[order]
-    dist = predictions.distribution[order]
-    weight = predictions.weight[order]
-    fold = predictions.fold[order]
+    actual, dist, weight, fold = (predictions.actual, predictions.distribution, predictions.weight,
+                                  predictions.fold)
+    if np.any(fold[1:] < fold[:-1]):  # Weka evaluates fold after fold
+        order = np.argsort(fold, kind="stable")
+        actual, dist, weight, fold = actual[order], dist[order], weight[order], fold[order]
 
     # Predicted class: the first strictly largest positive probability; none -> unclassified.
     predicted = np.argmax(dist, axis=1) if k else np.zeros(0, dtype=np.intp)
@@ -131,7 +147,10 @@ def compute_statistics(predictions: Predictions) -> dict:
     correct, incorrect, unclassified, missing = (0.0 + float(v) for v in outcome_sums)
 
     used = known & classified_mask
-    a, p, w, f, d = actual[used], predicted[used], weight[used], fold[used], dist[used]
+    if used.all():  # the usual case: no copies
+        a, p, w, f, d = actual, predicted, weight, fold, dist
+    else:
+        a, p, w, f, d = actual[used], predicted[used], weight[used], fold[used], dist[used]
     matrix = np.bincount(a * k + p, weights=w, minlength=k * k).reshape(k, k) + 0.0
 
     counts = training_counts(predictions)
@@ -142,36 +161,47 @@ def compute_statistics(predictions: Predictions) -> dict:
     priors_sum = np.full(counts.shape[0], float(k))
     for j in range(k):
         priors_sum = priors_sum + counts[:, j]
-    prior = (class_priors / priors_sum[:, None])[f if has_priors else np.zeros_like(f)]
+    fold_priors = class_priors / priors_sum[:, None]
+    prior_fold = f if has_priors else np.zeros_like(f)
 
+    # Per instance, Weka sums |p_k - y_k| over k from 0.0 in class order; the prior's errors depend
+    # only on (fold, actual class), so they come from small tables with the same loop.
     abs_err = np.zeros(a.shape[0])
     sqr_err = np.zeros(a.shape[0])
-    prior_abs = np.zeros(a.shape[0])
-    prior_sqr = np.zeros(a.shape[0])
+    columns = np.ascontiguousarray(d.T)
     for j in range(k):
-        target = (a == j).astype(np.float64)
-        diff = d[:, j] - target
+        diff = columns[j] - (a == j)
         abs_err += np.abs(diff)
         sqr_err += diff * diff
-        diff = prior[:, j] - target
-        prior_abs += np.abs(diff)
-        prior_sqr += diff * diff
+    prior_abs_table = np.zeros((fold_priors.shape[0], k))
+    prior_sqr_table = np.zeros((fold_priors.shape[0], k))
+    for j in range(k):
+        diff = fold_priors[:, j][:, None] - np.eye(k)[j][None, :]
+        prior_abs_table += np.abs(diff)
+        prior_sqr_table += diff * diff
+    prior_abs = prior_abs_table[prior_fold, a]
+    prior_sqr = prior_sqr_table[prior_fold, a]
     sum_abs = _ordered_sum(w * abs_err / k)
     sum_sqr = _ordered_sum(w * sqr_err / k)
     sum_prior_abs = _ordered_sum(w * prior_abs / k)
     sum_prior_sqr = _ordered_sum(w * prior_sqr / k)
 
     # Kononenko & Bratko information and the log-loss ("complexity") sums.
-    rows = np.arange(a.shape[0])
-    predicted_prob = np.maximum(_MIN_SF_PROB, d[rows, a])
-    prior_prob = np.maximum(_MIN_SF_PROB, prior[rows, a])
+    # Logs of the priors come from (fold, class) tables: the same values, computed once.
+    predicted_prob = np.maximum(_MIN_SF_PROB, columns.ravel()[a * columns.shape[1] + np.arange(a.shape[0])])
+    prior_table = np.maximum(_MIN_SF_PROB, fold_priors)
+    prior_prob = prior_table[prior_fold, a]
+    log_prior = _log2(prior_table)[prior_fold, a]
+    log_predicted = _log2(predicted_prob)
     gain = predicted_prob >= prior_prob
+    kb_terms = (log_predicted - log_prior) * w
+    loss = ~gain
     with np.errstate(invalid="ignore"):
-        kb_terms = np.where(gain, (_log2(predicted_prob) - _log2(prior_prob)) * w,
-                            -((_log2(1.0 - predicted_prob) - _log2(1.0 - prior_prob)) * w))
+        kb_terms[loss] = -((_log2(1.0 - predicted_prob[loss]) - _log2(1.0 - prior_table)[prior_fold[loss], a[loss]])
+                           * w[loss])
     sum_kb = _ordered_sum(kb_terms)
-    sum_scheme_entropy = _ordered_sum(-(_log2(predicted_prob) * w))
-    sum_prior_entropy = _ordered_sum(-(_log2(prior_prob) * w))
+    sum_scheme_entropy = _ordered_sum(-(log_predicted * w))
+    sum_prior_entropy = _ordered_sum(-(log_prior * w))
 
     classified = with_class - unclassified
     c = matrix.tolist()
@@ -181,17 +211,9 @@ def compute_statistics(predictions: Predictions) -> dict:
     # Threshold curves over every stored prediction. Weka means to skip unknown classes there, but
     # its test (actual == MISSING_VALUE) compares with NaN and never holds: they count as negatives.
     usable = weight >= 0
-    rocs, prcs = [], []
-    for j in range(k):
-        if dist.shape[0] == 0:
-            rocs.append(math.nan)
-            prcs.append(math.nan)
-            continue
-        curve = threshold_curve(dist[:, j], actual == j, weight, usable)
-        rocs.append(roc_area(curve))
-        prcs.append(prc_area(curve))
-    stats["roc_area"] = np.array(rocs)
-    stats["prc_area"] = np.array(prcs)
+    areas = _per_class_areas(dist, actual, weight, usable, k)
+    stats["roc_area"] = np.array([roc for roc, _ in areas])
+    stats["prc_area"] = np.array([prc for _, prc in areas])
 
     positives = stats.pop("positives").tolist() if k else []
     for name in PER_CLASS:

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from wekawbc.predictions import Predictions
+
+if TYPE_CHECKING:
+    from wekawbc.evaluation._result import EvaluationResult
 
 __all__ = ["imbalance_metrics", "bootstrap", "IBA_ALPHA"]
 
@@ -32,8 +35,10 @@ def _predicted(distribution: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return predicted, distribution[np.arange(distribution.shape[0]), predicted] > 0
 
 
-def imbalance_metrics(predictions: Predictions) -> dict[str, Any]:
+def imbalance_metrics(predictions: Predictions, result: "EvaluationResult | None" = None) -> dict[str, Any]:
     """Metrics that stay honest on imbalanced classes, from one set of predictions.
+
+    ``result`` is ``evaluate(predictions)`` when already at hand (it is computed otherwise).
 
     Returns
     -------
@@ -53,7 +58,7 @@ def imbalance_metrics(predictions: Predictions) -> dict[str, Any]:
 
     from wekawbc.evaluation._result import evaluate
 
-    weka = evaluate(predictions)
+    weka = evaluate(predictions) if result is None else result
     labels = predictions.labels
     k = len(labels)
     known = predictions.actual >= 0

@@ -200,7 +200,7 @@ class EvaluationResult:
         """Metrics for imbalanced data (see :func:`wekawbc.evaluation.imbalance_metrics`)."""
         from wekawbc.evaluation._imbalance import imbalance_metrics
 
-        return imbalance_metrics(self.predictions)
+        return imbalance_metrics(self.predictions, self)
 
     def bootstrap(self, n_resamples: int = 1000, seed: int = 1, confidence: float = 0.95) -> dict[str, Any]:
         """Stratified, seeded bootstrap intervals (see :func:`wekawbc.evaluation.bootstrap`)."""
