@@ -20,6 +20,7 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, check_cv, cro
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from wekawbc._io import WekawbcError
+from wekawbc.imbalance import ClassBalancedWekaClassifier, CostSensitiveWekaClassifier
 from wekawbc.weka.sklearn import WekaClassifier, WekaTrainingError, cross_validate_predictions
 
 LABELS = ("band", "lymph", "mono")
@@ -70,7 +71,8 @@ def test_recognised_as_classifier_with_stratified_folds_and_accuracy(jvm, data):
     assert 0.5 < scores.mean() < 1.0
 
 
-@parametrize_with_checks([WekaClassifier()])
+@parametrize_with_checks([WekaClassifier(), WekaClassifier(class_weight="balanced"), ClassBalancedWekaClassifier(),
+                          CostSensitiveWekaClassifier()])
 def test_scikit_learn_estimator_checks(estimator, check):
     check(estimator)
 

@@ -127,7 +127,8 @@ def balanced_sample_weights(codes, n_classes: int, sample_weight=None) -> np.nda
     weights = np.ones(codes.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     totals = _class_totals(codes, n_classes, weights)
     factor = float(sum(totals.tolist())) / n_classes
-    return factor * weights / totals[codes]
+    # A class whose weights sum to 0 keeps its zero weights (Weka would divide 0 by 0).
+    return np.divide(factor * weights, totals[codes], out=np.zeros_like(weights), where=totals[codes] > 0)
 
 
 def inverse_frequency_costs(class_totals) -> np.ndarray:
@@ -153,11 +154,27 @@ def _matlab_matrix(matrix: np.ndarray) -> str:
     return "[" + "; ".join(" ".join(repr(float(v)) for v in row) for row in matrix) + "]"
 
 
-class ClassBalancedWekaClassifier(WekaClassifier):
+class _SelfBalancingWekaClassifier(WekaClassifier):
+    """A WekaClassifier whose Weka meta classifier balances the classes itself.
+
+    It has no ``class_weight``: the balancing would cancel any class weights given.
+    """
+
+    def __init__(self, classifier: str = "weka.classifiers.trees.J48", options: str | Sequence[str] | None = None,
+                 classes: Sequence | None = None) -> None:
+        self.classifier = classifier
+        self.options = options
+        self.classes = classes
+
+    def _training_weights(self, codes: np.ndarray, sample_weight: np.ndarray) -> np.ndarray:
+        return sample_weight
+
+
+class ClassBalancedWekaClassifier(_SelfBalancingWekaClassifier):
     """``classifier`` trained inside Weka's FilteredClassifier behind the ClassBalancer filter.
 
-    Parameters are those of :class:`~wekawbc.weka.sklearn.WekaClassifier`; ``classifier`` and
-    ``options`` describe the base classifier. ``weka_model_`` is the FilteredClassifier.
+    Parameters ``classifier``, ``options`` (the base classifier) and ``classes`` are those of
+    :class:`~wekawbc.weka.sklearn.WekaClassifier`. ``weka_model_`` is the FilteredClassifier.
     """
 
     def _training_command(self, codes: np.ndarray, weights: np.ndarray) -> tuple[str, list[str]]:
@@ -166,7 +183,7 @@ class ClassBalancedWekaClassifier(WekaClassifier):
             "-F", "weka.filters.supervised.instance.ClassBalancer", "-W", classname, "--", *options]
 
 
-class CostSensitiveWekaClassifier(WekaClassifier):
+class CostSensitiveWekaClassifier(_SelfBalancingWekaClassifier):
     """``classifier`` inside Weka's CostSensitiveClassifier, costs from each training set's class frequencies.
 
     The cost matrix is :func:`inverse_frequency_costs` of the class weight totals of the data given
@@ -174,7 +191,7 @@ class CostSensitiveWekaClassifier(WekaClassifier):
 
     Parameters
     ----------
-    classifier, options, class_weight, classes
+    classifier, options, classes
         As for :class:`~wekawbc.weka.sklearn.WekaClassifier`; ``classifier`` is the base classifier.
     minimize_expected_cost : bool, default=False
         Weka's ``-M``: predict the class of least expected cost (0/1 distributions) instead of
@@ -182,9 +199,8 @@ class CostSensitiveWekaClassifier(WekaClassifier):
     """
 
     def __init__(self, classifier: str = "weka.classifiers.trees.J48", options: str | Sequence[str] | None = None,
-                 class_weight: dict | str | None = None, classes: Sequence | None = None,
-                 minimize_expected_cost: bool = False) -> None:
-        super().__init__(classifier=classifier, options=options, class_weight=class_weight, classes=classes)
+                 classes: Sequence | None = None, minimize_expected_cost: bool = False) -> None:
+        super().__init__(classifier=classifier, options=options, classes=classes)
         self.minimize_expected_cost = minimize_expected_cost
 
     def _training_command(self, codes: np.ndarray, weights: np.ndarray) -> tuple[str, list[str]]:
