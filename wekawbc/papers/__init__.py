@@ -90,6 +90,7 @@ class PublishedValue:
     qualifier: str | None = None
     quote: str | None = None
     note: str | None = None
+    refers_to: str | None = None
 
     @property
     def half_unit(self) -> float:
@@ -111,7 +112,7 @@ class PublishedValue:
                 "value": list(self.value) if isinstance(self.value, tuple) else self.value,
                 "decimals": self.decimals, "unit": self.unit, "metric": self.metric, "task": self.task,
                 "class": self.class_}
-        for name in ("predicted", "subset", "qualifier", "quote", "note"):
+        for name in ("predicted", "subset", "qualifier", "quote", "note", "refers_to"):
             if getattr(self, name) is not None:
                 data[name] = getattr(self, name)
         if self.claim != "equal":
@@ -285,7 +286,9 @@ def _parse_value(check: _Checker, entry: dict, where: str, tasks: dict, tables: 
     if metric == "confusion_count" and (entry.get("class") is None or entry.get("predicted") is None or task is None):
         check.fail(where, "a 'confusion_count' needs 'task', 'class' (actual) and 'predicted'")
     optional = {key: check.get(entry, key, where, (str,), required=False)
-                for key in ("row", "column", "subset", "qualifier", "quote", "note")}
+                for key in ("row", "column", "subset", "qualifier", "quote", "note", "refers_to")}
+    if optional["refers_to"] is not None and optional["refers_to"] not in tables:
+        check.fail(where, f"field 'refers_to' is '{optional['refers_to']}', which is not among 'tables'")
     return PublishedValue(
         id=item_id, table=table, printed=printed, value=numbers if len(numbers) > 1 else float(numbers[0]),
         decimals=decimals, unit=unit, metric=metric, task=task, class_=entry.get("class"),

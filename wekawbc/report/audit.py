@@ -234,47 +234,53 @@ class _Auditor:
                 self.compare("arithmetic", grand, f"'{grand.row}' of column '{grand.column}' = sum of the classes",
                              float(sum(p.value for p in parts)), " + ".join(p.printed for p in parts), key="column")
 
+    def first(self, **criteria: Any) -> PublishedValue | None:
+        found = self.paper.select(**criteria)
+        return found[0] if found else None
+
     def split(self) -> None:
-        ratio = self.one("s2.1.split")
+        ratio = self.first(metric="split_ratio")
+        share = (ratio.value[0] / sum(ratio.value)) if ratio else None
         for value in self.paper.select(metric="class_count", subset="training") + \
                 self.paper.select(metric="class_count", subset="validation"):
-            total = next(v for v in self.paper.select(metric="class_count", subset="all", table=value.table)
-                         if v.class_ == value.class_)
-            share = (ratio.value[0] / sum(ratio.value)) if ratio else 0.8
-            share = share if value.subset == "training" else 1 - share
-            expected = math.floor(total.value * share + 0.5)
-            self.compare("split", value, f"{value.subset} images of '{value.row}' = {share:.0%} of {total.printed}, "
-                         "rounded", float(expected), f"{total.value:g} x {share:g} = {total.value * share:g}"
-                         + (f"; the text states {ratio.printed}" if ratio else ""))
-        if ratio:
-            training = self.one("t1.total.training")
-            total = self.one("t1.total.total")
-            if training and total:
-                share = 100 * training.value / total.value
-                ok = abs(share - ratio.value[0]) <= ratio.half_unit and math.isclose(sum(ratio.value), 100)
-                self.add("split", ratio, "training:validation ratio vs Table 1 totals", f"{share:g}:{100 - share:g}", ok,
-                         f"Table 1: {training.printed} of {total.printed} images for training")
-        images = self.one("s2.1.images")
+            total = self.first(metric="class_count", subset="all", table=value.table, class_=value.class_)
+            if share is None or total is None:
+                continue
+            part = share if value.subset == "training" else 1 - share
+            expected = math.floor(total.value * part + 0.5)
+            self.compare("split", value, f"{value.subset} images of '{value.row}' = {part:.0%} of {total.printed}, "
+                         "rounded", float(expected), f"{total.value:g} x {part:g} = {total.value * part:g}; "
+                         f"the text states {ratio.printed}")
+        training = self.first(metric="class_count", subset="training", class_=None)
+        total = self.first(metric="class_count", subset="all", class_=None)
+        if ratio and training and total:
+            stated = 100 * training.value / total.value
+            ok = abs(stated - ratio.value[0]) <= ratio.half_unit and math.isclose(sum(ratio.value), 100)
+            self.add("split", ratio, f"training:validation ratio vs {training.table} totals",
+                     f"{stated:g}:{100 - stated:g}", ok,
+                     f"{training.table}: {training.printed} of {total.printed} images for training")
+        images = self.first(metric="image_count")
+        validation = self.first(metric="class_count", subset="validation", class_=None)
         for table, task in self.paper.confusion_tables().items():
             m = self.metrics[task]
-            validation = self.one("t1.total.validation")
-            if validation:
-                self.add("protocol", self.paper.select(table=table, metric="confusion_total")[0],
-                         f"{table} total vs the {validation.printed} validation images of the 80:20 split",
-                         m.n, m.n == validation.value,
-                         f"the matrix holds {m.n:g} instances: the whole data set{' of ' + images.printed if images else ''}, "
-                         "training images included, not the validation part (cross-validation, which would pool all "
-                         "instances, is not mentioned)" if m.n != validation.value else "")
+            grand = self.first(table=table, metric="confusion_total")
+            if validation and grand:
+                self.add("protocol", grand, f"{table} total vs the {validation.printed} validation images of the "
+                         f"{ratio.printed if ratio else 'stated'} split", m.n, m.n == validation.value,
+                         f"the matrix holds {m.n:g} instances: the whole data set"
+                         f"{' of ' + images.printed if images else ''}, training images included, not the validation "
+                         "part (cross-validation, which would pool all instances, is not mentioned)"
+                         if m.n != validation.value else "")
         if images:
-            for table, values in (("Table 1", [self.one("t1.total.total")]),
-                                  ("Table 2", self.paper.select(table="Table 2", metric="class_count"))):
-                if values and all(values):
-                    total = sum(v.value for v in values)
-                    self.compare("cross-table", images, f"images in the data set vs {table}", float(total),
-                                 f"{table}: {' + '.join(v.printed for v in values)}", key=table)
-        source = self.one("s2.1.source_images")
-        if source:
-            self.add("text", source, "original blood-film images", None, None,
+            tables = sorted({v.table for v in self.paper.select(metric="class_count", subset="all")})
+            for table in tables:
+                counts = self.paper.select(table=table, metric="class_count", subset="all")
+                parts = [v for v in counts if v.class_ is None] or counts
+                self.compare("cross-table", images, f"images in the data set vs {table}",
+                             float(sum(v.value for v in parts)), f"{table}: {' + '.join(v.printed for v in parts)}",
+                             key=table)
+        for source in self.paper.select(metric="source_image_count"):
+            self.add("text", source, "original images the data set was made from", None, None,
                      "not checkable: no table counts the original images")
 
     def groups(self) -> None:
@@ -366,7 +372,7 @@ class _Auditor:
             if m is None:
                 continue
             class_shares = m.matrix.sum(axis=1) / m.n
-            for accuracy in self.paper.select(metric="accuracy", task=value.task, table="Abstract"):
+            for accuracy in self.paper.select(metric="accuracy", task=value.task, qualifier=None):
                 po = min(1.0, (accuracy.value + accuracy.half_unit) / 100)
                 bound = max_kappa(po, class_shares)
                 ok = value.value - value.half_unit <= bound + 1e-9
@@ -394,8 +400,8 @@ class _Auditor:
                 note += f"; with hard 0/1 scores Weka's weighted ROC Area would be {m.hard_roc_area():.3f}"
             self.add("needs scores", value, f"{'' if value.task is None else _TASK_NAMES[value.task] + ' '}"
                      f"{'ROC' if value.metric == 'roc' else 'AUC'}", None, None, note)
-        for table in ("Table 6",):
-            for roc in self.paper.select(table=table, metric="roc"):
+        for table in sorted({v.table for v in self.paper.select(metric="auc")}):
+            for roc in (v for v in self.paper.select(table=table, metric="roc") if v.task):
                 for auc in self.paper.select(table=table, metric="auc", task=roc.task):
                     ok = abs(roc.value - auc.value) <= roc.half_unit + auc.half_unit
                     self.add("definition", roc, f"{_TASK_NAMES[roc.task]} 'ROC' vs 'AUC' of the same row",
@@ -482,51 +488,60 @@ class _Auditor:
                 self.compare("summary", value, f"{value.table.lower()}'s average {_TASK_NAMES[value.task]} accuracy vs "
                              f"the mean of {rows[0].table}", mean,
                              f"unweighted mean of {', '.join(v.printed for v in rows)} = {mean:g}", raw=True)
-            for abstract in paper.select(metric="accuracy", task=value.task, table="Abstract"):
-                ok = abs(value.value - abstract.value) <= value.half_unit + abstract.half_unit
-                self.add("cross-table", value, f"{value.table.lower()}'s {_TASK_NAMES[value.task]} accuracy vs the abstract's",
-                         abstract.printed, ok, "" if ok else "two accuracies for the same task", key=abstract.id)
+            for other in paper.select(metric="accuracy", task=value.task, qualifier=None):
+                ok = abs(value.value - other.value) <= value.half_unit + other.half_unit
+                self.add("cross-table", value, f"{value.table.lower()}'s {_TASK_NAMES[value.task]} accuracy vs the "
+                         f"{other.table.lower()}'s", other.printed, ok, "" if ok else "two accuracies for the same task",
+                         key=other.id)
 
     def unnamed(self) -> None:
+        """A figure whose metric the text does not name, against the table it cites (or every table)."""
         for value in self.paper.select(metric="unnamed"):
-            named = [v for v in self.paper.select(table="Table 6", task=value.task)]
-            hits = [v for v in named if abs(v.value - value.value) <= v.half_unit + value.half_unit]
-            self.add("text", value, f"{_TASK_NAMES[value.task]} figure the text attributes to Kappa/ROC/AUC (Table 6)",
-                     ", ".join(f"{v.column} {v.printed}" for v in named), bool(hits),
-                     ("matches " + ", ".join(v.column for v in hits)) if hits else
-                     "no Table 6 value; "
-                     + "; ".join(f"equals the abstract's {a.metric} {a.printed}" for a in
-                                 self.paper.select(table="Abstract", task=value.task, metric="accuracy")
-                                 if abs(a.value / 100 - value.value) <= value.half_unit))
+            candidates = [v for v in self.paper.values if v.task == value.task and v.unit != "count"
+                          and (v.table == value.refers_to if value.refers_to else v.table.startswith("Table"))]
+            hits = [v for v in candidates if abs(v.value - value.value) <= v.half_unit + value.half_unit]
+            elsewhere = [v for v in self.paper.values if v.task == value.task and v.metric == "accuracy"
+                         and v.unit == "percent" and abs(v.value / 100 - value.value) <= value.half_unit]
+            where = value.refers_to or "the tables"
+            self.add("text", value, f"{_TASK_NAMES[value.task]} figure the text attributes to {where}",
+                     ", ".join(f"{v.column or v.metric} {v.printed}" for v in candidates), bool(hits),
+                     ("matches " + ", ".join(f"{v.table} {v.column or v.metric}" for v in hits)) if hits else
+                     f"no value of {where}" + "".join(f"; equals the {v.table.lower()}'s {v.metric} {v.printed}"
+                                                      for v in elsewhere))
 
     def scorecard(self) -> None:
+        threshold_metrics = ("f_measure", "precision", "recall")
         for value in self.paper.select(metric="scorecard"):
             threshold = value.value / 100 if value.unit == "percent" else value.value
-            groups = {"the abstract's F, precision and recall":
-                      [v for m in ("f_measure", "precision", "recall") for v in self.paper.select(table="Abstract", metric=m)]}
+            groups: dict[str, list[float]] = {}
+            untasked = [v for m in threshold_metrics for v in self.paper.select(metric=m, task=None)]
+            if untasked:
+                groups[f"the {untasked[0].table.lower()}'s F, precision and recall"] = [v.value for v in untasked]
             for task in self.paper.tasks:
-                groups[f"Table 5, {_TASK_NAMES[task]} row"] = [v for m in ("f_measure", "precision", "recall")
-                                                               for v in self.paper.select(table="Table 5", metric=m, task=task)]
+                rows = [v for m in threshold_metrics for v in self.paper.select(metric=m, task=task)]
+                if rows:
+                    groups[f"{rows[0].table}, {_TASK_NAMES[task]} row"] = [v.value for v in rows]
                 if task in self.metrics:
                     m = self.metrics[task]
                     groups[f"{self.paper.confusion_table_for(task)} (Weka weighted F, precision, recall)"] = [
-                        m.weighted(k) for k in ("f_measure", "precision", "recall")]
-            for name, items in groups.items():
-                if not items:
-                    continue
-                numbers = [v.value if isinstance(v, PublishedValue) else v for v in items]
+                        m.weighted(k) for k in threshold_metrics]
+            for name, numbers in groups.items():
                 ok = all(x > threshold for x in numbers)
                 self.add("summary", value, f"'more than {value.value:g}%' vs {name}",
                          ", ".join(f"{x:.3f}" for x in numbers), ok, "" if ok else "not all above the threshold", key=name)
 
     def text_claims(self) -> None:
         paper = self.paper
-        types = self.one("abstract.class_types")
-        if types and "multi" in paper.tasks:
-            k = len(paper.tasks["multi"])
-            self.add("text", types, "number of leukocyte types identified", float(k), types.value == k,
-                     f"Tables 2, 4 and 8 hold {k} types: {', '.join(paper.printed_labels['multi'])}")
-        totals = {v.class_: v.value for v in paper.select(table="Table 1", metric="class_count", subset="all")}
+        for types in paper.select(metric="class_type_count"):
+            labels = paper.tasks.get(types.task or "multi", ())
+            tables = sorted({v.table for v in paper.values if v.task == types.task and v.class_ is not None
+                             and v.table.startswith("Table")})
+            self.add("text", types, "number of leukocyte types identified", float(len(labels)),
+                     types.value == len(labels),
+                     f"{', '.join(tables)} hold {len(labels)} types: {', '.join(paper.printed_labels[types.task or 'multi'])}")
+        grand = self.first(metric="class_count", subset="all", class_=None, task="binary")
+        totals = {v.class_: v.value for v in paper.select(metric="class_count", subset="all", task="binary")
+                  if grand and v.table == grand.table}
         n = totals.get(None)
         for value in paper.select(metric="group_share"):
             share = 100 * totals[value.class_] / n if n and value.class_ in totals else None
@@ -534,7 +549,7 @@ class _Auditor:
                 low, high = value.value
                 other = [v for v in paper.select(metric="group_share", claim="range") if v.class_ != value.class_]
                 swapped = bool(other) and other[0].value[0] <= share <= other[0].value[1]
-                self.add("text", value, f"share of {value.class_}s vs Table 1", round(share, 2), low <= share <= high,
+                self.add("text", value, f"share of {value.class_}s vs {grand.table}", round(share, 2), low <= share <= high,
                          f"{totals[value.class_]:g} of {n:g}" + (f"; it falls in the range the text gives for "
                                                                   f"{other[0].class_}s: the two ranges are swapped"
                                                                   if swapped and not low <= share <= high else ""))
@@ -544,9 +559,8 @@ class _Auditor:
                     low, high = other.value
                     self.add("text", value, f"share of {value.class_}s: {value.table} vs {other.table}",
                              other.printed, low - 5 <= value.value <= high + 5,
-                             "two statements of the text about the same share"
-                             + (f"; the data set has {share:.1f}%" if share is not None else "")
-                             + ". The introduction describes blood in general; this check compares the text with itself")
+                             "two statements of the text about the same share (judged with 5 points of slack for "
+                             "'around')" + (f"; the data set has {share:.1f}%" if share is not None else ""))
         group_of = {c: g for g, members in paper.groups.items() for c in members}
         for statement in paper.statements:
             if statement.kind != "group_members":
