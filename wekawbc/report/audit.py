@@ -158,10 +158,6 @@ def _scale(published: PublishedValue, fraction: float) -> float:
     return 100.0 * fraction if published.unit == "percent" else fraction
 
 
-def _fmt(value: float, decimals: int) -> str:
-    return f"{value:.{decimals}f}"
-
-
 class _Auditor:
     """Collects findings for one paper (one method per kind of check)."""
 
@@ -172,12 +168,13 @@ class _Auditor:
                         for table, task in paper.confusion_tables().items()}
 
     # -- helpers -------------------------------------------------------------------------------
-    def add(self, check: str, value: PublishedValue | None, quantity: str, recomputed: float | str | None,
+    def add(self, check: str, value: PublishedValue, quantity: str, recomputed: float | str | None,
             consistent: bool | None, note: str, *, key: str | None = None) -> None:
+        """One finding about ``value``; its id is ``check:value-id[:key]`` (key tells apart checks of one value)."""
         self.findings.append(Finding(
-            id=f"{check}:{value.id if value else quantity}" + (f":{key}" if key else ""), check=check, table=value.table if value else "",
-            quantity=quantity, published=value.printed if value else "",
-            recomputed=recomputed, consistent=None if consistent is None else bool(consistent), note=note))
+            id=f"{check}:{value.id}" + (f":{key}" if key else ""), check=check, table=value.table, quantity=quantity,
+            published=value.printed, recomputed=recomputed,
+            consistent=None if consistent is None else bool(consistent), note=note))
 
     def compare(self, check: str, value: PublishedValue, quantity: str, fraction_or_count: float, note: str = "",
                 *, raw: bool = False, key: str | None = None) -> bool:
@@ -186,15 +183,6 @@ class _Auditor:
         ok = _within(value, recomputed)
         self.add(check, value, quantity, round(float(recomputed), value.decimals + 4), ok, note, key=key)
         return ok
-
-    def label(self, task: str, label: str) -> str:
-        return self.paper.printed_labels[task][self.paper.tasks[task].index(label)]
-
-    def one(self, value_id: str) -> PublishedValue | None:
-        try:
-            return self.paper.value(value_id)
-        except KeyError:
-            return None
 
     # -- checks ------------------------------------------------------------------------------------
     def confusion_arithmetic(self) -> None:
