@@ -1,6 +1,6 @@
 """The engine against Weka's own ``weka.classifiers.Evaluation``, fed the same predictions in the JVM.
 
-Hundreds of seeded prediction sets (2-10 classes, heavy imbalance, tied scores, all-zero
+Six hundred seeded prediction sets (3,000 more in the slow sweep) (2-10 classes, heavy imbalance, tied scores, all-zero
 distributions, fractional and zero weights, unknown classes, classes never predicted or absent from
 a fold, cross-validation and hold-out, with and without training counts) go to Weka through
 ``evaluateModelOnceAndRecordPrediction(double[], Instance)``, with priors set per fold from the
@@ -18,7 +18,7 @@ import pytest
 from wekawbc.evaluation import evaluate
 from wekawbc.predictions import Predictions
 
-N_DEFAULT = 300
+N_DEFAULT = 600
 N_SLOW = 3000
 
 
@@ -228,6 +228,7 @@ def _edge_cases() -> dict[str, Predictions]:
     cases["all_unclassified"] = Predictions(("a", "b", "c"), [0, 1, 2, 1], np.zeros((4, 3)), train_counts=[[1, 2, 3]])
     cases["all_unknown"] = Predictions(("a", "b"), [-1, -1], [[0.2, 0.8], [0.9, 0.1]], train_counts=[[1, 1]])
     cases["single"] = Predictions(("a", "b"), [1], [[0.5, 0.5]])
+    cases["empty"] = Predictions(("a", "b"), np.zeros(0, dtype=int), np.zeros((0, 2)))
     # Fractional matrix with large weights and cells just above/below whole numbers.
     weight = np.array([1000.004, 0.996, 12.5, 7.25, 3.0101, 0.0099])
     cases["fraction_edges"] = Predictions(("x", "y"), [0, 0, 1, 1, 0, 1], np.eye(2)[[0, 1, 1, 0, 0, 1]],
