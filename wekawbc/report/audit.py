@@ -569,8 +569,11 @@ class _Auditor:
         for table in self.paper.confusion_tables():
             cells = self.paper.select(table=table, metric="confusion_count")
             self.findings.append(Finding(
-                id=f"input:{table}", check="input", table=table, quantity=f"the {len(cells)} cells of the matrix",
-                published=" ".join(c.printed for c in cells), recomputed=None, consistent=None,
+                id=f"input:{table}", check="input", table=table,
+                quantity=f"the {len(cells)} cells of the matrix, row by row (actual class)",
+                published=" / ".join(" ".join(c.printed for c in cells if c.class_ == label)
+                                     for label in self.paper.tasks[self.paper.confusion_tables()[table]]),
+                recomputed=None, consistent=None,
                 note="the data every recomputation starts from; checked only through the printed totals, the class "
                      "counts of the other tables and the figures derived from them"))
 
@@ -609,20 +612,17 @@ def _cell(value: Any) -> str:
 
 
 def findings_table(findings: list[Finding], width: int = 60) -> str:
-    """The findings as a plain-text table (long notes wrapped) for a terminal."""
+    """The findings as a plain-text table for a terminal; long cells wrap within their column."""
     import textwrap
 
+    limits = (14, 44, 24, 24, 10, width)  # table, quantity, published, recomputed, consistent, note
     rows = [[f.table, f.quantity, f.published, _cell(f.recomputed), _verdict(f.consistent), f.note] for f in findings]
-    widths = [max(len(_COLUMNS[i]), *(len(r[i]) for r in rows)) for i in range(5)]
-    widths[1] = min(widths[1], 48)
-    lines = ["  ".join(name.ljust(w) for name, w in zip(_COLUMNS, widths)) + "  note"]
+    widths = [min(limit, max(len(_COLUMNS[i]), *(len(r[i]) for r in rows))) for i, limit in enumerate(limits)]
+    lines = ["  ".join(name.ljust(w) for name, w in zip(_COLUMNS, widths))]
     for row in rows:
-        quantity = textwrap.wrap(row[1], widths[1]) or [""]
-        note = textwrap.wrap(row[5], width) or [""]
-        for i in range(max(len(quantity), len(note))):
-            cells = [row[0], quantity[i] if i < len(quantity) else "", *row[2:5]] if i == 0 else \
-                ["", quantity[i] if i < len(quantity) else "", "", "", ""]
-            lines.append("  ".join(c.ljust(w) for c, w in zip(cells, widths)) + "  " + (note[i] if i < len(note) else ""))
+        wrapped = [textwrap.wrap(cell, w) or [""] for cell, w in zip(row, widths)]
+        for i in range(max(map(len, wrapped))):
+            lines.append("  ".join((cell[i] if i < len(cell) else "").ljust(w) for cell, w in zip(wrapped, widths)))
     return "\n".join(line.rstrip() for line in lines) + "\n"
 
 
