@@ -239,3 +239,25 @@ def _edge_cases() -> dict[str, Predictions]:
 @pytest.mark.parametrize("name", sorted(_edge_cases()))
 def test_edge_cases_match_weka(oracle: WekaOracle, name: str) -> None:
     check_against_weka(oracle, _edge_cases()[name])
+
+
+@pytest.mark.parametrize("seed", [3, 17, 42, 77, 123, 256])
+def test_threshold_curve_points_match_weka(oracle: WekaOracle, seed: int) -> None:
+    import jpype
+
+    ThresholdCurve = jpype.JClass("weka.classifiers.evaluation.ThresholdCurve")
+    p = generate_predictions(seed)
+    if p.n_instances == 0:
+        pytest.skip("no predictions")
+    weka_predictions = oracle.evaluate(p).predictions()
+    ours = evaluate(p)
+    columns = {"True Positives": "true_positives", "False Positives": "false_positives",
+               "False Negatives": "false_negatives", "True Negatives": "true_negatives", "Threshold": "threshold",
+               "Precision": "precision", "Recall": "recall", "False Positive Rate": "fp_rate"}
+    for c in range(p.n_classes):
+        curve = ThresholdCurve().getCurve(weka_predictions, c)
+        mine = ours.threshold_curve(c)
+        for name, attribute in columns.items():
+            expected = np.array(list(curve.attributeToDoubleArray(curve.attribute(name).index())))
+            np.testing.assert_allclose(getattr(mine, attribute), expected, rtol=1e-12, atol=1e-12,
+                                       err_msg=f"seed {seed} class {c} {name}")

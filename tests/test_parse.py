@@ -226,3 +226,18 @@ def test_damaged_text_names_file_and_line(weka_outputs: dict[str, Path], tmp_pat
     with pytest.raises(WekawbcError, match=message) as error:
         parse_file(bad)
     assert str(bad) in str(error.value)
+
+
+def test_explorer_predictions_join_the_evaluation_that_follows(explorer_and_pww3: tuple[str, str, str],
+                                                               weka_outputs: dict[str, Path]) -> None:
+    _, block_text, _ = explorer_and_pww3
+    table = weka_outputs["csv_predictions"].read_text()
+    table = table[table.index("inst#,"):].split("\n\n")[0]
+    text = ("=== Run information ===\n\nScheme:       weka.classifiers.trees.J48 -C 0.25 -M 2\n"
+            "Test mode:    split 66.0% train, remainder test\n\n"
+            f"=== Predictions on test split ===\n\n{table}\n\n=== Evaluation on test split ===\n{block_text}")
+    blocks = parse_text(text)["evaluations"]
+    assert len(blocks) == 1
+    assert blocks[0]["title"] == "Evaluation on test split"
+    assert len(blocks[0]["predictions"]) == 40 and blocks[0]["summary"] is not None
+    assert blocks[0]["test_mode"] == "split 66.0% train, remainder test"

@@ -142,7 +142,7 @@ class EvaluationResult:
                 shown |= {"relative_absolute_error_pct", "root_relative_squared_error_pct"}
                 if complexity:
                     shown |= set(_COMPLEXITY_KEYS)
-        if self.unclassified - 0 > 1e-6:  # Weka's Utils.gr(unclassified, 0)
+        if self.unclassified > 1e-6:  # Weka: Utils.gr(unclassified, 0), i.e. more than Utils.SMALL
             shown |= {"unclassified", "unclassified_pct"}
         if self.ignored_class_unknown > 0:
             shown.add("ignored_class_unknown")
