@@ -31,6 +31,11 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     strategies = ["none", "class_balancer"]
 
     [[classifiers]]
+    name = "MLP"
+    weka = "weka.classifiers.functions.MultilayerPerceptron"
+    repetitions = 1                   # fewer repetitions for a slow classifier; paired on the common ones
+
+    [[classifiers]]
     name = "CNN"
     cnn = { epochs = 15, image_size = 64 }
     strategies = ["weights"]
@@ -79,6 +84,8 @@ class ClassifierSpec:
     cnn: dict[str, Any] | None = None
     """Settings of the CNN (``wekawbc.cnn.TrainSettings`` fields)."""
     strategies: tuple[str, ...] = ("none",)
+    repetitions: int | None = None
+    """Repetitions of this classifier when it differs from ``[evaluation] repetitions`` (a slow one run fewer times)."""
 
     @property
     def kind(self) -> str:
@@ -94,9 +101,9 @@ class EvaluationSpec:
     baseline: str | None = None
     alpha: float = 0.05
 
-    def seeds(self) -> list[int]:
+    def seeds(self, repetitions: int | None = None) -> list[int]:
         """The seed of each repetition: ``seed, seed + 1, ...`` (Weka's Experimenter uses the run number)."""
-        return [self.seed + r for r in range(self.repetitions)]
+        return [self.seed + r for r in range(repetitions or self.repetitions)]
 
 
 @dataclass(frozen=True)
@@ -210,7 +217,7 @@ def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
         if "path" not in table:
             raise _fail(where, f"datasets[{i}].path", "is missing")
         path = Path(os.path.expanduser(_typed(table, "path", str, where, "")))
-        path = path if path.is_absolute() else base / path
+        path = (path if path.is_absolute() else base / path).resolve()
         if not path.exists():
             raise _fail(where, f"datasets[{i}].path", f"names {path}, which does not exist")
         name = _typed(table, "name", str, where, path.name)
@@ -265,7 +272,10 @@ def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> t
         key = f"classifiers[{i}]"
         if not isinstance(table, dict):
             raise _fail(where, "classifiers", f"entry #{i + 1} must be a table")
-        _check_keys(table, {"name", "weka", "cnn", "strategies"}, where, f"[[classifiers]] #{i + 1}")
+        _check_keys(table, {"name", "weka", "cnn", "strategies", "repetitions"}, where, f"[[classifiers]] #{i + 1}")
+        repetitions = _typed(table, "repetitions", int, where, None)
+        if repetitions is not None and repetitions < 1:
+            raise _fail(where, f"{key}.repetitions", f"must be 1 or more, got {repetitions}")
         weka = _typed(table, "weka", str, where, None)
         cnn = _typed(table, "cnn", dict, where, None)
         if (weka is None) == (cnn is None):
@@ -282,7 +292,7 @@ def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> t
             raise _fail(where, f"{key}.strategies", f"holds {wrong}, which do not apply to a "
                         f"{'CNN' if cnn is not None else 'Weka classifier'}; use {sorted(allowed)}")
         specs.append(ClassifierSpec(name, weka.strip() if weka else None, dict(cnn) if cnn is not None else None,
-                                    strategies))
+                                    strategies, repetitions))
     names = [ExperimentConfig.scheme_name(c, s) for c in specs for s in c.strategies]
     if len(set(names)) != len(names):
         raise _fail(where, "classifiers", f"scheme names repeat: {names}; give each classifier a distinct 'name'")

@@ -150,8 +150,9 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
     key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
     cache_file = Path(cache_dir) / f"features-{selection.name}-{key}.csv"
     failures_file = cache_file.with_suffix(".failures.txt")
-    if cache_file.is_file():
-        frame = pd.read_csv(cache_file)
+    frame = pd.read_csv(cache_file) if cache_file.is_file() else None
+    # The same images at another path (a moved or re-mounted data set) are extracted afresh.
+    if frame is not None and set(frame["id"].astype(str)) <= set(selection.ids):
         failures = tuple(failures_file.read_text().splitlines()) if failures_file.is_file() else ()
         return FeatureTable(tuple(frame.columns[1:]), frame.iloc[:, 1:].to_numpy(dtype=np.float64),
                             tuple(frame["id"].astype(str)), failures, fingerprint, cache_file, True)

@@ -48,7 +48,7 @@ METRICS: tuple[str, ...] = (
 """Metrics of every fold (attributes of :class:`wekawbc.evaluation.EvaluationResult`), as Weka's Experimenter keeps them."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # hashed by identity: its classifier may hold a dict of CNN settings
 class _Unit:
     dataset: str
     task: str
@@ -168,7 +168,8 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
               labels: tuple[str, ...], executor, outcome: ExperimentOutcome, progress: bool) -> list[_Unit]:
     evaluation = config.evaluation
     units = [_Unit(dataset, task, classifier, strategy, r + 1, seed)
-             for classifier, strategy in config.schemes() for r, seed in enumerate(evaluation.seeds())]
+             for classifier, strategy in config.schemes()
+             for r, seed in enumerate(evaluation.seeds(classifier.repetitions))]
     keys = {unit: _unit_key(unit, features, config) for unit in units}
     pending = [u for u in units if not _unit_done(u, keys[u], config.run_dir)]
     outcome.units_reused += len(units) - len(pending)
