@@ -62,16 +62,16 @@ class ThresholdCurve:
         return {name: [None if np.isnan(v) else float(v) for v in values] for name, values in columns.items()}
 
 
-def _counts(scores: np.ndarray, positive: np.ndarray, weight: np.ndarray, usable: np.ndarray,
+def _counts(scores: np.ndarray, positive: np.ndarray, usable_weight: np.ndarray,
             with_thresholds: bool) -> tuple[np.ndarray, ...]:
     """TP, FP, FN, TN (and thresholds) at Weka's curve points, in one preallocated pass.
 
     Weka's loop records a point at the start of each group of equal scores, from the state before
     the group, and then subtracts the group's weight: TP is ``totPos - g0 - g1 - ...`` evaluated
-    left to right, which ``np.subtract.accumulate`` reproduces bit for bit.
+    left to right, which ``np.subtract.accumulate`` reproduces bit for bit. ``usable_weight`` is
+    0 for the predictions Weka skips in the counts (negative weights).
     """
     n = scores.shape[0]
-    usable_weight = np.where(usable, weight, 0.0)
     # Totals in prediction order, as Weka sums them (bincount adds one element after the other).
     total_neg, total_pos = (0.0 + float(v) for v in np.bincount(positive.view(np.int8) if positive.dtype == bool
                                                                  else positive.astype(np.int8),
@@ -127,7 +127,7 @@ def threshold_curve(scores: np.ndarray, positive: np.ndarray, weight: np.ndarray
     usable : ndarray of bool, shape (n,)
         False for predictions Weka skips in the counts (negative weight); they still make thresholds.
     """
-    tp, fp, fn, tn, threshold = _counts(scores, positive, weight, usable, with_thresholds=True)
+    tp, fp, fn, tn, threshold = _counts(scores, positive, np.where(usable, weight, 0.0), with_thresholds=True)
     return ThresholdCurve(threshold, tp, fp, fn, tn)
 
 
@@ -137,11 +137,14 @@ def _rate(numerator: np.ndarray, denominator: np.ndarray) -> np.ndarray:
     return out
 
 
-def curve_areas(scores: np.ndarray, positive: np.ndarray, weight: np.ndarray, usable: np.ndarray) -> tuple[float, float]:
-    """``(ROC area, PRC area)`` of one class, as ``getROCArea``/``getPRCArea`` on Weka's curve."""
+def curve_areas(scores: np.ndarray, positive: np.ndarray, usable_weight: np.ndarray) -> tuple[float, float]:
+    """``(ROC area, PRC area)`` of one class, as ``getROCArea``/``getPRCArea`` on Weka's curve.
+
+    ``usable_weight``: instance weights, 0 where Weka skips the prediction (negative weight).
+    """
     if scores.shape[0] == 0:
         return float("nan"), float("nan")
-    tp, fp, fn, _ = _counts(scores, positive, weight, usable, with_thresholds=False)
+    tp, fp, fn, _ = _counts(scores, positive, usable_weight, with_thresholds=False)
     return _roc_area(tp, fp), _prc_area(_rate(tp, tp + fp), _rate(tp, tp + fn))
 
 

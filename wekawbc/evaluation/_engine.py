@@ -113,14 +113,14 @@ def _log2(x: np.ndarray) -> np.ndarray:
         return np.log(x) / _LOG2
 
 
-def _per_class_areas(dist: np.ndarray, actual: np.ndarray, weight: np.ndarray, usable: np.ndarray,
+def _per_class_areas(columns: np.ndarray, actual: np.ndarray, usable_weight: np.ndarray,
                      k: int) -> list[tuple[float, float]]:
-    """ROC and PRC area of every class; large inputs use threads (numpy sorts without the GIL)."""
+    """ROC and PRC area of every class (``columns[j]``: class j's scores); large inputs use threads."""
     def areas(j: int) -> tuple[float, float]:
-        return curve_areas(np.ascontiguousarray(dist[:, j]), actual == j, weight, usable)
+        return curve_areas(columns[j], actual == j, usable_weight)
 
-    workers = min(k, os.cpu_count() or 1)
-    if dist.shape[0] < _PARALLEL_MIN or workers < 2:
+    workers = min(k, os.cpu_count() or 1)  # numpy sorts and ufuncs release the GIL
+    if columns.shape[1] < _PARALLEL_MIN or workers < 2:
         return [areas(j) for j in range(k)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         return list(pool.map(areas, range(k)))
@@ -147,10 +147,11 @@ def compute_statistics(predictions: Predictions) -> dict:
     correct, incorrect, unclassified, missing = (0.0 + float(v) for v in outcome_sums)
 
     used = known & classified_mask
+    all_columns = np.ascontiguousarray(dist.T)  # one contiguous array per class
     if used.all():  # the usual case: no copies
-        a, p, w, f, d = actual, predicted, weight, fold, dist
+        a, p, w, f, columns = actual, predicted, weight, fold, all_columns
     else:
-        a, p, w, f, d = actual[used], predicted[used], weight[used], fold[used], dist[used]
+        a, p, w, f, columns = actual[used], predicted[used], weight[used], fold[used], all_columns[:, used]
     matrix = np.bincount(a * k + p, weights=w, minlength=k * k).reshape(k, k) + 0.0
 
     counts = training_counts(predictions)
@@ -168,7 +169,6 @@ def compute_statistics(predictions: Predictions) -> dict:
     # only on (fold, actual class), so they come from small tables with the same loop.
     abs_err = np.zeros(a.shape[0])
     sqr_err = np.zeros(a.shape[0])
-    columns = np.ascontiguousarray(d.T)
     for j in range(k):
         diff = columns[j] - (a == j)
         abs_err += np.abs(diff)
@@ -210,8 +210,7 @@ def compute_statistics(predictions: Predictions) -> dict:
 
     # Threshold curves over every stored prediction. Weka means to skip unknown classes there, but
     # its test (actual == MISSING_VALUE) compares with NaN and never holds: they count as negatives.
-    usable = weight >= 0
-    areas = _per_class_areas(dist, actual, weight, usable, k)
+    areas = _per_class_areas(all_columns, actual, np.where(weight >= 0, weight, 0.0), k)
     stats["roc_area"] = np.array([roc for roc, _ in areas])
     stats["prc_area"] = np.array([prc for _, prc in areas])
 
