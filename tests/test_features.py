@@ -160,3 +160,8 @@ def test_each_shared_dataset_gives_an_arff_weka_loads_and_j48_runs(name, step, d
     evaluation.crossvalidate_model(Classifier(classname="weka.classifiers.trees.J48"), data, 3, Random(1))
     labelled = data.num_instances - data.attribute_stats(data.class_index).missing_count
     assert evaluation.num_instances == labelled > 0  # every labelled cell was classified once
+
+
+def test_docs_list_the_registry():
+    docs = Path(__file__).resolve().parent.parent / "docs" / "cells.md"
+    assert feature_table_markdown() in docs.read_text(encoding="utf-8")

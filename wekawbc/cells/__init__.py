@@ -3,19 +3,21 @@
 >>> from wekawbc.cells import read_image, segment_cell, count_lobes, find_leukocytes
 >>> cell = segment_cell(read_image("crop.bmp"))      # doctest: +SKIP
 >>> count_lobes(cell.nucleus_mask)                   # doctest: +SKIP
+
+Names are imported on first use, so ``wekawbc --help`` (which imports ``wekawbc.cells.cli``) does
+not load scikit-image and OpenCV.
 """
 
-from wekawbc.cells.dataset import (
-    BINARY_CLASSES, CLASSES, CellDataset, CellRecord, class_values, load_dataset, read_image,
-)
-from wekawbc.cells.detection import DetectionParams, Leukocyte, box_iou, find_leukocytes, isolate_leukocytes
-from wekawbc.cells.lobes import count_lobes
-from wekawbc.cells.segmentation import (
-    CellSegmentation, SegmentationParams, label_image, naive_nucleus_mask, segment_cell,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BINARY_CLASSES", "CLASSES", "CellDataset", "CellRecord", "CellSegmentation", "DetectionParams", "Leukocyte",
-    "SegmentationParams", "box_iou", "class_values", "count_lobes", "find_leukocytes", "isolate_leukocytes",
-    "label_image", "load_dataset", "naive_nucleus_mask", "read_image", "segment_cell",
-]
+from wekawbc.cells._lazy import lazy_exports
+
+_PUBLIC = {
+    "wekawbc.cells.dataset": ("BINARY_CLASSES", "CLASSES", "CellDataset", "CellRecord", "class_values",
+                              "load_dataset", "read_image"),
+    "wekawbc.cells.detection": ("DetectionParams", "Leukocyte", "box_iou", "find_leukocytes", "isolate_leukocytes"),
+    "wekawbc.cells.lobes": ("count_lobes",),
+    "wekawbc.cells.segmentation": ("CellSegmentation", "SegmentationParams", "label_image", "naive_nucleus_mask",
+                                   "segment_cell"),
+}
+__all__, __getattr__ = lazy_exports(__name__, _PUBLIC)

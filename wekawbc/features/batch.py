@@ -55,6 +55,11 @@ class BatchResult:
         return any(outcome.status != "ok" for outcome in self.outcomes)
 
 
+def _one_thread() -> None:
+    """Worker set-up: one OpenCV thread per process (cells are small; threads only contend)."""
+    cv2.setNumThreads(1)
+
+
 def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | None) -> tuple[list[dict], ImageOutcome]:
     """Features of one image's cells (never raises for bad input: the outcome says what went wrong)."""
     try:
@@ -124,7 +129,7 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
             rows.extend(found)
             outcomes.append(outcome)
     else:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread) as pool:
             results = pool.map(work, records, chunksize=max(1, min(16, len(records) // (4 * workers) or 1)))
             results = progress(results) if progress else results
             for found, outcome in results:

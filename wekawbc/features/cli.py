@@ -68,6 +68,7 @@ def _comments(args: argparse.Namespace, source: Path, counts: dict[str, int]) ->
 def _extract(args: argparse.Namespace) -> int:
     from functools import partial
 
+    import cv2
     from tqdm import tqdm
 
     from wekawbc._io import WekawbcError
@@ -76,6 +77,7 @@ def _extract(args: argparse.Namespace) -> int:
     from wekawbc.features.batch import extract_dataset
     from wekawbc.features.registry import feature_names
 
+    cv2.setNumThreads(1)  # parallelism is per image (--jobs); OpenCV's threads only contend on small cells
     output = Path(args.output)
     if output.suffix.lower() != ".arff":
         raise WekawbcError(f"{output}: the output must end in .arff")
