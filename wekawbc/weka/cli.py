@@ -22,8 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Train and evaluate a Weka classifier exactly as Weka's Explorer and command line do, "
                     "printing Weka's evaluation text.")
     weka.add_argument("data", metavar="DATA", help="training data: ARFF (.arff, .arff.gz) or CSV")
-    weka.add_argument("--classifier", required=True, metavar='"CLASS [OPTIONS]"',
-                      help='Weka classifier and options, e.g. "weka.classifiers.trees.J48 -C 0.25 -M 2"')
+    weka.add_argument("--classifier", required=True, metavar="CLASSIFIER",
+                      help='Weka class name and options in one string, e.g. "weka.classifiers.trees.J48 -C 0.25 -M 2"')
     mode = weka.add_mutually_exclusive_group()
     mode.add_argument("--folds", type=int, metavar="N", help="stratified N-fold cross-validation (default: 10)")
     mode.add_argument("--split", type=float, metavar="PCT", help="percentage split: PCT %% train, the rest test")

@@ -96,7 +96,7 @@ def _frame_to_instances(frame, relation: str, origin: str):
         index = {value: float(i) for i, value in enumerate(values)}
         attributes.add(Attribute(name, ArrayList(values)))
         columns.append(np.array([np.nan if pd.isna(v) else index[str(v)] for v in column], dtype=np.float64))
-    matrix = np.column_stack(columns) if columns else np.empty((len(frame), 0))
+    matrix = np.column_stack(columns)
     data = JClass("weka.core.Instances")(relation, attributes, len(frame))
     DenseInstance = JClass("weka.core.DenseInstance")
     for row in matrix:
