@@ -60,7 +60,9 @@ def generate_predictions(seed: int) -> Predictions:
     if rng.random() < 0.15:
         actual = np.where(rng.random(n) < 0.1, -1, actual)
     n_folds = 1 if rng.random() < 0.4 else int(rng.integers(2, 11))
-    fold = np.sort(rng.integers(0, n_folds, n)) if n_folds > 1 else np.zeros(n, dtype=int)
+    fold = rng.integers(0, n_folds, n) if n_folds > 1 else np.zeros(n, dtype=int)
+    if rng.random() < 0.5:
+        fold = np.sort(fold)  # otherwise folds interleave: Weka still evaluates fold after fold
     train_counts = None
     if n_folds == 1 and rng.random() < 0.7:
         train_counts = np.round(rng.uniform(0, 50, (1, k)), int(rng.integers(0, 3)))
