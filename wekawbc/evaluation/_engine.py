@@ -17,7 +17,7 @@ import numpy as np
 from wekawbc.evaluation._curves import curve_areas
 from wekawbc.predictions import Predictions
 
-__all__ = ["compute_statistics", "training_counts", "PER_CLASS", "WEIGHTED"]
+__all__ = ["compute_statistics", "training_counts", "PER_CLASS"]
 
 # Double.MIN_VALUE: Weka's floor for probabilities in the log-loss and K&B scores.
 _MIN_SF_PROB = 5e-324
@@ -25,7 +25,6 @@ _LOG2 = math.log(2)
 _PARALLEL_MIN = 100_000  # predictions from which the per-class curves run in threads
 
 PER_CLASS = ("tp_rate", "fp_rate", "precision", "recall", "f_measure", "mcc", "roc_area", "prc_area")
-WEIGHTED = tuple(f"weighted_{name}" for name in PER_CLASS)
 
 
 def _div(a: float, b: float) -> float:

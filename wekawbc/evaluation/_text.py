@@ -124,7 +124,7 @@ def _java_log(value: float) -> float:
     return -math.inf if value == 0 else math.nan
 
 
-def matrix_layout(matrix: Sequence[Sequence[float]]) -> tuple[int, bool]:
+def _matrix_layout(matrix: Sequence[Sequence[float]]) -> tuple[int, bool]:
     """Weka's cell width and whether the matrix prints with two decimals (``toMatrixString``)."""
     n_classes = len(matrix)
     maxval = 0.0
@@ -137,7 +137,7 @@ def matrix_layout(matrix: Sequence[Sequence[float]]) -> tuple[int, bool]:
             if current > maxval:
                 maxval = current
             # Java: log(fract)/log(10) >= -2 is false for fract <= 0 (NaN or -inf).
-            fract = current - round_half_even(current)
+            fract = current - _rint(current)
             if not fractional and fract > 0 and math.log(fract) / math.log(10) >= -2:
                 fractional = True
     magnitude = _java_int(_java_log(maxval) / math.log(10) + (3 if fractional else 0))
@@ -145,8 +145,8 @@ def matrix_layout(matrix: Sequence[Sequence[float]]) -> tuple[int, bool]:
     return 1 + max(magnitude, letters), fractional
 
 
-def round_half_even(value: float) -> float:
-    """Java's ``Math.rint``."""
+def _rint(value: float) -> float:
+    """Java's ``Math.rint`` (round half to even)."""
     if math.isnan(value) or math.isinf(value):
         return value
     return float(round(value))
@@ -155,7 +155,7 @@ def round_half_even(value: float) -> float:
 def render_matrix(labels: Sequence[str], matrix: Sequence[Sequence[float]],
                   title: str = "=== Confusion Matrix ===\n") -> str:
     """``toMatrixString(title)``: letter header, then one row per actual class (columns = predicted)."""
-    width, fractional = matrix_layout(matrix)
+    width, fractional = _matrix_layout(matrix)
     parts = [title, "\n"]
     for i in range(len(labels)):
         parts.append(f" {num_to_short_id(i, width - 3)}   " if fractional else f" {num_to_short_id(i, width)}")
