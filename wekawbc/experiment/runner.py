@@ -273,13 +273,30 @@ def _write_run_folders(config: ExperimentConfig, units: list[_Unit], folder: Pat
     return written
 
 
-def _html_page(config: ExperimentConfig, sections: list[tuple[str, list[ExperimentTable], list[Path]]]) -> str:
+def _write_comparison(config: ExperimentConfig, run_folders: list[Path], folder: Path) -> Path | None:
+    """The run folders beside the published values (``[output] compare``), as Markdown, HTML and JSON."""
+    from wekawbc.papers import load_paper
+    from wekawbc.report import compare_with_paper, comparison_html, comparison_markdown, load_run
+
+    if not config.output.compare:
+        return None
+    paper = load_paper(config.output.compare)
+    table = compare_with_paper(paper, [load_run(path) for path in run_folders])
+    stem = folder / f"compare_{paper.key}"
+    atomic_write_text(stem.with_suffix(".json"), json.dumps(table, indent=1, ensure_ascii=False))
+    atomic_write_text(stem.with_suffix(".md"), comparison_markdown(table))
+    atomic_write_text(stem.with_suffix(".html"), comparison_html(table))
+    return stem.with_suffix(".html")
+
+
+def _html_page(config: ExperimentConfig, sections: list[tuple[str, list[ExperimentTable], list[Path], Path | None]]
+               ) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>wekawbc experiment {html.escape(config.name)}"
              "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
              "td,th{border:1px solid #999;padding:3px 8px;text-align:right}th{background:#eee}"
              "td.mark{color:#b00;font-weight:bold}</style></head><body>",
              f"<h1>Experiment {html.escape(config.name)}</h1>"]
-    for title, tables, run_folders in sections:
+    for title, tables, run_folders, comparison in sections:
         schemes = tables[0].schemes
         parts.append(f"<h2>{html.escape(title)}</h2><p>Baseline {html.escape(tables[0].baseline)}; v / *: "
                      "significantly higher / lower (corrected resampled paired t-test, alpha "
@@ -293,6 +310,10 @@ def _html_page(config: ExperimentConfig, sections: list[tuple[str, list[Experime
         for folder in run_folders:
             relative = folder.relative_to(config.run_dir).as_posix()
             parts.append(f"<li><a href='{html.escape(relative)}/report.html'>{html.escape(folder.name)}</a></li>")
+        if comparison is not None:
+            relative = comparison.relative_to(config.run_dir).as_posix()
+            parts.append(f"<li><a href='{html.escape(relative)}'>comparison with {html.escape(config.output.compare)}"
+                         "</a></li>")
         parts.append("</ul>")
     parts.append("</body></html>\n")
     return "".join(parts)
@@ -333,7 +354,8 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
             run_folders = _write_run_folders(config, units, folder, spec.path)
             outcome.run_folders += run_folders
             outcome.tables[f"{spec.name}-{task}"] = tables
-            sections.append((f"{spec.name}, {task}-class task", tables, run_folders))
+            comparison = _write_comparison(config, run_folders, folder)
+            sections.append((f"{spec.name}, {task}-class task", tables, run_folders, comparison))
             markdown.append((folder / "experiment.md").read_text() + "\n")
     atomic_write_text(run_dir / "config.json", json.dumps(_provenance(config, fingerprints, executor), indent=2,
                                                           default=str))

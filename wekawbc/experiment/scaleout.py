@@ -89,6 +89,7 @@ class DaskExecutor:
             raise WekawbcError("Dask is not installed; install wekawbc with the 'dask' extra "
                                "(pip install 'wekawbc[dask]')") from None
         self.retries = retries
+        self._submitted = 0
         self._cluster = None
         if scheduler is not None:
             try:
@@ -111,7 +112,10 @@ class DaskExecutor:
         return self.client.scatter(value, broadcast=True)
 
     def submit(self, key: str, function: Callable, *args: Any) -> Any:
-        return self.client.submit(function, *args, key=key, retries=self.retries, pure=False)
+        # Earlier tasks first: the run writes each unit as soon as its folds are back.
+        self._submitted += 1
+        return self.client.submit(function, *args, key=key, retries=self.retries, pure=False,
+                                  priority=-self._submitted)
 
     def results(self, handles: Sequence[Any], desc: str, progress: bool = True) -> list[Any]:
         from distributed import as_completed
