@@ -241,3 +241,12 @@ def test_explorer_predictions_join_the_evaluation_that_follows(explorer_and_pww3
     assert blocks[0]["title"] == "Evaluation on test split"
     assert len(blocks[0]["predictions"]) == 40 and blocks[0]["summary"] is not None
     assert blocks[0]["test_mode"] == "split 66.0% train, remainder test"
+
+
+def test_explorer_re_evaluation_with_test_set_information(explorer_and_pww3: tuple[str, str, str]) -> None:
+    explorer, block_text, _ = explorer_and_pww3
+    text = (explorer + "\n=== Re-evaluation on test set ===\n\nUser supplied test set\nRelation:     toy\n"
+            "Instances:     unknown (yet). Reading incrementally\nAttributes:   3\n\n" + block_text)
+    blocks = parse_text(text)["evaluations"]
+    assert [b["title"] for b in blocks] == ["Stratified cross-validation", "Re-evaluation on test set"]
+    assert render_evaluation(blocks[1]) == block_text

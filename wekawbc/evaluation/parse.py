@@ -30,8 +30,6 @@ from wekawbc.evaluation._text import (DETAIL_COLUMNS, SUMMARY_LINES, render_clas
 __all__ = ["parse_text", "parse_file", "render_evaluation"]
 
 _TITLE = re.compile(r"^=== (.+) ===\s*$")
-_NOT_EVALUATION_TITLES = ("Run information", "Classifier model", "Summary", "Detailed Accuracy By Class",
-                          "Confusion Matrix", "Predictions", "Re-evaluation on test set")
 _DETAIL_KEYS = {header.strip(): key for key, header, _ in DETAIL_COLUMNS}
 _RUN_FIELDS = {"Scheme:": "scheme", "Relation:": "relation", "Instances:": "instances", "Test mode:": "test_mode"}
 _VALUE_PATTERNS = {
@@ -225,16 +223,6 @@ def _run_information(reader: _Reader, index: int) -> tuple[dict[str, Any], int]:
     return run, index
 
 
-def _is_evaluation_title(reader: _Reader, index: int, name: str) -> bool:
-    if name.startswith(_NOT_EVALUATION_TITLES):
-        return False
-    following = _skip_blank(reader, index + 1)
-    if following >= len(reader.lines):
-        return False
-    line = reader.lines[following]
-    return _summary_line(line) is not None or line.strip() == "=== Summary ==="
-
-
 def parse_text(text: str, source: str = "<text>") -> dict[str, list[dict[str, Any]]]:
     """Every evaluation block in ``text``, in order (see the module docstring for the layout).
 
@@ -247,12 +235,23 @@ def parse_text(text: str, source: str = "<text>") -> dict[str, list[dict[str, An
     blocks: list[dict[str, Any]] = []
     run: dict[str, Any] = {"classifier": None, "options": None, "relation": None, "test_mode": None}
     current: dict[str, Any] | None = None
+    # A title such as "=== Stratified cross-validation ===" names the evaluation whose first part
+    # (summary, details or matrix) comes next; lines between (test-set information) do not matter.
+    pending: tuple[str, int] | None = None
     index = 0
 
-    def block_for(part: str, title: str | None, line: int) -> dict[str, Any]:
-        nonlocal current
-        if current is None or current[part] is not None:
-            current = _new_block(title, line + 1, run)
+    def block_for(part: str, line: int) -> dict[str, Any]:
+        nonlocal current, pending
+        if pending is not None:
+            title, start = pending
+            pending = None
+            if current is not None and all(current[key] is None for key in ("summary", "classes", "confusion_matrix")):
+                current["title"] = title  # the Explorer prints the predictions before their evaluation
+                return current
+            current = _new_block(title, start, run)
+            blocks.append(current)
+        elif current is None or current[part] is not None:
+            current = _new_block(None, line + 1, run)
             blocks.append(current)
         return current
 
@@ -263,33 +262,31 @@ def parse_text(text: str, source: str = "<text>") -> dict[str, list[dict[str, An
             name = title.group(1)
             if name == "Run information":
                 run, index = _run_information(reader, index + 1)
-                current = None
+                current = pending = None
                 continue
             if name == "Detailed Accuracy By Class":
-                block = block_for("classes", None, index)
+                block = block_for("classes", index)
                 block["classes"], block["weighted_avg"], index = _parse_details(reader, _skip_blank(reader, index + 1))
                 continue
             if name == "Confusion Matrix":
-                block = block_for("confusion_matrix", None, index)
+                block = block_for("confusion_matrix", index)
                 block["confusion_matrix"], index = _parse_matrix(reader, _skip_blank(reader, index + 1))
                 continue
             if name.startswith("Predictions"):
-                current = _new_block(name, index + 1, run)
+                current, pending = _new_block(name, index + 1, run), None
                 blocks.append(current)
                 current["predictions"], index = _parse_predictions(reader, _skip_blank(reader, index + 1))
                 continue
-            if _is_evaluation_title(reader, index, name):
-                if current is not None and current["summary"] is None and current["classes"] is None:
-                    current["title"] = name  # predictions printed before their evaluation (Explorer)
-                else:
-                    current = _new_block(name, index + 1, run)
-                    blocks.append(current)
+            if name.startswith("Classifier model"):
+                pending = None
+            elif name != "Summary":
+                pending = (name, index + 1)
             index += 1
             continue
         if line.startswith("Options:"):
             run = {**run, "options": line[len("Options:"):].strip() or None}
         if _summary_line(line) is not None:
-            block = block_for("summary", None, index)
+            block = block_for("summary", index)
             summary: dict[str, Any] = {}
             while index < len(reader.lines) and _summary_line(reader.lines[index]) is not None:
                 _parse_summary_line(reader, index, summary)
