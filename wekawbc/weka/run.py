@@ -282,7 +282,7 @@ def _check_small_classes(data, folds: int, labels: tuple[str, ...]) -> None:
             warnings.warn(
                 f"class '{label}' has {count} instance(s), fewer than {folds} folds: Weka runs anyway; "
                 f"stratify spreads them one per fold, so {folds - count} test fold(s) hold none of them",
-                SmallClassWarning, stacklevel=3)
+                SmallClassWarning, stacklevel=4)  # point at the caller of run_classifier
 
 
 def run_classifier(data, classifier: str, *, folds: int | None = None, split: float | None = None,
