@@ -101,7 +101,7 @@ def test_extract_command_keeps_going_and_weka_loads_the_arff(messy_dataset, tmp_
 
     arff, csv, masks = tmp_path / "out.arff", tmp_path / "out.csv", tmp_path / "masks"
     code = main(["extract", str(messy_dataset), "-o", str(arff), "--csv", str(csv), "--masks-out", str(masks),
-                 "--task", "binary"])
+                 "--task", "binary", "--jobs", "2"])
     assert code == EXIT_SOME_FAILED
     log = pd.read_csv(tmp_path / "out.log.csv").fillna("")
     status = dict(zip(log["image"].map(lambda p: p.rsplit("/", 1)[-1].split(" ")[0]), log["status"]))
