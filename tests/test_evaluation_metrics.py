@@ -22,7 +22,8 @@ from test_evaluation_vs_weka import generate_predictions  # noqa: E402
 
 def _soft(seed: int, n: int = 400, k: int = 5, weights: bool = False) -> Predictions:
     rng = np.random.default_rng(seed)
-    actual = rng.choice(k, size=n, p=np.array([0.6, 0.2, 0.1, 0.07, 0.03])[:k] / np.array([0.6, 0.2, 0.1, 0.07, 0.03])[:k].sum())
+    proportions = np.array([0.6, 0.2, 0.1, 0.07, 0.03])[:k]
+    actual = rng.choice(k, size=n, p=proportions / proportions.sum())
     logits = rng.normal(size=(n, k)) + 1.5 * np.eye(k)[actual]
     softmax = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     dist = np.array([rng.multinomial(20, row) for row in softmax]) / 20  # multiples of 0.05: many ties
@@ -146,3 +147,17 @@ def test_curves_follow_weka_threshold_curve() -> None:
 def test_nan_probabilities_are_refused() -> None:
     with pytest.raises(ValueError, match=r"rows \[1\]"):
         evaluate(Predictions(("a", "b"), [0, 1], [[0.5, 0.5], [math.nan, 1.0]]))
+
+
+def test_bootstrap_in_small_batches_and_without_known_classes(monkeypatch: pytest.MonkeyPatch) -> None:
+    from wekawbc.evaluation import _imbalance
+
+    result = evaluate(_soft(4, n=200))
+    monkeypatch.setattr(_imbalance, "_BATCH_CELLS", 450)  # two resamples per batch
+    batched = result.bootstrap(101, seed=3)
+    assert batched == result.bootstrap(101, seed=3)
+    accuracy = batched["metrics"]["accuracy"]
+    assert accuracy["low"] <= accuracy["estimate"] <= accuracy["high"] and accuracy["std"] > 0
+    unknown = evaluate(Predictions(("a", "b"), [-1, -1], [[0.5, 0.5], [0.2, 0.8]]))
+    with pytest.raises(ValueError, match="no instance has a known class"):
+        unknown.bootstrap(10)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["imbalance_metrics", "bootstrap", "IBA_ALPHA"]
 
 IBA_ALPHA = 0.1
+_BATCH_CELLS = 4_000_000
 """Dominance weight of the index of balanced accuracy (imbalanced-learn's default)."""
 
 
@@ -147,15 +148,16 @@ def bootstrap(predictions: Predictions, n_resamples: int = 1000, seed: int = 1,
     actual = predictions.actual[known]
     predicted, classified = _predicted(predictions.distribution[known])
     weight = predictions.weight[known]
+    if known.size == 0:
+        raise ValueError("no instance has a known class, so there is nothing to resample")
     rng = np.random.default_rng(seed)
     draws = [np.flatnonzero(actual == j) for j in range(k)]
-    samples = np.concatenate([members[rng.integers(0, members.size, (n_resamples, members.size))]
-                              for members in draws if members.size], axis=1)
     original = np.concatenate([members for members in draws if members.size])[None, :]
 
     def statistics(index: np.ndarray) -> dict[str, np.ndarray]:
         rows = np.repeat(np.arange(index.shape[0]), index.shape[1])
-        a, p, w, c = actual[index].ravel(), predicted[index].ravel(), weight[index].ravel(), classified[index].ravel()
+        flat = index.ravel()
+        a, p, w, c = actual[flat], predicted[flat], weight[flat], classified[flat]
         cells = np.bincount(rows[c] * k * k + a[c] * k + p[c], weights=w[c], minlength=index.shape[0] * k * k)
         matrices = cells.reshape(index.shape[0], k, k)
         total = np.bincount(rows, weights=w, minlength=index.shape[0])
@@ -165,7 +167,15 @@ def bootstrap(predictions: Predictions, n_resamples: int = 1000, seed: int = 1,
         return {"accuracy": accuracy, "kappa": _kappa(matrices), "macro_f1": _macro_f1(matrices), "recall": recall}
 
     estimate = statistics(original)
-    resampled = statistics(samples)
+    # Resamples in batches of about _BATCH_CELLS drawn indices, so memory stays bounded.
+    batch = max(1, _BATCH_CELLS // max(original.shape[1], 1))
+    parts = []
+    for first in range(0, n_resamples, batch):
+        size = min(batch, n_resamples - first)
+        samples = np.concatenate([members[rng.integers(0, members.size, (size, members.size))]
+                                  for members in draws if members.size], axis=1)
+        parts.append(statistics(samples))
+    resampled = {name: np.concatenate([part[name] for part in parts]) for name in parts[0]}
     tail = (1 - confidence) / 2 * 100
 
     def interval(point: float, values: np.ndarray) -> dict[str, float | None]:

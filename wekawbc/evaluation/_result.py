@@ -37,7 +37,8 @@ _SUMMARY_ATTRIBUTES = {
     "unclassified": "unclassified", "unclassified_pct": "pct_unclassified",
     "total_instances": "total_instances", "ignored_class_unknown": "ignored_class_unknown",
 }
-_COMPLEXITY_KEYS = tuple(key for key in _SUMMARY_ATTRIBUTES if key.startswith(("kb_", "class_complexity", "complexity")))
+_COMPLEXITY_KEYS = tuple(key for key in _SUMMARY_ATTRIBUTES
+                         if key.startswith(("kb_", "class_complexity", "complexity")))
 
 
 @dataclass(frozen=True)
