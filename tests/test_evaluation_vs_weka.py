@@ -231,6 +231,7 @@ def _edge_cases() -> dict[str, Predictions]:
     cases["all_unknown"] = Predictions(("a", "b"), [-1, -1], [[0.2, 0.8], [0.9, 0.1]], train_counts=[[1, 1]])
     cases["single"] = Predictions(("a", "b"), [1], [[0.5, 0.5]])
     cases["empty"] = Predictions(("a", "b"), np.zeros(0, dtype=int), np.zeros((0, 2)))
+    cases["one_class"] = Predictions(("only",), [0, 0, 0], [[1.0], [0.5], [0.0]], fold=[0, 1, 1])
     # Fractional matrix with large weights and cells just above/below whole numbers.
     weight = np.array([1000.004, 0.996, 12.5, 7.25, 3.0101, 0.0099])
     cases["fraction_edges"] = Predictions(("x", "y"), [0, 0, 1, 1, 0, 1], np.eye(2)[[0, 1, 1, 0, 0, 1]],
