@@ -240,6 +240,20 @@ def test_bad_files(jvm, tmp_path, capsys):
     assert "line 3" in _bad(tmp_path, capsys, [str(typo), "--classifier", "weka.classifiers.rules.ZeroR"])
 
 
+def test_bad_csv(jvm, tmp_path, capfd):
+    ragged = tmp_path / "ragged.csv"
+    ragged.write_text("area,hue,class\n1,2,x\n3,4\n5,6,y\n")
+    code = main(["weka", str(ragged), "--classifier", "weka.classifiers.rules.ZeroR"])
+    out, err = capfd.readouterr()
+    assert code == 1 and out == ""  # Weka's CSVLoader echo of the bad row stays off the terminal
+    assert err == (f"wekawbc: error: {ragged}: not a valid CSV file: wrong number of values. Read 2, expected 3, "
+                   "read Token[EOL], line 3 Problem encountered on line: 3\n")
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("area,class\n")
+    assert main(["weka", str(header_only), "--classifier", "weka.classifiers.rules.ZeroR"]) == 1
+    assert "class attribute 'class' is of type string, not nominal" in capfd.readouterr().err
+
+
 def test_unreadable_file(jvm, tmp_path, capsys):
     import os
 

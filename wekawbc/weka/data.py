@@ -4,13 +4,12 @@ Sources and how they are read:
 
 * **ARFF** (``.arff``, ``.arff.gz``): Weka's own ``ArffLoader``, exactly as the Explorer and the
   command line read it. Class values keep the order declared in the header.
-* **CSV** (``.csv``): pandas (``?`` and empty cells are missing values, as in Weka). Columns of
-  numbers become numeric attributes; every other column becomes nominal with its values in **order
-  of first appearance** in the file, which is the order Weka's own ``CSVLoader`` gives them, so a
-  CSV opened here and in the Explorer has the same class order.
+* **CSV** (``.csv``): Weka's own ``CSVLoader``, as the Explorer opens it: ``?`` and empty cells are
+  missing values, columns of numbers become numeric attributes, every other column nominal with
+  its values in **order of first appearance** in the file.
 * **pandas DataFrame**: numeric columns become numeric attributes; a ``Categorical`` column keeps
   its categories' order; any other column (strings, booleans) becomes nominal in order of first
-  appearance, as for CSV. ``NaN``/``None`` are missing values.
+  appearance, as Weka's ``CSVLoader`` does for a CSV. ``NaN``/``None`` are missing values.
 * an ``Instances`` object (python-weka-wrapper3's or Java's) is used as it is.
 
 The class attribute is the last one unless ``class_name`` names another; it must be nominal.
@@ -40,25 +39,25 @@ def _check_readable(path: Path) -> None:
         raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
 
 
-def _read_arff(path: Path):
+def _read_with_weka(path: Path, loader_class: str, kind: str):
+    """Load ``path`` with one of Weka's own loaders (as the Explorer does)."""
     from jpype import JClass, JException
 
-    loader = JClass("weka.core.converters.ArffLoader")()
+    System = JClass("java.lang.System")
+    stdout, stderr = System.out, System.err
+    # Weka's CSVLoader echoes a bad row to System.out before it throws; keep that off the user's terminal.
+    quiet = JClass("java.io.PrintStream")(JClass("java.io.ByteArrayOutputStream")())
+    loader = JClass(loader_class)()
     try:
+        System.setOut(quiet)
+        System.setErr(quiet)
         loader.setSource(JClass("java.io.File")(str(path)))
         return loader.getDataSet()
     except JException as error:
-        raise java_error(error, str(path), "not a valid ARFF file") from None
-
-
-def _read_csv(path: Path):
-    import pandas as pd
-
-    try:
-        frame = pd.read_csv(path, na_values=["?", ""], keep_default_na=False, skipinitialspace=True)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError, ValueError) as error:
-        raise WekawbcError(f"{path}: not a valid CSV file: {' '.join(str(error).split())}") from None
-    return _frame_to_instances(frame, path.stem, str(path))
+        raise java_error(error, str(path), f"not a valid {kind} file") from None
+    finally:
+        System.setOut(stdout)
+        System.setErr(stderr)
 
 
 def _nominal_values(column) -> list[str]:
@@ -117,7 +116,7 @@ def _set_class(data, class_name: str | None, origin: str) -> None:
         raise WekawbcError(f"{origin}: no attributes, so no class attribute")
     attribute = data.attribute(index)
     if not attribute.isNominal():
-        kind = "numeric" if attribute.isNumeric() else "not nominal"
+        kind = "numeric" if attribute.isNumeric() else f"of type {attribute.typeToString(attribute)}, not nominal"
         raise WekawbcError(
             f"{origin}: class attribute '{attribute.name()}' is {kind}; Weka's classifiers here need a nominal "
             "class (choose another with class_name / --class, or make it nominal, e.g. with NumericToNominal)"
@@ -165,9 +164,9 @@ def load_instances(source: "str | os.PathLike | pandas.DataFrame | Instances", c
         _check_readable(path)
         suffixes = "".join(path.suffixes[-2:]).lower()
         if path.suffix.lower() == ".csv":
-            data = _read_csv(path)
+            data = _read_with_weka(path, "weka.core.converters.CSVLoader", "CSV")
         elif path.suffix.lower() == ".arff" or suffixes == ".arff.gz":
-            data = _read_arff(path)
+            data = _read_with_weka(path, "weka.core.converters.ArffLoader", "ARFF")
         else:
             raise WekawbcError(f"{path}: unknown file type '{path.suffix}'; expected .arff, .arff.gz or .csv")
         origin = str(path)
