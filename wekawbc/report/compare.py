@@ -228,10 +228,10 @@ def comparison_html(table: Mapping[str, Any]) -> str:
                      *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["differences"]),
                      html.escape(row["note"])])
     body = (f"<h1>{html.escape(table['paper'])}: published values beside the run(s)</h1>"
+            + "<ul>" + "".join(f"<li>{html.escape(name)}: {html.escape(r['name'])} <code>{html.escape(r['path'])}</code>"
+                               "</li>" for name, r in zip(_run_headers(table), table["runs"])) + "</ul>"
             f"<p>Task: {html.escape(table['task'])}. Values as fractions (96.4% = 0.9640); Δ = run − published. "
             f"Readings in bold are what Weka, the paper's software, prints under the paper's name.</p>"
-            + html_table(header, rows, raw_cells=True)
-            + "<ul>" + "".join(f"<li>{html.escape(name)}: {html.escape(r['name'])} <code>{html.escape(r['path'])}</code>"
-                               "</li>" for name, r in zip(_run_headers(table), table["runs"])) + "</ul>")
+            + html_table(header, rows, raw_cells=True))
     return html_page(f"{table['paper']} comparison", body)
 

@@ -11,6 +11,7 @@ import base64
 import html
 import json
 import math
+import re
 from typing import Any, Iterable, Mapping, Sequence
 
 from wekawbc._io import WekawbcError
@@ -94,14 +95,21 @@ def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, caption:
     """An HTML table; cells are escaped unless ``raw_cells`` (for cells the caller built as HTML)."""
     def cell(value: Any) -> str:
         text = value if isinstance(value, str) else format_number(value)
-        return text if raw_cells else html.escape(text)
+        shown = text if raw_cells else html.escape(text)
+        # Numbers align right (decimal points line up), words left.
+        plain = re.sub(r"<[^>]+>", "", text).strip().rstrip("%").replace("\u2212", "-")
+        try:
+            float(plain)
+        except ValueError:
+            return f'<td class="t">{shown}</td>' if plain not in ("?", "") else f"<td>{shown}</td>"
+        return f"<td>{shown}</td>"
 
     parts = [f'<table class="{css_class}">' if css_class else "<table>"]
     if caption:
         parts.append(f"<caption>{html.escape(caption)}</caption>")
     parts.append("<thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr></thead><tbody>")
     for row in rows:
-        parts.append("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>")
+        parts.append("<tr>" + "".join(cell(v) for v in row) + "</tr>")
     parts.append("</tbody></table>")
     return "".join(parts)
 
@@ -111,7 +119,7 @@ body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:1.5em auto;p
 h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
 table{border-collapse:collapse;margin:.6em 0;font-size:.9em}caption{text-align:left;font-weight:bold;padding:.2em 0}
 th,td{border:1px solid #bbb;padding:.25em .55em;text-align:right}th{background:#eef2f7}
-td:first-child,th:first-child{text-align:left}
+td:first-child,th:first-child,td.t{text-align:left}
 .best{font-weight:bold;background:#dff0d8}.bad{background:#f8d7da}.na{color:#777}
 figure{display:inline-block;width:calc(50% - 1.2em);margin:.5em 1em .5em 0;vertical-align:top}
 figure.wide{width:100%}figcaption{font-size:.85em;color:#444}
