@@ -22,6 +22,7 @@ import html
 import json
 import re
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -189,16 +190,22 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
         inputs["crops"] = executor.scatter(load_cnn_crops(features.ids, settings.image_size, settings.crop_fraction))
     plans = {u.repetition: plan_folds(codes, u.seed, evaluation.folds, evaluation.split, u.repetition)
              for u in pending}
-    submitted = [(u, _submit_unit(u, plans[u.repetition], inputs, labels, executor), time.perf_counter())
-                 for u in pending]
+    # A bounded window of units in flight keeps the workers busy while units finish (and are
+    # written, hence resumable) in configuration order.
+    in_flight: deque = deque()
     with tqdm(total=len(pending), desc=f"{dataset}/{task}", unit="run", disable=not progress) as bar:
-        for unit, handles, started in submitted:
-            bar.set_postfix_str(f"{unit.scheme} rep {unit.repetition}")
-            distributions = executor.results(handles, f"{unit.scheme} folds", progress)
-            predictions = assemble_predictions(labels, codes, plans[unit.repetition], distributions, features.ids)
-            _write_unit(unit, keys[unit], predictions, time.perf_counter() - started, config.run_dir)
-            outcome.units_run += 1
-            bar.update()
+        for position, unit in enumerate(pending):
+            in_flight.append((unit, _submit_unit(unit, plans[unit.repetition], inputs, labels, executor),
+                              time.perf_counter()))
+            while in_flight and (len(in_flight) >= executor.window or position == len(pending) - 1):
+                done, handles, started = in_flight.popleft()
+                bar.set_postfix_str(f"{done.scheme} rep {done.repetition}")
+                distributions = executor.results(handles, f"{done.scheme} folds", progress)
+                predictions = assemble_predictions(labels, codes, plans[done.repetition], distributions,
+                                                   features.ids)
+                _write_unit(done, keys[done], predictions, time.perf_counter() - started, config.run_dir)
+                outcome.units_run += 1
+                bar.update()
     return units
 
 

@@ -34,6 +34,8 @@ class SerialExecutor:
     """Runs every task in this process (the default), when :meth:`results` asks for it."""
 
     description = "in-process"
+    window = 1
+    """Units in flight at once."""
 
     def scatter(self, value: Any) -> Any:
         return value
@@ -89,7 +91,6 @@ class DaskExecutor:
             raise WekawbcError("Dask is not installed; install wekawbc with the 'dask' extra "
                                "(pip install 'wekawbc[dask]')") from None
         self.retries = retries
-        self._submitted = 0
         self._cluster = None
         if scheduler is not None:
             try:
@@ -106,16 +107,15 @@ class DaskExecutor:
             self.client = Client(self._cluster)
             self.description = f"local Dask cluster of {count} worker process(es)"
         self.client.register_plugin(_worker_plugin_class()(max_heap))
+        # Units in flight at once: enough tasks to keep every worker busy, few enough to finish in order.
+        self.window = 2 * max(1, len(self.client.scheduler_info()["workers"]))
 
     def scatter(self, value: Any) -> Any:
         """Send a large argument (a feature matrix) to the workers once."""
         return self.client.scatter(value, broadcast=True)
 
     def submit(self, key: str, function: Callable, *args: Any) -> Any:
-        # Earlier tasks first: the run writes each unit as soon as its folds are back.
-        self._submitted += 1
-        return self.client.submit(function, *args, key=key, retries=self.retries, pure=False,
-                                  priority=-self._submitted)
+        return self.client.submit(function, *args, key=key, retries=self.retries, pure=False)
 
     def results(self, handles: Sequence[Any], desc: str, progress: bool = True) -> list[Any]:
         from distributed import as_completed
