@@ -320,7 +320,8 @@ def load_run(run_dir: str | os.PathLike) -> Run:
         raise WekawbcError(f"{path}: not a run folder (no such directory)")
     report_path = path / "report.json"
     if not report_path.is_file():
-        present = ", ".join(sorted(p.name for p in path.iterdir())) or "nothing"
+        names = sorted(p.name for p in path.iterdir())
+        present = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "") or "nothing"
         raise WekawbcError(f"{path}: incomplete run folder: report.json is missing (found: {present})")
     try:
         report = json.loads(report_path.read_text(encoding="utf-8"))
