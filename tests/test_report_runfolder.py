@@ -178,3 +178,11 @@ def test_undefined_statistics_are_written_as_null(tmp_path):
     assert report["bootstrap"]["metrics"]["recall"]["c"]["low"] is None
     assert next(c for c in report["evaluation"]["classes"] if c["class"] == "c")["recall"] is None
     assert "| c | ? |" in (out / "report.md").read_text()
+
+
+def test_rerender_without_plots_keeps_the_figures(good_run, tmp_path):
+    copy = tmp_path / "keep"
+    shutil.copytree(good_run[0], copy)
+    before = (copy / "report.html").read_text().count("<img ")
+    assert main(["report", str(copy), "--no-plots"]) == 0
+    assert (copy / "report.html").read_text().count("<img ") == before == 8

@@ -83,7 +83,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("runs", metavar="RUN_DIR", nargs="+", help="run folder(s) written by wekawbc")
     report.add_argument("--json", action="store_true", help="print the side-by-side table as JSON")
     report.add_argument("-o", "--output", metavar="DIR", help="also write runs.md, runs.html and runs.json here")
-    report.add_argument("--no-plots", action="store_true", help="do not re-draw the figures (single run)")
+    report.add_argument("--no-plots", action="store_true",
+                        help="single run: keep the figures already drawn instead of re-drawing them")
     report.set_defaults(handler=_report)
 
     compare = subparsers.add_parser(

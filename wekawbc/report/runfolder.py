@@ -197,14 +197,18 @@ def write_run_folder(out_dir: str | os.PathLike, result, predictions: Prediction
 
 
 def render_run_folder(run: Run, plots: bool = True) -> Path:
-    """Re-draw the figures and re-write ``report.md`` and ``report.html`` of a run folder from its data.
+    """Re-write ``report.md`` and ``report.html`` of a run folder from its data, re-drawing the figures
+    (or, with ``plots=False``, embedding those already in ``plots/``).
 
     Curves need the stored predictions; without them the report holds the figures the numbers allow.
     """
     from wekawbc.report.render import render_run_html, render_run_markdown
 
-    result = run.result()
-    images = _draw_plots(run.path, run.report, result, run.predictions) if plots else {}
+    if plots:
+        images = _draw_plots(run.path, run.report, run.result(), run.predictions)
+    else:  # keep the figures already drawn
+        images = {Path(name).stem: (run.path / name).read_bytes() for name in run.report["files"].get("plots", [])
+                  if name.endswith(".png") and (run.path / name).is_file()}
     text_path = run.path / run.report["files"].get("weka_text", "weka.txt")
     text = text_path.read_text(encoding="utf-8") if text_path.is_file() else None
     atomic_write_text(run.path / "report.md", render_run_markdown(run.report, list(images), text))
