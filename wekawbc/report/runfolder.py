@@ -303,7 +303,10 @@ def _misclassified_gallery(predictions: Predictions, masks: Mapping[str, str], l
     predicted = predictions.distribution.argmax(axis=1)
     classified = predictions.distribution.max(axis=1) > 0
     wrong = np.flatnonzero((predictions.actual >= 0) & classified & (predicted != predictions.actual))
-    wrong = [i for i in wrong if _is_image(predictions.ids[i])][:limit]
+    by_class = [[i for i in wrong if predictions.actual[i] == k and _is_image(predictions.ids[i])]
+                for k in range(predictions.n_classes)]
+    # Taken in turn from each actual class, so a frequent class does not fill the gallery alone.
+    wrong = [group[r] for r in range(max(map(len, by_class), default=0)) for group in by_class if r < len(group)][:limit]
     if not wrong:
         return None
     titles = [f"{predictions.labels[predictions.actual[i]]} → {predictions.labels[predicted[i]]}" for i in wrong]
