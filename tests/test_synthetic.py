@@ -97,3 +97,24 @@ def test_naive_threshold_does_not_reach_095_nucleus_dice(small_set: Path):
         blue_minus_green = rgb[..., 2] - rgb[..., 1]
         scores.append(_dice(blue_minus_green > threshold_otsu(blue_minus_green), truth))
     assert 0.3 < np.mean(scores) < 0.95
+
+
+def test_segmentation_scored_against_the_generated_masks(small_set: Path):
+    """wekawbc's segmentation (wekawbc.cells) on the synthetic crops, against their truth.
+
+    Measured on 61 crops (seed 3): nucleus Dice about 0.96, cell Dice about 0.89, naive Otsu 0.75;
+    docs/experiment.md records the per-class figures of a larger set.
+    """
+    from wekawbc.cells.dataset import read_image
+    from wekawbc.cells.segmentation import label_image, naive_nucleus_mask, segment_cell
+
+    nucleus, cell, naive = [], [], []
+    for row in _rows(small_set):
+        rgb = read_image(small_set / row["image"])
+        truth = cv2.imread(str(small_set / row["mask"]), cv2.IMREAD_UNCHANGED)
+        found = label_image(segment_cell(rgb))
+        nucleus.append(_dice(found == 255, truth == 255))
+        cell.append(_dice(found > 0, truth > 0))
+        naive.append(_dice(naive_nucleus_mask(rgb), truth == 255))
+    assert np.mean(nucleus) > np.mean(naive) + 0.05
+    assert np.mean(nucleus) > 0.85 and np.mean(cell) > 0.8
