@@ -250,3 +250,16 @@ def test_cli_refuses_one_class_data(pbc_sample, capsys):
     code = main(["cnn", "evaluate", str(pbc_sample), "--folds", "2", "--class-counts", "monocyte=5",
                  "--image-size", "16", "--quiet"])
     assert code == 1 and "one class only (monocyte)" in capsys.readouterr().err
+
+
+def test_cli_subsample_writes_the_subset_in_record_order(pbc_sample, tmp_path, capsys):
+    from wekawbc.cells.dataset import load_dataset
+    from wekawbc.cli import main
+
+    assert main(["cnn", "subsample", str(pbc_sample), "--class-counts", "neutrophil=5,monocyte=3",
+                 "-o", str(tmp_path)]) == 0
+    subset = load_dataset(tmp_path)
+    full = load_dataset(pbc_sample)
+    expected = subsample_counts([r.label for r in full], {"neutrophil": 5, "monocyte": 3}, seed=1)
+    assert [r.image for r in subset] == [full[i].image.resolve() for i in expected]
+    assert "8 of 61 images" in capsys.readouterr().out

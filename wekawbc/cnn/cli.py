@@ -75,6 +75,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     predict.set_defaults(handler=_predict)
 
+    subsample = actions.add_parser(
+        "subsample", help="write the labels.csv of a seeded class-mix subset (for 'wekawbc extract')",
+        description="Write a labels.csv (absolute image paths, the data set's record order) holding the subset "
+                    "that --class-counts draws, so the handcrafted-feature ARFF of 'wekawbc extract' lists the "
+                    "same cells in the same order as the CNN, and Weka's folds agree.")
+    subsample.add_argument("dataset", metavar="DATASET_DIR", help="a data set folder")
+    subsample.add_argument("--class-counts", type=_class_counts, required=True, metavar="NAME=N,...",
+                           help="the class mix (as for 'cnn evaluate'; 'paper' = Table 2)")
+    subsample.add_argument("--subsample-seed", type=int, default=1, metavar="S", help="seed of the draw (default: 1)")
+    subsample.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write labels.csv in")
+    subsample.set_defaults(handler=_subsample)
+
     evaluate = actions.add_parser("evaluate", help="Weka-style cross-validation or split of the CNN",
                                   description="Train and test the CNN on Weka's folds (or split) and print Weka's "
                                               "evaluation text.")
@@ -170,11 +182,43 @@ def _predict(args: argparse.Namespace) -> int:
     crops = load_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
                        progress=not args.quiet)
     _report_skipped(crops.skipped)
-    distribution = predict_proba(model, crops.images, threads=args.threads, progress=not args.quiet)
+    distribution = predict_proba(model, crops.images, threads=args.threads)
     predictions = Predictions(model.labels, crops.y, distribution, ids=crops.ids)
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
     return 0
+
+
+def _subsample(args: argparse.Namespace) -> int:
+    import csv
+    import io
+
+    from wekawbc._io import atomic_write_text
+    from wekawbc.cells.dataset import load_dataset
+    from wekawbc.cnn.subsample import subsample_counts
+
+    dataset = load_dataset(args.dataset)
+    try:
+        chosen = subsample_counts([record.label for record in dataset], args.class_counts, args.subsample_seed)
+    except ValueError as error:
+        raise WekawbcError(f"--class-counts: {error}") from None
+    records = [dataset[i] for i in chosen]
+    extra = sorted({key for record in records for key in record.extra})
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(["image", "label", "mask", *extra])
+    for record in records:
+        writer.writerow([record.image.resolve(), record.label or "", record.mask.resolve() if record.mask else "",
+                         *(record.extra.get(key, "") for key in extra)])
+    path = atomic_write_text(Path(args.output) / "labels.csv", text.getvalue())
+    print(f"{len(records)} of {len(dataset)} images ({_count_text(records)}) written to {path}")
+    return 0
+
+
+def _count_text(records) -> str:
+    from collections import Counter
+
+    return ", ".join(f"{label} {n}" for label, n in Counter(record.label for record in records).items())
 
 
 def _evaluate(args: argparse.Namespace) -> int:

@@ -34,7 +34,7 @@ class Preprocessing:
         used to standardise the input.
     """
 
-    image_size: int = 64
+    image_size: int = 48
     crop_fraction: float = 0.7
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
@@ -96,7 +96,7 @@ def _select_records(dataset: CellDataset, task: str, class_counts: dict[str, flo
     return [records[i] for i in chosen]
 
 
-def load_crops(source, *, task: str = "five", image_size: int = 64, crop_fraction: float = 0.7,
+def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fraction: float = 0.7,
                class_counts: dict[str, float] | None = None, subsample_seed: int = 1,
                progress: bool = False) -> CropSet:
     """Read a data set (any layout :func:`~wekawbc.cells.dataset.load_dataset` knows) into a :class:`CropSet`.

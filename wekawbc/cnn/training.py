@@ -66,10 +66,10 @@ class TrainSettings:
         Ranges of the random transformations.
     """
 
-    epochs: int = 40
-    image_size: int = 64
+    epochs: int = 25
+    image_size: int = 48
     crop_fraction: float = 0.7
-    balance: Balance = "weights"
+    balance: Balance = "sampler"
     batch_size: int = 32
     learning_rate: float = 3e-3
     weight_decay: float = 5e-4
@@ -346,8 +346,8 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
     return result
 
 
-def predict_proba(model: TrainedCnn, images: np.ndarray, *, batch_size: int = 256, threads: int | None = None,
-                  progress: bool = False) -> np.ndarray:
+def predict_proba(model: TrainedCnn, images: np.ndarray, *, batch_size: int = 256,
+                  threads: int | None = None) -> np.ndarray:
     """Class distributions (softmax, float64, shape ``(n, n_classes)``) of preprocessed crops.
 
     Raises
@@ -355,18 +355,9 @@ def predict_proba(model: TrainedCnn, images: np.ndarray, *, batch_size: int = 25
     WekawbcError
         When the crops' size differs from the model's input size.
     """
-    from tqdm.auto import tqdm
-
     size = model.preprocessing.image_size
     if images.ndim != 4 or images.shape[1:] != (size, size, 3):
         raise WekawbcError(f"crops of shape {images.shape[1:]} given to a model that expects ({size}, {size}, 3)")
-    tensor = _to_chw(images)
-    normalise = _normaliser(model.preprocessing)
-    out = []
-    with _torch_run_state(threads), torch.no_grad():
-        model.network.eval()
-        for start in tqdm(range(0, len(tensor), batch_size), desc="predicting", unit="batch", leave=False,
-                          disable=not progress):
-            logits = model.network(normalise(tensor[start:start + batch_size].float() / 255.0))
-            out.append(torch.softmax(logits.double(), dim=1))
-    return torch.cat(out).numpy() if out else np.empty((0, len(model.labels)))
+    with _torch_run_state(threads):
+        logits = _logits(model.network, _to_chw(images), _normaliser(model.preprocessing), batch_size)
+    return torch.softmax(logits.double(), dim=1).numpy() if len(images) else np.empty((0, len(model.labels)))

@@ -1,0 +1,89 @@
+"""CNN training time on 3,500 crops and inference throughput, beside Weka's RandomForest on their features.
+
+Data: all 3,500 crops of ``../shared/datasets/pbc`` (``WEKAWBC_DATASETS`` overrides the root).
+CNN: ``wekawbc cnn train`` defaults (``TrainSettings()``), 2 torch threads. Inference: crops per
+second on preloaded crops (the network alone) and from the image files (reading and resizing
+included). Peer: Weka's RandomForest (``-I 100``) trained on the handcrafted features of the same
+3,500 crops, from an ARFF made by ``wekawbc extract`` (``WEKAWBC_PBC_ARFF`` names it; the benchmark
+says so when it is absent rather than spend about ten minutes extracting).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from pathlib import Path
+
+__all__ = ["main"]
+
+_ROOT = Path(__file__).resolve().parent.parent
+_DATASETS = Path(os.environ.get("WEKAWBC_DATASETS", _ROOT.parent / "shared" / "datasets"))
+_RANDOM_FOREST = "weka.classifiers.trees.RandomForest -P 100 -I 100 -num-slots 1 -K 0 -M 1.0 -V 0.001 -S 1"
+
+
+def _weka_random_forest(arff: Path) -> str:
+    from wekawbc.weka import jvm, load_instances
+    from wekawbc.weka.run import make_classifier
+
+    jvm.start()
+    data = load_instances(arff)
+    classifier = make_classifier(_RANDOM_FOREST)
+    started = time.perf_counter()
+    classifier.buildClassifier(data.jobject)
+    build = time.perf_counter() - started
+    return (f"| Weka RandomForest `-I 100` on the {data.num_instances} crops' {data.num_attributes - 1} "
+            f"handcrafted features (`{arff.name}`) | training {build:.1f} s |")
+
+
+def main() -> str:
+    import numpy as np
+
+    from wekawbc.cnn.images import load_crops
+    from wekawbc.cnn.training import TrainSettings, predict_proba, train_cnn
+
+    pbc = _DATASETS / "pbc"
+    if not pbc.is_dir():
+        return f"## CNN training and inference\n\nskipped: {pbc} not found\n"
+    settings = TrainSettings(threads=2)
+    started = time.perf_counter()
+    crops = load_crops(pbc, image_size=settings.image_size, crop_fraction=settings.crop_fraction)
+    reading = time.perf_counter() - started
+    started = time.perf_counter()
+    model = train_cnn(crops.images, crops.y, crops.labels, settings)
+    training = time.perf_counter() - started
+    started = time.perf_counter()
+    distribution = predict_proba(model, crops.images, threads=2)
+    network_rate = len(crops) / (time.perf_counter() - started)
+    files = crops.ids[:500]
+    started = time.perf_counter()
+    sample = load_crops(list(files), image_size=settings.image_size, crop_fraction=settings.crop_fraction)
+    predict_proba(model, sample.images, threads=2)
+    file_rate = len(files) / (time.perf_counter() - started)
+    accuracy = float(np.mean(distribution.argmax(1) == crops.y))
+
+    arff = os.environ.get("WEKAWBC_PBC_ARFF")
+    if arff and Path(arff).is_file():
+        peer = _weka_random_forest(Path(arff))
+    else:
+        peer = ("| Weka RandomForest on the same crops' features | not measured: set WEKAWBC_PBC_ARFF to the "
+                "ARFF of `wekawbc extract ../shared/datasets/pbc -o pbc3500.arff --mode crop` |")
+    epochs = len(model.history)
+    return "\n".join([
+        "## CNN training and inference (`python3 -m benchmarks cnn`)",
+        "",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; torch 2 threads. "
+        f"Data: {len(crops)} pbc crops at {settings.image_size} px.",
+        "",
+        "| what | time / rate |",
+        "|---|---|",
+        f"| reading and resizing {len(crops)} crops (`load_crops`) | {reading:.1f} s |",
+        f"| CNN training, {len(crops)} crops, defaults ({epochs} epochs run, {model.stop_reason}) | "
+        f"{training:.0f} s ({training / 60:.1f} min; target <= 15 min) |",
+        f"| CNN inference, preloaded crops | {network_rate:.0f} crops/s (target >= 100) |",
+        f"| CNN inference from image files (read + resize + network), 500 crops | {file_rate:.0f} crops/s |",
+        peer,
+        "",
+        f"(Training accuracy of the benchmark model on its own crops: {accuracy:.3f}; not an evaluation.)",
+        "",
+    ])
