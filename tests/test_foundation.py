@@ -45,6 +45,18 @@ def test_atomic_write_keeps_previous_content_on_failure(tmp_path):
     assert list(tmp_path.iterdir()) == [target]
 
 
+def test_atomic_write_gives_ordinary_permissions(tmp_path):
+    import os
+
+    mask = os.umask(0o022)
+    try:
+        with atomic_write(tmp_path / "report.json") as handle:
+            handle.write("{}")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "report.json").stat().st_mode & 0o777 == 0o644
+
+
 def test_predictions_csv_round_trip(tmp_path):
     rng = np.random.default_rng(0)
     dist = rng.dirichlet(np.ones(3), size=7)
