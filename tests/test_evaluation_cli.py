@@ -29,8 +29,14 @@ def test_evaluate_prints_weka_text_and_writes_json(tmp_path: Path, capsys: pytes
     p = _predictions()
     csv_path = write_predictions_csv(p, tmp_path / "preds.csv")
     out = tmp_path / "out" / "eval.json"
-    assert main(["evaluate", str(csv_path), "--json", str(out), "--bootstrap", "50"]) == 0
-    assert capsys.readouterr().out == evaluate(p).weka_text()
+    assert main(["evaluate", str(csv_path), "--json", str(out), "--bootstrap", "50", "--imbalance"]) == 0
+    printed = capsys.readouterr().out
+    weka_text = evaluate(p).weka_text()
+    assert printed.startswith(weka_text)
+    extras = printed[len(weka_text):]
+    assert "\n=== Imbalance metrics ===\n" in extras and "Balanced accuracy" in extras
+    assert "=== Bootstrap 95% intervals (50 resamples stratified by class, seed 1) ===" in extras
+    assert all(f"Recall {label}" in extras for label in LABELS)
     document = json.loads(out.read_text())
     assert document["priors"] == "other folds"
     assert document["evaluation"]["labels"] == list(LABELS)

@@ -30,8 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                           help="write every number (per class, weighted, macro, imbalance extras) as JSON")
     evaluate.add_argument("--complexity", action="store_true",
                           help="also print the K&B information and complexity lines (Weka's -k)")
+    evaluate.add_argument("--imbalance", action="store_true",
+                          help="also print the imbalance metrics (specificity, G-mean, IBA, balanced accuracy, ...)")
     evaluate.add_argument("--bootstrap", type=int, default=0, metavar="N",
-                          help="add stratified bootstrap confidence intervals from N resamples to the JSON")
+                          help="print and store stratified bootstrap confidence intervals from N resamples")
     evaluate.add_argument("--seed", type=int, default=1, help="bootstrap seed (default: 1)")
     evaluate.add_argument("--tolerance", type=float, default=_SUM_TOLERANCE,
                           help=f"how far a row's probabilities may sum from 1 (default: {_SUM_TOLERANCE})")
@@ -78,6 +80,7 @@ def check_predictions(predictions, path: str | Path, tolerance: float = _SUM_TOL
 
 def _evaluate(args: argparse.Namespace) -> int:
     from wekawbc.evaluation import evaluate
+    from wekawbc.evaluation._imbalance import bootstrap_text, imbalance_text
     from wekawbc.evaluation._result import _jsonable
     from wekawbc.predictions import Predictions, read_predictions_csv, read_train_counts_csv
     from wekawbc.provenance import command_line, library_versions
@@ -93,6 +96,11 @@ def _evaluate(args: argparse.Namespace) -> int:
             raise WekawbcError(f"{args.train_counts}: {error} (one row per fold of {args.predictions})") from None
     result = evaluate(predictions)
     print(result.weka_text(complexity=args.complexity), end="")
+    if args.imbalance:
+        print("\n" + imbalance_text(result.imbalance_metrics(), result.labels), end="")
+    intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap else None
+    if intervals is not None:
+        print("\n" + bootstrap_text(intervals), end="")
     if args.json:
         document = {
             "evaluation": result.to_dict(),
@@ -104,8 +112,8 @@ def _evaluate(args: argparse.Namespace) -> int:
             "versions": library_versions(),
             "command": command_line(),
         }
-        if args.bootstrap:
-            document["bootstrap"] = _jsonable(result.bootstrap(args.bootstrap, seed=args.seed))
+        if intervals is not None:
+            document["bootstrap"] = _jsonable(intervals)
         atomic_write_text(args.json, json.dumps(document, indent=2, allow_nan=False) + "\n")
     return 0
 
