@@ -17,7 +17,6 @@ Weka's relative errors need the class priors of each fold's *training* data; tho
 from __future__ import annotations
 
 import csv
-import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -151,6 +150,16 @@ def _float_cell(text: str, path: Path, row: int, column: str) -> float:
         raise WekawbcError(f"{path}: row {row}: column '{column}' holds '{text}', not a number") from None
 
 
+def _float_column(cells: list[str], path: Path, column: str) -> np.ndarray:
+    """Convert one CSV column at once; on failure name the first offending row (header is row 1)."""
+    try:
+        return np.asarray(cells, dtype=np.float64)
+    except ValueError:
+        for row, text in enumerate(cells, start=2):
+            _float_cell(text, path, row, column)
+        raise  # unreachable: some cell failed above
+
+
 def read_predictions_csv(path: str | os.PathLike, train_counts: np.ndarray | None = None) -> Predictions:
     """Read an interchange CSV; ``fold`` and ``weight`` columns are optional (0 and 1).
 
@@ -169,37 +178,39 @@ def read_predictions_csv(path: str | os.PathLike, train_counts: np.ndarray | Non
     if not prob_columns or "actual" not in header:
         raise WekawbcError(f"{path}: header must hold 'actual' and one 'p_<label>' column per class, got {header}")
     labels = tuple(header[i][len(_PROBABILITY_PREFIX):] for i in prob_columns)
-    index_of = {label: k for k, label in enumerate(labels)}
-    col = {name: i for i, name in enumerate(header)}
     body = rows[1:]
     if not body:
         raise WekawbcError(f"{path}: no predictions after the header")
-    n = len(body)
-    actual = np.empty(n, dtype=np.int64)
-    distribution = np.empty((n, len(labels)))
-    weight = np.ones(n)
-    fold = np.zeros(n, dtype=np.int64)
-    ids: list[str] | None = [] if "id" in col else None
-    for r, cells in enumerate(body):
-        line = r + 2
+    for line, cells in enumerate(body, start=2):
         if len(cells) != len(header):
             raise WekawbcError(f"{path}: row {line}: {len(cells)} cells, the header has {len(header)}")
-        label = cells[col["actual"]].strip()
-        if label and label not in index_of:
-            raise WekawbcError(f"{path}: row {line}: actual class '{label}' is not among the p_ columns {list(labels)}")
-        actual[r] = index_of[label] if label else -1
-        distribution[r] = [_float_cell(cells[i], path, line, header[i]) for i in prob_columns]
-        if "weight" in col:
-            weight[r] = _float_cell(cells[col["weight"]], path, line, "weight")
-        if "fold" in col:
-            value = _float_cell(cells[col["fold"]], path, line, "fold")
-            if value < 0 or not math.isclose(value, round(value)):
-                raise WekawbcError(f"{path}: row {line}: fold '{cells[col['fold']]}' is not a whole number >= 0")
-            fold[r] = int(round(value))
-        if ids is not None:
-            ids.append(cells[col["id"]])
-    return Predictions(labels, actual, distribution, weight, fold, train_counts,
-                       None if ids is None else tuple(ids))
+    columns = dict(zip(header, zip(*body)))
+    actual = _actual_column(columns["actual"], labels, path)
+    distribution = np.column_stack([_float_column(columns[header[i]], path, header[i]) for i in prob_columns])
+    weight = _float_column(columns["weight"], path, "weight") if "weight" in columns else None
+    fold = _fold_column(columns["fold"], path) if "fold" in columns else None
+    ids = tuple(columns["id"]) if "id" in columns else None
+    return Predictions(labels, actual, distribution, weight, fold, train_counts, ids)
+
+
+def _actual_column(cells: tuple[str, ...], labels: tuple[str, ...], path: Path) -> np.ndarray:
+    index_of = {label: k for k, label in enumerate(labels)}
+    index_of[""] = -1
+    try:
+        return np.array([index_of[cell.strip()] for cell in cells], dtype=np.int64)
+    except KeyError:
+        line, label = next((r, c.strip()) for r, c in enumerate(cells, start=2) if c.strip() not in index_of)
+        raise WekawbcError(
+            f"{path}: row {line}: actual class '{label}' is not among the p_ columns {list(labels)}"
+        ) from None
+
+
+def _fold_column(cells: tuple[str, ...], path: Path) -> np.ndarray:
+    values = _float_column(list(cells), path, "fold")
+    bad = np.flatnonzero(~(values >= 0) | (values != np.round(values)))
+    if bad.size:
+        raise WekawbcError(f"{path}: row {bad[0] + 2}: fold '{cells[bad[0]]}' is not a whole number >= 0")
+    return values.astype(np.int64)
 
 
 def write_train_counts_csv(labels: tuple[str, ...], train_counts: np.ndarray, path: str | os.PathLike) -> Path:
