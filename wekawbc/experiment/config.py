@@ -205,15 +205,20 @@ def _class_counts(value: Any, where: str, key: str) -> dict[str, float] | None:
     return {k: float(v) for k, v in value.items()}
 
 
-def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
+def _array_of_tables(raw: Any, key: str, what: str, allowed: set[str], where: str) -> list[dict[str, Any]]:
+    """The tables of ``[[key]]``, each checked for unknown keys."""
     if not isinstance(raw, list) or not raw:
-        raise _fail(where, "datasets", "must be a non-empty array of tables ([[datasets]] with a 'path')")
-    specs = []
+        raise _fail(where, key, f"must be a non-empty array of tables ([[{key}]] with {what})")
     for i, table in enumerate(raw):
-        context = f"[[datasets]] #{i + 1}"
         if not isinstance(table, dict):
-            raise _fail(where, "datasets", f"entry #{i + 1} must be a table")
-        _check_keys(table, {"name", "path", "class_counts"}, where, context)
+            raise _fail(where, key, f"entry #{i + 1} must be a table")
+        _check_keys(table, allowed, where, f"[[{key}]] #{i + 1}")
+    return raw
+
+
+def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
+    specs = []
+    for i, table in enumerate(_array_of_tables(raw, "datasets", "a 'path'", {"name", "path", "class_counts"}, where)):
         if "path" not in table:
             raise _fail(where, f"datasets[{i}].path", "is missing")
         path = Path(os.path.expanduser(_typed(table, "path", str, where, "")))
@@ -265,14 +270,11 @@ def _strategies(raw: Any, where: str, key: str) -> tuple[str, ...]:
 def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> tuple[ClassifierSpec, ...]:
     from wekawbc.experiment.grid import CNN_STRATEGIES, WEKA_STRATEGIES
 
-    if not isinstance(raw, list) or not raw:
-        raise _fail(where, "classifiers", "must be a non-empty array of tables ([[classifiers]] with 'weka' or 'cnn')")
     specs = []
-    for i, table in enumerate(raw):
+    tables = _array_of_tables(raw, "classifiers", "'weka' or 'cnn'", {"name", "weka", "cnn", "strategies", "repetitions"},
+                              where)
+    for i, table in enumerate(tables):
         key = f"classifiers[{i}]"
-        if not isinstance(table, dict):
-            raise _fail(where, "classifiers", f"entry #{i + 1} must be a table")
-        _check_keys(table, {"name", "weka", "cnn", "strategies", "repetitions"}, where, f"[[classifiers]] #{i + 1}")
         repetitions = _typed(table, "repetitions", int, where, None)
         if repetitions is not None and repetitions < 1:
             raise _fail(where, f"{key}.repetitions", f"must be 1 or more, got {repetitions}")
