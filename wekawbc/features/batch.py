@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -129,7 +130,10 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
             rows.extend(found)
             outcomes.append(outcome)
     else:
-        with ProcessPoolExecutor(max_workers=workers, initializer=_one_thread) as pool:
+        # forkserver, not fork: a caller may hold a JVM or threads that a forked child would inherit
+        # half-locked (a fork after jpype started the JVM deadlocks the workers).
+        context = multiprocessing.get_context("forkserver")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_one_thread) as pool:
             results = pool.map(work, records, chunksize=max(1, min(16, len(records) // (4 * workers) or 1)))
             results = progress(results) if progress else results
             for found, outcome in results:
