@@ -15,6 +15,9 @@ Method (classic image processing, no training; every parameter below is fixed in
    separates plasma from everything stained (cells, red cells).
 4. The leukocyte is the nucleus component nearest the crop's centre (weighted by size); the other
    nucleus components within ``lobe_gap`` cell radii are its other lobes.
+   If that nucleus then covers more than ``granule_check`` of the cell (step 5) and its own score
+   histogram is clearly two-class (Otsu effectiveness above ``granule_separation``), dark
+   granules were taken in: Otsu's threshold inside it separates chromatin from granules.
 5. Cell: foreground (darkness above the lower Otsu threshold) is split by a marker watershed on
    its distance transform: the nucleus is one marker, and each distance-transform peak whose
    inscribed disc does not reach the nucleus (a red cell, a neighbour) is another. The cell is
@@ -30,7 +33,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.filters import threshold_multiotsu
+from skimage.filters import threshold_multiotsu, threshold_otsu
 from skimage.segmentation import watershed
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image"]
@@ -44,6 +47,8 @@ class SegmentationParams:
     smooth_sigma: float = 1.0
     blue_weight: float = 1.0  # weight of (B - R) added to darkness for the nucleus score
     nucleus_opening: int = 4        # radius of the disc that opens nucleus candidates (drops thin rims)
+    granule_check: float = 0.8      # nucleus/cell area ratio above which granules are looked for
+    granule_separation: float = 0.6  # Otsu effectiveness needed to split chromatin from granules
     lobe_gap: float = 0.35          # in cell radii: nucleus parts this close belong to one cell
     min_nucleus_fraction: float = 0.05  # of the main nucleus part's area
     hole_fraction: float = 0.02     # of the working image area: holes smaller are filled
@@ -192,9 +197,35 @@ def segment_cell(rgb: np.ndarray, params: SegmentationParams = SegmentationParam
     foreground = cv2.morphologyEx(foreground.astype(np.uint8), cv2.MORPH_OPEN, _disk(2)).astype(bool) | nucleus
     cell = _cell_from_foreground(foreground, nucleus, params.marker_reach)
     cell = _fill_small_holes(cell, cell.size) | nucleus
+    nucleus, high = _split_granules(nucleus, cell, score, high, params)
     nucleus, cell = _at_size(nucleus, cell, rows, cols)
     nucleus = _refine_nucleus(rgb, nucleus, high, scale, params) & cell
     return _segmentation(nucleus, cell)
+
+
+def _split_granules(nucleus: np.ndarray, cell: np.ndarray, score: np.ndarray, threshold: float,
+                    params: SegmentationParams) -> tuple[np.ndarray, float]:
+    """When the "nucleus" fills nearly the whole cell, split chromatin from dark granules inside it.
+
+    Dark eosinophil or basophil granules can fall in the nucleus class of the whole-image
+    threshold. If the nucleus covers more than ``granule_check`` of the cell and its own score
+    histogram is clearly two-class (Otsu effectiveness above ``granule_separation``), the upper
+    class is the nucleus. Returns the nucleus and the threshold that defines it.
+    """
+    if nucleus.sum() <= params.granule_check * cell.sum():
+        return nucleus, threshold
+    values = score[nucleus]
+    split = float(threshold_otsu(values))
+    upper = values > split
+    if upper.all() or not upper.any():
+        return nucleus, threshold
+    between = upper.mean() * (1 - upper.mean()) * (values[upper].mean() - values[~upper].mean()) ** 2
+    if between < params.granule_separation * values.var():
+        return nucleus, threshold
+    inner = cv2.morphologyEx((nucleus & (score > split)).astype(np.uint8), cv2.MORPH_OPEN,
+                             _disk(params.nucleus_opening)).astype(bool)
+    inner = _pick_nucleus(inner, params)
+    return (inner, split) if inner.any() else (nucleus, threshold)
 
 
 def _empty(rows: int, cols: int) -> CellSegmentation:
