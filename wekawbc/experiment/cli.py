@@ -18,7 +18,7 @@ DEMO_CLASSIFIERS: dict[str, dict] = {
     "Logistic": {"weka": "weka.classifiers.functions.Logistic -R 1.0E-8 -M -1"},
     "MultilayerPerceptron": {"weka": "weka.classifiers.functions.MultilayerPerceptron"},
     "NaiveBayes": {"weka": "weka.classifiers.bayes.NaiveBayes"},
-    "CNN": {"cnn": {"epochs": 12, "image_size": 48, "patience": 4}},
+    "CNN": {"cnn": {"epochs": 6, "image_size": 32, "patience": 3}},
 }
 _DEFAULT_DEMO = "J48,RandomForest,SMO,Logistic,CNN"
 
