@@ -146,6 +146,28 @@ def test_one_class_and_nan_loss_are_clear_errors(crops):
         train_cnn(crops.images, crops.y, crops.labels, exploding)
 
 
+def test_nan_loss_after_an_epoch_keeps_the_best_model(crops, monkeypatch):
+    import wekawbc.cnn.training as training
+
+    real = training.F.cross_entropy
+    batches_per_epoch = -(-int(len(crops.y) * 0.9) // TINY.batch_size)
+    calls = {"training": 0}
+
+    def failing_in_epoch_two(*args, **kwargs):
+        loss = real(*args, **kwargs)
+        if "label_smoothing" in kwargs:  # the training loss (validation passes no smoothing)
+            calls["training"] += 1
+            if calls["training"] > batches_per_epoch + 1:
+                return loss * float("nan")
+        return loss
+
+    monkeypatch.setattr(training.F, "cross_entropy", failing_in_epoch_two)
+    model = train_cnn(crops.images, crops.y, crops.labels, TINY)
+    assert "NaN" in model.stop_reason and "(epoch 1) is kept" in model.stop_reason
+    assert model.best_epoch == 1 and len(model.history) == 1
+    assert np.isfinite(predict_proba(model, crops.images)).all()
+
+
 def test_model_file_round_trip_and_refusals(crops, tmp_path):
     model = train_cnn(crops.images, crops.y, crops.labels, TrainSettings(**{**TINY.__dict__, "epochs": 1}))
     path = save_model(model, tmp_path / "cnn.pt", task="five", extra={"dataset": "sample"})
