@@ -10,26 +10,12 @@ in, so a seeded run repeats exactly.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Augmentation", "augment_batch"]
+from wekawbc.cnn.settings import Augmentation
 
-
-@dataclass(frozen=True)
-class Augmentation:
-    """Ranges of the random transformations (0 switches one off)."""
-
-    dihedral: bool = True  # exact quarter turns and mirroring (no interpolation)
-    rotate: bool = False  # any angle, resampled bilinearly
-    scale: float = 0.0  # zoom factor drawn from [1 - scale, 1 + scale]
-    shift: float = 0.0  # shift drawn from [-shift, shift] of the image side
-    brightness: float = 0.15
-    contrast: float = 0.15
-    saturation: float = 0.15
-    channel_gain: float = 0.05
+__all__ = ["augment_batch"]
 
 
 def _uniform(n: int, half_width: float, generator: torch.Generator) -> torch.Tensor:

@@ -14,9 +14,6 @@ from wekawbc._io import WekawbcError
 
 __all__ = ["register"]
 
-_BALANCES = ("none", "weights", "sampler")
-
-
 def _class_counts(text: str) -> dict[str, float]:
     from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS, parse_class_counts
 
@@ -42,11 +39,17 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
+    from wekawbc.cnn.settings import BALANCES, TrainSettings
+
+    default = TrainSettings()
     group = parser.add_argument_group("training (defaults: the settings measured in docs/cnn.md)")
-    group.add_argument("--epochs", type=int, metavar="N", help="most epochs (early stopping may end sooner)")
-    group.add_argument("--image-size", type=int, metavar="PX", help="network input side in pixels")
-    group.add_argument("--balance", choices=_BALANCES,
-                       help="imbalance strategy: none, class-weighted loss, or class-balanced sampler")
+    group.add_argument("--epochs", type=int, metavar="N",
+                       help=f"most epochs; early stopping may end sooner (default: {default.epochs})")
+    group.add_argument("--image-size", type=int, metavar="PX",
+                       help=f"network input side in pixels (default: {default.image_size})")
+    group.add_argument("--balance", choices=BALANCES,
+                       help="imbalance strategy: none, class-weighted loss, or class-balanced sampler "
+                            f"(default: {default.balance})")
     group.add_argument("--threads", type=int, metavar="T",
                        help="torch CPU threads (results repeat exactly for the same seed and thread count)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -107,12 +110,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _settings(args: argparse.Namespace, seed: int):
-    from wekawbc.cnn.evaluate import settings_with
-    from wekawbc.cnn.training import TrainSettings
+    from dataclasses import replace
 
+    from wekawbc.cnn.settings import TrainSettings
+
+    changes = {"epochs": args.epochs, "image_size": args.image_size, "balance": args.balance,
+               "threads": args.threads, "seed": seed}
     try:
-        return settings_with(TrainSettings(), epochs=args.epochs, image_size=args.image_size, balance=args.balance,
-                             threads=args.threads, seed=seed)
+        return replace(TrainSettings(), **{name: value for name, value in changes.items() if value is not None})
     except ValueError as error:
         raise WekawbcError(str(error)) from None
 

@@ -12,7 +12,7 @@ that training part, and nothing of the test fold reaches training.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -140,7 +140,3 @@ def holdout_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids:
         raise WekawbcError(f"the {train.size} training instances of the {percentage:g}% split hold one class only")
     return _run(images, y, labels, ids, [(train, test)], settings or TrainSettings(), progress, on_batch)
 
-
-def settings_with(settings: TrainSettings, **changes) -> TrainSettings:
-    """A copy of ``settings`` with ``changes`` (None values ignored): the CLI's option overrides."""
-    return replace(settings, **{k: v for k, v in changes.items() if v is not None})

@@ -1,0 +1,99 @@
+"""Training settings of the CNN, torch-free (the command line shows their defaults without importing torch)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Literal
+
+__all__ = ["Augmentation", "BALANCES", "Balance", "TrainSettings"]
+
+
+@dataclass(frozen=True)
+class Augmentation:
+    """Ranges of the random transformations (0 switches one off)."""
+
+    dihedral: bool = True  # exact quarter turns and mirroring (no interpolation)
+    rotate: bool = False  # any angle, resampled bilinearly
+    scale: float = 0.0  # zoom factor drawn from [1 - scale, 1 + scale]
+    shift: float = 0.0  # shift drawn from [-shift, shift] of the image side
+    brightness: float = 0.15
+    contrast: float = 0.15
+    saturation: float = 0.15
+    channel_gain: float = 0.05
+
+
+Balance = Literal["none", "weights", "sampler"]
+BALANCES: tuple[str, ...] = ("none", "weights", "sampler")
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything that decides a training run (recorded in the model file and every output).
+
+    The defaults are the settings measured in ``docs/cnn.md`` on ``pbc/`` at the paper's class mix.
+
+    Attributes
+    ----------
+    epochs : int
+        Most epochs; early stopping usually ends sooner.
+    image_size, crop_fraction : int, float
+        Network input (see :class:`~wekawbc.cnn.images.Preprocessing`).
+    balance : {"none", "weights", "sampler"}
+        Imbalance strategy: none; class-weighted loss (weights ``n / (K n_c)``); or a sampler
+        drawing each class equally often (with replacement) in every epoch.
+    batch_size, learning_rate, weight_decay, label_smoothing :
+        AdamW on cross-entropy; the learning rate follows a cosine from ``learning_rate`` to 0.
+    validation_fraction : float
+        Share of each class of the training data held out (stratified, seeded) for early stopping.
+    patience : int
+        Epochs without a lower validation loss before training stops; the best epoch is kept.
+    channels, dropout :
+        The network (see :class:`~wekawbc.cnn.network.CellNet`).
+    seed : int
+        Seed of initialisation, inner split, shuffling, sampling and augmentation.
+    threads : int or None
+        Torch CPU threads (None: torch's default). Results repeat exactly for the same seed and
+        thread count.
+    augmentation : Augmentation
+        Ranges of the random transformations.
+    """
+
+    epochs: int = 25
+    image_size: int = 48
+    crop_fraction: float = 0.7
+    balance: Balance = "sampler"
+    batch_size: int = 32
+    learning_rate: float = 3e-3
+    weight_decay: float = 5e-4
+    label_smoothing: float = 0.05
+    validation_fraction: float = 0.1
+    patience: int = 8
+    channels: tuple[int, ...] = (16, 32, 64, 128)
+    dropout: float = 0.2
+    seed: int = 1
+    threads: int | None = None
+    augmentation: Augmentation = field(default_factory=Augmentation)
+
+    def __post_init__(self) -> None:
+        if self.balance not in BALANCES:
+            raise ValueError(f"balance must be one of {BALANCES}, got {self.balance!r}")
+        for name in ("epochs", "image_size", "batch_size"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)!r}")
+        if not 0.0 <= self.validation_fraction < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        if not 0.0 < self.crop_fraction <= 1.0:
+            raise ValueError(f"crop_fraction must be in (0, 1], got {self.crop_fraction!r}")
+        if self.threads is not None and int(self.threads) < 1:
+            raise ValueError(f"threads must be >= 1, got {self.threads!r}")
+        object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    def to_dict(self) -> dict:
+        """JSON-able form (the augmentation ranges nested)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "TrainSettings":
+        data = dict(data)
+        data["augmentation"] = Augmentation(**data.get("augmentation", {}))
+        return cls(**data)
