@@ -130,6 +130,12 @@ def test_read_image_bad_files_name_the_file(tmp_path, rgb):
     truncated.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
     with pytest.raises(WekawbcError, match="cut.png: corrupt or truncated"):
         read_image(truncated)
+    jpeg = io.BytesIO()
+    Image.fromarray(np.repeat(np.repeat(rgb, 10, 0), 10, 1)).save(jpeg, format="JPEG")
+    cut_jpeg = tmp_path / "cut.jpg"
+    cut_jpeg.write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
+    with pytest.raises(WekawbcError, match="cut.jpg: corrupt or truncated"):
+        read_image(cut_jpeg)
     with pytest.raises(WekawbcError, match="not found"):
         read_image(tmp_path / "none.png")
 
