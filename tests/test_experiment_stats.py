@@ -127,3 +127,16 @@ def test_summary_and_text():
     with pytest.raises(ValueError, match="baseline"):
         experimenter_table(results, "pct_correct", baseline="C")
     assert math.isnan(corrected_paired_ttest(np.array([]), np.array([]), 0.1).p_value)
+
+
+def test_undefined_values_are_left_out():
+    x = np.array([80.0, np.nan, 82.0, 79.0, 81.0])
+    y = np.array([85.0, 84.0, np.nan, 83.0, 86.0])
+    both = corrected_paired_ttest(x, y, 0.25)
+    defined = corrected_paired_ttest(np.array([80.0, 79.0, 81.0]), np.array([85.0, 83.0, 86.0]), 0.25)
+    assert both == defined and both.n == 3
+    results = _results(np.random.default_rng(2), {"A": 0.0, "B": 0.0}, runs=2, folds=3, n=60)
+    results.loc[0, "pct_correct"] = np.nan
+    summary = summarise_runs(results, ["pct_correct"])
+    assert summary.loc[0, "pct_correct_n"] == 5
+    assert summary.loc[0, "pct_correct_mean"] == pytest.approx(results.pct_correct[1:6].mean())

@@ -56,6 +56,8 @@ class PairedTest:
 
 
 def _mean_std(values: np.ndarray) -> tuple[float, float]:
+    """Mean and sample standard deviation of the defined values (NaN is Weka's ``?``: left out)."""
+    values = values[~np.isnan(values)]
     if values.size == 0:
         return math.nan, math.nan
     mean = float(values.mean())
@@ -70,7 +72,8 @@ def corrected_paired_ttest(baseline: np.ndarray, other: np.ndarray, test_train_r
     Parameters
     ----------
     baseline, other : array of float
-        The metric of the two schemes on the same (run, fold) pairs, in the same order.
+        The metric of the two schemes on the same (run, fold) pairs, in the same order; pairs
+        holding a NaN (an undefined value) are left out.
     test_train_ratio : float
         Test-set size over training-set size (``1 / (k - 1)`` for k-fold cross-validation).
     alpha : float, default=0.05
@@ -80,6 +83,9 @@ def corrected_paired_ttest(baseline: np.ndarray, other: np.ndarray, test_train_r
     y = np.asarray(other, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
         raise ValueError(f"paired values must be two 1-d arrays of one length, got {x.shape} and {y.shape}")
+    # A pair where either value is undefined (NaN, Weka's "?") is left out.
+    defined = ~(np.isnan(x) | np.isnan(y))
+    x, y = x[defined], y[defined]
     differences = x - y
     n = differences.size
     mean_d, std_d = _mean_std(differences)
@@ -102,6 +108,9 @@ def corrected_paired_ttest(baseline: np.ndarray, other: np.ndarray, test_train_r
 def summarise_runs(results: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     """Mean and sample standard deviation of each metric per scheme over all (repetition, fold) rows.
 
+    Rows where a metric is undefined (NaN, e.g. a precision with no predictions of a class) are
+    left out of that metric; ``<metric>_n`` says how many rows count.
+
     ``results`` has one row per ``scheme, repetition, fold`` (as the Experimenter's result set);
     the answer has one row per scheme and columns ``<metric>_mean``, ``<metric>_std`` and ``n``.
     """
@@ -111,6 +120,7 @@ def summarise_runs(results: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
         for metric in metrics:
             mean, std = _mean_std(group[metric].to_numpy(dtype=np.float64))
             row[f"{metric}_mean"], row[f"{metric}_std"] = mean, std
+            row[f"{metric}_n"] = int(group[metric].notna().sum())
         rows.append(row)
     return pd.DataFrame(rows)
 
