@@ -112,7 +112,8 @@ class DaskExecutor:
 
     def scatter(self, value: Any) -> Any:
         """Send a large argument (a feature matrix) to the workers once."""
-        return self.client.scatter(value, broadcast=True)
+        # hash=False: a fresh key, so releasing an earlier scatter of equal data cannot take this one along.
+        return self.client.scatter(value, broadcast=True, hash=False)
 
     def submit(self, key: str, function: Callable, *args: Any) -> Any:
         return self.client.submit(function, *args, key=key, retries=self.retries, pure=False)
