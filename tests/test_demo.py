@@ -135,6 +135,25 @@ def test_interrupted_unit_is_redone(demo, capsys):
     assert (unit / "predictions.csv").read_bytes() == kept
 
 
+def test_full_disk_keeps_the_previous_report(demo, capsys, monkeypatch):
+    import errno
+
+    import wekawbc._io
+
+    out, _, _ = demo
+    run = out / "reports" / "demo"
+    before = {p: p.read_bytes() for p in run.rglob("*.json")}
+
+    def no_space(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(wekawbc._io.os, "fsync", no_space)
+    assert main(["run", str(out / "demo.toml"), "--no-progress"]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert {p: p.read_bytes() for p in run.rglob("*.json")} == before
+    assert not list(run.rglob("*.tmp"))
+
+
 def test_demo_with_missing_data_path_fails_clearly(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--data", str(tmp_path / "nothing")]) == 1
     assert "--data" in capsys.readouterr().err

@@ -68,8 +68,15 @@ def _execute(config, args) -> int:
     from wekawbc.experiment.runner import run_experiment
     from wekawbc.experiment.scaleout import make_executor
 
-    with make_executor(args.scheduler, args.workers, args.retries) as executor:
-        outcome = run_experiment(config, executor, progress=not args.no_progress)
+    from wekawbc._io import WekawbcError
+
+    try:
+        with make_executor(args.scheduler, args.workers, args.retries) as executor:
+            outcome = run_experiment(config, executor, progress=not args.no_progress)
+    except OSError as error:
+        where = f" ({error.filename})" if error.filename else ""
+        raise WekawbcError(f"writing the outputs failed{where}: {error.strerror or error}; finished units and "
+                           "the files written before are kept") from None
     print(f"units run: {outcome.units_run}, reused from an earlier run: {outcome.units_reused}; "
           f"features {'reused from the cache' if outcome.features_reused else 'extracted'}")
     for path in outcome.arff_files:
