@@ -157,3 +157,10 @@ def test_full_disk_keeps_the_previous_report(demo, capsys, monkeypatch):
 def test_demo_with_missing_data_path_fails_clearly(tmp_path, capsys):
     assert main(["demo", "--out", str(tmp_path), "--data", str(tmp_path / "nothing")]) == 1
     assert "--data" in capsys.readouterr().err
+
+
+def test_demo_data_from_the_environment(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("WEKAWBC_DATA", str(tmp_path / "absent"))
+    assert main(["demo", "--out", str(tmp_path / "out")]) == 1
+    error = capsys.readouterr().err
+    assert "$WEKAWBC_DATA" in error and "absent" in error

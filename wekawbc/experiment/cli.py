@@ -155,6 +155,7 @@ def _demo(args: argparse.Namespace) -> int:
 
     out: Path = args.out
     data = args.data or (Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else None)
+    source = "--data" if args.data else f"${DATA_ENV}"
     class_counts = args.class_counts
     if class_counts is not None and class_counts != "paper":
         from wekawbc.cnn.subsample import parse_class_counts
@@ -171,7 +172,7 @@ def _demo(args: argparse.Namespace) -> int:
             print(f"generating the synthetic data set in {data} ...", flush=True)
             write_dataset(data, scaled_counts(args.scale), seed=args.seed, progress=not args.no_progress)
     elif not data.exists():
-        raise WekawbcError(f"--data: {data} does not exist")
+        raise WekawbcError(f"{source}: {data} does not exist")
     document = demo_config(out, data, [c.strip() for c in args.classifiers.split(",") if c.strip()],
                            [s.strip() for s in args.strategies.split(",") if s.strip()], args.folds,
                            args.repetitions, args.seed, class_counts)
