@@ -1,7 +1,7 @@
 """CNN training time on 3,500 crops and inference throughput, beside Weka's RandomForest on their features.
 
 Data: all 3,500 crops of ``../shared/datasets/pbc`` (``WEKAWBC_DATASETS`` overrides the root).
-CNN: ``wekawbc cnn train`` defaults (``TrainSettings()``), 2 torch threads. Inference: crops per
+CNN: ``wekawbc cnn train`` defaults (``TrainSettings()``), one torch thread (``WEKAWBC_BENCH_THREADS``). Inference: crops per
 second on preloaded crops (the network alone) and from the image files (reading and resizing
 included). Peer: Weka's RandomForest (``-I 100``) trained on the handcrafted features of the
 1,000 crops of the paper's class mix (``wekawbc cnn subsample --class-counts paper`` then
@@ -21,6 +21,9 @@ __all__ = ["main"]
 
 _ROOT = Path(__file__).resolve().parent.parent
 _DATASETS = Path(os.environ.get("WEKAWBC_DATASETS", _ROOT.parent / "shared" / "datasets"))
+# One torch thread: on a 2-core machine shared with other processes, two OpenMP threads spend much of
+# their CPU time spin-waiting for each other (measured: 781 s CPU with 2 threads for this training).
+_THREADS = int(os.environ.get("WEKAWBC_BENCH_THREADS", "1"))
 _RANDOM_FOREST = "weka.classifiers.trees.RandomForest -P 100 -I 100 -num-slots 1 -K 0 -M 1.0 -V 0.001 -S 1"
 
 
@@ -46,20 +49,22 @@ def main() -> str:
     pbc = _DATASETS / "pbc"
     if not pbc.is_dir():
         return f"## CNN training and inference\n\nskipped: {pbc} not found\n"
-    settings = TrainSettings(threads=2)
+    settings = TrainSettings(threads=_THREADS)
     started = time.perf_counter()
     crops = load_crops(pbc, image_size=settings.image_size, crop_fraction=settings.crop_fraction)
     reading = time.perf_counter() - started
-    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.perf_counter(), time.process_time()
     model = train_cnn(crops.images, crops.y, crops.labels, settings)
-    training = time.perf_counter() - started
+    training, training_cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    load_after = os.getloadavg()[0]
     started = time.perf_counter()
-    distribution = predict_proba(model, crops.images, threads=2)
+    distribution = predict_proba(model, crops.images, threads=_THREADS)
     network_rate = len(crops) / (time.perf_counter() - started)
     files = crops.ids[:500]
     started = time.perf_counter()
     sample = load_crops(list(files), image_size=settings.image_size, crop_fraction=settings.crop_fraction)
-    predict_proba(model, sample.images, threads=2)
+    predict_proba(model, sample.images, threads=_THREADS)
     file_rate = len(files) / (time.perf_counter() - started)
     accuracy = float(np.mean(distribution.argmax(1) == crops.y))
 
@@ -80,14 +85,15 @@ def main() -> str:
     return "\n".join([
         "## CNN training and inference (`python3 -m benchmarks cnn`)",
         "",
-        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; torch 2 threads. "
-        f"Data: {len(crops)} pbc crops at {settings.image_size} px.",
+        f"Machine: {platform.machine()}, {os.cpu_count()} cores shared with other work; torch {_THREADS} thread(s). "
+        f"Data: {len(crops)} pbc crops at {settings.image_size} px. Load average {load_before:.1f} before and "
+        f"{load_after:.1f} after training (other processes competing for the 2 cores inflate wall times).",
         "",
         "| what | time / rate |",
         "|---|---|",
         f"| reading and resizing {len(crops)} crops (`load_crops`) | {reading:.1f} s |",
         f"| CNN training, {len(crops)} crops, defaults ({epochs} epochs run, {model.stop_reason}) | "
-        f"{training:.0f} s ({training / 60:.1f} min; target <= 15 min) |",
+        f"{training:.0f} s wall ({training / 60:.1f} min; target <= 15 min), {training_cpu:.0f} s CPU |",
         f"| CNN inference, preloaded crops | {network_rate:.0f} crops/s (target >= 100) |",
         f"| CNN inference from image files (read + resize + network), 500 crops | {file_rate:.0f} crops/s |",
         peer,
