@@ -83,7 +83,7 @@ class CropSet:
         return dict(zip(self.labels, counts.tolist()))
 
 
-def _select_records(dataset: CellDataset, task: str, class_counts: dict[str, float] | None,
+def _select_records(dataset: CellDataset, class_counts: dict[str, float] | None,
                     subsample_seed: int) -> list[CellRecord]:
     records = list(dataset.records)
     if class_counts is None:
@@ -126,7 +126,7 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
     labels = class_values(task)  # ValueError for an unknown task
     dataset = load_dataset(source)
     skipped = [str(problem) for problem in dataset.problems]
-    records = _select_records(dataset, task, class_counts, subsample_seed)
+    records = _select_records(dataset, class_counts, subsample_seed)
     crops, y, ids = [], [], []
     for record in tqdm(records, desc="reading images", unit="image", disable=not progress, leave=False):
         try:

@@ -31,6 +31,7 @@ from wekawbc.cnn.settings import TrainSettings
 
 __all__ = ["TrainSettings", "TrainedCnn", "inner_validation_split", "predict_proba", "train_cnn"]
 
+
 @dataclass
 class TrainedCnn:
     """A trained network with what is needed to use and describe it.
