@@ -52,29 +52,6 @@ def plan_folds(codes: np.ndarray, seed: int, folds: int | None = None, split: fl
             for f, (train, test) in enumerate(cv_train_test_indices(codes, int(folds), seed))]
 
 
-class _RankedLabel(str):
-    """A class label that sorts by its position in the data set's class order, not alphabetically.
-
-    The estimator sorts its classes; with these labels Weka's nominal class gets the data set's
-    names *and* order, exactly as in the ARFF. Both matter to Weka: Logistic takes the last class as
-    its reference, and RandomForest seeds itself from the text of an instance, class name included.
-    """
-
-    def __new__(cls, text: str, rank: int) -> "_RankedLabel":
-        label = super().__new__(cls, text)
-        label.rank = rank
-        return label
-
-    def __lt__(self, other: object) -> bool:
-        return self.rank < other.rank if isinstance(other, _RankedLabel) else str.__lt__(self, other)
-
-    def __gt__(self, other: object) -> bool:
-        return self.rank > other.rank if isinstance(other, _RankedLabel) else str.__gt__(self, other)
-
-    def __reduce__(self):
-        return (_RankedLabel, (str(self), self.rank))
-
-
 def _columns(classes: Any, labels: tuple[str, ...]) -> np.ndarray:
     index = {label: k for k, label in enumerate(labels)}
     return np.array([index[str(c)] for c in np.asarray(classes).tolist()], dtype=np.int64)
@@ -87,9 +64,11 @@ def weka_fold(command: str, strategy: str, X: np.ndarray, codes: np.ndarray, lab
     from wekawbc.weka.jvm import start
 
     start()
-    model = make_estimator(strategy, command, seed=seed)
-    ranked = np.array([_RankedLabel(label, k) for k, label in enumerate(labels)], dtype=object)
-    model.fit(X[train], ranked[codes[train]])
+    # Weka's nominal class gets the data set's names *and* order, exactly as in the ARFF. Both
+    # matter to Weka: Logistic takes the last class as its reference, and RandomForest seeds itself
+    # from the text of an instance, class name included.
+    model = make_estimator(strategy, command, seed=seed, classes=labels)
+    model.fit(X[train], np.asarray(labels, dtype=object)[codes[train]])
     distribution = np.zeros((len(test), len(labels)))
     distribution[:, _columns(model.classes_, labels)] = model.predict_proba(X[test])
     return distribution
