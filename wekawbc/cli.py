@@ -21,13 +21,13 @@ __all__ = ["build_parser", "main"]
 
 # Sub-command modules, in the order of the data flow.
 _COMMAND_MODULES: tuple[str, ...] = (
-    "wekawbc.cells.cli",
-    "wekawbc.features.cli",
-    "wekawbc.report.cli",
-    "wekawbc.experiment.cli",
-    "wekawbc.weka.cli",
-    "wekawbc.evaluation.cli",
-    "wekawbc.cnn.cli",
+    "wekawbc.features.cli",      # extract
+    "wekawbc.cells.cli",         # validate-cells
+    "wekawbc.weka.cli",          # weka, packages
+    "wekawbc.cnn.cli",           # cnn train / predict / evaluate / subsample
+    "wekawbc.evaluation.cli",    # evaluate, parse
+    "wekawbc.experiment.cli",    # run, demo
+    "wekawbc.report.cli",        # report, compare, audit
 )
 
 
