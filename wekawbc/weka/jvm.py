@@ -27,7 +27,7 @@ from pathlib import Path
 
 from wekawbc._io import WekawbcError
 
-__all__ = ["JavaRuntime", "find_java", "java_error", "start", "is_started", "runtime", "weka_home"]
+__all__ = ["JavaRuntime", "find_java", "java_error", "java_message", "start", "is_started", "runtime", "weka_home"]
 
 _log = logging.getLogger(__name__)
 
@@ -127,12 +127,35 @@ def runtime() -> JavaRuntime | None:
     return _runtime
 
 
-def java_error(error: BaseException, context: str, problem: str | None = None) -> WekawbcError:
+def java_message(error: BaseException, kind: bool = False) -> str:
+    """Java's message of ``error`` on one line (stack trace dropped).
+
+    Whitespace is collapsed and the class names of nested causes (Weka's ``"(Reason:
+    java.io.IOException: ...)"``) are dropped. With ``kind``, the exception's simple class name comes
+    first (``"NumberFormatException: ..."``) unless it is a plain ``Exception``, and a
+    ``ClassNotFoundException`` reads ``"no such class: <name>"``.
+    """
+    java_class = str(error.getClass().getName()) if hasattr(error, "getClass") else type(error).__name__
+    simple = java_class.rsplit(".", 1)[-1]
+    message = error.getMessage() if hasattr(error, "getMessage") else None
+    if message is None or (kind and not str(message)):
+        return simple if kind else java_class
+    text = " ".join(str(message).split())
+    # Weka nests causes as "... (Reason: java.io.IOException: ...)": keep the words, drop the class names.
+    text = re.sub(r"\b(?:[a-z_]\w*\.)+\w*(?:Exception|Error): ", "", text)
+    if not kind:
+        return text
+    if simple == "ClassNotFoundException":
+        return f"no such class: {text}"
+    return text if simple == "Exception" else f"{simple}: {text}"
+
+
+def java_error(error: BaseException, context: str, problem: str | None = None, kind: bool = False) -> WekawbcError:
     """A one-line :class:`WekawbcError` for a Java exception raised inside Weka.
 
-    The message reads ``"<context>: <problem>: <Java's message>"`` (stack trace dropped). Running
-    out of Java heap instead becomes ``"<context>: Java ran out of memory ..."``, one sentence saying
-    how to give Java more memory.
+    The message reads ``"<context>: <problem>: <Java's message>"`` (:func:`java_message`, with the
+    exception's kind first when ``kind``). Running out of Java heap instead becomes
+    ``"<context>: Java ran out of memory ..."``, one sentence saying how to give Java more memory.
     """
     java_class = error.getClass().getName() if hasattr(error, "getClass") else type(error).__name__
     if str(java_class) == "java.lang.OutOfMemoryError":
@@ -141,10 +164,7 @@ def java_error(error: BaseException, context: str, problem: str | None = None) -
             f"{context}: Java ran out of memory (max heap {heap}); start again with a larger heap, "
             f"e.g. --max-heap 8g or {_DEFAULT_MAX_HEAP_ENV}=8g"
         )
-    message = error.getMessage() if hasattr(error, "getMessage") else None
-    text = " ".join(str(message).split()) if message is not None else str(java_class)
-    # Weka nests causes as "... (Reason: java.io.IOException: ...)": keep the words, drop the class names.
-    text = re.sub(r"\b(?:[a-z_]\w*\.)+\w*(?:Exception|Error): ", "", text)
+    text = java_message(error, kind)
     return WekawbcError(f"{context}: {problem}: {text}" if problem else f"{context}: {text}")
 
 

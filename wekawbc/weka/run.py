@@ -31,6 +31,7 @@ import numpy as np
 
 from wekawbc._io import WekawbcError
 from wekawbc.predictions import Predictions
+from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 from wekawbc.weka.data import load_instances
 from wekawbc.weka.folds import cv_train_test_indices, split_indices
 from wekawbc.weka.jvm import java_error, start
@@ -206,33 +207,17 @@ def _json_number(value: float) -> float | None:
 def make_classifier(classifier: str):
     """A configured (untrained) Weka classifier from a command line like ``"weka.classifiers.trees.J48 -C 0.25"``.
 
+    Split by :func:`wekawbc.weka.classifiers.split_classifier_command` and created by
+    :func:`wekawbc.weka.classifiers.new_classifier`, as :class:`~wekawbc.weka.sklearn.WekaClassifier` does.
+
     Raises
     ------
     WekawbcError
         With Weka's own message: an unknown class, a class that is not a classifier, bad options.
     """
-    start()
-    from jpype import JArray, JClass, JException, JString
-
-    Utils = JClass("weka.core.Utils")
     text = " ".join(str(classifier).split())
-    if not text:
-        raise WekawbcError("no classifier given; name a Weka class, e.g. 'weka.classifiers.trees.J48 -C 0.25'")
-    try:
-        parts = list(Utils.splitOptions(text))
-    except JException as error:
-        raise java_error(error, f"classifier '{text}'", "cannot split its options") from None
-    name, options = str(parts[0]), JArray(JString)([str(p) for p in parts[1:]])
-    try:
-        built = JClass("weka.classifiers.AbstractClassifier").forName(name, options)
-        Utils.checkForRemainingOptions(options)
-    except JException as error:
-        if "ClassNotFoundException" in str(error.getClass().getName()):
-            raise WekawbcError(
-                f"classifier '{text}': Weka can't find class with name {name} (misspelt, or in a Weka "
-                "package that is not installed or not loaded: see --packages)") from None
-        raise java_error(error, f"classifier '{text}'", "Weka rejects the options") from None
-    return built
+    name, options = split_classifier_command(text)
+    return new_classifier(name, options, f"classifier '{text}'")
 
 
 def _evaluation_numbers(evaluation, n_classes: int) -> tuple[dict[str, float], dict[str, np.ndarray], np.ndarray]:

@@ -25,7 +25,8 @@ from sklearn.utils.validation import _check_sample_weight, check_is_fitted, vali
 
 from wekawbc._io import WekawbcError
 from wekawbc.predictions import Predictions
-from wekawbc.weka.jvm import start
+from wekawbc.weka.classifiers import new_classifier, split_classifier_command
+from wekawbc.weka.jvm import java_message, start
 
 __all__ = ["WekaClassifier", "WekaTrainingError", "cross_validate_predictions", "split_command"]
 
@@ -41,59 +42,9 @@ class WekaTrainingError(WekawbcError, ValueError):
     """
 
 
-def _java_message(error: Exception) -> str:
-    """Weka's own message from a Java exception, after the exception's kind unless it is a plain Exception."""
-    kind = str(error.getClass().getSimpleName())
-    message = error.getMessage()
-    if kind == "ClassNotFoundException":
-        return f"no such class: {message}"
-    if not message:
-        return kind
-    return str(message) if kind == "Exception" else f"{kind}: {message}"
-
-
-def split_command(command: str, options: str | Sequence[str] | None = None) -> tuple[str, list[str]]:
-    """Split a Weka command line into its class name and options, as Weka's ``Utils.splitOptions`` does.
-
-    Parameters
-    ----------
-    command : str
-        A class name optionally followed by its options, e.g. ``"weka.classifiers.trees.J48 -C 0.25"``.
-    options : str or sequence of str, optional
-        More options, appended after those in ``command`` (a string is split the same way).
-
-    Raises
-    ------
-    WekawbcError
-        For an empty command or unbalanced quotes.
-    """
-    start()
-    from jpype import JClass, JException
-
-    utils = JClass("weka.core.Utils")
-    try:
-        parts = [str(p) for p in utils.splitOptions(command or "")]
-        if isinstance(options, str):
-            parts += [str(p) for p in utils.splitOptions(options)]
-        elif options is not None:
-            parts += [str(p) for p in options]
-    except JException as error:
-        raise WekawbcError(f"cannot parse Weka command '{command}' (options {options!r}): "
-                           f"{_java_message(error)}") from None
-    if not parts:
-        raise WekawbcError("empty Weka classifier command; give a class name such as 'weka.classifiers.trees.J48'")
-    return parts[0], parts[1:]
-
-
-def _new_classifier(classname: str, options: list[str]):
-    """A fresh Java ``weka.classifiers.Classifier``; Weka's complaint becomes a WekawbcError."""
-    from jpype import JArray, JClass, JException, JString
-
-    command = " ".join([classname, *options])
-    try:
-        return JClass("weka.classifiers.AbstractClassifier").forName(classname, JArray(JString)(options))
-    except JException as error:
-        raise WekawbcError(f"cannot create Weka classifier '{command}': {_java_message(error)}") from None
+split_command = split_classifier_command
+"""Public alias of :func:`wekawbc.weka.classifiers.split_classifier_command`: a Weka command line
+(plus optional more ``options``) split into its class name and options, as Weka's ``Utils.splitOptions`` does."""
 
 
 def _header(feature_names: Sequence[str], class_values: Sequence[str]):
@@ -291,7 +242,8 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
         class_values = [str(c) for c in self.classes_]
         weights = self._training_weights(codes, _check_sample_weight(sample_weight, X, dtype=np.float64))
         classname, options = self._training_command(codes, weights)
-        model = _new_classifier(classname, options)
+        command = " ".join([classname, *options])
+        model = new_classifier(classname, options, f"cannot create Weka classifier '{command}'", kind=True)
         feature_names = getattr(self, "feature_names_in_", None)
         if feature_names is None:
             feature_names = [f"x{j + 1}" for j in range(X.shape[1])]
@@ -300,9 +252,8 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
         try:
             model.buildClassifier(data)
         except JException as error:
-            command = " ".join([classname, *options])
             single = f" on one class ('{class_values[0]}')" if len(class_values) == 1 else ""
-            raise WekaTrainingError(f"Weka could not train '{command}'{single}: {_java_message(error)}") from None
+            raise WekaTrainingError(f"Weka could not train '{command}'{single}: {java_message(error, kind=True)}") from None
         self.weka_model_ = model
         return self
 
@@ -317,7 +268,7 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
         try:
             return _distributions(self.weka_model_, _instances(self._header, X, None, None))
         except JException as error:
-            raise WekawbcError(f"Weka could not predict with '{self.classifier}': {_java_message(error)}") from None
+            raise WekawbcError(f"Weka could not predict with '{self.classifier}': {java_message(error, kind=True)}") from None
 
     def predict(self, X) -> np.ndarray:
         """The most probable class of each row (the first one on ties, as Weka's ``Utils.maxIndex``)."""
