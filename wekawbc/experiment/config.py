@@ -385,19 +385,11 @@ def load_config(path: str | os.PathLike) -> ExperimentConfig:
 
 def validate_weka_classifiers(config: ExperimentConfig) -> None:
     """Create each Weka classifier through the JVM, so a misspelt class or option fails before any work."""
-    from jpype import JArray, JClass, JException, JString
+    from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 
-    from wekawbc.weka.jvm import start
-    from wekawbc.weka.sklearn import split_command
-
-    start()
     for i, spec in enumerate(config.classifiers):
         if spec.weka is None:
             continue
-        classname, options = split_command(spec.weka)
-        try:
-            JClass("weka.classifiers.AbstractClassifier").forName(classname, JArray(JString)(options))
-        except JException as error:
-            message = str(error.message() or error).strip().splitlines()[0]
-            raise WekawbcError(f"{config.source}: 'classifiers[{i}].weka' = {spec.weka!r}: Weka cannot create it: "
-                               f"{message}") from None
+        classname, options = split_classifier_command(spec.weka)
+        new_classifier(classname, options,
+                       context=f"{config.source}: 'classifiers[{i}].weka' = {spec.weka!r}: Weka cannot create it")
