@@ -57,13 +57,11 @@ def _config(data: Path, out: Path) -> dict:
             "output": {"reports": str(out / "reports"), "arff": str(out / "arff"), "cache": str(out / "cache")}}
 
 
-@pytest.mark.slow
 def test_every_worker_started_its_jvm(cluster):
     assert set(cluster.client.run(_jvm_running).values()) == {True}
     assert len(cluster.client.scheduler_info()["workers"]) == 2
 
 
-@pytest.mark.slow
 def test_two_workers_give_the_serial_results(cluster, tmp_path: Path):
     data = write_dataset(tmp_path / "data", scaled_counts(0.05), seed=4)
     serial = run_experiment(parse_config(_config(data, tmp_path / "serial")), SerialExecutor(), progress=False)
@@ -91,13 +89,11 @@ def test_two_workers_give_the_serial_results(cluster, tmp_path: Path):
         assert first == second["evaluation"]
 
 
-@pytest.mark.slow
 def test_a_task_whose_worker_dies_is_retried(cluster, tmp_path: Path):
     handle = cluster.submit("dies-once", _die_once, str(tmp_path / "marker"), 7)
     assert cluster.results([handle], "retry", progress=False) == [7]
 
 
-@pytest.mark.slow
 def test_a_failing_task_is_named(cluster):
     handle = cluster.submit("doomed-task-3", _always_fails)
     with pytest.raises(WekawbcError, match="doomed-task-3.*cannot succeed"):
