@@ -59,12 +59,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _configure_logging(level: int) -> None:
+    # The level goes on the handler too: libraries such as dask.distributed set their own loggers
+    # to INFO, and their records would otherwise pass a root-only filter and reach the user.
+    stderr = logging.StreamHandler(sys.stderr)
+    stderr.setLevel(level)
+    stderr.setFormatter(logging.Formatter("wekawbc: %(levelname)s: %(message)s"))
+    logging.basicConfig(level=level, handlers=[stderr])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="wekawbc: %(levelname)s: %(message)s", stream=sys.stderr)
+    _configure_logging(logging.INFO if args.verbose else logging.WARNING)
     handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
     if handler is None:
         parser.print_help()
