@@ -85,3 +85,13 @@ def test_predictions_csv_errors_name_file_and_row(tmp_path):
         read_predictions_csv(bad)
     with pytest.raises(WekawbcError, match="cannot read"):
         read_predictions_csv(tmp_path / "missing.csv")
+
+
+def test_fold_train_counts_sum_training_weights_and_skip_unknown_classes():
+    from wekawbc.predictions import fold_train_counts
+
+    actual = np.array([0, 1, 1, -1, 2, 0])
+    weight = np.array([1.0, 2.0, 0.5, 9.0, 1.0, 3.0])
+    counts = fold_train_counts(actual, [np.array([0, 1, 3]), np.array([2, 4, 5])], 3, weight)
+    np.testing.assert_array_equal(counts, [[1.0, 2.0, 0.0], [3.0, 0.5, 1.0]])
+    np.testing.assert_array_equal(fold_train_counts(actual, [np.arange(6)], 3), [[2.0, 2.0, 1.0]])

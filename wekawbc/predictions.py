@@ -20,12 +20,13 @@ import csv
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
 from wekawbc._io import WekawbcError, atomic_write
 
-__all__ = ["Predictions", "read_predictions_csv", "write_predictions_csv", "read_train_counts_csv",
+__all__ = ["Predictions", "fold_train_counts", "read_predictions_csv", "write_predictions_csv", "read_train_counts_csv",
            "write_train_counts_csv"]
 
 _PROBABILITY_PREFIX = "p_"
@@ -113,6 +114,33 @@ class Predictions:
             self.labels, self.actual[mask], self.distribution[mask], self.weight[mask], self.fold[mask],
             self.train_counts, None if self.ids is None else tuple(np.asarray(self.ids, dtype=object)[mask]),
         )
+
+
+def fold_train_counts(actual: np.ndarray, train_indices: Sequence[np.ndarray], n_classes: int,
+                      weight: np.ndarray | None = None) -> np.ndarray:
+    """Summed training weight per class for each fold: what Weka's priors are built from.
+
+    Parameters
+    ----------
+    actual : ndarray of int, shape (n_instances,)
+        Class index of every instance (-1 for unknown, which Weka's priors skip).
+    train_indices : sequence of int arrays
+        The training rows of each fold, before any resampling (the priors see untouched data).
+    n_classes : int
+    weight : ndarray, optional
+        Instance weights; 1 each when omitted.
+
+    Returns
+    -------
+    ndarray of float, shape (n_folds, n_classes)
+    """
+    actual = np.asarray(actual, dtype=np.int64)
+    weight = np.ones(actual.shape[0]) if weight is None else np.asarray(weight, dtype=np.float64)
+    counts = np.zeros((len(train_indices), n_classes))
+    for fold, train in enumerate(train_indices):
+        known = train[actual[train] >= 0]
+        counts[fold] = np.bincount(actual[known], weights=weight[known], minlength=n_classes)
+    return counts
 
 
 def write_predictions_csv(predictions: Predictions, path: str | os.PathLike) -> Path:

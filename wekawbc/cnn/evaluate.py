@@ -19,7 +19,7 @@ import numpy as np
 
 from wekawbc._io import WekawbcError
 from wekawbc.cnn.training import TrainedCnn, TrainSettings, predict_proba, train_cnn
-from wekawbc.predictions import Predictions
+from wekawbc.predictions import Predictions, fold_train_counts
 from wekawbc.weka.folds import cv_train_test_indices, split_indices
 
 __all__ = ["CnnEvaluation", "cross_validate_cnn", "holdout_cnn", "small_class_notes"]
@@ -73,7 +73,6 @@ def _run(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids: tuple[
     from tqdm.auto import tqdm
 
     distributions, folds, order = [], [], []
-    train_counts = np.zeros((len(splits), len(labels)))
     evaluation = CnnEvaluation(predictions=None)  # type: ignore[arg-type]
     for fold, (train, test) in enumerate(tqdm(splits, desc="folds", unit="fold", disable=not progress or len(splits) == 1)):
         hook = None if on_batch is None else (lambda batch_ids, f=fold: on_batch(f, batch_ids))
@@ -82,11 +81,11 @@ def _run(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids: tuple[
         distributions.append(predict_proba(model, images[test], threads=settings.threads))
         folds.append(np.full(test.size, fold))
         order.append(test)
-        train_counts[fold] = np.bincount(y[train], minlength=len(labels))
         evaluation.fold_models.append(_fold_record(fold, model))
         if "NaN" in model.stop_reason:
             evaluation.notes.append(f"fold {fold}: {model.stop_reason}")
     index = np.concatenate(order)
+    train_counts = fold_train_counts(y, [train for train, _ in splits], len(labels))
     evaluation.predictions = Predictions(labels, y[index], np.concatenate(distributions), None,
                                          np.concatenate(folds), train_counts, tuple(ids[i] for i in index))
     return evaluation

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from wekawbc.imbalance import STRATEGIES as _STRATEGY_TABLE
-from wekawbc.predictions import Predictions
+from wekawbc.predictions import Predictions, fold_train_counts
 
 __all__ = ["STRATEGIES", "WEKA_STRATEGIES", "CNN_STRATEGIES", "FoldPlan", "plan_folds", "weka_fold",
            "cnn_fold", "assemble_predictions"]
@@ -101,6 +101,6 @@ def assemble_predictions(labels: tuple[str, ...], codes: np.ndarray, plans: list
     if len(plans) > 1:
         rank = np.argsort(order, kind="stable")
         order, fold, distribution = order[rank], fold[rank], distribution[rank]
-    train_counts = np.array([np.bincount(codes[plan.train], minlength=n_labels) for plan in plans], dtype=float)
+    train_counts = fold_train_counts(codes, [plan.train for plan in plans], n_labels)
     return Predictions(labels, codes[order], distribution, np.ones(len(order)), fold, train_counts,
                        None if ids is None else tuple(np.asarray(ids, dtype=object)[order]))

@@ -24,7 +24,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
 
 from wekawbc._io import WekawbcError
-from wekawbc.predictions import Predictions
+from wekawbc.predictions import Predictions, fold_train_counts
 from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 from wekawbc.weka.jvm import java_message, start
 
@@ -382,11 +382,9 @@ def cross_validate_predictions(estimator, X, y, folds, labels: Sequence[str], id
     actual = _label_codes(y, labels)
     weight = np.ones(n) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64).reshape(-1)
     distribution = np.zeros((n, len(labels)))
-    train_counts = np.zeros((len(splits), len(labels)))
     for fold, (train, test) in enumerate(splits):
         if not train.size:
             raise WekawbcError(f"fold {fold} holds every instance; nothing is left to train on")
-        train_counts[fold] = np.bincount(actual[train], weights=weight[train], minlength=len(labels))
         if not test.size:
             continue
         model = _declare_classes(clone(estimator), labels)
@@ -394,5 +392,6 @@ def cross_validate_predictions(estimator, X, y, folds, labels: Sequence[str], id
         model.fit(X[train], y[train], **fit_params)
         columns = _label_codes(model.classes_, labels)
         distribution[np.ix_(test, columns)] = model.predict_proba(X[test])
+    train_counts = fold_train_counts(actual, [train for train, _ in splits], len(labels), weight)
     return Predictions(labels, actual, distribution, weight, fold_of, train_counts,
                        None if ids is None else tuple(ids))
