@@ -18,7 +18,8 @@ from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS, parse_class_counts, resol
 
 torch = pytest.importorskip("torch")
 
-from wekawbc.cnn.evaluate import cross_validate_cnn, holdout_cnn, small_class_notes  # noqa: E402
+from wekawbc.cnn.evaluate import cross_validate_cnn, holdout_cnn  # noqa: E402
+from wekawbc.weka.folds import small_class_notes  # noqa: E402
 from wekawbc.cnn.images import load_crops  # noqa: E402
 from wekawbc.cnn.model_file import load_model, save_model  # noqa: E402
 from wekawbc.cnn.training import TrainSettings, inner_validation_split, predict_proba, train_cnn  # noqa: E402

@@ -20,9 +20,9 @@ import numpy as np
 from wekawbc._io import WekawbcError
 from wekawbc.cnn.training import TrainedCnn, TrainSettings, predict_proba, train_cnn
 from wekawbc.predictions import Predictions, fold_train_counts
-from wekawbc.weka.folds import cv_train_test_indices, split_indices
+from wekawbc.weka.folds import cv_train_test_indices, small_class_notes, split_indices
 
-__all__ = ["CnnEvaluation", "cross_validate_cnn", "holdout_cnn", "small_class_notes"]
+__all__ = ["CnnEvaluation", "cross_validate_cnn", "holdout_cnn"]
 
 
 @dataclass
@@ -42,15 +42,6 @@ class CnnEvaluation:
     predictions: Predictions
     notes: list[str] = field(default_factory=list)
     fold_models: list[dict] = field(default_factory=list)
-
-
-def small_class_notes(y: np.ndarray, labels: tuple[str, ...], n_folds: int) -> list[str]:
-    """Weka's behaviour, stated, for each class with fewer instances than folds."""
-    counts = np.bincount(y, minlength=len(labels))
-    return [f"class '{labels[c]}' has {counts[c]} instance(s), fewer than {n_folds} folds: as in Weka, "
-            f"stratification puts at most one in a test fold, so {n_folds - counts[c]} test fold(s) hold none "
-            f"of it, and cross-validation runs on"
-            for c in range(len(labels)) if 0 < counts[c] < n_folds]
 
 
 def _check_labelled(y: np.ndarray, labels: tuple[str, ...]) -> None:

@@ -23,11 +23,12 @@ folds hold none of it; Weka runs on regardless. Fewer instances than folds is an
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
 import numpy as np
 
 __all__ = ["JavaRandom", "randomize", "stratify", "stratified_order", "stratified_fold_assignment",
-           "cv_train_test_indices", "fold_bounds", "split_indices", "java_round"]
+           "cv_train_test_indices", "fold_bounds", "split_indices", "java_round", "small_class_notes"]
 
 _MULTIPLIER = 0x5DEECE66D
 _ADDEND = 0xB
@@ -205,3 +206,16 @@ def split_indices(n: int, percentage: float, seed: int = 1,
         randomize(order, JavaRandom(seed))
     train_size = java_round(n * percentage / 100)
     return np.array(order[:train_size], dtype=np.int64), np.array(order[train_size:], dtype=np.int64)
+
+
+def small_class_notes(class_codes: np.ndarray, labels: Sequence[str], n_folds: int) -> list[str]:
+    """Weka's behaviour, stated, for each class with fewer instances than folds.
+
+    Weka does not refuse such data: ``stratify`` deals the class's members one per fold, so some
+    test folds hold none of them. ``class_codes`` are class indices (-1 for unknown, ignored).
+    """
+    codes = np.asarray(class_codes, dtype=np.int64)
+    counts = np.bincount(codes[codes >= 0], minlength=len(labels))
+    return [f"class '{label}' has {count} instance(s), fewer than {n_folds} folds: Weka runs anyway; "
+            f"stratify spreads them one per fold, so {n_folds - count} test fold(s) hold none of them"
+            for label, count in zip(labels, counts) if 0 < count < n_folds]

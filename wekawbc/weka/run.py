@@ -33,7 +33,7 @@ from wekawbc._io import WekawbcError
 from wekawbc.predictions import Predictions
 from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 from wekawbc.weka.data import load_instances
-from wekawbc.weka.folds import cv_train_test_indices, split_indices
+from wekawbc.weka.folds import cv_train_test_indices, small_class_notes, split_indices
 from wekawbc.weka.jvm import java_error, start
 
 __all__ = ["WekaRun", "run_classifier", "make_classifier", "SmallClassWarning", "MODES"]
@@ -261,13 +261,9 @@ def _collect(evaluation, start: int, fold: int, rows: dict[str, list]) -> int:
 
 def _check_small_classes(data, folds: int, labels: tuple[str, ...]) -> None:
     values = np.asarray(data.attributeToDoubleArray(data.classIndex()))
-    members = np.bincount(values[~np.isnan(values)].astype(np.int64), minlength=len(labels))
-    for label, count in zip(labels, members):
-        if 0 < count < folds:
-            warnings.warn(
-                f"class '{label}' has {count} instance(s), fewer than {folds} folds: Weka runs anyway; "
-                f"stratify spreads them one per fold, so {folds - count} test fold(s) hold none of them",
-                SmallClassWarning, stacklevel=4)  # point at the caller of run_classifier
+    codes = np.where(np.isnan(values), -1, values).astype(np.int64)
+    for note in small_class_notes(codes, labels, folds):
+        warnings.warn(note, SmallClassWarning, stacklevel=4)  # point at the caller of run_classifier
 
 
 def run_classifier(data, classifier: str, *, folds: int | None = None, split: float | None = None,
