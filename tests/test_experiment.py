@@ -11,7 +11,7 @@ import pytest
 from wekawbc._io import WekawbcError
 from wekawbc.experiment.config import load_config, parse_config, validate_weka_classifiers
 from wekawbc.experiment.data import extract_table, select_cells
-from wekawbc.experiment.grid import assemble_predictions, plan_folds, weka_fold
+from wekawbc.experiment.grid import assemble_predictions, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.scaleout import SerialExecutor
 from wekawbc.synthetic import scaled_counts, write_dataset
 
@@ -117,6 +117,21 @@ def test_grid_equals_wekas_own_cross_validation(jvm, features, command):
     assert np.array_equal(weka.fold, ours.fold[rows])
     np.testing.assert_allclose(ours.distribution[rows], weka.distribution, rtol=0, atol=1e-12)
     np.testing.assert_array_equal(ours.train_counts, weka.train_counts)
+
+
+def test_cnn_fold_settings_fill_in_the_defaults():
+    """What a CNN fold trains with, and what its run folder records: the configured settings over the defaults."""
+    from wekawbc.cnn.settings import TrainSettings
+
+    resolved = cnn_fold_settings({"epochs": 20, "patience": 5}, "weights", 7)
+    defaults = TrainSettings()
+    assert (resolved.epochs, resolved.patience, resolved.balance, resolved.seed) == (20, 5, "weights", 7)
+    assert resolved.image_size == defaults.image_size and resolved.learning_rate == defaults.learning_rate
+    assert resolved.threads == 1  # folds run side by side
+    assert cnn_fold_settings({"threads": 2}, "sampler", 1).threads == 2
+    # The strategy and the repetition's seed win over the same keys in the settings.
+    assert cnn_fold_settings({"balance": "none", "seed": 3}, "sampler", 1).to_dict()["balance"] == "sampler"
+    assert cnn_fold_settings({"balance": "none", "seed": 3}, "sampler", 1).seed == 1
 
 
 def test_split_plan_is_wekas(features):

@@ -12,12 +12,15 @@ split, :func:`wekawbc.weka.folds.split_indices`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from wekawbc.imbalance import STRATEGIES as _STRATEGY_TABLE
 from wekawbc.predictions import Predictions, fold_train_counts
+
+if TYPE_CHECKING:
+    from wekawbc.cnn.settings import TrainSettings
 
 __all__ = ["STRATEGIES", "WEKA_STRATEGIES", "CNN_STRATEGIES", "FoldPlan", "plan_folds", "weka_fold",
            "cnn_fold", "assemble_predictions"]
@@ -74,16 +77,23 @@ def weka_fold(command: str, strategy: str, X: np.ndarray, codes: np.ndarray, lab
     return distribution
 
 
+def cnn_fold_settings(settings: dict[str, Any], strategy: str, seed: int) -> "TrainSettings":
+    """The CNN's full training settings for one fold: the configured ones, the strategy as its balance, the seed."""
+    from wekawbc.cnn.training import TrainSettings
+
+    # One thread per fold unless configured: the grid runs folds side by side.
+    return TrainSettings.from_dict({"threads": 1, **settings, "balance": strategy, "seed": seed})
+
+
 def cnn_fold(settings: dict[str, Any], strategy: str, images: np.ndarray, codes: np.ndarray,
              labels: tuple[str, ...], train: np.ndarray, test: np.ndarray, seed: int) -> np.ndarray:
     """Train the CNN from scratch on ``train`` crops (``strategy`` as its balance); distributions of ``test`` crops."""
-    from wekawbc.cnn.training import TrainSettings, predict_proba, train_cnn
+    from wekawbc.cnn.training import predict_proba, train_cnn
 
-    options = {**settings, "balance": strategy, "seed": seed}
-    options.setdefault("threads", 1)
-    model = train_cnn(images[train], codes[train], labels, TrainSettings.from_dict(options))
+    resolved = cnn_fold_settings(settings, strategy, seed)
+    model = train_cnn(images[train], codes[train], labels, resolved)
     distribution = np.zeros((len(test), len(labels)))
-    distribution[:, _columns(model.labels, labels)] = predict_proba(model, images[test], threads=options["threads"])
+    distribution[:, _columns(model.labels, labels)] = predict_proba(model, images[test], threads=resolved.threads)
     return distribution
 
 

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from wekawbc._io import WekawbcError, atomic_write_text
 from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
 from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
-from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, plan_folds, weka_fold
+from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
 from wekawbc.predictions import (Predictions, read_predictions_csv, read_train_counts_csv, write_predictions_csv,
                                  write_train_counts_csv)
@@ -269,8 +269,11 @@ def _write_run_folders(config: ExperimentConfig, units: list[_Unit], folder: Pat
         if unit.repetition != 1:
             continue
         predictions = _read_unit(unit, config.run_dir)
+        # The CNN's settings as trained (its defaults filled in), not only those the configuration names.
+        cnn = (cnn_fold_settings(unit.classifier.cnn, unit.strategy, unit.seed).to_dict()
+               if unit.classifier.kind == "cnn" else None)
         settings = {"experiment": config.name, "dataset": unit.dataset, "task": unit.task, "scheme": unit.scheme,
-                    "classifier": unit.classifier.weka or "cnn", "cnn": unit.classifier.cnn,
+                    "classifier": unit.classifier.weka or "cnn", "cnn": cnn,
                     "strategy": unit.strategy, "seed": unit.seed, "folds": config.evaluation.folds,
                     "split": config.evaluation.split}
         target = folder / "runs" / _slug(unit.scheme)
