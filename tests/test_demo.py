@@ -61,7 +61,7 @@ def _unit_predictions(folder: Path) -> Predictions:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, jvm) -> tuple[Path, int, str]:
     out = tmp_path_factory.mktemp("demo")
-    argv = ["demo", "--out", str(out), "--scale", "0.04", "--classifiers", "J48,NaiveBayes", "--folds", "3",
+    argv = ["demo", "--out", str(out), "--scale", "0.04", "--classifiers", "J48,NaiveBayes,CNN", "--folds", "3",
             "--repetitions", "2", "--no-progress"]
     return out, main(argv), " ".join(argv)
 
@@ -96,16 +96,20 @@ def test_demo_arff_opens_in_weka(demo, jvm):
 def test_report_numbers_equal_the_engine(demo):
     out, _, _ = demo
     run = out / "reports" / "demo"
-    for scheme in ("J48", "NaiveBayes"):
+    for scheme in ("J48", "NaiveBayes", "CNN"):
         folder = run / "synthetic-five" / "runs" / scheme
         report = json.loads((folder / "report.json").read_text())
         predictions = _unit_predictions(run / "grid" / "synthetic" / "five" / scheme / "rep01")
         expected = evaluate(predictions)
         assert report["evaluation"] == json.loads(json.dumps(expected.to_dict(extras=True)))
         assert (folder / "weka.txt").read_text() == expected.weka_text()
+    # The CNN's run folder records every training setting, the demo's own and the defaults.
+    recorded = json.loads((run / "synthetic-five" / "runs" / "CNN" / "report.json").read_text())["settings"]["cnn"]
+    assert (recorded["epochs"], recorded["image_size"], recorded["balance"], recorded["seed"]) == (6, 32, "none", 1)
+    assert {"learning_rate", "batch_size", "augmentation", "threads"} <= set(recorded)
     summary = json.loads((run / "synthetic-five" / "experiment.json").read_text())
     rows = {s["scheme"]: s for s in summary["summary"]}
-    for scheme in ("J48", "NaiveBayes"):
+    for scheme in ("J48", "NaiveBayes", "CNN"):
         folds = [row for r in (1, 2) for row in fold_metrics(
             _unit_predictions(run / "grid" / "synthetic" / "five" / scheme / f"rep{r:02d}"))]
         assert len(folds) == 6
@@ -121,7 +125,7 @@ def test_second_run_resumes_without_redoing_work(demo, capsys):
     before = {p: p.stat().st_mtime_ns for p in (out / "reports" / "demo" / "grid").rglob("predictions.csv")}
     assert main(["run", str(out / "demo.toml"), "--no-progress"]) == 0
     printed = capsys.readouterr().out
-    assert "units run: 0, reused from an earlier run: 4; features reused from the cache" in printed
+    assert "units run: 0, reused from an earlier run: 6; features reused from the cache" in printed
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
@@ -131,7 +135,7 @@ def test_interrupted_unit_is_redone(demo, capsys):
     kept = (unit / "predictions.csv").read_bytes()
     (unit / "unit.json").unlink()  # as if the run had stopped before the unit finished
     assert main(["run", str(out / "demo.toml"), "--no-progress"]) == 0
-    assert "units run: 1, reused from an earlier run: 3" in capsys.readouterr().out
+    assert "units run: 1, reused from an earlier run: 5" in capsys.readouterr().out
     assert (unit / "predictions.csv").read_bytes() == kept
 
 
