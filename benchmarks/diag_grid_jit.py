@@ -19,12 +19,11 @@ from benchmarks.bench_grid import _grid, synthetic_grid_data
 
 
 def main(mode: str, java_options: str = "") -> str:
+    from wekawbc.experiment.grid import plan_folds
     from wekawbc.experiment.scaleout import DaskExecutor, SerialExecutor
     from wekawbc.weka.jvm import start
 
     start()
-    from wekawbc.experiment.grid import plan_folds
-
     X, codes, labels = synthetic_grid_data()
     plans = plan_folds(codes, seed=1, folds=10)
     if mode == "serial":

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from wekawbc.cnn.settings import TrainSettings
 
 __all__ = ["STRATEGIES", "WEKA_STRATEGIES", "CNN_STRATEGIES", "FoldPlan", "plan_folds", "weka_fold",
-           "cnn_fold", "assemble_predictions"]
+           "cnn_fold_settings", "cnn_fold", "assemble_predictions"]
 
 STRATEGIES: tuple[str, ...] = tuple(_STRATEGY_TABLE)
 WEKA_STRATEGIES: tuple[str, ...] = tuple(n for n, s in _STRATEGY_TABLE.items() if "features" in s.applies_to)
@@ -79,7 +79,7 @@ def weka_fold(command: str, strategy: str, X: np.ndarray, codes: np.ndarray, lab
 
 def cnn_fold_settings(settings: dict[str, Any], strategy: str, seed: int) -> "TrainSettings":
     """The CNN's full training settings for one fold: the configured ones, the strategy as its balance, the seed."""
-    from wekawbc.cnn.training import TrainSettings
+    from wekawbc.cnn.settings import TrainSettings
 
     # One thread per fold unless configured: the grid runs folds side by side.
     return TrainSettings.from_dict({"threads": 1, **settings, "balance": strategy, "seed": seed})
