@@ -49,4 +49,6 @@ def main(mode: str, java_options: str = "") -> str:
 
 
 if __name__ == "__main__":
+    if len(sys.argv) < 2 or sys.argv[1] not in ("serial", "1", "2"):
+        sys.exit(__doc__)
     print(main(*sys.argv[1:3]))
