@@ -10,7 +10,7 @@ not load scikit-image and OpenCV.
 
 from __future__ import annotations
 
-from wekawbc.cells._lazy import lazy_exports
+from wekawbc._lazy import lazy_exports
 
 _PUBLIC = {
     "wekawbc.cells.dataset": ("BINARY_CLASSES", "CLASSES", "CellDataset", "CellRecord", "class_values",

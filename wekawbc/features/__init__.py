@@ -10,7 +10,7 @@ does not load scikit-image and OpenCV.
 
 from __future__ import annotations
 
-from wekawbc.cells._lazy import lazy_exports
+from wekawbc._lazy import lazy_exports
 
 _PUBLIC = {
     "wekawbc.features.compute": ("compute_features",),

@@ -1,4 +1,4 @@
-"""Package attributes imported on first use (PEP 562), so command registration stays light."""
+"""Package attributes imported on first use (PEP 562), so importing a package stays light."""
 
 from __future__ import annotations
 
