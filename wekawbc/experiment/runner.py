@@ -287,16 +287,14 @@ def _write_comparison(config: ExperimentConfig, run_folders: list[Path], folder:
     """The run folders beside the published values (``[output] compare``), as Markdown, HTML and JSON."""
     from wekawbc.papers import load_paper
     from wekawbc.report import compare_with_paper, comparison_html, comparison_markdown, load_run
+    from wekawbc.report.render import write_report_files
 
     if not config.output.compare:
         return None
     paper = load_paper(config.output.compare)
     table = compare_with_paper(paper, [load_run(path) for path in run_folders])
-    stem = folder / f"compare_{paper.key}"
-    atomic_write_text(stem.with_suffix(".json"), json.dumps(table, indent=1, ensure_ascii=False))
-    atomic_write_text(stem.with_suffix(".md"), comparison_markdown(table))
-    atomic_write_text(stem.with_suffix(".html"), comparison_html(table))
-    return stem.with_suffix(".html")
+    return write_report_files(folder / f"compare_{paper.key}", comparison_markdown(table), comparison_html(table),
+                              table)
 
 
 def _html_page(config: ExperimentConfig, sections: list[tuple[str, list[ExperimentTable], list[Path], Path | None]]

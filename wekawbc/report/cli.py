@@ -28,16 +28,12 @@ def _audit(args: argparse.Namespace) -> int:
 
 
 def _write_outputs(out_dir: str | None, stem: str, markdown: str, page: str, data: dict) -> None:
-    if out_dir is None:
-        return
-    from pathlib import Path
+    if out_dir is not None:
+        from pathlib import Path
 
-    from wekawbc._io import atomic_write_text
+        from wekawbc.report.render import write_report_files
 
-    out = Path(out_dir)
-    atomic_write_text(out / f"{stem}.md", markdown)
-    atomic_write_text(out / f"{stem}.html", page)
-    atomic_write_text(out / f"{stem}.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+        write_report_files(Path(out_dir) / stem, markdown, page, data)
 
 
 def _report(args: argparse.Namespace) -> int:

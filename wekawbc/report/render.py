@@ -11,13 +11,15 @@ import base64
 import html
 import json
 import math
+import os
 import re
+from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from wekawbc._io import WekawbcError
+from wekawbc._io import WekawbcError, atomic_write_text
 
 __all__ = ["render_run_markdown", "render_run_html", "compare_runs", "render_runs_markdown", "render_runs_html",
-           "markdown_table", "html_table", "html_page", "format_number", "RUN_METRICS"]
+           "markdown_table", "html_table", "html_page", "format_number", "write_report_files", "RUN_METRICS"]
 
 _PLOT_TITLES = {
     "confusion_counts": "Confusion matrix (counts)",
@@ -348,3 +350,12 @@ def render_runs_html(table: Mapping[str, Any]) -> str:
             f'<span class="best">highlighted</span> (lowest for errors).</p>'
             + html_table(header, rows, raw_cells=True) + f"<ul>{runs}</ul>")
     return html_page("Runs compared", body)
+
+
+def write_report_files(stem: str | os.PathLike, markdown: str, page: str, data: Mapping[str, Any]) -> Path:
+    """Write one table as ``<stem>.md``, ``<stem>.html`` and ``<stem>.json`` (each atomically); the HTML's path."""
+    stem = Path(stem)
+    atomic_write_text(stem.parent / f"{stem.name}.md", markdown)
+    atomic_write_text(stem.parent / f"{stem.name}.html", page)
+    atomic_write_text(stem.parent / f"{stem.name}.json", json.dumps(data, indent=1, ensure_ascii=False) + "\n")
+    return stem.parent / f"{stem.name}.html"
