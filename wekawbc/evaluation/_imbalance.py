@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 __all__ = ["imbalance_metrics", "bootstrap", "imbalance_text", "bootstrap_text", "IBA_ALPHA"]
 
 IBA_ALPHA = 0.1
-_BATCH_CELLS = 4_000_000
 """Dominance weight of the index of balanced accuracy (imbalanced-learn's default)."""
+
+_BATCH_CELLS = 4_000_000  # drawn indices per bootstrap batch: bounds the memory of the resamples
 
 
 def _predicted(distribution: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
