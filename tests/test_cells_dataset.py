@@ -124,18 +124,13 @@ def test_read_image_bad_files_name_the_file(tmp_path, rgb):
     junk.write_bytes(b"this is not an image at all")
     with pytest.raises(WekawbcError, match="junk.jpg"):
         read_image(junk)
-    buffer = io.BytesIO()
-    Image.fromarray(np.repeat(np.repeat(rgb, 10, 0), 10, 1)).save(buffer, format="PNG")
-    truncated = tmp_path / "cut.png"
-    truncated.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
-    with pytest.raises(WekawbcError, match="cut.png: corrupt or truncated"):
-        read_image(truncated)
-    jpeg = io.BytesIO()
-    Image.fromarray(np.repeat(np.repeat(rgb, 10, 0), 10, 1)).save(jpeg, format="JPEG")
-    cut_jpeg = tmp_path / "cut.jpg"
-    cut_jpeg.write_bytes(jpeg.getvalue()[: len(jpeg.getvalue()) // 2])
-    with pytest.raises(WekawbcError, match="cut.jpg: corrupt or truncated"):
-        read_image(cut_jpeg)
+    for image_format, name in (("PNG", "cut.png"), ("JPEG", "cut.jpg")):
+        encoded = io.BytesIO()
+        Image.fromarray(np.repeat(np.repeat(rgb, 10, 0), 10, 1)).save(encoded, format=image_format)
+        truncated = tmp_path / name
+        truncated.write_bytes(encoded.getvalue()[: len(encoded.getvalue()) // 2])
+        with pytest.raises(WekawbcError, match=f"{name}: corrupt or truncated"):
+            read_image(truncated)
     with pytest.raises(WekawbcError, match="not found"):
         read_image(tmp_path / "none.png")
 
