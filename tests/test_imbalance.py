@@ -15,7 +15,7 @@ from wekawbc.imbalance import (STRATEGIES, AdaptiveSMOTE, ClassBalancedWekaClass
                                balanced_class_weights, balanced_sample_weights, get_strategy,
                                inverse_frequency_costs, make_estimator)
 from wekawbc.weka.folds import stratified_fold_assignment
-from wekawbc.weka.sklearn import WekaClassifier, cross_validate_predictions
+from wekawbc.weka.sklearn import cross_validate_predictions
 
 LABELS = ("eos", "lymph", "neut")
 FEATURE_STRATEGIES = ("none", "weights", "class_balancer", "cost_sensitive", "smote")

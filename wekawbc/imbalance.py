@@ -33,10 +33,12 @@ from dataclasses import dataclass
 import numpy as np
 from imblearn.over_sampling import SMOTE
 from imblearn.pipeline import Pipeline
-from sklearn.neighbors import NearestNeighbors
-from sklearn.utils._param_validation import Interval
+from imblearn.utils import check_sampling_strategy
+from sklearn.base import BaseEstimator
 
 from wekawbc._io import WekawbcError
+from wekawbc.protocol.weights import (balanced_class_weights, balanced_sample_weights, class_totals,
+                                      inverse_frequency_costs)
 from wekawbc.weka.sklearn import WekaClassifier, split_command
 
 __all__ = ["STRATEGIES", "Strategy", "AdaptiveSMOTE", "ClassBalancedWekaClassifier", "CostSensitiveWekaClassifier",
@@ -85,68 +87,6 @@ def get_strategy(name: str, applies_to: str | None = None) -> Strategy:
         scope = f" for {applies_to}" if applies_to else ""
         raise WekawbcError(f"unknown imbalance strategy '{name}'{scope}; choose one of {', '.join(valid)}")
     return STRATEGIES[name]
-
-
-def _class_totals(codes: np.ndarray, n_classes: int, sample_weight: np.ndarray | None) -> np.ndarray:
-    codes = np.asarray(codes, dtype=np.int64)
-    weights = np.ones(codes.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    return np.bincount(codes, weights=weights, minlength=n_classes).astype(np.float64)
-
-
-def balanced_class_weights(codes, n_classes: int, sample_weight=None) -> np.ndarray:
-    """Per-class factors that give every class the same total weight, ``W / (K * W_c)``.
-
-    Parameters
-    ----------
-    codes : array-like of int, shape (n_samples,)
-        Class index of each instance, 0..n_classes-1.
-    n_classes : int
-        K, the number of classes (Weka counts every value of the class attribute, present or not).
-    sample_weight : array-like of shape (n_samples,), optional
-        Existing instance weights (default 1); ``W_c`` is class c's weight total, ``W`` the sum.
-
-    Returns
-    -------
-    ndarray of shape (n_classes,)
-        The factor for each class; 0 for a class without instances. For unit weights this is
-        scikit-learn's ``compute_class_weight("balanced")``, ``n / (K * n_c)``.
-    """
-    totals = _class_totals(codes, n_classes, sample_weight)
-    factor = float(sum(totals.tolist())) / n_classes
-    with np.errstate(divide="ignore"):
-        return np.where(totals > 0, factor / totals, 0.0)
-
-
-def balanced_sample_weights(codes, n_classes: int, sample_weight=None) -> np.ndarray:
-    """Instance weights after balancing, computed in the order Weka's ``ClassBalancer`` uses.
-
-    Each weight becomes ``(W / K) * w / W_c`` (same operations, same rounding as Weka), so a model
-    trained on these weights equals one trained behind ``ClassBalancer``.
-    """
-    codes = np.asarray(codes, dtype=np.int64)
-    weights = np.ones(codes.shape[0]) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    totals = _class_totals(codes, n_classes, weights)
-    factor = float(sum(totals.tolist())) / n_classes
-    # A class whose weights sum to 0 keeps its zero weights (Weka would divide 0 by 0).
-    return np.divide(factor * weights, totals[codes], out=np.zeros_like(weights), where=totals[codes] > 0)
-
-
-def inverse_frequency_costs(class_totals) -> np.ndarray:
-    """A misclassification cost matrix from class frequencies (rows: actual class, columns: predicted).
-
-    Misclassifying an instance of class ``i`` costs ``W_max / W_i`` (so the largest class costs 1
-    and a class ten times rarer costs 10), whatever it is predicted as; correct predictions cost 0.
-    With Weka's ``CostSensitiveClassifier`` in its default reweighting mode, instance weights scale
-    with each row's total cost, so every class ends up with the same total weight while the model
-    still outputs probabilities (the ``-M`` expected-cost mode would output 0/1 distributions,
-    which leave ROC and PRC areas meaningless). A class without instances costs 1.
-    """
-    totals = np.asarray(class_totals, dtype=np.float64)
-    with np.errstate(divide="ignore"):
-        per_class = np.where(totals > 0, totals.max() / totals, 1.0)
-    costs = np.repeat(per_class[:, None], totals.shape[0], axis=1)
-    np.fill_diagonal(costs, 0.0)
-    return costs
 
 
 def _matlab_matrix(matrix: np.ndarray) -> str:
@@ -205,18 +145,25 @@ class CostSensitiveWekaClassifier(_SelfBalancingWekaClassifier):
 
     def _training_command(self, codes: np.ndarray, weights: np.ndarray) -> tuple[str, list[str]]:
         classname, options = split_command(self.classifier, self.options)
-        self.cost_matrix_ = inverse_frequency_costs(_class_totals(codes, len(self.classes_), weights))
+        self.cost_matrix_ = inverse_frequency_costs(class_totals(codes, len(self.classes_), weights))
         mode = ["-M"] if self.minimize_expected_cost else []
         return "weka.classifiers.meta.CostSensitiveClassifier", [
             "-cost-matrix", _matlab_matrix(self.cost_matrix_), *mode, "-W", classname, "--", *options]
 
 
-class AdaptiveSMOTE(SMOTE):
+class AdaptiveSMOTE(BaseEstimator):
     """imbalanced-learn's SMOTE whose ``k_neighbors`` is capped by the smallest class to oversample.
 
     A fold's smallest class may hold fewer than ``k_neighbors + 1`` instances; SMOTE then fails.
-    Here the neighbours used are ``min(k_neighbors, n_smallest - 1)``, stored as ``k_neighbors_``.
-    Parameters are SMOTE's; ``k_neighbors`` must be an int.
+    Here the neighbours used are ``min(k_neighbors, n_smallest - 1)``, stored as ``k_neighbors_``,
+    and a plain :class:`imblearn.over_sampling.SMOTE` with that many neighbours does the work.
+
+    Parameters
+    ----------
+    sampling_strategy, random_state :
+        As for SMOTE.
+    k_neighbors : int, default=5
+        The neighbours SMOTE would use; at least 1.
 
     Raises
     ------
@@ -224,21 +171,27 @@ class AdaptiveSMOTE(SMOTE):
         When a class to oversample has a single instance (SMOTE needs two).
     """
 
-    _parameter_constraints: dict = {**SMOTE._parameter_constraints,
-                                    "k_neighbors": [Interval(numbers.Integral, 1, None, closed="left")]}
+    def __init__(self, *, sampling_strategy="auto", random_state=None, k_neighbors: int = 5) -> None:
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
 
-    def _fit_resample(self, X, y):
-        sizes = {label: int(np.sum(y == label)) for label, n_new in self.sampling_strategy_.items() if n_new > 0}
+    def fit_resample(self, X, y):
+        """Oversample ``X, y`` (the fitted SMOTE is kept as ``smote_``)."""
+        if not isinstance(self.k_neighbors, numbers.Integral) or self.k_neighbors < 1:
+            raise ValueError(f"k_neighbors must be an int >= 1; got {self.k_neighbors!r}")
+        targets = check_sampling_strategy(self.sampling_strategy, np.asarray(y), "over-sampling")
+        sizes = {label: int(np.sum(np.asarray(y) == label)) for label, n_new in targets.items() if n_new > 0}
+        self.k_neighbors_ = self.k_neighbors
         if sizes:
             label, smallest = min(sizes.items(), key=lambda item: item[1])
             if smallest < 2:
                 raise WekawbcError(f"SMOTE cannot oversample class '{label}': the training data hold only "
                                    f"{smallest} instance of it (2 needed)")
             self.k_neighbors_ = min(self.k_neighbors, smallest - 1)
-        return super()._fit_resample(X, y)
-
-    def _validate_estimator(self):
-        self.nn_k_ = NearestNeighbors(n_neighbors=self.k_neighbors_ + 1)
+        self.smote_ = SMOTE(sampling_strategy=self.sampling_strategy, random_state=self.random_state,
+                            k_neighbors=self.k_neighbors_)
+        return self.smote_.fit_resample(X, y)
 
 
 def make_estimator(strategy: str, classifier: str = "weka.classifiers.trees.J48", *, seed: int = 1,

@@ -2,21 +2,21 @@
 
 The CNN produces the same :class:`~wekawbc.predictions.Predictions` as Weka's classifiers, so one
 evaluation engine scores both. Torch is imported only when a torch-backed name is first used:
-``wekawbc.cnn.subsample`` (also used by the experiments) and ``wekawbc.cnn.settings`` stay torch-free.
+``wekawbc.cnn.subsample`` (also used by the experiments) and ``wekawbc.cnn.settings`` stay torch-free,
+and ``wekawbc --help`` loads neither torch nor numpy.
 """
 
 from __future__ import annotations
 
 from wekawbc._lazy import lazy_exports
 from wekawbc.cnn.settings import Augmentation, TrainSettings
-from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS, parse_class_counts, subsample_counts
 
-_TORCH_BACKED = {
+_LAZY = {
+    "wekawbc.cnn.subsample": ("PAPER_TABLE2_COUNTS", "parse_class_counts", "subsample_counts"),
     "wekawbc.cnn.images": ("CropSet", "Preprocessing", "load_crops"),
     "wekawbc.cnn.training": ("TrainedCnn", "train_cnn", "predict_proba"),
     "wekawbc.cnn.model_file": ("save_model", "load_model"),
     "wekawbc.cnn.evaluate": ("CnnEvaluation", "cross_validate_cnn", "holdout_cnn"),
 }
-_lazy_names, __getattr__ = lazy_exports(__name__, _TORCH_BACKED)
-__all__ = ["PAPER_TABLE2_COUNTS", "parse_class_counts", "subsample_counts", "Augmentation", "TrainSettings",
-           *_lazy_names]
+_lazy_names, __getattr__ = lazy_exports(__name__, _LAZY)
+__all__ = ["Augmentation", "TrainSettings", *_lazy_names]

@@ -266,7 +266,7 @@ def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) ->
              f"{settings.image_size} px, balance={settings.balance}, epochs<={settings.epochs}, "
              f"seed={settings.seed})",
              f"Data:         {args.dataset}" + (f" subsampled (seed {args.subsample_seed})" if args.class_counts else ""),
-             f"Instances:    {len(y)} ({', '.join(f'{l} {c}' for l, c in zip(crops.labels, counts))})",
+             f"Instances:    {len(y)} ({', '.join(f'{label} {c}' for label, c in zip(crops.labels, counts))})",
              f"Test mode:    {mode} (seed {args.seed})"]
     return "\n".join(lines) + "\n"
 

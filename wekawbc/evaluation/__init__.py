@@ -9,32 +9,21 @@ Usage::
     result.imbalance_metrics(), result.bootstrap(1000, seed=1), result.to_dict()
 
 The engine is pure numpy (no JVM); Weka through the JVM is the oracle its tests compare against.
-:func:`parse_file` reads Weka's own text output back into the same numbers.
+:func:`parse_file` reads Weka's own text output back into the same numbers. Names are imported on
+first use, so ``wekawbc --help`` (which imports ``wekawbc.evaluation.cli``) does not load numpy.
 """
 
-from wekawbc.evaluation._curves import ThresholdCurve
-from wekawbc.evaluation._engine import training_counts
-from wekawbc.evaluation._format import decimal_format, double_to_string, java_fixed, num_to_short_id
-from wekawbc.evaluation._imbalance import bootstrap, imbalance_metrics
-from wekawbc.evaluation._result import EvaluationResult, evaluate
-from wekawbc.evaluation._text import render_class_details, render_matrix, render_summary
-from wekawbc.evaluation.parse import parse_file, parse_text, render_evaluation
+from __future__ import annotations
 
-__all__ = [
-    "evaluate",
-    "EvaluationResult",
-    "ThresholdCurve",
-    "training_counts",
-    "imbalance_metrics",
-    "bootstrap",
-    "parse_file",
-    "parse_text",
-    "render_evaluation",
-    "render_summary",
-    "render_class_details",
-    "render_matrix",
-    "double_to_string",
-    "decimal_format",
-    "java_fixed",
-    "num_to_short_id",
-]
+from wekawbc._lazy import lazy_exports
+
+_PUBLIC = {
+    "wekawbc.evaluation._curves": ("ThresholdCurve",),
+    "wekawbc.evaluation._engine": ("training_counts",),
+    "wekawbc.evaluation._format": ("decimal_format", "double_to_string", "java_fixed", "num_to_short_id"),
+    "wekawbc.evaluation._imbalance": ("bootstrap", "imbalance_metrics"),
+    "wekawbc.evaluation._result": ("EvaluationResult", "evaluate"),
+    "wekawbc.evaluation._text": ("render_class_details", "render_matrix", "render_summary"),
+    "wekawbc.evaluation.parse": ("parse_file", "parse_text", "render_evaluation"),
+}
+__all__, __getattr__ = lazy_exports(__name__, _PUBLIC)

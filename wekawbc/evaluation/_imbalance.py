@@ -37,10 +37,8 @@ def _predicted(distribution: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return predicted, distribution[np.arange(distribution.shape[0]), predicted] > 0
 
 
-def imbalance_metrics(predictions: Predictions, result: "EvaluationResult | None" = None) -> dict[str, Any]:
-    """Metrics that stay honest on imbalanced classes, from one set of predictions.
-
-    ``result`` is ``evaluate(predictions)`` when already at hand (it is computed otherwise).
+def imbalance_metrics(result: EvaluationResult) -> dict[str, Any]:
+    """Metrics that stay honest on imbalanced classes, from one evaluation (``evaluate(predictions)``).
 
     Returns
     -------
@@ -58,9 +56,7 @@ def imbalance_metrics(predictions: Predictions, result: "EvaluationResult | None
     from sklearn.metrics import (balanced_accuracy_score, brier_score_loss, cohen_kappa_score, f1_score,
                                  matthews_corrcoef, roc_auc_score)
 
-    from wekawbc.evaluation._result import evaluate
-
-    weka = evaluate(predictions) if result is None else result
+    weka, predictions = result, result.predictions
     labels = predictions.labels
     k = len(labels)
     known = predictions.actual >= 0

@@ -11,6 +11,7 @@ import numpy as np
 from wekawbc.evaluation import _text
 from wekawbc.evaluation._curves import ThresholdCurve, threshold_curve
 from wekawbc.evaluation._engine import PER_CLASS, compute_statistics
+from wekawbc.evaluation._imbalance import bootstrap, imbalance_metrics
 from wekawbc.predictions import Predictions
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -199,14 +200,10 @@ class EvaluationResult:
     # ----- beyond Weka -----------------------------------------------------------------------
     def imbalance_metrics(self) -> dict[str, Any]:
         """Metrics for imbalanced data (see :func:`wekawbc.evaluation.imbalance_metrics`)."""
-        from wekawbc.evaluation._imbalance import imbalance_metrics
-
-        return imbalance_metrics(self.predictions, self)
+        return imbalance_metrics(self)
 
     def bootstrap(self, n_resamples: int = 1000, seed: int = 1, confidence: float = 0.95) -> dict[str, Any]:
         """Stratified, seeded bootstrap intervals (see :func:`wekawbc.evaluation.bootstrap`)."""
-        from wekawbc.evaluation._imbalance import bootstrap
-
         return bootstrap(self.predictions, n_resamples=n_resamples, seed=seed, confidence=confidence)
 
     def to_dict(self, extras: bool = True) -> dict[str, Any]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from wekawbc._io import WekawbcError, atomic_write_text
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["register", "check_predictions"]
 
@@ -59,6 +61,8 @@ def check_predictions(predictions, path: str | Path, tolerance: float = _SUM_TOL
     NaN or negative probabilities, rows that neither sum to about 1 nor are all zero (all zero is
     Weka's "unclassified"), and NaN or negative weights raise :class:`WekawbcError`.
     """
+    import numpy as np  # here, not at module level: ``wekawbc --help`` imports this module
+
     path = Path(path)
     dist, weight = predictions.distribution, predictions.weight
     checks = (

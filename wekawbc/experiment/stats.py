@@ -169,7 +169,10 @@ class ExperimentTable:
         cells = [f"{m:.2f}({sd:.2f}){'' if mark == '' else ' ' + mark}" for m, sd, mark
                  in zip(self.means, self.stds, self.marks)]
         widths = [max(len(h), len(c)) for h, c in zip(headers, cells)]
-        line = lambda parts: f"{parts[0]:<{width}} | " + " | ".join(p.ljust(w) for p, w in zip(parts[1:], widths))
+
+        def line(parts: list[str]) -> str:
+            return f"{parts[0]:<{width}} | " + " | ".join(p.ljust(w) for p, w in zip(parts[1:], widths))
+
         counts = ["", *[f"({'/'.join(str(c) for c in self.counts(s))})" for s in self.schemes[1:]]]
         lines = [
             f"Tester:     weka.experiment.PairedCorrectedTTester -S {self.alpha}",
@@ -184,7 +187,7 @@ class ExperimentTable:
             "",
             "v, * : significantly higher, lower than the base at the given level",
         ]
-        return "\n".join(l.rstrip() for l in lines) + "\n"
+        return "\n".join(text.rstrip() for text in lines) + "\n"
 
 
 def _json_float(value: float) -> float | None:

@@ -5,13 +5,17 @@
 >>> run = load_run("runs/j48")
 
 See ``docs/report.md`` for the run-folder layout and the ``report``, ``compare`` and ``audit`` commands.
+Names are imported on first use, so ``wekawbc --help`` does not load numpy or the audit.
 """
 
-from wekawbc.report.audit import Finding, audit_paper, findings_markdown, findings_table, matrix_predictions
-from wekawbc.report.compare import compare_with_paper, comparison_html, comparison_markdown
-from wekawbc.report.render import compare_runs, render_runs_html, render_runs_markdown
-from wekawbc.report.runfolder import Run, load_run, render_run_folder, write_run_folder
+from __future__ import annotations
 
-__all__ = ["Finding", "Run", "audit_paper", "compare_runs", "compare_with_paper", "comparison_html",
-           "comparison_markdown", "findings_markdown", "findings_table", "load_run", "matrix_predictions",
-           "render_run_folder", "render_runs_html", "render_runs_markdown", "write_run_folder"]
+from wekawbc._lazy import lazy_exports
+
+_PUBLIC = {
+    "wekawbc.report.audit": ("Finding", "audit_paper", "findings_markdown", "findings_table", "matrix_predictions"),
+    "wekawbc.report.compare": ("compare_with_paper", "comparison_html", "comparison_markdown"),
+    "wekawbc.report.render": ("compare_runs", "render_runs_html", "render_runs_markdown"),
+    "wekawbc.report.runfolder": ("Run", "load_run", "render_run_folder", "write_run_folder"),
+}
+__all__, __getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -209,7 +209,7 @@ class _Auditor:
         by_table: dict[str, list[PublishedValue]] = {}
         for value in counts:
             by_table.setdefault(value.table, []).append(value)
-        for table, values in by_table.items():
+        for values in by_table.values():
             subsets = sorted({v.subset for v in values if v.subset != "all"})
             # Row sums: the parts of each class add up to its total.
             for total in (v for v in values if v.subset == "all" and subsets):
@@ -421,7 +421,7 @@ class _Auditor:
                      f"({len(m.labels)} classes, {m.errors:g} errors)", round(bound, 5), ok,
                      f"{_NOT_CHECKABLE} exactly (needs scores), but every misclassified instance adds at least a 0.5/0.5 "
                      f"tie's error: {others}" + (f"; {value.printed} is impossible under every reading" if not ok else
-                        f"; possible only as Weka RMSE², and only if nearly every error is a 50:50 tie and every correct "
+                        "; possible only as Weka RMSE², and only if nearly every error is a 50:50 tie and every correct "
                         "prediction certain" if at_bound else ""))
         tables = [v for v in mses if v.table.startswith("Table")]
         for value in mses:

@@ -1,8 +1,16 @@
-"""Weka from Python: the JVM, data loading, classifiers and Weka's own evaluation."""
+"""Weka from Python: the JVM, data loading, classifiers and Weka's own evaluation.
 
-from wekawbc.weka.data import load_instances
-from wekawbc.weka.jvm import JavaRuntime, find_java, is_started, start, weka_home
-from wekawbc.weka.run import SmallClassWarning, WekaRun, make_classifier, run_classifier
+Names are imported on first use, so ``wekawbc --help`` (which imports ``wekawbc.weka.cli``) loads
+neither numpy nor JPype.
+"""
 
-__all__ = ["JavaRuntime", "SmallClassWarning", "WekaRun", "find_java", "is_started", "load_instances",
-           "make_classifier", "run_classifier", "start", "weka_home"]
+from __future__ import annotations
+
+from wekawbc._lazy import lazy_exports
+
+_PUBLIC = {
+    "wekawbc.weka.data": ("load_instances",),
+    "wekawbc.weka.jvm": ("JavaRuntime", "find_java", "is_started", "start", "weka_home"),
+    "wekawbc.weka.run": ("SmallClassWarning", "WekaRun", "make_classifier", "run_classifier"),
+}
+__all__, __getattr__ = lazy_exports(__name__, _PUBLIC)

@@ -19,10 +19,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 import numpy as np
 
 from wekawbc._io import WekawbcError
 from wekawbc.weka.jvm import java_error, start
+
+if TYPE_CHECKING:
+    import pandas
+    from weka.core.dataset import Instances
 
 __all__ = ["load_instances"]
 

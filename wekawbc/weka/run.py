@@ -34,7 +34,7 @@ from wekawbc.predictions import Predictions
 from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 from wekawbc.weka.data import load_instances
 from wekawbc.weka.folds import cv_train_test_indices, small_class_notes, split_indices
-from wekawbc.weka.jvm import java_error, start
+from wekawbc.weka.jvm import java_error
 
 __all__ = ["WekaRun", "run_classifier", "make_classifier", "SmallClassWarning", "MODES"]
 

@@ -21,10 +21,11 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from wekawbc._io import WekawbcError
 from wekawbc.predictions import Predictions, fold_train_counts
+from wekawbc.protocol.weights import balanced_sample_weights
 from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 from wekawbc.weka.jvm import java_message, start
 
@@ -119,6 +120,22 @@ def _from_bytes(data: bytes) -> list:
     return list(JClass("weka.core.SerializationHelper").readAll(stream))
 
 
+def _sample_weight(sample_weight, n_samples: int) -> np.ndarray:
+    """``sample_weight`` as finite float64 weights of shape ``(n_samples,)``, not all zero; ones when None."""
+    if sample_weight is None:
+        return np.ones(n_samples)
+    weights = np.asarray(sample_weight, dtype=np.float64)
+    if weights.ndim == 0:
+        weights = np.full(n_samples, float(weights))
+    if weights.shape != (n_samples,):
+        raise ValueError(f"sample_weight has shape {weights.shape}; expected ({n_samples},)")
+    if not np.isfinite(weights).all():
+        raise ValueError("sample_weight must be finite (no NaN or infinity)")
+    if n_samples and not weights.any():
+        raise ValueError("sample_weight is zero for every sample: there is nothing to learn from")
+    return weights
+
+
 class WekaClassifier(ClassifierMixin, BaseEstimator):
     """A Weka classifier as a scikit-learn classifier.
 
@@ -189,8 +206,6 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
         if isinstance(self.class_weight, str):
             if self.class_weight != "balanced":
                 raise ValueError(f"class_weight must be None, 'balanced' or a dict; got '{self.class_weight}'")
-            from wekawbc.imbalance import balanced_sample_weights
-
             return balanced_sample_weights(codes, len(self.classes_), sample_weight)
         unknown = set(self.class_weight) - set(self.classes_.tolist())
         if unknown:
@@ -240,7 +255,7 @@ class WekaClassifier(ClassifierMixin, BaseEstimator):
         check_classification_targets(y)
         codes = self._encode_classes(y)
         class_values = [str(c) for c in self.classes_]
-        weights = self._training_weights(codes, _check_sample_weight(sample_weight, X, dtype=np.float64))
+        weights = self._training_weights(codes, _sample_weight(sample_weight, X.shape[0]))
         classname, options = self._training_command(codes, weights)
         command = " ".join([classname, *options])
         model = new_classifier(classname, options, f"cannot create Weka classifier '{command}'", kind=True)
