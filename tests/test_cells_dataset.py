@@ -38,6 +38,9 @@ def test_class_order_and_binary_grouping():
 @pytest.mark.parametrize("raw, expected", [
     ("Neutrophil", "neutrophil"), ("NETROPHIL", "neutrophil"), ("lymphocytes", "lymphocyte"),
     (" Eosinophil ", "eosinophil"), ("MONO", "monocyte"), ("", None), (None, None),
+    # abbreviations users name their folders and columns with
+    ("eosi", "eosinophil"), ("lymp", "lymphocyte"), ("EOS", "eosinophil"), ("LYT", "lymphocyte"),
+    ("neutro", "neutrophil"), ("Baso", "basophil"), ("monoc", "monocyte"),
 ])
 def test_label_synonyms(raw, expected):
     assert normalise_label(raw) == expected
@@ -46,6 +49,8 @@ def test_label_synonyms(raw, expected):
 def test_unknown_label_raises():
     with pytest.raises(ValueError, match="platelet"):
         normalise_label("platelet")
+    with pytest.raises(ValueError, match="lymphoma"):  # shares a beginning with a type, but is no prefix of it
+        normalise_label("lymphoma")
 
 
 def test_labels_csv_layout_reports_bad_rows(tmp_path, rgb):
@@ -77,6 +82,14 @@ def test_class_folder_layout(tmp_path, rgb):
     assert sorted(dataset.labels()) == ["lymphocyte", "neutrophil"]
     assert any("platelet" in p.path for p in dataset.problems)
     assert dataset.class_counts()["monocyte"] == 0
+
+
+def test_class_folders_named_by_abbreviation(tmp_path, rgb):
+    for folder in ("eosi", "lymp", "mono", "baso", "neut"):
+        _save(tmp_path / folder / "x.png", rgb)
+    dataset = load_dataset(tmp_path)
+    assert dataset.layout == "class folders" and not dataset.problems
+    assert sorted(dataset.labels()) == sorted(CLASSES)
 
 
 def test_plain_images_and_list(tmp_path, rgb):

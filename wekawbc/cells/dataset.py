@@ -48,25 +48,28 @@ AGRANULOCYTES: frozenset[str] = frozenset({"lymphocyte", "monocyte"})
 #: The binary grouping (the paper's discriminative split: lobed nucleus or not), in output order.
 BINARY_CLASSES: tuple[str, ...] = ("granulocyte", "agranulocyte")
 
-#: Other spellings seen in public data sets, mapped to the five types (keys are lower case).
+#: Other spellings seen in public data sets and analyser exports, mapped to the five types (keys are
+#: lower case). Any unambiguous prefix of three letters or more of a type's name (``eosi``, ``lymp``,
+#: ``neutro``) is recognised too, by :func:`normalise_label`.
 SYNONYMS: Mapping[str, str] = {
     **{name: name for name in CLASSES},
-    **{name + "s": name for name in CLASSES},
     "netrophil": "neutrophil", "neutrophile": "neutrophil", "neu": "neutrophil", "neut": "neutrophil",
     "segmented neutrophil": "neutrophil", "band neutrophil": "neutrophil", "band": "neutrophil",
-    "sng": "neutrophil", "bng": "neutrophil",
+    "sng": "neutrophil", "bng": "neutrophil", "ne": "neutrophil", "seg": "neutrophil",
+    "pmn": "neutrophil",
     "eosinophile": "eosinophil", "eos": "eosinophil", "eo": "eosinophil", "esinophil": "eosinophil",
     "basophile": "basophil", "bas": "basophil", "ba": "basophil", "baso": "basophil",
-    "lymph": "lymphocyte", "lym": "lymphocyte", "ly": "lymphocyte", "lymphocite": "lymphocyte",
+    "lymph": "lymphocyte", "lym": "lymphocyte", "ly": "lymphocyte", "lymphocite": "lymphocyte", "lyt": "lymphocyte",
     "mono": "monocyte", "mon": "monocyte", "mo": "monocyte", "monocite": "monocyte",
 }
+_MIN_PREFIX = 3
 
 #: Image file suffixes read by :func:`read_image` (lower case).
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
 
 
 def normalise_label(raw: str | None) -> str | None:
-    """The five-type name of ``raw`` (case, plurals and known misspellings folded).
+    """The five-type name of ``raw`` (case, plurals, known misspellings and abbreviations folded).
 
     Returns None for an empty label (an unlabelled image) and raises ``ValueError`` for a
     label that names no known type.
@@ -76,9 +79,13 @@ def normalise_label(raw: str | None) -> str | None:
     text = re.sub(r"[\s_\-]+", " ", str(raw)).strip().lower()
     if not text or text in {"nan", "none", "?", "unknown"}:
         return None
-    if text in SYNONYMS:
-        return SYNONYMS[text]
-    raise ValueError(f"label {raw!r} is not one of {', '.join(CLASSES)}")
+    for spelling in (text, text.removesuffix("s")):  # plurals of every spelling: "netrophils", "monos"
+        if spelling in SYNONYMS:
+            return SYNONYMS[spelling]
+    prefixed = {name for name in CLASSES if len(text) >= _MIN_PREFIX and name.startswith(text)}
+    if len(prefixed) == 1:
+        return prefixed.pop()
+    raise ValueError(f"label {raw!r} is not one of {', '.join(CLASSES)} (nor a known spelling or abbreviation)")
 
 
 def binary_label(label: str | None) -> str | None:

@@ -18,12 +18,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from wekawbc.papers import load_paper
+
 __all__ = ["PAPER_TABLE2_COUNTS", "parse_class_counts", "resolve_class_counts", "subsample_counts"]
 
-#: The paper's Table 2 (Alkrimi et al. 2023): cells per type in its 1000-image data set.
-PAPER_TABLE2_COUNTS: Mapping[str, int] = {
-    "neutrophil": 556, "lymphocyte": 228, "eosinophil": 153, "monocyte": 38, "basophil": 25,
-}
+#: The paper's Table 2 (Alkrimi et al. 2023): cells per type in its 1000-image data set, read from the
+#: paper's data file (``wekawbc/papers/alkrimi2023.json``).
+PAPER_TABLE2_COUNTS: Mapping[str, int] = load_paper("alkrimi2023").class_counts("multi")
 
 
 def parse_class_counts(text: str) -> dict[str, float]:

@@ -158,6 +158,11 @@ class Paper:
         """Values whose attributes equal every criterion (use ``class_`` for the class)."""
         return [item for item in self.values if all(getattr(item, name) == wanted for name, wanted in criteria.items())]
 
+    def class_counts(self, task: str) -> dict[str, int]:
+        """The whole data set's count of each class of ``task``, as the paper prints it ({} if not printed)."""
+        return {item.class_: int(item.value) for item in self.select(metric="class_count", task=task, subset="all")
+                if item.class_ is not None}
+
     def confusion_tables(self) -> dict[str, str]:
         """Table name -> task, for every table that is a confusion matrix."""
         return {name: info["confusion_matrix"]["task"] for name, info in self.tables.items() if "confusion_matrix" in info}

@@ -18,21 +18,22 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from wekawbc._io import WekawbcError
+from wekawbc.cells.dataset import normalise_label
 from wekawbc.papers import Paper, PublishedValue
 from wekawbc.report.render import html_page, html_table, markdown_table
 from wekawbc.report.runfolder import Run
 
 __all__ = ["compare_with_paper", "comparison_markdown", "comparison_html", "canonical_label", "run_task"]
 
-_SYNONYMS = {"netrophil": "neutrophil", "neutrophile": "neutrophil", "lymph": "lymphocyte", "mono": "monocyte",
-             "eos": "eosinophil", "baso": "basophil", "neut": "neutrophil"}
-
-
 def canonical_label(label: str) -> str:
-    """A class name as papers and data sets spell it differently: lower case, singular, known synonyms."""
-    name = re.sub(r"[^a-z]", "", label.lower())
-    name = name[:-1] if name.endswith("s") else name
-    return _SYNONYMS.get(name, name)
+    """A class name as papers and data sets spell it differently: one of the five types by the project's
+    one synonym table (:func:`wekawbc.cells.dataset.normalise_label`), else lower case and singular
+    (``Agranulocytes`` → ``agranulocyte``)."""
+    try:
+        return normalise_label(label) or ""
+    except ValueError:
+        name = re.sub(r"[^a-z]", "", label.lower())
+        return name[:-1] if name.endswith("s") else name
 
 
 def run_task(paper: Paper, run: Run) -> tuple[str, dict[str, str]]:

@@ -36,16 +36,18 @@ from tqdm.auto import tqdm
 
 from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write, atomic_write_bytes
+from wekawbc.cells.dataset import CLASSES, binary_label
+from wekawbc.papers import load_paper
 
 __all__ = ["CELL_TYPES", "PAPER_CLASS_COUNTS", "SyntheticCell", "generate_cell", "scaled_counts", "write_dataset"]
 
-CELL_TYPES: tuple[str, ...] = ("neutrophil", "eosinophil", "basophil", "lymphocyte", "monocyte")
-"""The five leukocyte types, granulocytes first."""
+CELL_TYPES: tuple[str, ...] = CLASSES
+"""The five leukocyte types, granulocytes first (the project's one class vocabulary)."""
 
-PAPER_CLASS_COUNTS: dict[str, int] = {
-    "neutrophil": 556, "lymphocyte": 228, "eosinophil": 153, "monocyte": 38, "basophil": 25,
-}
-"""Class counts of Alkrimi et al. (2023), Table 2: 1,000 cells."""
+PAPER_CLASS_COUNTS: dict[str, int] = dict(sorted(load_paper("alkrimi2023").class_counts("multi").items(),
+                                                  key=lambda item: -item[1]))
+"""Class counts of Alkrimi et al. (2023), Table 2: 1,000 cells (from the paper's data file), largest
+first: the order the seeded generator has always drawn the types in."""
 
 BACKGROUND, CYTOPLASM, NUCLEUS = 0, 128, 255
 
@@ -339,7 +341,7 @@ def write_dataset(out_dir: str | os.PathLike, counts: dict[str, int] | None = No
         name = f"{label}/{label}_{i:04d}.png"
         atomic_write_bytes(out / "images" / name, _encode_png(cell.image))
         atomic_write_bytes(out / "masks" / name, _encode_png(cell.mask))
-        group = "granulocyte" if label in CELL_TYPES[:3] else "agranulocyte"
+        group = binary_label(label)
         rows.append((f"images/{name}", label, f"masks/{name}", cell.lobes, group))
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
