@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from wekawbc.evaluation import evaluate
+from wekawbc.evaluation.metrics import class_metrics, summary_metrics, weighted_metrics
 from wekawbc.predictions import Predictions
 
 N_DEFAULT = 600
@@ -137,34 +138,10 @@ def _same(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12)
 
 
-SCALARS = {
-    "correct": "correct", "incorrect": "incorrect", "unclassified": "unclassified",
-    "pct_correct": "pctCorrect", "pct_incorrect": "pctIncorrect", "pct_unclassified": "pctUnclassified",
-    "total_instances": "withClass", "ignored_class_unknown": "missingClass", "kappa": "kappa",
-    "mean_absolute_error": "meanAbsoluteError", "root_mean_squared_error": "rootMeanSquaredError",
-    "relative_absolute_error": "relativeAbsoluteError", "root_relative_squared_error": "rootRelativeSquaredError",
-    "mean_prior_absolute_error": "meanPriorAbsoluteError",
-    "root_mean_prior_squared_error": "rootMeanPriorSquaredError",
-    "kb_information": "KBInformation", "kb_mean_information": "KBMeanInformation",
-    "kb_relative_information": "KBRelativeInformation", "prior_entropy": "SFPriorEntropy",
-    "mean_prior_entropy": "SFMeanPriorEntropy", "scheme_entropy": "SFSchemeEntropy",
-    "mean_scheme_entropy": "SFMeanSchemeEntropy", "entropy_gain": "SFEntropyGain",
-    "mean_entropy_gain": "SFMeanEntropyGain",
-    "weighted_tp_rate": "weightedTruePositiveRate", "weighted_fp_rate": "weightedFalsePositiveRate",
-    "weighted_precision": "weightedPrecision", "weighted_recall": "weightedRecall",
-    "weighted_f_measure": "weightedFMeasure", "weighted_mcc": "weightedMatthewsCorrelation",
-    "weighted_roc_area": "weightedAreaUnderROC", "weighted_prc_area": "weightedAreaUnderPRC",
-    "unweighted_macro_f_measure": "unweightedMacroFmeasure",
-    "unweighted_micro_f_measure": "unweightedMicroFmeasure",
-}
-PER_CLASS = {
-    "tp_rate": "truePositiveRate", "fp_rate": "falsePositiveRate", "precision": "precision",
-    "recall": "recall", "f_measure": "fMeasure", "mcc": "matthewsCorrelationCoefficient",
-    "roc_area": "areaUnderROC", "prc_area": "areaUnderPRC", "tn_rate": "trueNegativeRate",
-    "fn_rate": "falseNegativeRate", "true_positives": "numTruePositives",
-    "false_positives": "numFalsePositives", "true_negatives": "numTrueNegatives",
-    "false_negatives": "numFalseNegatives",
-}
+# Every number the engine computes, with the Weka getter that is its oracle: from the metric registry,
+# so a metric added there is checked against Weka here with nothing else to change.
+SCALARS = {m.name: m.weka_getter for m in (*summary_metrics(engine=True), *weighted_metrics(engine=True))}
+PER_CLASS = {m.name: m.weka_getter for m in class_metrics()}
 
 
 def check_against_weka(oracle: WekaOracle, p: Predictions) -> None:

@@ -158,6 +158,22 @@ def test_numbers_and_predictions_agree_with_weka(jvm, data_files):
     assert run.to_dict()["statistics"]["kappa"] == pytest.approx(run.statistics["kappa"])
 
 
+def test_bridge_and_engine_speak_one_vocabulary(jvm, data_files):
+    # Every metric of the registry that the engine computes carries the same name, and the same value,
+    # in Weka's numbers (the bridge) and in the engine's evaluation of the run's predictions.
+    from wekawbc.evaluation import evaluate
+    from wekawbc.evaluation.metrics import class_metrics, summary_metrics, weighted_metrics
+
+    run = run_classifier(data_files / "wbc.arff", CLASSIFIERS["J48"], folds=10)
+    ours = evaluate(run.predictions)
+    for m in (*summary_metrics(engine=True), *weighted_metrics(engine=True)):
+        assert run.statistics[m.name] == pytest.approx(getattr(ours, m.name), rel=1e-12, nan_ok=True), m.name
+    for m in class_metrics():
+        np.testing.assert_allclose(run.class_statistics[m.name], getattr(ours, m.name), rtol=1e-12, err_msg=m.name)
+    # Weka's priorEntropy() (entropy of the class priors) is not SFPriorEntropy (the log-loss of the priors).
+    assert run.statistics["class_prior_entropy"] != run.statistics["prior_entropy"]
+
+
 @pytest.mark.parametrize("name", sorted(CLASSIFIERS))
 @pytest.mark.parametrize("mode", ["cv", "split"])
 def test_evaluation_engine_reproduces_weka_text(jvm, runs, name, mode):

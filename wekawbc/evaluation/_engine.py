@@ -17,13 +17,14 @@ import numpy as np
 from wekawbc.evaluation._curves import curve_areas
 from wekawbc.predictions import Predictions
 
-__all__ = ["compute_statistics", "training_counts", "PER_CLASS"]
+__all__ = ["compute_statistics", "training_counts", "PER_CLASS", "COVERAGE_LEVEL"]
 
 # Double.MIN_VALUE: Weka's floor for probabilities in the log-loss and K&B scores.
 _MIN_SF_PROB = 5e-324
 _LOG2 = math.log(2)
 _PARALLEL_MIN = 100_000  # predictions from which the per-class curves run in threads
 
+COVERAGE_LEVEL = 0.95  # Weka's default confidence level of the coverage statistics
 PER_CLASS = ("tp_rate", "fp_rate", "precision", "recall", "f_measure", "mcc", "roc_area", "prc_area")
 
 
@@ -125,6 +126,29 @@ def _per_class_areas(columns: np.ndarray, actual: np.ndarray, usable_weight: np.
         return list(pool.map(areas, range(k)))
 
 
+def _coverage_sums(columns: np.ndarray, actual: np.ndarray, weight: np.ndarray,
+                   level: float = COVERAGE_LEVEL) -> tuple[float, float]:
+    """Weka's coverage sums: the weight of instances whose class lies in the predicted region, and the
+    weighted region sizes (classes in the region, over K).
+
+    The region of an instance is its classes by falling probability (ties: higher class index first,
+    as Weka walks ``Utils.stableSort`` backwards) until their probabilities add up to ``level``.
+    """
+    k, n = columns.shape
+    if n == 0 or k == 0:
+        return 0.0, 0.0
+    dist = columns.T
+    # A stable ascending sort of each row, then reversed: Weka's walk order.
+    walk = np.argsort(dist, axis=1, kind="stable")[:, ::-1]
+    walked = np.take_along_axis(dist, walk, axis=1)
+    # The sum Weka holds when it reaches position j: cumsum adds left to right as Weka's loop does.
+    running = np.concatenate([np.zeros((n, 1)), np.cumsum(walked, axis=1)[:, :-1]], axis=1)
+    in_region = running < level
+    region_size = in_region.sum(axis=1).astype(np.float64)
+    covered = np.take_along_axis(in_region, np.argsort(walk, axis=1), axis=1)[np.arange(n), actual]
+    return _ordered_sum(np.where(covered, weight, 0.0)), _ordered_sum(weight * region_size / k)
+
+
 def compute_statistics(predictions: Predictions) -> dict:
     """Every number of Weka's nominal-class ``Evaluation``, as a flat dict of floats and arrays."""
     k = predictions.n_classes
@@ -203,6 +227,7 @@ def compute_statistics(predictions: Predictions) -> dict:
     sum_prior_entropy = _ordered_sum(-(log_prior * w))
 
     classified = with_class - unclassified
+    covered, region_sizes = _coverage_sums(columns, a, w)
     c = matrix.tolist()
     per_class = [_class_statistics(c, k, i, classified) for i in range(k)]
     stats: dict = {name: np.array([row[name] for row in per_class]) for name in per_class[0]} if k else {}
@@ -247,6 +272,8 @@ def compute_statistics(predictions: Predictions) -> dict:
         entropy_gain=sum_prior_entropy - sum_scheme_entropy if has_priors else math.nan,
         mean_entropy_gain=(_div(sum_prior_entropy - sum_scheme_entropy, classified)
                            if has_priors else math.nan),
+        coverage_of_test_cases_by_predicted_regions=_div(100 * covered, with_class),
+        size_of_predicted_regions=_div(100 * region_sizes, with_class) if has_priors else math.nan,
         unweighted_macro_f_measure=float(np.mean(macro)) if macro else math.nan,
         unweighted_micro_f_measure=_div(2.0 * micro_tp, 2.0 * micro_tp + micro_fn + micro_fp),
     )

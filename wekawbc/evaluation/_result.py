@@ -12,6 +12,7 @@ from wekawbc.evaluation import _text
 from wekawbc.evaluation._curves import ThresholdCurve, threshold_curve
 from wekawbc.evaluation._engine import PER_CLASS, compute_statistics
 from wekawbc.evaluation._imbalance import bootstrap, imbalance_metrics
+from wekawbc.evaluation.metrics import summary_metrics
 from wekawbc.predictions import Predictions
 
 __all__ = ["EvaluationResult", "evaluate"]
@@ -23,21 +24,8 @@ def _json_number(value: Any) -> Any:
 
 
 # Summary keys (as the parser names Weka's lines, in Weka's order) -> result attributes.
-_SUMMARY_ATTRIBUTES = {
-    "correct": "correct", "correct_pct": "pct_correct", "incorrect": "incorrect",
-    "incorrect_pct": "pct_incorrect", "kappa": "kappa",
-    "kb_relative_info_score_pct": "kb_relative_information", "kb_information_bits": "kb_information",
-    "kb_information_bits_per_instance": "kb_mean_information",
-    "class_complexity_order0_bits": "prior_entropy", "class_complexity_order0_bits_per_instance": "mean_prior_entropy",
-    "class_complexity_scheme_bits": "scheme_entropy",
-    "class_complexity_scheme_bits_per_instance": "mean_scheme_entropy",
-    "complexity_improvement_bits": "entropy_gain", "complexity_improvement_bits_per_instance": "mean_entropy_gain",
-    "mean_absolute_error": "mean_absolute_error", "root_mean_squared_error": "root_mean_squared_error",
-    "relative_absolute_error_pct": "relative_absolute_error",
-    "root_relative_squared_error_pct": "root_relative_squared_error",
-    "unclassified": "unclassified", "unclassified_pct": "pct_unclassified",
-    "total_instances": "total_instances", "ignored_class_unknown": "ignored_class_unknown",
-}
+# Text/JSON key → attribute, for the summary numbers the engine computes (from the metric registry).
+_SUMMARY_ATTRIBUTES = {m.text_key: m.name for m in summary_metrics(engine=True) if m.text_key}
 _COMPLEXITY_KEYS = tuple(key for key in _SUMMARY_ATTRIBUTES
                          if key.startswith(("kb_", "class_complexity", "complexity")))
 
@@ -92,6 +80,8 @@ class EvaluationResult:
     false_positives: np.ndarray
     true_negatives: np.ndarray
     false_negatives: np.ndarray
+    coverage_of_test_cases_by_predicted_regions: float
+    size_of_predicted_regions: float
     weighted_tp_rate: float
     weighted_fp_rate: float
     weighted_precision: float

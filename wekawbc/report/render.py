@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
 from wekawbc._io import WekawbcError, atomic_write_text
+from wekawbc.evaluation.metrics import METRICS, class_metrics
 
 __all__ = ["render_run_markdown", "render_run_html", "compare_runs", "render_runs_markdown", "render_runs_html",
            "markdown_table", "html_table", "html_page", "format_number", "write_report_files", "RUN_METRICS"]
@@ -32,15 +33,11 @@ _PLOT_TITLES = {
     "misclassified": "Misclassified cells (actual → predicted)",
 }
 _WIDE_PLOTS = {"class_metrics", "segmentation", "misclassified"}
-_CLASS_COLUMNS = (("tp_rate", "TP Rate"), ("fp_rate", "FP Rate"), ("precision", "Precision"), ("recall", "Recall"),
-                  ("f_measure", "F-Measure"), ("mcc", "MCC"), ("roc_area", "ROC Area"), ("prc_area", "PRC Area"))
-_SUMMARY_ROWS = (("correct", "Correctly Classified Instances"), ("correct_pct", "Correctly Classified (%)"),
-                 ("incorrect", "Incorrectly Classified Instances"), ("incorrect_pct", "Incorrectly Classified (%)"),
-                 ("kappa", "Kappa statistic"), ("mean_absolute_error", "Mean absolute error"),
-                 ("root_mean_squared_error", "Root mean squared error"),
-                 ("relative_absolute_error_pct", "Relative absolute error (%)"),
-                 ("root_relative_squared_error_pct", "Root relative squared error (%)"),
-                 ("unclassified", "UnClassified Instances"), ("total_instances", "Total Number of Instances"))
+# Labels of Weka's numbers come from the metric registry (one vocabulary for every report).
+_CLASS_COLUMNS = tuple((m.text_key, m.label) for m in class_metrics() if m.text_key)
+_SUMMARY_ROWS = tuple((METRICS[name].text_key, METRICS[name].label) for name in (
+    "correct", "pct_correct", "incorrect", "pct_incorrect", "kappa", "mean_absolute_error", "root_mean_squared_error",
+    "relative_absolute_error", "root_relative_squared_error", "unclassified", "total_instances"))
 _IMBALANCE_ROWS = (("balanced_accuracy", "Balanced accuracy (mean recall)"), ("macro_f1", "Macro F1"),
                    ("micro_f1", "Micro F1"), ("g_mean_multiclass", "G-mean (geometric mean of recalls)"),
                    ("iba_weighted", "Index of balanced accuracy (support-weighted)"),

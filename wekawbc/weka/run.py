@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from wekawbc._io import WekawbcError
+from wekawbc.evaluation.metrics import class_metrics, summary_metrics, weighted_metrics
 from wekawbc.predictions import Predictions
 from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 from wekawbc.weka.data import load_instances
@@ -40,39 +41,9 @@ __all__ = ["WekaRun", "run_classifier", "make_classifier", "SmallClassWarning", 
 
 MODES = ("cross-validation", "split", "test")
 
-# Weka's Evaluation getters (no argument) → our names. Every number Weka exposes for a nominal class.
-_SUMMARY_GETTERS = (
-    ("correct", "correct"), ("incorrect", "incorrect"), ("pctCorrect", "pct_correct"),
-    ("pctIncorrect", "pct_incorrect"), ("unclassified", "unclassified"), ("pctUnclassified", "pct_unclassified"),
-    ("numInstances", "total_instances"), ("kappa", "kappa"), ("errorRate", "error_rate"),
-    ("meanAbsoluteError", "mean_absolute_error"), ("rootMeanSquaredError", "root_mean_squared_error"),
-    ("relativeAbsoluteError", "relative_absolute_error"), ("rootRelativeSquaredError", "root_relative_squared_error"),
-    ("meanPriorAbsoluteError", "mean_prior_absolute_error"),
-    ("rootMeanPriorSquaredError", "root_mean_prior_squared_error"),
-    ("priorEntropy", "prior_entropy"), ("KBInformation", "kb_information"),
-    ("KBMeanInformation", "kb_mean_information"), ("KBRelativeInformation", "kb_relative_information"),
-    ("SFPriorEntropy", "sf_prior_entropy"), ("SFSchemeEntropy", "sf_scheme_entropy"),
-    ("SFEntropyGain", "sf_entropy_gain"), ("SFMeanPriorEntropy", "sf_mean_prior_entropy"),
-    ("SFMeanSchemeEntropy", "sf_mean_scheme_entropy"), ("SFMeanEntropyGain", "sf_mean_entropy_gain"),
-    ("coverageOfTestCasesByPredictedRegions", "coverage_of_test_cases_by_predicted_regions"),
-    ("sizeOfPredictedRegions", "size_of_predicted_regions"),
-    ("totalCost", "total_cost"), ("avgCost", "avg_cost"),
-    ("weightedTruePositiveRate", "weighted_tp_rate"), ("weightedFalsePositiveRate", "weighted_fp_rate"),
-    ("weightedTrueNegativeRate", "weighted_tn_rate"), ("weightedFalseNegativeRate", "weighted_fn_rate"),
-    ("weightedPrecision", "weighted_precision"), ("weightedRecall", "weighted_recall"),
-    ("weightedFMeasure", "weighted_f_measure"), ("weightedMatthewsCorrelation", "weighted_mcc"),
-    ("weightedAreaUnderROC", "weighted_roc_area"), ("weightedAreaUnderPRC", "weighted_prc_area"),
-    ("unweightedMacroFmeasure", "unweighted_macro_f_measure"),
-    ("unweightedMicroFmeasure", "unweighted_micro_f_measure"),
-)
-# Weka's per-class getters (class index argument) → our names.
-_CLASS_GETTERS = (
-    ("numTruePositives", "tp"), ("numFalsePositives", "fp"), ("numTrueNegatives", "tn"),
-    ("numFalseNegatives", "fn"), ("truePositiveRate", "tp_rate"), ("falsePositiveRate", "fp_rate"),
-    ("trueNegativeRate", "tn_rate"), ("falseNegativeRate", "fn_rate"), ("precision", "precision"),
-    ("recall", "recall"), ("fMeasure", "f_measure"), ("matthewsCorrelationCoefficient", "mcc"),
-    ("areaUnderROC", "roc_area"), ("areaUnderPRC", "prc_area"),
-)
+# Weka's Evaluation getters → the registry's names: every number Weka exposes for a nominal class.
+_SUMMARY_GETTERS = tuple((m.weka_getter, m.name) for m in (*summary_metrics(), *weighted_metrics()))
+_CLASS_GETTERS = tuple((m.weka_getter, m.name) for m in class_metrics())
 _TITLES = {
     "cross-validation": "=== Stratified cross-validation ===",
     "split": "=== Evaluation on test split ===",
@@ -138,7 +109,7 @@ class WekaRun:
     class_statistics: dict[str, np.ndarray]
     confusion_matrix: np.ndarray
     java_evaluation: Any = field(default=None, repr=False, compare=False)
-    """Weka's ``weka.classifiers.Evaluation`` Java object, for anything not copied out."""
+    """Weka's ``weka.classifiers.evaluation.Evaluation`` Java object, for anything not copied out."""
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -395,7 +366,7 @@ def _cross_validate(data, classifier, folds: int, seed: int, labels: tuple[str, 
     data = Instances(data)
     data.randomize(random)
     data.stratify(folds)
-    evaluation = JClass("weka.classifiers.Evaluation")(data)
+    evaluation = JClass("weka.classifiers.evaluation.Evaluation")(data)
     rows, counts, recorded = _empty_rows(), [], 0
     for fold in range(folds):
         train = data.trainCV(folds, fold, random)
@@ -447,7 +418,7 @@ def _supplied_test(train, test_source, classifier, class_name: str | None):
 def _evaluate_holdout(model, train, test):
     from jpype import JClass
 
-    evaluation = JClass("weka.classifiers.Evaluation")(train)
+    evaluation = JClass("weka.classifiers.evaluation.Evaluation")(train)
     evaluation.evaluateModel(model, test)
     rows = _empty_rows()
     _collect(evaluation, 0, 0, rows)
