@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 
+from wekawbc._json import json_number, json_ready
 from wekawbc.evaluation import _text
 from wekawbc.evaluation._curves import ThresholdCurve, threshold_curve
 from wekawbc.evaluation._engine import PER_CLASS, compute_statistics
@@ -16,11 +16,6 @@ from wekawbc.evaluation.metrics import summary_metrics
 from wekawbc.predictions import Predictions
 
 __all__ = ["EvaluationResult", "evaluate"]
-
-
-def _json_number(value: Any) -> Any:
-    value = float(value)
-    return None if math.isnan(value) or math.isinf(value) else value
 
 
 # Summary keys (as the parser names Weka's lines, in Weka's order) -> result attributes.
@@ -198,42 +193,28 @@ class EvaluationResult:
 
     def to_dict(self, extras: bool = True) -> dict[str, Any]:
         """Every number as JSON-able data (NaN as None): summary, classes, weighted, macro, matrix, extras."""
-        summary = {key: _json_number(getattr(self, name)) for key, name in _SUMMARY_ATTRIBUTES.items()}
+        summary = {key: json_number(getattr(self, name)) for key, name in _SUMMARY_ATTRIBUTES.items()}
         classes = []
         for i, row in enumerate(self.class_rows()):
-            row = {key: (value if key == "class" else _json_number(value)) for key, value in row.items()}
+            row = {key: (value if key == "class" else json_number(value)) for key, value in row.items()}
             for name in ("tn_rate", "fn_rate", "true_positives", "false_positives", "true_negatives",
                          "false_negatives"):
-                row[name] = _json_number(getattr(self, name)[i])
+                row[name] = json_number(getattr(self, name)[i])
             classes.append(row)
         out: dict[str, Any] = {
             "labels": list(self.labels),
             "summary": summary,
             "classes": classes,
-            "weighted_avg": {key: _json_number(value) for key, value in self.weighted.items()},
-            "macro_avg": {key: _json_number(value) for key, value in self.macro.items()},
-            "micro_f_measure": _json_number(self.unweighted_micro_f_measure),
+            "weighted_avg": {key: json_number(value) for key, value in self.weighted.items()},
+            "macro_avg": {key: json_number(value) for key, value in self.macro.items()},
+            "micro_f_measure": json_number(self.unweighted_micro_f_measure),
             "confusion_matrix": {"labels": list(self.labels),
-                                 "matrix": [[_json_number(v) for v in row] for row in self.confusion_matrix]},
+                                 "matrix": [[json_number(v) for v in row] for row in self.confusion_matrix]},
             "has_priors": self.has_priors,
         }
         if extras:
-            out["imbalance"] = _jsonable(self.imbalance_metrics())
+            out["imbalance"] = json_ready(self.imbalance_metrics())
         return out
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        return _json_number(value)
-    return value
 
 
 def evaluate(predictions: Predictions) -> EvaluationResult:

@@ -85,7 +85,7 @@ def check_predictions(predictions, path: str | Path, tolerance: float = _SUM_TOL
 def _evaluate(args: argparse.Namespace) -> int:
     from wekawbc.evaluation import evaluate
     from wekawbc.evaluation._imbalance import bootstrap_text, imbalance_text
-    from wekawbc.evaluation._result import _jsonable
+    from wekawbc._json import json_ready
     from wekawbc.predictions import Predictions, read_predictions_csv, read_train_counts_csv
     from wekawbc.provenance import command_line, library_versions
 
@@ -117,7 +117,7 @@ def _evaluate(args: argparse.Namespace) -> int:
             "command": command_line(),
         }
         if intervals is not None:
-            document["bootstrap"] = _jsonable(intervals)
+            document["bootstrap"] = json_ready(intervals)
         atomic_write_text(args.json, json.dumps(document, indent=2, allow_nan=False) + "\n")
     return 0
 

@@ -24,6 +24,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
+from wekawbc._json import json_number
+
 __all__ = ["PairedTest", "ExperimentTable", "corrected_paired_ttest", "summarise_runs", "experimenter_table"]
 
 WIN, TIE, LOSS = "v", " ", "*"
@@ -155,8 +157,8 @@ class ExperimentTable:
             "metric": self.metric, "baseline": self.baseline, "alpha": self.alpha,
             "test": "corrected resampled paired t-test (Nadeau & Bengio; Weka PairedCorrectedTTester)",
             "schemes": [
-                {"scheme": s, "mean": _json_float(m), "std": _json_float(sd), "mark": mark,
-                 **({} if t is None else {"t": _json_float(t.t_statistic), "p_value": _json_float(t.p_value),
+                {"scheme": s, "mean": json_number(m), "std": json_number(sd), "mark": mark,
+                 **({} if t is None else {"t": json_number(t.t_statistic), "p_value": json_number(t.p_value),
                                           "n": t.n, "test_train_ratio": t.test_train_ratio})}
                 for s, m, sd, t, mark in zip(self.schemes, self.means, self.stds, self.tests, self.marks)
             ],
@@ -188,10 +190,6 @@ class ExperimentTable:
             "v, * : significantly higher, lower than the base at the given level",
         ]
         return "\n".join(text.rstrip() for text in lines) + "\n"
-
-
-def _json_float(value: float) -> float | None:
-    return None if value is None or not math.isfinite(value) else float(value)
 
 
 def experimenter_table(results: pd.DataFrame, metric: str, baseline: str, alpha: float = 0.05) -> ExperimentTable:

@@ -28,6 +28,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from wekawbc._io import WekawbcError, atomic_write_text
+from wekawbc._json import json_ready
 from wekawbc.predictions import (Predictions, read_predictions_csv, read_train_counts_csv, write_predictions_csv,
                                  write_train_counts_csv)
 
@@ -96,19 +97,6 @@ class Run:
         return None if self.predictions is None else evaluate(self.predictions)
 
 
-def _json_ready(value: Any) -> Any:
-    """NaN (an undefined statistic) as None, numpy scalars as Python numbers, recursively."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_ready(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return [_json_ready(v) for v in value]
-    if isinstance(value, (np.integer, np.floating)):
-        value = value.item()
-    if isinstance(value, float) and not np.isfinite(value):
-        return None
-    return value
-
-
 def _is_image(name: str) -> bool:
     return Path(name).suffix.lower() in _IMAGE_SUFFIXES and Path(name).is_file()
 
@@ -171,7 +159,7 @@ def write_run_folder(out_dir: str | os.PathLike, result, predictions: Prediction
         "created": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "command": command or command_line(),
         "seed": seed,
-        "settings": _json_ready(settings),
+        "settings": json_ready(settings),
         "dataset": {
             "source": None if dataset is None else str(dataset),
             "fingerprint": None if dataset is None else fingerprint_path(dataset),
@@ -182,7 +170,7 @@ def write_run_folder(out_dir: str | os.PathLike, result, predictions: Prediction
         "versions": library_versions(),
         "weka_text_source": "weka" if weka_text is not None else "wekawbc.evaluation",
         "evaluation": result.to_dict(extras=True),
-        "bootstrap": _json_ready(result.bootstrap(n_resamples=n_bootstrap, seed=seed if seed is not None else 1))
+        "bootstrap": json_ready(result.bootstrap(n_resamples=n_bootstrap, seed=seed if seed is not None else 1))
         if n_bootstrap else None,
         "files": files,
     }

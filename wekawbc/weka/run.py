@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from wekawbc._io import WekawbcError
+from wekawbc._json import json_number
 from wekawbc.evaluation.metrics import class_metrics, summary_metrics, weighted_metrics
 from wekawbc.predictions import Predictions
 from wekawbc.weka.classifiers import new_classifier, split_classifier_command
@@ -160,19 +161,14 @@ class WekaRun:
             "classifier": self.classifier, "mode": self.mode, "seed": self.seed, "folds": self.folds,
             "split_percentage": self.split_percentage, "preserve_order": self.preserve_order,
             "relation": self.relation, "n_instances": self.n_instances, "labels": list(self.labels),
-            "statistics": {name: _json_number(value) for name, value in self.statistics.items()},
-            "class_statistics": {name: [_json_number(v) for v in values]
+            "statistics": {name: json_number(value) for name, value in self.statistics.items()},
+            "class_statistics": {name: [json_number(v) for v in values]
                                  for name, values in self.class_statistics.items()},
-            "confusion_matrix": [[_json_number(v) for v in row] for row in self.confusion_matrix],
-            "train_counts": [[_json_number(v) for v in row] for row in self.predictions.train_counts],
+            "confusion_matrix": [[json_number(v) for v in row] for row in self.confusion_matrix],
+            "train_counts": [[json_number(v) for v in row] for row in self.predictions.train_counts],
             "weka_text": {"summary": self.summary_text, "class_details": self.class_details_text,
                           "matrix": self.matrix_text},
         }
-
-
-def _json_number(value: float) -> float | None:
-    value = float(value)
-    return None if math.isnan(value) or math.isinf(value) else value
 
 
 def make_classifier(classifier: str):
