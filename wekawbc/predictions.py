@@ -116,6 +116,17 @@ class Predictions:
         )
 
 
+def predicted_classes(distribution: np.ndarray) -> np.ndarray:
+    """Weka's predicted class of each row: the first strictly largest probability, -1 where the row is
+    all zero ("unclassified")."""
+    distribution = np.asarray(distribution, dtype=np.float64)
+    if distribution.shape[0] == 0 or distribution.shape[1] == 0:
+        return np.full(distribution.shape[0], -1, dtype=np.intp)
+    predicted = np.argmax(distribution, axis=1)
+    best = distribution[np.arange(distribution.shape[0]), predicted]
+    return np.where(best > 0, predicted, -1)
+
+
 def fold_train_counts(actual: np.ndarray, train_indices: Sequence[np.ndarray], n_classes: int,
                       weight: np.ndarray | None = None) -> np.ndarray:
     """Summed training weight per class for each fold: what Weka's priors are built from.

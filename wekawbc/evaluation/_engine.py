@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from wekawbc.evaluation._curves import curve_areas
-from wekawbc.predictions import Predictions
+from wekawbc.predictions import Predictions, predicted_classes
 
 __all__ = ["compute_statistics", "training_counts", "PER_CLASS", "COVERAGE_LEVEL"]
 
@@ -158,10 +158,9 @@ def compute_statistics(predictions: Predictions) -> dict:
         order = np.argsort(fold, kind="stable")
         actual, dist, weight, fold = actual[order], dist[order], weight[order], fold[order]
 
-    # Predicted class: the first strictly largest positive probability; none -> unclassified.
-    predicted = np.argmax(dist, axis=1) if k else np.zeros(0, dtype=np.intp)
-    best = dist[np.arange(dist.shape[0]), predicted] if dist.shape[0] else np.zeros(0)
-    classified_mask = best > 0
+    # Predicted class: the first strictly largest positive probability; none -> unclassified (-1).
+    predicted = predicted_classes(dist)
+    classified_mask = predicted >= 0
     known = actual >= 0
     # Outcome per instance: 0 correct, 1 incorrect, 2 unclassified, 3 class unknown.
     outcome = np.where(~known, 3, np.where(~classified_mask, 2, np.where(predicted == actual, 0, 1)))

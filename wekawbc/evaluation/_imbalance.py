@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from wekawbc.predictions import Predictions
+from wekawbc.predictions import Predictions, predicted_classes
 
 if TYPE_CHECKING:
     from wekawbc.evaluation._result import EvaluationResult
@@ -32,9 +32,9 @@ _BATCH_CELLS = 4_000_000  # drawn indices per bootstrap batch: bounds the memory
 
 
 def _predicted(distribution: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Weka's predicted class (first largest) and whether the instance is classified (max > 0)."""
-    predicted = np.argmax(distribution, axis=1)
-    return predicted, distribution[np.arange(distribution.shape[0]), predicted] > 0
+    """Weka's predicted class and whether the instance is classified (see :func:`predicted_classes`)."""
+    predicted = predicted_classes(distribution)
+    return predicted, predicted >= 0
 
 
 def imbalance_metrics(result: EvaluationResult) -> dict[str, Any]:

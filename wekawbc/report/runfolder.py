@@ -29,8 +29,8 @@ import numpy as np
 
 from wekawbc._io import WekawbcError, atomic_write_text
 from wekawbc._json import json_ready
-from wekawbc.predictions import (Predictions, read_predictions_csv, read_train_counts_csv, write_predictions_csv,
-                                 write_train_counts_csv)
+from wekawbc.predictions import (Predictions, predicted_classes, read_predictions_csv, read_train_counts_csv,
+                                 write_predictions_csv, write_train_counts_csv)
 
 __all__ = ["RUN_FORMAT", "RUN_FORMAT_VERSION", "Run", "write_run_folder", "load_run", "render_run_folder",
            "fingerprint_path", "fingerprint_predictions"]
@@ -245,8 +245,8 @@ def _draw_plots(out: Path, report: dict[str, Any], result, predictions: Predicti
 
 def _shown_masks(predictions: Predictions, masks: dict[str, str]) -> dict[str, str]:
     """The masks of the images the galleries can show (a few per class and the misclassified ones)."""
-    predicted = predictions.distribution.argmax(axis=1)
-    keep = {predictions.ids[i] for i in np.flatnonzero(predicted != predictions.actual)}
+    predicted = predicted_classes(predictions.distribution)
+    keep = {predictions.ids[i] for i in np.flatnonzero((predictions.actual >= 0) & (predicted != predictions.actual))}
     keep.update(predictions.ids[i] for i in _segmentation_indices(predictions, masks))
     return {name: path for name, path in masks.items() if name in keep}
 
@@ -288,9 +288,8 @@ def _segmentation_gallery(predictions: Predictions, masks: Mapping[str, str]):
 
 def _misclassified_gallery(predictions: Predictions, masks: Mapping[str, str], limit: int = 24):
     """Misclassified cells (Weka's predicted class) when the predictions' ids are image paths (else None)."""
-    predicted = predictions.distribution.argmax(axis=1)
-    classified = predictions.distribution.max(axis=1) > 0
-    wrong = np.flatnonzero((predictions.actual >= 0) & classified & (predicted != predictions.actual))
+    predicted = predicted_classes(predictions.distribution)
+    wrong = np.flatnonzero((predictions.actual >= 0) & (predicted >= 0) & (predicted != predictions.actual))
     by_class = [[i for i in wrong if predictions.actual[i] == k and _is_image(predictions.ids[i])]
                 for k in range(predictions.n_classes)]
     # Taken in turn from each actual class, so a frequent class does not fill the gallery alone.
