@@ -1,4 +1,4 @@
-"""``wekawbc weka`` (run a Weka classifier with Weka's evaluation) and ``wekawbc packages``."""
+"""``wekawbc weka`` (run a Weka classifier with Weka's evaluation), ``wekawbc rank`` and ``wekawbc packages``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ __all__ = ["register"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add the ``weka`` and ``packages`` sub-commands."""
+    """Add the ``weka``, ``packages`` and ``rank`` sub-commands."""
     weka = subparsers.add_parser(
         "weka", help="run a Weka classifier with Weka's own cross-validation / split / test evaluation",
         description="Train and evaluate a Weka classifier exactly as Weka's Explorer and command line do, "
@@ -48,11 +48,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     install.add_argument("archive", metavar="FILE.zip", help="a Weka package zip (with Description.props)")
     install.set_defaults(handler=_install_package)
 
+    rank = subparsers.add_parser(
+        "rank", help="rank the attributes of a data set with a Weka attribute evaluator (InfoGain, ReliefF, ...)",
+        description="Weka's attribute selection with the Ranker: which features matter. Prints Weka's own text.")
+    rank.add_argument("data", metavar="DATA", help="data set: ARFF (.arff, .arff.gz) or CSV")
+    rank.add_argument("--evaluator", default="weka.attributeSelection.InfoGainAttributeEval", metavar="EVALUATOR",
+                      help="Weka attribute evaluator with its options, or a short name: infogain, gainratio, relieff, "
+                           "correlation, symmetricaluncertainty, oner (default: InfoGainAttributeEval)")
+    rank.add_argument("--top", type=int, metavar="N", help="keep the N best attributes (Ranker -N; default: all)")
+    rank.add_argument("--class", dest="class_name", metavar="NAME", help="class attribute (default: the last)")
+    rank.add_argument("--json", metavar="OUT.json", help="write the ranking, the settings and versions as JSON")
+    _add_jvm_options(rank)
+    rank.set_defaults(handler=_rank)
+
 
 def _add_jvm_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-heap", metavar="SIZE", help="Java's maximum heap, e.g. 4g (default: Java's own)")
     parser.add_argument("--packages", action="store_true",
                         help="load the Weka packages installed in WEKA_HOME (see 'wekawbc packages list')")
+
+
+def _rank(args: argparse.Namespace) -> int:
+    from wekawbc._io import atomic_write_text
+    from wekawbc._json import json_ready
+    from wekawbc.provenance import command_line, library_versions
+    from wekawbc.weka.jvm import start
+    from wekawbc.weka.rank import rank_attributes
+
+    start(max_heap=args.max_heap, packages=args.packages)
+    ranking = rank_attributes(args.data, args.evaluator, top=args.top, class_name=args.class_name)
+    print(ranking.weka_text)
+    if args.json:
+        document = {"command": command_line(), "data": str(args.data), **ranking.to_dict(),
+                    "versions": library_versions()}
+        atomic_write_text(args.json, json.dumps(json_ready(document), indent=2) + "\n")
+    return 0
 
 
 def _train_counts_path(predictions_path: Path) -> Path:
