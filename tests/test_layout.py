@@ -145,3 +145,22 @@ def test_ruff_finds_nothing():
     done = subprocess.run([ruff, "check", "--no-cache", str(PACKAGE), str(PACKAGE.parent / "tests"),
                            str(PACKAGE.parent / "benchmarks")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+#: Modules whose types mypy checks (the public API's core; more join as they are typed through).
+TYPED_MODULES = (
+    "_io.py", "_json.py", "_lazy.py", "provenance.py", "protocol", "evaluation/metrics.py", "evaluation/_engine.py",
+    "evaluation/_result.py", "evaluation/_imbalance.py", "evaluation/_format.py", "evaluation/_curves.py",
+    "experiment/stats.py", "weka/classifiers.py", "weka/folds.py", "weka/rank.py", "cells/lobes.py",
+    "features/registry.py",
+)
+
+
+def test_mypy_finds_nothing_in_the_typed_modules(tmp_path):
+    mypy = shutil.which("mypy")
+    if mypy is None:
+        pytest.fail("mypy is not installed: it comes with the project's [test] extra")
+    done = subprocess.run([mypy, "--ignore-missing-imports", "--follow-imports=silent", "--cache-dir",
+                           str(tmp_path / "mypy_cache"), *(str(PACKAGE / module) for module in TYPED_MODULES)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr

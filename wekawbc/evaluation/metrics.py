@@ -63,11 +63,12 @@ class Metric:
     engine: bool = True
 
 
-def _summary(name, label, getter, key, higher, unit, engine=True) -> Metric:
+def _summary(name: str, label: str, getter: str, key: str | None, higher: bool | None, unit: Unit,
+             engine: bool = True) -> Metric:
     return Metric(name, label, getter, key, higher, unit, "summary", engine)
 
 
-_PER_CLASS = (
+_PER_CLASS: tuple[tuple[str, str, str, str | None, bool, Unit], ...] = (
     # name, label, Weka getter (class index), column key, higher is better, unit
     ("tp_rate", "TP Rate", "truePositiveRate", "tp_rate", True, "fraction"),
     ("fp_rate", "FP Rate", "falsePositiveRate", "fp_rate", False, "fraction"),

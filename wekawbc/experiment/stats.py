@@ -211,7 +211,9 @@ def experimenter_table(results: pd.DataFrame, metric: str, baseline: str, alpha:
     indexed = results.set_index(list(_KEYS)).sort_index()
     base = indexed.loc[baseline]
     ratio = float(base["n_test"].sum()) / float(base["n_train"].sum())
-    means, stds, tests = [], [], []
+    means: list[float] = []
+    stds: list[float] = []
+    tests: list[PairedTest | None] = []
     for scheme in schemes:
         rows = indexed.loc[scheme]
         mean, std = _mean_std(rows[metric].to_numpy(dtype=np.float64))
