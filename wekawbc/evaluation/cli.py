@@ -30,6 +30,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                                "Weka's priors (default: a cross-validation's other folds; none for one fold)")
     evaluate.add_argument("--json", metavar="OUT.json",
                           help="write every number (per class, weighted, macro, imbalance extras) as JSON")
+    evaluate.add_argument("--out", metavar="DIR",
+                          help="write a run folder (Weka's text, predictions, report.json/.md/.html) that "
+                               "'wekawbc report' and 'wekawbc compare' read")
     evaluate.add_argument("--complexity", action="store_true",
                           help="also print the K&B information and complexity lines (Weka's -k)")
     evaluate.add_argument("--imbalance", action="store_true",
@@ -119,6 +122,14 @@ def _evaluate(args: argparse.Namespace) -> int:
         if intervals is not None:
             document["bootstrap"] = json_ready(intervals)
         atomic_write_text(args.json, json.dumps(document, indent=2, allow_nan=False) + "\n")
+    if args.out:
+        from wekawbc.report.runfolder import write_run_folder
+
+        settings = {"producer": "wekawbc evaluate", "predictions": str(args.predictions),
+                    "train_counts": args.train_counts, "complexity": args.complexity, "seed": args.seed}
+        # The run folder's text is the engine's Weka block (report.json says so: weka_text_source).
+        write_run_folder(args.out, result, settings=settings, seed=args.seed, dataset=args.predictions,
+                         title=Path(args.out).name, n_bootstrap=args.bootstrap or 1000)
     return 0
 
 

@@ -332,13 +332,14 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     missing += [f"evaluation.{key}" for key in _REQUIRED_EVALUATION_KEYS if key not in report.get("evaluation", {})]
     files = report.get("files", {})
     missing += [f"{name} file {files[key]}" for key, name in (("predictions", "predictions"),
+                                                               ("train_counts", "training counts"),
                                                                ("weka_text", "Weka text"))
                 if key in files and not (path / files[key]).is_file()]
     if missing:
         raise WekawbcError(f"{path}: incomplete run folder (older wekawbc or interrupted run): missing "
                            + ", ".join(missing))
     predictions = read_predictions_csv(path / files["predictions"]) if "predictions" in files else None
-    if predictions is not None and "train_counts" in files and (path / files["train_counts"]).is_file():
+    if predictions is not None and "train_counts" in files:
         counts = read_train_counts_csv(path / files["train_counts"], predictions.labels)
         predictions = Predictions(predictions.labels, predictions.actual, predictions.distribution, predictions.weight,
                                   predictions.fold, counts, predictions.ids)

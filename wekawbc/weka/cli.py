@@ -35,6 +35,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     weka.add_argument("--predictions", metavar="OUT.csv",
                       help="write the predictions CSV (fold,actual,weight,p_<label>...) and, beside it, "
                            "OUT.train_counts.csv (training class weights per fold)")
+    weka.add_argument("--out", metavar="DIR",
+                      help="write a run folder (Weka's text, predictions, training counts, report.json/.md/.html) "
+                           "that 'wekawbc report' and 'wekawbc compare' read")
     weka.add_argument("--no-run-information", dest="run_information", action="store_false",
                       help="omit the '=== Run information ===' block")
     _add_jvm_options(weka)
@@ -113,12 +116,26 @@ def _run_weka(args: argparse.Namespace) -> int:
             written.append(write_train_counts_csv(run.labels, run.predictions.train_counts, _train_counts_path(path)))
         if args.json:
             written.append(_write_json(run, args, runtime.describe()))
+        if args.out:
+            written.append(_write_run_folder(run, args, runtime.describe()))
     except OSError as error:
         for path in written:  # all outputs or none
             with contextlib.suppress(OSError):
                 path.unlink()
         raise WekawbcError(f"{error.filename or 'output'}: cannot write: {error.strerror or error}") from None
     return 0
+
+
+def _write_run_folder(run, args: argparse.Namespace, java: str) -> Path:
+    from wekawbc.evaluation import evaluate
+    from wekawbc.report.runfolder import write_run_folder
+
+    settings = {"producer": "wekawbc weka", "classifier": run.classifier, "mode": run.mode, "folds": run.folds,
+                "split_percentage": run.split_percentage, "preserve_order": run.preserve_order, "seed": run.seed,
+                "data": str(args.data), "test": args.test, "class": args.class_name, "java": java}
+    return write_run_folder(args.out, evaluate(run.predictions), settings=settings,
+                            weka_text=run.explorer_text(run_information=True), seed=run.seed, dataset=args.data,
+                            title=Path(args.out).name)
 
 
 def _write_json(run, args: argparse.Namespace, java: str) -> Path:
