@@ -249,7 +249,12 @@ def test_cli_evaluate_train_predict(pbc_sample, tmp_path, capsys):
     assert "recall agranulocyte" in out.out and "broken.jpg" in out.err
     predictions = read_predictions_csv(tmp_path / "ev" / "predictions.csv")
     assert predictions.labels == ("granulocyte", "agranulocyte") and predictions.n_instances == 5 * PER_CLASS
-    assert (tmp_path / "ev" / "evaluation.json").is_file()
+    # The one run format: what 'cnn evaluate --out' writes, 'wekawbc report' reads.
+    from wekawbc.report.runfolder import load_run
+
+    run = load_run(tmp_path / "ev")
+    assert run.report["settings"]["producer"] == "wekawbc cnn evaluate" and run.report["bootstrap"]["n_resamples"] == 50
+    assert main(["report", str(tmp_path / "ev"), "--no-plots"]) == 0
 
     assert main(["cnn", "train", str(pbc_sample), "--out", str(tmp_path / "m.pt"), *common]) == 0
     unlabelled = tmp_path / "unlabelled"

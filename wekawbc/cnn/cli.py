@@ -6,7 +6,6 @@ Torch is imported inside the handlers only, so ``wekawbc --help`` stays fast.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -285,29 +284,16 @@ def _bootstrap_text(intervals: dict) -> str:
     return "\n".join(lines)
 
 
-def _json_safe(value):
-    """NaN and infinities as None (JSON has no NaN)."""
-    import math
-
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _write_outputs(folder: Path, run, result, intervals, provenance: dict, mode: str,
                    args: argparse.Namespace) -> None:
-    from wekawbc._io import atomic_write_text
-    from wekawbc.predictions import write_predictions_csv, write_train_counts_csv
+    """The run folder every producer writes (``wekawbc report`` and ``compare`` read it)."""
+    from wekawbc.report.runfolder import write_run_folder
 
-    document = {"mode": mode, "seed": args.seed, "evaluation": result.to_dict(), "bootstrap": intervals,
-                "notes": run.notes, "folds": run.fold_models, "provenance": provenance}
-    write_predictions_csv(run.predictions, folder / "predictions.csv")
-    write_train_counts_csv(run.predictions.labels, run.predictions.train_counts,
-                           folder / "predictions.train_counts.csv")
-    atomic_write_text(folder / "evaluation.json", json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n")
-    print(f"\nwritten: {folder / 'evaluation.json'}, {folder / 'predictions.csv'}, "
-          f"{folder / 'predictions.train_counts.csv'}")
+    # The command and the versions have their own place in report.json.
+    settings = {"producer": "wekawbc cnn evaluate", "mode": mode, "seed": args.seed, "notes": list(run.notes),
+                "folds": run.fold_models,
+                **{key: value for key, value in provenance.items() if key not in ("command", "versions")}}
+    n_bootstrap = intervals["n_resamples"] if intervals else 0
+    write_run_folder(folder, result, predictions=run.predictions, settings=settings, seed=args.seed,
+                     dataset=args.dataset, title=folder.name, n_bootstrap=n_bootstrap)
+    print(f"\nwritten: run folder {folder} (report.json, report.html, predictions.csv, train_counts.csv)")
