@@ -17,6 +17,7 @@ Weka's relative errors need the class priors of each fold's *training* data; tho
 from __future__ import annotations
 
 import csv
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +27,7 @@ import numpy as np
 
 from wekawbc._io import WekawbcError, atomic_write
 
-__all__ = ["Predictions", "fold_train_counts", "read_predictions_csv", "write_predictions_csv", "read_train_counts_csv",
+__all__ = ["Predictions", "fold_train_counts", "read_predictions", "read_predictions_csv", "write_predictions_csv", "read_train_counts_csv",
            "write_train_counts_csv"]
 
 _PROBABILITY_PREFIX = "p_"
@@ -280,3 +281,22 @@ def read_train_counts_csv(path: str | os.PathLike, labels: tuple[str, ...]) -> n
     if sorted(counts) != list(range(len(counts))):
         raise WekawbcError(f"{path}: folds {sorted(counts)} are not numbered 0..{len(counts) - 1}")
     return np.array([counts[f] for f in range(len(counts))], dtype=np.float64)
+
+
+def read_predictions(path: str | os.PathLike, train_counts_path: str | os.PathLike | None = None) -> Predictions:
+    """The one reader of stored predictions: a predictions CSV and, when given, its training-counts CSV.
+
+    Raises
+    ------
+    WekawbcError
+        What :func:`read_predictions_csv` and :func:`read_train_counts_csv` refuse, and counts that do not
+        have one row per fold of the predictions (naming both files).
+    """
+    predictions = read_predictions_csv(path)
+    if train_counts_path is None:
+        return predictions
+    counts = read_train_counts_csv(train_counts_path, predictions.labels)
+    try:
+        return dataclasses.replace(predictions, train_counts=counts)
+    except ValueError as error:
+        raise WekawbcError(f"{train_counts_path}: {error} (one row per fold of {path})") from None

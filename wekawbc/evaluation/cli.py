@@ -89,18 +89,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     from wekawbc.evaluation import evaluate
     from wekawbc.evaluation._imbalance import bootstrap_text, imbalance_text
     from wekawbc._json import json_ready
-    from wekawbc.predictions import Predictions, read_predictions_csv, read_train_counts_csv
+    from wekawbc.predictions import read_predictions
     from wekawbc.provenance import command_line, library_versions
 
-    predictions = read_predictions_csv(args.predictions)
+    predictions = read_predictions(args.predictions, args.train_counts)
     check_predictions(predictions, args.predictions, args.tolerance)
-    if args.train_counts:
-        counts = read_train_counts_csv(args.train_counts, predictions.labels)
-        try:
-            predictions = Predictions(predictions.labels, predictions.actual, predictions.distribution,
-                                      predictions.weight, predictions.fold, counts, predictions.ids)
-        except ValueError as error:
-            raise WekawbcError(f"{args.train_counts}: {error} (one row per fold of {args.predictions})") from None
     result = evaluate(predictions)
     print(result.weka_text(complexity=args.complexity), end="")
     if args.imbalance:

@@ -36,8 +36,7 @@ from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate
 from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
 from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
-from wekawbc.predictions import (Predictions, read_predictions_csv, read_train_counts_csv, write_predictions_csv,
-                                 write_train_counts_csv)
+from wekawbc.predictions import Predictions, read_predictions, write_predictions_csv, write_train_counts_csv
 
 __all__ = ["METRICS", "ExperimentOutcome", "run_experiment", "fold_metrics"]
 
@@ -115,10 +114,7 @@ def _write_unit(unit: _Unit, key: str, predictions: Predictions, seconds: float,
 
 def _read_unit(unit: _Unit, run_dir: Path) -> Predictions:
     folder = unit.folder(run_dir)
-    predictions = read_predictions_csv(folder / "predictions.csv")
-    counts = read_train_counts_csv(folder / "train_counts.csv", predictions.labels)
-    return Predictions(predictions.labels, predictions.actual, predictions.distribution, predictions.weight,
-                       predictions.fold, counts, predictions.ids)
+    return read_predictions(folder / "predictions.csv", folder / "train_counts.csv")
 
 
 def fold_metrics(predictions: Predictions) -> list[dict[str, float]]:

@@ -29,8 +29,8 @@ import numpy as np
 
 from wekawbc._io import WekawbcError, atomic_write_text
 from wekawbc._json import json_ready
-from wekawbc.predictions import (Predictions, predicted_classes, read_predictions_csv, read_train_counts_csv,
-                                 write_predictions_csv, write_train_counts_csv)
+from wekawbc.predictions import (Predictions, predicted_classes, read_predictions, write_predictions_csv,
+                                 write_train_counts_csv)
 
 __all__ = ["RUN_FORMAT", "RUN_FORMAT_VERSION", "Run", "write_run_folder", "load_run", "render_run_folder",
            "fingerprint_path", "fingerprint_predictions"]
@@ -338,9 +338,7 @@ def load_run(run_dir: str | os.PathLike) -> Run:
     if missing:
         raise WekawbcError(f"{path}: incomplete run folder (older wekawbc or interrupted run): missing "
                            + ", ".join(missing))
-    predictions = read_predictions_csv(path / files["predictions"]) if "predictions" in files else None
-    if predictions is not None and "train_counts" in files:
-        counts = read_train_counts_csv(path / files["train_counts"], predictions.labels)
-        predictions = Predictions(predictions.labels, predictions.actual, predictions.distribution, predictions.weight,
-                                  predictions.fold, counts, predictions.ids)
+    predictions = (read_predictions(path / files["predictions"],
+                                    path / files["train_counts"] if "train_counts" in files else None)
+                   if "predictions" in files else None)
     return Run(path, report, predictions)
