@@ -154,3 +154,153 @@ def test_evaluate_errors_never_traceback_in_a_subprocess(tmp_path: Path) -> None
     done = subprocess.run([sys.executable, "-m", "wekawbc", "evaluate", str(path)], capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr == f"wekawbc: error: {path}: duplicate column 'p_a' in the header\n"
+
+
+# ----- item 14: reads outside the data folder, and non-images read whole --------------------------
+def _png(path: Path, size: tuple[int, int] = (24, 20)) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.new("RGB", size, (200, 120, 90)).save(path)
+    return path
+
+
+def test_labels_csv_entries_outside_the_folder_are_refused(tmp_path: Path) -> None:
+    from wekawbc.cells.dataset import load_dataset
+
+    outside = _png(tmp_path / "secret.png")
+    data = tmp_path / "data"
+    _png(data / "images" / "inside.png")
+    (data / "link.png").symlink_to(outside)
+    (data / "labels.csv").write_text(f"image,label\nimages/inside.png,lymphocyte\n../secret.png,monocyte\n"
+                                     f"{outside},monocyte\nlink.png,monocyte\n")
+    dataset = load_dataset(data)
+    assert [r.image.name for r in dataset] == ["inside.png"]
+    problems = [str(p) for p in dataset.problems]
+    assert len(problems) == 3 and all("outside the data folder" in p for p in problems), problems
+    assert f"symlink to {outside}" in problems[2]
+    assert all(str(data / "labels.csv") in p for p in problems)
+    allowed = load_dataset(data, allow_outside=True)
+    assert len(allowed) == 4 and not allowed.problems
+
+
+def test_extract_refuses_outside_entries_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from wekawbc.cells.dataset import load_dataset
+
+    outside = _png(tmp_path / "secret.png")
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "labels.csv").write_text(f"image,label\n{outside},monocyte\n")
+    _refused(["extract", str(data), "-o", str(tmp_path / "x.arff")], capsys, "outside the data folder",
+             "--allow-outside")
+    assert len(load_dataset(data, allow_outside=True)) == 1
+
+
+def test_class_folder_symlink_out_is_refused(tmp_path: Path) -> None:
+    from wekawbc.cells.dataset import load_dataset
+
+    outside = _png(tmp_path / "elsewhere" / "x.png")
+    _png(tmp_path / "data" / "lymphocyte" / "a.png")
+    (tmp_path / "data" / "lymphocyte" / "b.png").symlink_to(outside)
+    dataset = load_dataset(tmp_path / "data")
+    assert [r.image.name for r in dataset] == ["a.png"]
+    assert "symlink to" in str(dataset.problems[0]) and "b.png" in str(dataset.problems[0])
+
+
+def test_big_non_image_is_not_read_whole(tmp_path: Path) -> None:
+    import resource
+
+    from wekawbc.cells.dataset import read_image
+
+    big = tmp_path / "big.tif"
+    with open(big, "wb") as handle:  # a sparse 1 GiB file of zeros: no image signature
+        handle.truncate(1 << 30)
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    with pytest.raises(WekawbcError, match=r"big.tif: not a readable image"):
+        read_image(big)
+    grown_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    assert grown_mib < 100, f"reading a 1 GiB non-image grew the process by {grown_mib:.0f} MiB"
+
+
+# ----- item 6: decompression bombs --------------------------------------------------------------
+def _bomb(path: Path, side: int = 20000) -> Path:
+    """A PNG whose header declares side x side pixels (a few hundred kB on disk)."""
+    import zlib
+    import struct
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + b"\x00" * side  # filter byte + one grey byte per pixel
+    compressor = zlib.compressobj(9)
+    data = b"".join(compressor.compress(row) for _ in range(side)) + compressor.flush()
+    png = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0))
+           + chunk(b"IDAT", data) + chunk(b"IEND", b""))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(png)
+    return path
+
+
+def test_read_image_states_the_pixel_limit(tmp_path: Path) -> None:
+    from wekawbc.cells.dataset import MAX_IMAGE_PIXELS, read_image
+
+    for side in (20000, 8000):  # Pillow refuses the first when opening it; wekawbc's own limit the second
+        with pytest.raises(WekawbcError, match=rf"bomb.png: image of .*more than the limit of "
+                                               rf"{MAX_IMAGE_PIXELS:,} pixels"):
+            read_image(_bomb(tmp_path / "bomb.png", side))
+
+
+def test_cnn_train_and_predict_skip_a_bomb_and_report_it(datasets: Path, tmp_path: Path,
+                                                          capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    pytest.importorskip("torch")
+    data = tmp_path / "data"
+    for label in ("lymphocyte", "neutrophil"):
+        source = sorted((datasets / "pbc" / "images" / label).iterdir())[:4]
+        (data / label).mkdir(parents=True)
+        for image in source:
+            shutil.copyfile(image, data / label / image.name)
+    bomb = _bomb(data / "neutrophil" / "bomb.png")
+    model = tmp_path / "m.pt"
+    tiny = ["--epochs", "1", "--image-size", "16", "--threads", "1", "--quiet"]
+    assert main(["cnn", "train", str(data), "--out", str(model), *tiny]) == 3
+    err = capsys.readouterr().err
+    assert "1 image(s) skipped" in err and f"{bomb}: image of more than the limit" in err and model.is_file()
+    out = tmp_path / "p.csv"
+    assert main(["cnn", "predict", str(model), str(data), "-o", str(out), "--quiet"]) == 3
+    assert str(bomb) in capsys.readouterr().err
+    assert len(read_predictions_csv(out).actual) == 8
+
+
+# ----- item 17: user text in Markdown reports -----------------------------------------------------
+HOSTILE_LABELS = ("<script>alert(1)</script>", "a|b `c` *d* [e](javascript:x)", "x:y")
+
+
+def test_markdown_reports_escape_user_text(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    from wekawbc.evaluation import evaluate
+    from wekawbc.predictions import Predictions
+    from wekawbc.report.runfolder import write_run_folder
+
+    rng = np.random.default_rng(0)
+    actual = np.arange(30) % 3
+    predictions = Predictions(HOSTILE_LABELS, actual, rng.dirichlet(np.ones(3), 30), fold=np.arange(30) % 3)
+    runs = []
+    for name in ("one", "two"):
+        runs.append(write_run_folder(tmp_path / name, evaluate(predictions), title="<img src=x onerror=alert(1)>",
+                                     command="wekawbc run ``` <b>bold</b>\n# heading", n_bootstrap=0, plots=False))
+    markdown = (runs[0] / "report.md").read_text()
+    assert main(["report", str(runs[0]), str(runs[1]), "-o", str(tmp_path / "cmp")]) == 0
+    capsys.readouterr()
+    markdown += (tmp_path / "cmp" / "runs.md").read_text()
+    # Weka's text sits verbatim in a fenced block and commands in code spans (CommonMark shows both as
+    # text, never as HTML); everywhere else no raw tag may remain.
+    fence = re.search(r"^(`{3,})\n", markdown, re.M).group(1)
+    markdown = re.sub(rf"^{fence}\n.*?\n{fence}\n", "", markdown, flags=re.S | re.M)
+    assert "<b>bold</b>" in markdown  # inside a code span ...
+    markdown = re.sub(r"(?<!`)(`+)(?!`).*?(?<!`)\1(?!`)", "", markdown)  # ... which closes where it should
+    for raw in ("<script", "<img", "<b>", "\n# heading"):
+        assert raw not in markdown, raw
+    assert not re.search(r"(?<!\\)\]\(javascript", markdown)  # no link: its brackets are escaped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown  # shown as text, not dropped
+    assert "a\\|b" in markdown  # a table cell's pipe is escaped
