@@ -304,3 +304,90 @@ def test_markdown_reports_escape_user_text(tmp_path: Path, capsys: pytest.Captur
     assert not re.search(r"(?<!\\)\]\(javascript", markdown)  # no link: its brackets are escaped
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in markdown  # shown as text, not dropped
     assert "a\\|b" in markdown  # a table cell's pipe is escaped
+
+
+# ----- item 18: crafted model files ----------------------------------------------------------------
+def _model_file(tmp_path: Path) -> Path:
+    from wekawbc.cells.dataset import CLASSES
+    from wekawbc.cnn.images import Preprocessing
+    from wekawbc.cnn.model_file import save_model
+    from wekawbc.cnn.network import CellNet
+    from wekawbc.cnn.training import TrainedCnn, TrainSettings
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    settings = TrainSettings(epochs=1, image_size=16, channels=(4, 8))
+    network = CellNet(len(CLASSES), settings.channels, settings.dropout).eval()
+    model = TrainedCnn(network, CLASSES, Preprocessing(16, 0.7), settings, [], 1, "test", [1] * 5)
+    return save_model(model, tmp_path / "model.pt")
+
+
+def _tamper(path: Path, change) -> Path:
+    import torch
+
+    payload = torch.load(path, map_location="cpu", weights_only=True)
+    change(payload)
+    torch.save(payload, path)
+    return path
+
+
+def _set(*keys, value):
+    def change(payload):
+        target = payload
+        for key in keys[:-1]:
+            target = target[key]
+        target[keys[-1]] = value(target[keys[-1]]) if callable(value) else value
+    return change
+
+
+def _drop(*keys):
+    def change(payload):
+        target = payload
+        for key in keys[:-1]:
+            target = target[key]
+        del target[keys[-1]]
+    return change
+
+
+MODEL_TAMPERING = {
+    "nan weights": (_set("state_dict", "classifier.3.weight", value=lambda t: t * float("nan")), "not finite"),
+    "inf bias": (_set("state_dict", "classifier.3.bias", value=lambda t: t + float("inf")), "not finite"),
+    "negative variance": (_set("state_dict", "features.1.running_var", value=lambda t: -t), "negative"),
+    "std 0": (_set("preprocessing", "std", value=[0.0, 0.25, 0.25]), "std"),
+    "std nan": (_set("preprocessing", "std", value=[float("nan"), 0.25, 0.25]), "std"),
+    "mean inf": (_set("preprocessing", "mean", value=[float("inf"), 0.5, 0.5]), "mean"),
+    "image_size 0": (_set("preprocessing", "image_size", value=0), "image_size"),
+    "image_size -5": (_set("preprocessing", "image_size", value=-5), "image_size"),
+    "image_size 60000": (_set("preprocessing", "image_size", value=60000), "image_size"),
+    "image_size text": (_set("preprocessing", "image_size", value="big"), "image_size"),
+    "crop_fraction 0": (_set("preprocessing", "crop_fraction", value=0.0), "crop_fraction"),
+    "no preprocessing": (_drop("preprocessing"), "preprocessing"),
+    "no std": (_drop("preprocessing", "std"), "std"),
+    "no labels": (_drop("labels"), "labels"),
+    "labels not a list": (_set("labels", value=7), "labels"),
+    "no settings": (_drop("settings"), "settings"),
+    "bad channels": (_set("settings", "channels", value=["x"]), "settings"),
+    "no weights": (_drop("state_dict"), "state_dict"),
+    "weights not tensors": (_set("state_dict", value={"a": 1}), "weights"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MODEL_TAMPERING))
+def test_crafted_model_files_give_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture, case: str) -> None:
+    change, needle = MODEL_TAMPERING[case]
+    model = _tamper(_model_file(tmp_path), change)
+    images = tmp_path / "images"
+    _png(images / "cell.png", (40, 40))
+    _refused(["cnn", "predict", str(model), str(images), "-o", str(tmp_path / "p.csv"), "--quiet"], capsys,
+             re.escape(str(model)), needle)
+    assert not (tmp_path / "p.csv").exists()
+
+
+def test_untampered_model_file_predicts_finite_probabilities(tmp_path: Path) -> None:
+    model = _model_file(tmp_path)
+    images = tmp_path / "images"
+    _png(images / "cell.png", (40, 40))
+    assert main(["cnn", "predict", str(model), str(images), "-o", str(tmp_path / "p.csv"), "--quiet"]) == 0
+    predictions = read_predictions_csv(tmp_path / "p.csv")
+    assert np.isfinite(predictions.distribution).all()
+    np.testing.assert_allclose(predictions.distribution.sum(axis=1), 1)

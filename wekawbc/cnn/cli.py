@@ -189,6 +189,8 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from wekawbc.cells.dataset import class_values
     from wekawbc.cnn.images import load_crops
     from wekawbc.cnn.model_file import load_model
@@ -204,6 +206,9 @@ def _predict(args: argparse.Namespace) -> int:
                        progress=not args.quiet, allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
     distribution = predict_proba(model, crops.images, threads=args.threads)
+    if not np.isfinite(distribution).all():
+        raise WekawbcError(f"{args.model}: the model gives non-finite probabilities (NaN or infinite); "
+                           "it is damaged or was trained on diverging data")
     predictions = Predictions(model.labels, crops.y, distribution, ids=crops.ids)
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
