@@ -391,3 +391,136 @@ def test_untampered_model_file_predicts_finite_probabilities(tmp_path: Path) -> 
     predictions = read_predictions_csv(tmp_path / "p.csv")
     assert np.isfinite(predictions.distribution).all()
     np.testing.assert_allclose(predictions.distribution.sum(axis=1), 1)
+
+
+# ----- item 15: a full disk ---------------------------------------------------------------------------
+@pytest.fixture()
+def full_disk(tmp_path: Path):
+    """A 16 MiB tmpfs in ``tmp_path/disk`` and a function filling it up; skipped where it cannot be mounted."""
+    import os
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)], capture_output=True,
+                          text=True)
+    if done.returncode != 0:
+        pytest.skip(f"a small tmpfs cannot be mounted here (needs root / CAP_SYS_ADMIN): {done.stderr.strip()}")
+
+    def fill() -> None:
+        for name, block in (("filler", 65536), ("filler2", 1)):  # big blocks, then the last bytes
+            with open(disk / name, "wb", buffering=0) as handle:
+                try:
+                    while True:
+                        handle.write(b"\0" * block)
+                except OSError:
+                    pass
+
+    try:
+        yield disk, fill
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def _full_disk_refusal(argv: list[str], target: Path, capsys: pytest.CaptureFixture) -> None:
+    old = target.read_bytes()
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("wekawbc: error: ")]
+    assert len(lines) == 1 and "Traceback" not in err, err
+    assert f"{target}: cannot write: No space left on device" in lines[0], err
+    assert target.read_bytes() == old  # the previous output is kept whole
+    assert not list(target.parent.glob(f".{target.name}.*.tmp"))
+
+
+def test_full_disk_evaluate_and_parse_json(tmp_path: Path, full_disk, capsys: pytest.CaptureFixture) -> None:
+    from wekawbc.evaluation import evaluate
+
+    disk, fill = full_disk
+    preds = _write(tmp_path, "fold,actual,weight,p_a,p_b\n" + FOUR_ROWS)
+    out = disk / "eval.json"
+    assert main(["evaluate", str(preds), "--json", str(out)]) == 0
+    weka = _write(tmp_path, evaluate(read_predictions_csv(preds)).weka_text(), "weka.txt")
+    parsed = disk / "parsed.json"
+    assert main(["parse", str(weka), "--json", str(parsed)]) == 0
+    capsys.readouterr()
+    fill()
+    _full_disk_refusal(["evaluate", str(preds), "--json", str(out)], out, capsys)
+    _full_disk_refusal(["parse", str(weka), "--json", str(parsed)], parsed, capsys)
+
+
+def test_full_disk_extract_and_cnn_train(datasets: Path, tmp_path: Path, full_disk,
+                                         capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    disk, fill = full_disk
+    data = tmp_path / "data"
+    for label in ("lymphocyte", "neutrophil"):
+        (data / label).mkdir(parents=True)
+        for image in sorted((datasets / "pbc" / "images" / label).iterdir())[:3]:
+            shutil.copyfile(image, data / label / image.name)
+    arff, model = disk / "x.arff", disk / "m.pt"
+    arff.write_text("old arff\n")
+    model.write_bytes(b"old model")
+    fill()
+    _full_disk_refusal(["extract", str(data), "-o", str(arff)], arff, capsys)
+    pytest.importorskip("torch")
+    _full_disk_refusal(["cnn", "train", str(data), "--out", str(model), "--epochs", "1", "--image-size", "16",
+                        "--threads", "1", "--quiet"], model, capsys)
+
+
+def test_full_disk_report(tmp_path: Path, full_disk, capsys: pytest.CaptureFixture) -> None:
+    from wekawbc.evaluation import evaluate
+    from wekawbc.report.runfolder import write_run_folder
+
+    disk, fill = full_disk
+    run = write_run_folder(disk / "run", evaluate(read_predictions_csv(_write(tmp_path, "fold,actual,weight,p_a,p_b\n"
+                                                                                        + FOUR_ROWS))),
+                           n_bootstrap=0, plots=False)
+    fill()
+    _full_disk_refusal(["report", str(run), "--no-plots"], run / "report.md", capsys)
+
+
+def test_full_disk_weka(jvm, tmp_path: Path, full_disk, capsys: pytest.CaptureFixture) -> None:
+    disk, fill = full_disk
+    rows = "\n".join(f"{i % 7},{(i * 3) % 5},{'ab'[i % 2]}" for i in range(40))
+    arff = _write(tmp_path, f"@relation t\n@attribute x numeric\n@attribute y numeric\n@attribute class {{a,b}}\n"
+                            f"@data\n{rows}\n", "t.arff")
+    out = disk / "run.json"
+    argv = ["weka", str(arff), "--classifier", "weka.classifiers.rules.ZeroR", "--folds", "2", "--json", str(out)]
+    assert main(argv) == 0
+    capsys.readouterr()
+    fill()
+    _full_disk_refusal(argv, out, capsys)
+
+
+@pytest.mark.slow
+def test_full_disk_run(jvm, tmp_path: Path, full_disk, capsys: pytest.CaptureFixture) -> None:
+    from wekawbc.synthetic import scaled_counts, write_dataset
+
+    disk, fill = full_disk
+    cells = write_dataset(tmp_path / "cells", scaled_counts(0.04), seed=2)
+    config = _write(tmp_path, f"""name = "full"
+[[datasets]]
+path = "{cells}"
+[evaluation]
+folds = 2
+[[classifiers]]
+weka = "weka.classifiers.rules.ZeroR"
+[output]
+reports = "{disk / 'reports'}"
+arff = "{disk / 'arff'}"
+cache = "{tmp_path / 'cache'}"
+compare = ""
+""", "full.toml")
+    argv = ["run", str(config), "--no-progress"]
+    assert main(argv) == 0
+    capsys.readouterr()
+    report = next((disk / "reports").rglob("report.md"))
+    fill()
+    old = report.read_bytes()
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    lines = [line for line in err.splitlines() if line.startswith("wekawbc: error: ")]
+    assert len(lines) == 1 and "Traceback" not in err and ": cannot write: No space left on device" in lines[0], err
+    assert lines[0].split(":")[2].strip().startswith(str(disk))  # names the file on the full disk
+    assert report.read_bytes() == old
