@@ -524,3 +524,25 @@ compare = ""
     assert len(lines) == 1 and "Traceback" not in err and ": cannot write: No space left on device" in lines[0], err
     assert lines[0].split(":")[2].strip().startswith(str(disk))  # names the file on the full disk
     assert report.read_bytes() == old
+
+
+# ----- item 13: file names that are not UTF-8 ---------------------------------------------------------
+def test_extract_handles_a_file_name_that_is_not_utf8(datasets: Path, tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    import os
+    import shutil
+
+    folder = tmp_path / "data" / "lymphocyte"
+    folder.mkdir(parents=True)
+    odd = os.path.join(os.fsencode(folder), b"caf\xe9.bmp")  # Latin-1 bytes: not UTF-8
+    shutil.copyfile(datasets / "jtsc" / "images" / "001.bmp", odd)
+    shutil.copyfile(datasets / "jtsc" / "images" / "002.bmp", folder / "ok.bmp")
+    arff, table, masks = tmp_path / "x.arff", tmp_path / "x.csv", tmp_path / "masks"
+    assert main(["extract", str(tmp_path / "data"), "-o", str(arff), "--csv", str(table), "--masks-out",
+                 str(masks)]) == 0
+    capsys.readouterr()
+    log = (tmp_path / "x.log.csv").read_bytes().decode("utf-8")  # every output stays valid UTF-8
+    assert "caf\\udce9.bmp,ok" in log  # the name, escaped as Python shows it on stderr
+    assert "caf\\udce9.bmp" in table.read_bytes().decode("utf-8")
+    arff.read_bytes().decode("utf-8")
+    assert os.path.exists(os.path.join(os.fsencode(masks), b"caf\xe9.png"))  # a mask under the real name

@@ -43,6 +43,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     either its previous content or the complete new content, never half a file. A failure of the
     storage (a full disk, a quota, a read-only or failing file system, no permission to create the
     file) raises :class:`WekawbcError` naming ``path``.
+
+    Text is UTF-8; a character it cannot encode, which only a file name that is not UTF-8 holds
+    (Python decodes such names with ``surrogateescape``), is written as its backslash escape
+    (``caf\\udce9.bmp``), as Python writes it on stderr: the output stays valid UTF-8 and names the file.
     """
     target = Path(path)
     binary = "b" in mode
@@ -52,7 +56,8 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     except OSError as error:
         raise cannot_write(target, error) from None
     try:
-        with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "") as handle:
+        with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "",
+                       errors=None if binary else "backslashreplace") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
