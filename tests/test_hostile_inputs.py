@@ -546,3 +546,22 @@ def test_extract_handles_a_file_name_that_is_not_utf8(datasets: Path, tmp_path: 
     assert "caf\\udce9.bmp" in table.read_bytes().decode("utf-8")
     arff.read_bytes().decode("utf-8")
     assert os.path.exists(os.path.join(os.fsencode(masks), b"caf\xe9.png"))  # a mask under the real name
+
+
+# ----- item 19: the smaller ones ------------------------------------------------------------------------
+def test_masks_out_keeps_the_relative_path(datasets: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import shutil
+
+    import cv2
+
+    data = tmp_path / "data"
+    for label, source in (("neutrophil", "002.bmp"), ("lymphocyte", "001.bmp")):
+        (data / label).mkdir(parents=True)
+        shutil.copyfile(datasets / "jtsc" / "images" / source, data / label / "cell.bmp")
+    masks = tmp_path / "masks"
+    assert main(["extract", str(data), "-o", str(tmp_path / "x.arff"), "--masks-out", str(masks)]) == 0
+    capsys.readouterr()
+    written = sorted(p.relative_to(masks).as_posix() for p in masks.rglob("*.png"))
+    assert written == ["lymphocyte/cell.png", "neutrophil/cell.png"]
+    first, second = (cv2.imread(str(masks / name), cv2.IMREAD_UNCHANGED) for name in written)
+    assert not np.array_equal(first, second)  # two masks, not one written twice
