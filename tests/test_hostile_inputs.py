@@ -168,17 +168,18 @@ def _png(path: Path, size: tuple[int, int] = (24, 20)) -> Path:
 def test_labels_csv_entries_outside_the_folder_are_refused(tmp_path: Path) -> None:
     from wekawbc.cells.dataset import load_dataset
 
-    outside = _png(tmp_path / "secret.png")
+    _png(tmp_path / "secret.png")
+    outside, linked = _png(tmp_path / "secret2.png"), _png(tmp_path / "secret3.png")
     data = tmp_path / "data"
     _png(data / "images" / "inside.png")
-    (data / "link.png").symlink_to(outside)
+    (data / "link.png").symlink_to(linked)
     (data / "labels.csv").write_text(f"image,label\nimages/inside.png,lymphocyte\n../secret.png,monocyte\n"
                                      f"{outside},monocyte\nlink.png,monocyte\n")
     dataset = load_dataset(data)
     assert [r.image.name for r in dataset] == ["inside.png"]
     problems = [str(p) for p in dataset.problems]
     assert len(problems) == 3 and all("outside the data folder" in p for p in problems), problems
-    assert f"symlink to {outside}" in problems[2]
+    assert f"symlink to {linked}" in problems[2]
     assert all(str(data / "labels.csv") in p for p in problems)
     allowed = load_dataset(data, allow_outside=True)
     assert len(allowed) == 4 and not allowed.problems
@@ -545,7 +546,7 @@ def test_extract_handles_a_file_name_that_is_not_utf8(datasets: Path, tmp_path: 
     assert "caf\\udce9.bmp,ok" in log  # the name, escaped as Python shows it on stderr
     assert "caf\\udce9.bmp" in table.read_bytes().decode("utf-8")
     arff.read_bytes().decode("utf-8")
-    assert os.path.exists(os.path.join(os.fsencode(masks), b"caf\xe9.png"))  # a mask under the real name
+    assert os.path.exists(os.path.join(os.fsencode(masks), b"lymphocyte/caf\xe9.png"))  # a mask under the real name
 
 
 # ----- item 19: the smaller ones ------------------------------------------------------------------------
@@ -565,3 +566,48 @@ def test_masks_out_keeps_the_relative_path(datasets: Path, tmp_path: Path, capsy
     assert written == ["lymphocyte/cell.png", "neutrophil/cell.png"]
     first, second = (cv2.imread(str(masks / name), cv2.IMREAD_UNCHANGED) for name in written)
     assert not np.array_equal(first, second)  # two masks, not one written twice
+
+
+def test_float_tiff_in_0_1_is_read_with_its_levels(tmp_path: Path) -> None:
+    import cv2
+    from PIL import Image
+
+    from wekawbc.cells.dataset import read_image
+
+    rng = np.random.default_rng(0)
+    grey = rng.random((30, 40)).astype(np.float32)
+    Image.fromarray(grey, mode="F").save(tmp_path / "grey.tif")  # Pillow reads it (mode F)
+    np.testing.assert_array_equal(read_image(tmp_path / "grey.tif")[..., 0], np.round(grey * 255.0).astype(np.uint8))
+    colour = rng.random((30, 40, 3)).astype(np.float32)
+    assert cv2.imwrite(str(tmp_path / "colour.tif"), colour)  # float RGB: OpenCV's fallback reads it
+    expected = np.round(colour[..., ::-1].astype(np.float64) * 255).astype(np.uint8)  # BGR on disk
+    np.testing.assert_array_equal(read_image(tmp_path / "colour.tif"), expected)
+
+
+def test_labels_csv_duplicates(tmp_path: Path) -> None:
+    from wekawbc.cells.dataset import load_dataset
+
+    _png(tmp_path / "a.png")
+    _png(tmp_path / "b.png")
+    (tmp_path / "labels.csv").write_text("image,label,label\na.png,monocyte,lymphocyte\n")
+    with pytest.raises(WekawbcError, match=r"labels.csv: duplicate column 'label'"):
+        load_dataset(tmp_path)
+    (tmp_path / "labels.csv").write_text("image,label\na.png,monocyte\nb.png,monocyte\n./a.png,lymphocyte\n")
+    dataset = load_dataset(tmp_path)
+    assert [r.image.name for r in dataset] == ["a.png", "b.png"]
+    assert [str(p) for p in dataset.problems] == [f"{tmp_path / 'labels.csv'}:4 (./a.png): the same image as row 2; "
+                                                  "left out (one image, one instance)"]
+
+
+def test_extract_problem_lines_name_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    import cv2
+
+    data = tmp_path / "data" / "lymphocyte"
+    data.mkdir(parents=True)
+    cv2.imwrite(str(data / "blank.png"), np.full((100, 100, 3), 235, np.uint8))  # no leukocyte in it
+    (data / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    assert main(["extract", str(tmp_path / "data"), "-o", str(tmp_path / "x.arff")]) == 3
+    problems = [line for line in capsys.readouterr().err.splitlines() if line.startswith("wekawbc: ")]
+    assert len(problems) == 2
+    assert any(str(data / "blank.png") in line for line in problems)
+    assert any(str(data / "broken.png") in line for line in problems)

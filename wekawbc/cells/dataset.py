@@ -320,13 +320,19 @@ def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
     index = folder / "labels.csv"
     try:
         with open(index, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
+            table = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise WekawbcError(f"{index}: cannot read ({error})") from error
-    if not rows or "image" not in rows[0]:
+        raise WekawbcError(f"{index}: cannot read ({error})") from None
+    header = table[0] if table else []
+    duplicated = next((name for name in header if header.count(name) > 1), None)
+    if duplicated is not None:
+        raise WekawbcError(f"{index}: duplicate column '{duplicated}' in the header")
+    rows = [(line, dict(zip(header, cells))) for line, cells in enumerate(table[1:], start=2) if cells]
+    if not rows or "image" not in header:
         raise WekawbcError(f"{index}: needs an 'image' column (and optionally 'label' and 'mask')")
     records, problems = [], []
-    for line, row in enumerate(rows, start=2):
+    first_row: dict[Path, int] = {}
+    for line, row in rows:
         name = (row.get("image") or "").strip()
         where = f"{index}:{line}"
         if not name:
@@ -339,6 +345,11 @@ def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
         if not allow_outside and (reason := outside_reason(folder, image)):
             problems.append(DatasetProblem(f"{where} ({name})", reason))
             continue
+        if image.resolve() in first_row:
+            problems.append(DatasetProblem(f"{where} ({name})", f"the same image as row {first_row[image.resolve()]}; "
+                                                                "left out (one image, one instance)"))
+            continue
+        first_row[image.resolve()] = line
         try:
             label = normalise_label(row.get("label"))
         except ValueError as error:
@@ -362,8 +373,9 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image as RGB ``uint8`` of shape ``(rows, cols, 3)``.
 
     BMP, PNG, JPEG and TIFF are read with their real colours. Grey images are repeated on the
-    three channels, 16-bit images scaled to 8 bits (``value // 257``), an alpha channel is
-    composited on white (what a viewer shows) and palette images expanded.
+    three channels, 16-bit images scaled to 8 bits (``value // 257``), float images within 0-1
+    scaled to 0-255, an alpha channel is composited on white (what a viewer shows) and palette
+    images expanded.
 
     Every image read in wekawbc goes through here. An image of more than :data:`MAX_IMAGE_PIXELS`
     pixels is refused from its header, before it is decoded; a file Pillow does not recognise goes
@@ -409,15 +421,24 @@ def _check_pixels(path: Path, cols: int, rows: int) -> None:
 def _pil_to_rgb8(image) -> np.ndarray:
     mode = image.mode
     if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
-        data = np.asarray(image)
+        data = _float_levels(np.asarray(image)) if mode == "F" else np.asarray(image).astype(np.int64)
         # 32-bit and float grey are taken as 16-bit when any value exceeds the 8-bit range.
-        grey = _to_uint8(np.nan_to_num(data).astype(np.int64), bit16=mode.startswith("I;16") or data.max() > 255)
+        grey = _to_uint8(data, bit16=mode.startswith("I;16") or data.max() > 255)
         return np.repeat(grey[..., None], 3, axis=2)
     if mode in {"RGBA", "LA", "PA"} or (mode == "P" and "transparency" in image.info):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
         alpha = rgba[..., 3:4] / 255.0
         return np.round(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
     return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def _float_levels(data: np.ndarray) -> np.ndarray:
+    """Float pixels as whole levels: an image within 0-1 (the float convention) scaled to 0-255, any
+    other range taken as levels already; NaN and infinities become 0."""
+    data = np.nan_to_num(np.asarray(data, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if data.size and data.min() >= 0 and data.max() <= 1:
+        data = data * 255
+    return np.round(data).astype(np.int64)
 
 
 def _to_uint8(data: np.ndarray, bit16: bool) -> np.ndarray:
@@ -443,8 +464,9 @@ def _read_with_opencv(path: Path) -> np.ndarray:
         _check_pixels(path, decoded.shape[1], decoded.shape[0])
     if decoded is None:
         raise WekawbcError(f"{path}: not a readable image (unknown format or corrupt data)")
-    data = decoded.astype(np.int64)
-    grey_or_colour = _to_uint8(data, bit16=decoded.dtype == np.uint16)
+    data = _float_levels(decoded) if decoded.dtype.kind == "f" else decoded.astype(np.int64)
+    bit16 = decoded.dtype == np.uint16 or (decoded.dtype.kind == "f" and data.max() > 255)
+    grey_or_colour = _to_uint8(data, bit16=bit16)
     if grey_or_colour.ndim == 2:
         return np.repeat(grey_or_colour[..., None], 3, axis=2)
     if grey_or_colour.shape[2] == 4:

@@ -90,7 +90,8 @@ def _extract(args: argparse.Namespace) -> int:
                              progress=partial(tqdm, total=total, unit="image", desc="extract", file=sys.stderr))
     for outcome in result.outcomes:
         if outcome.status != "ok":
-            print(f"wekawbc: {outcome.status}: {outcome.reason}", file=sys.stderr)
+            named = outcome.reason if outcome.reason.startswith(outcome.image) else f"{outcome.image}: {outcome.reason}"
+            print(f"wekawbc: {outcome.status}: {named}", file=sys.stderr)
     counts = result.counts()
     relation = args.relation or f"wekawbc-{source.resolve().name}-{args.task}"
     table = result.table
