@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -77,7 +78,7 @@ def test_subsample_module_does_not_import_torch():
 
 @pytest.fixture(scope="module")
 def pbc_sample(datasets, tmp_path_factory):
-    """A labels.csv folder: 12 pbc images per class (absolute paths) and one corrupt image."""
+    """A labels.csv folder: 12 pbc images per class (copied in) and one corrupt image."""
     root = datasets / "pbc"
     with open(root / "labels.csv", newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
@@ -90,7 +91,9 @@ def pbc_sample(datasets, tmp_path_factory):
         for label in sorted({row["label"] for row in rows}):
             members = [row for row in rows if row["label"] == label]
             for k in rng.choice(len(members), PER_CLASS, replace=False):
-                writer.writerow([str(root / members[k]["image"]), label])
+                name = Path(members[k]["image"]).name
+                shutil.copyfile(root / members[k]["image"], folder / name)
+                writer.writerow([name, label])
         writer.writerow(["broken.jpg", "neutrophil"])
     return folder
 
@@ -243,7 +246,7 @@ def test_cli_evaluate_train_predict(pbc_sample, tmp_path, capsys):
 
     common = ["--epochs", "1", "--image-size", "32", "--threads", "1", "--quiet"]
     assert main(["cnn", "evaluate", str(pbc_sample), "--folds", "3", "--task", "binary", "--bootstrap", "50",
-                 "--out", str(tmp_path / "ev"), *common]) == 0
+                 "--out", str(tmp_path / "ev"), *common]) == 3  # broken.jpg skipped, reported, the rest evaluated
     out = capsys.readouterr()
     assert "=== Stratified cross-validation ===" in out.out and "=== Confusion Matrix ===" in out.out
     assert "recall agranulocyte" in out.out and "broken.jpg" in out.err
@@ -256,7 +259,7 @@ def test_cli_evaluate_train_predict(pbc_sample, tmp_path, capsys):
     assert run.report["settings"]["producer"] == "wekawbc cnn evaluate" and run.report["bootstrap"]["n_resamples"] == 50
     assert main(["report", str(tmp_path / "ev"), "--no-plots"]) == 0
 
-    assert main(["cnn", "train", str(pbc_sample), "--out", str(tmp_path / "m.pt"), *common]) == 0
+    assert main(["cnn", "train", str(pbc_sample), "--out", str(tmp_path / "m.pt"), *common]) == 3
     unlabelled = tmp_path / "unlabelled"
     unlabelled.mkdir()
     (unlabelled / "cell.jpg").write_bytes(_first_image(pbc_sample).read_bytes())
@@ -269,7 +272,7 @@ def test_cli_evaluate_train_predict(pbc_sample, tmp_path, capsys):
 
 def _first_image(folder) -> Path:
     with open(folder / "labels.csv", newline="", encoding="utf-8") as handle:
-        return Path(next(csv.DictReader(handle))["image"])
+        return folder / next(csv.DictReader(handle))["image"]
 
 
 def test_cli_refuses_one_class_data(pbc_sample, capsys):
@@ -286,7 +289,7 @@ def test_cli_subsample_writes_the_subset_in_record_order(pbc_sample, tmp_path, c
 
     assert main(["cnn", "subsample", str(pbc_sample), "--class-counts", "neutrophil=5,monocyte=3",
                  "-o", str(tmp_path)]) == 0
-    subset = load_dataset(tmp_path)
+    subset = load_dataset(tmp_path, allow_outside=True)  # the subset names the images by absolute path
     full = load_dataset(pbc_sample)
     expected = subsample_counts([r.label for r in full], {"neutrophil": 5, "monocyte": 3}, seed=1)
     assert [r.image for r in subset] == [full[i].image.resolve() for i in expected]

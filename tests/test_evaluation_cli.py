@@ -69,7 +69,7 @@ def _csv(tmp_path: Path, body: str, name: str = "bad.csv") -> str:
     ("fold,actual,p_a,p_b\n0,a,nan,0.5\n0,b,0.2,0.8\n", r"probabilities are NaN in rows 2"),
     ("fold,actual,p_a,p_b\n0,a,0.5,0.5\n0,b,0.2,0.7\n0,b,0.6,0.6\n", r"do not sum to 1 .* rows 3, 4"),
     ("fold,actual,p_a,p_b\n0,c,0.5,0.5\n", r"row 2: actual class 'c' is not among"),
-    ("fold,actual,weight,p_a,p_b\n0,a,-1,0.5,0.5\n", r"weights are NaN or negative in rows 2"),
+    ("fold,actual,weight,p_a,p_b\n0,a,-1,0.5,0.5\n", r"row 2: weight '-1' is not a finite number >= 0"),
 ])
 def test_bad_predictions_are_refused_naming_file_and_rows(tmp_path: Path, capsys: pytest.CaptureFixture,
                                                           body: str, message: str) -> None:

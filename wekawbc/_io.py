@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["WekawbcError", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["WekawbcError", "atomic_write", "atomic_write_bytes", "atomic_write_text", "cannot_write"]
 
 
 class WekawbcError(Exception):
@@ -25,19 +26,38 @@ def _current_umask() -> int:
     return mask
 
 
+# Errors of the storage, not of the data: raised while writing, they are the target file's.
+_STORAGE_ERRORS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def cannot_write(path: str | os.PathLike, error: OSError) -> WekawbcError:
+    """The one-line error for a file that could not be written (a full disk, no permission ...)."""
+    return WekawbcError(f"{os.fsdecode(path)}: cannot write: {error.strerror or error}")
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None = "utf-8") -> Iterator[IO]:
     """Open a temporary file beside ``path`` and move it over ``path`` only on success.
 
     An exception (or an interrupt) inside the block removes the temporary file, so ``path`` holds
-    either its previous content or the complete new content, never half a file.
+    either its previous content or the complete new content, never half a file. A failure of the
+    storage (a full disk, a quota, a read-only or failing file system, no permission to create the
+    file) raises :class:`WekawbcError` naming ``path``.
+
+    Text is UTF-8; a character it cannot encode, which only a file name that is not UTF-8 holds
+    (Python decodes such names with ``surrogateescape``), is written as its backslash escape
+    (``caf\\udce9.bmp``), as Python writes it on stderr: the output stays valid UTF-8 and names the file.
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
     binary = "b" in mode
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
-        with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "") as handle:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as error:
+        raise cannot_write(target, error) from None
+    try:
+        with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "",
+                       errors=None if binary else "backslashreplace") as handle:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -45,9 +65,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         # ordinary open() would have given it.
         os.chmod(tmp_name, 0o666 & ~_current_umask())
         os.replace(tmp_name, target)
-    except BaseException:
+    except BaseException as error:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
+        if isinstance(error, OSError) and error.errno in _STORAGE_ERRORS:
+            raise cannot_write(target, error) from None
         raise
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from typing import Callable, Sequence
 
@@ -68,8 +69,16 @@ def _configure_logging(level: int) -> None:
     logging.basicConfig(level=level, handlers=[stderr])
 
 
+def _one_line(text: object) -> str:
+    """An error message on one line (a message quoting a library may hold newlines)."""
+    return " ".join(str(text).splitlines())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the process exit code."""
+    for stream in (sys.stdout, sys.stderr):  # a file name that is not UTF-8 is shown escaped, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     parser = build_parser()
     args = parser.parse_args(argv)
     _configure_logging(logging.INFO if args.verbose else logging.WARNING)
@@ -80,7 +89,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(handler(args) or 0)
     except WekawbcError as error:
-        print(f"wekawbc: error: {error}", file=sys.stderr)
+        print(f"wekawbc: error: {_one_line(error)}", file=sys.stderr)
+        return 1
+    except OSError as error:  # a file the command could not read or write, outside wekawbc's own checks
+        where = os.fsdecode(error.filename) if error.filename is not None else "input/output"
+        print(f"wekawbc: error: {_one_line(where)}: {error.strerror or error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("wekawbc: interrupted; finished outputs are kept, partial ones were removed", file=sys.stderr)

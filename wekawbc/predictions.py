@@ -9,6 +9,12 @@ with class labels in the data set's class order, probabilities at full float pre
 folds numbered from 0 and ``actual`` empty for an unlabelled instance. An optional ``id`` column
 (first) names each instance, for example its image path.
 
+The reader is strict, because a column it does not know would otherwise be ignored and change the
+numbers without a word: a UTF-8 byte-order mark is skipped; a duplicate or unknown column (``Weight``,
+``Fold``) is refused; folds are whole numbers from 0 to the number of rows minus 1 (as in Weka, no
+more folds than instances); weights are finite and >= 0, and their sum at most
+:data:`MAX_TOTAL_WEIGHT`, so that every sum and product of Weka's statistics stays finite.
+
 Weka's relative errors need the class priors of each fold's *training* data; those travel as
 ``train_counts`` (summed training weights per class, one row per fold), stored in a companion CSV
 ``fold,<label1>,...,<labelK>``.
@@ -27,10 +33,18 @@ import numpy as np
 
 from wekawbc._io import WekawbcError, atomic_write
 
-__all__ = ["Predictions", "fold_train_counts", "read_predictions", "read_predictions_csv", "write_predictions_csv", "read_train_counts_csv",
-           "write_train_counts_csv"]
+__all__ = ["MAX_TOTAL_WEIGHT", "Predictions", "fold_train_counts", "predicted_classes", "read_predictions",
+           "read_predictions_csv", "write_predictions_csv", "read_train_counts_csv", "write_train_counts_csv"]
 
 _PROBABILITY_PREFIX = "p_"
+_COLUMNS = ("id", "fold", "actual", "weight")
+
+MAX_TOTAL_WEIGHT = 1e50
+"""Largest accepted sum of instance weights (or of one fold's training counts).
+
+Weka's statistics multiply up to four weight sums (the MCC's denominator); below 1e50 each such
+product stays far from the float limit (1.8e308), so no statistic becomes a spurious infinity.
+"""
 
 
 @dataclass(frozen=True)
@@ -174,8 +188,8 @@ def write_predictions_csv(predictions: Predictions, path: str | os.PathLike) -> 
 
 
 def _read_csv_rows(path: Path) -> list[list[str]]:
-    try:
-        with open(path, newline="", encoding="utf-8") as handle:
+    try:  # utf-8-sig: a byte-order mark (as spreadsheet programs write) is not part of the first column name
+        with open(path, newline="", encoding="utf-8-sig") as handle:
             return list(csv.reader(handle))
     except OSError as error:
         raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
@@ -200,20 +214,37 @@ def _float_column(cells: list[str], path: Path, column: str) -> np.ndarray:
         raise  # unreachable: some cell failed above
 
 
+def _check_header(header: list[str], path: Path, known: tuple[str, ...], prefix: str = "") -> None:
+    """Refuse a duplicate column, and a column that is neither in ``known`` nor starts with ``prefix``."""
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise WekawbcError(f"{path}: duplicate column '{name}' in the header")
+        seen.add(name)
+        if name in known or (prefix and name.startswith(prefix)):
+            continue
+        hint = next((f" (did you mean '{k}'?)" for k in known if k.lower() == name.lower().strip()), "")
+        expected = ", ".join(known) + (f" and {prefix}<label>" if prefix else "")
+        raise WekawbcError(f"{path}: unknown column '{name}'{hint}; the columns are {expected}")
+
+
 def read_predictions_csv(path: str | os.PathLike, train_counts: np.ndarray | None = None) -> Predictions:
     """Read an interchange CSV; ``fold`` and ``weight`` columns are optional (0 and 1).
 
     Raises
     ------
     WekawbcError
-        Naming the file and row: a missing file, no ``p_`` columns, an ``actual`` label that is not
-        among them, or a cell that is not a number.
+        Naming the file and row: a missing file, no ``p_`` columns, a duplicate or unknown column,
+        an ``actual`` label that is not among the ``p_`` columns, a cell that is not a number, a fold
+        that is not a whole number from 0 to rows - 1, a weight that is negative or not finite, or
+        weights summing to more than :data:`MAX_TOTAL_WEIGHT`.
     """
     path = Path(path)
     rows = _read_csv_rows(path)
     if not rows:
         raise WekawbcError(f"{path}: empty file, expected a header 'fold,actual,weight,p_<label>...'")
     header = [cell.strip() for cell in rows[0]]
+    _check_header(header, path, _COLUMNS, _PROBABILITY_PREFIX)
     prob_columns = [i for i, name in enumerate(header) if name.startswith(_PROBABILITY_PREFIX)]
     if not prob_columns or "actual" not in header:
         raise WekawbcError(f"{path}: header must hold 'actual' and one 'p_<label>' column per class, got {header}")
@@ -227,8 +258,8 @@ def read_predictions_csv(path: str | os.PathLike, train_counts: np.ndarray | Non
     columns = dict(zip(header, zip(*body)))
     actual = _actual_column(columns["actual"], labels, path)
     distribution = np.column_stack([_float_column(columns[header[i]], path, header[i]) for i in prob_columns])
-    weight = _float_column(columns["weight"], path, "weight") if "weight" in columns else None
-    fold = _fold_column(columns["fold"], path) if "fold" in columns else None
+    weight = _weight_column(columns["weight"], path) if "weight" in columns else None
+    fold = _fold_column(columns["fold"], path, len(body)) if "fold" in columns else None
     ids = tuple(columns["id"]) if "id" in columns else None
     return Predictions(labels, actual, distribution, weight, fold, train_counts, ids)
 
@@ -245,12 +276,37 @@ def _actual_column(cells: tuple[str, ...], labels: tuple[str, ...], path: Path) 
         ) from None
 
 
-def _fold_column(cells: tuple[str, ...], path: Path) -> np.ndarray:
-    values = _float_column(list(cells), path, "fold")
-    bad = np.flatnonzero(~(values >= 0) | (values != np.round(values)))
+def _whole_numbers(cells: tuple[str, ...], path: Path, column: str, limit: int) -> np.ndarray:
+    """Whole numbers from 0 to ``limit - 1`` (checked as floats, so '1e19' never wraps around)."""
+    values = _float_column(list(cells), path, column)
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(~((values >= 0) & (values < limit)) | (values != np.round(values)))
     if bad.size:
-        raise WekawbcError(f"{path}: row {bad[0] + 2}: fold '{cells[bad[0]]}' is not a whole number >= 0")
+        raise WekawbcError(f"{path}: row {bad[0] + 2}: {column} '{cells[bad[0]].strip()}' is not a whole number "
+                           f"from 0 to {limit - 1}")
     return values.astype(np.int64)
+
+
+def _fold_column(cells: tuple[str, ...], path: Path, n_rows: int) -> np.ndarray:
+    # As in Weka's cross-validation, no more folds than instances: fold numbers stay below the row count.
+    return _whole_numbers(cells, path, "fold", n_rows)
+
+
+def _non_negative(values: np.ndarray, cells: list[str], path: Path, column: str, suffix: str = "") -> None:
+    bad = np.flatnonzero(~(np.isfinite(values) & (values >= 0)))
+    if bad.size:
+        raise WekawbcError(f"{path}: row {bad[0] + 2}: {column} '{cells[bad[0]].strip()}'{suffix} is not a finite "
+                           "number >= 0")
+
+
+def _weight_column(cells: tuple[str, ...], path: Path) -> np.ndarray:
+    values = _float_column(list(cells), path, "weight")
+    _non_negative(values, list(cells), path, "weight")
+    total = float(np.sum(values))
+    if not total <= MAX_TOTAL_WEIGHT:
+        raise WekawbcError(f"{path}: the weights sum to {total:.3g}, more than {MAX_TOTAL_WEIGHT:g}; scale them "
+                           "down (Weka's statistics would overflow)")
+    return values
 
 
 def write_train_counts_csv(labels: tuple[str, ...], train_counts: np.ndarray, path: str | os.PathLike) -> Path:
@@ -264,7 +320,12 @@ def write_train_counts_csv(labels: tuple[str, ...], train_counts: np.ndarray, pa
 
 
 def read_train_counts_csv(path: str | os.PathLike, labels: tuple[str, ...]) -> np.ndarray:
-    """Read a counts CSV, checking that its labels equal ``labels`` (same names, same order)."""
+    """Read a counts CSV, checking that its labels equal ``labels`` (same names, same order).
+
+    Folds are whole numbers, each once, numbered 0..n-1 in any order; counts are finite and >= 0,
+    and each fold's sum at most :data:`MAX_TOTAL_WEIGHT`. Anything else raises :class:`WekawbcError`
+    naming the file and row.
+    """
     path = Path(path)
     rows = _read_csv_rows(path)
     if len(rows) < 2:
@@ -272,15 +333,28 @@ def read_train_counts_csv(path: str | os.PathLike, labels: tuple[str, ...]) -> n
     header = [cell.strip() for cell in rows[0]]
     if header[0] != "fold" or tuple(header[1:]) != tuple(labels):
         raise WekawbcError(f"{path}: labels {header[1:]} differ from the predictions' labels {list(labels)}")
-    counts: dict[int, list[float]] = {}
-    for r, cells in enumerate(rows[1:], start=2):
+    body = rows[1:]
+    for r, cells in enumerate(body, start=2):
         if len(cells) != len(header):
             raise WekawbcError(f"{path}: row {r}: {len(cells)} cells, the header has {len(header)}")
-        fold = int(_float_cell(cells[0], path, r, "fold"))
-        counts[fold] = [_float_cell(c, path, r, header[i + 1]) for i, c in enumerate(cells[1:])]
-    if sorted(counts) != list(range(len(counts))):
-        raise WekawbcError(f"{path}: folds {sorted(counts)} are not numbered 0..{len(counts) - 1}")
-    return np.array([counts[f] for f in range(len(counts))], dtype=np.float64)
+    folds = _whole_numbers(tuple(cells[0] for cells in body), path, "fold", len(body))
+    first_row = {}
+    for r, fold in enumerate(folds.tolist(), start=2):
+        if fold in first_row:
+            raise WekawbcError(f"{path}: row {r}: fold {fold} appears twice (first in row {first_row[fold]})")
+        first_row[fold] = r
+    counts = np.empty((len(body), len(labels)))
+    for j, label in enumerate(labels):
+        cells = [row[j + 1] for row in body]
+        counts[:, j] = _float_column(cells, path, label)
+        _non_negative(counts[:, j], cells, path, "count", f" for '{label}'")
+    totals = counts.sum(axis=1)
+    if np.any(totals > MAX_TOTAL_WEIGHT):
+        r = int(np.flatnonzero(totals > MAX_TOTAL_WEIGHT)[0])
+        raise WekawbcError(f"{path}: row {r + 2}: the counts sum to {totals[r]:.3g}, more than {MAX_TOTAL_WEIGHT:g}")
+    ordered = np.empty_like(counts)
+    ordered[folds] = counts
+    return ordered
 
 
 def read_predictions(path: str | os.PathLike, train_counts_path: str | os.PathLike | None = None) -> Predictions:

@@ -17,6 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Prints a Markdown table. segmentation: Dice against the mask column (jtsc, bccd); "
                     "detection: boxes against wbc_boxes_xyxy (bccd); lobes: against WBCAtt nucleus_shape (pbc).")
     parser.add_argument("dataset", metavar="DATASET_DIR", help="folder with labels.csv")
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
     parser.add_argument("--check", choices=("segmentation", "detection", "lobes"), required=True)
     parser.add_argument("--share", choices=("all", "development", "held-out"), default="all",
                         help="images whose file-name number is a multiple of 4 are held out (default: all)")
@@ -47,7 +49,7 @@ def _validate(args: argparse.Namespace) -> int:
     from wekawbc.cells import validation
     from wekawbc.cells.dataset import load_dataset
 
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, allow_outside=args.allow_outside)
     records = [record for record in dataset if validation.in_share(record, args.share)]
     progress = partial(tqdm, unit="image", desc=args.check, file=sys.stderr)
     if args.check == "segmentation":

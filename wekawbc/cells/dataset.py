@@ -16,6 +16,13 @@ Three layouts are recognised by :func:`load_dataset`:
 Labels are normalised to the five types of :data:`CLASSES` through :data:`SYNONYMS`; a label that
 is not a known type is reported in :attr:`CellDataset.problems` and its row is left out, as is a
 row whose image file is missing. The batch never stops on them.
+
+Input path policy: an image or mask named by a data-set folder (a ``labels.csv`` entry, a file in a
+class folder) must lie inside that folder once symlinks are resolved. An entry such as ``../x``, an
+absolute path elsewhere, or a symlink pointing out of the folder is left out and reported (with the
+symlink's target), unless the caller passes ``allow_outside=True`` (``--allow-outside`` on the
+command line): the index itself cannot widen what is read. Paths given directly (an image, a list of
+images) are the user's own choice and are read as given.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ import numpy as np
 from wekawbc._io import WekawbcError
 
 __all__ = [
-    "AGRANULOCYTES", "BINARY_CLASSES", "CLASSES", "GRANULOCYTES", "IMAGE_SUFFIXES", "SYNONYMS",
+    "AGRANULOCYTES", "BINARY_CLASSES", "CLASSES", "GRANULOCYTES", "IMAGE_SUFFIXES", "MAX_IMAGE_PIXELS", "SYNONYMS",
     "CellDataset", "CellRecord", "DatasetProblem", "Task",
     "binary_label", "class_values", "load_dataset", "normalise_label", "read_image", "task_label",
 ]
@@ -66,6 +73,14 @@ _MIN_PREFIX = 3
 
 #: Image file suffixes read by :func:`read_image` (lower case).
 IMAGE_SUFFIXES: frozenset[str] = frozenset({".bmp", ".png", ".jpg", ".jpeg", ".tif", ".tiff"})
+
+#: Most pixels :func:`read_image` decodes (a 7000 x 7000 field; single-cell crops are ~400 x 400).
+#: Larger images, such as decompression bombs, are refused from their header, before decoding.
+MAX_IMAGE_PIXELS = 50_000_000
+#: Largest file handed to the OpenCV fallback decoder, which reads the whole file into memory.
+MAX_FALLBACK_BYTES = 512 * 1024 * 1024
+
+_OUTSIDE_HINT = "pass --allow-outside (allow_outside=True) to read it"
 
 
 def normalise_label(raw: str | None) -> str | None:
@@ -195,7 +210,8 @@ class CellDataset:
         return {name: counts.get(name, 0) for name in class_values(task)}
 
 
-def load_dataset(source: str | os.PathLike | Sequence[str | os.PathLike]) -> CellDataset:
+def load_dataset(source: str | os.PathLike | Sequence[str | os.PathLike], *,
+                 allow_outside: bool = False) -> CellDataset:
     """Read a data set from a folder (``labels.csv`` or class sub-folders), an image, or a list of images.
 
     Parameters
@@ -203,6 +219,9 @@ def load_dataset(source: str | os.PathLike | Sequence[str | os.PathLike]) -> Cel
     source : path or sequence of paths
         A folder with ``labels.csv``; a folder with one sub-folder per class; a folder of images;
         a single image file; or a list of image files.
+    allow_outside : bool
+        Read images and masks a folder's index names outside the folder (``../x``, absolute paths,
+        symlinks pointing out); by default they are left out and reported in ``problems``.
 
     Returns
     -------
@@ -222,11 +241,11 @@ def load_dataset(source: str | os.PathLike | Sequence[str | os.PathLike]) -> Cel
         if path.is_file():
             dataset = _from_paths([path], root=path.parent)
         elif (path / "labels.csv").is_file():
-            dataset = _from_labels_csv(path)
+            dataset = _from_labels_csv(path, allow_outside)
         elif _class_folders(path):
-            dataset = _from_class_folders(path)
+            dataset = _from_class_folders(path, allow_outside)
         else:
-            dataset = _from_paths(_images_in(path), root=path)
+            dataset = _from_paths(_images_in(path), root=path, allow_outside=allow_outside)
     else:
         dataset = _from_paths([Path(item) for item in source], root=None)
     if not dataset.records:
@@ -252,17 +271,32 @@ def _class_folders(folder: Path) -> list[Path]:
     return found
 
 
-def _from_paths(paths: Iterable[Path], root: Path | None) -> CellDataset:
+def outside_reason(root: Path, path: Path) -> str | None:
+    """Why ``path`` (a file a data-set folder names) lies outside ``root``, or None when it is inside.
+
+    Both are compared with symlinks resolved; a symlink that leads out is named with its target.
+    """
+    target = path.resolve()
+    if target.is_relative_to(root.resolve()):
+        return None
+    link = next((p for p in (path, *path.parents) if p.is_symlink()), None)
+    via = f"symlink to {target}" if link is not None else str(target)
+    return f"{via} is outside the data folder {root}; {_OUTSIDE_HINT}"
+
+
+def _from_paths(paths: Iterable[Path], root: Path | None, allow_outside: bool = True) -> CellDataset:
     records, problems = [], []
     for path in paths:
         if not path.is_file():
             problems.append(DatasetProblem(str(path), "image file not found"))
+        elif not allow_outside and root is not None and (reason := outside_reason(root, path)):
+            problems.append(DatasetProblem(str(path), reason))
         else:
             records.append(CellRecord(image=path))
     return CellDataset(records=records, root=root, layout="images", problems=problems)
 
 
-def _from_class_folders(folder: Path) -> CellDataset:
+def _from_class_folders(folder: Path, allow_outside: bool) -> CellDataset:
     records, problems = [], []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         try:
@@ -271,7 +305,12 @@ def _from_class_folders(folder: Path) -> CellDataset:
             if _images_in(sub):
                 problems.append(DatasetProblem(str(sub), f"sub-folder skipped: {error}"))
             continue
-        records.extend(CellRecord(image=image, label=label) for image in _images_in(sub))
+        for image in _images_in(sub):
+            reason = None if allow_outside else outside_reason(folder, image)
+            if reason:
+                problems.append(DatasetProblem(str(image), reason))
+            else:
+                records.append(CellRecord(image=image, label=label))
     return CellDataset(records=records, root=folder, layout="class folders", problems=problems)
 
 
@@ -284,17 +323,23 @@ def _resolve(folder: Path, relative: str, fallback: str) -> Path:
     return nested if nested.is_file() else direct
 
 
-def _from_labels_csv(folder: Path) -> CellDataset:
+def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
     index = folder / "labels.csv"
     try:
         with open(index, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.DictReader(handle))
+            table = list(csv.reader(handle))
     except (OSError, UnicodeDecodeError, csv.Error) as error:
-        raise WekawbcError(f"{index}: cannot read ({error})") from error
-    if not rows or "image" not in rows[0]:
+        raise WekawbcError(f"{index}: cannot read ({error})") from None
+    header = table[0] if table else []
+    duplicated = next((name for name in header if header.count(name) > 1), None)
+    if duplicated is not None:
+        raise WekawbcError(f"{index}: duplicate column '{duplicated}' in the header")
+    rows = [(line, dict(zip(header, cells))) for line, cells in enumerate(table[1:], start=2) if cells]
+    if not rows or "image" not in header:
         raise WekawbcError(f"{index}: needs an 'image' column (and optionally 'label' and 'mask')")
     records, problems = [], []
-    for line, row in enumerate(rows, start=2):
+    first_row: dict[Path, int] = {}
+    for line, row in rows:
         name = (row.get("image") or "").strip()
         where = f"{index}:{line}"
         if not name:
@@ -304,6 +349,14 @@ def _from_labels_csv(folder: Path) -> CellDataset:
         if not image.is_file():
             problems.append(DatasetProblem(f"{where} ({name})", "image file not found"))
             continue
+        if not allow_outside and (reason := outside_reason(folder, image)):
+            problems.append(DatasetProblem(f"{where} ({name})", reason))
+            continue
+        if image.resolve() in first_row:
+            problems.append(DatasetProblem(f"{where} ({name})", f"the same image as row {first_row[image.resolve()]}; "
+                                                                "left out (one image, one instance)"))
+            continue
+        first_row[image.resolve()] = line
         try:
             label = normalise_label(row.get("label"))
         except ValueError as error:
@@ -313,6 +366,9 @@ def _from_labels_csv(folder: Path) -> CellDataset:
         mask = _resolve(folder, mask_name, "masks") if mask_name else None
         if mask is not None and not mask.is_file():
             problems.append(DatasetProblem(f"{where} ({mask_name})", "mask file not found; image kept without mask"))
+            mask = None
+        if mask is not None and not allow_outside and (reason := outside_reason(folder, mask)):
+            problems.append(DatasetProblem(f"{where} ({mask_name})", f"mask {reason}; image kept without mask"))
             mask = None
         extra = {key: (value or "") for key, value in row.items()
                  if key not in {"image", "label", "mask"} and key is not None}
@@ -324,13 +380,18 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
     """Read an image as RGB ``uint8`` of shape ``(rows, cols, 3)``.
 
     BMP, PNG, JPEG and TIFF are read with their real colours. Grey images are repeated on the
-    three channels, 16-bit images scaled to 8 bits (``value // 257``), an alpha channel is
-    composited on white (what a viewer shows) and palette images expanded.
+    three channels, 16-bit images scaled to 8 bits (``value // 257``), float images within 0-1
+    scaled to 0-255, an alpha channel is composited on white (what a viewer shows) and palette
+    images expanded.
+
+    Every image read in wekawbc goes through here. An image of more than :data:`MAX_IMAGE_PIXELS`
+    pixels is refused from its header, before it is decoded; a file Pillow does not recognise goes
+    to OpenCV only when OpenCV knows its signature and it is at most :data:`MAX_FALLBACK_BYTES`.
 
     Raises
     ------
     WekawbcError
-        Naming the file, when it is missing, empty, truncated, corrupt or not an image.
+        Naming the file, when it is missing, empty, truncated, corrupt, too large or not an image.
     """
     from PIL import Image, UnidentifiedImageError
 
@@ -343,29 +404,48 @@ def read_image(path: str | os.PathLike) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(path) as image:
+                _check_pixels(path, *image.size)
                 image.load()  # decodes everything: raises on truncated data
                 array = _pil_to_rgb8(image)
     except UnidentifiedImageError:
         array = _read_with_opencv(path)
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombWarning) as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise WekawbcError(f"{path}: image of more than the limit of {MAX_IMAGE_PIXELS:,} pixels "
+                           f"(wekawbc.cells.dataset.MAX_IMAGE_PIXELS; Pillow: {error})") from None
+    except (OSError, SyntaxError, ValueError) as error:
         raise WekawbcError(f"{path}: corrupt or truncated image ({error})") from error
     if array.shape[0] == 0 or array.shape[1] == 0:
         raise WekawbcError(f"{path}: image has no pixels")
     return array
 
 
+def _check_pixels(path: Path, cols: int, rows: int) -> None:
+    if cols * rows > MAX_IMAGE_PIXELS:
+        raise WekawbcError(f"{path}: image of {cols} x {rows} pixels, more than the limit of {MAX_IMAGE_PIXELS:,} "
+                           "pixels (wekawbc.cells.dataset.MAX_IMAGE_PIXELS)")
+
+
 def _pil_to_rgb8(image) -> np.ndarray:
     mode = image.mode
     if mode in {"I;16", "I;16B", "I;16L", "I;16N", "I", "F"}:
-        data = np.asarray(image)
+        data = _float_levels(np.asarray(image)) if mode == "F" else np.asarray(image).astype(np.int64)
         # 32-bit and float grey are taken as 16-bit when any value exceeds the 8-bit range.
-        grey = _to_uint8(np.nan_to_num(data).astype(np.int64), bit16=mode.startswith("I;16") or data.max() > 255)
+        grey = _to_uint8(data, bit16=mode.startswith("I;16") or data.max() > 255)
         return np.repeat(grey[..., None], 3, axis=2)
     if mode in {"RGBA", "LA", "PA"} or (mode == "P" and "transparency" in image.info):
         rgba = np.asarray(image.convert("RGBA"), dtype=np.float32)
         alpha = rgba[..., 3:4] / 255.0
         return np.round(rgba[..., :3] * alpha + 255.0 * (1.0 - alpha)).astype(np.uint8)
     return np.ascontiguousarray(np.asarray(image.convert("RGB"), dtype=np.uint8))
+
+
+def _float_levels(data: np.ndarray) -> np.ndarray:
+    """Float pixels as whole levels: an image within 0-1 (the float convention) scaled to 0-255, any
+    other range taken as levels already; NaN and infinities become 0."""
+    data = np.nan_to_num(np.asarray(data, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+    if data.size and data.min() >= 0 and data.max() <= 1:
+        data = data * 255
+    return np.round(data).astype(np.int64)
 
 
 def _to_uint8(data: np.ndarray, bit16: bool) -> np.ndarray:
@@ -378,12 +458,22 @@ def _read_with_opencv(path: Path) -> np.ndarray:
     """Fallback for files Pillow does not decode (e.g. 16-bit RGB TIFF)."""
     import cv2
 
+    unknown = f"{path}: not a readable image (unknown format or corrupt data)"
+    if not cv2.haveImageReader(str(path)):  # reads the signature only
+        raise WekawbcError(unknown)
+    size = path.stat().st_size
+    if size > MAX_FALLBACK_BYTES:
+        raise WekawbcError(f"{path}: {size:,} bytes, more than the {MAX_FALLBACK_BYTES:,} read for a format "
+                           "Pillow does not decode")
     raw = np.fromfile(path, dtype=np.uint8)
     decoded = cv2.imdecode(raw, cv2.IMREAD_UNCHANGED) if raw.size else None
+    if decoded is not None:
+        _check_pixels(path, decoded.shape[1], decoded.shape[0])
     if decoded is None:
         raise WekawbcError(f"{path}: not a readable image (unknown format or corrupt data)")
-    data = decoded.astype(np.int64)
-    grey_or_colour = _to_uint8(data, bit16=decoded.dtype == np.uint16)
+    data = _float_levels(decoded) if decoded.dtype.kind == "f" else decoded.astype(np.int64)
+    bit16 = decoded.dtype == np.uint16 or (decoded.dtype.kind == "f" and data.max() > 255)
+    grey_or_colour = _to_uint8(data, bit16=bit16)
     if grey_or_colour.ndim == 2:
         return np.repeat(grey_or_colour[..., None], 3, axis=2)
     if grey_or_colour.shape[2] == 4:

@@ -35,6 +35,12 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                              "monocyte=38,basophil=25); the subset keeps the data set's record order")
     parser.add_argument("--subsample-seed", type=int, default=1, metavar="S",
                         help="seed of the --class-counts draw (default: 1)")
+    _add_allow_outside(parser)
+
+
+def _add_allow_outside(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -75,6 +81,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="predictions CSV: id,fold,actual,weight,p_<label>... ('actual' empty when unlabelled)")
     predict.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_allow_outside(predict)
     predict.set_defaults(handler=_predict)
 
     subsample = actions.add_parser(
@@ -87,6 +94,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            help="the class mix (as for 'cnn evaluate'; 'paper' = Table 2)")
     subsample.add_argument("--subsample-seed", type=int, default=1, metavar="S", help="seed of the draw (default: 1)")
     subsample.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write labels.csv in")
+    _add_allow_outside(subsample)
     subsample.set_defaults(handler=_subsample)
 
     evaluate = actions.add_parser("evaluate", help="Weka-style cross-validation or split of the CNN",
@@ -126,7 +134,8 @@ def _load(args: argparse.Namespace, settings):
 
     crops = load_crops(args.dataset, task=args.task, image_size=settings.image_size,
                        crop_fraction=settings.crop_fraction, class_counts=args.class_counts,
-                       subsample_seed=args.subsample_seed, progress=not args.quiet)
+                       subsample_seed=args.subsample_seed, progress=not args.quiet,
+                       allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
     return crops
 
@@ -136,6 +145,13 @@ def _report_skipped(skipped: list[str]) -> None:
         print(f"wekawbc: {len(skipped)} image(s) skipped:", file=sys.stderr)
         for line in skipped:
             print(f"  {line}", file=sys.stderr)
+
+
+def _exit_code(skipped: list[str]) -> int:
+    """0, or 3 (as ``extract``) when some images were skipped: the outputs hold the rest."""
+    from wekawbc.features.cli import EXIT_SOME_FAILED
+
+    return EXIT_SOME_FAILED if skipped else 0
 
 
 def _labelled(crops):
@@ -168,10 +184,12 @@ def _train(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{k} {v}" for k, v in crops.class_counts().items())
     print(f"trained on {len(y)} images ({counts}); {model.stop_reason}")
     print(f"model written to {path}")
-    return 0
+    return _exit_code(crops.skipped)
 
 
 def _predict(args: argparse.Namespace) -> int:
+    import numpy as np
+
     from wekawbc.cells.dataset import class_values
     from wekawbc.cnn.images import load_crops
     from wekawbc.cnn.model_file import load_model
@@ -184,13 +202,16 @@ def _predict(args: argparse.Namespace) -> int:
         raise WekawbcError(f"{args.model}: classes {list(model.labels)} are not those of the '{task}' task")
     pre = model.preprocessing
     crops = load_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
-                       progress=not args.quiet)
+                       progress=not args.quiet, allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
     distribution = predict_proba(model, crops.images, threads=args.threads)
+    if not np.isfinite(distribution).all():
+        raise WekawbcError(f"{args.model}: the model gives non-finite probabilities (NaN or infinite); "
+                           "it is damaged or was trained on diverging data")
     predictions = Predictions(model.labels, crops.y, distribution, ids=crops.ids)
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
-    return 0
+    return _exit_code(crops.skipped)
 
 
 def _subsample(args: argparse.Namespace) -> int:
@@ -201,7 +222,7 @@ def _subsample(args: argparse.Namespace) -> int:
     from wekawbc.cells.dataset import load_dataset
     from wekawbc.cnn.subsample import subsample_counts
 
-    dataset = load_dataset(args.dataset)
+    dataset = load_dataset(args.dataset, allow_outside=args.allow_outside)
     try:
         chosen = subsample_counts([record.label for record in dataset], args.class_counts, args.subsample_seed)
     except ValueError as error:
@@ -253,7 +274,7 @@ def _evaluate(args: argparse.Namespace) -> int:
         print(_bootstrap_text(intervals))
     if args.out:
         _write_outputs(Path(args.out), run, result, intervals, _provenance(args, crops, settings), mode, args)
-    return 0
+    return _exit_code(crops.skipped)
 
 
 def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) -> str:

@@ -98,7 +98,7 @@ def _select_records(dataset: CellDataset, class_counts: dict[str, float] | None,
 
 def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fraction: float = 0.7,
                class_counts: dict[str, float] | None = None, subsample_seed: int = 1,
-               progress: bool = False) -> CropSet:
+               progress: bool = False, allow_outside: bool = False) -> CropSet:
     """Read a data set (any layout :func:`~wekawbc.cells.dataset.load_dataset` knows) into a :class:`CropSet`.
 
     Parameters
@@ -114,6 +114,9 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
         ``subsample_seed``; the subset keeps the record order.
     progress : bool
         Show a tqdm bar while reading.
+    allow_outside : bool
+        Read images the data set's index names outside its folder (see
+        :func:`~wekawbc.cells.dataset.load_dataset`).
 
     Returns
     -------
@@ -124,7 +127,7 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
     from tqdm.auto import tqdm
 
     labels = class_values(task)  # ValueError for an unknown task
-    dataset = load_dataset(source)
+    dataset = load_dataset(source, allow_outside=allow_outside)
     skipped = [str(problem) for problem in dataset.problems]
     records = _select_records(dataset, class_counts, subsample_seed)
     crops, y, ids = [], [], []

@@ -9,6 +9,7 @@ Python values are stored, so loading uses ``torch.load(weights_only=True)`` (no 
 from __future__ import annotations
 
 import io
+import math
 import os
 from dataclasses import asdict
 from pathlib import Path
@@ -22,10 +23,12 @@ from wekawbc.cnn.images import Preprocessing
 from wekawbc.cnn.network import CellNet
 from wekawbc.cnn.training import TrainedCnn, TrainSettings
 
-__all__ = ["MODEL_FORMAT", "load_model", "save_model"]
+__all__ = ["MAX_IMAGE_SIZE", "MODEL_FORMAT", "load_model", "save_model"]
 
 MODEL_FORMAT = "wekawbc-cnn"
 _FORMAT_VERSION = 1
+MAX_IMAGE_SIZE = 1024
+"""Largest network input side a model file may ask for (crops are resized to it for every image)."""
 
 
 def save_model(model: TrainedCnn, path: str | os.PathLike, *, task: str = "five",
@@ -67,6 +70,73 @@ def _plain(value):
     return value
 
 
+class _Damaged(ValueError):
+    """A model payload that is not what :func:`save_model` writes (a crafted or damaged file)."""
+
+
+def _finite_triple(pre: dict, key: str, positive: bool) -> tuple[float, float, float]:
+    try:
+        values = tuple(float(v) for v in pre[key])
+    except (KeyError, TypeError, ValueError):
+        raise _Damaged(f"preprocessing {key} missing or not numbers") from None
+    if len(values) != 3 or not all(math.isfinite(v) and (v > 0 or not positive) for v in values):
+        raise _Damaged(f"preprocessing {key} {list(values)} must be 3 finite numbers" + (" > 0" if positive else ""))
+    return values  # type: ignore[return-value]
+
+
+def _preprocessing(payload: dict, n_blocks: int) -> Preprocessing:
+    pre = payload.get("preprocessing")
+    if not isinstance(pre, dict):
+        raise _Damaged("no preprocessing record")
+    size, fraction = pre.get("image_size"), pre.get("crop_fraction")
+    # Each block halves the input: it must keep at least one pixel, and stay a crop-sized image.
+    if not isinstance(size, int) or isinstance(size, bool) or not 2 ** n_blocks <= size <= MAX_IMAGE_SIZE:
+        raise _Damaged(f"preprocessing image_size {size!r} is not a whole number from {2 ** n_blocks} "
+                       f"to {MAX_IMAGE_SIZE}")
+    if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
+        raise _Damaged(f"preprocessing crop_fraction {fraction!r} is not in (0, 1]")
+    return Preprocessing(size, float(fraction), _finite_triple(pre, "mean", False), _finite_triple(pre, "std", True))
+
+
+def _check_weights(state: object) -> None:
+    if not isinstance(state, dict) or not all(isinstance(t, torch.Tensor) for t in state.values()):
+        raise _Damaged("state_dict missing, or its weights are not tensors")
+    for name, tensor in state.items():
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise _Damaged(f"weights {name} are not finite (NaN or infinite)")
+        if name.endswith("running_var") and bool((tensor < 0).any()):
+            raise _Damaged(f"batch-norm variances {name} are negative")
+
+
+def _model_from_payload(payload: dict) -> TrainedCnn:
+    """The model a payload describes, every part checked (raises :class:`_Damaged`)."""
+    labels = payload.get("labels")
+    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels) \
+            or len(set(labels)) != len(labels):
+        raise _Damaged(f"labels {labels!r} are not a list of distinct class names")
+    try:
+        settings = TrainSettings.from_dict(payload["settings"])
+        if not 1 <= len(settings.channels) <= 8 or not all(1 <= c <= 4096 for c in settings.channels):
+            raise ValueError(f"channels {list(settings.channels)}: 1 to 8 blocks of 1 to 4096 channels")
+        network = CellNet(len(labels), settings.channels, settings.dropout)
+    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+        raise _Damaged(f"training settings missing or invalid ({type(error).__name__}: {error})") from None
+    preprocessing = _preprocessing(payload, len(settings.channels))
+    state = payload.get("state_dict")
+    _check_weights(state)
+    try:
+        network.load_state_dict(state)
+    except RuntimeError as error:
+        raise _Damaged(f"weights do not fit the recorded architecture ({' '.join(str(error).split())})") from None
+    network.eval()
+    try:
+        return TrainedCnn(network, tuple(labels), preprocessing, settings, list(payload.get("history", [])),
+                          int(payload.get("best_epoch", 0)), str(payload.get("stop_reason", "")),
+                          list(payload.get("train_counts", [])))
+    except (TypeError, ValueError) as error:
+        raise _Damaged(f"training record invalid ({error})") from None
+
+
 def load_model(path: str | os.PathLike, *, labels: Sequence[str] | None = None) -> tuple[TrainedCnn, dict]:
     """Read a model file written by :func:`save_model`, checking it before use.
 
@@ -85,8 +155,10 @@ def load_model(path: str | os.PathLike, *, labels: Sequence[str] | None = None) 
     Raises
     ------
     WekawbcError
-        The file is missing or not a wekawbc CNN model, was written by another wekawbc version,
-        or its classes differ from ``labels``.
+        The file is missing or not a wekawbc CNN model, was written by another wekawbc version, is
+        damaged or crafted (a key missing, non-finite weights or negative batch-norm variances, a
+        channel std that is not > 0, an input size outside ``2**blocks..MAX_IMAGE_SIZE``), or its
+        classes differ from ``labels``.
     """
     path = Path(path)
     if not path.is_file():
@@ -102,21 +174,11 @@ def load_model(path: str | os.PathLike, *, labels: Sequence[str] | None = None) 
             f"{path}: written by wekawbc {payload.get('wekawbc_version')} (model format "
             f"{payload.get('format_version')}); this is wekawbc {__version__} (format {_FORMAT_VERSION}): "
             f"retrain the model with this version")
-    model_labels = tuple(payload["labels"])
-    if labels is not None and tuple(labels) != model_labels:
-        raise WekawbcError(f"{path}: the model was trained on classes {list(model_labels)}, "
-                           f"the data have classes {list(labels)}")
-    settings = TrainSettings.from_dict(payload["settings"])
-    pre = payload["preprocessing"]
-    preprocessing = Preprocessing(int(pre["image_size"]), float(pre["crop_fraction"]),
-                                  tuple(pre["mean"]), tuple(pre["std"]))
-    network = CellNet(len(model_labels), settings.channels, settings.dropout)
     try:
-        network.load_state_dict(payload["state_dict"])
-    except RuntimeError as error:
-        raise WekawbcError(f"{path}: weights do not fit the recorded architecture ({error})") from None
-    network.eval()
-    model = TrainedCnn(network, model_labels, preprocessing, settings, list(payload.get("history", [])),
-                       int(payload.get("best_epoch", 0)), str(payload.get("stop_reason", "")),
-                       list(payload.get("train_counts", [])))
+        model = _model_from_payload(payload)
+    except _Damaged as error:
+        raise WekawbcError(f"{path}: damaged model file: {error}") from None
+    if labels is not None and tuple(labels) != model.labels:
+        raise WekawbcError(f"{path}: the model was trained on classes {list(model.labels)}, "
+                           f"the data have classes {list(labels)}")
     return model, payload

@@ -63,7 +63,9 @@ def imbalance_metrics(result: EvaluationResult) -> dict[str, Any]:
     predicted, classified = _predicted(predictions.distribution)
     scored = known & classified
     y, y_pred, w = predictions.actual[scored], predicted[scored], predictions.weight[scored]
-    proba = predictions.distribution[scored]
+    # A probability may exceed 1 by float rounding (the command line refuses more); scikit-learn's
+    # Brier score refuses any excess, so it sees the value capped at 1.
+    proba = np.minimum(predictions.distribution[scored], 1.0)
 
     specificity = np.asarray(weka.tn_rate, dtype=float)
     recall = np.asarray(weka.recall, dtype=float)
@@ -81,7 +83,7 @@ def imbalance_metrics(result: EvaluationResult) -> dict[str, Any]:
         "mse": weka.root_mean_squared_error ** 2,
         "weka_unweighted_macro_f_measure": weka.unweighted_macro_f_measure,
     }
-    if y.shape[0] == 0:
+    if y.shape[0] == 0 or not w.sum() > 0:  # nothing scored, or only zero weights: undefined
         for name in ("balanced_accuracy", "macro_f1", "micro_f1", "g_mean_multiclass", "mcc_multiclass",
                      "kappa", "roc_auc_ovr_macro", "brier_multiclass"):
             out[name] = math.nan
@@ -95,7 +97,7 @@ def imbalance_metrics(result: EvaluationResult) -> dict[str, Any]:
         out["mcc_multiclass"] = float(matthews_corrcoef(y, y_pred, sample_weight=w))
         out["kappa"] = float(cohen_kappa_score(y, y_pred, sample_weight=w))
         aucs = [roc_auc_score(y == j, proba[:, j], sample_weight=w)
-                for j in range(k) if 0 < np.count_nonzero(y == j) < y.shape[0]]
+                for j in range(k) if w[y == j].sum() > 0 and w[y != j].sum() > 0]
         out["roc_auc_ovr_macro"] = float(np.mean(aucs)) if aucs else math.nan
         out["brier_multiclass"] = float(brier_score_loss(y, proba, sample_weight=w, labels=list(range(k)),
                                                          scale_by_half=False))

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["register", "check_predictions"]
 
 _SUM_TOLERANCE = 1e-3
+_ABOVE_ONE = 1e-9  # float rounding: how far one probability may exceed 1
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -61,8 +62,9 @@ def _rows(path: Path, index: np.ndarray) -> str:
 def check_predictions(predictions, path: str | Path, tolerance: float = _SUM_TOLERANCE) -> None:
     """Refuse probabilities Weka would silently mis-score, naming the file and rows.
 
-    NaN or negative probabilities, rows that neither sum to about 1 nor are all zero (all zero is
-    Weka's "unclassified"), and NaN or negative weights raise :class:`WekawbcError`.
+    NaN or negative probabilities, probabilities above 1 by more than float rounding (1e-9), rows
+    that neither sum to 1 within ``tolerance`` nor are all zero (all zero is Weka's "unclassified"),
+    and NaN, infinite or negative weights raise :class:`WekawbcError`.
     """
     import numpy as np  # here, not at module level: ``wekawbc --help`` imports this module
 
@@ -71,7 +73,8 @@ def check_predictions(predictions, path: str | Path, tolerance: float = _SUM_TOL
     checks = (
         (np.isnan(dist).any(axis=1), "probabilities are NaN"),
         ((dist < 0).any(axis=1), "probabilities are negative"),
-        (np.isnan(weight) | (weight < 0), "weights are NaN or negative"),
+        ((dist > 1 + _ABOVE_ONE).any(axis=1), "probabilities above 1"),
+        (~np.isfinite(weight) | (weight < 0), "weights are NaN, infinite or negative"),
     )
     for bad, problem in checks:
         if bad.any():

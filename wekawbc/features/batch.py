@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import Counter
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
@@ -61,19 +62,41 @@ def _one_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | None) -> tuple[list[dict], ImageOutcome]:
+def mask_names(records: list[CellRecord], root: Path | None) -> list[Path]:
+    """Where each record's mask goes under the masks folder: its path relative to the data set's folder.
+
+    ``neutrophil/cell.bmp`` and ``lymphocyte/cell.bmp`` become ``neutrophil/cell.png`` and
+    ``lymphocyte/cell.png``. An image outside the folder (read with ``allow_outside``) gets its file
+    name, or, where two such names meet, its whole resolved path under ``outside/``. Never a path
+    that leaves the masks folder.
+    """
+    def place(image: Path) -> tuple[Path, bool]:
+        resolved = image.resolve()
+        if root is not None and resolved.is_relative_to(root.resolve()):
+            return resolved.relative_to(root.resolve()).with_suffix(".png"), True
+        return Path(image.name).with_suffix(".png"), False
+
+    placed = [place(record.image) for record in records]
+    taken = Counter(name for name, _ in placed)
+    return [name if inside or taken[name] == 1 else
+            Path("outside", *record.image.resolve().parts[1:]).with_suffix(".png")
+            for (name, inside), record in zip(placed, records)]
+
+
+def _process(item: tuple[CellRecord, Path | None], *, task: Task, mode: Mode) -> tuple[list[dict], ImageOutcome]:
     """Features of one image's cells (never raises for bad input: the outcome says what went wrong)."""
+    record, mask_path = item
     try:
         rgb = read_image(record.image)
         cells = extract_features(rgb, mode=mode)
-        if masks_out is not None:
+        if mask_path is not None:
             labels = np.zeros(rgb.shape[:2], np.uint8)
             for cell in cells:
                 labels = np.maximum(labels, label_image(cell.segmentation))
             ok, encoded = cv2.imencode(".png", labels)
             if not ok:
                 raise WekawbcError(f"{record.image}: could not encode the mask PNG")
-            atomic_write_bytes(Path(masks_out) / f"{record.image.stem}.png", encoded.tobytes())
+            atomic_write_bytes(mask_path, encoded.tobytes())
     except WekawbcError as error:
         return [], ImageOutcome(str(record.image), "failed", 0, str(error))
     except Exception as error:  # noqa: BLE001 - one image's failure is reported, never stops the batch
@@ -106,8 +129,8 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
     jobs : int, default=1
         Worker processes (``-1``: one per CPU).
     masks_out : path, optional
-        Folder for the 8-bit masks (0 background, 128 cytoplasm, 255 nucleus), one PNG per image
-        named after it, the image's size.
+        Folder for the 8-bit masks (0 background, 128 cytoplasm, 255 nucleus), one PNG per image,
+        the image's size, at the image's path relative to the data set's folder (:func:`mask_names`).
     progress : callable, optional
         Wraps the iterator of finished images (e.g. ``functools.partial(tqdm, total=n)``).
 
@@ -118,13 +141,16 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
     """
     if masks_out is not None:
         Path(masks_out).mkdir(parents=True, exist_ok=True)
-    work = partial(_process, task=task, mode=mode, masks_out=None if masks_out is None else str(masks_out))
+    work = partial(_process, task=task, mode=mode)
     records = list(dataset)
+    targets = ([Path(masks_out) / name for name in mask_names(records, dataset.root)] if masks_out is not None
+               else [None] * len(records))
+    items = list(zip(records, targets))
     workers = (os.cpu_count() or 1) if jobs == -1 else max(int(jobs), 1)
     outcomes = [ImageOutcome(problem.path, "failed", 0, problem.reason) for problem in dataset.problems]
     rows: list[dict] = []
     if workers == 1:
-        results: Iterator = map(work, records)
+        results: Iterator = map(work, items)
         results = progress(results) if progress else results
         for found, outcome in results:
             rows.extend(found)
@@ -134,7 +160,7 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
         # half-locked (a fork after jpype started the JVM deadlocks the workers).
         context = multiprocessing.get_context("forkserver")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_one_thread) as pool:
-            results = pool.map(work, records, chunksize=max(1, min(16, len(records) // (4 * workers) or 1)))
+            results = pool.map(work, items, chunksize=max(1, min(16, len(records) // (4 * workers) or 1)))
             results = progress(results) if progress else results
             for found, outcome in results:
                 rows.extend(found)

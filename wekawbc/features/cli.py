@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="crop: one leukocyte per image; field: find every leukocyte of a smear field; auto: "
                              "field for images at least 480 px on their longer side (default: auto)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes; -1: one per CPU (default: 1)")
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
     parser.add_argument("--relation", help="ARFF relation name (default: wekawbc-<folder>-<task>)")
     parser.set_defaults(handler=_extract)
 
@@ -82,13 +84,14 @@ def _extract(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".arff":
         raise WekawbcError(f"{output}: the output must end in .arff")
     source = Path(args.dataset)
-    dataset = load_dataset(source)
+    dataset = load_dataset(source, allow_outside=args.allow_outside)
     total = len(dataset)
     result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=args.masks_out,
                              progress=partial(tqdm, total=total, unit="image", desc="extract", file=sys.stderr))
     for outcome in result.outcomes:
         if outcome.status != "ok":
-            print(f"wekawbc: {outcome.status}: {outcome.reason}", file=sys.stderr)
+            named = outcome.reason if outcome.reason.startswith(outcome.image) else f"{outcome.image}: {outcome.reason}"
+            print(f"wekawbc: {outcome.status}: {named}", file=sys.stderr)
     counts = result.counts()
     relation = args.relation or f"wekawbc-{source.resolve().name}-{args.task}"
     table = result.table

@@ -627,7 +627,9 @@ def findings_table(findings: list[Finding], width: int = 60) -> str:
 
 
 def _md(text: Any) -> str:
-    return _cell(text).replace("|", "\\|")
+    from wekawbc.report.render import markdown_text
+
+    return markdown_text(_cell(text))
 
 
 def findings_markdown(findings: list[Finding]) -> str:

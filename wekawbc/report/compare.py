@@ -20,7 +20,7 @@ import numpy as np
 from wekawbc._io import WekawbcError
 from wekawbc.cells.dataset import normalise_label
 from wekawbc.papers import Paper, PublishedValue
-from wekawbc.report.render import html_page, html_table, markdown_table
+from wekawbc.report.render import html_page, html_table, markdown_code, markdown_table, markdown_text
 from wekawbc.report.runfolder import Run
 
 __all__ = ["compare_with_paper", "comparison_markdown", "comparison_html", "canonical_label", "run_task"]
@@ -205,17 +205,20 @@ def _fmt(value: float | None, signed: bool = False) -> str:
 
 def comparison_markdown(table: Mapping[str, Any]) -> str:
     """The comparison as Markdown: one row per published value and reading, primary readings in bold."""
-    header = ["Where", "Quantity", "Reading", "Published", *_run_headers(table),
-              *(f"Δ {name}" for name in _run_headers(table)), "Note"]
+    header = [markdown_text(h) for h in ("Where", "Quantity", "Reading", "Published", *_run_headers(table),
+                                         *(f"Δ {name}" for name in _run_headers(table)), "Note")]
     rows = []
     for row in table["rows"]:
-        reading = f"**{row['reading']}**" if row["primary"] else row["reading"]
-        rows.append([row["table"], row["quantity"], reading, row["published"],
-                     *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["differences"]), row["note"]])
-    runs = "\n".join(f"- {name}: {r['name']} (`{r['path']}`)" for name, r in zip(_run_headers(table), table["runs"]))
-    return (f"# {table['paper']}: published values beside the run(s)\n\n{runs}\n\nTask: {table['task']}. Values as "
-            f"fractions (96.4% = 0.9640); Δ = run − published. The reading in bold is what Weka, the paper's "
-            f"software, prints under the paper's name for it.\n\n{markdown_table(header, rows)}")
+        reading = f"**{markdown_text(row['reading'])}**" if row["primary"] else markdown_text(row["reading"])
+        rows.append([markdown_text(row["table"]), markdown_text(row["quantity"]), reading,
+                     markdown_text(row["published"]), *(_fmt(v) for v in row["values"]),
+                     *(_fmt(d, True) for d in row["differences"]), markdown_text(row["note"])])
+    runs = "\n".join(f"- {markdown_text(name)}: {markdown_text(r['name'])} ({markdown_code(r['path'])})"
+                     for name, r in zip(_run_headers(table), table["runs"]))
+    return (f"# {markdown_text(table['paper'])}: published values beside the run(s)\n\n{runs}\n\nTask: "
+            f"{markdown_text(table['task'])}. Values as fractions (96.4% = 0.9640); Δ = run − published. The reading "
+            f"in bold is what Weka, the paper's software, prints under the paper's name for it.\n\n"
+            f"{markdown_table(header, rows, raw_cells=True)}")
 
 
 def comparison_html(table: Mapping[str, Any]) -> str:

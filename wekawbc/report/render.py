@@ -15,12 +15,13 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
+from urllib.parse import quote
 
 from wekawbc._io import WekawbcError, atomic_write_text
 from wekawbc.evaluation.metrics import METRICS, class_metrics
 
 __all__ = ["render_run_markdown", "render_run_html", "compare_runs", "render_runs_markdown", "render_runs_html",
-           "markdown_table", "html_table", "html_page", "format_number", "write_report_files", "RUN_METRICS"]
+           "markdown_code", "markdown_fence", "markdown_table", "markdown_text", "html_table", "html_page", "format_number", "write_report_files", "RUN_METRICS"]
 
 _PLOT_TITLES = {
     "confusion_counts": "Confusion matrix (counts)",
@@ -80,9 +81,43 @@ def _count(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
-def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|])")
+
+
+def _one_line(value: Any) -> str:
+    return " ".join(str(value).splitlines())
+
+
+def markdown_text(value: Any) -> str:
+    """User text (a class name, a title, a path) as inert Markdown: one line, shown as written.
+
+    ``<``, ``>`` and ``&`` become HTML entities, so no tag reaches a renderer that passes raw HTML
+    through; Markdown's emphasis, code, link and table characters are backslash-escaped.
+    """
+    return _MARKDOWN_PUNCTUATION.sub(r"\\\1", html.escape(_one_line(value), quote=False))
+
+
+def markdown_code(value: Any) -> str:
+    """User text as one inline code span, fenced by more backticks than it holds (CommonMark)."""
+    text = _one_line(value)
+    fence = "`" * (max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def markdown_fence(text: str) -> str:
+    """A fenced code block holding ``text`` verbatim, its fence longer than any backtick run inside."""
+    fence = "`" * max(3, max((len(run) for run in re.findall(r"`+", text)), default=0) + 1)
+    return f"{fence}\n{text}{'' if text.endswith(chr(10)) else chr(10)}{fence}\n"
+
+
+def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, raw_cells: bool = False) -> str:
+    """A Markdown table; text cells are escaped (:func:`markdown_text`) unless ``raw_cells`` (cells the
+    caller built as Markdown, escaping the user text in them)."""
     def cell(value: Any) -> str:
-        return (value if isinstance(value, str) else format_number(value)).replace("|", "\\|").replace("\n", " ")
+        if not isinstance(value, str):
+            return format_number(value)
+        return _one_line(value) if raw_cells else markdown_text(value)
 
     lines = ["| " + " | ".join(cell(h) for h in header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
@@ -223,15 +258,16 @@ def _sections(report: Mapping[str, Any]) -> list[tuple[str, list[str], list[list
 
 def render_run_markdown(report: Mapping[str, Any], plot_names: Sequence[str] = (), weka_text: str | None = None) -> str:
     """The run report in Markdown; plots are linked as ``plots/<name>.png`` (SVG beside them)."""
-    lines = [f"# {report.get('title', 'wekawbc run')}\n",
-             f"Reproduce with: `{report.get('command', '')}` (seed {report.get('seed')}); "
-             f"wekawbc {report.get('versions', {}).get('wekawbc', '?')}, Weka {report.get('versions', {}).get('weka', '?')}, "
-             f"Python {report.get('versions', {}).get('python', '?')}"
-             + (f", torch {report['versions']['torch']}" if "torch" in report.get("versions", {}) else "") + ".\n"]
+    versions = report.get("versions", {})
+    lines = [f"# {markdown_text(report.get('title', 'wekawbc run'))}\n",
+             f"Reproduce with: {markdown_code(report.get('command', ''))} (seed {markdown_text(report.get('seed'))}); "
+             f"wekawbc {markdown_text(versions.get('wekawbc', '?'))}, Weka {markdown_text(versions.get('weka', '?'))}, "
+             f"Python {markdown_text(versions.get('python', '?'))}"
+             + (f", torch {markdown_text(versions['torch'])}" if "torch" in versions else "") + ".\n"]
     for title, header, rows, caption in _sections(report):
         lines.append(f"## {title}\n")
         if caption:
-            lines.append(f"{caption}\n")
+            lines.append(f"{markdown_text(caption)}\n")
         lines.append(markdown_table(header, rows))
     if plot_names:
         lines.append("## Figures\n")
@@ -239,9 +275,9 @@ def render_run_markdown(report: Mapping[str, Any], plot_names: Sequence[str] = (
             lines.append(f"![{_PLOT_TITLES.get(name, name)}](plots/{name}.png)  \n"
                          f"*{_PLOT_TITLES.get(name, name)}* ([SVG](plots/{name}.svg))\n")
     lines.append("## Weka output\n")
-    lines.append(f"See [{report.get('files', {}).get('weka_text', 'weka.txt')}]"
-                 f"({report.get('files', {}).get('weka_text', 'weka.txt')}).\n" if weka_text is None
-                 else "```\n" + weka_text + "```\n")
+    weka_file = str(report.get("files", {}).get("weka_text", "weka.txt"))
+    lines.append(f"See [{markdown_text(weka_file)}](<{quote(weka_file)}>).\n" if weka_text is None
+                 else markdown_fence(weka_text))
     return "\n".join(lines)
 
 
@@ -309,7 +345,7 @@ def compare_runs(runs: Sequence) -> dict[str, Any]:
         values = []
         for run in runs:
             if key.startswith("class:"):
-                _, label, stat = key.split(":")
+                label, stat = key[len("class:"):].rsplit(":", 1)  # a label may hold ':'
                 row = next(c for c in run.evaluation["classes"] if c["class"] == label)
                 values.append(row.get(stat))
             else:
@@ -326,13 +362,13 @@ def compare_runs(runs: Sequence) -> dict[str, Any]:
 
 def render_runs_markdown(table: Mapping[str, Any]) -> str:
     """The side-by-side table in Markdown, best value(s) per metric in bold."""
-    header = ["Metric", *(run["name"] for run in table["runs"])]
-    rows = [[row["metric"], *(f"**{format_number(v)}**" if i in row["best"] else format_number(v)
-                              for i, v in enumerate(row["values"]))] for row in table["rows"]]
-    runs = "\n".join(f"- **{run['name']}**: `{run['path']}`, seed {run['seed']}, command `{run['command']}`"
-                     for run in table["runs"])
-    return (f"# Runs compared\n\nClasses: {', '.join(table['labels'])}. Best value per metric in bold "
-            f"(lowest for errors).\n\n{markdown_table(header, rows)}\n{runs}\n")
+    header = ["Metric", *(markdown_text(run["name"]) for run in table["runs"])]
+    rows = [[markdown_text(row["metric"]), *(f"**{format_number(v)}**" if i in row["best"] else format_number(v)
+                                             for i, v in enumerate(row["values"]))] for row in table["rows"]]
+    runs = "\n".join(f"- **{markdown_text(run['name'])}**: {markdown_code(run['path'])}, seed "
+                     f"{markdown_text(run['seed'])}, command {markdown_code(run['command'])}" for run in table["runs"])
+    return (f"# Runs compared\n\nClasses: {markdown_text(', '.join(table['labels']))}. Best value per metric in bold "
+            f"(lowest for errors).\n\n{markdown_table(header, rows, raw_cells=True)}\n{runs}\n")
 
 
 def render_runs_html(table: Mapping[str, Any]) -> str:
