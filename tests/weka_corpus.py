@@ -204,12 +204,10 @@ def oracle_evaluations(run: Run, files: dict[str, Path]) -> list[Any]:
         return classifier
 
     out = []
-    if "-v" not in run.evaluation and "-classifications" not in run.evaluation:
+    if "-v" not in run.evaluation and "-classifications" not in run.evaluation and "-p" not in run.evaluation:
         evaluation = new_evaluation(train)
         evaluation.evaluateModel(built(train), train)
         out.append(evaluation)
-    if "-classifications" in run.evaluation:
-        return out[:0]
     if run.test:
         test = loader.load_file(str(files[run.test])).jobject
         test.setClassIndex(test.numAttributes() - 1)
@@ -228,6 +226,19 @@ def oracle_evaluations(run: Run, files: dict[str, Path]) -> list[Any]:
         classifier = AbstractClassifier.forName(run.classifier, list(run.options))
         evaluation.crossValidateModel(classifier, train, run.folds, Random(1), [])
     out.append(evaluation)
+    return out
+
+
+def oracle_predictions(evaluation: Any, regression: bool) -> list[dict[str, Any]]:
+    """Weka's recorded predictions: actual and predicted (0-based index or value), distribution or error."""
+    out = []
+    for prediction in evaluation.predictions():
+        actual, predicted = float(prediction.actual()), float(prediction.predicted())
+        if regression:
+            out.append({"actual": actual, "predicted": predicted, "error": predicted - actual})
+        else:
+            out.append({"actual_index": int(actual), "predicted_index": int(predicted),
+                        "distribution": [float(p) for p in prediction.distribution()]})
     return out
 
 
@@ -261,8 +272,12 @@ def oracle_numbers(evaluation: Any, regression: bool) -> dict[str, Any]:
         value = float(value)
         return None if np.isnan(value) or np.isinf(value) else value
 
-    summary = {key: number(getattr(evaluation, method)()) for key, method in _SUMMARY_METHODS.items()
-               if not (regression and key in ("correct", "correct_pct", "incorrect", "incorrect_pct", "kappa"))}
+    summary = {}
+    for key, method in _SUMMARY_METHODS.items():
+        try:
+            summary[key] = number(getattr(evaluation, method)())
+        except Exception:  # a statistic Weka refuses for this class type (K&B of a numeric class, ...)
+            continue
     out: dict[str, Any] = {"summary": summary}
     if not regression:
         header = evaluation.getHeader()
