@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 import weka_corpus as wc
+from weka_corpus import corpus_inputs, oracle, weka_text  # noqa: F401 (fixtures)
 from wekawbc.evaluation.parse import _PREFIX, parse_text, render_evaluation
 
 DEFAULT39 = {("en", name) for name in ("cv_k", "cv5_cost", "test_set", "toggle", "split", "regression",
@@ -37,45 +38,6 @@ def _cases(version: str, slow: bool) -> list[Any]:
 
 
 ALL_CASES = _cases("3.9", True) + _cases("3.6", True)
-
-
-@pytest.fixture(scope="session")
-def corpus_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    return wc.write_inputs(tmp_path_factory.mktemp("weka_corpus"))
-
-
-@pytest.fixture(scope="session")
-def weka_text(jvm, corpus_inputs: dict[str, Path]):
-    """The text of one run (cached for the session): Weka 3.9.7 in this JVM, 3.6.14 as a process."""
-    cache: dict[tuple[str, str, str], str] = {}
-    problem36: list[str | None] = []
-
-    def text(version: str, locale: str, run: wc.Run) -> str:
-        key = (version, locale, run.name)
-        if key not in cache:
-            if version == "3.6":
-                if not problem36:
-                    problem36.append(wc.weka36_problem())
-                if problem36[0]:
-                    pytest.skip(problem36[0])
-                cache[key] = wc.run36(run, corpus_inputs, locale)
-            else:
-                cache[key] = wc.run39(run, corpus_inputs, locale)
-        return cache[key]
-
-    return text
-
-
-@pytest.fixture(scope="session")
-def oracle(jvm, corpus_inputs: dict[str, Path]):
-    cache: dict[str, list[Any]] = {}
-
-    def evaluations(run: wc.Run) -> list[Any]:
-        if run.name not in cache:
-            cache[run.name] = wc.oracle_evaluations(run, corpus_inputs)
-        return cache[run.name]
-
-    return evaluations
 
 
 def _close(parsed: float | None, expected: float | None, half: float, where: str) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
+import pytest
 
 J48 = "weka.classifiers.trees.J48"
 NAIVE_BAYES = "weka.classifiers.bayes.NaiveBayes"
@@ -339,3 +340,45 @@ TRANSFORMS: dict[str, Callable[[str], str]] = {
     "crlf": lambda text: text.replace("\n", "\r\n"),
     "untitled": _untitled,
 }
+
+
+# ----- fixtures (imported by the test modules that use the corpus) -------------------------------
+@pytest.fixture(scope="session")
+def corpus_inputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return write_inputs(tmp_path_factory.mktemp("weka_corpus"))
+
+
+@pytest.fixture(scope="session")
+def weka_text(jvm, corpus_inputs: dict[str, Path]):
+    """The text of one run (cached for the session): Weka 3.9.7 in this JVM, 3.6.14 as a process."""
+    cache: dict[tuple[str, str, str], str] = {}
+    problem36: list[str | None] = []
+
+    def text(version: str, locale: str, run: Run) -> str:
+        key = (version, locale, run.name)
+        if key not in cache:
+            if version == "3.6":
+                if not problem36:
+                    problem36.append(weka36_problem())
+                if problem36[0]:
+                    pytest.skip(problem36[0])
+                cache[key] = run36(run, corpus_inputs, locale)
+            else:
+                cache[key] = run39(run, corpus_inputs, locale)
+        return cache[key]
+
+    return text
+
+
+@pytest.fixture(scope="session")
+def oracle(jvm, corpus_inputs: dict[str, Path]):
+    cache: dict[str, list[Any]] = {}
+
+    def evaluations(run: Run) -> list[Any]:
+        if run.name not in cache:
+            cache[run.name] = oracle_evaluations(run, corpus_inputs)
+        return cache[run.name]
+
+    return evaluations
+
+

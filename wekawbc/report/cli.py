@@ -8,7 +8,43 @@ import json
 __all__ = ["register"]
 
 
+def _is_weka_text(argument: str) -> bool:
+    """A paper is a bundled name or a .json file; any other existing file is Weka's text output."""
+    from pathlib import Path
+
+    return Path(argument).is_file() and Path(argument).suffix.lower() != ".json"
+
+
+def _audit_weka_text(args: argparse.Namespace) -> int:
+    import sys
+
+    from wekawbc.evaluation.parse import parse_file
+    from wekawbc.report.audit import findings_markdown, findings_table, summary_counts
+    from wekawbc.report.weka_audit import audit_weka_text
+
+    parsed = parse_file(args.paper)
+    findings = audit_weka_text(parsed)
+    counts = summary_counts(findings)
+    if args.json:
+        print(json.dumps({"file": args.paper, "counts": counts, "findings": [f.to_dict() for f in findings],
+                          "warnings": parsed["warnings"]}, indent=1, ensure_ascii=False, allow_nan=False))
+    elif args.markdown:
+        print(findings_markdown(findings), end="")
+    else:
+        shown = [f for f in findings if f.consistent is False] if args.disagreements else findings
+        if shown:
+            print(findings_table(shown), end="")
+        print(f"\n{args.paper}: {len(findings)} checks: {counts['consistent']} consistent, "
+              f"{counts['inconsistent']} inconsistent, {counts['not checkable']} not checkable")
+    for warning in parsed["warnings"]:
+        where = f"line {warning['line']}: " if warning["line"] else ""
+        print(f"wekawbc: warning: {args.paper}: {where}{warning['message']}", file=sys.stderr)
+    return 0
+
+
 def _audit(args: argparse.Namespace) -> int:
+    if _is_weka_text(args.paper):
+        return _audit_weka_text(args)
     from wekawbc.papers import load_paper
     from wekawbc.report.audit import audit_paper, findings_markdown, findings_table, summary_counts
 
@@ -95,11 +131,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     compare.set_defaults(handler=_compare)
 
     audit = subparsers.add_parser(
-        "audit", help="check a paper's published numbers against its own confusion matrices and counts",
+        "audit", help="check a paper's (or a Weka output's) numbers against its own confusion matrices and counts",
         description="Recompute everything a paper's confusion matrices and class counts determine and check every "
                     "printed value against it, within its printed precision; check the tables against each other "
-                    "and the text.")
-    audit.add_argument("paper", metavar="PAPER", help="a bundled paper (alkrimi2023) or a paper JSON file")
+                    "and the text. Given Weka's text output instead, check every summary number and class-details "
+                    "cell against the confusion matrix (and the printed predictions).")
+    audit.add_argument("paper", metavar="PAPER|WEKA_OUTPUT",
+                       help="a bundled paper (alkrimi2023), a paper JSON file, or a Weka output text file")
+    audit.add_argument("--disagreements", action="store_true",
+                       help="Weka output: list only the numbers that disagree")
     output = audit.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="print the findings as JSON")
     output.add_argument("--markdown", action="store_true", help="print the findings as a Markdown table")
