@@ -91,7 +91,29 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _compare_weka_text(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from wekawbc.evaluation.parse import parse_file
+    from wekawbc.report.compare import comparison_html, comparison_markdown
+    from wekawbc.report.compare_weka import choose_block, compare_with_weka_text
+    from wekawbc.report.runfolder import load_run
+
+    parsed = parse_file(args.paper)
+    number, block = choose_block(parsed, args.block, args.paper)
+    table = compare_with_weka_text(block, number, args.paper, [load_run(path) for path in args.runs])
+    markdown = comparison_markdown(table)
+    if args.json:
+        print(json.dumps(table, indent=1, ensure_ascii=False, allow_nan=False))
+    else:
+        print(markdown, end="")
+    _write_outputs(args.output, f"compare_{Path(args.paper).stem}_{number}", markdown, comparison_html(table), table)
+    return 0
+
+
 def _compare(args: argparse.Namespace) -> int:
+    if _is_weka_text(args.paper):
+        return _compare_weka_text(args)
     from wekawbc.papers import load_paper
     from wekawbc.report.compare import compare_with_paper, comparison_html, comparison_markdown
     from wekawbc.report.runfolder import load_run
@@ -123,11 +145,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "compare", help="published values of a paper beside run(s), under every plausible reading",
         description="Put a paper's published values beside the runs' values computed under the paper's named "
                     "definition and, where it is ambiguous, under each candidate reading.")
-    compare.add_argument("paper", metavar="PAPER", help="a bundled paper (alkrimi2023) or a paper JSON file")
+    compare.add_argument("paper", metavar="PAPER|WEKA_OUTPUT",
+                         help="a bundled paper (alkrimi2023), a paper JSON file, or a Weka output text file")
     compare.add_argument("runs", metavar="RUN_DIR", nargs="+", help="run folder(s) on the same classes")
     compare.add_argument("--json", action="store_true", help="print the comparison as JSON")
     compare.add_argument("-o", "--output", metavar="DIR",
                          help="also write compare_PAPER_TASK.md, .html and .json here")
+    compare.add_argument("--block", type=int, metavar="N",
+                         help="Weka output: compare its evaluation #N (default: the last one with a summary)")
     compare.set_defaults(handler=_compare)
 
     audit = subparsers.add_parser(
