@@ -338,7 +338,7 @@ def _parse_predictions(reader: _Reader, index: int) -> tuple[list[dict], bool, i
 # ----- blocks --------------------------------------------------------------------------------------
 def _new_block(title: str | None, line: int, run: dict[str, Any]) -> dict[str, Any]:
     return {"title": title, "line": line, **run, "class_type": None, "summary": None, "classes": None,
-            "weighted_avg": None, "confusion_matrix": None, "predictions": None, "layout": {}}
+            "weighted_avg": None, "confusion_matrix": None, "predictions": None, "layout": {}, "truncated": []}
 
 
 def _run_information(reader: _Reader, index: int) -> tuple[dict[str, Any], int]:
@@ -421,6 +421,8 @@ class _Scanner:
         if _summary_line(text) is not None:
             block = self.block_for("summary", index)
             block["summary"], decimal, index = _parse_summary(reader, index)
+            if "total_instances" not in block["summary"]:
+                block["truncated"].append("summary")
             block["layout"]["summary_decimal"] = decimal
             if "correlation_coefficient" in block["summary"]:
                 block["class_type"] = "numeric"
@@ -430,12 +432,17 @@ class _Scanner:
         if _DETAILS_HEADER.match(text):
             block = self.block_for("classes", index)
             block["classes"], block["weighted_avg"], layout, index = _parse_details(reader, index)
+            if block["weighted_avg"] is None and layout["details"] != "generic":
+                block["truncated"].append("classes")
             block["layout"].update(layout)
             block["class_type"] = "nominal"
             return index
         if "<-- classified as" in text:
             block = self.block_for("confusion_matrix", index)
+            n_ids = len(text.split("<--")[0].split())
             block["confusion_matrix"], decimal, index = _parse_matrix(reader, index)
+            if len(block["confusion_matrix"]["matrix"]) < n_ids:
+                block["truncated"].append("confusion_matrix")
             block["layout"]["matrix_decimal"] = decimal
             block["class_type"] = "nominal"
             return index
@@ -449,6 +456,9 @@ class _Scanner:
 
 
 def _check_consistent(reader: _Reader, block: dict[str, Any]) -> None:
+    """Warn where the table, the matrix and the summary of one block disagree (truncated parts aside)."""
+    if block["truncated"]:
+        return
     classes, matrix = block["classes"], block["confusion_matrix"]
     if classes is not None and matrix is not None and [row["class"] for row in classes] != matrix["labels"]:
         reader.warn(block["line"] - 1 if block["line"] else None,
