@@ -419,9 +419,13 @@ class _Scanner:
         if stripped.startswith("Options:"):
             self.run = {**self.run, "options": stripped[len("Options:"):].strip() or None}
         if _summary_line(text) is not None:
-            block = self.block_for("summary", index)
-            block["summary"], decimal, index = _parse_summary(reader, index)
-            if "total_instances" not in block["summary"]:
+            start = index
+            summary, decimal, index = _parse_summary(reader, start)
+            if not summary:
+                return index  # nothing readable (warned)
+            block = self.block_for("summary", start)
+            block["summary"] = summary
+            if "total_instances" not in summary:
                 block["truncated"].append("summary")
             block["layout"]["summary_decimal"] = decimal
             if "correlation_coefficient" in block["summary"]:
@@ -599,8 +603,9 @@ def _render_details(block: dict[str, Any]) -> str:
         text = _render_details36(block)
     else:
         columns = layout.get("columns") or [key for key, _, _ in DETAIL_COLUMNS]
-        text = render_class_details(block["classes"], block["weighted_avg"] or {}, columns=columns)
-        if not layout.get("weighted_row", True):
+        weighted = block["weighted_avg"] or dict.fromkeys(columns)
+        text = render_class_details(block["classes"], weighted, columns=columns)
+        if block["weighted_avg"] is None:
             text = text[:text.rindex("Weighted Avg.")]
     if layout.get("details_decimal") == ",":
         end = _class_column(layout.get("details", "3.9"), layout.get("columns") or [])
