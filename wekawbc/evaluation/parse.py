@@ -441,7 +441,7 @@ class _Scanner:
             block["layout"].update(layout)
             block["class_type"] = "nominal"
             return index
-        if "<-- classified as" in text:
+        if "<-- classified as" in text and text.split("<--")[0].split():
             block = self.block_for("confusion_matrix", index)
             n_ids = len(text.split("<--")[0].split())
             block["confusion_matrix"], decimal, index = _parse_matrix(reader, index)

@@ -225,12 +225,13 @@ class _BlockAudit:
 
     def _predictions(self, matrix: np.ndarray | None) -> None:
         predictions = self.block["predictions"] or []
-        if not predictions or self.block["class_type"] == "numeric":
+        if not predictions or "actual_index" not in predictions[0]:  # numeric-class predictions
             for row in predictions:
-                if None not in (row["actual"], row["predicted"], row["error"]):
+                if "actual_index" not in row and None not in (row["actual"], row["predicted"], row["error"]):
                     self.add(f"prediction {row['inst']} error", row["error"], row["predicted"] - row["actual"],
                              0.5e-3, "predicted - actual", 1e-3)
             return
+        predictions = [row for row in predictions if "actual_index" in row]
         for row in predictions:
             wrong = row["actual_index"] is not None and row["predicted_index"] is not None and \
                 row["actual_index"] != row["predicted_index"]
