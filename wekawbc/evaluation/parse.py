@@ -434,25 +434,39 @@ class _Scanner:
                 block["class_type"] = "nominal"
             return index
         if _DETAILS_HEADER.match(text):
-            block = self.block_for("classes", index)
-            block["classes"], block["weighted_avg"], layout, index = _parse_details(reader, index)
+            start = index
+            classes, weighted, layout, index = _parse_details(reader, start)
+            if not classes and weighted is None:
+                reader.warn(start, "class-details header without any row")
+                return index
+            block = self.block_for("classes", start)
+            block["classes"], block["weighted_avg"] = classes, weighted
             if block["weighted_avg"] is None and layout["details"] != "generic":
                 block["truncated"].append("classes")
             block["layout"].update(layout)
             block["class_type"] = "nominal"
             return index
         if "<-- classified as" in text and text.split("<--")[0].split():
-            block = self.block_for("confusion_matrix", index)
             n_ids = len(text.split("<--")[0].split())
-            block["confusion_matrix"], decimal, index = _parse_matrix(reader, index)
-            if len(block["confusion_matrix"]["matrix"]) < n_ids:
+            start = index
+            matrix, decimal, index = _parse_matrix(reader, start)
+            if not matrix["matrix"]:
+                return index  # not one row (warned)
+            block = self.block_for("confusion_matrix", start)
+            block["confusion_matrix"] = matrix
+            if len(matrix["matrix"]) < n_ids:
                 block["truncated"].append("confusion_matrix")
             block["layout"]["matrix_decimal"] = decimal
             block["class_type"] = "nominal"
             return index
         if stripped.startswith("inst#"):
-            block = self.block_for("predictions", index)
-            block["predictions"], numeric, index = _parse_predictions(reader, index)
+            start = index
+            predictions, numeric, index = _parse_predictions(reader, start)
+            if not predictions:
+                reader.warn(start, "predictions header without any row")
+                return max(index, start + 1)
+            block = self.block_for("predictions", start)
+            block["predictions"] = predictions
             block["class_type"] = block["class_type"] or ("numeric" if numeric else "nominal")
             block["layout"]["predictions"] = "csv" if stripped.startswith("inst#,") else "plain"
             return index
