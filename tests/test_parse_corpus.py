@@ -22,7 +22,8 @@ from weka_corpus import corpus_inputs, oracle, weka_text  # noqa: F401 (fixtures
 from wekawbc.evaluation.parse import _PREFIX, parse_text, render_evaluation
 
 DEFAULT39 = {("en", name) for name in ("cv_k", "cv5_cost", "test_set", "toggle", "split", "regression",
-                                        "plain_pred", "csv_pred", "reg_pred")} | {
+                                        "plain_pred", "csv_pred", "reg_pred", "html_pred", "xml_pred",
+                                        "xml_reg")} | {
     ("de", "cv5_cost"), ("de", "toggle"), ("fr", "cv_k"), ("fr", "regression")}
 DEFAULT36 = {("en", "cv_k"), ("en", "cv5_cost"), ("en", "regression"), ("en", "pred"), ("de", "test_set")}
 # Half a unit of the last printed digit: summary 4 decimals, class details 3, matrix 2, predictions 3.

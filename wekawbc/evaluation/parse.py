@@ -24,6 +24,7 @@ names or counts in the table and the matrix) become a warning ``{"line", "messag
 from __future__ import annotations
 
 import csv
+import html
 import json
 import math
 import os
@@ -285,28 +286,11 @@ def _prediction_values(cells: list[str]) -> dict[str, Any]:
 
 def _prediction_row(line: str, is_csv: bool, numeric: bool) -> dict[str, Any]:
     if is_csv:
-        cells = next(csv.reader([line.strip()], quotechar='"'))
-        if numeric:
-            return {"inst": int(cells[0]), "actual": _number(cells[1]), "predicted": _number(cells[2]),
-                    "error": _number(cells[3])}
-        inst, actual, predicted, error = cells[:4]
-        values = _prediction_values(cells[4:])
-    elif numeric:
-        match = _NUMERIC_PREDICTION.match(line)
-        if match is None:
-            raise ValueError
-        return {"inst": int(match.group(1)), "actual": _number(match.group(2)), "predicted": _number(match.group(3)),
-                "error": _number(match.group(4))}
-    else:
-        match = _PLAIN_PREDICTION.match(line)
-        if match is None:
-            raise ValueError
-        inst, actual, predicted, error, tail = match.groups()
-        values = _prediction_values([tail])
-    actual_index, actual_name = _label(actual)
-    predicted_index, predicted_name = _label(predicted)
-    return {"inst": int(inst), "actual": actual_name, "actual_index": actual_index, "predicted": predicted_name,
-            "predicted_index": predicted_index, "error": (error or "").strip() == "+", **values}
+        return _prediction_cells(next(csv.reader([line.strip()], quotechar='"')), numeric)
+    match = (_NUMERIC_PREDICTION if numeric else _PLAIN_PREDICTION).match(line)
+    if match is None:
+        raise ValueError
+    return _prediction_cells([cell or "" for cell in match.groups()], numeric)
 
 
 def _is_numeric_table(reader: _Reader, index: int, is_csv: bool) -> bool:
@@ -333,6 +317,76 @@ def _parse_predictions(reader: _Reader, index: int) -> tuple[list[dict], bool, i
             break
         index += 1
     return predictions, numeric, index
+
+
+def _html_cells(line: str) -> list[str]:
+    return [html.unescape(cell).replace("\xa0", "").strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", line)]
+
+
+def _parse_html_predictions(reader: _Reader, index: int) -> tuple[list[dict], bool, int]:
+    """Weka's HTML prediction table from its '<td>inst#</td>' header row: (rows, numeric, next index)."""
+    rows = []
+    index += 1
+    while index < len(reader.lines) and "</table>" not in reader.lines[index]:
+        cells = _html_cells(reader.lines[index])
+        if cells:
+            rows.append(cells)
+        index += 1
+    numeric = bool(rows) and ":" not in rows[0][1]
+    predictions = []
+    for cells in rows:
+        try:
+            predictions.append(_prediction_cells(cells, numeric))
+        except (ValueError, IndexError):
+            reader.warn(index, "HTML prediction row skipped: cannot read it")
+    return predictions, numeric, index + 1
+
+
+def _prediction_cells(cells: list[str], numeric: bool) -> dict[str, Any]:
+    """A prediction from CSV-like cells: inst, actual, predicted, error[, distribution or prediction]."""
+    if numeric:
+        return {"inst": int(cells[0]), "actual": _number(cells[1]), "predicted": _number(cells[2]),
+                "error": _number(cells[3])}
+    actual_index, actual_name = _label(cells[1])
+    predicted_index, predicted_name = _label(cells[2])
+    return {"inst": int(cells[0]), "actual": actual_name, "actual_index": actual_index, "predicted": predicted_name,
+            "predicted_index": predicted_index, "error": cells[3].strip() == "+", **_prediction_values(cells[4:])}
+
+
+def _parse_xml_predictions(reader: _Reader, index: int) -> tuple[list[dict], bool, int]:
+    """Weka's XML predictions from the '<predictions ...>' line to '</predictions>'."""
+    import xml.etree.ElementTree as ElementTree
+
+    end = index
+    while end < len(reader.lines) and "</predictions>" not in reader.lines[end]:
+        end += 1
+    try:
+        root = ElementTree.fromstring("\n".join(reader.lines[index:end + 1]))
+    except ElementTree.ParseError:
+        reader.warn(index, "XML predictions skipped: not well-formed")
+        return [], False, end + 1
+    predictions, numeric = [], False
+    for element in root.iter("prediction"):
+        if element.find("actual_value") is not None:
+            numeric = True
+            predictions.append({"inst": int(element.get("index", 0)),
+                                **{key: _number(element.findtext(tag) or "?") for key, tag in (
+                                    ("actual", "actual_value"), ("predicted", "predicted_value"), ("error", "error"))}})
+            continue
+        actual, predicted = element.find("actual_label"), element.find("predicted_label")
+        row: dict[str, Any] = {"inst": int(element.get("index", 0))}
+        for key, node in (("actual", actual), ("predicted", predicted)):
+            missing = node is None or node.get("index") in (None, "?")
+            row[key] = None if missing or node.text == "?" else node.text
+            row[f"{key}_index"] = None if missing else int(node.get("index")) - 1
+        row["error"] = (element.findtext("error") or "").strip() == "yes"
+        distribution = element.find("distribution")
+        if distribution is not None:
+            row["distribution"] = [_number(label.text or "?") for label in distribution.iter("class_label")]
+        elif element.find("prediction") is not None:
+            row["prediction"] = _number(element.findtext("prediction") or "?")
+        predictions.append(row)
+    return predictions, numeric, end + 1
 
 
 # ----- blocks --------------------------------------------------------------------------------------
@@ -459,16 +513,19 @@ class _Scanner:
             block["layout"]["matrix_decimal"] = decimal
             block["class_type"] = "nominal"
             return index
-        if stripped.startswith("inst#"):
+        html_table, xml = "<td>inst#</td>" in stripped, stripped.startswith("<predictions ")
+        if stripped.startswith("inst#") or html_table or xml:
             start = index
-            predictions, numeric, index = _parse_predictions(reader, start)
+            parse = _parse_html_predictions if html_table else _parse_xml_predictions if xml else _parse_predictions
+            predictions, numeric, index = parse(reader, start)
             if not predictions:
                 reader.warn(start, "predictions header without any row")
                 return max(index, start + 1)
             block = self.block_for("predictions", start)
             block["predictions"] = predictions
             block["class_type"] = block["class_type"] or ("numeric" if numeric else "nominal")
-            block["layout"]["predictions"] = "csv" if stripped.startswith("inst#,") else "plain"
+            block["layout"]["predictions"] = ("html" if html_table else "xml" if xml else
+                                              "csv" if stripped.startswith("inst#,") else "plain")
             return index
         return index + 1
 
