@@ -120,4 +120,4 @@ def test_parse_of_text_without_evaluation_fails_with_exit_code(tmp_path: Path) -
     done = subprocess.run([sys.executable, "-m", "wekawbc", "parse", text], capture_output=True, text=True)
     assert done.returncode == 1
     assert done.stderr.strip() == f"wekawbc: error: {text}: no Weka evaluation found in {text} (no summary, " \
-                                  "class details, confusion matrix or predictions table)"
+                                  "class details, confusion matrix, predictions table or Experimenter table)"

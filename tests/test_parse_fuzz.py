@@ -1,7 +1,8 @@
 """Property test of the Weka-text parser: real Weka output, mutated at random, never breaks it.
 
 Seeds are real Weka 3.9.7 and 3.6.14 outputs (``tests/weka_corpus.py``: summary with cost and K&B
-lines, 3.9 and 3.6 tables, a ``-toggle`` table, regression, CSV and PlainText predictions). Hypothesis
+lines, 3.9 and 3.6 tables, a ``-toggle`` table, regression, CSV, PlainText, HTML and XML predictions,
+the Experimenter's tester output). Hypothesis
 deletes, duplicates, swaps and truncates lines, replaces tokens with hostile ones (NaN, ∞, 1e999,
 ``?``, decimal commas, separators, titles), prefixes lines and changes line ends. The property: either
 the one error for a text without any evaluation, or a result whose JSON is strict (no NaN/infinity),
@@ -23,15 +24,15 @@ from wekawbc.evaluation.parse import parse_text, render_evaluation
 from wekawbc.report.weka_audit import audit_weka_text
 
 SEEDS = [("3.9", "cv5_cost"), ("3.9", "toggle"), ("3.9", "regression"), ("3.9", "plain_pred"), ("3.9", "csv_pred"),
-         ("3.9", "reg_pred"), ("3.6", "cv5_cost"), ("3.6", "pred")]
+         ("3.9", "reg_pred"), ("3.9", "html_pred"), ("3.9", "xml_pred"), ("3.6", "cv5_cost"), ("3.6", "pred")]
 HOSTILE = ["NaN", "∞", "-∞", "1e999", "-1e999", "?", "0,5", "1,2,3", "|", "<-- classified as", "=== Summary ===",
            "inst#", "Weighted Avg.", "-0", "1e-320", "", " ", "\t", "a", "zz", "’", "\x00", "\ufeff", "%", "bits",
            "9" * 400, "Class", "=", ":", "*", "+", "'", '"', "1:", "3:gamma ray"]
 
 
 @pytest.fixture(scope="module")
-def seeds(weka_text) -> list[str]:
-    texts = []
+def seeds(weka_text, corpus_inputs, tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    texts = [wc.run_experiment(corpus_inputs, tmp_path_factory.mktemp("fuzz_experiment"))[0]]
     for version, name in SEEDS:
         runs = wc.RUNS39 if version == "3.9" else wc.RUNS36
         try:

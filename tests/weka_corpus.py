@@ -239,6 +239,49 @@ def oracle_evaluations(run: Run, files: dict[str, Path]) -> list[Any]:
     return out
 
 
+def run_experiment(files: dict[str, Path], folder: Path) -> tuple[str, list[Any]]:
+    """A Weka Experimenter run (J48, NaiveBayes, ZeroR; 3 x 5-fold CV on two data sets) and the Analyse
+    panel's texts: percent correct with the panel's default matrix (names, no standard deviations), and
+    the ROC area with standard deviations and the ranking. Returns (text, [(measure, matrix numbers)])."""
+    from weka.classifiers import Classifier
+    from weka.core.converters import Loader
+    from weka.experiments import ResultMatrix, SimpleCrossValidationExperiment, Tester
+
+    result = folder / "experiment.arff"
+    experiment = SimpleCrossValidationExperiment(
+        classification=True, runs=3, folds=5, datasets=[str(files["train3"]), str(files["train5"])],
+        classifiers=[Classifier(classname=J48), Classifier(classname=NAIVE_BAYES), Classifier(classname=ZERO_R)],
+        result=str(result))
+    experiment.setup()
+    experiment.run()
+    data = Loader(classname="weka.core.converters.ArffLoader").load_file(str(result))
+    texts, matrices = [], []
+    for measure, options in (("Percent_correct", ["-print-col-names", "-print-row-names"]),
+                             ("Area_under_ROC", ["-show-stddev", "-enum-col-names", "-enum-row-names"])):
+        tester = Tester(classname="weka.experiment.PairedCorrectedTTester")
+        tester.resultmatrix = ResultMatrix(classname="weka.experiment.ResultMatrixPlainText", options=options)
+        tester.jobject.setShowStdDevs("-show-stddev" in options)
+        tester.instances = data
+        column = data.attribute_by_name(measure).index
+        texts.append(tester.header(column) + "\n" + tester.multi_resultset_full(0, column))
+        matrices.append((measure, _matrix_numbers(tester.jobject.getResultMatrix())))
+        if measure == "Area_under_ROC":  # (the ranking re-initialises the matrix: read it first)
+            texts.append(tester.multi_resultset_ranking(column))
+    return "\n".join(texts), matrices
+
+
+def _matrix_numbers(matrix: Any) -> dict[str, Any]:
+    """A Java ``ResultMatrix``'s numbers: means, standard deviations, runs, marks, (v/ /*) counts."""
+    rows, cols = matrix.getRowCount(), matrix.getColCount()
+    marks = {0: "", 1: "v", 2: "*"}
+    return {"rows": rows, "cols": cols,
+            "means": [[float(matrix.getMean(c, r)) for c in range(cols)] for r in range(rows)],
+            "stddevs": [[float(matrix.getStdDev(c, r)) for c in range(cols)] for r in range(rows)],
+            "runs": [int(matrix.getCount(r)) for r in range(rows)],
+            "marks": [[None] + [marks[int(matrix.getSignificance(c, r))] for c in range(1, cols)] for r in range(rows)],
+            "counts": [[int(matrix.getSignificanceCount(c, kind)) for kind in (1, 0, 2)] for c in range(1, cols)]}
+
+
 def oracle_predictions(evaluation: Any, regression: bool) -> list[dict[str, Any]]:
     """Weka's recorded predictions: actual and predicted (0-based index or value), distribution or error."""
     out = []

@@ -146,6 +146,10 @@ def _parse(args: argparse.Namespace) -> int:
     if args.json is None:
         for number, block in enumerate(parsed["evaluations"], start=1):
             print(_describe(number, block))
+        for number, experiment in enumerate(parsed["experiments"], start=1):
+            print(f"Experimenter #{number} (line {experiment['line']}): {experiment['measure']}, "
+                  f"{len(experiment['rows'])} data sets x {len(experiment['rows'][0]['means']) if experiment['rows'] else 0}"
+                  f" result sets, (v/ /*) {experiment['counts']}")
     elif args.json == "-":
         print(json.dumps(parsed, indent=2, allow_nan=False))
     else:

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from wekawbc._io import WekawbcError
+from wekawbc.evaluation._experimenter import parse_experiment
 from wekawbc.evaluation._format import double_to_string
 from wekawbc.evaluation._text import (DETAIL_COLUMNS, SUMMARY_LINES, render_class_details, render_matrix,
                                       render_summary)
@@ -41,7 +42,7 @@ __all__ = ["parse_text", "parse_file", "read_text_file", "render_evaluation"]
 
 _TITLE = re.compile(r"^=== (.+) ===\s*$")
 # A paste marker at the start of a line; the spaces after it stay, as part of the indentation.
-_PREFIX = re.compile(r"^[ \t]*(?:>(?:[ \t]*>)*|#+'?|//|%)")
+_PREFIX = re.compile(r"^[ \t]*(?:>(?!-<)(?:[ \t]*>(?!-<))*|#+'?|//|%)")  # '>-<' heads the Experimenter's ranking
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _DETAIL_KEYS = {header.strip(): key for key, header, _ in DETAIL_COLUMNS}
 _DETAIL_KEYS.update({"ROC area": "roc_area", "PRC area": "prc_area", "F-measure": "f_measure"})
@@ -417,6 +418,7 @@ class _Scanner:
     def __init__(self, reader: _Reader) -> None:
         self.reader = reader
         self.blocks: list[dict[str, Any]] = []
+        self.experiments: list[dict[str, Any]] = []
         self.run: dict[str, Any] = {"classifier": None, "options": None, "relation": None, "test_mode": None}
         self.current: dict[str, Any] | None = None
         # A title such as "=== Stratified cross-validation ===" names the evaluation whose first part
@@ -513,6 +515,11 @@ class _Scanner:
             block["layout"]["matrix_decimal"] = decimal
             block["class_type"] = "nominal"
             return index
+        if stripped.startswith("Tester:"):
+            experiment, index = parse_experiment(reader.lines, index, _number, reader.warn)
+            if experiment is not None:
+                self.experiments.append(experiment)
+            return max(index, 1 + (experiment or {}).get("line", 0))
         html_table, xml = "<td>inst#</td>" in stripped, stripped.startswith("<predictions ")
         if stripped.startswith("inst#") or html_table or xml:
             start = index
@@ -596,13 +603,13 @@ def parse_text(text: str, source: str = "<text>") -> dict[str, list[dict[str, An
         index = scanner.title(title.group(1), index) if title else scanner.line(index)
     blocks = [block for block in scanner.blocks
               if any(block[key] is not None for key in ("summary", "classes", "confusion_matrix", "predictions"))]
-    if not blocks:
+    if not blocks and not scanner.experiments:
         raise WekawbcError(f"{source}: no Weka evaluation found in {source} (no summary, class details, "
-                           "confusion matrix or predictions table)")
+                           "confusion matrix, predictions table or Experimenter table)")
     for block in blocks:
         _check_consistent(reader, block)
     warnings = sorted(reader.warnings, key=lambda w: (w["line"] is not None, w["line"] or 0))
-    return {"evaluations": blocks, "warnings": warnings}
+    return {"evaluations": blocks, "experiments": scanner.experiments, "warnings": warnings}
 
 
 def read_text_file(path: str | os.PathLike) -> str:
@@ -688,7 +695,10 @@ def _render_details(block: dict[str, Any]) -> str:
 def _render_matrix(block: dict[str, Any]) -> str:
     matrix = block["confusion_matrix"]
     cells = [[math.nan if cell is None else cell for cell in row] for row in matrix["matrix"]]
-    text = render_matrix(matrix["labels"], cells)
+    missing = len(cells[0]) - len(cells) if cells else 0  # a truncated matrix: its header has every column
+    text = render_matrix(list(matrix["labels"]) + ["?"] * missing, cells + [[0.0] * len(cells[0])] * missing)
+    if missing > 0:
+        text = "".join(text.splitlines(keepends=True)[:len(cells) + 3])
     if (block.get("layout") or {}).get("matrix_decimal") == ",":
         text = "\n".join(_commas(line.split(" | ")[0]) + ("" if " | " not in line else " | " + line.split(" | ", 1)[1])
                          for line in text.split("\n"))
