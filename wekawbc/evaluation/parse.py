@@ -5,7 +5,8 @@ model text, several evaluations per file: training, cross-validation, test set, 
 "Re-evaluation on test set"), python-weka-wrapper3 prints, class-details tables of any layout and any
 subset of columns (3.6 without MCC/PRC, 3.4/3.5 without ``Weighted Avg.``, 3.9 ``-toggle``),
 classification and regression summaries (``Correlation coefficient`` included), ``-classifications``
-(CSV, PlainText) and ``-p`` prediction tables, nominal and numeric. It accepts decimal commas (Weka's
+(CSV, PlainText, HTML, XML) and ``-p`` prediction tables, nominal and numeric, and the Experimenter's
+tester output (``experiments``, see :mod:`wekawbc.evaluation._experimenter`). It accepts decimal commas (Weka's
 class details under a German or French locale), Windows line ends, a line prefix on every line (``> ``,
 ``#``, ``## ``, ``// ``, ``% ``), any indentation, blank lines inside a block, fragments without their
 ``===`` titles and Jupyter notebooks (``.ipynb``: the cells' outputs). Each evaluation block becomes::
@@ -368,26 +369,35 @@ def _parse_xml_predictions(reader: _Reader, index: int) -> tuple[list[dict], boo
         return [], False, end + 1
     predictions, numeric = [], False
     for element in root.iter("prediction"):
-        if element.find("actual_value") is not None:
-            numeric = True
-            predictions.append({"inst": int(element.get("index", 0)),
-                                **{key: _number(element.findtext(tag) or "?") for key, tag in (
-                                    ("actual", "actual_value"), ("predicted", "predicted_value"), ("error", "error"))}})
+        try:
+            row, numeric_row = _xml_prediction(element)
+        except (ValueError, TypeError):
+            reader.warn(index, f"XML prediction {element.get('index')!r} skipped: cannot read it")
             continue
-        actual, predicted = element.find("actual_label"), element.find("predicted_label")
-        row: dict[str, Any] = {"inst": int(element.get("index", 0))}
-        for key, node in (("actual", actual), ("predicted", predicted)):
-            missing = node is None or node.get("index") in (None, "?")
-            row[key] = None if missing or node.text == "?" else node.text
-            row[f"{key}_index"] = None if missing else int(node.get("index")) - 1
-        row["error"] = (element.findtext("error") or "").strip() == "yes"
-        distribution = element.find("distribution")
-        if distribution is not None:
-            row["distribution"] = [_number(label.text or "?") for label in distribution.iter("class_label")]
-        elif element.find("prediction") is not None:
-            row["prediction"] = _number(element.findtext("prediction") or "?")
+        numeric |= numeric_row
         predictions.append(row)
     return predictions, numeric, end + 1
+
+
+def _xml_prediction(element: Any) -> tuple[dict[str, Any], bool]:
+    """One ``<prediction>`` element: (row, whether it is of a numeric class)."""
+    inst = int(element.get("index", 0))
+    if element.find("actual_value") is not None:
+        return {"inst": inst, **{key: _number(element.findtext(tag) or "?") for key, tag in (
+            ("actual", "actual_value"), ("predicted", "predicted_value"), ("error", "error"))}}, True
+    row: dict[str, Any] = {"inst": inst}
+    for key in ("actual", "predicted"):
+        node = element.find(f"{key}_label")
+        missing = node is None or node.get("index") in (None, "?")
+        row[key] = None if missing or node.text == "?" else node.text
+        row[f"{key}_index"] = None if missing else int(node.get("index")) - 1
+    row["error"] = (element.findtext("error") or "").strip() == "yes"
+    distribution = element.find("distribution")
+    if distribution is not None:
+        row["distribution"] = [_number(label.text or "?") for label in distribution.iter("class_label")]
+    elif element.find("prediction") is not None:
+        row["prediction"] = _number(element.findtext("prediction") or "?")
+    return row, False
 
 
 # ----- blocks --------------------------------------------------------------------------------------

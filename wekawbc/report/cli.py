@@ -9,10 +9,11 @@ __all__ = ["register"]
 
 
 def _is_weka_text(argument: str) -> bool:
-    """A paper is a bundled name or a .json file; any other existing file is Weka's text output."""
+    """A paper is a bundled name (no suffix) or a .json file; any other file is Weka's text output."""
     from pathlib import Path
 
-    return Path(argument).is_file() and Path(argument).suffix.lower() != ".json"
+    suffix = Path(argument).suffix.lower()
+    return suffix != ".json" and (bool(suffix) or Path(argument).is_file())
 
 
 def _audit_weka_text(args: argparse.Namespace) -> int:
