@@ -133,3 +133,19 @@ def test_audit_cli_on_a_weka_output(weka_text, tmp_path: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert "Kappa statistic" in done.stdout and "1 inconsistent" in done.stdout
+
+
+@pytest.mark.parametrize("name", ["plain_pred", "csv_pred", "reg_pred", "xml_pred"])
+def test_printed_predictions_are_checked(name, weka_text) -> None:
+    parsed = parse_text(weka_text("3.9", "en", _run(name, "3.9")))
+    findings = audit_weka_text(parsed)
+    assert findings and all(f.consistent for f in findings)
+    row = parsed["evaluations"][0]["predictions"][4]
+    if "actual_index" in row:
+        row["error"] = not row["error"]  # a '+' added or removed by hand
+        quantity = "prediction error flags"
+    else:
+        row["error"] = round(row["error"] + 0.01, 3)
+        quantity = "prediction errors"
+    found = [f for f in audit_weka_text(parsed) if f.consistent is False]
+    assert [f.quantity for f in found] == [quantity] and f"inst# {row['inst']}" in found[0].recomputed

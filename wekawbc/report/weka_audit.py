@@ -223,26 +223,39 @@ class _BlockAudit:
             self.add(f"Weighted Avg. {_COLUMN_NAMES[key]}", weighted[key], average, DETAILS_HALF,
                      "class-count-weighted mean of the per-class areas", DETAILS_HALF)
 
+    def _rows_finding(self, quantity: str, bad: list[int], total: int, note: str) -> None:
+        """One finding over all printed prediction rows: which rows (by inst#) disagree."""
+        listed = ", ".join(map(str, bad[:10])) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        self.findings.append(Finding(f"{self.table}:{quantity}", "recompute", self.table, quantity,
+                                     f"{total} rows", f"{len(bad)} disagree" + (f" (inst# {listed})" if bad else ""),
+                                     not bad, note))
+
     def _predictions(self, matrix: np.ndarray | None) -> None:
         predictions = self.block["predictions"] or []
-        if not predictions or "actual_index" not in predictions[0]:  # numeric-class predictions
-            for row in predictions:
-                if "actual_index" not in row and None not in (row["actual"], row["predicted"], row["error"]):
-                    self.add(f"prediction {row['inst']} error", row["error"], row["predicted"] - row["actual"],
-                             0.5e-3, "predicted - actual", 1e-3)
+        numeric = [row for row in predictions if "actual_index" not in row]
+        nominal = [row for row in predictions if "actual_index" in row]
+        rows = [row for row in numeric if None not in (row["actual"], row["predicted"], row["error"])]
+        if rows:  # Weka prints the three with 3 decimals: predicted - actual within 1.5 units
+            bad = [row["inst"] for row in rows if abs(row["predicted"] - row["actual"] - row["error"]) > 1.5e-3 + 1e-12]
+            self._rows_finding("prediction errors", bad, len(rows), "error = predicted - actual")
+        if not nominal:
             return
-        predictions = [row for row in predictions if "actual_index" in row]
-        for row in predictions:
-            wrong = row["actual_index"] is not None and row["predicted_index"] is not None and \
-                row["actual_index"] != row["predicted_index"]
-            if row["error"] != wrong:
-                self.findings.append(Finding(f"{self.table}:prediction {row['inst']}", "recompute", self.table,
-                                             f"prediction {row['inst']} error flag", "+" if row["error"] else "",
-                                             "+" if wrong else "", False, "actual vs predicted class"))
+        bad = [row["inst"] for row in nominal if row["error"] != (
+            row["actual_index"] is not None and row["predicted_index"] is not None
+            and row["actual_index"] != row["predicted_index"])]
+        self._rows_finding("prediction error flags", bad, len(nominal), "'+' exactly where actual != predicted")
+        scored = [row for row in nominal if row.get("distribution") and row["predicted_index"] is not None
+                  and row["predicted_index"] < len(row["distribution"]) and None not in row["distribution"]]
+        if scored:  # the predicted class has the largest printed probability (3 decimals)
+            bad = [row["inst"] for row in scored
+                   if row["distribution"][row["predicted_index"]] < max(row["distribution"]) - 1e-3]
+            self._rows_finding("predicted class is the most probable", bad, len(scored),
+                               "distribution printed with 3 decimals")
         if matrix is not None and np.all(matrix == np.round(matrix)):
             counted = np.zeros_like(matrix)
-            for row in predictions:
-                if row["actual_index"] is not None and row["predicted_index"] is not None:
+            for row in nominal:
+                if row["actual_index"] is not None and row["predicted_index"] is not None and \
+                        max(row["actual_index"], row["predicted_index"]) < len(matrix):
                     counted[row["actual_index"], row["predicted_index"]] += 1
             self.findings.append(Finding(f"{self.table}:matrix from predictions", "recompute", self.table,
                                          "confusion matrix", str(matrix.tolist()), str(counted.tolist()),
