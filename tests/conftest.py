@@ -7,6 +7,10 @@ from pathlib import Path
 
 import pytest
 
+# The Weka-output corpus fixtures (real Weka 3.9.7 and 3.6 runs, cached per session) that the parser,
+# audit and comparison tests share.
+from weka_corpus import corpus_inputs, oracle, weka_text  # noqa: F401
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = Path(os.environ.get("WEKAWBC_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
 DATASETS_MISSING = (

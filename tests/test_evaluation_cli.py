@@ -119,5 +119,5 @@ def test_parse_of_text_without_evaluation_fails_with_exit_code(tmp_path: Path) -
     text = _csv(tmp_path, "J48 pruned tree\n------------------\n: alpha (3.0)\n", "model.txt")
     done = subprocess.run([sys.executable, "-m", "wekawbc", "parse", text], capture_output=True, text=True)
     assert done.returncode == 1
-    assert done.stderr.strip() == f"wekawbc: error: {text}: no Weka evaluation block found (no summary, class " \
-                                  "details, confusion matrix or predictions table)"
+    assert done.stderr.strip() == f"wekawbc: error: {text}: no Weka evaluation found in {text} (no summary, " \
+                                  "class details, confusion matrix, predictions table or Experimenter table)"

@@ -210,22 +210,33 @@ def test_engine_text_parses_to_the_engine_numbers() -> None:
 
 @pytest.mark.parametrize("damage, message", [
     (lambda t: "", "empty file"),
-    (lambda t: "J48 pruned tree\n---\n\nNumber of Leaves : 3\n", "no Weka evaluation block"),
-    (lambda t: t[:t.rindex("\n", 0, t.rindex(" |"))], "confusion matrix ends after 2 of 3 rows"),
-    (lambda t: t[:t.rindex(" |")], "expected confusion-matrix row 'c'"),
-    (lambda t: "\n".join(line for line in t.split("\n") if not line.startswith("Weighted Avg.")),
-     "ends before its 'Weighted Avg.' row"),
-    (lambda t: t.replace("Weighted Avg.    0.", "Weighted Avg.    x."), "cannot read a number"),
-    (lambda t: t.replace("Kappa statistic                          0.", "Kappa statistic                          x."),
-     "cannot read this summary line"),
-    (lambda t: t.replace("Total Number of Instances", "Total Instances"), "ends before 'Total Number of Instances'"),
+    (lambda t: "J48 pruned tree\n---\n\nNumber of Leaves : 3\n", "no Weka evaluation found in"),
 ])
-def test_damaged_text_names_file_and_line(weka_outputs: dict[str, Path], tmp_path: Path, damage, message) -> None:
+def test_no_evaluation_names_the_file(weka_outputs: dict[str, Path], tmp_path: Path, damage, message) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_text(damage(weka_outputs["cv_k"].read_text()))
     with pytest.raises(WekawbcError, match=message) as error:
         parse_file(bad)
     assert str(bad) in str(error.value)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda t: t[:t.rindex("\n", 0, t.rindex(" |"))], "confusion matrix ends after 2 of 3 rows"),
+    (lambda t: t[:t.rindex(" |")], "confusion matrix ends after 2 of 3 rows"),
+    (lambda t: "\n".join(line for line in t.split("\n") if not line.startswith("Weighted Avg.")),
+     "ends before its 'Weighted Avg.' row"),
+    (lambda t: t.replace("Weighted Avg.    0.", "Weighted Avg.    x."), "class-details row skipped"),
+    (lambda t: t.replace("Kappa statistic                          0.", "Kappa statistic                          x."),
+     "summary line skipped: cannot read its numbers"),
+    (lambda t: t.replace("Total Number of Instances", "Total Instances"), "ends before 'Total Number of Instances'"),
+])
+def test_damaged_text_is_read_as_far_as_it_goes_and_warned(weka_outputs: dict[str, Path], tmp_path: Path,
+                                                           damage, message) -> None:
+    bad = tmp_path / "bad.txt"
+    bad.write_text(damage(weka_outputs["cv_k"].read_text()))
+    parsed = parse_file(bad)
+    assert any(message in w["message"] and w["line"] for w in parsed["warnings"]), parsed["warnings"]
+    assert parsed["evaluations"][-1]["summary"]  # what is there is kept
 
 
 def test_explorer_predictions_join_the_evaluation_that_follows(explorer_and_pww3: tuple[str, str, str],

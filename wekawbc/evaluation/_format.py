@@ -86,7 +86,7 @@ def java_fixed(value: float, digits: int = 3, width: int = 0) -> str:
 
 
 def num_to_short_id(num: int, width: int) -> str:
-    """Weka's ``num2ShortID``: the confusion-matrix letter code (a..z, then ba, bb, ...), right-aligned."""
+    """Weka's ``num2ShortID``: the confusion-matrix letter code (a..z, then aa, ab, ...), right-aligned."""
     chars = [" "] * width
     i = width - 1
     while i >= 0:

@@ -24,6 +24,7 @@ SUMMARY_LINES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("value", "Average Cost                       ", ("average_cost",)),
     ("pct", "K&B Relative Info Score            ", ("kb_relative_info_score_pct",)),
     ("bits", "K&B Information Score              ", ("kb_information_bits", "kb_information_bits_per_instance")),
+    ("value", "Correlation coefficient            ", ("correlation_coefficient",)),
     ("bits", "Class complexity | order 0         ",
      ("class_complexity_order0_bits", "class_complexity_order0_bits_per_instance")),
     ("bits", "Class complexity | scheme          ",
@@ -87,9 +88,11 @@ def render_summary(summary: Mapping[str, float | None], title: str = "=== Summar
     return "".join(lines)
 
 
-def _detail_cells(row: Mapping[str, float | None]) -> str:
+def _detail_cells(row: Mapping[str, float | None], columns: Sequence[str] | None = None) -> str:
     cells = []
     for key, _, width in DETAIL_COLUMNS:
+        if columns is not None and key not in columns:
+            continue
         value = row[key]
         if value is None or math.isnan(value):
             cells.append("?".ljust(width))
@@ -99,13 +102,17 @@ def _detail_cells(row: Mapping[str, float | None]) -> str:
 
 
 def render_class_details(classes: Sequence[Mapping[str, float | None]], weighted: Mapping[str, float | None],
-                         title: str = "=== Detailed Accuracy By Class ===\n") -> str:
-    """``toClassDetailsString(title)``: one row per class (``row["class"]`` names it) and the weighted row."""
-    header = "".join(name for _, name, _ in DETAIL_COLUMNS)
+                         title: str = "=== Detailed Accuracy By Class ===\n",
+                         columns: Sequence[str] | None = None) -> str:
+    """``toClassDetailsString(title)``: one row per class (``row["class"]`` names it) and the weighted row.
+
+    ``columns`` (keys of :data:`DETAIL_COLUMNS`) keeps only those columns, as Weka's ``-toggle`` does.
+    """
+    header = "".join(name for key, name, _ in DETAIL_COLUMNS if columns is None or key in columns)
     lines = [f"{title}\n{_INDENT}{header}Class\n"]
     for row in classes:
-        lines.append(f"{_INDENT}{_detail_cells(row)}{row['class']}\n")
-    lines.append(f"Weighted Avg.    {_detail_cells(weighted)}\n")
+        lines.append(f"{_INDENT}{_detail_cells(row, columns)}{row['class']}\n")
+    lines.append(f"Weighted Avg.    {_detail_cells(weighted, columns)}\n")
     return "".join(lines)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -51,6 +52,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parse.add_argument("file", metavar="FILE", help="Weka output text")
     parse.add_argument("--json", nargs="?", const="-", metavar="OUT.json",
                        help="JSON of every block: to stdout, or to OUT.json when given")
+    parse.add_argument("--strict", action="store_true",
+                       help="exit 4 when anything was skipped or inconsistent (the warnings)")
     parse.set_defaults(handler=_parse)
 
 
@@ -134,7 +137,10 @@ def _describe(number: int, block: dict) -> str:
     parts = [f"#{number} {block['title'] or '(untitled)'} (line {block['line']})"]
     if block["confusion_matrix"]:
         parts.append(f"{len(block['confusion_matrix']['labels'])} classes")
-    for key, name in (("correct_pct", "correct %"), ("kappa", "kappa"), ("total_instances", "instances")):
+    if block.get("class_type") == "numeric":
+        parts.append("numeric class")
+    for key, name in (("correct_pct", "correct %"), ("kappa", "kappa"), ("correlation_coefficient", "correlation"),
+                      ("total_instances", "instances")):
         if summary.get(key) is not None:
             parts.append(f"{name} {summary[key]:g}")
     if block["weighted_avg"] and block["weighted_avg"].get("roc_area") is not None:
@@ -151,8 +157,15 @@ def _parse(args: argparse.Namespace) -> int:
     if args.json is None:
         for number, block in enumerate(parsed["evaluations"], start=1):
             print(_describe(number, block))
+        for number, experiment in enumerate(parsed["experiments"], start=1):
+            print(f"Experimenter #{number} (line {experiment['line']}): {experiment['measure']}, "
+                  f"{len(experiment['rows'])} data sets x {len(experiment['rows'][0]['means']) if experiment['rows'] else 0}"
+                  f" result sets, (v/ /*) {experiment['counts']}")
     elif args.json == "-":
         print(json.dumps(parsed, indent=2, allow_nan=False))
     else:
         atomic_write_text(args.json, json.dumps(parsed, indent=2, allow_nan=False) + "\n")
-    return 0
+    for warning in parsed["warnings"]:
+        where = f"line {warning['line']}: " if warning["line"] else ""
+        print(f"wekawbc: warning: {args.file}: {where}{warning['message']}", file=sys.stderr)
+    return 4 if args.strict and parsed["warnings"] else 0
