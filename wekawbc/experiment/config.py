@@ -60,6 +60,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from wekawbc._io import WekawbcError
+from wekawbc.paths import inside, slug
 
 __all__ = ["ClassifierSpec", "DatasetSpec", "EvaluationSpec", "ExperimentConfig", "OutputSpec", "load_config",
            "parse_config", "validate_weka_classifiers"]
@@ -132,7 +133,8 @@ class ExperimentConfig:
 
     @property
     def run_dir(self) -> Path:
-        return self.output.reports / self.name
+        """``<reports>/<name>``, the name made a file name (:func:`wekawbc.paths.slug`)."""
+        return inside(self.output.reports, slug(self.name, f"{self.source}: 'name'"))
 
     def schemes(self) -> list[tuple[ClassifierSpec, str]]:
         """Every (classifier, imbalance strategy) pair, in configuration order."""
@@ -226,12 +228,20 @@ def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
         if not path.exists():
             raise _fail(where, f"datasets[{i}].path", f"names {path}, which does not exist")
         name = _typed(table, "name", str, where, path.name)
+        slug(name, f"{where}: 'datasets[{i}].name'")  # it names output folders and files
         specs.append(DatasetSpec(name, path, _class_counts(table.get("class_counts"), where,
                                                           f"datasets[{i}].class_counts")))
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise _fail(where, "datasets", f"names repeat: {names}; give each a distinct 'name'")
+    _distinct_file_names([s.name for s in specs], where, "datasets", "give each a distinct 'name'")
     return tuple(specs)
+
+
+def _distinct_file_names(names: list[str], where: str, key: str, advice: str) -> None:
+    """Refuse names that repeat, or that become the same file name once slugged."""
+    if len(set(names)) != len(names):
+        raise _fail(where, key, f"names repeat: {names}; {advice}")
+    slugs = [slug(name, f"{where}: '{key}'") for name in names]
+    if len(set(slugs)) != len(slugs):
+        raise _fail(where, key, f"names repeat after making file names of them: {slugs}; {advice}")
 
 
 def _tasks(raw: Any, where: str) -> tuple[str, ...]:
@@ -295,9 +305,8 @@ def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> t
                         f"{'CNN' if cnn is not None else 'Weka classifier'}; use {sorted(allowed)}")
         specs.append(ClassifierSpec(name, weka.strip() if weka else None, dict(cnn) if cnn is not None else None,
                                     strategies, repetitions))
-    names = [ExperimentConfig.scheme_name(c, s) for c in specs for s in c.strategies]
-    if len(set(names)) != len(names):
-        raise _fail(where, "classifiers", f"scheme names repeat: {names}; give each classifier a distinct 'name'")
+    _distinct_file_names([ExperimentConfig.scheme_name(c, s) for c in specs for s in c.strategies], where,
+                         "classifiers", "give each classifier a distinct 'name'")
     return tuple(specs)
 
 
@@ -354,8 +363,7 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "
     if evaluation.baseline is not None and evaluation.baseline not in schemes:
         raise _fail(source, "evaluation.baseline", f"is {evaluation.baseline!r}, not one of the schemes {schemes}")
     name = _typed(raw, "name", str, source, "experiment")
-    if not name or Path(name).name != name:
-        raise _fail(source, "name", f"must be a plain folder name, got {name!r}")
+    slug(name, f"{source}: 'name'")  # the run folder's name; '..' and the like are refused
     return ExperimentConfig(
         name=name,
         datasets=_datasets(raw.get("datasets"), base, source),

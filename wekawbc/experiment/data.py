@@ -20,6 +20,7 @@ import pandas as pd
 
 from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write, atomic_write_text
+from wekawbc.paths import inside, slug
 from wekawbc.cells.dataset import CellRecord, class_values, load_dataset
 
 __all__ = ["CellSelection", "FeatureTable", "select_cells", "data_fingerprint", "extract_table", "load_cnn_crops"]
@@ -148,7 +149,7 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
     key_text = json.dumps({"data": fingerprint, "parameters": parameters, "wekawbc": __version__}, sort_keys=True,
                           default=str)
     key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
-    cache_file = Path(cache_dir) / f"features-{selection.name}-{key}.csv"
+    cache_file = inside(cache_dir, f"features-{slug(selection.name)}-{key}.csv")
     failures_file = cache_file.with_suffix(".failures.txt")
     frame = pd.read_csv(cache_file) if cache_file.is_file() else None
     # The same images at another path (a moved or re-mounted data set) are extracted afresh.
