@@ -111,3 +111,48 @@ def test_config_names_are_slugged_inside_the_folders(cells, tmp_path):
     with pytest.raises(WekawbcError, match=r"datasets.*names repeat after making file names"):
         parse_config({"datasets": [{"name": "a b", "path": str(cells)}, {"name": "a/b", "path": str(cells)}],
                       "classifiers": [{"weka": "weka.classifiers.rules.ZeroR"}]})
+
+
+# --- item 2: Weka's ArffLoader hang, and the watchdog around every Weka read of a user file ------------------------
+
+HEADER = "@relation r\n@attribute a numeric\n@attribute class {x,y}\n"
+ROWS = "".join(f"{i % 7}.5,{'xy'[i % 2]}\n" for i in range(40))
+
+
+@pytest.mark.parametrize("text", [
+    "@relation r\n@attribute a numeric",
+    HEADER.rstrip("\n"),
+    "@relation r\n@attribute s string",
+])
+def test_arff_ending_in_an_attribute_line_without_newline_does_not_hang(tmp_path, text):
+    """Item 2: Weka's ArffLoader loops forever at EOF after an @attribute line; now Weka's own error."""
+    data = tmp_path / "cut.arff"
+    data.write_text(text)
+    line = one_error_line(wekawbc("weka", data, "--classifier", "weka.classifiers.rules.ZeroR", timeout=60))
+    assert line.startswith(f"wekawbc: error: {data}: not a valid ARFF file: ") and "premature end of file" in line
+
+
+def test_data_ending_without_newline_reads_as_with_one(tmp_path, jvm):
+    from wekawbc.weka import load_instances
+
+    with_newline, without = tmp_path / "a.arff", tmp_path / "b.arff"
+    with_newline.write_text(HEADER + "@data\n" + ROWS)
+    without.write_text(HEADER + "@data\n" + ROWS.rstrip("\n"))
+    assert str(load_instances(without).jobject) == str(load_instances(with_newline).jobject)
+
+
+def test_watchdog_turns_a_weka_read_that_never_ends_into_an_error(tmp_path):
+    """A named pipe whose writer never writes makes Weka's reader block for good: the watchdog ends it."""
+    fifo = tmp_path / "never.arff"
+    os.mkfifo(fifo)
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "WEKAWBC_READ_TIMEOUT": "3"}
+    process = subprocess.Popen([sys.executable, "-m", "wekawbc", "weka", str(fifo), "--classifier",
+                                "weka.classifiers.rules.ZeroR"], stderr=subprocess.PIPE, text=True, env=environment)
+    writer = os.open(fifo, os.O_WRONLY)  # held open and silent: the reader waits for bytes that never come
+    try:
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        os.close(writer)
+        process.kill()
+    assert process.returncode == 1
+    assert stderr.strip() == f"wekawbc: error: {fifo}: Weka did not finish reading it within 3 s"

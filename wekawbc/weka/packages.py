@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wekawbc._io import WekawbcError
-from wekawbc.weka.jvm import java_error, start, weka_home
+from wekawbc.weka.jvm import java_error, read_timeout, start, weka_home, with_watchdog
 
 __all__ = ["WekaPackage", "installed_packages", "install_package", "check_package_archive", "MAX_PACKAGE_BYTES"]
 
@@ -140,7 +140,8 @@ def install_package(archive: str | os.PathLike) -> WekaPackage:
     folder = weka_home() / "packages"
     before = set(folder.iterdir()) if folder.is_dir() else set()
     try:
-        name = str(manager.installPackageFromArchive(str(path.resolve()), quiet))
+        name = str(with_watchdog(lambda: manager.installPackageFromArchive(str(path.resolve()), quiet),
+                                 read_timeout(path), str(path)))
         for package in installed_packages():
             if package.name == name:
                 return package
