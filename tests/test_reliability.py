@@ -156,3 +156,86 @@ def test_watchdog_turns_a_weka_read_that_never_ends_into_an_error(tmp_path):
         process.kill()
     assert process.returncode == 1
     assert stderr.strip() == f"wekawbc: error: {fifo}: Weka did not finish reading it within 3 s"
+
+
+# --- item 7: SIGINT and SIGTERM while the JVM works ---------------------------------------------------------------
+
+INTERRUPTED = "wekawbc: interrupted; finished outputs are kept, partial ones were removed"
+
+
+def _jvm_loaded(pid: int) -> bool:
+    try:
+        return "libjvm" in Path(f"/proc/{pid}/maps").read_text()
+    except OSError:
+        return False
+
+
+def _signal_when(process: subprocess.Popen, ready, signum: int, settle: float = 2.0, limit: float = 240) -> None:
+    """Send ``signum`` once ``ready()`` holds (and ``settle`` seconds more, so Java is busy)."""
+    import time
+
+    deadline = time.monotonic() + limit
+    while not ready() and time.monotonic() < deadline and process.poll() is None:
+        time.sleep(0.2)
+    assert process.poll() is None, process.communicate()
+    time.sleep(settle)
+    process.send_signal(signum)
+
+
+def _no_debris(folder: Path) -> None:
+    assert not list(folder.rglob("hs_err_pid*")), "a JVM crash dump was written"
+    assert not list(folder.rglob(".*.tmp")), "a temporary file was left behind"
+
+
+@pytest.mark.parametrize("signum", [2, 15], ids=["SIGINT", "SIGTERM"])
+def test_weka_interrupted_while_java_trains(tmp_path, signum):
+    data = tmp_path / "d.arff"
+    rows = "".join(f"{i % 13},{(i * 7) % 11},{'xyz'[i % 3]}\n" for i in range(300))
+    data.write_text("@relation r\n@attribute a numeric\n@attribute b numeric\n@attribute class {x,y,z}\n@data\n" + rows)
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "wekawbc", "weka", str(data), "--classifier",
+         "weka.classifiers.functions.MultilayerPerceptron -N 1000000 -H 40", "--predictions", "out/p.csv",
+         "--json", "out/run.json"], cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True)
+    try:
+        _signal_when(process, lambda: _jvm_loaded(process.pid), signum, settle=4.0)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert stderr.strip() == INTERRUPTED and stdout == ""
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())
+    _no_debris(tmp_path)
+
+
+@pytest.mark.parametrize("signum", [2, 15], ids=["SIGINT", "SIGTERM"])
+def test_run_interrupted_keeps_finished_work(cells, tmp_path, signum):
+    config = tmp_path / "x.toml"
+    config.write_text(f"""name = "x"
+[[datasets]]
+name = "cells"
+path = "{cells}"
+[evaluation]
+folds = 2
+[[classifiers]]
+weka = "weka.classifiers.functions.MultilayerPerceptron -N 1000000 -H 40"
+[output]
+reports = "reports"
+arff = "arff"
+compare = ""
+""")
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen([sys.executable, "-m", "wekawbc", "run", str(config), "--no-progress"], cwd=tmp_path,
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    arff = tmp_path / "arff" / "x-cells-five.arff"
+    try:
+        _signal_when(process, arff.is_file, signum)
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, stderr
+    assert stderr.strip().splitlines()[-1] == INTERRUPTED and "Traceback" not in stderr, stderr
+    assert arff.is_file() and list((tmp_path / "reports" / ".cache").glob("features-cells-*.csv"))
+    assert not list((tmp_path / "reports").rglob("unit.json"))
+    _no_debris(tmp_path)

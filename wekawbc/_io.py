@@ -8,7 +8,10 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["WekawbcError", "atomic_write", "atomic_write_bytes", "atomic_write_text"]
+__all__ = ["WekawbcError", "atomic_write", "atomic_write_bytes", "atomic_write_text", "remove_partial_files"]
+
+# Temporary files of atomic writes in progress, so a forced exit can still remove them.
+_partial: set[str] = set()
 
 
 class WekawbcError(Exception):
@@ -36,6 +39,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
     target.parent.mkdir(parents=True, exist_ok=True)
     binary = "b" in mode
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    _partial.add(tmp_name)
     try:
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "") as handle:
             yield handle
@@ -49,6 +53,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp_name)
         raise
+    finally:
+        _partial.discard(tmp_name)
+
+
+def remove_partial_files() -> None:
+    """Remove the temporary files of every atomic write still in progress (before a forced exit)."""
+    for name in list(_partial):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -218,7 +219,10 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
             raise WekawbcError(f"max heap '{heap}' is not a Java memory size such as 512m or 4g")
         os.environ["WEKA_HOME"] = str(weka_home())
         # wekawbc never goes online: packages come from local zips (``wekawbc packages install``).
-        args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED", "-Dweka.packageManager.offline=true"]
+        args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED", "-Dweka.packageManager.offline=true",
+                # SIGINT and SIGTERM belong to Python (wekawbc._interrupts): Java installs no handler
+                # for them, and a JVM crash log goes to the temporary folder, not the user's.
+                "-Xrs", f"-XX:ErrorFile={Path(tempfile.gettempdir()) / 'wekawbc-hs_err_pid%p.log'}"]
         if heap:
             args.append(f"-Xmx{heap}")
         if not packages:
@@ -226,7 +230,7 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
         try:
             jpype.startJVM(
                 str(java.libjvm), *args, classpath=_bundled_classpath(),
-                convertStrings=True, ignoreUnrecognized=True,
+                convertStrings=True, ignoreUnrecognized=True, interrupt=False,
             )
         except (OSError, RuntimeError) as error:
             raise WekawbcError(f"could not start Java from {java.home}: {error}") from error
