@@ -239,3 +239,63 @@ compare = ""
     assert arff.is_file() and list((tmp_path / "reports" / ".cache").glob("features-cells-*.csv"))
     assert not list((tmp_path / "reports").rglob("unit.json"))
     _no_debris(tmp_path)
+
+
+# --- item 16: the configuration checked up front ---------------------------------------------------------------------
+
+@pytest.mark.parametrize("change, message", [
+    ({"classifiers": [{"cnn": {"epochs": "x"}}]}, r"'classifiers\[0\]\.cnn' .*epochs.* must be an integer, got 'x'"),
+    ({"classifiers": [{"cnn": {"epoch": 3}}]}, r"'classifiers\[0\]\.cnn' .*unknown key\(s\) \['epoch'\]"),
+    ({"classifiers": [{"cnn": {"augmentation": {"twirl": 1.0}}}]}, r"unknown key\(s\) \['augmentation\.twirl'\]"),
+    ({"classifiers": [{"cnn": {"learning_rate": float("nan")}}]}, r"learning_rate.* must be a finite number"),
+    ({"classifiers": [{"cnn": {"channels": [16, "x"]}}]}, r"channels.* must be a list of integers"),
+    ({"classifiers": [{"cnn": {"image_size": 0}}]}, r"image_size must be >= 1"),
+    ({"output": {"compare": "nosuchpaper"}}, r"'output\.compare' .*nosuchpaper.*not a bundled paper"),
+    ({"features": {"mode": "bogus"}}, r"'features\.mode' .*'auto', 'crop' or 'field'"),
+    ({"evaluation": {"repetitions": 1_000_000_000}}, r"'evaluation\.repetitions' must be between 1 and 1000"),
+    ({"classifiers": [{"weka": "weka.classifiers.rules.ZeroR", "repetitions": 10**9}]},
+     r"'classifiers\[0\]\.repetitions' must be between 1 and 1000"),
+    ({"evaluation": {"seed": 2**63 - 1, "repetitions": 2}}, r"'evaluation\.seed' .*Java long"),
+    ({"datasets": [{"class_counts": {"neutrophil": float("inf")}}]}, r"class_counts\.neutrophil' must be a finite"),
+    ({"datasets": [{"class_counts": {"neutrophil": float("nan")}}]}, r"class_counts\.neutrophil' must be a finite"),
+])
+def test_config_refused_before_any_work(cells, change, message):
+    from wekawbc.experiment.config import parse_config
+
+    raw = {"datasets": [{"path": str(cells)}], "classifiers": [{"weka": "weka.classifiers.rules.ZeroR"}],
+           "output": {"compare": ""}}
+    for key, value in change.items():
+        if key == "datasets":
+            value = [{**raw["datasets"][0], **value[0]}]
+        raw[key] = {**raw.get(key, {}), **value} if isinstance(value, dict) else value
+    with pytest.raises(WekawbcError, match=message):
+        parse_config(raw, source="x.toml")
+
+
+def test_non_utf8_config_and_paper_files(tmp_path):
+    from wekawbc.papers import load_paper
+
+    config = tmp_path / "latin1.toml"
+    config.write_bytes('name = "caf\u00e9"\n'.encode("latin-1"))
+    line = one_error_line(wekawbc("run", config))
+    assert line == f"wekawbc: error: {config}: not UTF-8 text (byte 11 is 0xe9); save it as UTF-8"
+    paper = tmp_path / "paper.json"
+    paper.write_bytes(b'{"title": "\xff"}')
+    with pytest.raises(WekawbcError, match=r"paper.json: not UTF-8 text \(byte 11 is 0xff\)"):
+        load_paper(paper)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["run", "{config}", "--workers", "0"], "--workers must be 1 or more, got 0"),
+    (["run", "{config}", "--workers", "-3"], "--workers must be 1 or more, got -3"),
+    (["run", "{config}", "--retries", "-1"], "--retries must be 0 or more, got -1"),
+    (["extract", "{cells}", "-o", "{out}", "--jobs", "0"], "--jobs must be 1 or more (or -1: one per CPU), got 0"),
+])
+def test_worker_counts_refused(cells, tmp_path, args, message):
+    config = tmp_path / "x.toml"
+    config.write_text(f'[[datasets]]\npath = "{cells}"\n[[classifiers]]\nweka = "weka.classifiers.rules.ZeroR"\n'
+                      f'[output]\nreports = "{tmp_path}/reports"\narff = "{tmp_path}/arff"\n')
+    out = tmp_path / "out.arff"
+    line = one_error_line(wekawbc(*(a.format(config=config, cells=cells, out=out) for a in args), cwd=tmp_path))
+    assert line == f"wekawbc: error: {message}"
+    assert not out.exists() and not (tmp_path / "reports").exists()

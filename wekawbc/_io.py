@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["WekawbcError", "atomic_write", "atomic_write_bytes", "atomic_write_text", "remove_partial_files"]
+__all__ = ["WekawbcError", "atomic_write", "atomic_write_bytes", "atomic_write_text", "not_utf8",
+           "remove_partial_files"]
 
 # Temporary files of atomic writes in progress, so a forced exit can still remove them.
 _partial: set[str] = set()
@@ -20,6 +21,11 @@ class WekawbcError(Exception):
     The command line prints ``wekawbc: error: <message>`` and exits non-zero. Messages name the
     file (and row or line, where known) and the problem.
     """
+
+
+def not_utf8(path: str | os.PathLike, error: UnicodeDecodeError) -> str:
+    """The one-line message for a text file that is not UTF-8: where the first bad byte is."""
+    return f"{path}: not UTF-8 text (byte {error.start} is 0x{error.object[error.start]:02x}); save it as UTF-8"
 
 
 def _current_umask() -> int:

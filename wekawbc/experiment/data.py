@@ -91,7 +91,7 @@ class FeatureTable:
     from_cache: bool = False
 
 
-def _extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
+def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
     """``[features]`` of the configuration as keyword arguments of ``extract_features``."""
     from wekawbc.cells.detection import DetectionParams
     from wekawbc.cells.segmentation import SegmentationParams
@@ -99,7 +99,10 @@ def _extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(parameters) - {"mode", "segmentation", "detection"})
     if unknown:
         raise WekawbcError(f"[features]: unknown key(s) {unknown}; allowed: detection, mode, segmentation")
-    options: dict[str, Any] = {"mode": parameters.get("mode", "crop")}
+    mode = parameters.get("mode", "crop")
+    if mode not in ("auto", "crop", "field"):
+        raise WekawbcError(f"'features.mode' must be 'auto', 'crop' or 'field', got {mode!r}")
+    options: dict[str, Any] = {"mode": mode}
     for key, kind in (("segmentation", SegmentationParams), ("detection", DetectionParams)):
         if key in parameters:
             try:
@@ -113,7 +116,7 @@ def _extract_batch(images: list[np.ndarray], ids: list[str], parameters: dict[st
     """Features of a batch of images: one dict per image (its first cell), or a failure message."""
     from wekawbc.features import extract_features
 
-    options = _extraction_options(parameters)
+    options = extraction_options(parameters)
     out: list[dict | str] = []
     for image, image_id in zip(images, ids):
         try:
@@ -144,7 +147,7 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
     Images are read here and sent to the executor in batches as numpy arrays; a Dask worker needs
     no access to the files.
     """
-    _extraction_options(parameters)  # a bad [features] table fails before any work
+    extraction_options(parameters)  # a bad [features] table fails before any work
     fingerprint = data_fingerprint(selection)
     key_text = json.dumps({"data": fingerprint, "parameters": parameters, "wekawbc": __version__}, sort_keys=True,
                           default=str)
