@@ -299,3 +299,36 @@ def test_worker_counts_refused(cells, tmp_path, args, message):
     line = one_error_line(wekawbc(*(a.format(config=config, cells=cells, out=out) for a in args), cwd=tmp_path))
     assert line == f"wekawbc: error: {message}"
     assert not out.exists() and not (tmp_path / "reports").exists()
+
+
+# --- item 5: 'run' says what it left out ----------------------------------------------------------------------------
+
+def test_run_reports_skipped_images_and_rows(cells, tmp_path):
+    import shutil
+
+    data = tmp_path / "cells"
+    shutil.copytree(cells, data)
+    broken = data / "images" / "lymphocyte" / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\n not really")
+    with open(data / "labels.csv", "a") as index:
+        index.write("images/lymphocyte/broken.png,lymphocyte,,,\n")
+        index.write("images/missing.png,neutrophil,,,\n")
+        index.write("images/neutrophil/neutrophil_0000.png,platelet,,,\n")
+    n_rows = len((data / "labels.csv").read_text().splitlines()) - 1
+    config = tmp_path / "x.toml"
+    config.write_text(f'name = "x"\n[[datasets]]\nname = "cells"\npath = "{data}"\n[evaluation]\nfolds = 2\n'
+                      '[[classifiers]]\nweka = "weka.classifiers.rules.ZeroR"\n'
+                      '[output]\nreports = "reports"\narff = "arff"\ncompare = ""\n')
+    result = wekawbc("run", config, "--no-progress", cwd=tmp_path)
+    assert result.returncode == 3, result.stderr
+    skipped_file = tmp_path / "reports" / "x" / "skipped.txt"
+    skipped = skipped_file.read_text().splitlines()
+    assert len(skipped) == 3
+    for needle in ("broken.png", "missing.png", "platelet"):
+        assert sum(needle in line for line in skipped) == 1, skipped
+        assert needle in result.stderr
+    used = n_rows - 3
+    assert (f"wekawbc: data set 'cells': 3 labels.csv rows or images left out or incomplete, {used} cells used; "
+            f"list in {Path('reports') / 'x' / 'skipped.txt'}") in result.stderr
+    assert "Traceback" not in result.stderr
+    assert (tmp_path / "reports" / "x" / "experiment.html").is_file()

@@ -35,6 +35,7 @@ class CellSelection:
     name: str
     records: tuple[CellRecord, ...]
     problems: tuple[str, ...] = ()
+    """One line per index row or image left out (unlabelled, missing, unknown type) or kept incomplete."""
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -55,6 +56,7 @@ def select_cells(name: str, path: Path, class_counts: dict[str, float] | None, s
     dataset = load_dataset(path)
     records = [r for r in dataset.records if r.label is not None]
     problems = [str(p) for p in dataset.problems]
+    problems += [f"{r.image}: no label; left out" for r in dataset.records if r.label is None]
     if not records:
         raise WekawbcError(f"{path}: no labelled images; an experiment needs the class of every cell")
     if class_counts is not None:

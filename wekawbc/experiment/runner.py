@@ -81,6 +81,15 @@ class ExperimentOutcome:
     units_reused: int = 0
     features_reused: bool = False
     run_folders: list[Path] = field(default_factory=list)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    """Per data set, one line per index row or image left out (or kept incomplete), with its reason."""
+    cells_used: dict[str, int] = field(default_factory=dict)
+    """Per data set, the cells whose features were measured."""
+
+    @property
+    def skipped_file(self) -> Path:
+        """``<run>/skipped.txt``: every line of :attr:`skipped`, prefixed by its data set."""
+        return self.run_dir / "skipped.txt"
 
 
 def _unit_key(unit: _Unit, features: FeatureTable, config: ExperimentConfig) -> str:
@@ -345,6 +354,8 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
         selection = select_cells(spec.name, spec.path, spec.class_counts, config.seed)
         features = extract_table(selection, config.features, config.output.cache_dir, executor, progress)
         outcome.features_reused = outcome.features_reused or features.from_cache
+        outcome.skipped[spec.name] = [*selection.problems, *features.failures]
+        outcome.cells_used[spec.name] = len(features.ids)
         fingerprints[spec.name] = features.fingerprint
         by_id = {str(r.image): r for r in selection.records}
         for task in config.tasks:
@@ -362,6 +373,8 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
             comparison = _write_comparison(config, run_folders, folder)
             sections.append((f"{spec.name}, {task}-class task", tables, run_folders, comparison))
             markdown.append((folder / "experiment.md").read_text() + "\n")
+    atomic_write_text(outcome.skipped_file, "".join(f"{name}: {line}\n" for name, lines in outcome.skipped.items()
+                                                    for line in lines))
     atomic_write_text(run_dir / "config.json", json.dumps(_provenance(config, fingerprints, executor), indent=2,
                                                           default=str))
     atomic_write_text(outcome.report_md, "".join(markdown))
