@@ -332,3 +332,36 @@ def test_run_reports_skipped_images_and_rows(cells, tmp_path):
             f"list in {Path('reports') / 'x' / 'skipped.txt'}") in result.stderr
     assert "Traceback" not in result.stderr
     assert (tmp_path / "reports" / "x" / "experiment.html").is_file()
+
+
+# --- item 12: instance weights and class labels that the outputs cannot carry ----------------------------------------
+
+# ("{NaN}" is no case: Weka's ARFF reader takes it as weight 1.)
+@pytest.mark.parametrize("weight", ["-2", "Infinity", "1e400", "-Infinity", "-0.5"])
+def test_weka_refuses_negative_or_non_finite_weights(tmp_path, weight):
+    data = tmp_path / "w.arff"
+    data.write_text(HEADER + "@data\n" + ROWS + f"1,x,{{{weight}}}\n")
+    line = one_error_line(wekawbc("weka", data, "--classifier", "weka.classifiers.trees.J48", "--folds", "2"))
+    assert line.startswith(f"wekawbc: error: {data}: instance 41 has weight ") and "finite weights of 0 or more" in line
+
+
+def test_weka_keeps_zero_weights(tmp_path, jvm):
+    from wekawbc.weka import load_instances
+
+    data = tmp_path / "w.arff"
+    data.write_text(HEADER + "@data\n" + ROWS + "1,x,{0}\n")
+    assert load_instances(data).jobject.get(40).weight() == 0.0
+
+
+def test_class_label_with_spaces_refused_before_predictions_are_written(tmp_path):
+    data = tmp_path / "s.arff"
+    data.write_text("@relation r\n@attribute a numeric\n@attribute class {' x',y}\n@data\n"
+                    + "".join(f"{i % 5},{[repr(' x'), 'y'][i % 2]}\n" for i in range(20)))
+    out = tmp_path / "p.csv"
+    line = one_error_line(wekawbc("weka", data, "--classifier", "weka.classifiers.trees.J48", "--folds", "2",
+                                  "--predictions", out))
+    assert line == (f"wekawbc: error: {data}: class value ' x' begins or ends with a space, which the predictions "
+                    "CSV cannot keep; rename it, or leave out --predictions")
+    assert not out.exists()
+    plain = wekawbc("weka", data, "--classifier", "weka.classifiers.trees.J48", "--folds", "2")
+    assert plain.returncode == 0, plain.stderr

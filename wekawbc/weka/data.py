@@ -151,6 +151,17 @@ def _frame_to_instances(frame, relation: str, origin: str):
     return data
 
 
+def _check_weights(data, origin: str) -> None:
+    """Refuse negative, infinite and NaN instance weights (ARFF ``{w}``), which Weka takes silently
+    and turns into wrong numbers or a crash; a weight of 0 (an instance Weka ignores) is fine."""
+    count = data.numInstances()
+    weights = np.fromiter((data.instance(i).weight() for i in range(count)), dtype=np.float64, count=count)
+    bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
+    if bad.size:
+        raise WekawbcError(f"{origin}: instance {bad[0] + 1} has weight {weights[bad[0]]:g}; Weka needs finite "
+                           "weights of 0 or more")
+
+
 def _set_class(data, class_name: str | None, origin: str) -> None:
     if class_name is None:
         index = data.classIndex() if data.classIndex() >= 0 else data.numAttributes() - 1
@@ -221,4 +232,5 @@ def load_instances(source: "str | os.PathLike | pandas.DataFrame | Instances", c
     else:
         raise WekawbcError(f"cannot load a data set from {type(source).__name__}; give a path, DataFrame or Instances")
     _set_class(data, class_name, origin)
+    _check_weights(data, origin)
     return Instances(data)
