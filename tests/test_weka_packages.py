@@ -129,3 +129,63 @@ def test_properties_reader_handles_continuations_and_colons():
     assert properties["Description"] == "ZeroR under another name, to test loading packages."
     assert properties["Colon"] == "value: with colon"
     assert properties["Depends"] == "weka (>=3.8.0)"
+
+
+def _description_only_zip(path: Path, *extra: tuple[str, bytes], symlink: str | None = None) -> Path:
+    with zipfile.ZipFile(path, "w") as bundle:
+        bundle.writestr("Description.props", DESCRIPTION)
+        for name, data in extra:
+            bundle.writestr(name, data)
+        if symlink is not None:
+            link = zipfile.ZipInfo(symlink)
+            link.external_attr = (0o120777 << 16)  # S_IFLNK: a symbolic link to /etc/passwd
+            bundle.writestr(link, "/etc/passwd")
+    return path
+
+
+@pytest.mark.parametrize("entry, problem", [
+    ("../../../escaped.txt", "leaves the package folder"),
+    ("tinyZeroR/../../escaped.txt", "leaves the package folder"),
+    ("/tmp/escaped-absolute.txt", "absolute path"),
+    ("..\\..\\escaped.txt", "leaves the package folder"),
+    (None, "symbolic link"),
+])
+def test_package_zip_entries_checked_before_weka_sees_them(tmp_path, entry, problem):
+    """Zip-slip (issue 15 item 1): a hostile entry is refused by name and nothing is written anywhere."""
+    weka_home = tmp_path / "deep" / "er" / "wekafiles"
+    archive = tmp_path / "hostile.zip"
+    if entry is None:
+        _description_only_zip(archive, symlink="lib/link.jar")
+        entry = "lib/link.jar"
+    else:
+        _description_only_zip(archive, (entry, b"owned"))
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = _wekawbc(weka_home, "packages", "install", archive)
+    assert result.returncode == 1, result.stdout
+    line, = result.stderr.strip().splitlines()
+    assert line.startswith(f"wekawbc: error: {archive}: entry '{entry}'") and problem in line, line
+    after = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if not p.is_relative_to(weka_home))
+    assert after == [p for p in before if not (tmp_path / p).is_relative_to(weka_home)]
+    assert not list((weka_home / "packages").rglob("*")) if (weka_home / "packages").exists() else True
+    assert not Path("/tmp/escaped-absolute.txt").exists()
+
+
+def test_package_zip_size_limit(tmp_path, monkeypatch):
+    from wekawbc._io import WekawbcError
+    from wekawbc.weka import packages
+
+    archive = _description_only_zip(tmp_path / "big.zip", ("data.bin", b"\0" * 4096))
+    monkeypatch.setattr(packages, "MAX_PACKAGE_BYTES", 1024)
+    with pytest.raises(WekawbcError, match=r"big.zip: unpacks to .* bytes, more than the 1024 allowed"):
+        packages.check_package_archive(archive)
+
+
+def test_package_name_must_be_a_plain_folder_name(tmp_path):
+    from wekawbc._io import WekawbcError
+    from wekawbc.weka.packages import check_package_archive
+
+    archive = tmp_path / "renamed.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        bundle.writestr("Description.props", DESCRIPTION.replace("PackageName=tinyZeroR", "PackageName=../../evil"))
+    with pytest.raises(WekawbcError, match=r"PackageName '\.\./\.\./evil' is not a plain folder name"):
+        check_package_archive(archive)

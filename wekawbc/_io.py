@@ -9,7 +9,11 @@ import tempfile
 from pathlib import Path
 from typing import IO, Iterator
 
-__all__ = ["WekawbcError", "atomic_write", "atomic_write_bytes", "atomic_write_text", "cannot_write"]
+__all__ = ["WekawbcError", "atomic_write", "atomic_write_bytes", "atomic_write_text", "cannot_write", "not_utf8",
+           "remove_partial_files"]
+
+# Temporary files of atomic writes in progress, so a forced exit can still remove them.
+_partial: set[str] = set()
 
 
 class WekawbcError(Exception):
@@ -18,6 +22,11 @@ class WekawbcError(Exception):
     The command line prints ``wekawbc: error: <message>`` and exits non-zero. Messages name the
     file (and row or line, where known) and the problem.
     """
+
+
+def not_utf8(path: str | os.PathLike, error: UnicodeDecodeError) -> str:
+    """The one-line message for a text file that is not UTF-8: where the first bad byte is."""
+    return f"{path}: not UTF-8 text (byte {error.start} is 0x{error.object[error.start]:02x}); save it as UTF-8"
 
 
 def _current_umask() -> int:
@@ -55,6 +64,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     except OSError as error:
         raise cannot_write(target, error) from None
+    _partial.add(tmp_name)
     try:
         with os.fdopen(fd, mode, encoding=None if binary else encoding, newline=None if binary else "",
                        errors=None if binary else "backslashreplace") as handle:
@@ -71,6 +81,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "w", encoding: str | None 
         if isinstance(error, OSError) and error.errno in _STORAGE_ERRORS:
             raise cannot_write(target, error) from None
         raise
+    finally:
+        _partial.discard(tmp_name)
+
+
+def remove_partial_files() -> None:
+    """Remove the temporary files of every atomic write still in progress (before a forced exit)."""
+    for name in list(_partial):
+        with contextlib.suppress(OSError):
+            os.unlink(name)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:

@@ -16,6 +16,7 @@ import sys
 from typing import Callable, Sequence
 
 from wekawbc import __version__
+from wekawbc._interrupts import EXIT_CODE, MESSAGE, interrupts_handled
 from wekawbc._io import WekawbcError
 
 __all__ = ["build_parser", "main"]
@@ -87,7 +88,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(handler(args) or 0)
+        with interrupts_handled():  # SIGINT and SIGTERM alike
+            return int(handler(args) or 0)
     except WekawbcError as error:
         print(f"wekawbc: error: {_one_line(error)}", file=sys.stderr)
         return 1
@@ -96,5 +98,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wekawbc: error: {_one_line(where)}: {error.strerror or error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("wekawbc: interrupted; finished outputs are kept, partial ones were removed", file=sys.stderr)
-        return 130
+        print(MESSAGE, file=sys.stderr)
+        return EXIT_CODE

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Literal
 
 __all__ = ["Augmentation", "BALANCES", "Balance", "TrainSettings"]
@@ -94,6 +95,53 @@ class TrainSettings:
 
     @classmethod
     def from_dict(cls, data: dict) -> "TrainSettings":
+        """Settings from a plain dict (a configuration table, a model file), checked key by key.
+
+        Raises
+        ------
+        ValueError
+            An unknown key, a value of the wrong type (each key's type is its default's), or a
+            value out of range; the message names the key.
+        """
+        if not isinstance(data, dict):
+            raise ValueError(f"settings must be a table, got {data!r}")
         data = dict(data)
-        data["augmentation"] = Augmentation(**data.get("augmentation", {}))
+        _check_fields(cls, data, "")
+        augmentation = data.get("augmentation", {})
+        if not isinstance(augmentation, dict):
+            raise ValueError(f"augmentation must be a table, got {augmentation!r}")
+        _check_fields(Augmentation, augmentation, "augmentation.")
+        data["augmentation"] = Augmentation(**augmentation)
         return cls(**data)
+
+
+def _type_problem(value, default) -> str | None:
+    """What is wrong with ``value`` for a field whose default is ``default`` (None when nothing is)."""
+    integer = isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "must be true or false"
+    if isinstance(default, int) or default is None:  # threads: an integer or None
+        return None if integer or (default is None and value is None) else "must be an integer"
+    if isinstance(default, float):
+        number = integer or isinstance(value, float)
+        return None if number and math.isfinite(value) else "must be a finite number"
+    if isinstance(default, str):
+        return None if isinstance(value, str) else "must be a string"
+    if isinstance(default, tuple):
+        ok = isinstance(value, (list, tuple)) and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        return None if ok else "must be a list of integers"
+    return None
+
+
+def _check_fields(kind: type, data: dict, prefix: str) -> None:
+    known = {f.name: f for f in fields(kind)}
+    unknown = sorted(set(data) - set(known))
+    if unknown:
+        raise ValueError(f"unknown key(s) {[prefix + k for k in unknown]}; allowed: {sorted(known)}")
+    for name, value in data.items():
+        declared = known[name]
+        if declared.default_factory is not MISSING:  # augmentation: checked on its own
+            continue
+        problem = _type_problem(value, declared.default)
+        if problem:
+            raise ValueError(f"{prefix}{name} {problem}, got {value!r}")

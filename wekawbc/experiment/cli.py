@@ -84,7 +84,25 @@ def _execute(config, args) -> int:
     for name, tables in outcome.tables.items():
         print(f"\n{name}:\n{tables[0].text(name)}")
     print(f"report: {outcome.report_html.resolve()}")
-    return 0
+    return _report_skipped(outcome)
+
+
+def _report_skipped(outcome) -> int:
+    """Each left-out row or image on stderr (the first few), a count per data set; 3 when any."""
+    import sys
+
+    from wekawbc.features.cli import EXIT_SOME_FAILED
+
+    shown = 10
+    for name, lines in outcome.skipped.items():
+        for line in lines[:shown]:
+            print(f"wekawbc: skipped: {name}: {line}", file=sys.stderr)
+        if len(lines) > shown:
+            print(f"wekawbc: skipped: {name}: ... and {len(lines) - shown} more", file=sys.stderr)
+        if lines:
+            print(f"wekawbc: data set '{name}': {len(lines)} labels.csv rows or images left out or incomplete, "
+                  f"{outcome.cells_used[name]} cells used; list in {outcome.skipped_file}", file=sys.stderr)
+    return EXIT_SOME_FAILED if any(outcome.skipped.values()) else 0
 
 
 def _run(args: argparse.Namespace) -> int:

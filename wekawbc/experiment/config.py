@@ -53,18 +53,23 @@ Weka class names are checked against the JVM by :func:`validate_weka_classifiers
 
 from __future__ import annotations
 
+import math
 import os
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from wekawbc._io import WekawbcError
+from wekawbc._io import WekawbcError, not_utf8
+from wekawbc.paths import inside, slug
 
 __all__ = ["ClassifierSpec", "DatasetSpec", "EvaluationSpec", "ExperimentConfig", "OutputSpec", "load_config",
            "parse_config", "validate_weka_classifiers"]
 
 TASKS = ("five", "binary")
+MAX_REPETITIONS = 1000
+"""Most repetitions of a cross-validation or split (each is a full run of every classifier)."""
+_JAVA_LONG = (-2**63, 2**63 - 1)
 _TOP_KEYS = {"name", "seed", "datasets", "task", "features", "imbalance", "evaluation", "classifiers", "output"}
 
 
@@ -132,7 +137,8 @@ class ExperimentConfig:
 
     @property
     def run_dir(self) -> Path:
-        return self.output.reports / self.name
+        """``<reports>/<name>``, the name made a file name (:func:`wekawbc.paths.slug`)."""
+        return inside(self.output.reports, slug(self.name, f"{self.source}: 'name'"))
 
     def schemes(self) -> list[tuple[ClassifierSpec, str]]:
         """Every (classifier, imbalance strategy) pair, in configuration order."""
@@ -200,8 +206,8 @@ def _class_counts(value: Any, where: str, key: str) -> dict[str, float] | None:
     if unknown:
         raise _fail(where, key, f"names unknown cell type(s) {unknown}; expected {list(CLASSES)}")
     for name, count in value.items():
-        if isinstance(count, bool) or not isinstance(count, (int, float)) or count < 0:
-            raise _fail(where, f"{key}.{name}", f"must be a non-negative number, got {count!r}")
+        if isinstance(count, bool) or not isinstance(count, (int, float)) or not 0 <= count < math.inf:
+            raise _fail(where, f"{key}.{name}", f"must be a finite non-negative number, got {count!r}")
     return {k: float(v) for k, v in value.items()}
 
 
@@ -226,12 +232,20 @@ def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
         if not path.exists():
             raise _fail(where, f"datasets[{i}].path", f"names {path}, which does not exist")
         name = _typed(table, "name", str, where, path.name)
+        slug(name, f"{where}: 'datasets[{i}].name'")  # it names output folders and files
         specs.append(DatasetSpec(name, path, _class_counts(table.get("class_counts"), where,
                                                           f"datasets[{i}].class_counts")))
-    names = [s.name for s in specs]
-    if len(set(names)) != len(names):
-        raise _fail(where, "datasets", f"names repeat: {names}; give each a distinct 'name'")
+    _distinct_file_names([s.name for s in specs], where, "datasets", "give each a distinct 'name'")
     return tuple(specs)
+
+
+def _distinct_file_names(names: list[str], where: str, key: str, advice: str) -> None:
+    """Refuse names that repeat, or that become the same file name once slugged."""
+    if len(set(names)) != len(names):
+        raise _fail(where, key, f"names repeat: {names}; {advice}")
+    slugs = [slug(name, f"{where}: '{key}'") for name in names]
+    if len(set(slugs)) != len(slugs):
+        raise _fail(where, key, f"names repeat after making file names of them: {slugs}; {advice}")
 
 
 def _tasks(raw: Any, where: str) -> tuple[str, ...]:
@@ -276,8 +290,8 @@ def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> t
     for i, table in enumerate(tables):
         key = f"classifiers[{i}]"
         repetitions = _typed(table, "repetitions", int, where, None)
-        if repetitions is not None and repetitions < 1:
-            raise _fail(where, f"{key}.repetitions", f"must be 1 or more, got {repetitions}")
+        if repetitions is not None:
+            _check_repetitions(repetitions, where, f"{key}.repetitions")
         weka = _typed(table, "weka", str, where, None)
         cnn = _typed(table, "cnn", dict, where, None)
         if (weka is None) == (cnn is None):
@@ -293,12 +307,29 @@ def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> t
         if wrong:
             raise _fail(where, f"{key}.strategies", f"holds {wrong}, which do not apply to a "
                         f"{'CNN' if cnn is not None else 'Weka classifier'}; use {sorted(allowed)}")
+        if cnn is not None:
+            _check_cnn_settings(cnn, strategies, where, f"{key}.cnn")
         specs.append(ClassifierSpec(name, weka.strip() if weka else None, dict(cnn) if cnn is not None else None,
                                     strategies, repetitions))
-    names = [ExperimentConfig.scheme_name(c, s) for c in specs for s in c.strategies]
-    if len(set(names)) != len(names):
-        raise _fail(where, "classifiers", f"scheme names repeat: {names}; give each classifier a distinct 'name'")
+    _distinct_file_names([ExperimentConfig.scheme_name(c, s) for c in specs for s in c.strategies], where,
+                         "classifiers", "give each classifier a distinct 'name'")
     return tuple(specs)
+
+
+def _check_repetitions(repetitions: int, where: str, key: str) -> None:
+    if not 1 <= repetitions <= MAX_REPETITIONS:
+        raise _fail(where, key, f"must be between 1 and {MAX_REPETITIONS}, got {repetitions}")
+
+
+def _check_cnn_settings(cnn: dict[str, Any], strategies: tuple[str, ...], where: str, key: str) -> None:
+    """The CNN table builds valid training settings with each strategy (no torch needed)."""
+    from wekawbc.cnn.settings import TrainSettings
+
+    for strategy in strategies:
+        try:
+            TrainSettings.from_dict({**cnn, "balance": strategy})
+        except (TypeError, ValueError) as error:
+            raise _fail(where, key, str(error)) from None
 
 
 def _evaluation(raw: Any, where: str) -> EvaluationSpec:
@@ -316,13 +347,16 @@ def _evaluation(raw: Any, where: str) -> EvaluationSpec:
     if split is not None and not 0 < split < 100:
         raise _fail(where, "evaluation.split", f"must be a percentage between 0 and 100, got {split}")
     repetitions = _typed(raw, "repetitions", int, where, 1)
-    if repetitions < 1:
-        raise _fail(where, "evaluation.repetitions", f"must be 1 or more, got {repetitions}")
+    _check_repetitions(repetitions, where, "evaluation.repetitions")
     alpha = float(_typed(raw, "alpha", (int, float), where, 0.05))
     if not 0 < alpha < 1:
         raise _fail(where, "evaluation.alpha", f"must lie between 0 and 1, got {alpha}")
+    seed = _typed(raw, "seed", int, where, 1)
+    if not _JAVA_LONG[0] <= seed <= _JAVA_LONG[1] - MAX_REPETITIONS:
+        raise _fail(where, "evaluation.seed", f"is {seed}; the seeds of the repetitions must fit a Java long "
+                    f"(from {_JAVA_LONG[0]} to {_JAVA_LONG[1] - MAX_REPETITIONS})")
     return EvaluationSpec(folds, None if split is None else float(split), repetitions,
-                          _typed(raw, "seed", int, where, 1), _typed(raw, "baseline", str, where, None), alpha)
+                          seed, _typed(raw, "baseline", str, where, None), alpha)
 
 
 def _output(raw: Any, where: str) -> OutputSpec:
@@ -332,9 +366,17 @@ def _output(raw: Any, where: str) -> OutputSpec:
         raise _fail(where, "output", "must be a table")
     _check_keys(raw, {"reports", "arff", "cache", "compare"}, where, "[output]")
     cache = _typed(raw, "cache", str, where, None)
+    compare = _typed(raw, "compare", str, where, "alkrimi2023")
+    if compare:
+        from wekawbc.papers import load_paper
+
+        try:
+            load_paper(compare)
+        except WekawbcError as error:
+            raise _fail(where, "output.compare", f"is {compare!r}: {error}") from None
     return OutputSpec(Path(_typed(raw, "reports", str, where, "reports")), Path(_typed(raw, "arff", str, where,
                                                                                         "arff_exports")),
-                      None if cache is None else Path(cache), _typed(raw, "compare", str, where, "alkrimi2023"))
+                      None if cache is None else Path(cache), compare)
 
 
 def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "<dict>") -> ExperimentConfig:
@@ -348,20 +390,28 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "
     features = raw.get("features", {})
     if not isinstance(features, dict):
         raise _fail(source, "features", "must be a table")
+    from wekawbc.experiment.data import extraction_options
+
+    try:
+        extraction_options(features)
+    except WekawbcError as error:
+        raise WekawbcError(f"{source}: {error}") from None
     classifiers = _classifiers(raw.get("classifiers"), default_strategies, source)
     evaluation = _evaluation(raw.get("evaluation"), source)
     schemes = [ExperimentConfig.scheme_name(c, s) for c in classifiers for s in c.strategies]
     if evaluation.baseline is not None and evaluation.baseline not in schemes:
         raise _fail(source, "evaluation.baseline", f"is {evaluation.baseline!r}, not one of the schemes {schemes}")
     name = _typed(raw, "name", str, source, "experiment")
-    if not name or Path(name).name != name:
-        raise _fail(source, "name", f"must be a plain folder name, got {name!r}")
+    seed = _typed(raw, "seed", int, source, 1)
+    if not 0 <= seed < 2**63:
+        raise _fail(source, "seed", f"must be from 0 to {2**63 - 1}, got {seed}")
+    slug(name, f"{source}: 'name'")  # the run folder's name; '..' and the like are refused
     return ExperimentConfig(
         name=name,
         datasets=_datasets(raw.get("datasets"), base, source),
         classifiers=classifiers,
         tasks=_tasks(raw.get("task"), source),
-        seed=_typed(raw, "seed", int, source, 1),
+        seed=seed,
         features=dict(features),
         evaluation=evaluation,
         output=_output(raw.get("output"), source),
@@ -376,6 +426,8 @@ def load_config(path: str | os.PathLike) -> ExperimentConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise WekawbcError(f"{path}: cannot read the configuration: {error.strerror or error}") from None
+    except UnicodeDecodeError as error:
+        raise WekawbcError(not_utf8(path, error)) from None
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -20,6 +20,7 @@ import pandas as pd
 
 from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write, atomic_write_text
+from wekawbc.paths import inside, slug
 from wekawbc.cells.dataset import CellRecord, class_values, load_dataset
 
 __all__ = ["CellSelection", "FeatureTable", "select_cells", "data_fingerprint", "extract_table", "load_cnn_crops"]
@@ -34,6 +35,7 @@ class CellSelection:
     name: str
     records: tuple[CellRecord, ...]
     problems: tuple[str, ...] = ()
+    """One line per index row or image left out (unlabelled, missing, unknown type) or kept incomplete."""
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -54,6 +56,7 @@ def select_cells(name: str, path: Path, class_counts: dict[str, float] | None, s
     dataset = load_dataset(path)
     records = [r for r in dataset.records if r.label is not None]
     problems = [str(p) for p in dataset.problems]
+    problems += [f"{r.image}: no label; left out" for r in dataset.records if r.label is None]
     if not records:
         raise WekawbcError(f"{path}: no labelled images; an experiment needs the class of every cell")
     if class_counts is not None:
@@ -90,7 +93,7 @@ class FeatureTable:
     from_cache: bool = False
 
 
-def _extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
+def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
     """``[features]`` of the configuration as keyword arguments of ``extract_features``."""
     from wekawbc.cells.detection import DetectionParams
     from wekawbc.cells.segmentation import SegmentationParams
@@ -98,7 +101,10 @@ def _extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
     unknown = sorted(set(parameters) - {"mode", "segmentation", "detection"})
     if unknown:
         raise WekawbcError(f"[features]: unknown key(s) {unknown}; allowed: detection, mode, segmentation")
-    options: dict[str, Any] = {"mode": parameters.get("mode", "crop")}
+    mode = parameters.get("mode", "crop")
+    if mode not in ("auto", "crop", "field"):
+        raise WekawbcError(f"'features.mode' must be 'auto', 'crop' or 'field', got {mode!r}")
+    options: dict[str, Any] = {"mode": mode}
     for key, kind in (("segmentation", SegmentationParams), ("detection", DetectionParams)):
         if key in parameters:
             try:
@@ -112,7 +118,7 @@ def _extract_batch(images: list[np.ndarray], ids: list[str], parameters: dict[st
     """Features of a batch of images: one dict per image (its first cell), or a failure message."""
     from wekawbc.features import extract_features
 
-    options = _extraction_options(parameters)
+    options = extraction_options(parameters)
     out: list[dict | str] = []
     for image, image_id in zip(images, ids):
         try:
@@ -143,12 +149,12 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
     Images are read here and sent to the executor in batches as numpy arrays; a Dask worker needs
     no access to the files.
     """
-    _extraction_options(parameters)  # a bad [features] table fails before any work
+    extraction_options(parameters)  # a bad [features] table fails before any work
     fingerprint = data_fingerprint(selection)
     key_text = json.dumps({"data": fingerprint, "parameters": parameters, "wekawbc": __version__}, sort_keys=True,
                           default=str)
     key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
-    cache_file = Path(cache_dir) / f"features-{selection.name}-{key}.csv"
+    cache_file = inside(cache_dir, f"features-{slug(selection.name)}-{key}.csv")
     failures_file = cache_file.with_suffix(".failures.txt")
     frame = pd.read_csv(cache_file) if cache_file.is_file() else None
     # The same images at another path (a moved or re-mounted data set) are extracted afresh.

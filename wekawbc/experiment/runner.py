@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import re
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from wekawbc._io import WekawbcError, atomic_write_text
+from wekawbc.paths import inside, slug
 from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
 from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
 from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
@@ -62,7 +62,8 @@ class _Unit:
         return ExperimentConfig.scheme_name(self.classifier, self.strategy)
 
     def folder(self, run_dir: Path) -> Path:
-        return run_dir / "grid" / self.dataset / self.task / _slug(self.scheme) / f"rep{self.repetition:02d}"
+        return inside(run_dir, Path("grid", slug(self.dataset), self.task, slug(self.scheme),
+                                    f"rep{self.repetition:02d}"))
 
 
 @dataclass
@@ -79,10 +80,15 @@ class ExperimentOutcome:
     units_reused: int = 0
     features_reused: bool = False
     run_folders: list[Path] = field(default_factory=list)
+    skipped: dict[str, list[str]] = field(default_factory=dict)
+    """Per data set, one line per index row or image left out (or kept incomplete), with its reason."""
+    cells_used: dict[str, int] = field(default_factory=dict)
+    """Per data set, the cells whose features were measured."""
 
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.+-]+", "_", text)
+    @property
+    def skipped_file(self) -> Path:
+        """``<run>/skipped.txt``: every line of :attr:`skipped`, prefixed by its data set."""
+        return self.run_dir / "skipped.txt"
 
 
 def _unit_key(unit: _Unit, features: FeatureTable, config: ExperimentConfig) -> str:
@@ -138,7 +144,7 @@ def fold_metrics(predictions: Predictions) -> list[dict[str, float]]:
 def _submit_unit(unit: _Unit, plans: list[FoldPlan], inputs: dict[str, Any], labels: tuple[str, ...], executor):
     handles = []
     for plan in plans:
-        key = f"{unit.dataset}-{unit.task}-{_slug(unit.scheme)}-r{unit.repetition}-f{plan.fold}"
+        key = f"{unit.dataset}-{unit.task}-{slug(unit.scheme)}-r{unit.repetition}-f{plan.fold}"
         if unit.classifier.kind == "cnn":
             handles.append(executor.submit(key, cnn_fold, unit.classifier.cnn, unit.strategy, inputs["crops"],
                                            inputs["codes"], labels, plan.train, plan.test, plan.seed))
@@ -152,7 +158,7 @@ def _write_arff(config: ExperimentConfig, dataset: str, task: str, features: Fea
                 labels: tuple[str, ...], classes: list[str]) -> Path:
     from wekawbc.arff import write_arff
 
-    path = config.output.arff / f"{config.name}-{_slug(dataset)}-{task}.arff"
+    path = inside(config.output.arff, f"{slug(config.name)}-{slug(dataset)}-{task}.arff")
     frame = pd.DataFrame(features.values, columns=list(features.names))
     frame["class"] = classes
     write_arff(path, frame, labels, relation=f"{config.name}-{dataset}-{task}",
@@ -272,7 +278,7 @@ def _write_run_folders(config: ExperimentConfig, units: list[_Unit], folder: Pat
                     "classifier": unit.classifier.weka or "cnn", "cnn": cnn,
                     "strategy": unit.strategy, "seed": unit.seed, "folds": config.evaluation.folds,
                     "split": config.evaluation.split}
-        target = folder / "runs" / _slug(unit.scheme)
+        target = inside(folder, Path("runs", slug(unit.scheme)))
         write_run_folder(target, evaluate(predictions), settings=settings, seed=unit.seed, dataset=source,
                          title=f"{unit.scheme} on {unit.dataset} ({unit.task}-class)")
         written.append(target)
@@ -344,6 +350,8 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
         selection = select_cells(spec.name, spec.path, spec.class_counts, config.seed)
         features = extract_table(selection, config.features, config.output.cache_dir, executor, progress)
         outcome.features_reused = outcome.features_reused or features.from_cache
+        outcome.skipped[spec.name] = [*selection.problems, *features.failures]
+        outcome.cells_used[spec.name] = len(features.ids)
         fingerprints[spec.name] = features.fingerprint
         by_id = {str(r.image): r for r in selection.records}
         for task in config.tasks:
@@ -353,7 +361,7 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
             outcome.arff_files.append(_write_arff(config, spec.name, task, features, labels, classes))
             units = _run_grid(config, spec.name, task, features, codes, labels, executor, outcome, progress)
             results, tables = _summarise(config, units)
-            folder = run_dir / f"{_slug(spec.name)}-{task}"
+            folder = inside(run_dir, f"{slug(spec.name)}-{task}")
             _write_summary(config, spec.name, task, results, tables, folder)
             run_folders = _write_run_folders(config, units, folder, spec.path)
             outcome.run_folders += run_folders
@@ -361,6 +369,8 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
             comparison = _write_comparison(config, run_folders, folder)
             sections.append((f"{spec.name}, {task}-class task", tables, run_folders, comparison))
             markdown.append((folder / "experiment.md").read_text() + "\n")
+    atomic_write_text(outcome.skipped_file, "".join(f"{name}: {line}\n" for name, lines in outcome.skipped.items()
+                                                    for line in lines))
     atomic_write_text(run_dir / "config.json", json.dumps(_provenance(config, fingerprints, executor), indent=2,
                                                           default=str))
     atomic_write_text(outcome.report_md, "".join(markdown))

@@ -99,7 +99,7 @@ class DaskExecutor:
                 raise WekawbcError(f"cannot reach the Dask scheduler at {scheduler}: {error}") from None
             self.description = f"Dask scheduler {scheduler}"
         else:
-            count = int(workers or 1)
+            count = 1 if workers is None else int(workers)
             if count < 1:
                 raise WekawbcError(f"--workers must be 1 or more, got {count}")
             self._cluster = LocalCluster(n_workers=count, threads_per_worker=1, processes=True,
@@ -140,6 +140,10 @@ class DaskExecutor:
 @contextlib.contextmanager
 def make_executor(scheduler: str | None = None, workers: int | None = None, retries: int = 2) -> Iterator[Any]:
     """The executor for these options: serial without either, Dask with ``scheduler`` or ``workers``."""
+    if retries < 0:
+        raise WekawbcError(f"--retries must be 0 or more, got {retries}")
+    if workers is not None and workers < 1:
+        raise WekawbcError(f"--workers must be 1 or more, got {workers}")
     if scheduler is None and workers is None:
         yield SerialExecutor()
         return

@@ -113,6 +113,15 @@ def _process(item: tuple[CellRecord, Path | None], *, task: Task, mode: Mode) ->
     return rows, ImageOutcome(str(record.image), "ok", len(cells))
 
 
+def worker_count(jobs: int) -> int:
+    """Worker processes for ``jobs`` (``-1``: one per CPU); 0 and other negatives are refused."""
+    if jobs == -1:
+        return os.cpu_count() or 1
+    if jobs < 1:
+        raise WekawbcError(f"--jobs must be 1 or more (or -1: one per CPU), got {jobs}")
+    return int(jobs)
+
+
 def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "auto", jobs: int = 1,
                     masks_out: str | os.PathLike | None = None,
                     progress: Callable[[Iterator], Iterator] | None = None) -> BatchResult:
@@ -146,7 +155,7 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
     targets = ([Path(masks_out) / name for name in mask_names(records, dataset.root)] if masks_out is not None
                else [None] * len(records))
     items = list(zip(records, targets))
-    workers = (os.cpu_count() or 1) if jobs == -1 else max(int(jobs), 1)
+    workers = worker_count(jobs)
     outcomes = [ImageOutcome(problem.path, "failed", 0, problem.reason) for problem in dataset.problems]
     rows: list[dict] = []
     if workers == 1:

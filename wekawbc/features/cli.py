@@ -76,13 +76,14 @@ def _extract(args: argparse.Namespace) -> int:
     from wekawbc._io import WekawbcError
     from wekawbc.arff import write_arff, write_csv
     from wekawbc.cells.dataset import class_values, load_dataset
-    from wekawbc.features.batch import extract_dataset
+    from wekawbc.features.batch import extract_dataset, worker_count
     from wekawbc.features.registry import feature_names
 
     cv2.setNumThreads(1)  # parallelism is per image (--jobs); OpenCV's threads only contend on small cells
     output = Path(args.output)
     if output.suffix.lower() != ".arff":
         raise WekawbcError(f"{output}: the output must end in .arff")
+    worker_count(args.jobs)  # refused before any work
     source = Path(args.dataset)
     dataset = load_dataset(source, allow_outside=args.allow_outside)
     total = len(dataset)

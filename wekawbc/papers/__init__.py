@@ -26,7 +26,7 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from wekawbc._io import WekawbcError
+from wekawbc._io import WekawbcError, not_utf8
 
 __all__ = ["Paper", "PublishedValue", "Statement", "available_papers", "load_paper", "paper_from_dict",
            "METRICS", "SCHEMA", "SCHEMA_VERSION"]
@@ -211,7 +211,10 @@ def load_paper(name_or_path: str | os.PathLike) -> Paper:
             raise WekawbcError(
                 f"{path}: no such paper file, and '{text_name}' is not a bundled paper (bundled: {', '.join(available_papers())})")
         source = str(path)
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as error:
+            raise WekawbcError(not_utf8(path, error)) from None
     try:
         data = json.loads(text)
     except json.JSONDecodeError as error:

@@ -100,9 +100,10 @@ def _run_weka(args: argparse.Namespace) -> int:
     if args.preserve_order and args.split is None:
         raise WekawbcError("--preserve-order applies to --split only")
     runtime = start(max_heap=args.max_heap, packages=args.packages)
+    data = _checked_for_predictions(args) if args.predictions else args.data
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        run = run_classifier(args.data, args.classifier, folds=args.folds, split=args.split, test=args.test,
+        run = run_classifier(data, args.classifier, folds=args.folds, split=args.split, test=args.test,
                              preserve_order=args.preserve_order, seed=args.seed, class_name=args.class_name)
     for warning in caught:
         print(f"wekawbc: warning: {warning.message}", file=sys.stderr)
@@ -118,10 +119,12 @@ def _run_weka(args: argparse.Namespace) -> int:
             written.append(_write_json(run, args, runtime.describe()))
         if args.out:
             written.append(_write_run_folder(run, args, runtime.describe()))
-    except OSError as error:
+    except (OSError, WekawbcError) as error:  # the atomic writers name the file in a WekawbcError
         for path in written:  # all outputs or none
             with contextlib.suppress(OSError):
                 path.unlink()
+        if isinstance(error, WekawbcError):
+            raise
         raise WekawbcError(f"{error.filename or 'output'}: cannot write: {error.strerror or error}") from None
     return 0
 
@@ -136,6 +139,22 @@ def _write_run_folder(run, args: argparse.Namespace, java: str) -> Path:
     return write_run_folder(args.out, evaluate(run.predictions), settings=settings,
                             weka_text=run.explorer_text(run_information=True), seed=run.seed, dataset=args.data,
                             title=Path(args.out).name)
+
+
+def _checked_for_predictions(args: argparse.Namespace):
+    """The training data, loaded once, after checking its class values fit the predictions CSV.
+
+    That CSV's reader strips spaces around cells (``fold, actual`` is fine), so a class value
+    that begins or ends with a space would not read back: refused before any work.
+    """
+    from wekawbc.weka.data import load_instances
+
+    data = load_instances(args.data, args.class_name)
+    for value in data.jobject.classAttribute().enumerateValues():
+        if str(value) != str(value).strip():
+            raise WekawbcError(f"{args.data}: class value '{value}' begins or ends with a space, which the "
+                               "predictions CSV cannot keep; rename it, or leave out --predictions")
+    return data
 
 
 def _write_json(run, args: argparse.Namespace, java: str) -> Path:

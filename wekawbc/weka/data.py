@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from wekawbc._io import WekawbcError
-from wekawbc.weka.jvm import java_error, start
+from wekawbc.weka.jvm import java_error, read_timeout, start, with_watchdog
 
 if TYPE_CHECKING:
     import pandas
@@ -44,8 +44,49 @@ def _check_readable(path: Path) -> None:
         raise WekawbcError(f"{path}: cannot read: {error.strerror or error}") from None
 
 
+def _ends_with_newline(path: Path) -> bool:
+    """Whether the (possibly gzipped) file is empty or its last byte is a line break.
+
+    False for a stream that cannot be read twice (a named pipe): one line break more is harmless.
+    """
+    import gzip
+
+    if not path.is_file():
+        return False
+    if path.suffix.lower() == ".gz":
+        last = b""
+        try:
+            with gzip.open(path, "rb") as handle:
+                while chunk := handle.read(1 << 20):
+                    last = chunk[-1:]
+        except (OSError, EOFError):
+            return True  # not readable as gzip: Weka reports it
+        return last in (b"", b"\n", b"\r")
+    with open(path, "rb") as handle:
+        if handle.seek(0, os.SEEK_END) == 0:
+            return True
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) in (b"\n", b"\r")
+
+
+def _source_stream(path: Path):
+    """The file as a Java stream with one line break appended.
+
+    Weka's ARFF reader loops forever when a header line ends at the end of the file without a
+    line break (``StreamTokenizer`` returns end-of-file, never end-of-line); with the line break
+    it reports the file as cut short, and data rows read the same.
+    """
+    from jpype import JArray, JByte, JClass
+
+    stream = JClass("java.io.BufferedInputStream")(JClass("java.io.FileInputStream")(str(path)))
+    if path.suffix.lower() == ".gz":
+        stream = JClass("java.util.zip.GZIPInputStream")(stream)
+    newline = JClass("java.io.ByteArrayInputStream")(JArray(JByte)(b"\n"))
+    return JClass("java.io.SequenceInputStream")(stream, newline)
+
+
 def _read_with_weka(path: Path, loader_class: str, kind: str):
-    """Load ``path`` with one of Weka's own loaders (as the Explorer does)."""
+    """Load ``path`` with one of Weka's own loaders (as the Explorer does), under a watchdog."""
     from jpype import JClass, JException
 
     System = JClass("java.lang.System")
@@ -53,11 +94,18 @@ def _read_with_weka(path: Path, loader_class: str, kind: str):
     # Weka's CSVLoader echoes a bad row to System.out before it throws; keep that off the user's terminal.
     quiet = JClass("java.io.PrintStream")(JClass("java.io.ByteArrayOutputStream")())
     loader = JClass(loader_class)()
+
+    def read():
+        if loader_class.endswith(".ArffLoader") and not _ends_with_newline(path):
+            loader.setSource(_source_stream(path))
+        else:
+            loader.setSource(JClass("java.io.File")(str(path)))
+        return loader.getDataSet()
+
     try:
         System.setOut(quiet)
         System.setErr(quiet)
-        loader.setSource(JClass("java.io.File")(str(path)))
-        return loader.getDataSet()
+        return with_watchdog(read, read_timeout(path), str(path))
     except JException as error:
         raise java_error(error, str(path), f"not a valid {kind} file") from None
     finally:
@@ -106,6 +154,17 @@ def _frame_to_instances(frame, relation: str, origin: str):
     for row in matrix:
         data.add(DenseInstance(1.0, JArray(JDouble)(row)))
     return data
+
+
+def _check_weights(data, origin: str) -> None:
+    """Refuse negative, infinite and NaN instance weights (ARFF ``{w}``), which Weka takes silently
+    and turns into wrong numbers or a crash; a weight of 0 (an instance Weka ignores) is fine."""
+    count = data.numInstances()
+    weights = np.fromiter((data.instance(i).weight() for i in range(count)), dtype=np.float64, count=count)
+    bad = np.flatnonzero(~(np.isfinite(weights) & (weights >= 0)))
+    if bad.size:
+        raise WekawbcError(f"{origin}: instance {bad[0] + 1} has weight {weights[bad[0]]:g}; Weka needs finite "
+                           "weights of 0 or more")
 
 
 def _set_class(data, class_name: str | None, origin: str) -> None:
@@ -178,4 +237,5 @@ def load_instances(source: "str | os.PathLike | pandas.DataFrame | Instances", c
     else:
         raise WekawbcError(f"cannot load a data set from {type(source).__name__}; give a path, DataFrame or Instances")
     _set_class(data, class_name, origin)
+    _check_weights(data, origin)
     return Instances(data)

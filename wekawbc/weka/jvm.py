@@ -21,13 +21,15 @@ import logging
 import os
 import re
 import shutil
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 
 from wekawbc._io import WekawbcError
 
-__all__ = ["JavaRuntime", "find_java", "java_error", "java_message", "start", "is_started", "runtime", "weka_home"]
+__all__ = ["JavaRuntime", "find_java", "java_error", "java_message", "start", "is_started", "runtime", "weka_home",
+           "read_timeout", "with_watchdog"]
 
 _log = logging.getLogger(__name__)
 
@@ -41,6 +43,7 @@ _LIBJVM_CANDIDATES = (
 )
 _DEFAULT_MAX_HEAP_ENV = "WEKAWBC_MAX_HEAP"
 _WEKA_HOME_ENV = "WEKAWBC_WEKA_HOME"
+_READ_TIMEOUT_ENV = "WEKAWBC_READ_TIMEOUT"
 
 _lock = threading.Lock()
 _runtime: "JavaRuntime | None" = None
@@ -216,7 +219,10 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
             raise WekawbcError(f"max heap '{heap}' is not a Java memory size such as 512m or 4g")
         os.environ["WEKA_HOME"] = str(weka_home())
         # wekawbc never goes online: packages come from local zips (``wekawbc packages install``).
-        args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED", "-Dweka.packageManager.offline=true"]
+        args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED", "-Dweka.packageManager.offline=true",
+                # SIGINT and SIGTERM belong to Python (wekawbc._interrupts): Java installs no handler
+                # for them, and a JVM crash log goes to the temporary folder, not the user's.
+                "-Xrs", f"-XX:ErrorFile={Path(tempfile.gettempdir()) / 'wekawbc-hs_err_pid%p.log'}"]
         if heap:
             args.append(f"-Xmx{heap}")
         if not packages:
@@ -224,7 +230,7 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
         try:
             jpype.startJVM(
                 str(java.libjvm), *args, classpath=_bundled_classpath(),
-                convertStrings=True, ignoreUnrecognized=True,
+                convertStrings=True, ignoreUnrecognized=True, interrupt=False,
             )
         except (OSError, RuntimeError) as error:
             raise WekawbcError(f"could not start Java from {java.home}: {error}") from error
@@ -235,3 +241,60 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
         jpype.JClass("weka.core.WekaPackageManager").loadPackages(False)
         _runtime = JavaRuntime(java.home, java.libjvm, java.source, heap, packages)
         return _runtime
+
+
+def read_timeout(path: Path) -> float:
+    """Seconds Weka may take to read the user file ``path`` before the watchdog gives up.
+
+    ``$WEKAWBC_READ_TIMEOUT`` when set, else 120 s plus 2 s per MB of the file, far above Weka's
+    reading speed on any machine, so only a reader that is stuck hits it.
+    """
+    text = os.environ.get(_READ_TIMEOUT_ENV)
+    if text:
+        try:
+            seconds = float(text)
+        except ValueError:
+            seconds = float("nan")
+        if not 0 < seconds < float("inf"):
+            raise WekawbcError(f"{_READ_TIMEOUT_ENV}={text!r} is not a positive number of seconds")
+        return seconds
+    try:
+        size = path.stat().st_size
+    except OSError:
+        size = 0
+    return 120.0 + 2.0 * size / 1e6
+
+
+def with_watchdog(call, seconds: float, context: str):
+    """``call()`` (a call into Weka that reads a user file), given up on after ``seconds``.
+
+    The call runs in its own thread, attached to the JVM as a daemon so a stuck one cannot hold
+    the process at exit; its result is returned and its exceptions re-raised here. Java cannot
+    stop a thread, so a stuck read keeps its thread until the process ends: the command line
+    reports the error and exits.
+
+    Raises
+    ------
+    WekawbcError
+        ``"<context>: Weka did not finish reading it within <seconds> s"``.
+    """
+    start()
+    from jpype import JClass
+
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        JClass("java.lang.Thread").attachAsDaemon()
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed to the caller's thread
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name=f"weka-read {context}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise WekawbcError(f"{context}: Weka did not finish reading it within {seconds:g} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]

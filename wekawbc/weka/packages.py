@@ -9,16 +9,22 @@ a network can also install packages with Weka's own package manager into the sam
 from __future__ import annotations
 
 import os
+import re
+import shutil
+import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from wekawbc._io import WekawbcError
-from wekawbc.weka.jvm import java_error, start, weka_home
+from wekawbc.weka.jvm import java_error, read_timeout, start, weka_home, with_watchdog
 
-__all__ = ["WekaPackage", "installed_packages", "install_package"]
+__all__ = ["WekaPackage", "installed_packages", "install_package", "check_package_archive", "MAX_PACKAGE_BYTES"]
 
 _DESCRIPTION = "Description.props"
+MAX_PACKAGE_BYTES = 2 * 1024**3
+"""Most bytes a package zip may unpack to (its entries' declared sizes added up)."""
+_PACKAGE_NAME = re.compile(r"[A-Za-z0-9_+-][A-Za-z0-9_.+-]*")
 
 
 @dataclass(frozen=True)
@@ -60,35 +66,98 @@ def installed_packages() -> list[WekaPackage]:
     return found
 
 
-def install_package(archive: str | os.PathLike) -> WekaPackage:
-    """Install a Weka package from a local zip into :func:`weka_home`, without network access.
+def _entry_problem(info: zipfile.ZipInfo) -> str | None:
+    """Why a zip entry may not be unpacked into the package folder, or None when it may."""
+    name = info.filename
+    if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
+        return "is an absolute path"
+    if ".." in re.split(r"[\\/]", name):
+        return "leaves the package folder ('..')"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        return "is a symbolic link"
+    if "\0" in name:
+        return "has a NUL character in its name"
+    return None
+
+
+def check_package_archive(path: Path) -> list[str]:
+    """Check a package zip entry by entry before Weka unpacks it; returns its entry names.
+
+    Refused: entries with absolute paths, ``..`` parts or NUL characters, symbolic links, a
+    ``Description.props`` whose ``PackageName`` is not a plain folder name, no ``Description.props``
+    at all, and zips that unpack to more than :data:`MAX_PACKAGE_BYTES`.
 
     Raises
     ------
     WekawbcError
-        The file is missing, not a zip, has no ``Description.props``, or Weka refuses it (its message).
+        ``"<zip>: entry '<name>' <problem>; not installed"`` or the zip-level problem.
+    """
+    try:
+        with zipfile.ZipFile(path) as bundle:
+            entries = bundle.infolist()
+            for info in entries:
+                problem = _entry_problem(info)
+                if problem is not None:
+                    raise WekawbcError(f"{path}: entry '{info.filename}' {problem}; not installed")
+            total = sum(info.file_size for info in entries)
+            if total > MAX_PACKAGE_BYTES:
+                raise WekawbcError(f"{path}: unpacks to {total} bytes, more than the {MAX_PACKAGE_BYTES} allowed")
+            descriptions = [info for info in entries if Path(info.filename).name == _DESCRIPTION]
+            if not descriptions:
+                raise WekawbcError(f"{path}: not a Weka package zip: it holds no {_DESCRIPTION}")
+            for info in descriptions:
+                text = bundle.read(info).decode("utf-8", errors="replace")
+                name = _read_properties(text).get("PackageName", "")
+                if not _PACKAGE_NAME.fullmatch(name):
+                    raise WekawbcError(f"{path}: entry '{info.filename}': PackageName '{name}' is not a plain "
+                                       "folder name (letters, digits, _ . + -); not installed")
+    except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as error:
+        raise WekawbcError(f"{path}: not a Weka package zip: {error}") from None
+    return [info.filename for info in entries]
+
+
+def install_package(archive: str | os.PathLike) -> WekaPackage:
+    """Install a Weka package from a local zip into :func:`weka_home`, without network access.
+
+    The zip is checked entry by entry first (:func:`check_package_archive`); a failed install
+    removes whatever Weka had already put into the package folder.
+
+    Raises
+    ------
+    WekawbcError
+        The file is missing, not a zip, has a hostile or missing entry, or Weka refuses it (its message).
     """
     path = Path(archive)
     if not path.is_file():
         raise WekawbcError(f"{path}: no such file")
-    try:
-        with zipfile.ZipFile(path) as bundle:
-            names = bundle.namelist()
-    except (zipfile.BadZipFile, OSError) as error:
-        raise WekawbcError(f"{path}: not a Weka package zip: {error}") from None
-    if not any(Path(name).name == _DESCRIPTION for name in names):
-        raise WekawbcError(f"{path}: not a Weka package zip: it holds no {_DESCRIPTION}")
+    check_package_archive(path)
     start()
     from jpype import JClass, JException
 
     manager = JClass("weka.core.WekaPackageManager")
     # Weka reports progress on the streams given; keep them off the user's terminal.
     quiet = JClass("java.io.PrintStream")(JClass("java.io.ByteArrayOutputStream")())
+    folder = weka_home() / "packages"
+    before = set(folder.iterdir()) if folder.is_dir() else set()
     try:
-        name = str(manager.installPackageFromArchive(str(path.resolve()), quiet))
+        name = str(with_watchdog(lambda: manager.installPackageFromArchive(str(path.resolve()), quiet),
+                                 read_timeout(path), str(path)))
+        for package in installed_packages():
+            if package.name == name:
+                return package
+        raise WekawbcError(f"{path}: Weka reported installing '{name}' but it is not in {folder}")
     except JException as error:
+        _remove_new_entries(folder, before)
         raise java_error(error, str(path), "Weka could not install the package") from None
-    for package in installed_packages():
-        if package.name == name:
-            return package
-    raise WekawbcError(f"{path}: Weka reported installing '{name}' but it is not in {weka_home() / 'packages'}")
+    except WekawbcError:
+        _remove_new_entries(folder, before)
+        raise
+
+
+def _remove_new_entries(folder: Path, before: set[Path]) -> None:
+    """Undo a failed install: remove what appeared in ``folder`` since ``before`` was listed."""
+    for entry in set(folder.iterdir()) - before if folder.is_dir() else ():
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
