@@ -165,3 +165,46 @@ def test_each_shared_dataset_gives_an_arff_weka_loads_and_j48_runs(name, step, d
 def test_docs_list_the_registry():
     docs = Path(__file__).resolve().parent.parent / "docs" / "cells.md"
     assert feature_table_markdown() in docs.read_text(encoding="utf-8")
+
+
+def _extract_stderr(folder, arff, *, terminal: bool) -> str:
+    """``wekawbc extract``'s stderr as a log file (a pipe) or a terminal (a pseudo-terminal) receives it."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import subprocess
+    import sys
+    import termios
+
+    command = [sys.executable, "-m", "wekawbc", "extract", str(folder), "-o", str(arff), "--jobs", "1"]
+    if not terminal:
+        return subprocess.run(command, capture_output=True, text=True).stderr
+    leader, follower = pty.openpty()
+    # A terminal 80 columns wide (a new pseudo-terminal has none, and tqdm draws nothing in 0 columns).
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=follower) as process:
+        os.close(follower)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:  # the terminal closes when the process ends
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        process.wait()
+    os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_progress_bars_show_on_a_terminal_and_stay_out_of_logs(datasets, tmp_path):
+    folder = tmp_path / "two"
+    folder.mkdir()
+    for name in ("001.bmp", "002.bmp"):
+        (folder / name).write_bytes((datasets / "jtsc" / "images" / name).read_bytes())
+    logged = _extract_stderr(folder, tmp_path / "a.arff", terminal=False)
+    assert "\r" not in logged and "\x1b" not in logged and "extract" not in logged
+    shown = _extract_stderr(folder, tmp_path / "b.arff", terminal=True)
+    assert "extract" in shown and "2/2" in shown

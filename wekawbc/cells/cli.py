@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import sys
 
 __all__ = ["register"]
 
@@ -43,7 +42,7 @@ def _table(summary: dict[str, dict[str, float]]) -> str:
 def _validate(args: argparse.Namespace) -> int:
     from functools import partial
 
-    from tqdm import tqdm
+    from wekawbc._progress import progress_bar
 
     from wekawbc._io import atomic_write_text
     from wekawbc.cells import validation
@@ -51,7 +50,7 @@ def _validate(args: argparse.Namespace) -> int:
 
     dataset = load_dataset(args.dataset, allow_outside=args.allow_outside)
     records = [record for record in dataset if validation.in_share(record, args.share)]
-    progress = partial(tqdm, unit="image", desc=args.check, file=sys.stderr)
+    progress = partial(progress_bar, unit="image", desc=args.check)
     if args.check == "segmentation":
         summary = validation.validate_segmentation(records, fields=args.fields, progress=progress).summary()
         text = _table(summary)

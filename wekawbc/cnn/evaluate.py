@@ -61,11 +61,11 @@ def _fold_record(fold: int, model: TrainedCnn) -> dict:
 def _run(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids: tuple[str, ...],
          splits: list[tuple[np.ndarray, np.ndarray]], settings: TrainSettings, progress: bool,
          on_batch: Callable[[int, tuple[str, ...]], None] | None) -> CnnEvaluation:
-    from tqdm.auto import tqdm
+    from wekawbc._progress import progress_bar
 
     distributions, folds, order = [], [], []
     evaluation = CnnEvaluation(predictions=None)  # type: ignore[arg-type]
-    for fold, (train, test) in enumerate(tqdm(splits, desc="folds", unit="fold", disable=not progress or len(splits) == 1)):
+    for fold, (train, test) in enumerate(progress_bar(splits, desc="folds", unit="fold", enabled=progress and len(splits) > 1)):
         hook = None if on_batch is None else (lambda batch_ids, f=fold: on_batch(f, batch_ids))
         model = train_cnn(images[train], y[train], labels, settings, ids=[ids[i] for i in train],
                           progress=progress, on_batch=hook)

@@ -124,14 +124,14 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
         Readable images only; the others are listed in ``skipped`` (the data set's index problems
         too).
     """
-    from tqdm.auto import tqdm
+    from wekawbc._progress import progress_bar
 
     labels = class_values(task)  # ValueError for an unknown task
     dataset = load_dataset(source, allow_outside=allow_outside)
     skipped = [str(problem) for problem in dataset.problems]
     records = _select_records(dataset, class_counts, subsample_seed)
     crops, y, ids = [], [], []
-    for record in tqdm(records, desc="reading images", unit="image", disable=not progress, leave=False):
+    for record in progress_bar(records, desc="reading images", unit="image", enabled=progress, leave=False):
         try:
             image = read_image(record.image)
         except WekawbcError as error:

@@ -178,7 +178,7 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
     WekawbcError
         Fewer than two classes in ``y``, or a NaN/infinite loss before any epoch finished.
     """
-    from tqdm.auto import tqdm
+    from wekawbc._progress import progress_bar
 
     settings = settings or TrainSettings()
     labels = tuple(labels)
@@ -210,7 +210,7 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
         result = TrainedCnn(network, labels, preprocessing, settings,
                             train_counts=np.bincount(y, minlength=len(labels)).tolist())
         best_loss, best_state, waited = math.inf, None, 0
-        epochs = tqdm(range(1, settings.epochs + 1), desc="epochs", unit="epoch", disable=not progress)
+        epochs = progress_bar(range(1, settings.epochs + 1), desc="epochs", unit="epoch", enabled=progress)
         for epoch in epochs:
             started = time.perf_counter()
             rate = _cosine_rate(settings.learning_rate, epoch - 1, settings.epochs)
@@ -220,7 +220,7 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
             order = _epoch_order(fit_y, settings.balance, generator)
             batches = range(0, order.numel(), settings.batch_size)
             total, seen, failed = 0.0, 0, False
-            for start in tqdm(batches, desc=f"epoch {epoch}", unit="batch", leave=False, disable=not progress):
+            for start in progress_bar(batches, desc=f"epoch {epoch}", unit="batch", leave=False, enabled=progress):
                 positions = order[start:start + settings.batch_size]
                 if positions.numel() < 2:  # BatchNorm needs two instances
                     continue

@@ -28,9 +28,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from wekawbc._io import WekawbcError, atomic_write_text
+from wekawbc._progress import progress_bar
 from wekawbc.paths import inside, slug
 from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
 from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
@@ -195,7 +195,7 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
     # A bounded window of units in flight keeps the workers busy while units finish (and are
     # written, hence resumable) in configuration order.
     in_flight: deque = deque()
-    with tqdm(total=len(pending), desc=f"{dataset}/{task}", unit="run", disable=not progress) as bar:
+    with progress_bar(total=len(pending), desc=f"{dataset}/{task}", unit="run", enabled=progress) as bar:
         for position, unit in enumerate(pending):
             in_flight.append((unit, _submit_unit(unit, plans[unit.repetition], inputs, labels, executor),
                               time.perf_counter()))

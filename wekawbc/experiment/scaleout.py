@@ -14,9 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
-from tqdm.auto import tqdm
-
 from wekawbc._io import WekawbcError
+from wekawbc._progress import progress_bar
 
 __all__ = ["JvmWorkerPlugin", "SerialExecutor", "DaskExecutor", "make_executor"]
 
@@ -45,7 +44,7 @@ class SerialExecutor:
 
     def results(self, handles: Sequence[_Thunk], desc: str, progress: bool = True) -> list[Any]:
         out = []
-        for thunk in tqdm(handles, desc=desc, unit="task", disable=not progress, leave=False):
+        for thunk in progress_bar(handles, desc=desc, unit="task", enabled=progress, leave=False):
             try:
                 out.append(thunk.function(*thunk.args))
             except WekawbcError as error:
@@ -121,7 +120,7 @@ class DaskExecutor:
     def results(self, handles: Sequence[Any], desc: str, progress: bool = True) -> list[Any]:
         from distributed import as_completed
 
-        with tqdm(total=len(handles), desc=desc, unit="task", disable=not progress, leave=False) as bar:
+        with progress_bar(total=len(handles), desc=desc, unit="task", enabled=progress, leave=False) as bar:
             for future in as_completed(handles):
                 if future.status == "error":
                     error = future.exception()

@@ -71,9 +71,9 @@ def _extract(args: argparse.Namespace) -> int:
     from functools import partial
 
     import cv2
-    from tqdm import tqdm
 
     from wekawbc._io import WekawbcError
+    from wekawbc._progress import progress_bar
     from wekawbc.arff import write_arff, write_csv
     from wekawbc.cells.dataset import class_values, load_dataset
     from wekawbc.features.batch import extract_dataset, worker_count
@@ -88,7 +88,7 @@ def _extract(args: argparse.Namespace) -> int:
     dataset = load_dataset(source, allow_outside=args.allow_outside)
     total = len(dataset)
     result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=args.masks_out,
-                             progress=partial(tqdm, total=total, unit="image", desc="extract", file=sys.stderr))
+                             progress=partial(progress_bar, total=total, unit="image", desc="extract"))
     for outcome in result.outcomes:
         if outcome.status != "ok":
             named = outcome.reason if outcome.reason.startswith(outcome.image) else f"{outcome.image}: {outcome.reason}"

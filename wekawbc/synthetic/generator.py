@@ -32,10 +32,10 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tqdm.auto import tqdm
 
 from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write, atomic_write_bytes
+from wekawbc._progress import progress_bar
 from wekawbc.cells.dataset import CLASSES, binary_label
 from wekawbc.papers import load_paper
 
@@ -336,7 +336,7 @@ def write_dataset(out_dir: str | os.PathLike, counts: dict[str, int] | None = No
     out = Path(out_dir)
     rows = []
     jobs = [(label, i) for label in CELL_TYPES for i in range(int(counts.get(label, 0)))]
-    for label, i in tqdm(jobs, desc="synthetic cells", unit="cell", disable=not progress):
+    for label, i in progress_bar(jobs, desc="synthetic cells", unit="cell", enabled=progress):
         cell = generate_cell(label, np.random.default_rng([seed, CELL_TYPES.index(label), i]), size)
         name = f"{label}/{label}_{i:04d}.png"
         atomic_write_bytes(out / "images" / name, _encode_png(cell.image))
