@@ -188,3 +188,16 @@ def test_rerender_without_plots_keeps_the_figures(good_run, tmp_path):
     before = (copy / "report.html").read_text().count("<img ")
     assert main(["report", str(copy), "--no-plots"]) == 0
     assert (copy / "report.html").read_text().count("<img ") == before == 8
+
+
+def test_html_pages_escape_user_text(tmp_path):
+    # Class names, titles and commands are the user's: the templates escape them (autoescape).
+    hostile = ("<script>alert(1)</script>", "b&b")
+    predictions = synthetic_predictions(hostile, [20, 20], 2.0, seed=1)
+    out = write_run_folder(tmp_path / "run", evaluate(predictions), settings={"seed": 1}, n_bootstrap=0, plots=False,
+                           title="<img src=x onerror=alert(2)>", command="wekawbc weka '<b>'")
+    page = (out / "report.html").read_text()
+    assert "<script>alert" not in page and "<img src=x" not in page and "<b>'" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "b&amp;b" in page
+    assert main(["report", str(out), str(out), "-o", str(tmp_path / "both"), "--no-plots"]) == 0
+    assert "<script>alert" not in (tmp_path / "both" / "runs.html").read_text()

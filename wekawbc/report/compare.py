@@ -10,7 +10,6 @@ score, Weka's MAE or RMSE. The reading the paper's own software (Weka) would pri
 
 from __future__ import annotations
 
-import html
 import math
 import re
 from typing import Any, Callable, Mapping, Sequence
@@ -20,7 +19,7 @@ import numpy as np
 from wekawbc._io import WekawbcError
 from wekawbc.cells.dataset import normalise_label
 from wekawbc.papers import Paper, PublishedValue
-from wekawbc.report.render import html_page, html_table, markdown_code, markdown_table, markdown_text
+from wekawbc.report.render import Cell, markdown_code, markdown_table, markdown_text, render_html
 from wekawbc.report.runfolder import Run
 
 __all__ = ["compare_with_paper", "comparison_markdown", "comparison_html", "canonical_label", "run_task"]
@@ -225,17 +224,10 @@ def comparison_html(table: Mapping[str, Any]) -> str:
     """The comparison as a self-contained HTML page."""
     header = ["Where", "Quantity", "Reading", "Published", *_run_headers(table),
               *(f"Δ {name}" for name in _run_headers(table)), "Note"]
-    rows = []
-    for row in table["rows"]:
-        reading = f"<b>{html.escape(row['reading'])}</b>" if row["primary"] else html.escape(row["reading"])
-        rows.append([html.escape(row["table"]), html.escape(row["quantity"]), reading, html.escape(row["published"]),
-                     *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["differences"]),
-                     html.escape(row["note"])])
-    body = (f"<h1>{html.escape(table['paper'])}: published values beside the run(s)</h1>"
-            + "<ul>" + "".join(f"<li>{html.escape(name)}: {html.escape(r['name'])} <code>{html.escape(r['path'])}</code>"
-                               "</li>" for name, r in zip(_run_headers(table), table["runs"])) + "</ul>"
-            f"<p>Task: {html.escape(table['task'])}. Values as fractions (96.4% = 0.9640); Δ = run − published. "
-            f"Readings in bold are what Weka, the paper's software, prints under the paper's name.</p>"
-            + html_table(header, rows, raw_cells=True))
-    return html_page(f"{table['paper']} comparison", body)
-
+    rows = [[row["table"], row["quantity"], Cell(row["reading"], "t", bold=row["primary"]), row["published"],
+             *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["differences"]), row["note"]]
+            for row in table["rows"]]
+    runs = [{"label": name, "name": run["name"], "path": run["path"]}
+            for name, run in zip(_run_headers(table), table["runs"])]
+    return render_html("comparison.html.j2", title=f"{table['paper']} comparison", paper=table["paper"],
+                       task=table["task"], runs=runs, header=header, rows=rows)

@@ -8,20 +8,25 @@ data URIs; the HTML needs no network and no other file.
 from __future__ import annotations
 
 import base64
+import functools
 import html
 import json
 import math
 import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
+
+import jinja2
 
 from wekawbc._io import WekawbcError, atomic_write_text
 from wekawbc.evaluation.metrics import METRICS, class_metrics
 
 __all__ = ["render_run_markdown", "render_run_html", "compare_runs", "render_runs_markdown", "render_runs_html",
-           "markdown_code", "markdown_fence", "markdown_table", "markdown_text", "html_table", "html_page", "format_number", "write_report_files", "RUN_METRICS"]
+           "markdown_code", "markdown_fence", "markdown_table", "markdown_text", "Cell", "render_html", "format_number",
+           "write_report_files", "RUN_METRICS"]
 
 _PLOT_TITLES = {
     "confusion_counts": "Confusion matrix (counts)",
@@ -124,54 +129,40 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, raw_
     return "\n".join(lines) + "\n"
 
 
-def html_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, caption: str | None = None,
-               css_class: str = "", raw_cells: bool = False) -> str:
-    """An HTML table; cells are escaped unless ``raw_cells`` (for cells the caller built as HTML)."""
-    def cell(value: Any) -> str:
-        text = value if isinstance(value, str) else format_number(value)
-        shown = text if raw_cells else html.escape(text)
-        # Numbers align right (decimal points line up), words left.
-        plain = re.sub(r"<[^>]+>", "", text).strip().rstrip("%").replace("\u2212", "-")
-        try:
-            float(plain)
-        except ValueError:
-            return f'<td class="t">{shown}</td>' if plain not in ("?", "") else f"<td>{shown}</td>"
-        return f"<td>{shown}</td>"
+@dataclass(frozen=True)
+class Cell:
+    """A table cell that carries presentation: its text, a CSS class (``best``: highlighted) and bold."""
 
-    parts = [f'<table class="{css_class}">' if css_class else "<table>"]
-    if caption:
-        parts.append(f"<caption>{html.escape(caption)}</caption>")
-    parts.append("<thead><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in header) + "</tr></thead><tbody>")
-    for row in rows:
-        parts.append("<tr>" + "".join(cell(v) for v in row) + "</tr>")
-    parts.append("</tbody></table>")
-    return "".join(parts)
+    text: str
+    css: str = ""
+    bold: bool = False
 
 
-_CSS = """
-body{font-family:Helvetica,Arial,sans-serif;max-width:1100px;margin:1.5em auto;padding:0 1em;color:#222;line-height:1.4}
-h1{font-size:1.5em}h2{font-size:1.2em;border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:1.6em}
-table{border-collapse:collapse;margin:.6em 0;font-size:.9em}caption{text-align:left;font-weight:bold;padding:.2em 0}
-th,td{border:1px solid #bbb;padding:.25em .55em;text-align:right}th{background:#eef2f7}
-td:first-child,th:first-child,td.t{text-align:left}
-.best{font-weight:bold;background:#dff0d8}.bad{background:#f8d7da}.na{color:#777}
-figure{display:inline-block;width:calc(50% - 1.2em);margin:.5em 1em .5em 0;vertical-align:top}
-figure.wide{width:100%}figcaption{font-size:.85em;color:#444}
-img{width:100%;height:auto;border:1px solid #ddd}pre{background:#f6f6f6;padding:.6em;overflow-x:auto;font-size:.8em}
-.note{color:#555;font-size:.9em}
-@media print{body{max-width:none}figure{page-break-inside:avoid}}
-"""
-# Records each image's natural width once loaded (0 when an image failed), so a DOM dump shows it.
-_IMAGE_CHECK = ("<script>window.addEventListener('load',function(){var n=0;document.querySelectorAll('img')"
-                ".forEach(function(i){i.setAttribute('data-natural-width',i.naturalWidth);if(!i.naturalWidth)n++;});"
-                "document.body.setAttribute('data-broken-images',n);});</script>")
+def _as_cell(value: Any) -> Cell:
+    """A plain value as a cell: numbers right-aligned (the decimal points line up), words left."""
+    if isinstance(value, Cell):
+        return value
+    text = value if isinstance(value, str) else format_number(value)
+    plain = text.strip().rstrip("%").replace("\u2212", "-")
+    try:
+        float(plain)
+    except ValueError:
+        return Cell(text, "" if plain in ("?", "") else "t")
+    return Cell(text)
 
 
-def html_page(title: str, body: str) -> str:
-    """A complete, self-contained HTML page (inline CSS, no external resources)."""
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f'<meta name="generator" content="wekawbc"><style>{_CSS}</style></head>\n<body>\n{body}\n'
-            f"{_IMAGE_CHECK}\n</body></html>\n")
+@functools.cache
+def _templates() -> jinja2.Environment:
+    # Autoescaping on: every value a template shows is user text (class names, titles, commands).
+    environment = jinja2.Environment(loader=jinja2.PackageLoader("wekawbc.report", "templates"), autoescape=True,
+                                     trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    environment.filters["as_cell"] = _as_cell
+    return environment
+
+
+def render_html(template: str, **context: Any) -> str:
+    """A page of ``wekawbc/report/templates`` rendered with ``context`` (every value escaped)."""
+    return _templates().get_template(template).render(**context)
 
 
 def _summary_rows(evaluation: Mapping[str, Any]) -> list[list[Any]]:
@@ -281,32 +272,15 @@ def render_run_markdown(report: Mapping[str, Any], plot_names: Sequence[str] = (
     return "\n".join(lines)
 
 
-def _figure(name: str, png: bytes) -> str:
-    title = html.escape(_PLOT_TITLES.get(name, name))
-    data = base64.b64encode(png).decode("ascii")
-    wide = ' class="wide"' if name in _WIDE_PLOTS else ""
-    return (f'<figure id="fig-{name}"{wide}><img src="data:image/png;base64,{data}" alt="{title}">'
-            f"<figcaption>{title}</figcaption></figure>")
-
-
 def render_run_html(report: Mapping[str, Any], images: Mapping[str, bytes], weka_text: str | None = None) -> str:
     """The run report as one self-contained HTML page; ``images`` maps plot names to PNG bytes."""
-    versions = report.get("versions", {})
-    body = [f"<h1>{html.escape(str(report.get('title', 'wekawbc run')))}</h1>",
-            f'<p class="note">Reproduce with <code>{html.escape(str(report.get("command", "")))}</code> '
-            f"(seed {html.escape(str(report.get('seed')))}); wekawbc {html.escape(str(versions.get('wekawbc', '?')))}, "
-            f"Weka {html.escape(str(versions.get('weka', '?')))}, Python {html.escape(str(versions.get('python', '?')))}"
-            + (f", torch {html.escape(str(versions['torch']))}" if "torch" in versions else "") + ".</p>"]
-    sections = _sections(report)
-    for title, header, rows, caption in sections[:3]:
-        body.append(f"<h2>{html.escape(title)}</h2>" + html_table(header, rows, caption=caption or None))
-    if images:
-        body.append("<h2>Figures</h2>" + "".join(_figure(name, png) for name, png in images.items()))
-    for title, header, rows, caption in sections[3:]:
-        body.append(f"<h2>{html.escape(title)}</h2>" + html_table(header, rows, caption=caption or None))
-    if weka_text is not None:
-        body.append(f"<h2>Weka output</h2><pre>{html.escape(weka_text)}</pre>")
-    return html_page(str(report.get("title", "wekawbc run")), "\n".join(body))
+    sections = [{"title": title, "header": header, "rows": rows, "caption": caption or None}
+                for title, header, rows, caption in _sections(report)]
+    figures = [{"name": name, "title": _PLOT_TITLES.get(name, name), "wide": name in _WIDE_PLOTS,
+                "data": base64.b64encode(png).decode("ascii")} for name, png in images.items()]
+    return render_html("run.html.j2", title=str(report.get("title", "wekawbc run")), command=report.get("command", ""),
+                       seed=report.get("seed"), versions=report.get("versions", {}), sections=sections,
+                       figures=figures, weka_text=weka_text)
 
 
 def _run_value(evaluation: Mapping[str, Any], key: str) -> float | None:
@@ -372,17 +346,14 @@ def render_runs_markdown(table: Mapping[str, Any]) -> str:
 
 
 def render_runs_html(table: Mapping[str, Any]) -> str:
+    """The side-by-side table as a self-contained HTML page, best value(s) per metric highlighted."""
     header = ["Metric", *(run["name"] for run in table["runs"])]
-    rows = [[html.escape(row["metric"]), *(f'<span class="best">{format_number(v)}</span>' if i in row["best"]
-                                           else html.escape(format_number(v)) for i, v in enumerate(row["values"]))]
-            for row in table["rows"]]
-    runs = "".join(f"<li><b>{html.escape(run['name'])}</b>: <code>{html.escape(run['path'])}</code>, seed "
-                   f"{html.escape(str(run['seed']))}, command <code>{html.escape(str(run['command']))}</code></li>"
-                   for run in table["runs"])
-    body = (f"<h1>Runs compared</h1><p>Classes: {html.escape(', '.join(table['labels']))}. Best value per metric "
-            f'<span class="best">highlighted</span> (lowest for errors).</p>'
-            + html_table(header, rows, raw_cells=True) + f"<ul>{runs}</ul>")
-    return html_page("Runs compared", body)
+    rows = [[row["metric"], *(Cell(format_number(v), "best") if i in row["best"] else v
+                              for i, v in enumerate(row["values"]))] for row in table["rows"]]
+    runs = [{"label": run["name"], "path": run["path"], "seed": run["seed"], "command": run["command"]}
+            for run in table["runs"]]
+    return render_html("runs.html.j2", title="Runs compared", labels=table["labels"], header=header, rows=rows,
+                       runs=runs)
 
 
 def write_report_files(stem: str | os.PathLike, markdown: str, page: str, data: Mapping[str, Any]) -> Path:
