@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from weka_corpus import corpus_inputs, oracle, weka_text  # noqa: F401 (Weka's text corpus, cached per session)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATASETS = Path(os.environ.get("WEKAWBC_DATASETS", REPO_ROOT.parent / "shared" / "datasets"))
 DATASETS_MISSING = (

@@ -16,7 +16,6 @@ import numpy as np
 import pytest
 
 import weka_corpus as wc
-from weka_corpus import corpus_inputs, weka_text  # noqa: F401 (fixtures)
 from wekawbc._io import WekawbcError
 from wekawbc.evaluation import evaluate
 from wekawbc.evaluation.parse import parse_text

@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 
 import weka_corpus as wc
-from weka_corpus import corpus_inputs, oracle, weka_text  # noqa: F401 (fixtures)
 from wekawbc.evaluation.parse import _PREFIX, parse_text, render_evaluation
 
 DEFAULT39 = {("en", name) for name in ("cv_k", "cv5_cost", "test_set", "toggle", "split", "regression",

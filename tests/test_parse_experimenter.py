@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 
 import weka_corpus as wc
-from weka_corpus import corpus_inputs  # noqa: F401 (fixture)
 from wekawbc.evaluation.parse import parse_text
 
 @pytest.fixture(scope="module")

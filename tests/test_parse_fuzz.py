@@ -18,7 +18,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import weka_corpus as wc
-from weka_corpus import corpus_inputs, weka_text  # noqa: F401 (fixtures)
 from wekawbc._io import WekawbcError
 from wekawbc.evaluation.parse import parse_text, render_evaluation
 from wekawbc.report.weka_audit import audit_weka_text

@@ -19,7 +19,6 @@ from pathlib import Path
 import pytest
 
 import weka_corpus as wc
-from weka_corpus import corpus_inputs  # noqa: F401 (fixture)
 from wekawbc.evaluation import num_to_short_id
 from wekawbc.evaluation.parse import parse_file, parse_text, render_evaluation
 

@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 
 import weka_corpus as wc
-from weka_corpus import corpus_inputs, weka_text  # noqa: F401 (fixtures)
 from wekawbc.evaluation.parse import parse_text, render_evaluation
 from wekawbc.report.weka_audit import audit_weka_text
 
