@@ -18,7 +18,6 @@ it stopped. Every file is written atomically.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import time
 from collections import deque
@@ -30,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from wekawbc._io import WekawbcError, atomic_write_text
+from wekawbc._json import json_ready
 from wekawbc._progress import progress_bar
 from wekawbc.paths import inside, slug
 from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
@@ -37,6 +37,8 @@ from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops,
 from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
 from wekawbc.predictions import Predictions, read_predictions, write_predictions_csv, write_train_counts_csv
+from wekawbc.report.experiment import ExperimentSection, experiment_table_markdown, render_experiment_html
+from wekawbc.report.render import markdown_text
 
 __all__ = ["METRICS", "ExperimentOutcome", "run_experiment", "fold_metrics"]
 
@@ -223,41 +225,29 @@ def _summarise(config: ExperimentConfig, units: list[_Unit]) -> tuple[pd.DataFra
     return results, tables
 
 
-def _table_markdown(tables: list[ExperimentTable]) -> str:
-    schemes = tables[0].schemes
-    lines = ["| metric | " + " | ".join(schemes) + " |", "|---|" + "---|" * len(schemes)]
-    for table in tables:
-        cells = [f"{m:.4f} ± {s:.4f} {mark}".rstrip() for m, s, mark in zip(table.means, table.stds, table.marks)]
-        lines.append(f"| {table.metric} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as JSON-able dicts at full precision (NaN as None)."""
-    return [{k: (None if isinstance(v, float) and not np.isfinite(v) else v.item() if isinstance(v, np.generic) else v)
-             for k, v in row.items()} for row in frame.to_dict(orient="records")]
+def _mode(config: ExperimentConfig) -> str:
+    evaluation = config.evaluation
+    return (f"{evaluation.repetitions} × {evaluation.folds}-fold cross-validation" if evaluation.folds
+            else f"{evaluation.repetitions} × {evaluation.split:g} % split")
 
 
 def _write_summary(config: ExperimentConfig, dataset: str, task: str, results: pd.DataFrame,
                    tables: list[ExperimentTable], folder: Path) -> None:
     summary = summarise_runs(results, list(METRICS))
     evaluation = config.evaluation
-    mode = (f"{evaluation.repetitions} × {evaluation.folds}-fold cross-validation" if evaluation.folds
-            else f"{evaluation.repetitions} × {evaluation.split:g} % split")
+    mode = _mode(config)
     document = {
         "dataset": dataset, "task": task, "evaluation": mode, "seeds": evaluation.seeds(),
         "baseline": tables[0].baseline, "alpha": evaluation.alpha,
-        "summary": _records(summary),
+        "summary": json_ready(summary.to_dict(orient="records")),
         "tests": [table.to_dict() for table in tables],
-        "folds": _records(results),
+        "folds": json_ready(results.to_dict(orient="records")),
     }
     atomic_write_text(folder / "experiment.json", json.dumps(document, indent=2))
     text = "".join(table.text(f"{dataset}-{task}") + "\n" for table in tables)
     atomic_write_text(folder / "experiment.txt", text)
-    markdown = (f"## {dataset}, {task}-class task\n\n{mode} (seeds {evaluation.seeds()}); mean ± standard "
-                f"deviation over all folds of all repetitions; `v`/`*`: significantly higher/lower than "
-                f"{tables[0].baseline} (corrected resampled paired t-test, alpha {evaluation.alpha}).\n\n"
-                + _table_markdown(tables))
+    markdown = (f"## {markdown_text(dataset)}, {task}-class task\n\n"
+                + experiment_table_markdown(tables, f"{mode} (seeds {evaluation.seeds()})"))
     atomic_write_text(folder / "experiment.md", markdown)
 
 
@@ -299,34 +289,13 @@ def _write_comparison(config: ExperimentConfig, run_folders: list[Path], folder:
                               table)
 
 
-def _html_page(config: ExperimentConfig, sections: list[tuple[str, list[ExperimentTable], list[Path], Path | None]]
-               ) -> str:
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>wekawbc experiment {html.escape(config.name)}"
-             "</title><style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-             "td,th{border:1px solid #999;padding:3px 8px;text-align:right}th{background:#eee}"
-             "td.mark{color:#b00;font-weight:bold}</style></head><body>",
-             f"<h1>Experiment {html.escape(config.name)}</h1>"]
-    for title, tables, run_folders, comparison in sections:
-        schemes = tables[0].schemes
-        parts.append(f"<h2>{html.escape(title)}</h2><p>Baseline {html.escape(tables[0].baseline)}; v / *: "
-                     "significantly higher / lower (corrected resampled paired t-test, alpha "
-                     f"{tables[0].alpha}).</p><table><tr><th>metric</th>"
-                     + "".join(f"<th>{html.escape(s)}</th>" for s in schemes) + "</tr>")
-        for table in tables:
-            parts.append(f"<tr><th>{html.escape(table.metric)}</th>" + "".join(
-                f"<td>{m:.4f} ± {s:.4f} {html.escape(mark)}</td>"
-                for m, s, mark in zip(table.means, table.stds, table.marks)) + "</tr>")
-        parts.append("</table><ul>")
-        for folder in run_folders:
-            relative = folder.relative_to(config.run_dir).as_posix()
-            parts.append(f"<li><a href='{html.escape(relative)}/report.html'>{html.escape(folder.name)}</a></li>")
-        if comparison is not None:
-            relative = comparison.relative_to(config.run_dir).as_posix()
-            parts.append(f"<li><a href='{html.escape(relative)}'>comparison with {html.escape(config.output.compare)}"
-                         "</a></li>")
-        parts.append("</ul>")
-    parts.append("</body></html>\n")
-    return "".join(parts)
+def _section(config: ExperimentConfig, title: str, tables: list[ExperimentTable], run_folders: list[Path],
+             comparison: Path | None) -> ExperimentSection:
+    """What the experiment page shows of one data set and task (links relative to the run folder)."""
+    links = [(f"{folder.relative_to(config.run_dir).as_posix()}/report.html", folder.name) for folder in run_folders]
+    if comparison is not None:
+        links.append((comparison.relative_to(config.run_dir).as_posix(), f"comparison with {config.output.compare}"))
+    return ExperimentSection(title, tables, _mode(config), links)
 
 
 def _provenance(config: ExperimentConfig, fingerprints: dict[str, str], executor) -> dict[str, Any]:
@@ -367,12 +336,12 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
             outcome.run_folders += run_folders
             outcome.tables[f"{spec.name}-{task}"] = tables
             comparison = _write_comparison(config, run_folders, folder)
-            sections.append((f"{spec.name}, {task}-class task", tables, run_folders, comparison))
+            sections.append(_section(config, f"{spec.name}, {task}-class task", tables, run_folders, comparison))
             markdown.append((folder / "experiment.md").read_text() + "\n")
     atomic_write_text(outcome.skipped_file, "".join(f"{name}: {line}\n" for name, lines in outcome.skipped.items()
                                                     for line in lines))
     atomic_write_text(run_dir / "config.json", json.dumps(_provenance(config, fingerprints, executor), indent=2,
                                                           default=str))
     atomic_write_text(outcome.report_md, "".join(markdown))
-    atomic_write_text(outcome.report_html, _html_page(config, sections))
+    atomic_write_text(outcome.report_html, render_experiment_html(config.name, sections))
     return outcome
