@@ -15,7 +15,7 @@ import pytest
 from sklearn.metrics import accuracy_score, cohen_kappa_score, precision_recall_fscore_support
 
 from wekawbc.papers import load_paper
-from wekawbc.report.audit import audit_paper, max_kappa
+from wekawbc.papers.audit import audit_paper, max_kappa
 
 # Tables 7 and 8 as printed (rows: actual class, the row totals equal the class counts of Tables 1, 2).
 T7 = np.array([[210, 56], [28, 706]])  # agranulocyte, granulocyte

@@ -9,7 +9,7 @@ from sklearn.metrics import cohen_kappa_score, f1_score
 
 from wekawbc.cli import main
 from wekawbc.papers import paper_from_dict
-from wekawbc.report.audit import audit_paper
+from wekawbc.papers.audit import audit_paper
 
 MATRIX = [[40, 10], [5, 45]]  # rows actual: a, b
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 from wekawbc._lazy import lazy_exports
 
 _PUBLIC = {
-    "wekawbc.report.audit": ("Finding", "audit_paper", "findings_markdown", "findings_table", "matrix_predictions"),
+    "wekawbc.papers.audit": ("Finding", "audit_paper", "matrix_predictions"),
+    "wekawbc.report.audit": ("findings_markdown", "findings_table"),
     "wekawbc.report.compare": ("compare_with_paper", "comparison_html", "comparison_markdown"),
     "wekawbc.report.render": ("compare_runs", "render_runs_html", "render_runs_markdown"),
     "wekawbc.report.runfolder": ("Run", "load_run", "render_run_folder", "write_run_folder"),

@@ -20,7 +20,8 @@ def _audit_weka_text(args: argparse.Namespace) -> int:
     import sys
 
     from wekawbc.evaluation.parse import parse_file
-    from wekawbc.report.audit import findings_markdown, findings_table, summary_counts
+    from wekawbc.papers.audit import summary_counts
+    from wekawbc.report.audit import findings_markdown, findings_table
     from wekawbc.report.weka_audit import audit_weka_text
 
     parsed = parse_file(args.paper)
@@ -47,7 +48,8 @@ def _audit(args: argparse.Namespace) -> int:
     if _is_weka_text(args.paper):
         return _audit_weka_text(args)
     from wekawbc.papers import load_paper
-    from wekawbc.report.audit import audit_paper, findings_markdown, findings_table, summary_counts
+    from wekawbc.papers.audit import audit_paper, summary_counts
+    from wekawbc.report.audit import findings_markdown, findings_table
 
     paper = load_paper(args.paper)
     findings = audit_paper(paper)

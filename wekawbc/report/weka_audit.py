@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from wekawbc.report.audit import Finding
+from wekawbc.papers.audit import Finding
 
 __all__ = ["audit_weka_text"]
 
