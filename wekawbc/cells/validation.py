@@ -210,6 +210,17 @@ class DetectionReport:
                 **per_field, "fields_without_detection": self.fields_without_detection}
 
 
+def check_boxes(record: CellRecord, boxes, shape: tuple[int, int]) -> None:
+    """Raise ``WekawbcError`` when a ground-truth box is empty or lies outside the ``shape`` image."""
+    from wekawbc._io import WekawbcError
+
+    rows, cols = shape[:2]
+    for x0, y0, x1, y1 in boxes:
+        if not (0 <= x0 < x1 <= cols and 0 <= y0 < y1 <= rows):
+            raise WekawbcError(f"{record.image}: box {x0},{y0},{x1},{y1} does not fit the {cols}x{rows} image "
+                               "(boxes are x0,y0,x1,y1 in its pixels)")
+
+
 def _false_type(box, record: CellRecord, truth, shape: tuple[int, int]) -> str:
     if any(box_iou(box, other) > 0.1 for other in truth):
         return "poor box"
@@ -231,8 +242,9 @@ def validate_detection(records: Iterable[CellRecord], *, iou: float = 0.5, stain
     report = DetectionReport(iou=iou)
     items = list(records)
     for record in progress(items) if progress else items:
-        rgb = field_image(record, stain)
         truth = truth_boxes(record)
+        check_boxes(record, truth, read_image(record.image).shape)
+        rgb = field_image(record, stain)
         boxes = [leukocyte.box for leukocyte in isolate_leukocytes(rgb, params)]
         report.fields += 1
         report.annotated += len(truth)

@@ -74,6 +74,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("dataset", metavar="DATASET_DIR", help="a data set folder, a folder of images or an image")
     predict.add_argument("-o", "--output", required=True, metavar="PREDS.csv",
                          help="predictions CSV: id,fold,actual,weight,p_<label>... ('actual' empty when unlabelled)")
+    predict.add_argument("--mode", choices=("auto", "crop", "field"), default="auto",
+                         help="crop: classify each image as one cell; field: classify every leukocyte the detector "
+                              "finds (one row each: image, cell, box, confidence); auto: field when any image is at "
+                              "least 480 px on its longer side (default: auto)")
+    predict.add_argument("--one-cell-per-image", action="store_true",
+                         help="fields: only the largest, most central leukocyte")
     predict.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     predict.set_defaults(handler=_predict)
@@ -184,6 +190,8 @@ def _predict(args: argparse.Namespace) -> int:
     if tuple(model.labels) != class_values(task):
         raise WekawbcError(f"{args.model}: classes {list(model.labels)} are not those of the '{task}' task")
     pre = model.preprocessing
+    if _is_field_data(args.dataset, args.mode):
+        return _predict_fields(args, model, task)
     crops = load_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
                        progress=not args.quiet)
     _report_skipped(crops.skipped)
@@ -192,6 +200,48 @@ def _predict(args: argparse.Namespace) -> int:
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
     return 0
+
+
+def _is_field_data(source: str, mode: str) -> bool:
+    """``mode``, with ``auto`` resolved as ``extract`` does: fields when an image reaches FIELD_MIN_SIDE."""
+    if mode != "auto":
+        return mode == "field"
+    from PIL import Image
+
+    from wekawbc.cells.dataset import load_dataset
+    from wekawbc.features.extract import FIELD_MIN_SIDE
+
+    for record in load_dataset(source):
+        try:
+            with Image.open(record.image) as image:
+                if max(image.size) >= FIELD_MIN_SIDE:
+                    return True
+        except OSError:
+            continue  # reported when the images are read
+    return False
+
+
+def _predict_fields(args: argparse.Namespace, model, task: str) -> int:
+    """One prediction per leukocyte found in each field; exit 3 when a field has none (as ``extract``)."""
+    import numpy as np
+
+    from wekawbc.cnn.fields import load_field_crops, write_field_predictions_csv
+    from wekawbc.cnn.training import predict_proba
+    from wekawbc.features.cli import EXIT_SOME_FAILED
+
+    pre = model.preprocessing
+    crops = load_field_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
+                             one_per_image=args.one_cell_per_image, progress=not args.quiet)
+    _report_skipped(crops.skipped)
+    distribution = (predict_proba(model, crops.images, threads=args.threads) if len(crops.cells)
+                    else np.zeros((0, len(crops.labels))))
+    path = write_field_predictions_csv(args.output, crops, distribution)
+    for image, _ in crops.empty:
+        print(f"wekawbc: no cell: {image}: no leukocyte found", file=sys.stderr)
+    fields = len({cell.image for cell in crops.cells}) + len(crops.empty)
+    print(f"{fields} field(s): {len(crops.cells)} leukocyte(s) predicted, {len(crops.empty)} field(s) without a "
+          f"leukocyte, {len(crops.skipped)} skipped; predictions written to {path}")
+    return EXIT_SOME_FAILED if crops.empty or crops.skipped else 0
 
 
 def _subsample(args: argparse.Namespace) -> int:

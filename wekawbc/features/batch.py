@@ -61,11 +61,12 @@ def _one_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | None) -> tuple[list[dict], ImageOutcome]:
+def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | None,
+             one_per_image: bool = False) -> tuple[list[dict], ImageOutcome]:
     """Features of one image's cells (never raises for bad input: the outcome says what went wrong)."""
     try:
         rgb = read_image(record.image)
-        cells = extract_features(rgb, mode=mode)
+        cells = extract_features(rgb, mode=mode, one_per_image=one_per_image)
         if masks_out is not None:
             labels = np.zeros(rgb.shape[:2], np.uint8)
             for cell in cells:
@@ -80,8 +81,9 @@ def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | Non
         return [], ImageOutcome(str(record.image), "failed", 0, f"{record.image}: {type(error).__name__}: {error}")
     label = record.task_label(task)
     rows = []
-    for index, cell in enumerate(cells):
-        row = {"image": str(record.image), "cell": index, **dict(zip(BOX_COLUMNS, cell.box))}
+    for cell in cells:
+        row = {"image": str(record.image), "cell": cell.cell, **dict(zip(BOX_COLUMNS, cell.box)),
+               "confidence": cell.confidence}
         row.update(cell.values)
         row["class"] = label
         rows.append(row)
@@ -91,7 +93,7 @@ def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | Non
 
 
 def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "auto", jobs: int = 1,
-                    masks_out: str | os.PathLike | None = None,
+                    masks_out: str | os.PathLike | None = None, one_per_image: bool = False,
                     progress: Callable[[Iterator], Iterator] | None = None) -> BatchResult:
     """Extract every image of ``dataset``.
 
@@ -105,6 +107,8 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
         See :func:`wekawbc.features.extract_features`.
     jobs : int, default=1
         Worker processes (``-1``: one per CPU).
+    one_per_image : bool, default=False
+        Fields: the largest, most central leukocyte only (:func:`wekawbc.cells.fields.choose_cells`).
     masks_out : path, optional
         Folder for the 8-bit masks (0 background, 128 cytoplasm, 255 nucleus), one PNG per image
         named after it, the image's size.
@@ -114,11 +118,13 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
     Returns
     -------
     BatchResult
-        ``table`` columns: image, cell, x0, y0, x1, y1, every feature, class; outcomes in index order.
+        ``table`` columns: image, cell, x0, y0, x1, y1, confidence, every feature, class; outcomes in
+        index order.
     """
     if masks_out is not None:
         Path(masks_out).mkdir(parents=True, exist_ok=True)
-    work = partial(_process, task=task, mode=mode, masks_out=None if masks_out is None else str(masks_out))
+    work = partial(_process, task=task, mode=mode, masks_out=None if masks_out is None else str(masks_out),
+                   one_per_image=one_per_image)
     records = list(dataset)
     workers = (os.cpu_count() or 1) if jobs == -1 else max(int(jobs), 1)
     outcomes = [ImageOutcome(problem.path, "failed", 0, problem.reason) for problem in dataset.problems]
@@ -139,6 +145,6 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
             for found, outcome in results:
                 rows.extend(found)
                 outcomes.append(outcome)
-    columns = ["image", "cell", *BOX_COLUMNS, *feature_names(), "class"]
+    columns = ["image", "cell", *BOX_COLUMNS, "confidence", *feature_names(), "class"]
     table = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     return BatchResult(table, outcomes)
