@@ -57,7 +57,7 @@ class DetectionParams:
     red_cell_spread: float = 3.0     # B - G above the red cells' median, in red-cell spreads
     min_nucleus_area: float = 0.004  # fraction of the field's area
     lobe_gap: float = 0.03           # fraction of the field's longer side
-    crop_margin: float = 0.45        # of the nucleus group's larger side, on each side
+    crop_margin: float = 0.35        # of the nucleus group's larger side, on each side
     min_colour_distance: float = 1.5  # Mahalanobis L*a*b* distance from the red cells, in red-cell spreads
     min_area: float = 1.65           # nucleus area, in typical red-cell areas
     edge_area: float = 2.2           # the same, for a group cut by the field border
