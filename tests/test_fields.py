@@ -135,3 +135,37 @@ def test_cnn_predict_on_fields_one_row_per_leukocyte(datasets, tmp_path, capsys)
                  "--one-cell-per-image"]) == 3
     with open(tmp_path / "one.csv", newline="", encoding="utf-8") as handle:
         assert sum(row["status"] == "ok" for row in csv.DictReader(handle)) == 1
+
+
+def test_weka_run_with_singleton_groups_equals_wekas_own_cv(jvm):
+    import pandas as pd
+
+    from wekawbc.weka.run import run_classifier
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(rng.normal(size=(40, 3)), columns=["a", "b", "c"])
+    frame["class"] = pd.Categorical(rng.choice(["x", "y"], 40), categories=["x", "y"])
+    weka = run_classifier(frame, "weka.classifiers.trees.J48", folds=5, seed=2)
+    grouped = run_classifier(frame, "weka.classifiers.trees.J48", folds=5, seed=2, groups=[str(i) for i in range(40)])
+    assert grouped.grouping is None and grouped.summary_text == weka.summary_text
+    assert np.array_equal(grouped.predictions.distribution, weka.predictions.distribution)
+    assert grouped.predictions.ids == weka.predictions.ids
+
+
+def test_weka_cli_groups_keep_an_image_in_one_fold(field_table, tmp_path, capsys, jvm):
+    from wekawbc.arff import write_arff, write_csv
+    from wekawbc.cells.dataset import CLASSES
+    from wekawbc.cli import main
+    from wekawbc.features.registry import feature_names
+    from wekawbc.predictions import read_predictions_csv
+
+    write_arff(tmp_path / "cells.arff", field_table[[*feature_names(), "class"]], CLASSES, relation="cells")
+    write_csv(tmp_path / "cells.csv", field_table)
+    assert main(["weka", str(tmp_path / "cells.arff"), "--classifier", "weka.classifiers.trees.J48", "--folds", "5",
+                 "--groups", str(tmp_path / "cells.csv"), "--json", str(tmp_path / "run.json")]) == 0
+    captured = capsys.readouterr()
+    assert "folds grouped" in captured.err and "(folds grouped)" in captured.out
+    import json
+
+    document = json.loads((tmp_path / "run.json").read_text())
+    assert "folds grouped" in document["grouping"]
