@@ -55,9 +55,15 @@ def field_table(datasets):
     from wekawbc.cells.dataset import CellDataset
     from wekawbc.features.batch import extract_dataset
 
-    records = [r for r in load_dataset(datasets / "bccd") if r.label and r.extra.get("n_wbc_boxes") != "1"]
-    records += [r for r in load_dataset(datasets / "bccd") if r.label and r.extra.get("n_wbc_boxes") == "1"][:40]
-    return extract_dataset(CellDataset(records[:48], layout="labels.csv"), mode="field").table
+    from dataclasses import replace
+
+    dataset = load_dataset(datasets / "bccd")
+    # Fields with two annotated leukocytes carry no single label in bccd: give them one (alternating),
+    # so that the cells of one field share a class as extracted cells of a labelled field do.
+    several = [replace(r, label=("neutrophil", "eosinophil")[i % 2])
+               for i, r in enumerate(r for r in dataset if r.extra.get("n_wbc_boxes") == "2" and not r.label)][:8]
+    single = [r for r in dataset if r.label and r.extra.get("n_wbc_boxes") == "1"][:40]
+    return extract_dataset(CellDataset(several + single, layout="labels.csv"), mode="field").table
 
 
 def test_grouped_cv_on_fields_keeps_each_image_in_one_fold(field_table, jvm):
@@ -169,3 +175,29 @@ def test_weka_cli_groups_keep_an_image_in_one_fold(field_table, tmp_path, capsys
 
     document = json.loads((tmp_path / "run.json").read_text())
     assert "folds grouped" in document["grouping"]
+
+
+def test_cnn_evaluate_on_fields_keeps_a_field_in_one_fold(datasets, tmp_path, capsys):
+    pytest.importorskip("torch")
+    from wekawbc.cli import main
+    from wekawbc.predictions import read_predictions_csv
+
+    dataset = load_dataset(datasets / "bccd")
+    several = [r for r in dataset if r.extra.get("n_wbc_boxes") == "2" and not r.label][:3]  # two cells each
+    records = [r for r in dataset if r.extra.get("n_wbc_boxes") == "1"]
+    chosen = ([(r, "neutrophil") for r in several] + [(r, r.label) for r in records if r.label == "neutrophil"][:3]
+              + [(r, r.label) for r in records if r.label == "eosinophil"][:5])
+    with open(tmp_path / "labels.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["image", "label"])
+        for record, label in chosen:
+            writer.writerow([str(record.image), label])
+    assert main(["cnn", "evaluate", str(tmp_path), "--folds", "3", "--epochs", "1", "--image-size", "16",
+                 "--threads", "1", "--quiet", "--bootstrap", "0", "--out", str(tmp_path / "ev")]) == 0
+    assert "folds grouped" in capsys.readouterr().err
+    predictions = read_predictions_csv(tmp_path / "ev" / "predictions.csv")
+    fold_of: dict[str, set[int]] = {}
+    for identifier, fold in zip(predictions.ids, predictions.fold):
+        fold_of.setdefault(identifier.rsplit("#", 1)[0], set()).add(int(fold))
+    assert len(predictions.ids) > len(fold_of)  # some field gave several cells
+    assert all(len(folds) == 1 for folds in fold_of.values())

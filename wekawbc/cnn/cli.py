@@ -36,6 +36,12 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                              "monocyte=38,basophil=25); the subset keeps the data set's record order")
     parser.add_argument("--subsample-seed", type=int, default=1, metavar="S",
                         help="seed of the --class-counts draw (default: 1)")
+    parser.add_argument("--mode", choices=("auto", "crop", "field"), default="auto",
+                        help="crop: each image is one cell (its centre); field: every leukocyte the detector finds "
+                             "is an instance, and cross-validation keeps a field's cells in one fold; auto: field "
+                             "when any image is at least 480 px on its longer side (default: auto)")
+    parser.add_argument("--one-cell-per-image", action="store_true",
+                        help="fields: only the largest, most central leukocyte of each")
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -129,13 +135,27 @@ def _settings(args: argparse.Namespace, seed: int):
 
 
 def _load(args: argparse.Namespace, settings):
+    """The crops of the data set, and the image of each crop when they come from fields (else None)."""
     from wekawbc.cnn.images import load_crops
 
+    if _is_field_data(args.dataset, args.mode):
+        from wekawbc.cnn.fields import load_field_crops
+
+        if args.class_counts:
+            raise WekawbcError("--class-counts applies to single-cell crops, not to smear fields")
+        fields = load_field_crops(args.dataset, task=args.task, image_size=settings.image_size,
+                                  crop_fraction=settings.crop_fraction, one_per_image=args.one_cell_per_image,
+                                  progress=not args.quiet)
+        crops = fields.crop_set()
+        _report_skipped(crops.skipped)
+        if not len(crops):
+            raise WekawbcError(f"{args.dataset}: no leukocyte found in any field")
+        return crops, fields.groups
     crops = load_crops(args.dataset, task=args.task, image_size=settings.image_size,
                        crop_fraction=settings.crop_fraction, class_counts=args.class_counts,
                        subsample_seed=args.subsample_seed, progress=not args.quiet)
     _report_skipped(crops.skipped)
-    return crops
+    return crops, None
 
 
 def _report_skipped(skipped: list[str]) -> None:
@@ -167,7 +187,7 @@ def _train(args: argparse.Namespace) -> int:
     from wekawbc.cnn.training import train_cnn
 
     settings = _settings(args, args.seed)
-    crops = _load(args, settings)
+    crops, _ = _load(args, settings)
     images, y, ids = _labelled(crops)
     model = train_cnn(images, y, crops.labels, settings, ids=ids, progress=not args.quiet)
     provenance = _provenance(args, crops, settings)
@@ -282,11 +302,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.preserve_order and args.split is None:
         raise WekawbcError("--preserve-order applies to --split only")
     settings = _settings(args, args.train_seed)
-    crops = _load(args, settings)
+    crops, groups = _load(args, settings)
     images, y, ids = _labelled(crops)
+    if groups is not None:
+        groups = [group for group, label in zip(groups, crops.y) if label >= 0]
     common = dict(settings=settings, progress=not args.quiet)
     if args.folds is not None:
-        run = cross_validate_cnn(images, y, crops.labels, ids, n_folds=args.folds, seed=args.seed, **common)
+        run = cross_validate_cnn(images, y, crops.labels, ids, n_folds=args.folds, seed=args.seed, groups=groups,
+                                 **common)
         title, mode = "=== Stratified cross-validation ===", f"{args.folds}-fold cross-validation"
     else:
         run = holdout_cnn(images, y, crops.labels, ids, percentage=args.split, seed=args.seed,

@@ -24,6 +24,9 @@ from wekawbc.cnn.images import prepare_crop
 
 __all__ = ["FieldCrops", "cell_crop", "load_field_crops", "write_field_predictions_csv"]
 
+#: How a field cell is named where one identifier per instance is needed (``IMAGE#cell``).
+CELL_ID = "{image}#{cell}"
+
 #: A field's box becomes a square of this many times its longer side before the model's centre crop.
 CROP_MARGIN = 1.1
 
@@ -57,6 +60,20 @@ class FieldCrops:
     cells: list[FieldCell]
     empty: list[tuple[str, str]] = field(default_factory=list)  # (image, actual label or "")
     skipped: list[str] = field(default_factory=list)
+
+    def crop_set(self):
+        """The crops as a :class:`~wekawbc.cnn.images.CropSet` (ids ``IMAGE#cell``; fields without a
+        leukocyte listed as skipped), for training and evaluation."""
+        from wekawbc.cnn.images import CropSet
+
+        ids = tuple(CELL_ID.format(image=cell.image, cell=cell.cell) for cell in self.cells)
+        skipped = self.skipped + [f"{image}: no leukocyte found" for image, _ in self.empty]
+        return CropSet(self.images, self.labels, self.y, ids, skipped)
+
+    @property
+    def groups(self) -> list[str]:
+        """The image of every crop: the group that keeps a field's cells in one fold."""
+        return [cell.image for cell in self.cells]
 
 
 def load_field_crops(source, *, task: str, image_size: int, crop_fraction: float, one_per_image: bool = False,
