@@ -44,6 +44,7 @@ for name, crops in (("field_centre", centre), ("detected_main_cell", detected), 
         correct = (predicted == y) & has
     else:
         correct = predicted == y
-    result[name] = {"accuracy": float(correct.mean()), "correct": int(correct.sum())}
+    result[name] = {"accuracy": float(correct.mean()), "correct": int(correct.sum()),
+                    "predicted_counts": {label: int((predicted == i).sum()) for i, label in enumerate(model.labels)}}
 json.dump(result, open(out, "w"), indent=2, default=str)
 print(json.dumps(result, indent=2, default=str))
