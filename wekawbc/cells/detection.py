@@ -24,7 +24,9 @@ the stain does to red cells and plasma (pink, bluish, pale):
    its minimum (``min_colour_distance``, ``min_area``); groups under ``min_confidence`` are dropped.
 4. Each group left is cropped with a margin and segmented by
    :func:`wekawbc.cells.segmentation.segment_cell`, whose cell box is the detection's box.
-   Boxes overlapping an earlier one at IoU 0.5 or more are the same cell (the most confident kept).
+   Boxes overlapping an earlier one at IoU 0.5 or more are the same cell (the most confident kept);
+   a box overlapping an earlier one by ``merge_overlap`` of the smaller box or more is another part
+   of that cell (lobes the threshold split): the two nucleus groups are segmented together.
 
 Fields larger than ``max_pixels`` are refused with a clear error (:class:`FieldTooLarge`).
 """
@@ -58,6 +60,7 @@ class DetectionParams:
     min_nucleus_area: float = 0.004  # fraction of the field's area
     lobe_gap: float = 0.03           # fraction of the field's longer side
     crop_margin: float = 0.35        # of the nucleus group's larger side, on each side
+    merge_overlap: float = 0.1       # cells overlapping this much (of the smaller box) are segmented as one
     min_colour_distance: float = 1.5  # Mahalanobis L*a*b* distance from the red cells, in red-cell spreads
     min_area: float = 1.65           # nucleus area, in typical red-cell areas
     edge_area: float = 2.2           # the same, for a group cut by the field border
@@ -81,6 +84,7 @@ class Leukocyte:
     box: Box
     segmentation: CellSegmentation
     confidence: float = 1.0
+    nucleus_box: Box | None = None
 
 
 def box_iou(first: Box, second: Box) -> float:
@@ -190,6 +194,38 @@ def _nucleus_groups(rgb: np.ndarray, params: DetectionParams) -> list[_Candidate
     return found
 
 
+def _overlap(first: Box, second: Box) -> float:
+    """Intersection over the smaller box's area."""
+    width = min(first[2], second[2]) - max(first[0], second[0])
+    height = min(first[3], second[3]) - max(first[1], second[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min((b[2] - b[0]) * (b[3] - b[1]) for b in (first, second))
+    return width * height / float(max(smaller, 1))
+
+
+def _union(first: Box, second: Box) -> Box:
+    return (min(first[0], second[0]), min(first[1], second[1]), max(first[2], second[2]), max(first[3], second[3]))
+
+
+def _segment(rgb: np.ndarray, nucleus_box: Box, confidence: float, params: DetectionParams,
+             segmentation: SegmentationParams) -> Leukocyte | None:
+    """Segment the cell around a nucleus group (crop with a margin); None when no nucleus is found."""
+    rows, cols = rgb.shape[:2]
+    x0, y0, x1, y1 = nucleus_box
+    margin = int(params.crop_margin * max(x1 - x0, y1 - y0))
+    cx0, cy0 = max(x0 - margin, 0), max(y0 - margin, 0)
+    cx1, cy1 = min(x1 + margin, cols), min(y1 + margin, rows)
+    cell = segment_cell(rgb[cy0:cy1, cx0:cx1], segmentation)
+    if not cell.found:
+        return None
+    bx0, by0, bx1, by1 = cell.box
+    crop = tuple(slice(lo, hi) for lo, hi in ((by0, by1), (bx0, bx1)))
+    return Leukocyte((cx0 + bx0, cy0 + by0, cx0 + bx1, cy0 + by1),
+                     CellSegmentation(cell.nucleus_mask[crop], cell.cytoplasm_mask[crop], cell.cell_mask[crop],
+                                      (0, 0, bx1 - bx0, by1 - by0)), round(confidence, 4), nucleus_box)
+
+
 def check_field_size(shape: tuple[int, ...], params: DetectionParams = DetectionParams()) -> None:
     """Raise :class:`FieldTooLarge` when a field of ``shape`` has more than ``params.max_pixels`` pixels."""
     pixels = int(shape[0]) * int(shape[1])
@@ -228,21 +264,17 @@ def isolate_leukocytes(rgb: np.ndarray, params: DetectionParams = DetectionParam
     found = []
     candidates = sorted(_nucleus_groups(rgb, params), key=lambda candidate: -candidate.confidence)
     for candidate in (c for c in candidates if c.confidence >= floor):
-        x0, y0, x1, y1 = candidate.box
-        margin = int(params.crop_margin * max(x1 - x0, y1 - y0))
-        cx0, cy0 = max(x0 - margin, 0), max(y0 - margin, 0)
-        cx1, cy1 = min(x1 + margin, cols), min(y1 + margin, rows)
-        cell = segment_cell(rgb[cy0:cy1, cx0:cx1], segmentation)
-        if not cell.found:
+        leukocyte = _segment(rgb, candidate.box, candidate.confidence, params, segmentation)
+        if leukocyte is None or any(box_iou(leukocyte.box, kept.box) >= 0.5 for kept in found):
             continue
-        bx0, by0, bx1, by1 = cell.box
-        box = (cx0 + bx0, cy0 + by0, cx0 + bx1, cy0 + by1)
-        if any(box_iou(box, kept.box) >= 0.5 for kept in found):
+        touching = [kept for kept in found if _overlap(leukocyte.box, kept.box) >= params.merge_overlap]
+        if touching:  # parts of one cell (lobes the threshold split): segment them together
+            kept = touching[0]
+            merged = _segment(rgb, _union(kept.nucleus_box, candidate.box), kept.confidence, params, segmentation)
+            if merged is not None:
+                found[found.index(kept)] = merged
             continue
-        crop = tuple(slice(lo, hi) for lo, hi in ((by0, by1), (bx0, bx1)))
-        found.append(Leukocyte(box, CellSegmentation(cell.nucleus_mask[crop], cell.cytoplasm_mask[crop],
-                                                     cell.cell_mask[crop], (0, 0, bx1 - bx0, by1 - by0)),
-                               round(candidate.confidence, 4)))
+        found.append(leukocyte)
     return sorted(found, key=lambda leukocyte: (leukocyte.box[1], leukocyte.box[0]))
 
 
