@@ -10,11 +10,21 @@ import pytest
 
 from wekawbc._io import WekawbcError
 from wekawbc.cells.dataset import load_dataset, read_image
-from wekawbc.cells.detection import FieldTooLarge, DetectionParams, check_field_size, isolate_leukocytes
+from wekawbc.cells.detection import (
+    DetectionParams,
+    FieldTooLarge,
+    check_field_size,
+    isolate_leukocytes,
+)
 from wekawbc.cells.fields import choose_cells, main_cell
 from wekawbc.cells.validation import check_boxes, in_share, validate_detection
-from wekawbc.weka.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouped_fold_assignment,
-                                grouping_note, stratified_fold_assignment)
+from wekawbc.weka.folds import (
+    cv_train_test_indices,
+    grouped_cv_train_test_indices,
+    grouped_fold_assignment,
+    grouping_note,
+    stratified_fold_assignment,
+)
 
 
 def test_main_cell_is_the_largest_most_central():
@@ -52,10 +62,10 @@ def test_singleton_groups_give_wekas_folds_and_no_note():
 @pytest.fixture(scope="module")
 def field_table(datasets):
     """Features of every leukocyte in 40 bccd fields (several fields hold more than one)."""
+    from dataclasses import replace
+
     from wekawbc.cells.dataset import CellDataset
     from wekawbc.features.batch import extract_dataset
-
-    from dataclasses import replace
 
     dataset = load_dataset(datasets / "bccd")
     # Fields with two annotated leukocytes carry no single label in bccd: give them one (alternating),
@@ -163,7 +173,6 @@ def test_weka_cli_groups_keep_an_image_in_one_fold(field_table, tmp_path, capsys
     from wekawbc.cells.dataset import CLASSES
     from wekawbc.cli import main
     from wekawbc.features.registry import feature_names
-    from wekawbc.predictions import read_predictions_csv
 
     write_arff(tmp_path / "cells.arff", field_table[[*feature_names(), "class"]], CLASSES, relation="cells")
     write_csv(tmp_path / "cells.csv", field_table)

@@ -6,13 +6,15 @@ import json
 import subprocess
 import sys
 
-import numpy as np
-
 from wekawbc.cells.dataset import CLASSES, CellDataset, load_dataset
 from wekawbc.evaluation import evaluate
 from wekawbc.features.batch import extract_dataset
 from wekawbc.features.registry import feature_names
-from wekawbc.weka.folds import cv_train_test_indices, grouped_cv_train_test_indices, grouping_note
+from wekawbc.weka.folds import (
+    cv_train_test_indices,
+    grouped_cv_train_test_indices,
+    grouping_note,
+)
 from wekawbc.weka.sklearn import WekaClassifier, cross_validate_predictions
 
 source, out = sys.argv[1], sys.argv[2]

@@ -260,7 +260,6 @@ def isolate_leukocytes(rgb: np.ndarray, params: DetectionParams = DetectionParam
     """
     check_field_size(rgb.shape, params)
     floor = params.min_confidence if min_confidence is None else min_confidence
-    rows, cols = rgb.shape[:2]
     found = []
     candidates = sorted(_nucleus_groups(rgb, params), key=lambda candidate: -candidate.confidence)
     for candidate in (c for c in candidates if c.confidence >= floor):
