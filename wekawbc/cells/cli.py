@@ -23,6 +23,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="images whose file-name number is a multiple of 4 are held out (default: all)")
     parser.add_argument("--fields", action="store_true",
                         help="segmentation of smear fields: segment every leukocyte found (bccd)")
+    parser.add_argument("--stain", choices=("bluish", "violet", "orange", "pale"),
+                        help="detection: recolour red cells and plasma of every field as this stain first "
+                             "(wekawbc.cells.validation.STAIN_SHIFTS)")
     parser.add_argument("--json", metavar="OUT.json", help="also write the numbers as JSON")
     parser.set_defaults(handler=_validate)
 
@@ -55,11 +58,8 @@ def _validate(args: argparse.Namespace) -> int:
         summary = validation.validate_segmentation(records, fields=args.fields, progress=progress).summary()
         text = _table(summary)
     elif args.check == "detection":
-        report = validation.validate_detection(records, progress=progress)
-        summary = {"all": {"fields": report.fields, "annotated": report.annotated, "found": report.found,
-                           "matched": report.matched, "recall": report.recall, "precision": report.precision,
-                           "false_per_field": report.false_per_field,
-                           "fields_without_detection": report.fields_without_detection}}
+        report = validation.validate_detection(records, stain=args.stain, progress=progress)
+        summary = {args.stain or "all": report.summary()}
         text = _table(summary)
     else:
         summary = validation.validate_lobes(records, progress=progress).summary()
@@ -67,6 +67,6 @@ def _validate(args: argparse.Namespace) -> int:
     print(text)
     if args.json:
         atomic_write_text(args.json, json.dumps({"dataset": str(args.dataset), "check": args.check,
-                                                 "share": args.share, "summary": summary}, indent=2,
+                                                 "share": args.share, "stain": args.stain, "summary": summary}, indent=2,
                                                 default=float) + "\n")
     return 0

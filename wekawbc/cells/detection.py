@@ -1,13 +1,34 @@
-"""Finding every leukocyte of a blood-smear field (several per field possible, or none).
+"""Finding every leukocyte of a blood-smear field (several per field possible, or none), and nothing else.
 
-Method: leukocyte nuclei are the only large objects much bluer than green in Romanowsky-type
-stains (red cells and plasma have blue ≈ green; platelets are blue but small). At a working scale
-(``working_size`` pixels on the longer side) the smoothed ``B - G`` channel is thresholded at the
-larger of Otsu's threshold and ``median + blue_floor``; components smaller than ``min_nucleus_area``
-(a fraction of the field) are dropped (platelets, debris); nucleus parts closer than ``lobe_gap``
-(a fraction of the field's longer side) are grouped as one cell's lobes. Each group is cropped with
-a margin and segmented by :func:`wekawbc.cells.segmentation.segment_cell`, whose cell box is the
-detection's box.
+Method: a leukocyte nucleus is the one large object of a field whose colour lies far from the
+field's red cells, on the blue side. The field itself is the reference, so the rule holds whatever
+the stain does to red cells and plasma (pink, bluish, pale):
+
+1. Work at ``working_size`` pixels on the longer side; smooth ``B - G`` (the nucleus score) and
+   CIE L*a*b*. *Stained* pixels are those darker than Otsu's threshold of the grey level; the
+   *red-cell reference* is the stained pixels not already nucleus-like: their median score and
+   colour, and the spread of each (95th percentile minus median).
+2. Nucleus candidates: score above the largest of Otsu's threshold, the field median +
+   ``blue_floor`` and the red-cell median + ``red_cell_spread`` spreads (the last is what keeps
+   bluish red cells out). Parts under ``min_nucleus_area`` of the field are dropped (platelets,
+   debris); parts closer than ``lobe_gap`` of the field side are one cell's lobes.
+3. Each group is judged by what it is, against the field's own red cells:
+   * *colour*: the median Mahalanobis distance of its L*a*b* from the red cells (their covariance,
+     scaled so 95 % of red-cell pixels lie within 1)
+     (a red-cell cluster, however blue, stays near the red-cell colour; chromatin does not);
+   * *size*: its area over the typical red-cell area (the red-cell radius is the median height of
+     the distance-transform peaks of the stained pixels) -- platelet clumps are smaller;
+   * *edge*: a group cut by the field border must be larger still (``edge_area`` red cells):
+     an edge fragment is not classified.
+   The confidence is ``1 / (1 + exp(-4 m))`` with ``m`` the smallest log-ratio of each measure to
+   its minimum (``min_colour_distance``, ``min_area``); groups under ``min_confidence`` are dropped.
+4. Each group left is cropped with a margin and segmented by
+   :func:`wekawbc.cells.segmentation.segment_cell`, whose cell box is the detection's box.
+   Boxes overlapping an earlier one at IoU 0.5 or more are the same cell (the most confident kept);
+   a box overlapping an earlier one by ``merge_overlap`` of the smaller box or more is another part
+   of that cell (lobes the threshold split): the two nucleus groups are segmented together.
+
+Fields larger than ``max_pixels`` are refused with a clear error (:class:`FieldTooLarge`).
 """
 
 from __future__ import annotations
@@ -19,34 +40,51 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
+from wekawbc._io import WekawbcError
 from wekawbc.cells.segmentation import CellSegmentation, SegmentationParams, segment_cell
 
-__all__ = ["DetectionParams", "Leukocyte", "box_iou", "find_leukocytes", "isolate_leukocytes"]
+__all__ = ["DetectionParams", "FieldTooLarge", "Leukocyte", "box_iou", "check_field_size", "find_leukocytes",
+           "isolate_leukocytes"]
 
 Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)
 class DetectionParams:
-    """Fixed parameters of :func:`find_leukocytes`."""
+    """Fixed parameters of :func:`isolate_leukocytes` (chosen on the development share of ``bccd/``)."""
 
     working_size: int = 320
     smooth_sigma: float = 1.5
     blue_floor: float = 0.12         # B - G above the field's median, in [0, 1] intensity units
+    red_cell_spread: float = 3.0     # B - G above the red cells' median, in red-cell spreads
     min_nucleus_area: float = 0.004  # fraction of the field's area
     lobe_gap: float = 0.03           # fraction of the field's longer side
-    crop_margin: float = 0.8         # of the nucleus group's larger side, on each side
+    crop_margin: float = 0.35        # of the nucleus group's larger side, on each side
+    merge_overlap: float = 0.1       # cells overlapping this much (of the smaller box) are segmented as one
+    min_colour_distance: float = 1.5  # Mahalanobis L*a*b* distance from the red cells, in red-cell spreads
+    min_area: float = 1.65           # nucleus area, in typical red-cell areas
+    edge_area: float = 2.2           # the same, for a group cut by the field border
+    min_confidence: float = 0.5
+    max_pixels: int = 40_000_000     # larger fields are refused (FieldTooLarge)
+
+
+class FieldTooLarge(WekawbcError):
+    """A field with more pixels than :attr:`DetectionParams.max_pixels`."""
 
 
 @dataclass(frozen=True)
 class Leukocyte:
-    """One leukocyte found in a field: its box in field coordinates and its segmentation.
+    """One leukocyte found in a field: its box in field coordinates, its segmentation, its confidence.
 
     ``segmentation`` masks cover ``box`` only (crop coordinates): ``field[y0:y1, x0:x1]``.
+    ``confidence`` in (0, 1]: how clearly the nucleus differs from the field's red cells in colour
+    and size (see the module notes); 0.5 is the acceptance threshold.
     """
 
     box: Box
     segmentation: CellSegmentation
+    confidence: float = 1.0
+    nucleus_box: Box | None = None
 
 
 def box_iou(first: Box, second: Box) -> float:
@@ -60,16 +98,75 @@ def box_iou(first: Box, second: Box) -> float:
     return inter / float(area(first) + area(second) - inter)
 
 
-def _nucleus_groups(rgb: np.ndarray, params: DetectionParams) -> list[Box]:
-    """Boxes (field coordinates) of grouped nucleus parts."""
+@dataclass(frozen=True)
+class _Reference:
+    """The field's red cells: nucleus-score median and spread, L*a*b* median and precision, typical area."""
+
+    score: float
+    score_spread: float
+    colour: np.ndarray
+    precision: np.ndarray  # inverse covariance of the red cells' L*a*b*, scaled so their 95th percentile is 1
+    cell_area: float
+
+    def colour_distance(self, lab: np.ndarray) -> np.ndarray:
+        """Mahalanobis distance of L*a*b* rows from the red cells, in red-cell spreads."""
+        centred = lab - self.colour
+        return np.sqrt(np.einsum("ij,jk,ik->i", centred, self.precision, centred))
+
+
+def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_like: np.ndarray) -> _Reference:
+    stained = grey > threshold_otsu(grey) if np.ptp(grey) > 0 else np.ones(grey.shape, bool)
+    red = stained & ~nucleus_like
+    few = red.sum() < 0.15 * red.size
+    if red.sum() < 0.01 * red.size:  # hardly any red cell: the unstained rest stands in
+        red = ~nucleus_like if (~nucleus_like).any() else np.ones(grey.shape, bool)
+    values = score[red]
+    median = float(np.median(values))
+    colours = lab[red].astype(np.float64)
+    colour = np.median(colours, axis=0)
+    covariance = np.cov(colours, rowvar=False) if len(colours) > 3 else np.eye(3)
+    precision = np.linalg.inv(covariance + np.eye(3))  # 1 unit of L*a*b* regularises flat fields
+    reference = _Reference(median, 0.0, colour, precision, 0.0)
+    spread = max(float(np.percentile(reference.colour_distance(colours), 95)), 1e-6)
+    depth = cv2.distanceTransform(stained.astype(np.uint8), cv2.DIST_L2, 5)
+    peaks = (depth >= cv2.dilate(depth, np.ones((7, 7), np.uint8))) & (depth > 2)
+    # A field with few red cells (under 15 % of it) gives no size reference: a red cell is taken as
+    # 1/40 of the field's longer side across (about what the shared smear fields show).
+    radius = max(grey.shape) / 40 if few or not peaks.any() else float(np.median(depth[peaks]))
+    return _Reference(median, max(float(np.percentile(values, 95)) - median, 1e-3), colour,
+                      precision / spread ** 2, np.pi * radius ** 2)
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    box: Box
+    confidence: float
+    colour: float  # distance from the red-cell colour, in red-cell spreads
+    area: float    # in typical red-cell areas
+    at_edge: bool
+
+
+def _confidence(colour: float, area: float, minimum_area: float, params: DetectionParams) -> float:
+    margin = min(np.log(max(colour, 1e-6) / params.min_colour_distance), np.log(max(area, 1e-6) / minimum_area))
+    return float(1.0 / (1.0 + np.exp(-4.0 * margin)))
+
+
+def _nucleus_groups(rgb: np.ndarray, params: DetectionParams) -> list[_Candidate]:
+    """Grouped nucleus parts (boxes in field coordinates) with their confidence, every one kept."""
     rows, cols = rgb.shape[:2]
     scale = min(1.0, params.working_size / max(rows, cols))
     small = cv2.resize(rgb, (max(int(cols * scale), 1), max(int(rows * scale), 1)),
                        interpolation=cv2.INTER_AREA) if scale < 1 else rgb
-    data = small.astype(np.float32) / 255.0
-    blueness = cv2.GaussianBlur(data[..., 2] - data[..., 1], (0, 0), params.smooth_sigma)
-    threshold = max(threshold_otsu(blueness), float(np.median(blueness)) + params.blue_floor)
-    labels, count = ndi.label(blueness > threshold)
+    data = cv2.GaussianBlur(small.astype(np.float32) / 255.0, (0, 0), params.smooth_sigma)
+    score = data[..., 2] - data[..., 1]
+    lab = cv2.cvtColor(data, cv2.COLOR_RGB2LAB)
+    grey = 1.0 - data.mean(axis=2)
+    base = float(np.median(score)) + params.blue_floor
+    if np.ptp(score) > 0:
+        base = max(float(threshold_otsu(score)), base)
+    reference = _red_cells(score, lab, grey, score > base)
+    threshold = max(base, reference.score + params.red_cell_spread * reference.score_spread)
+    labels, count = ndi.label(score > threshold)
     if count == 0:
         return []
     sizes = np.bincount(labels.ravel())
@@ -80,18 +177,66 @@ def _nucleus_groups(rgb: np.ndarray, params: DetectionParams) -> list[Box]:
     joined = cv2.dilate(parts.astype(np.uint8), cv2.getStructuringElement(
         cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))).astype(bool)
     groups, _ = ndi.label(joined)
-    boxes = []
-    for found in ndi.find_objects(np.where(parts, groups, 0)):
-        if found is None:
+    groups = np.where(parts, groups, 0)
+    found = []
+    for number, where in enumerate(ndi.find_objects(groups), start=1):
+        if where is None:
             continue
-        y, x = found
-        boxes.append((int(x.start / scale), int(y.start / scale),
-                      int(np.ceil(x.stop / scale)), int(np.ceil(y.stop / scale))))
-    return boxes
+        inside = groups[where] == number
+        colour = float(np.median(reference.colour_distance(lab[where][inside].astype(np.float64))))
+        y, x = where
+        at_edge = x.start == 0 or y.start == 0 or x.stop == small.shape[1] or y.stop == small.shape[0]
+        minimum = params.edge_area if at_edge else params.min_area
+        area = float(inside.sum()) / reference.cell_area
+        found.append(_Candidate((int(x.start / scale), int(y.start / scale), int(np.ceil(x.stop / scale)),
+                                 int(np.ceil(y.stop / scale))), _confidence(colour, area, minimum, params),
+                                colour, area, at_edge))
+    return found
+
+
+def _overlap(first: Box, second: Box) -> float:
+    """Intersection over the smaller box's area."""
+    width = min(first[2], second[2]) - max(first[0], second[0])
+    height = min(first[3], second[3]) - max(first[1], second[1])
+    if width <= 0 or height <= 0:
+        return 0.0
+    smaller = min((b[2] - b[0]) * (b[3] - b[1]) for b in (first, second))
+    return width * height / float(max(smaller, 1))
+
+
+def _union(first: Box, second: Box) -> Box:
+    return (min(first[0], second[0]), min(first[1], second[1]), max(first[2], second[2]), max(first[3], second[3]))
+
+
+def _segment(rgb: np.ndarray, nucleus_box: Box, confidence: float, params: DetectionParams,
+             segmentation: SegmentationParams) -> Leukocyte | None:
+    """Segment the cell around a nucleus group (crop with a margin); None when no nucleus is found."""
+    rows, cols = rgb.shape[:2]
+    x0, y0, x1, y1 = nucleus_box
+    margin = int(params.crop_margin * max(x1 - x0, y1 - y0))
+    cx0, cy0 = max(x0 - margin, 0), max(y0 - margin, 0)
+    cx1, cy1 = min(x1 + margin, cols), min(y1 + margin, rows)
+    cell = segment_cell(rgb[cy0:cy1, cx0:cx1], segmentation)
+    if not cell.found:
+        return None
+    bx0, by0, bx1, by1 = cell.box
+    crop = tuple(slice(lo, hi) for lo, hi in ((by0, by1), (bx0, bx1)))
+    return Leukocyte((cx0 + bx0, cy0 + by0, cx0 + bx1, cy0 + by1),
+                     CellSegmentation(cell.nucleus_mask[crop], cell.cytoplasm_mask[crop], cell.cell_mask[crop],
+                                      (0, 0, bx1 - bx0, by1 - by0)), round(confidence, 4), nucleus_box)
+
+
+def check_field_size(shape: tuple[int, ...], params: DetectionParams = DetectionParams()) -> None:
+    """Raise :class:`FieldTooLarge` when a field of ``shape`` has more than ``params.max_pixels`` pixels."""
+    pixels = int(shape[0]) * int(shape[1])
+    if pixels > params.max_pixels:
+        raise FieldTooLarge(f"field of {shape[1]}x{shape[0]} pixels ({pixels:,}) exceeds the limit of "
+                            f"{params.max_pixels:,} pixels; cut it into fields of at most that size")
 
 
 def isolate_leukocytes(rgb: np.ndarray, params: DetectionParams = DetectionParams(),
-                       segmentation: SegmentationParams = SegmentationParams()) -> list[Leukocyte]:
+                       segmentation: SegmentationParams = SegmentationParams(), *,
+                       min_confidence: float | None = None) -> list[Leukocyte]:
     """Find and segment every leukocyte of a smear field (an empty list when there is none).
 
     Parameters
@@ -100,31 +245,36 @@ def isolate_leukocytes(rgb: np.ndarray, params: DetectionParams = DetectionParam
         The field.
     params, segmentation : DetectionParams, SegmentationParams
         Fixed parameters.
+    min_confidence : float, optional
+        Overrides ``params.min_confidence`` (0 keeps every candidate, for validation).
 
     Returns
     -------
     list of Leukocyte
-        In reading order (top to bottom, left to right), each with its box and crop masks.
+        In reading order (top to bottom, left to right), each with its box, crop masks and confidence.
+
+    Raises
+    ------
+    FieldTooLarge
+        A field over ``params.max_pixels`` pixels.
     """
-    rows, cols = rgb.shape[:2]
+    check_field_size(rgb.shape, params)
+    floor = params.min_confidence if min_confidence is None else min_confidence
     found = []
-    for x0, y0, x1, y1 in _nucleus_groups(rgb, params):
-        margin = int(params.crop_margin * max(x1 - x0, y1 - y0))
-        cx0, cy0 = max(x0 - margin, 0), max(y0 - margin, 0)
-        cx1, cy1 = min(x1 + margin, cols), min(y1 + margin, rows)
-        cell = segment_cell(rgb[cy0:cy1, cx0:cx1], segmentation)
-        if not cell.found:
+    candidates = sorted(_nucleus_groups(rgb, params), key=lambda candidate: -candidate.confidence)
+    for candidate in (c for c in candidates if c.confidence >= floor):
+        leukocyte = _segment(rgb, candidate.box, candidate.confidence, params, segmentation)
+        if leukocyte is None or any(box_iou(leukocyte.box, kept.box) >= 0.5 for kept in found):
             continue
-        bx0, by0, bx1, by1 = cell.box
-        box = (cx0 + bx0, cy0 + by0, cx0 + bx1, cy0 + by1)
-        crop = tuple(slice(lo, hi) for lo, hi in ((by0, by1), (bx0, bx1)))
-        found.append(Leukocyte(box, CellSegmentation(cell.nucleus_mask[crop], cell.cytoplasm_mask[crop],
-                                                     cell.cell_mask[crop], (0, 0, bx1 - bx0, by1 - by0))))
-    unique = []
-    for item in sorted(found, key=lambda leukocyte: (leukocyte.box[1], leukocyte.box[0])):
-        if all(box_iou(item.box, kept.box) < 0.5 for kept in unique):
-            unique.append(item)
-    return unique
+        touching = [kept for kept in found if _overlap(leukocyte.box, kept.box) >= params.merge_overlap]
+        if touching:  # parts of one cell (lobes the threshold split): segment them together
+            kept = touching[0]
+            merged = _segment(rgb, _union(kept.nucleus_box, candidate.box), kept.confidence, params, segmentation)
+            if merged is not None:
+                found[found.index(kept)] = merged
+            continue
+        found.append(leukocyte)
+    return sorted(found, key=lambda leukocyte: (leukocyte.box[1], leukocyte.box[0]))
 
 
 def find_leukocytes(rgb: np.ndarray, params: DetectionParams = DetectionParams()) -> list[Box]:

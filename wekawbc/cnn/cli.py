@@ -35,6 +35,12 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                              "monocyte=38,basophil=25); the subset keeps the data set's record order")
     parser.add_argument("--subsample-seed", type=int, default=1, metavar="S",
                         help="seed of the --class-counts draw (default: 1)")
+    parser.add_argument("--mode", choices=("auto", "crop", "field"), default="auto",
+                        help="crop: each image is one cell (its centre); field: every leukocyte the detector finds "
+                             "is an instance, and cross-validation keeps a field's cells in one fold; auto: field "
+                             "when any image is at least 480 px on its longer side (default: auto)")
+    parser.add_argument("--one-cell-per-image", action="store_true",
+                        help="fields: only the largest, most central leukocyte of each")
     _add_allow_outside(parser)
 
 
@@ -79,6 +85,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("dataset", metavar="DATASET_DIR", help="a data set folder, a folder of images or an image")
     predict.add_argument("-o", "--output", required=True, metavar="PREDS.csv",
                          help="predictions CSV: id,fold,actual,weight,p_<label>... ('actual' empty when unlabelled)")
+    predict.add_argument("--mode", choices=("auto", "crop", "field"), default="auto",
+                         help="crop: classify each image as one cell; field: classify every leukocyte the detector "
+                              "finds (one row each: image, cell, box, confidence); auto: field when any image is at "
+                              "least 480 px on its longer side (default: auto)")
+    predict.add_argument("--one-cell-per-image", action="store_true",
+                         help="fields: only the largest, most central leukocyte")
     predict.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_allow_outside(predict)
@@ -130,14 +142,28 @@ def _settings(args: argparse.Namespace, seed: int):
 
 
 def _load(args: argparse.Namespace, settings):
+    """The crops of the data set, and the image of each crop when they come from fields (else None)."""
     from wekawbc.cnn.images import load_crops
 
+    if _is_field_data(args.dataset, args.mode, args.allow_outside):
+        from wekawbc.cnn.fields import load_field_crops
+
+        if args.class_counts:
+            raise WekawbcError("--class-counts applies to single-cell crops, not to smear fields")
+        fields = load_field_crops(args.dataset, task=args.task, image_size=settings.image_size,
+                                  crop_fraction=settings.crop_fraction, one_per_image=args.one_cell_per_image,
+                                  progress=not args.quiet, allow_outside=args.allow_outside)
+        crops = fields.crop_set()
+        _report_skipped(crops.skipped)
+        if not len(crops):
+            raise WekawbcError(f"{args.dataset}: no leukocyte found in any field")
+        return crops, fields.groups
     crops = load_crops(args.dataset, task=args.task, image_size=settings.image_size,
                        crop_fraction=settings.crop_fraction, class_counts=args.class_counts,
                        subsample_seed=args.subsample_seed, progress=not args.quiet,
                        allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
-    return crops
+    return crops, None
 
 
 def _report_skipped(skipped: list[str]) -> None:
@@ -176,7 +202,7 @@ def _train(args: argparse.Namespace) -> int:
     from wekawbc.cnn.training import train_cnn
 
     settings = _settings(args, args.seed)
-    crops = _load(args, settings)
+    crops, _ = _load(args, settings)
     images, y, ids = _labelled(crops)
     model = train_cnn(images, y, crops.labels, settings, ids=ids, progress=not args.quiet)
     provenance = _provenance(args, crops, settings)
@@ -201,6 +227,8 @@ def _predict(args: argparse.Namespace) -> int:
     if tuple(model.labels) != class_values(task):
         raise WekawbcError(f"{args.model}: classes {list(model.labels)} are not those of the '{task}' task")
     pre = model.preprocessing
+    if _is_field_data(args.dataset, args.mode, args.allow_outside):
+        return _predict_fields(args, model, task)
     crops = load_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
                        progress=not args.quiet, allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
@@ -212,6 +240,49 @@ def _predict(args: argparse.Namespace) -> int:
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
     return _exit_code(crops.skipped)
+
+
+def _is_field_data(source: str, mode: str, allow_outside: bool = False) -> bool:
+    """``mode``, with ``auto`` resolved as ``extract`` does: fields when an image reaches FIELD_MIN_SIDE."""
+    if mode != "auto":
+        return mode == "field"
+    from PIL import Image
+
+    from wekawbc.cells.dataset import load_dataset
+    from wekawbc.features.extract import FIELD_MIN_SIDE
+
+    for record in load_dataset(source, allow_outside=allow_outside):
+        try:
+            with Image.open(record.image) as image:
+                if max(image.size) >= FIELD_MIN_SIDE:
+                    return True
+        except OSError:
+            continue  # reported when the images are read
+    return False
+
+
+def _predict_fields(args: argparse.Namespace, model, task: str) -> int:
+    """One prediction per leukocyte found in each field; exit 3 when a field has none (as ``extract``)."""
+    import numpy as np
+
+    from wekawbc.cnn.fields import load_field_crops, write_field_predictions_csv
+    from wekawbc.cnn.training import predict_proba
+    from wekawbc.features.cli import EXIT_SOME_FAILED
+
+    pre = model.preprocessing
+    crops = load_field_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
+                             one_per_image=args.one_cell_per_image, progress=not args.quiet,
+                             allow_outside=args.allow_outside)
+    _report_skipped(crops.skipped)
+    distribution = (predict_proba(model, crops.images, threads=args.threads) if len(crops.cells)
+                    else np.zeros((0, len(crops.labels))))
+    path = write_field_predictions_csv(args.output, crops, distribution)
+    for image, _ in crops.empty:
+        print(f"wekawbc: no cell: {image}: no leukocyte found", file=sys.stderr)
+    fields = len({cell.image for cell in crops.cells}) + len(crops.empty)
+    print(f"{fields} field(s): {len(crops.cells)} leukocyte(s) predicted, {len(crops.empty)} field(s) without a "
+          f"leukocyte, {len(crops.skipped)} skipped; predictions written to {path}")
+    return EXIT_SOME_FAILED if crops.empty or crops.skipped else 0
 
 
 def _subsample(args: argparse.Namespace) -> int:
@@ -252,11 +323,14 @@ def _evaluate(args: argparse.Namespace) -> int:
     if args.preserve_order and args.split is None:
         raise WekawbcError("--preserve-order applies to --split only")
     settings = _settings(args, args.train_seed)
-    crops = _load(args, settings)
+    crops, groups = _load(args, settings)
     images, y, ids = _labelled(crops)
+    if groups is not None:
+        groups = [group for group, label in zip(groups, crops.y) if label >= 0]
     common = dict(settings=settings, progress=not args.quiet)
     if args.folds is not None:
-        run = cross_validate_cnn(images, y, crops.labels, ids, n_folds=args.folds, seed=args.seed, **common)
+        run = cross_validate_cnn(images, y, crops.labels, ids, n_folds=args.folds, seed=args.seed, groups=groups,
+                                 **common)
         title, mode = "=== Stratified cross-validation ===", f"{args.folds}-fold cross-validation"
     else:
         run = holdout_cnn(images, y, crops.labels, ids, percentage=args.split, seed=args.seed,

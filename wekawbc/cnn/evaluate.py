@@ -20,7 +20,8 @@ import numpy as np
 from wekawbc._io import WekawbcError
 from wekawbc.cnn.training import TrainedCnn, TrainSettings, predict_proba, train_cnn
 from wekawbc.predictions import Predictions, fold_train_counts
-from wekawbc.weka.folds import cv_train_test_indices, small_class_notes, split_indices
+from wekawbc.weka.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
+                                small_class_notes, split_indices)
 
 __all__ = ["CnnEvaluation", "cross_validate_cnn", "holdout_cnn"]
 
@@ -85,7 +86,8 @@ def _run(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids: tuple[
 def cross_validate_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids: tuple[str, ...], *,
                        n_folds: int = 10, seed: int = 1, settings: TrainSettings | None = None,
                        progress: bool = False,
-                       on_batch: Callable[[int, tuple[str, ...]], None] | None = None) -> CnnEvaluation:
+                       on_batch: Callable[[int, tuple[str, ...]], None] | None = None,
+                       groups=None) -> CnnEvaluation:
     """Weka-style stratified ``n_folds`` cross-validation of the CNN with seed ``seed``.
 
     Parameters
@@ -98,6 +100,10 @@ def cross_validate_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...
         Network training settings (its own ``seed`` seeds training, the same for every fold).
     on_batch : callable, optional
         ``on_batch(fold, ids)`` for every training batch (leakage checks).
+    groups : sequence, optional
+        One group key per instance (its image, slide or patient): a group's instances always share a
+        fold (:func:`wekawbc.weka.folds.grouped_cv_train_test_indices`); a note says when this changed
+        the folds.
 
     Raises
     ------
@@ -107,11 +113,13 @@ def cross_validate_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...
     y = np.asarray(y, dtype=np.int64)
     _check_labelled(y, labels)
     try:
-        splits = cv_train_test_indices(y, n_folds, seed)
+        splits = (cv_train_test_indices(y, n_folds, seed) if groups is None
+                  else grouped_cv_train_test_indices(y, groups, n_folds, seed))
     except ValueError as error:
         raise WekawbcError(str(error)) from None
     result = _run(images, y, labels, ids, splits, settings or TrainSettings(), progress, on_batch)
-    result.notes[:0] = small_class_notes(y, labels, n_folds)
+    note = None if groups is None else grouping_note(groups, n_folds)
+    result.notes[:0] = small_class_notes(y, labels, n_folds) + ([note] if note else [])
     return result
 
 

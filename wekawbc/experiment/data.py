@@ -98,13 +98,19 @@ def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
     from wekawbc.cells.detection import DetectionParams
     from wekawbc.cells.segmentation import SegmentationParams
 
-    unknown = sorted(set(parameters) - {"mode", "segmentation", "detection"})
+    unknown = sorted(set(parameters) - {"mode", "segmentation", "detection", "one_cell_per_image"})
     if unknown:
-        raise WekawbcError(f"[features]: unknown key(s) {unknown}; allowed: detection, mode, segmentation")
+        raise WekawbcError(f"[features]: unknown key(s) {unknown}; allowed: detection, mode, one_cell_per_image, "
+                           "segmentation")
+    if parameters.get("one_cell_per_image", True) is not True:
+        raise WekawbcError("[features] one_cell_per_image: an experiment scores one instance per labelled image "
+                           "(true, the default); extract every cell with 'wekawbc extract' and use the estimator "
+                           "with grouped folds instead")
     mode = parameters.get("mode", "crop")
     if mode not in ("auto", "crop", "field"):
         raise WekawbcError(f"'features.mode' must be 'auto', 'crop' or 'field', got {mode!r}")
-    options: dict[str, Any] = {"mode": mode}
+    # One instance per image: the field's largest, most central leukocyte (wekawbc.cells.fields).
+    options: dict[str, Any] = {"mode": mode, "one_per_image": True}
     for key, kind in (("segmentation", SegmentationParams), ("detection", DetectionParams)):
         if key in parameters:
             try:
@@ -115,7 +121,8 @@ def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
 
 
 def _extract_batch(images: list[np.ndarray], ids: list[str], parameters: dict[str, Any]) -> list[dict | str]:
-    """Features of a batch of images: one dict per image (its first cell), or a failure message."""
+    """Features of a batch of images: one dict per image (its main cell, the rule of
+    :mod:`wekawbc.cells.fields`), or a failure message."""
     from wekawbc.features import extract_features
 
     options = extraction_options(parameters)

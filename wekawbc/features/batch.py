@@ -83,12 +83,13 @@ def mask_names(records: list[CellRecord], root: Path | None) -> list[Path]:
             for (name, inside), record in zip(placed, records)]
 
 
-def _process(item: tuple[CellRecord, Path | None], *, task: Task, mode: Mode) -> tuple[list[dict], ImageOutcome]:
+def _process(item: tuple[CellRecord, Path | None], *, task: Task, mode: Mode,
+             one_per_image: bool = False) -> tuple[list[dict], ImageOutcome]:
     """Features of one image's cells (never raises for bad input: the outcome says what went wrong)."""
     record, mask_path = item
     try:
         rgb = read_image(record.image)
-        cells = extract_features(rgb, mode=mode)
+        cells = extract_features(rgb, mode=mode, one_per_image=one_per_image)
         if mask_path is not None:
             labels = np.zeros(rgb.shape[:2], np.uint8)
             for cell in cells:
@@ -103,8 +104,9 @@ def _process(item: tuple[CellRecord, Path | None], *, task: Task, mode: Mode) ->
         return [], ImageOutcome(str(record.image), "failed", 0, f"{record.image}: {type(error).__name__}: {error}")
     label = record.task_label(task)
     rows = []
-    for index, cell in enumerate(cells):
-        row = {"image": str(record.image), "cell": index, **dict(zip(BOX_COLUMNS, cell.box))}
+    for cell in cells:
+        row = {"image": str(record.image), "cell": cell.cell, **dict(zip(BOX_COLUMNS, cell.box)),
+               "confidence": cell.confidence}
         row.update(cell.values)
         row["class"] = label
         rows.append(row)
@@ -123,7 +125,7 @@ def worker_count(jobs: int) -> int:
 
 
 def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "auto", jobs: int = 1,
-                    masks_out: str | os.PathLike | None = None,
+                    masks_out: str | os.PathLike | None = None, one_per_image: bool = False,
                     progress: Callable[[Iterator], Iterator] | None = None) -> BatchResult:
     """Extract every image of ``dataset``.
 
@@ -137,6 +139,8 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
         See :func:`wekawbc.features.extract_features`.
     jobs : int, default=1
         Worker processes (``-1``: one per CPU).
+    one_per_image : bool, default=False
+        Fields: the largest, most central leukocyte only (:func:`wekawbc.cells.fields.choose_cells`).
     masks_out : path, optional
         Folder for the 8-bit masks (0 background, 128 cytoplasm, 255 nucleus), one PNG per image,
         the image's size, at the image's path relative to the data set's folder (:func:`mask_names`).
@@ -146,11 +150,12 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
     Returns
     -------
     BatchResult
-        ``table`` columns: image, cell, x0, y0, x1, y1, every feature, class; outcomes in index order.
+        ``table`` columns: image, cell, x0, y0, x1, y1, confidence, every feature, class; outcomes in
+        index order.
     """
     if masks_out is not None:
         Path(masks_out).mkdir(parents=True, exist_ok=True)
-    work = partial(_process, task=task, mode=mode)
+    work = partial(_process, task=task, mode=mode, one_per_image=one_per_image)
     records = list(dataset)
     targets = ([Path(masks_out) / name for name in mask_names(records, dataset.root)] if masks_out is not None
                else [None] * len(records))
@@ -174,6 +179,6 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
             for found, outcome in results:
                 rows.extend(found)
                 outcomes.append(outcome)
-    columns = ["image", "cell", *BOX_COLUMNS, *feature_names(), "class"]
+    columns = ["image", "cell", *BOX_COLUMNS, "confidence", *feature_names(), "class"]
     table = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     return BatchResult(table, outcomes)

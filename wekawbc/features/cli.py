@@ -39,6 +39,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--mode", choices=("auto", "crop", "field"), default="auto",
                         help="crop: one leukocyte per image; field: find every leukocyte of a smear field; auto: "
                              "field for images at least 480 px on their longer side (default: auto)")
+    parser.add_argument("--one-cell-per-image", action="store_true",
+                        help="fields: only the largest, most central leukocyte (what a field labelled with one type "
+                             "means); default: every leukocyte found, each row with its image, cell number and box")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes; -1: one per CPU (default: 1)")
     parser.add_argument("--allow-outside", action="store_true",
                         help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
@@ -57,7 +60,7 @@ def _comments(args: argparse.Namespace, source: Path, counts: dict[str, int]) ->
         f"source: {source.resolve()}",
         f"date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
         f"command: {command_line()}",
-        f"parameters: task={args.task} mode={args.mode}",
+        f"parameters: task={args.task} mode={args.mode} one_cell_per_image={args.one_cell_per_image}",
         f"segmentation: {asdict(SegmentationParams())}",
         f"detection: {asdict(DetectionParams())}",
         "counts: " + " ".join(f"{key}={value}" for key, value in counts.items()),
@@ -88,6 +91,7 @@ def _extract(args: argparse.Namespace) -> int:
     dataset = load_dataset(source, allow_outside=args.allow_outside)
     total = len(dataset)
     result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=args.masks_out,
+                             one_per_image=args.one_cell_per_image,
                              progress=partial(progress_bar, total=total, unit="image", desc="extract"))
     for outcome in result.outcomes:
         if outcome.status != "ok":

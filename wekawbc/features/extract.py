@@ -8,6 +8,7 @@ from typing import Literal
 import numpy as np
 
 from wekawbc.cells.detection import DetectionParams, isolate_leukocytes
+from wekawbc.cells.fields import choose_cells
 from wekawbc.cells.segmentation import CellSegmentation, SegmentationParams, segment_cell
 from wekawbc.features.compute import compute_features
 from wekawbc.features.registry import feature_names
@@ -27,6 +28,10 @@ class CellFeatures:
     ----------
     box : tuple of int
         ``(x0, y0, x1, y1)`` in image coordinates (x1, y1 exclusive).
+    cell : int
+        The leukocyte's number in its image (the detector's reading order; 0 for a crop).
+    confidence : float
+        The detector's confidence (1 for a crop).
     values : dict
         Feature name → float (NaN where undefined), in registry order.
     segmentation : CellSegmentation
@@ -36,6 +41,8 @@ class CellFeatures:
     box: tuple[int, int, int, int]
     values: dict[str, float]
     segmentation: CellSegmentation
+    cell: int = 0
+    confidence: float = 1.0
 
 
 def _measure(rgb: np.ndarray, segmentation: CellSegmentation, pad: int = 2) -> dict[str, float]:
@@ -58,7 +65,8 @@ def _full_size(shape: tuple[int, int], box: tuple[int, int, int, int], crop: Cel
 
 def extract_features(rgb: np.ndarray, *, mode: Mode = "auto",
                      segmentation: SegmentationParams = SegmentationParams(),
-                     detection: DetectionParams = DetectionParams()) -> list[CellFeatures]:
+                     detection: DetectionParams = DetectionParams(),
+                     one_per_image: bool = False) -> list[CellFeatures]:
     """Find, segment and measure the leukocytes of an image.
 
     Parameters
@@ -71,6 +79,8 @@ def extract_features(rgb: np.ndarray, *, mode: Mode = "auto",
         ``auto``: ``field`` when the longer side is at least :data:`FIELD_MIN_SIDE` pixels.
     segmentation, detection : SegmentationParams, DetectionParams
         Fixed parameters.
+    one_per_image : bool, default=False
+        In a field, only the largest, most central leukocyte (:func:`wekawbc.cells.fields.choose_cells`).
 
     Returns
     -------
@@ -87,7 +97,8 @@ def extract_features(rgb: np.ndarray, *, mode: Mode = "auto",
         cell = segment_cell(rgb, segmentation)
         return [CellFeatures(cell.box, _measure(rgb, cell), cell)] if cell.found else []
     found = []
-    for leukocyte in isolate_leukocytes(rgb, detection, segmentation):
+    leukocytes = isolate_leukocytes(rgb, detection, segmentation)
+    for number, leukocyte in choose_cells(leukocytes, rgb.shape[:2], one_per_image):
         cell = _full_size(rgb.shape[:2], leukocyte.box, leukocyte.segmentation)
-        found.append(CellFeatures(leukocyte.box, _measure(rgb, cell), cell))
+        found.append(CellFeatures(leukocyte.box, _measure(rgb, cell), cell, number, leukocyte.confidence))
     return found

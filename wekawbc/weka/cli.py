@@ -30,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode.add_argument("--test", metavar="TEST", help="evaluate on this supplied test set (ARFF or CSV)")
     weka.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
     weka.add_argument("--seed", type=int, default=1, help="random seed for the folds or split (default: 1)")
+    weka.add_argument("--groups", metavar="CELLS.csv[:COLUMN]",
+                      help="cross-validation with folds grouped: a CSV with one row per instance (in order), e.g. "
+                           "the --csv of 'wekawbc extract'; instances sharing its COLUMN (default: image) always "
+                           "fall in the same fold (Weka's stratification applied to the groups)")
     weka.add_argument("--class", dest="class_name", metavar="NAME", help="class attribute (default: the last)")
     weka.add_argument("--json", metavar="OUT.json", help="write every number, the settings and versions as JSON")
     weka.add_argument("--predictions", metavar="OUT.csv",
@@ -104,9 +108,12 @@ def _run_weka(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         run = run_classifier(data, args.classifier, folds=args.folds, split=args.split, test=args.test,
-                             preserve_order=args.preserve_order, seed=args.seed, class_name=args.class_name)
+                             preserve_order=args.preserve_order, seed=args.seed, class_name=args.class_name,
+                             groups=_read_groups(args.groups) if args.groups else None)
     for warning in caught:
         print(f"wekawbc: warning: {warning.message}", file=sys.stderr)
+    if run.grouping:
+        print(f"wekawbc: note: {run.grouping}", file=sys.stderr)
     print(run.explorer_text(run_information=args.run_information), end="")
     written: list[Path] = []
     try:
@@ -155,6 +162,22 @@ def _checked_for_predictions(args: argparse.Namespace):
             raise WekawbcError(f"{args.data}: class value '{value}' begins or ends with a space, which the "
                                "predictions CSV cannot keep; rename it, or leave out --predictions")
     return data
+
+
+def _read_groups(spec: str) -> list[str]:
+    """The group key of every row of ``FILE.csv[:COLUMN]`` (default column: ``image``)."""
+    import csv
+
+    path, _, column = spec.rpartition(":") if spec.rpartition(":")[2] and not Path(spec).is_file() else (spec, "", "")
+    column = column or "image"
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.DictReader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as error:
+        raise WekawbcError(f"{path}: cannot read groups ({error})") from None
+    if not rows or column not in rows[0]:
+        raise WekawbcError(f"{path}: no '{column}' column to group by")
+    return [row[column] for row in rows]
 
 
 def _write_json(run, args: argparse.Namespace, java: str) -> Path:

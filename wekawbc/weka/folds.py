@@ -28,7 +28,7 @@ from typing import Sequence
 import numpy as np
 
 __all__ = ["JavaRandom", "randomize", "stratify", "stratified_order", "stratified_fold_assignment",
-           "cv_train_test_indices", "fold_bounds", "split_indices", "java_round", "small_class_notes"]
+           "cv_train_test_indices", "grouped_fold_assignment", "grouped_cv_train_test_indices", "grouping_note", "fold_bounds", "split_indices", "java_round", "small_class_notes"]
 
 _MULTIPLIER = 0x5DEECE66D
 _ADDEND = 0xB
@@ -219,3 +219,72 @@ def small_class_notes(class_codes: np.ndarray, labels: Sequence[str], n_folds: i
     return [f"class '{label}' has {count} instance(s), fewer than {n_folds} folds: Weka runs anyway; "
             f"stratify spreads them one per fold, so {n_folds - count} test fold(s) hold none of them"
             for label, count in zip(labels, counts) if 0 < count < n_folds]
+
+
+def _group_classes(y, groups) -> tuple[list, list[int], np.ndarray]:
+    """Groups in order of first appearance, each group's class (its most frequent, first on ties), row → group."""
+    keys: dict = {}
+    row_group = np.array([keys.setdefault(group, len(keys)) for group in groups], dtype=np.int64)
+    codes = _class_codes(y)
+    if len(codes) != len(row_group):
+        raise ValueError(f"groups names {len(row_group)} instances, y has {len(codes)}")
+    classes = []
+    for number in range(len(keys)):
+        members = [codes[i] for i in np.flatnonzero(row_group == number)]
+        classes.append(max(dict.fromkeys(members), key=members.count))
+    return list(keys), classes, row_group
+
+
+def grouped_fold_assignment(y, groups, n_folds: int, seed: int = 1) -> np.ndarray:
+    """Weka's stratified folds dealt to whole groups: every instance of a group lands in one test fold.
+
+    Each group (an image, a slide, a patient) is one unit whose class is its most frequent one;
+    the units go through Weka's ``randomize(new Random(seed))`` and ``stratify(n_folds)`` and are cut
+    into test folds as ``testCV`` cuts instances. When every group has one instance this is
+    exactly :func:`stratified_fold_assignment`; otherwise folds hold whole groups, so their sizes
+    differ from Weka's (:func:`grouping_note` says so).
+
+    Raises
+    ------
+    ValueError
+        Fewer than 2 folds, more folds than groups, or ``groups`` and ``y`` of different lengths.
+    """
+    _, classes, row_group = _group_classes(y, groups)
+    try:
+        group_fold = stratified_fold_assignment(classes, n_folds, seed)
+    except ValueError as error:
+        raise ValueError(f"{error} (counting groups, not instances)") from None
+    return group_fold[row_group]
+
+
+def grouped_cv_train_test_indices(y, groups, n_folds: int, seed: int = 1) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Per fold, ``(train, test)`` indices of :func:`grouped_fold_assignment`'s folds.
+
+    Test indices follow Weka's stratified order of the groups (a group's instances in row order);
+    training indices are the other folds in that order, then randomized with the folds' ``Random``
+    as ``trainCV`` does. With one instance per group this equals :func:`cv_train_test_indices`.
+    """
+    _, classes, row_group = _group_classes(y, groups)
+    try:
+        order, random = stratified_order(classes, n_folds, seed)
+    except ValueError as error:
+        raise ValueError(f"{error} (counting groups, not instances)") from None
+    members = [np.flatnonzero(row_group == number).tolist() for number in range(len(classes))]
+    folds = []
+    for fold in range(n_folds):
+        start, stop = fold_bounds(len(order), n_folds, fold)
+        test_groups = order[start:stop]
+        train_groups = randomize(order[:start] + order[stop:], random)
+        folds.append((np.array([i for g in train_groups for i in members[g]], dtype=np.int64),
+                      np.array([i for g in test_groups for i in members[g]], dtype=np.int64)))
+    return folds
+
+
+def grouping_note(groups, n_folds: int) -> str | None:
+    """The sentence to show when grouping changed the folds (None when every group has one instance)."""
+    sizes = np.unique(np.asarray([str(g) for g in groups]), return_counts=True)[1]
+    if sizes.size == 0 or sizes.max() <= 1:
+        return None
+    return (f"folds grouped: {int((sizes > 1).sum())} of {sizes.size} groups hold several instances (up to "
+            f"{int(sizes.max())}); each group is kept in one of the {n_folds} folds, so the folds differ from "
+            "Weka's instance-level stratified folds")

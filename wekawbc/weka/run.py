@@ -35,7 +35,8 @@ from wekawbc.evaluation.metrics import class_metrics, summary_metrics, weighted_
 from wekawbc.predictions import Predictions
 from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 from wekawbc.weka.data import load_instances
-from wekawbc.weka.folds import cv_train_test_indices, small_class_notes, split_indices
+from wekawbc.weka.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
+                                small_class_notes, split_indices)
 from wekawbc.weka.jvm import java_error
 
 __all__ = ["WekaRun", "run_classifier", "make_classifier", "SmallClassWarning", "MODES"]
@@ -111,6 +112,8 @@ class WekaRun:
     confusion_matrix: np.ndarray
     java_evaluation: Any = field(default=None, repr=False, compare=False)
     """Weka's ``weka.classifiers.evaluation.Evaluation`` Java object, for anything not copied out."""
+    grouping: str | None = None
+    """When cross-validation folds were grouped and that changed them, the sentence saying so."""
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -125,7 +128,7 @@ class WekaRun:
     def test_mode(self) -> str:
         """The Explorer's "Test mode:" text (the Explorer does not mention a preserved order)."""
         if self.mode == "cross-validation":
-            return f"{self.folds}-fold cross-validation"
+            return f"{self.folds}-fold cross-validation" + (" (folds grouped)" if self.grouping else "")
         if self.mode == "split":
             return f"split {self.split_percentage!r}% train, remainder test"
         return f"user supplied test set: {self.predictions.n_instances} instances"
@@ -160,7 +163,8 @@ class WekaRun:
         return {
             "classifier": self.classifier, "mode": self.mode, "seed": self.seed, "folds": self.folds,
             "split_percentage": self.split_percentage, "preserve_order": self.preserve_order,
-            "relation": self.relation, "n_instances": self.n_instances, "labels": list(self.labels),
+            "grouping": self.grouping, "relation": self.relation, "n_instances": self.n_instances,
+            "labels": list(self.labels),
             "statistics": {name: json_number(value) for name, value in self.statistics.items()},
             "class_statistics": {name: [json_number(v) for v in values]
                                  for name, values in self.class_statistics.items()},
@@ -235,7 +239,7 @@ def _check_small_classes(data, folds: int, labels: tuple[str, ...]) -> None:
 
 def run_classifier(data, classifier: str, *, folds: int | None = None, split: float | None = None,
                    test=None, preserve_order: bool = False, seed: int = 1,
-                   class_name: str | None = None) -> WekaRun:
+                   class_name: str | None = None, groups=None) -> WekaRun:
     """Train and evaluate a Weka classifier exactly as Weka's Explorer and command line do.
 
     Parameters
@@ -257,6 +261,11 @@ def run_classifier(data, classifier: str, *, folds: int | None = None, split: fl
         Seed of ``java.util.Random`` for the folds / split, as Weka's ``-s``.
     class_name : str, optional
         The class attribute; the last attribute by default.
+    groups : sequence, optional
+        Cross-validation only: one group key per instance (its image, slide, patient). A group's
+        instances always share a fold (:func:`wekawbc.weka.folds.grouped_cv_train_test_indices`:
+        Weka's randomize and stratify applied to the groups); with one instance per group the folds
+        are Weka's own. ``WekaRun.grouping`` says when grouping changed them.
 
     Returns
     -------
@@ -289,8 +298,13 @@ def run_classifier(data, classifier: str, *, folds: int | None = None, split: fl
     labels = tuple(str(v) for v in train.classAttribute().enumerateValues())
     relation = str(train.relationName())
     attributes = tuple(str(train.attribute(i).name()) for i in range(train.numAttributes()))
+    if groups is not None and (split is not None or test is not None):
+        raise WekawbcError("groups apply to cross-validation only")
     try:
-        if split is not None:
+        if groups is not None:
+            mode, (evaluation, rows, counts, row_ids) = "cross-validation", _cross_validate_grouped(
+                train, classifier_object, int(folds), seed, labels, groups)
+        elif split is not None:
             mode, (evaluation, rows, counts) = "split", _split(train, classifier_object, float(split), seed, preserve_order)
         elif test is not None:
             mode, (evaluation, rows, counts) = "test", _supplied_test(train, test, classifier_object, class_name)
@@ -305,7 +319,8 @@ def run_classifier(data, classifier: str, *, folds: int | None = None, split: fl
     statistics, per_class, matrix = _evaluation_numbers(evaluation, len(labels))
     distribution = np.vstack(rows["distribution"]) if rows["distribution"] else np.empty((0, len(labels)))
     actual = np.array(rows["actual"], dtype=np.int64)
-    row_ids = _row_ids(train, mode, folds, split, seed, preserve_order, len(actual))
+    if groups is None:
+        row_ids = _row_ids(train, mode, folds, split, seed, preserve_order, len(actual))
     if mode != "test":
         _check_rows(train, row_ids, actual)
     predictions = Predictions(labels, actual, distribution, np.array(rows["weight"]),
@@ -318,6 +333,7 @@ def run_classifier(data, classifier: str, *, folds: int | None = None, split: fl
         attributes=attributes, n_instances=int(train.numInstances()), predictions=predictions,
         summary_text=summary, class_details_text=details, matrix_text=matrix_text, statistics=statistics,
         class_statistics=per_class, confusion_matrix=matrix, java_evaluation=evaluation,
+        grouping=None if groups is None else grouping_note(groups, int(folds)),
     )
 
 
@@ -373,6 +389,42 @@ def _cross_validate(data, classifier, folds: int, seed: int, labels: tuple[str, 
         evaluation.evaluateModel(model, data.testCV(folds, fold))
         recorded = _collect(evaluation, recorded, fold, rows)
     return evaluation, rows, counts
+
+
+def _cross_validate_grouped(data, classifier, folds: int, seed: int, labels: tuple[str, ...], groups):
+    """Cross-validation on :func:`~wekawbc.weka.folds.grouped_cv_train_test_indices`' folds, fold by fold as
+    ``crossValidateModel`` does (priors from each training part, a fresh copy of the classifier)."""
+    from jpype import JClass
+
+    n = int(data.numInstances())
+    if len(groups) != n:
+        raise WekawbcError(f"groups names {len(groups)} instances, '{data.relationName()}' has {n}")
+    _check_small_classes(data, folds, labels)
+    y = np.asarray(data.attributeToDoubleArray(data.classIndex()))
+    try:
+        splits = grouped_cv_train_test_indices(y, list(groups), folds, seed)
+    except ValueError as error:
+        raise WekawbcError(str(error)) from None
+    Instances = JClass("weka.core.Instances")
+    AbstractClassifier = JClass("weka.classifiers.AbstractClassifier")
+    evaluation = JClass("weka.classifiers.evaluation.Evaluation")(data)
+
+    def subset(indices: np.ndarray):
+        part = Instances(data, int(indices.size))
+        for i in indices:
+            part.add(data.instance(int(i)))
+        return part
+
+    rows, counts, recorded = _empty_rows(), [], 0
+    for fold, (train_rows, test_rows) in enumerate(splits):
+        train = subset(train_rows)
+        evaluation.setPriors(train)
+        counts.append(_class_weights(train, len(labels)))
+        model = AbstractClassifier.makeCopy(classifier)
+        model.buildClassifier(train)
+        evaluation.evaluateModel(model, subset(test_rows))
+        recorded = _collect(evaluation, recorded, fold, rows)
+    return evaluation, rows, counts, np.concatenate([test for _, test in splits])
 
 
 def _split(data, classifier, percentage: float, seed: int, preserve_order: bool):
