@@ -365,3 +365,48 @@ def test_class_label_with_spaces_refused_before_predictions_are_written(tmp_path
     assert not out.exists()
     plain = wekawbc("weka", data, "--classifier", "weka.classifiers.trees.J48", "--folds", "2")
     assert plain.returncode == 0, plain.stderr
+
+
+# --- item 3: Java out of memory ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("heap, message", [
+    ("1k", "--max-heap 1k is less than the 16m Java and Weka need to start"),
+    ("12x", "max heap '12x' is not a Java memory size such as 512m or 4g"),
+    ("0m", "max heap '0m' is not a Java memory size such as 512m or 4g"),
+    ("99999999t", "--max-heap 99999999t is more than this machine's memory"),
+])
+def test_max_heap_checked(tmp_path, heap, message):
+    data = tmp_path / "d.arff"
+    data.write_text(HEADER + "@data\n" + ROWS)
+    line = one_error_line(wekawbc("weka", data, "--classifier", "weka.classifiers.rules.ZeroR", "--max-heap", heap))
+    assert line.startswith(f"wekawbc: error: {message}"), line
+
+
+@pytest.fixture(scope="module")
+def big_arff(tmp_path_factory) -> Path:
+    """About 12 MB of ARFF: 120,000 rows of 10 numbers and a class."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("big") / "big.arff"
+    values = np.round(rng.normal(size=(120_000, 10)), 6)
+    classes = np.array(list("xyz"))[rng.integers(0, 3, len(values))]
+    with open(path, "w") as handle:
+        handle.write("@relation big\n" + "".join(f"@attribute a{i} numeric\n" for i in range(10))
+                     + "@attribute class {x,y,z}\n@data\n")
+        np.savetxt(handle, np.column_stack([values.astype(str), classes]), fmt="%s", delimiter=",")
+    return path
+
+
+@pytest.mark.parametrize("heap, classifier, where", [
+    ("16m", "weka.classifiers.rules.ZeroR", "{data}"),                      # out of memory reading the data
+    ("24m", "weka.classifiers.trees.J48", "weka.classifiers.trees.J48 -C 0.25 -M 2 on 'big'"),  # ... training
+])
+def test_out_of_memory_is_one_line(big_arff, heap, classifier, where):
+    import time
+
+    started = time.monotonic()
+    line = one_error_line(wekawbc("weka", big_arff, "--classifier", classifier, "--folds", "2", "--max-heap", heap,
+                                  timeout=120))
+    assert line.startswith(f"wekawbc: error: {where.format(data=big_arff)}: Java ran out of memory (max heap {heap})")
+    assert time.monotonic() - started < 60  # no minutes of garbage collection first
