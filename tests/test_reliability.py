@@ -410,3 +410,30 @@ def test_out_of_memory_is_one_line(big_arff, heap, classifier, where):
                                   timeout=120))
     assert line.startswith(f"wekawbc: error: {where.format(data=big_arff)}: Java ran out of memory (max heap {heap})")
     assert time.monotonic() - started < 60  # no minutes of garbage collection first
+
+
+# --- item 19 (part): Weka classifiers that deserialize a file named in the configuration ---------------------------------
+
+@pytest.mark.parametrize("command", [
+    "weka.classifiers.misc.SerializedClassifier -model /tmp/evil.model",
+    'weka.classifiers.meta.Vote -S 1 -B "weka.classifiers.misc.SerializedClassifier -model m.model" -R AVG',
+    "weka.classifiers.misc.InputMappedClassifier -I -trim -L /tmp/evil.model -W weka.classifiers.rules.ZeroR",
+    "weka.classifiers.meta.Vote -S 1 -P /tmp/evil.model -R AVG",
+])
+def test_config_refuses_classifiers_that_load_model_files(cells, command):
+    from wekawbc.experiment.config import parse_config
+
+    raw = {"datasets": [{"path": str(cells)}], "classifiers": [{"weka": command}], "output": {"compare": ""}}
+    with pytest.raises(WekawbcError, match=r"'classifiers\[0\]\.weka' makes Weka deserialize a file .*allow_model_files"):
+        parse_config(raw, source="x.toml")
+    raw["classifiers"][0]["allow_model_files"] = True
+    assert parse_config(raw, source="x.toml").classifiers[0].weka == command
+
+
+def test_config_keeps_plain_vote_and_input_mapped(cells):
+    from wekawbc.experiment.config import parse_config
+
+    for command in ('weka.classifiers.meta.Vote -S 1 -B "weka.classifiers.trees.J48 -C 0.25" -R AVG',
+                    "weka.classifiers.misc.InputMappedClassifier -I -trim -W weka.classifiers.rules.ZeroR"):
+        raw = {"datasets": [{"path": str(cells)}], "classifiers": [{"weka": command}], "output": {"compare": ""}}
+        assert parse_config(raw).classifiers[0].weka == command
