@@ -182,6 +182,14 @@ def _signal_when(process: subprocess.Popen, ready, signum: int, settle: float = 
     process.send_signal(signum)
 
 
+def _default_sigint() -> None:
+    # A test run started in the background inherits SIGINT ignored, and wekawbc keeps an ignored
+    # SIGINT ignored; the command under test gets the terminal's default back.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _no_debris(folder: Path) -> None:
     assert not list(folder.rglob("hs_err_pid*")), "a JVM crash dump was written"
     assert not list(folder.rglob(".*.tmp")), "a temporary file was left behind"
@@ -197,7 +205,7 @@ def test_weka_interrupted_while_java_trains(tmp_path, signum):
         [sys.executable, "-m", "wekawbc", "weka", str(data), "--classifier",
          "weka.classifiers.functions.MultilayerPerceptron -N 1000000 -H 40", "--predictions", "out/p.csv",
          "--json", "out/run.json"], cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        text=True, preexec_fn=_default_sigint)
     try:
         _signal_when(process, lambda: _jvm_loaded(process.pid), signum, settle=4.0)
         stdout, stderr = process.communicate(timeout=60)
@@ -227,7 +235,8 @@ compare = ""
 """)
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "wekawbc", "run", str(config), "--no-progress"], cwd=tmp_path,
-                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     arff = tmp_path / "arff" / "x-cells-five.arff"
     try:
         _signal_when(process, arff.is_file, signum)
