@@ -103,3 +103,41 @@ def test_a_failing_task_is_named(cluster):
 def test_unreachable_scheduler_is_a_clear_error():
     with pytest.raises(WekawbcError, match="cannot reach the Dask scheduler at tcp://127.0.0.1:9"):
         DaskExecutor(scheduler="tcp://127.0.0.1:9", connect_timeout=2)
+
+
+@pytest.mark.slow  # about 50 s on the 2-core machine
+def test_restarting_both_workers_mid_run_gives_the_serial_results(cluster, tmp_path: Path):
+    """Issue 15 item 8: both workers restarted once the grid has begun; the run finishes, equal to serial."""
+    import threading
+    import time
+
+    data = write_dataset(tmp_path / "data", scaled_counts(0.05), seed=5)
+    raw = {**_config(data, tmp_path / "serial"), "classifiers": [{"weka": "weka.classifiers.trees.J48"}]}
+    raw["evaluation"] = {"folds": 3, "repetitions": 3}
+    serial = run_experiment(parse_config(raw), SerialExecutor(), progress=False)
+    # The features come from the serial run's cache: only the grid runs on the cluster.
+    raw["output"] = {**raw["output"], "reports": str(tmp_path / "dask" / "reports")}
+    config = parse_config(raw)
+    restarted: list[list[str]] = []
+
+    def restart_when_the_grid_runs() -> None:
+        deadline = time.monotonic() + 300
+        while not list((config.run_dir / "grid").rglob("unit.json")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        workers = list(cluster.client.scheduler_info()["workers"])
+        cluster.client.restart_workers(workers)
+        restarted.append(workers)
+
+    watcher = threading.Thread(target=restart_when_the_grid_runs)
+    watcher.start()
+    dask = run_experiment(config, cluster, progress=False)
+    watcher.join()
+    assert len(restarted) == 1 and len(restarted[0]) == 2
+    assert dask.features_reused and dask.units_run == serial.units_run == 3
+    for path in sorted((serial.run_dir / "grid").rglob("predictions.csv")):
+        a, b = read_predictions_csv(path), read_predictions_csv(dask.run_dir / path.relative_to(serial.run_dir))
+        assert a.ids == b.ids
+        np.testing.assert_array_equal(a.distribution, b.distribution)
+    first = json.loads((serial.run_dir / "cells-five" / "experiment.json").read_text())
+    second = json.loads((dask.run_dir / "cells-five" / "experiment.json").read_text())
+    assert first["summary"] == second["summary"] and first["tests"] == second["tests"]

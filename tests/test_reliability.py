@@ -182,6 +182,14 @@ def _signal_when(process: subprocess.Popen, ready, signum: int, settle: float = 
     process.send_signal(signum)
 
 
+def _default_sigint() -> None:
+    # A test run started in the background inherits SIGINT ignored, and wekawbc keeps an ignored
+    # SIGINT ignored; the command under test gets the terminal's default back.
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _no_debris(folder: Path) -> None:
     assert not list(folder.rglob("hs_err_pid*")), "a JVM crash dump was written"
     assert not list(folder.rglob(".*.tmp")), "a temporary file was left behind"
@@ -197,7 +205,7 @@ def test_weka_interrupted_while_java_trains(tmp_path, signum):
         [sys.executable, "-m", "wekawbc", "weka", str(data), "--classifier",
          "weka.classifiers.functions.MultilayerPerceptron -N 1000000 -H 40", "--predictions", "out/p.csv",
          "--json", "out/run.json"], cwd=tmp_path, env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        text=True)
+        text=True, preexec_fn=_default_sigint)
     try:
         _signal_when(process, lambda: _jvm_loaded(process.pid), signum, settle=4.0)
         stdout, stderr = process.communicate(timeout=60)
@@ -227,7 +235,8 @@ compare = ""
 """)
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "wekawbc", "run", str(config), "--no-progress"], cwd=tmp_path,
-                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               env=environment, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               preexec_fn=_default_sigint)
     arff = tmp_path / "arff" / "x-cells-five.arff"
     try:
         _signal_when(process, arff.is_file, signum)
@@ -367,3 +376,75 @@ def test_class_label_with_spaces_refused_before_predictions_are_written(tmp_path
     assert not out.exists()
     plain = wekawbc("weka", data, "--classifier", "weka.classifiers.trees.J48", "--folds", "2")
     assert plain.returncode == 0, plain.stderr
+
+
+# --- item 3: Java out of memory ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("heap, message", [
+    ("1k", "--max-heap 1k is less than the 16m Java and Weka need to start"),
+    ("12x", "max heap '12x' is not a Java memory size such as 512m or 4g"),
+    ("0m", "max heap '0m' is not a Java memory size such as 512m or 4g"),
+    ("99999999t", "--max-heap 99999999t is more than this machine's memory"),
+])
+def test_max_heap_checked(tmp_path, heap, message):
+    data = tmp_path / "d.arff"
+    data.write_text(HEADER + "@data\n" + ROWS)
+    line = one_error_line(wekawbc("weka", data, "--classifier", "weka.classifiers.rules.ZeroR", "--max-heap", heap))
+    assert line.startswith(f"wekawbc: error: {message}"), line
+
+
+@pytest.fixture(scope="module")
+def big_arff(tmp_path_factory) -> Path:
+    """About 12 MB of ARFF: 120,000 rows of 10 numbers and a class."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    path = tmp_path_factory.mktemp("big") / "big.arff"
+    values = np.round(rng.normal(size=(120_000, 10)), 6)
+    classes = np.array(list("xyz"))[rng.integers(0, 3, len(values))]
+    with open(path, "w") as handle:
+        handle.write("@relation big\n" + "".join(f"@attribute a{i} numeric\n" for i in range(10))
+                     + "@attribute class {x,y,z}\n@data\n")
+        np.savetxt(handle, np.column_stack([values.astype(str), classes]), fmt="%s", delimiter=",")
+    return path
+
+
+@pytest.mark.parametrize("heap, classifier, where", [
+    ("16m", "weka.classifiers.rules.ZeroR", "{data}"),                      # out of memory reading the data
+    ("24m", "weka.classifiers.trees.J48", "weka.classifiers.trees.J48 -C 0.25 -M 2 on 'big'"),  # ... training
+])
+def test_out_of_memory_is_one_line(big_arff, heap, classifier, where):
+    import time
+
+    started = time.monotonic()
+    line = one_error_line(wekawbc("weka", big_arff, "--classifier", classifier, "--folds", "2", "--max-heap", heap,
+                                  timeout=120))
+    assert line.startswith(f"wekawbc: error: {where.format(data=big_arff)}: Java ran out of memory (max heap {heap})")
+    assert time.monotonic() - started < 60  # no minutes of garbage collection first
+
+
+# --- item 19 (part): Weka classifiers that deserialize a file named in the configuration ---------------------------------
+
+@pytest.mark.parametrize("command", [
+    "weka.classifiers.misc.SerializedClassifier -model /tmp/evil.model",
+    'weka.classifiers.meta.Vote -S 1 -B "weka.classifiers.misc.SerializedClassifier -model m.model" -R AVG',
+    "weka.classifiers.misc.InputMappedClassifier -I -trim -L /tmp/evil.model -W weka.classifiers.rules.ZeroR",
+    "weka.classifiers.meta.Vote -S 1 -P /tmp/evil.model -R AVG",
+])
+def test_config_refuses_classifiers_that_load_model_files(cells, command):
+    from wekawbc.experiment.config import parse_config
+
+    raw = {"datasets": [{"path": str(cells)}], "classifiers": [{"weka": command}], "output": {"compare": ""}}
+    with pytest.raises(WekawbcError, match=r"'classifiers\[0\]\.weka' makes Weka deserialize a file .*allow_model_files"):
+        parse_config(raw, source="x.toml")
+    raw["classifiers"][0]["allow_model_files"] = True
+    assert parse_config(raw, source="x.toml").classifiers[0].weka == command
+
+
+def test_config_keeps_plain_vote_and_input_mapped(cells):
+    from wekawbc.experiment.config import parse_config
+
+    for command in ('weka.classifiers.meta.Vote -S 1 -B "weka.classifiers.trees.J48 -C 0.25" -R AVG',
+                    "weka.classifiers.misc.InputMappedClassifier -I -trim -W weka.classifiers.rules.ZeroR"):
+        raw = {"datasets": [{"path": str(cells)}], "classifiers": [{"weka": command}], "output": {"compare": ""}}
+        assert parse_config(raw).classifiers[0].weka == command

@@ -55,6 +55,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -70,6 +71,13 @@ TASKS = ("five", "binary")
 MAX_REPETITIONS = 1000
 """Most repetitions of a cross-validation or split (each is a full run of every classifier)."""
 _JAVA_LONG = (-2**63, 2**63 - 1)
+# Weka classifiers (and their options) that deserialize a file: Java deserialization of an
+# untrusted file can run arbitrary code, so a configuration must allow it in so many words.
+_LOADS_MODEL_FILE = (
+    re.compile(r"\bSerializedClassifier\b"),                 # -model FILE
+    re.compile(r"\bInputMappedClassifier\b.*\s-L\s"),       # -L FILE: a serialized model
+    re.compile(r"\bVote\b.*\s-P\s"),                        # -P FILE: a pre-built serialized model
+)
 _TOP_KEYS = {"name", "seed", "datasets", "task", "features", "imbalance", "evaluation", "classifiers", "output"}
 
 
@@ -285,8 +293,8 @@ def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> t
     from wekawbc.experiment.grid import CNN_STRATEGIES, WEKA_STRATEGIES
 
     specs = []
-    tables = _array_of_tables(raw, "classifiers", "'weka' or 'cnn'", {"name", "weka", "cnn", "strategies", "repetitions"},
-                              where)
+    tables = _array_of_tables(raw, "classifiers", "'weka' or 'cnn'",
+                              {"name", "weka", "cnn", "strategies", "repetitions", "allow_model_files"}, where)
     for i, table in enumerate(tables):
         key = f"classifiers[{i}]"
         repetitions = _typed(table, "repetitions", int, where, None)
@@ -298,6 +306,11 @@ def _classifiers(raw: Any, default_strategies: tuple[str, ...], where: str) -> t
             raise _fail(where, key, "needs exactly one of 'weka' (a Weka class name with options) or 'cnn' (a table)")
         if weka is not None and not weka.strip():
             raise _fail(where, f"{key}.weka", "is empty")
+        if weka is not None and not _typed(table, "allow_model_files", bool, where, False):
+            if any(pattern.search(f" {weka} ") for pattern in _LOADS_MODEL_FILE):
+                raise _fail(where, f"{key}.weka", "makes Weka deserialize a file (a serialized model), which can run "
+                            "any code the file holds; if you trust the file, set allow_model_files = true in "
+                            "this [[classifiers]] table")
         default_name = "CNN" if cnn is not None else weka.split()[0].rsplit(".", 1)[-1]
         name = _typed(table, "name", str, where, default_name)
         strategies = (_strategies(table["strategies"], where, f"{key}.strategies") if "strategies" in table

@@ -4,13 +4,17 @@
 functions of numpy arrays and strings, never Java objects), then ``results`` them in submission
 order with a progress bar. On Dask, each worker process starts its own JVM once, through the
 :class:`JvmWorkerPlugin`'s ``setup``; a task whose worker dies is retried (``retries``), and a task
-that still fails is named in the error.
+that still fails (or is cancelled) is named in the error. Shared inputs (the feature matrix) are
+tasks that return them, not scattered data, so the scheduler can give them again to workers that
+restart, however many times and however many at once.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import uuid
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator, Sequence
 
@@ -79,6 +83,11 @@ def _worker_plugin_class():
     return type("DaskJvmWorkerPlugin", (JvmWorkerPlugin, WorkerPlugin), {})
 
 
+def _shared(value: Any) -> Any:
+    """A task returning its argument: shared data that the scheduler can recompute."""
+    return value
+
+
 class DaskExecutor:
     """Tasks on a Dask cluster: an existing one (``scheduler``) or a local one of ``workers`` processes."""
 
@@ -110,9 +119,17 @@ class DaskExecutor:
         self.window = 2 * max(1, len(self.client.scheduler_info()["workers"]))
 
     def scatter(self, value: Any) -> Any:
-        """Send a large argument (a feature matrix) to the workers once."""
-        # hash=False: a fresh key, so releasing an earlier scatter of equal data cannot take this one along.
-        return self.client.scatter(value, broadcast=True, hash=False)
+        """Send a large argument (a feature matrix) to the cluster once, for many tasks to use.
+
+        It goes as a task returning ``value`` (kept by the scheduler with its argument) rather than
+        as scattered data: when the workers holding it restart, the scheduler runs the task again
+        instead of forgetting the data and cancelling every task that needs it.
+        """
+        with warnings.catch_warnings():
+            # The matrix travels inside the task on purpose: Dask's size advice does not apply.
+            warnings.filterwarnings("ignore", message=".*[Ll]arge graph", category=UserWarning)
+            # A fresh key, so releasing an earlier share of equal data cannot take this one along.
+            return self.client.submit(_shared, value, key=f"shared-{uuid.uuid4().hex}", pure=False)
 
     def submit(self, key: str, function: Callable, *args: Any) -> Any:
         return self.client.submit(function, *args, key=key, retries=self.retries, pure=False)
@@ -122,13 +139,21 @@ class DaskExecutor:
 
         with progress_bar(total=len(handles), desc=desc, unit="task", enabled=progress, leave=False) as bar:
             for future in as_completed(handles):
-                if future.status == "error":
-                    error = future.exception()
+                if future.status != "finished":
+                    failure = f"task {future.key} {self._failure(future)}"  # before cancelling it too
                     for other in handles:
                         other.cancel()
-                    raise WekawbcError(f"task {future.key} failed on the Dask cluster: {error}") from None
+                    raise WekawbcError(failure) from None
                 bar.update()
         return [future.result() for future in handles]
+
+    @staticmethod
+    def _failure(future) -> str:
+        """Why a task that did not finish ended, as the rest of a sentence."""
+        if future.status == "error":
+            return f"failed on the Dask cluster: {future.exception()}"
+        return (f"was {future.status} on the Dask cluster (the scheduler lost it or its inputs; was the cluster "
+                "restarted by someone else?)")
 
     def close(self) -> None:
         self.client.close()

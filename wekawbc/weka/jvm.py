@@ -188,6 +188,26 @@ def _silence_java_logging() -> None:
     root.setLevel(JClass("java.util.logging.Level").SEVERE)
 
 
+_MIN_HEAP = 16 * 1024**2
+_UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+
+
+def _check_heap(heap: str, option: str) -> None:
+    """A Java ``-Xmx`` size from 16m up to this machine's memory (the JVM itself dies on others)."""
+    match = re.fullmatch(r"([1-9][0-9]*)([kKmMgGtT]?)", heap)
+    if not match:
+        raise WekawbcError(f"max heap '{heap}' is not a Java memory size such as 512m or 4g")
+    size = int(match.group(1)) * _UNITS[match.group(2).lower()]
+    if size < _MIN_HEAP:
+        raise WekawbcError(f"{option} {heap} is less than the 16m Java and Weka need to start")
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return
+    if size > memory:
+        raise WekawbcError(f"{option} {heap} is more than this machine's memory ({memory / 1024**3:.1f} GiB)")
+
+
 def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
     """Start the JVM with Weka on its class path, once per process; later calls return at once.
 
@@ -215,8 +235,8 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
 
         java = find_java()
         heap = max_heap or os.environ.get(_DEFAULT_MAX_HEAP_ENV) or None
-        if heap and not re.fullmatch(r"[1-9][0-9]*[kKmMgGtT]?", heap):
-            raise WekawbcError(f"max heap '{heap}' is not a Java memory size such as 512m or 4g")
+        if heap:
+            _check_heap(heap, "--max-heap" if max_heap else _DEFAULT_MAX_HEAP_ENV)
         os.environ["WEKA_HOME"] = str(weka_home())
         # wekawbc never goes online: packages come from local zips (``wekawbc packages install``).
         args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED", "-Dweka.packageManager.offline=true",
@@ -225,6 +245,11 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
                 "-Xrs", f"-XX:ErrorFile={Path(tempfile.gettempdir()) / 'wekawbc-hs_err_pid%p.log'}"]
         if heap:
             args.append(f"-Xmx{heap}")
+        if "GC" not in os.environ.get("JAVA_TOOL_OPTIONS", ""):
+            # The parallel collector's overhead limit ends a heap too small for the data with an
+            # OutOfMemoryError within seconds (one wekawbc line), where the default collector can
+            # spend minutes collecting first; results do not depend on the collector.
+            args.append("-XX:+UseParallelGC")
         if not packages:
             args.append("-Dweka.packageManager.loadPackages=false")
         try:
