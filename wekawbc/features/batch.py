@@ -19,9 +19,10 @@ from wekawbc.cells.dataset import CellDataset, CellRecord, Task, read_image
 from wekawbc.cells.segmentation import label_image
 from wekawbc.cells.stain import StainMethod
 from wekawbc.features.extract import Mode, extract_features
-from wekawbc.features.registry import feature_names
+from wekawbc.features.registry import FEATURES, feature_names, size_power
+from wekawbc.cells.scale import Scale, dataset_scale
 
-__all__ = ["ImageOutcome", "BatchResult", "extract_dataset", "BOX_COLUMNS", "SCALE_COLUMNS"]
+__all__ = ["ImageOutcome", "BatchResult", "extract_dataset", "rescale_to_dataset", "BOX_COLUMNS", "SCALE_COLUMNS"]
 
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
 #: Per cell: the µm per pixel its ``size`` features used, where it came from, and the note.
@@ -161,3 +162,27 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
     columns = ["image", "cell", *BOX_COLUMNS, *feature_names(), *SCALE_COLUMNS, "class"]
     table = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     return BatchResult(table, outcomes)
+
+
+def rescale_to_dataset(table: pd.DataFrame) -> tuple[pd.DataFrame, Scale]:
+    """The table with every cell's ``size`` features at the data set's scale (:func:`dataset_scale`).
+
+    Each row's sizes were computed at its own image's scale (``um_per_pixel``); they are multiplied
+    by (data-set scale / image scale) to the feature's power, and the scale columns then record
+    the data-set scale. Returns the new table and that scale.
+    """
+    table = table.copy()
+    if table.empty:
+        return table, Scale(float("nan"), "none", "no cell")
+    scales = [Scale(float(u), s, "") for u, s in table.drop_duplicates("image")[["um_per_pixel", "scale_source"]]
+              .itertuples(index=False)]
+    common = dataset_scale(scales)
+    if not common.known:
+        return table, common
+    ratio = common.um_per_pixel / table["um_per_pixel"].astype(float)
+    for feature in FEATURES:
+        power = size_power(feature)
+        if power:
+            table[feature.name] = table[feature.name] * ratio ** power
+    table["um_per_pixel"], table["scale_source"], table["scale_note"] = common.um_per_pixel, common.source, common.note
+    return table, common

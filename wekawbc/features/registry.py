@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHANNELS", "COMPARTMENTS", "FEATURES", "Feature", "feature_names", "feature_table_markdown"]
+__all__ = ["CHANNELS", "COMPARTMENTS", "FEATURES", "Feature", "feature_names", "feature_table_markdown",
+           "size_power"]
 
 COMPARTMENTS: tuple[str, ...] = ("Nucleus", "Cytoplasm", "Cell")
 #: Colour channels: RGB in [0, 255]; HSV with H in degrees [0, 360), S and V in [0, 1]; CIE Lab (D65).
@@ -175,6 +176,13 @@ def _transfer_features() -> list[Feature]:
     features.append(Feature("NucleusCytoplasm_Density_Ratio", "density", "NucleusCytoplasm", "Ratio", None,
                             "summed mean optical density of the nucleus / of the cytoplasm"))
     return features
+
+
+def size_power(feature: Feature) -> int:
+    """The power of the scale in a ``size`` feature (2 for µm², 1 for µm; 0 for any other feature)."""
+    if feature.group != "size":
+        return 0
+    return 2 if feature.measure.endswith("_um2") else 1
 
 
 #: Every feature, in output (ARFF attribute) order.
