@@ -219,3 +219,22 @@ def test_relative_colour_features_ignore_the_lamp_and_the_stain_strength(dataset
     # gains per channel), the nucleus's fractions within 5 % for a stain 1.2 times as strong (the
     # faint cytoplasm's fractions move more: its thin optical density is near the plasma's noise).
     assert np.max(lamp) < 0.05 and np.max(stain) < 0.05
+
+
+def test_extract_records_each_cells_scale_and_refuses_a_bad_pixel_size(datasets, tmp_path, capsys):
+    folder = _sample_labels_csv(datasets / "pbc", tmp_path / "pbc", 1000)
+    arff, csv = tmp_path / "out.arff", tmp_path / "out.csv"
+    assert main(["extract", str(folder), "-o", str(arff), "--csv", str(csv), "--stain", "white-balance"]) == 0
+    table = pd.read_csv(csv)
+    assert (table["scale_source"] == "red cells").all() and table["um_per_pixel"].between(0.05, 0.2).all()
+    assert "stain=white-balance" in arff.read_text(encoding="utf-8")
+    user = tmp_path / "user.arff"
+    assert main(["extract", str(folder), "-o", str(user), "--csv", str(tmp_path / "user.csv"),
+                 "--pixel-size", "0.2"]) == 0
+    sized = pd.read_csv(tmp_path / "user.csv")
+    assert (sized["scale_source"] == "user").all()
+    assert np.allclose(sized["Cell_Size_Area_um2"], sized["Cell_AreaShape_Area"] * 0.04)
+    capsys.readouterr()
+    assert main(["extract", str(folder), "-o", str(tmp_path / "bad.arff"), "--pixel-size", "-1"]) == 1
+    assert "--pixel-size: must be a positive number" in capsys.readouterr().err
+    assert not (tmp_path / "bad.arff").exists()
