@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--in-lab", action="store_true", help="also 10-fold CV on pbc in the paper's class mix (the 1,000 cells of "
                              "class_counts = \"paper\", seed 1) for every set and classifier")
     tuning = [d for plans in TUNING.values() for d in plans]
-    parser.add_argument("--directions", nargs="*", default=[f"{'+'.join(t)}>{s}" for t, s in (*DIRECTIONS, *tuning)],
+    parser.add_argument("--directions", nargs="*", default=list(dict.fromkeys(f"{'+'.join(t)}>{s}" for t, s in (*DIRECTIONS, *tuning))),
                         help="TRAIN[+TRAIN]>TEST, e.g. pbc>jtsc")
     parser.add_argument("--markdown", action="store_true", help="print the tables of OUT.json (no runs)")
     args = parser.parse_args(argv)
