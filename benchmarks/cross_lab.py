@@ -59,6 +59,7 @@ RELATIVE_ONLY = [n for n in SCALED if n not in ABSOLUTE_COLOUR] + DENSITY
 #: name → (stain setting of the tables, feature columns, standardise each lab's table on its own)
 FEATURE_SETS = {
     "pixels": ("none", ORIGINAL, False),
+    "all 237 (wekawbc extract's default)": ("none", ORIGINAL + SIZE + DENSITY, False),
     "+scale": ("none", SCALED, False),
     "+stain (white balance)": ("white-balance", SCALED, False),
     "+relative (white balance)": ("white-balance", SCALED + DENSITY, False),
