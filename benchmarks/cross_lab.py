@@ -15,7 +15,8 @@ Feature sets (cumulative, as the ablation reads):
 ``+stain``       ``+scale`` on images colour-normalised first (``--stain white-balance`` / ``reinhard``);
 ``+relative``    ``+stain`` plus the colour relative to the plasma (``density`` group);
 ``relative only`` ``+relative`` without the absolute colour features (intensity, RGB/HSV/Lab ratios);
-``..., per-lab standardised``  each lab's table standardised on its own (median, interquartile range).
+``..., per-lab standardised``  each lab's table standardised on its own (median, interquartile range);
+``relative only without texture, ...``  also without the GLCM and LBP texture features.
 
 The chosen set and classifier for each left-out lab are those with the best accuracy on the
 tuning directions of :data:`TUNING` (never the lab reported).
@@ -44,6 +45,7 @@ CLASSIFIERS = {
     "SMO": "weka.classifiers.functions.SMO",
     "Logistic": "weka.classifiers.functions.Logistic -R 1.0E-8 -M -1",
     "RandomForest": "weka.classifiers.trees.RandomForest -I 100 -S 1",
+    "Logistic (ridge 1)": "weka.classifiers.functions.Logistic -R 1.0 -M -1",
 }
 #: Shape measures counted in pixels (replaced by their µm versions from ``+scale`` on).
 PIXEL_SIZES = ("Area", "Perimeter", "MajorAxisLength", "MinorAxisLength", "MaxFeretDiameter", "MinFeretDiameter")
@@ -55,6 +57,8 @@ ABSOLUTE_COLOUR = [f.name for f in FEATURES if f.group == "intensity"
 SCALED = [n for n in ORIGINAL if not (n.split("_AreaShape_")[-1] in PIXEL_SIZES and "_AreaShape_" in n)] + SIZE
 
 RELATIVE_ONLY = [n for n in SCALED if n not in ABSOLUTE_COLOUR] + DENSITY
+#: Texture (GLCM, LBP) depends on the optics' sharpness and the pixel size, which differ between labs.
+TEXTURE = [f.name for f in FEATURES if f.group in ("texture", "lbp")]
 
 #: name → (stain setting of the tables, feature columns, standardise each lab's table on its own)
 FEATURE_SETS = {
@@ -66,6 +70,8 @@ FEATURE_SETS = {
     "relative only": ("none", RELATIVE_ONLY, False),
     "+relative (white balance), per-lab standardised": ("white-balance", SCALED + DENSITY, True),
     "relative only, per-lab standardised": ("none", RELATIVE_ONLY, True),
+    "relative only without texture, per-lab standardised": ("none", [n for n in RELATIVE_ONLY if n not in TEXTURE],
+                                                            True),
 }
 #: Directions used only to choose a feature set and classifier for the left-out lab (never reported as its result).
 TUNING = {"jtsc": [(("pbc",), "bccd")], "bccd": [(("pbc",), "jtsc")],
