@@ -17,7 +17,7 @@ so neither is read without the other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -77,7 +77,7 @@ class CrossLabResult:
     bootstrap: dict[str, Any]
     note: str = ""
     n_train: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    task: str = "five"
 
     @property
     def column(self) -> str:
@@ -86,7 +86,7 @@ class CrossLabResult:
 
     def to_dict(self) -> dict[str, Any]:
         metrics = self.bootstrap["metrics"]
-        return {"scheme": self.scheme, "train": list(self.train), "test": self.test or "in-lab cross-validation",
+        return {"task": self.task, "scheme": self.scheme, "train": list(self.train), "test": self.test or "in-lab cross-validation",
                 "n_train": self.n_train, "n_test": int(self.predictions.n_instances), "note": self.note,
                 **{name: {k: metrics[name][k] for k in ("estimate", "low", "high")}
                    for name in ("accuracy", "macro_f1", "kappa")}}

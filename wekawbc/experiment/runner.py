@@ -439,7 +439,7 @@ def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTa
                     predictions = _read_unit(unit, config.run_dir)
                     task_results.append(CrossLabResult(unit.scheme, (name,), None, predictions,
                                                        evaluate(predictions).bootstrap(spec.bootstrap, seed=seed),
-                                                       n_train=len(predictions.actual)))
+                                                       n_train=len(predictions.actual), task=task))
         for test_name in spec.test:
             X, y, train, test, labels, note = _cross_lab_task(config, prepared, task, test_name)
             ids = prepared[test_name][0].ids
@@ -456,20 +456,19 @@ def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTa
                                           predictions.fold, predictions.train_counts, row_ids)
                 scheme = config.scheme_name(classifier, strategy)
                 result = CrossLabResult(scheme, spec.train, test_name, predictions,
-                                        evaluate(predictions).bootstrap(spec.bootstrap, seed=seed), note, len(train))
+                                        evaluate(predictions).bootstrap(spec.bootstrap, seed=seed), note, len(train),
+                                        task)
                 write_predictions_csv(predictions, config.run_dir / "cross_lab" / task / _slug(scheme)
                                       / f"{_slug(test_name)}.predictions.csv")
                 task_results.append(result)
-        results += [r for r in task_results]
+        results.extend(task_results)
         markdown_parts.append(f"### {task}-class task\n\n" + cross_lab_markdown(task_results, spec.bootstrap))
-        for r in task_results:
-            r.extra["task"] = task
     if skipped:
         markdown_parts.append(f"Not in the cross-lab table (Weka classifiers only here): {', '.join(skipped)}.\n")
     text = "\n".join(markdown_parts)
     document = {"train": list(spec.train), "test": list(spec.test), "seed": seed,
                 "bootstrap": {"n_resamples": spec.bootstrap, "confidence": 0.95, "stratified": True},
-                "results": [{"task": r.extra["task"], **r.to_dict()} for r in results], "skipped": skipped}
+                "results": [r.to_dict() for r in results], "skipped": skipped}
     atomic_write_text(config.run_dir / "cross_lab.json", json.dumps(document, indent=2, default=float))
     atomic_write_text(config.run_dir / "cross_lab.md", text)
     return text
