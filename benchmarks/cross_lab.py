@@ -79,13 +79,11 @@ TUNING = {"jtsc": [(("pbc",), "bccd")], "bccd": [(("pbc",), "jtsc")],
 
 
 def standardise(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """Each feature centred on the lab's median and scaled by its interquartile range (unsupervised:
-    no label is used, but the test lab's own feature distribution is, as in feature-level domain
-    adaptation; the lab's class mix moves its median too)."""
+    """The lab's table with ``columns`` standardised on their own (``wekawbc.experiment.crosslab.robust_standardise``)."""
+    from wekawbc.experiment.crosslab import robust_standardise
+
     table = table.copy()
-    values = table[columns].astype(float)
-    spread = (values.quantile(0.75) - values.quantile(0.25)).replace(0.0, 1.0)
-    table[columns] = (values - values.median()) / spread
+    table[columns] = robust_standardise(table[columns].to_numpy(dtype=np.float64))
     return table
 
 

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from wekawbc._io import WekawbcError, atomic_write_text
 from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
 from wekawbc.experiment.crosslab import (CrossLabResult, cross_lab_markdown, group_plans, group_values,
-                                         shared_class_rows)
+                                         robust_standardise, shared_class_rows)
 from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
 from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
@@ -408,7 +408,7 @@ def _cross_lab_task(config: ExperimentConfig, prepared: dict[str, tuple[FeatureT
         features, by_id = prepared[name]
         if features.names != names:
             raise WekawbcError(f"[cross_lab]: data set {name!r} has other features than {spec.train[0]!r}")
-        blocks.append(features.values)
+        blocks.append(robust_standardise(features.values) if spec.standardise else features.values)
         codes.append(np.array([labels.index(by_id[i].task_label(task)) for i in features.ids], dtype=np.int64))
         sizes.append(len(features.ids))
     X, y = np.vstack(blocks), np.concatenate(codes)
@@ -466,7 +466,7 @@ def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTa
     if skipped:
         markdown_parts.append(f"Not in the cross-lab table (Weka classifiers only here): {', '.join(skipped)}.\n")
     text = "\n".join(markdown_parts)
-    document = {"train": list(spec.train), "test": list(spec.test), "seed": seed,
+    document = {"train": list(spec.train), "test": list(spec.test), "seed": seed, "standardise": spec.standardise,
                 "bootstrap": {"n_resamples": spec.bootstrap, "confidence": 0.95, "stratified": True},
                 "results": [r.to_dict() for r in results], "skipped": skipped}
     atomic_write_text(config.run_dir / "cross_lab.json", json.dumps(document, indent=2, default=float))
