@@ -98,10 +98,11 @@ def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
     from wekawbc.cells.detection import DetectionParams
     from wekawbc.cells.segmentation import SegmentationParams
 
-    unknown = sorted(set(parameters) - {"mode", "segmentation", "detection", "one_cell_per_image"})
+    unknown = sorted(set(parameters) - {"mode", "segmentation", "detection", "one_cell_per_image", "pixel_size",
+                                         "stain"})
     if unknown:
         raise WekawbcError(f"[features]: unknown key(s) {unknown}; allowed: detection, mode, one_cell_per_image, "
-                           "segmentation")
+                           "pixel_size, segmentation, stain")
     if parameters.get("one_cell_per_image", True) is not True:
         raise WekawbcError("[features] one_cell_per_image: an experiment scores one instance per labelled image "
                            "(true, the default); extract every cell with 'wekawbc extract' and use the estimator "
@@ -111,6 +112,16 @@ def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
         raise WekawbcError(f"'features.mode' must be 'auto', 'crop' or 'field', got {mode!r}")
     # One instance per image: the field's largest, most central leukocyte (wekawbc.cells.fields).
     options: dict[str, Any] = {"mode": mode, "one_per_image": True}
+    if "pixel_size" in parameters:
+        size = parameters["pixel_size"]
+        if isinstance(size, bool) or not isinstance(size, (int, float)) or not size > 0:
+            raise WekawbcError(f"[features]: pixel_size must be a positive number of µm, got {size!r}")
+        options["pixel_size"] = float(size)
+    if "stain" in parameters:
+        if parameters["stain"] not in ("none", "white-balance", "reinhard"):
+            raise WekawbcError(f"[features]: stain must be \"none\", \"white-balance\" or \"reinhard\", "
+                               f"got {parameters['stain']!r}")
+        options["stain"] = parameters["stain"]
     for key, kind in (("segmentation", SegmentationParams), ("detection", DetectionParams)):
         if key in parameters:
             try:
