@@ -15,7 +15,9 @@ from wekawbc._lazy import lazy_exports
 _PUBLIC = {
     "wekawbc.cells.dataset": ("BINARY_CLASSES", "CLASSES", "CellDataset", "CellRecord", "class_values",
                               "load_dataset", "read_image"),
-    "wekawbc.cells.detection": ("DetectionParams", "Leukocyte", "box_iou", "find_leukocytes", "isolate_leukocytes"),
+    "wekawbc.cells.detection": ("DetectionParams", "FieldTooLarge", "Leukocyte", "box_iou", "check_field_size",
+                                "find_leukocytes", "isolate_leukocytes"),
+    "wekawbc.cells.fields": ("FieldCell", "choose_cells", "field_cells", "main_cell"),
     "wekawbc.cells.lobes": ("count_lobes",),
     "wekawbc.cells.scale": ("Scale", "estimate_scale", "find_red_cells"),
     "wekawbc.cells.stain": ("StainResult", "normalise_stain", "optical_density"),

@@ -33,8 +33,9 @@ from wekawbc.cells.detection import DetectionParams, box_iou, isolate_leukocytes
 from wekawbc.cells.lobes import count_lobes
 from wekawbc.cells.segmentation import naive_nucleus_mask, segment_cell
 
-__all__ = ["STAIN_SHIFTS", "DetectionReport", "recolour_field", "voc_boxes", "LobeReport", "SegmentationReport", "Share", "dice", "in_share", "truth_boxes",
-           "truth_masks", "validate_detection", "validate_lobes", "validate_segmentation"]
+__all__ = ["FALSE_TYPES", "STAIN_SHIFTS", "DetectionReport", "LobeReport", "SegmentationReport", "Share",
+           "check_boxes", "dice", "field_image", "in_share", "recolour_field", "truth_boxes", "truth_masks",
+           "validate_detection", "validate_lobes", "validate_segmentation", "voc_boxes"]
 
 Share = Literal["all", "development", "held-out"]
 _HELD_OUT_TWINS = {"139"}  # jtsc: identical to 112, which the rule already holds out
@@ -167,9 +168,10 @@ def recolour_field(rgb: np.ndarray, keep: np.ndarray, hue_shift: float, saturati
     return cv2.cvtColor((np.round(hsv) % 256).astype(np.uint8), cv2.COLOR_HSV2RGB_FULL)
 
 
-def field_image(record: CellRecord, stain: str | None = None) -> np.ndarray:
-    """The record's field, recoloured by the named :data:`STAIN_SHIFTS` entry when ``stain`` is given."""
-    rgb = read_image(record.image)
+def field_image(record: CellRecord, stain: str | None = None, rgb: np.ndarray | None = None) -> np.ndarray:
+    """The record's field (``rgb`` when already read), recoloured by the named :data:`STAIN_SHIFTS` entry
+    when ``stain`` is given."""
+    rgb = read_image(record.image) if rgb is None else rgb
     if stain is None:
         return rgb
     hue, saturation = STAIN_SHIFTS[stain]
@@ -243,8 +245,9 @@ def validate_detection(records: Iterable[CellRecord], *, iou: float = 0.5, stain
     items = list(records)
     for record in progress(items) if progress else items:
         truth = truth_boxes(record)
-        check_boxes(record, truth, read_image(record.image).shape)
-        rgb = field_image(record, stain)
+        rgb = read_image(record.image)
+        check_boxes(record, truth, rgb.shape)
+        rgb = field_image(record, stain, rgb)
         boxes = [leukocyte.box for leukocyte in isolate_leukocytes(rgb, params)]
         report.fields += 1
         report.annotated += len(truth)
