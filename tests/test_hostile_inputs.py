@@ -101,6 +101,14 @@ def test_weight_1e300_no_longer_prints_infinity(tmp_path: Path, capsys: pytest.C
 
 
 # ----- item 10: `wekawbc evaluate` -----------------------------------------------------------------
+def test_weights_beyond_double_precision_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # Found by the fuzz run: 1 + 1.7e-236 - 1 cancels to 0 classified weight, and Weka's arithmetic
+    # (which the engine follows) divides by it: Infinity. Refused, saying why.
+    path = _write(tmp_path, "actual,weight,fold,p_a,p_b\na,1.0,0,0.0,0.0\na,1.6998125967353873e-236,0,0.0,1.0\n")
+    err = _refused(["evaluate", str(path), "--imbalance"], capsys, str(path), "too many orders of magnitude")
+    assert "Infinity" not in err
+
+
 @pytest.mark.parametrize("flags", [["--imbalance"], ["--json", "OUT"], ["--bootstrap", "20"]])
 def test_all_zero_weights_evaluate_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture, flags: list[str]) -> None:
     path = _write(tmp_path, "fold,actual,weight,p_a,p_b\n0,a,0,0.9,0.1\n1,b,0,0.2,0.8\n")
