@@ -634,6 +634,8 @@ def _bundled_paper() -> dict:
     (lambda d: d["groups"].update({"granulocyte": 3}), r"groups\['granulocyte'\]: expected a list"),
     (lambda d: d["tasks"].update({"multi": "x"}), r"tasks\['multi'\]: expected an object"),
     (lambda d: d["tasks"]["multi"].update({"printed_labels": [1, 2, 3, 4, 5]}), r"printed_labels"),
+    (lambda d: next(v for v in d["values"] if v["metric"] == "per_class_accuracy").pop("class"),
+     r"a 'per_class_accuracy' needs 'class'"),
     (lambda d: next(v for v in d["values"] if v["metric"] == "class_count").pop("subset"), None),
     (lambda d: d["groups"].update({"granulocyte": ["neutrophil"]}), None),
 ])
