@@ -222,7 +222,8 @@ def test_fuzz_train_counts_csv_long() -> None:
 # ----- JSON documents: mutations of a real one -------------------------------------------------------
 _JSON_LEAF = st.one_of(st.none(), st.booleans(), st.integers(-10**20, 10**20),
                        st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6),
-                       st.just([]), st.just({}), st.just([1, "x"]), st.just({"x": 1}))
+                       # fresh containers each time: a shared one would be mutated across inputs
+                       st.sampled_from([[], {}, [1, "x"], {"x": 1}]).map(copy.deepcopy))
 
 
 def _paths(document: Any, prefix: tuple = ()) -> list[tuple]:
