@@ -6,8 +6,10 @@ command line: exit 1 and exactly one ``wekawbc: error:`` line naming the file; t
 traceback, never a silent wrong number.
 
 The default run tries a few dozen inputs per surface (a few seconds each); ``-m slow`` runs
-:data:`LONG_EXAMPLES` per surface. With ``WEKAWBC_FUZZ_RESULTS=FILE`` set, each test adds its counts
-(inputs tried, refused, accepted, seconds) to that JSON file: docs/reliability_inputs.md records them.
+:data:`LONG_EXAMPLES` per surface (``WEKAWBC_FUZZ_EXAMPLES=N`` sets another number). With
+``WEKAWBC_FUZZ_RESULTS=FILE`` set, each test adds its counts (inputs tried, refused, accepted,
+seconds, and whether the run completed) to that JSON file as it goes: docs/reliability_inputs.md
+records them.
 """
 
 from __future__ import annotations
@@ -33,8 +35,9 @@ from wekawbc._io import WekawbcError
 from wekawbc.cli import main
 
 SHORT_EXAMPLES = 40
-LONG_EXAMPLES = 10_000
+LONG_EXAMPLES = int(os.environ.get("WEKAWBC_FUZZ_EXAMPLES", 10_000))
 _RESULTS_ENV = "WEKAWBC_FUZZ_RESULTS"
+_SAVE_EVERY = 100
 
 
 # ----- the harness -----------------------------------------------------------------------------------
@@ -50,8 +53,10 @@ class _Tally:
         self.tried += 1
         self.refused += refused
         self.accepted += not refused
+        if self.tried % _SAVE_EVERY == 0:
+            self.save(complete=False)
 
-    def save(self) -> None:
+    def save(self, complete: bool = True) -> None:
         target = os.environ.get(_RESULTS_ENV)
         if not target:
             return
@@ -59,7 +64,8 @@ class _Tally:
         results = json.loads(path.read_text()) if path.is_file() else {}
         results[self.surface] = {"max_examples": self.max_examples, "inputs_tried": self.tried,
                                  "refused_with_one_line_error": self.refused, "accepted_and_checked": self.accepted,
-                                 "tracebacks": 0, "seconds": round(time.perf_counter() - self.started, 1)}
+                                 "tracebacks": 0, "seconds": round(time.perf_counter() - self.started, 1),
+                                 "complete": complete}
         path.write_text(json.dumps(results, indent=1, sort_keys=True) + "\n")
 
 
