@@ -101,6 +101,14 @@ def test_weight_1e300_no_longer_prints_infinity(tmp_path: Path, capsys: pytest.C
 
 
 # ----- item 10: `wekawbc evaluate` -----------------------------------------------------------------
+def test_weights_beyond_double_precision_are_refused(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    # Found by the fuzz run: 1 + 1.7e-236 - 1 cancels to 0 classified weight, and Weka's arithmetic
+    # (which the engine follows) divides by it: Infinity. Refused, saying why.
+    path = _write(tmp_path, "actual,weight,fold,p_a,p_b\na,1.0,0,0.0,0.0\na,1.6998125967353873e-236,0,0.0,1.0\n")
+    err = _refused(["evaluate", str(path), "--imbalance"], capsys, str(path), "too many orders of magnitude")
+    assert "Infinity" not in err
+
+
 @pytest.mark.parametrize("flags", [["--imbalance"], ["--json", "OUT"], ["--bootstrap", "20"]])
 def test_all_zero_weights_evaluate_cleanly(tmp_path: Path, capsys: pytest.CaptureFixture, flags: list[str]) -> None:
     path = _write(tmp_path, "fold,actual,weight,p_a,p_b\n0,a,0,0.9,0.1\n1,b,0,0.2,0.8\n")
@@ -610,3 +618,58 @@ def test_extract_problem_lines_name_the_file(tmp_path: Path, capsys: pytest.Capt
     assert len(problems) == 2
     assert any(str(data / "blank.png") in line for line in problems)
     assert any(str(data / "broken.png") in line for line in problems)
+
+
+def _bundled_paper() -> dict:
+    from wekawbc.papers import _bundled_dir
+
+    return json.loads((_bundled_dir() / "alkrimi2023.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("tamper, needle", [
+    (lambda d: d["tables"].update({"Table 2": 1.5}), r"tables\['Table 2'\]: expected an object"),
+    (lambda d: d["statements"].__setitem__(0, "text"), r"statements\[0\]: expected an object"),
+    (lambda d: d["statements"][0].pop("group"), r"statements\[0\]: field 'group' is missing"),
+    (lambda d: d["groups"].update({"granulocyte": 3}), r"groups\['granulocyte'\]: expected a list"),
+    (lambda d: d["tasks"].update({"multi": "x"}), r"tasks\['multi'\]: expected an object"),
+    (lambda d: d["tasks"]["multi"].update({"printed_labels": [1, 2, 3, 4, 5]}), r"printed_labels"),
+    (lambda d: next(v for v in d["values"] if v["metric"] == "per_class_accuracy").pop("class"),
+     r"a 'per_class_accuracy' needs 'class'"),
+    (lambda d: next(v for v in d["values"] if v["metric"] == "class_count").pop("subset"), None),
+    (lambda d: d["groups"].update({"granulocyte": ["neutrophil"]}), None),
+])
+def test_tampered_paper_json(tmp_path: Path, capsys: pytest.CaptureFixture, tamper, needle: str | None) -> None:
+    document = _bundled_paper()
+    tamper(document)
+    path = _write(tmp_path, json.dumps(document), "paper.json")
+    if needle is None:  # still a valid paper: audited, not a traceback
+        assert main(["audit", str(path), "--json"]) == 0
+        json.loads(capsys.readouterr().out)
+    else:
+        _refused(["audit", str(path)], capsys, re.escape(str(path)), needle)
+
+
+@pytest.fixture()
+def run_dir(tmp_path: Path) -> Path:
+    from wekawbc.evaluation import evaluate
+    from wekawbc.report.runfolder import write_run_folder
+
+    return write_run_folder(tmp_path / "run", evaluate(read_predictions_csv(_write(
+        tmp_path, "fold,actual,weight,p_a,p_b\n" + FOUR_ROWS))), n_bootstrap=10, plots=False)
+
+
+@pytest.mark.parametrize("tamper, needle", [
+    (lambda r: r["evaluation"]["classes"][0].pop("mcc"), r"damaged run report: \['evaluation'\]\['classes'\]\[0\]"),
+    (lambda r: r["evaluation"]["confusion_matrix"]["matrix"].pop(), r"confusion matrix is not one row"),
+    (lambda r: r.update(dataset="x"), r"damaged run report: \['dataset'\]"),
+    (lambda r: r["bootstrap"].pop("confidence"), r"damaged run report: \['bootstrap'\]"),
+    (lambda r: r["bootstrap"]["metrics"]["recall"].update(a=[1]), r"damaged run report: \['bootstrap'\]"),
+    (lambda r: r.pop("files"), r"damaged run report: the document: 'files' is a required property"),
+    (lambda r: r["files"].update(weka_text="../preds.csv"), r"'files' names '../preds.csv', outside the run folder"),
+    (lambda r: r["evaluation"]["summary"].update(kappa=float("nan")), r"cannot read: NaN is not a number JSON allows"),
+])
+def test_tampered_report_json(run_dir: Path, capsys: pytest.CaptureFixture, tamper, needle: str) -> None:
+    report = json.loads((run_dir / "report.json").read_text())
+    tamper(report)
+    (run_dir / "report.json").write_text(json.dumps(report))
+    _refused(["report", str(run_dir), "--no-plots"], capsys, re.escape(str(run_dir)), needle)

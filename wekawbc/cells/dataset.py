@@ -41,7 +41,8 @@ import numpy as np
 from wekawbc._io import WekawbcError
 
 __all__ = [
-    "AGRANULOCYTES", "BINARY_CLASSES", "CLASSES", "GRANULOCYTES", "IMAGE_SUFFIXES", "MAX_IMAGE_PIXELS", "SYNONYMS",
+    "AGRANULOCYTES", "BINARY_CLASSES", "CLASSES", "GRANULOCYTES", "IMAGE_SUFFIXES", "MAX_FALLBACK_BYTES",
+    "MAX_IMAGE_PIXELS", "SYNONYMS",
     "CellDataset", "CellRecord", "DatasetProblem", "Task",
     "binary_label", "class_values", "load_dataset", "normalise_label", "read_image", "task_label",
 ]
@@ -271,7 +272,7 @@ def _class_folders(folder: Path) -> list[Path]:
     return found
 
 
-def outside_reason(root: Path, path: Path) -> str | None:
+def _outside_reason(root: Path, path: Path) -> str | None:
     """Why ``path`` (a file a data-set folder names) lies outside ``root``, or None when it is inside.
 
     Both are compared with symlinks resolved; a symlink that leads out is named with its target.
@@ -289,7 +290,7 @@ def _from_paths(paths: Iterable[Path], root: Path | None, allow_outside: bool = 
     for path in paths:
         if not path.is_file():
             problems.append(DatasetProblem(str(path), "image file not found"))
-        elif not allow_outside and root is not None and (reason := outside_reason(root, path)):
+        elif not allow_outside and root is not None and (reason := _outside_reason(root, path)):
             problems.append(DatasetProblem(str(path), reason))
         else:
             records.append(CellRecord(image=path))
@@ -306,7 +307,7 @@ def _from_class_folders(folder: Path, allow_outside: bool) -> CellDataset:
                 problems.append(DatasetProblem(str(sub), f"sub-folder skipped: {error}"))
             continue
         for image in _images_in(sub):
-            reason = None if allow_outside else outside_reason(folder, image)
+            reason = None if allow_outside else _outside_reason(folder, image)
             if reason:
                 problems.append(DatasetProblem(str(image), reason))
             else:
@@ -349,7 +350,7 @@ def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
         if not image.is_file():
             problems.append(DatasetProblem(f"{where} ({name})", "image file not found"))
             continue
-        if not allow_outside and (reason := outside_reason(folder, image)):
+        if not allow_outside and (reason := _outside_reason(folder, image)):
             problems.append(DatasetProblem(f"{where} ({name})", reason))
             continue
         if image.resolve() in first_row:
@@ -367,7 +368,7 @@ def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
         if mask is not None and not mask.is_file():
             problems.append(DatasetProblem(f"{where} ({mask_name})", "mask file not found; image kept without mask"))
             mask = None
-        if mask is not None and not allow_outside and (reason := outside_reason(folder, mask)):
+        if mask is not None and not allow_outside and (reason := _outside_reason(folder, mask)):
             problems.append(DatasetProblem(f"{where} ({mask_name})", f"mask {reason}; image kept without mask"))
             mask = None
         extra = {key: (value or "") for key, value in row.items()

@@ -256,7 +256,7 @@ def _is_field_data(source: str, mode: str, allow_outside: bool = False) -> bool:
             with Image.open(record.image) as image:
                 if max(image.size) >= FIELD_MIN_SIDE:
                     return True
-        except OSError:
+        except (OSError, Image.DecompressionBombError):
             continue  # reported when the images are read
     return False
 

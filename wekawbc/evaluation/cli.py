@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,7 +14,7 @@ from wekawbc._io import WekawbcError, atomic_write_text
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["register", "check_predictions"]
+__all__ = ["register", "check_finite", "check_predictions"]
 
 _SUM_TOLERANCE = 1e-3
 _ABOVE_ONE = 1e-9  # float rounding: how far one probability may exceed 1
@@ -91,6 +92,24 @@ def check_predictions(predictions, path: str | Path, tolerance: float = _SUM_TOL
                            "Weka normalises nothing, so fix the classifier's output")
 
 
+def check_finite(result, path: str | Path) -> None:
+    """Refuse an evaluation in which Weka's double arithmetic reached an infinity.
+
+    With finite, bounded weights that happens only when the positive weights span so many orders of
+    magnitude that a difference of sums cancels to 0 (the classified weight, say, when one tiny
+    weight sits beside large unclassified ones): Weka would print ``Infinity``; wekawbc says why.
+    """
+    import dataclasses
+
+    import numpy as np  # here, not at module level: ``wekawbc --help`` imports this module
+
+    for item in dataclasses.fields(result):
+        value = getattr(result, item.name)
+        if isinstance(value, (float, np.ndarray)) and np.isinf(value).any():
+            raise WekawbcError(f"{path}: the weights span too many orders of magnitude for double precision: "
+                               f"Weka's arithmetic gives an infinite {item.name.replace('_', ' ')}")
+
+
 def _evaluate(args: argparse.Namespace) -> int:
     from wekawbc.evaluation import evaluate
     from wekawbc.evaluation._imbalance import bootstrap_text, imbalance_text
@@ -101,9 +120,15 @@ def _evaluate(args: argparse.Namespace) -> int:
     predictions = read_predictions(args.predictions, args.train_counts)
     check_predictions(predictions, args.predictions, args.tolerance)
     result = evaluate(predictions)
+    check_finite(result, args.predictions)
     print(result.weka_text(complexity=args.complexity), end="")
     if args.imbalance:
-        print("\n" + imbalance_text(result.imbalance_metrics(), result.labels), end="")
+        metrics = result.imbalance_metrics()
+        infinite = [name for name, value in metrics.items() if isinstance(value, float) and math.isinf(value)]
+        if infinite:
+            raise WekawbcError(f"{args.predictions}: the weights span too many orders of magnitude for double "
+                               f"precision: the {infinite[0].replace('_', ' ')} is infinite")
+        print("\n" + imbalance_text(metrics, result.labels), end="")
     intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap else None
     if intervals is not None:
         print("\n" + bootstrap_text(intervals), end="")

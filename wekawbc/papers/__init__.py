@@ -232,6 +232,8 @@ class _Checker:
         raise WekawbcError(f"{self.source}: {where}: {message}")
 
     def get(self, mapping: dict, key: str, where: str, types: tuple, required: bool = True) -> Any:
+        if not isinstance(mapping, dict):
+            self.fail(where, f"expected an object, got {type(mapping).__name__} {mapping!r:.60}")
         if key not in mapping or mapping[key] is None:
             if required:
                 self.fail(where, f"field '{key}' is missing")
@@ -293,6 +295,8 @@ def _parse_value(check: _Checker, entry: dict, where: str, tasks: dict, tables: 
             check.fail(where, f"field '{key}' is '{label}', not a class of task '{task}' ({', '.join(sorted(labels))})")
     if metric == "confusion_count" and (entry.get("class") is None or entry.get("predicted") is None or task is None):
         check.fail(where, "a 'confusion_count' needs 'task', 'class' (actual) and 'predicted'")
+    if metric == "per_class_accuracy" and entry.get("class") is None:
+        check.fail(where, "a 'per_class_accuracy' needs 'class'")
     optional = {key: check.get(entry, key, where, (str,), required=False)
                 for key in ("row", "column", "subset", "qualifier", "quote", "note", "refers_to")}
     if optional["refers_to"] is not None and optional["refers_to"] not in tables:
@@ -312,6 +316,15 @@ def _check_confusion_tables(check: _Checker, tables: dict, values: Iterable[Publ
         task = check.get(matrix, "task", where, (str,))
         if task not in tasks:
             check.fail(where, f"field 'task' is '{task}', expected one of {', '.join(tasks)}")
+        labels = tasks[task]
+        for v in values:
+            needs = {"confusion_count": ("class", "predicted"), "confusion_row_total": ("class",),
+                     "confusion_column_total": ("predicted",)}.get(v.metric, ()) if v.table == name else ()
+            for field_name in needs:
+                label = v.class_ if field_name == "class" else v.predicted
+                if label not in labels:
+                    check.fail(f"values ('{v.id}')", f"field '{field_name}' is {label!r}, not a class of the "
+                                                     f"{task} confusion matrix in '{name}' ({', '.join(labels)})")
         cells = {(v.class_, v.predicted) for v in values if v.table == name and v.metric == "confusion_count"}
         missing = [f"{a}->{p}" for a in tasks[task] for p in tasks[task] if (a, p) not in cells]
         if missing:
@@ -348,12 +361,20 @@ def paper_from_dict(data: Any, source: str = "<dict>") -> Paper:
             check.fail(where, f"field 'labels' must list two or more distinct class names, got {labels!r}")
         tasks[task] = tuple(labels)
         printed = check.get(info, "printed_labels", where, (list,), required=False) or labels
+        if not all(isinstance(label, str) for label in printed):
+            check.fail(where, f"field 'printed_labels' must list class names, got {printed!r:.60}")
         if len(printed) != len(labels):
             check.fail(where, f"field 'printed_labels' has {len(printed)} names for {len(labels)} labels")
         printed_labels[task] = tuple(printed)
-    groups = {name: tuple(members) for name, members in
-              (check.get(data, "groups", "document", (dict,), required=False) or {}).items()}
+    groups = {}
+    for name, members in (check.get(data, "groups", "document", (dict,), required=False) or {}).items():
+        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
+            check.fail(f"groups['{name}']", f"expected a list of class names, got {members!r:.60}")
+        groups[name] = tuple(members)
     tables = check.get(data, "tables", "document", (dict,))
+    for name, info in tables.items():
+        if not isinstance(info, dict):
+            check.fail(f"tables['{name}']", f"expected an object, got {type(info).__name__} {info!r:.60}")
     raw_values = check.get(data, "values", "document", (list,))
     values: list[PublishedValue] = []
     for i, entry in enumerate(raw_values):
@@ -367,7 +388,14 @@ def paper_from_dict(data: Any, source: str = "<dict>") -> Paper:
     statements = []
     for i, entry in enumerate(check.get(data, "statements", "document", (list,), required=False) or []):
         where = f"statements[{i}]"
+        if not isinstance(entry, dict):
+            check.fail(where, f"expected an object, got {type(entry).__name__}")
         fields = {k: v for k, v in entry.items() if k not in ("id", "table", "kind", "quote")}
+        if entry.get("kind") == "group_members":
+            check.get(entry, "group", where, (str,))
+            members = check.get(entry, "members", where, (list,))
+            if not all(isinstance(m, str) for m in members):
+                check.fail(where, f"field 'members' must list class names, got {members!r:.60}")
         statements.append(Statement(check.get(entry, "id", where, (str,)), check.get(entry, "table", where, (str,)),
                                     check.get(entry, "kind", where, (str,)), check.get(entry, "quote", where, (str,)),
                                     fields))

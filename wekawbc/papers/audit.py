@@ -211,7 +211,7 @@ class _Auditor:
         for value in counts:
             by_table.setdefault(value.table, []).append(value)
         for values in by_table.values():
-            subsets = sorted({v.subset for v in values if v.subset != "all"})
+            subsets = sorted({v.subset for v in values if v.subset != "all"}, key=lambda s: (s is None, s or ""))
             # Row sums: the parts of each class add up to its total.
             for total in (v for v in values if v.subset == "all" and subsets):
                 parts = [v for v in values if v.class_ == total.class_ and v.subset in subsets]
@@ -299,8 +299,13 @@ class _Auditor:
         multi, binary = self.metrics.get("multi"), self.metrics.get("binary")
         if multi is None or binary is None:
             return
-        group_index = [paper.tasks["binary"].index(next(g for g, members in paper.groups.items() if c in members))
-                       for c in multi.labels]
+        first_group: dict[str, str] = {}
+        for name, members in paper.groups.items():
+            for member in members:
+                first_group.setdefault(member, name)
+        if not all(first_group.get(c) in binary.labels for c in multi.labels):
+            return  # the groups do not map every class onto a binary class: nothing to compare
+        group_index = [paper.tasks["binary"].index(first_group[c]) for c in multi.labels]
         grouped = np.zeros_like(binary.matrix)
         for i, j in np.ndindex(multi.matrix.shape):
             grouped[group_index[i], group_index[j]] += multi.matrix[i, j]

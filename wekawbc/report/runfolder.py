@@ -38,6 +38,51 @@ __all__ = ["RUN_FORMAT", "RUN_FORMAT_VERSION", "Run", "write_run_folder", "load_
 RUN_FORMAT = "wekawbc.run"
 RUN_FORMAT_VERSION = 1
 _REQUIRED_EVALUATION_KEYS = ("labels", "summary", "classes", "weighted_avg", "confusion_matrix")
+
+# What a report.json holds, for the parts wekawbc reads back (JSON Schema, checked by jsonschema): a
+# tampered or damaged file is refused with one line naming the file and the field, before any use.
+_NUMBER = {"type": ["number", "null"]}
+_NUMBERS = {"type": "object", "additionalProperties": _NUMBER}
+_TEXT = {"type": ["string", "null"]}
+_INTERVAL = {"type": "object", "required": ["estimate", "low", "high"],
+             "properties": {key: _NUMBER for key in ("estimate", "low", "high", "std")}}
+_LABELS = {"type": "array", "items": {"type": "string"}, "minItems": 1}
+RUN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["format", "format_version", "evaluation", "settings", "versions", "dataset", "files"],
+    "properties": {
+        "title": _TEXT, "created": _TEXT, "command": _TEXT, "weka_text_source": _TEXT,
+        "seed": {"type": ["integer", "null"]},
+        "settings": {"type": "object"},
+        "versions": {"type": "object", "additionalProperties": _TEXT},
+        "dataset": {"type": "object", "properties": {
+            "source": _TEXT, "fingerprint": _TEXT, "predictions_fingerprint": _TEXT,
+            "n_instances": {"type": ["integer", "null"]}, "class_counts": _NUMBERS}},
+        "evaluation": {"type": "object", "required": list(_REQUIRED_EVALUATION_KEYS), "properties": {
+            "labels": _LABELS,
+            "summary": _NUMBERS,
+            "classes": {"type": "array", "items": {"type": "object",
+                                                   "required": ["class", "tp_rate", "fp_rate", "precision", "recall",
+                                                                "f_measure", "mcc", "roc_area", "prc_area"],
+                                                   "properties": {"class": {"type": "string"}},
+                                                   "additionalProperties": _NUMBER}},
+            "weighted_avg": _NUMBERS, "macro_avg": _NUMBERS, "micro_f_measure": _NUMBER,
+            "confusion_matrix": {"type": "object", "required": ["labels", "matrix"], "properties": {
+                "labels": _LABELS, "matrix": {"type": "array", "items": {"type": "array", "items": _NUMBER}}}},
+            "has_priors": {"type": "boolean"},
+            "imbalance": {"type": "object", "additionalProperties": {"anyOf": [_NUMBER, _NUMBERS]}}}},
+        "bootstrap": {"anyOf": [{"type": "null"}, {
+            "type": "object", "required": ["n_resamples", "seed", "confidence", "method", "metrics"],
+            "properties": {"n_resamples": {"type": "integer"}, "seed": {"type": ["integer", "null"]},
+                           "confidence": {"type": "number"}, "method": {"type": "string"},
+                           "metrics": {"type": "object", "additionalProperties": _INTERVAL,
+                                       "properties": {"recall": {"type": "object",
+                                                                 "additionalProperties": _INTERVAL}}}}}]},
+        "files": {"type": "object", "additionalProperties": {"type": "string"},
+                  "properties": {"plots": {"type": "array", "items": {"type": "string"}}}},
+        "mask_paths": {"type": "object", "additionalProperties": {"type": "string"}},
+    },
+}
 _IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
 
 
@@ -300,6 +345,37 @@ def _misclassified_gallery(predictions: Predictions, masks: Mapping[str, str], l
     return _gallery(predictions, wrong, titles, masks, "Misclassified cells (actual → predicted)")
 
 
+def _no_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a number JSON allows (undefined statistics are null)")
+
+
+def _check_report(report: dict, report_path: Path) -> None:
+    """Refuse a report.json that does not follow :data:`RUN_SCHEMA` or whose parts disagree."""
+    import jsonschema
+
+    error = jsonschema.exceptions.best_match(jsonschema.Draft202012Validator(RUN_SCHEMA).iter_errors(report))
+    if error is not None:
+        where = "".join(f"[{p!r}]" for p in error.absolute_path) or "the document"
+        raise WekawbcError(f"{report_path}: damaged run report: {where}: {' '.join(error.message.split())[:200]}")
+    evaluation = report["evaluation"]
+    labels = evaluation["labels"]
+    matrix = evaluation["confusion_matrix"]
+    problems = []
+    if matrix["labels"] != labels or len(matrix["matrix"]) != len(labels) or \
+            any(len(row) != len(labels) for row in matrix["matrix"]):
+        problems.append("the confusion matrix is not one row and column per label")
+    if [row["class"] for row in evaluation["classes"]] != labels:
+        problems.append("'classes' are not the labels in order")
+    if not set(labels) <= set(report["dataset"].get("class_counts", labels)):
+        problems.append("'dataset.class_counts' lacks a label")
+    outside = [name for name in report.get("files", {}).values() if isinstance(name, str)
+               and not (report_path.parent / name).resolve().is_relative_to(report_path.parent.resolve())]
+    if outside:
+        problems.append(f"'files' names {outside[0]!r}, outside the run folder")
+    if problems:
+        raise WekawbcError(f"{report_path}: damaged run report: {'; '.join(problems)}")
+
+
 def load_run(run_dir: str | os.PathLike) -> Run:
     """Read a run folder back, checking it is complete.
 
@@ -318,8 +394,8 @@ def load_run(run_dir: str | os.PathLike) -> Run:
         present = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "") or "nothing"
         raise WekawbcError(f"{path}: incomplete run folder: report.json is missing (found: {present})")
     try:
-        report = json.loads(report_path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as error:
+        report = json.loads(report_path.read_text(encoding="utf-8"), parse_constant=_no_constant)
+    except (OSError, ValueError) as error:  # JSONDecodeError and UnicodeDecodeError are ValueErrors
         raise WekawbcError(f"{report_path}: cannot read: {error}") from None
     if not isinstance(report, dict) or report.get("format") != RUN_FORMAT:
         raise WekawbcError(f"{report_path}: not a wekawbc run report (field 'format' is "
@@ -329,15 +405,17 @@ def load_run(run_dir: str | os.PathLike) -> Run:
         raise WekawbcError(f"{report_path}: run format version {version!r}; this wekawbc reads version "
                            f"{RUN_FORMAT_VERSION} (re-run the evaluation or use the wekawbc that wrote it)")
     missing = [key for key in ("evaluation", "settings", "versions", "dataset") if key not in report]
-    missing += [f"evaluation.{key}" for key in _REQUIRED_EVALUATION_KEYS if key not in report.get("evaluation", {})]
-    files = report.get("files", {})
+    missing += [f"evaluation.{key}" for key in _REQUIRED_EVALUATION_KEYS
+                if isinstance(report.get("evaluation"), dict) and key not in report["evaluation"]]
+    files = report.get("files", {}) if isinstance(report.get("files"), dict) else {}
     missing += [f"{name} file {files[key]}" for key, name in (("predictions", "predictions"),
                                                                ("train_counts", "training counts"),
                                                                ("weka_text", "Weka text"))
-                if key in files and not (path / files[key]).is_file()]
+                if isinstance(files.get(key), str) and not (path / files[key]).is_file()]
     if missing:
         raise WekawbcError(f"{path}: incomplete run folder (older wekawbc or interrupted run): missing "
                            + ", ".join(missing))
+    _check_report(report, report_path)
     predictions = (read_predictions(path / files["predictions"],
                                     path / files["train_counts"] if "train_counts" in files else None)
                    if "predictions" in files else None)
