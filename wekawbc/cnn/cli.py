@@ -125,8 +125,7 @@ def _settings(args: argparse.Namespace, seed: int):
 def _load(args: argparse.Namespace, settings):
     from wekawbc.cnn.images import load_crops
 
-    crops = load_crops(args.dataset, task=args.task, image_size=settings.image_size,
-                       crop_fraction=settings.crop_fraction, class_counts=args.class_counts,
+    crops = load_crops(args.dataset, task=args.task, **settings.input_options(), class_counts=args.class_counts,
                        subsample_seed=args.subsample_seed, progress=not args.quiet)
     _report_skipped(crops.skipped)
     return crops
@@ -184,8 +183,7 @@ def _predict(args: argparse.Namespace) -> int:
     if tuple(model.labels) != class_values(task):
         raise WekawbcError(f"{args.model}: classes {list(model.labels)} are not those of the '{task}' task")
     pre = model.preprocessing
-    crops = load_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
-                       progress=not args.quiet)
+    crops = load_crops(args.dataset, task=task, **pre.input_options(), progress=not args.quiet)
     _report_skipped(crops.skipped)
     distribution = predict_proba(model, crops.images, threads=args.threads)
     predictions = Predictions(model.labels, crops.y, distribution, ids=crops.ids)

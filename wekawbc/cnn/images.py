@@ -1,10 +1,20 @@
-"""Cell crops for the CNN: read once, centre-cropped, downsized and held as one ``uint8`` array.
+"""Cell crops for the CNN: read once, framed, downsized and held as one ``uint8`` array.
 
-The network sees the centre of each crop (``crop_fraction`` of its shorter side, where the
-leukocyte sits in single-cell crops such as ``pbc/`` and ``jtsc/``), resized to ``image_size``
-pixels with ``cv2.INTER_AREA`` (the anti-aliased downsizing). Images are read through
-:func:`wekawbc.cells.dataset.read_image`; one that cannot be read is skipped and reported, and the
-batch goes on.
+Two framings (``Preprocessing.framing``):
+
+``cell`` (the default)
+    The leukocyte that :func:`wekawbc.cells.segmentation.segment_cell` finds, centred on its
+    centroid, in a square of ``cell_context`` times its equivalent diameter: every lab's cell then
+    fills the input the same way, whatever the crop's size, margin or magnification. A smear field
+    whose ``labels.csv`` row holds one ``wbc_boxes_xyxy`` box (``bccd/``) is first cut around that
+    box. Where no nucleus is found, the image's centre is used and the crop set says so.
+``centre``
+    The centre of each crop (``crop_fraction`` of its shorter side, where the leukocyte sits in
+    single-cell crops such as ``pbc/``); the file's own margins and magnification decide the scale.
+
+The square is resized to ``image_size`` pixels with ``cv2.INTER_AREA`` (the anti-aliased
+downsizing). Images are read through :func:`wekawbc.cells.dataset.read_image`; one that cannot be
+read is skipped and reported, and the batch goes on.
 """
 
 from __future__ import annotations
@@ -14,9 +24,13 @@ import numpy as np
 
 from wekawbc._io import WekawbcError
 from wekawbc.cells.dataset import CellDataset, CellRecord, class_values, load_dataset, read_image
+from wekawbc.cnn.settings import FRAMINGS
 from wekawbc.cnn.subsample import subsample_counts
 
-__all__ = ["CropSet", "Preprocessing", "load_crops", "prepare_crop"]
+__all__ = ["CropSet", "Preprocessing", "load_crops", "prepare_cell", "prepare_crop", "prepare_input"]
+
+#: A labelled smear field is cut around its one leukocyte box, this many times the box's longer side.
+FIELD_BOX_MARGIN = 1.5
 
 
 @dataclass(frozen=True)
@@ -28,16 +42,28 @@ class Preprocessing:
     image_size : int
         Side of the square input, in pixels.
     crop_fraction : float
-        Fraction of the image's shorter side kept around its centre before resizing.
+        ``centre`` framing: fraction of the image's shorter side kept around its centre.
     mean, std : tuple of float
         Per-channel (RGB) mean and standard deviation of the training crops, on the 0-1 scale,
         used to standardise the input.
+    framing : {"cell", "centre"}
+        How the square is chosen (see the module notes). Model files written before the cell
+        framing existed read as ``centre``.
+    cell_context : float
+        ``cell`` framing: side of the square in equivalent diameters of the segmented cell.
     """
 
     image_size: int = 48
     crop_fraction: float = 0.7
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+    framing: str = "centre"
+    cell_context: float = 1.6
+
+    def input_options(self) -> dict:
+        """The keyword arguments of :func:`load_crops` that reproduce this input."""
+        return {"image_size": self.image_size, "crop_fraction": self.crop_fraction, "framing": self.framing,
+                "cell_context": self.cell_context}
 
 
 def prepare_crop(image: np.ndarray, image_size: int, crop_fraction: float) -> np.ndarray:
@@ -50,6 +76,67 @@ def prepare_crop(image: np.ndarray, image_size: int, crop_fraction: float) -> np
     square = image[top:top + side, left:left + side]
     interpolation = cv2.INTER_AREA if side >= image_size else cv2.INTER_LINEAR
     return cv2.resize(square, (image_size, image_size), interpolation=interpolation)
+
+
+def _square(image: np.ndarray, cx: float, cy: float, side: float, image_size: int) -> np.ndarray:
+    """The ``side``-pixel square centred on (cx, cy), resized to ``image_size``; the border replicated."""
+    import cv2
+
+    zoom = image_size / side
+    matrix = np.array([[zoom, 0.0, (side / 2.0 - cx) * zoom], [0.0, zoom, (side / 2.0 - cy) * zoom]])
+    interpolation = cv2.INTER_AREA if side >= image_size else cv2.INTER_LINEAR
+    return cv2.warpAffine(image, matrix, (image_size, image_size), flags=interpolation,
+                          borderMode=cv2.BORDER_REPLICATE)
+
+
+def _around_box(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A field cut to a square of :data:`FIELD_BOX_MARGIN` times ``box``'s longer side around its centre."""
+    x0, y0, x1, y1 = box
+    side = max(int(round(FIELD_BOX_MARGIN * max(x1 - x0, y1 - y0))), 8)
+    return _square(image, (x0 + x1) / 2.0, (y0 + y1) / 2.0, side, side)
+
+
+def prepare_cell(image: np.ndarray, image_size: int, cell_context: float) -> tuple[np.ndarray, bool]:
+    """The segmented leukocyte centred in ``cell_context`` of its equivalent diameters, ``image_size`` px.
+
+    Returns the ``uint8`` RGB square and whether a leukocyte was found (when not: the image's
+    centre and 0.6 of its shorter side stand in for the cell's centroid and diameter).
+    """
+    from wekawbc.cells.segmentation import segment_cell
+
+    cell = segment_cell(image).cell_mask
+    if cell.any():
+        ys, xs = np.nonzero(cell)
+        cx, cy, diameter = float(xs.mean()), float(ys.mean()), 2.0 * np.sqrt(cell.sum() / np.pi)
+    else:
+        rows, cols = image.shape[:2]
+        cx, cy, diameter = (cols - 1) / 2.0, (rows - 1) / 2.0, 0.6 * min(rows, cols)
+    return _square(image, cx, cy, max(cell_context * diameter, 2.0), image_size), bool(cell.any())
+
+
+def _field_box(record: CellRecord) -> tuple[int, int, int, int] | None:
+    """The one leukocyte box of a labelled field's row; a ``WekawbcError`` when it names several."""
+    from wekawbc.cells.validation import truth_boxes
+
+    if not record.extra.get("wbc_boxes_xyxy"):
+        return None
+    boxes = truth_boxes(record)
+    if len(boxes) != 1:
+        raise WekawbcError(f"{record.image}: {len(boxes)} leukocyte boxes in wbc_boxes_xyxy; "
+                           "the CNN takes images of one leukocyte")
+    return boxes[0]
+
+
+def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: float = 0.7, framing: str = "centre",
+                  cell_context: float = 1.6, box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, bool]:
+    """The network's ``uint8`` input square of one image (see :class:`Preprocessing`), and whether the
+    cell was segmented (always True for the ``centre`` framing). ``box``: the leukocyte's box in a
+    smear field, cut out first (``cell`` framing)."""
+    if framing == "centre":
+        return prepare_crop(image, image_size, crop_fraction), True
+    if box is not None:
+        image = _around_box(image, box)
+    return prepare_cell(image, image_size, cell_context)
 
 
 @dataclass
@@ -67,6 +154,8 @@ class CropSet:
         The image path of each crop.
     skipped : list of str
         One line per image that could not be read or was left out (file and reason).
+    unsegmented : list of str
+        ``cell`` framing: the images in which no leukocyte was segmented (framed on their centre).
     """
 
     images: np.ndarray
@@ -74,6 +163,7 @@ class CropSet:
     y: np.ndarray
     ids: tuple[str, ...]
     skipped: list[str] = field(default_factory=list)
+    unsegmented: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -97,6 +187,7 @@ def _select_records(dataset: CellDataset, class_counts: dict[str, float] | None,
 
 
 def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fraction: float = 0.7,
+               framing: str = "centre", cell_context: float = 1.6,
                class_counts: dict[str, float] | None = None, subsample_seed: int = 1,
                progress: bool = False) -> CropSet:
     """Read a data set (any layout :func:`~wekawbc.cells.dataset.load_dataset` knows) into a :class:`CropSet`.
@@ -107,7 +198,7 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
         The data set folder, an image or a list of images.
     task : {"five", "binary"}
         The class values: the five types or granulocyte/agranulocyte.
-    image_size, crop_fraction :
+    image_size, crop_fraction, framing, cell_context :
         See :class:`Preprocessing`.
     class_counts : dict, optional
         Subsample to this class mix (five-type names; counts or proportions), seeded by
@@ -124,20 +215,27 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
     from tqdm.auto import tqdm
 
     labels = class_values(task)  # ValueError for an unknown task
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
+    options = {"image_size": image_size, "crop_fraction": crop_fraction, "framing": framing,
+               "cell_context": cell_context}
     dataset = load_dataset(source)
     skipped = [str(problem) for problem in dataset.problems]
     records = _select_records(dataset, class_counts, subsample_seed)
-    crops, y, ids = [], [], []
+    crops, y, ids, unsegmented = [], [], [], []
     for record in tqdm(records, desc="reading images", unit="image", disable=not progress, leave=False):
         try:
-            image = read_image(record.image)
+            box = _field_box(record) if framing == "cell" else None
+            crop, found = prepare_input(read_image(record.image), **options, box=box)
         except WekawbcError as error:
             skipped.append(str(error))
             continue
-        crops.append(prepare_crop(image, image_size, crop_fraction))
+        crops.append(crop)
+        if not found:
+            unsegmented.append(str(record.image))
         label = record.task_label(task)
         y.append(labels.index(label) if label is not None else -1)
         ids.append(str(record.image))
     if not crops:
         raise WekawbcError(f"{source}: none of the {len(records)} images could be read")
-    return CropSet(np.stack(crops), tuple(labels), np.asarray(y, dtype=np.int64), tuple(ids), skipped)
+    return CropSet(np.stack(crops), tuple(labels), np.asarray(y, dtype=np.int64), tuple(ids), skipped, unsegmented)

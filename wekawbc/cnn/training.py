@@ -197,9 +197,10 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
         generator = torch.Generator().manual_seed(settings.seed)
         fit_idx, val_idx = inner_validation_split(y, settings.validation_fraction, settings.seed)
         mean, std = _channel_stats(tensor[fit_idx])
-        preprocessing = Preprocessing(settings.image_size, settings.crop_fraction, mean, std)
+        preprocessing = Preprocessing(settings.image_size, settings.crop_fraction, mean, std, settings.framing,
+                                      settings.cell_context)
         normalise = _normaliser(preprocessing)
-        network = CellNet(len(labels), settings.channels, settings.dropout)
+        network = CellNet(len(labels), settings.channels, settings.dropout, settings.norm)
         optimiser = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate,
                                       weight_decay=settings.weight_decay)
         weights = _class_weights(y[fit_idx], len(labels)) if settings.balance == "weights" else None
