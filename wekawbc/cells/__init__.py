@@ -17,6 +17,8 @@ _PUBLIC = {
                               "load_dataset", "read_image"),
     "wekawbc.cells.detection": ("DetectionParams", "Leukocyte", "box_iou", "find_leukocytes", "isolate_leukocytes"),
     "wekawbc.cells.lobes": ("count_lobes",),
+    "wekawbc.cells.scale": ("Scale", "estimate_scale", "find_red_cells"),
+    "wekawbc.cells.stain": ("StainResult", "normalise_stain", "optical_density"),
     "wekawbc.cells.segmentation": ("CellSegmentation", "SegmentationParams", "label_image", "naive_nucleus_mask",
                                    "segment_cell"),
 }

@@ -1,0 +1,193 @@
+"""Physical scale of a blood-cell image (µm per pixel), estimated from what the image shows.
+
+A normal red cell is about :data:`RED_CELL_DIAMETER_UM` (7.5 µm) across whatever the microscope,
+so the red cells around a leukocyte are a ruler. :func:`estimate_scale` finds them: objects of
+the stained foreground (``1 - G`` above the plasma's lower three-class Otsu threshold, as in
+:mod:`wekawbc.cells.segmentation`) whose central pallor is filled, that do not touch the image's
+border or the leukocyte, are round (solidity, eccentricity) and not nucleated; the interquartile
+mean of their equivalent diameters gives the scale. When no red cell qualifies, the leukocyte itself is
+the ruler (:data:`LEUKOCYTE_DIAMETER_UM`; rough, since leukocyte types differ in size), and a
+user's ``--pixel-size`` always wins.
+
+>>> from wekawbc.cells.scale import estimate_scale
+>>> scale = estimate_scale(rgb)                     # doctest: +SKIP
+>>> scale.um_per_pixel, scale.source, scale.note    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+from typing import Literal
+
+import cv2
+import numpy as np
+from scipy import ndimage as ndi
+from scipy.stats import trim_mean
+from skimage.filters import threshold_multiotsu
+from skimage.measure import regionprops
+
+__all__ = ["LEUKOCYTE_DIAMETER_UM", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale", "ScaleSource",
+           "estimate_scale", "find_red_cells", "red_cell_diameters"]
+
+#: Mean diameter of a normal red cell on a dried, stained smear (µm).
+RED_CELL_DIAMETER_UM = 7.5
+#: Assumed diameter of a leukocyte on a smear when it is the only ruler (µm): a middle value of
+#: lymphocytes (7-10), neutrophils and eosinophils (12-15) and monocytes (15-20).
+LEUKOCYTE_DIAMETER_UM = 12.0
+
+ScaleSource = Literal["red cells", "leukocyte", "user", "none"]
+
+
+@dataclass(frozen=True)
+class Scale:
+    """An image's physical scale and where it came from.
+
+    Attributes
+    ----------
+    um_per_pixel : float
+        Micrometres per pixel (NaN when ``source`` is ``"none"``).
+    source : {"red cells", "leukocyte", "user", "none"}
+        What gave it.
+    note : str
+        One line for the output: how many red cells were measured, or why it fell back.
+    red_cells : int
+        Red cells measured (0 unless ``source`` is ``"red cells"``).
+    """
+
+    um_per_pixel: float
+    source: ScaleSource
+    note: str
+    red_cells: int = 0
+
+    @property
+    def known(self) -> bool:
+        """True when a scale is available (any source but ``"none"``)."""
+        return self.source != "none" and math.isfinite(self.um_per_pixel)
+
+    def to_dict(self) -> dict:
+        """A JSON-ready dict of the fields."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class RedCellParams:
+    """Fixed parameters of :func:`find_red_cells` (fractions of the image's longer side unless noted)."""
+
+    min_diameter: float = 0.04     # smaller objects are platelets, debris
+    max_diameter: float = 0.45     # larger ones are clumps or the background's shading
+    min_solidity: float = 0.9      # overlapping or crenated clumps are not convex
+    max_eccentricity: float = 0.75  # a red cell seen flat is nearly round
+    min_red_cells: int = 1          # fewer than this: fall back to the leukocyte
+    border: int = 2                # pixels: objects this close to the border are cut off
+    nucleus_fraction: float = 0.05  # an object with more nucleus-stained pixels than this is no red cell
+    #: With a leukocyte given, a red cell's diameter lies in this range of the leukocyte's
+    #: (7.5 µm against leukocytes of 7-20 µm, with margin): drops platelets, debris and clumps.
+    leukocyte_ratio: tuple[float, float] = (0.3, 1.1)
+
+
+def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``darkness = 1 - G``, the nucleus score ``darkness + (B - R)`` (see the segmentation module), ``B > R``."""
+    data = cv2.GaussianBlur(rgb.astype(np.float32) / 255.0, (0, 0), 1.0)
+    darkness = 1.0 - data[..., 1]
+    return darkness, darkness + data[..., 2] - data[..., 0], data[..., 2] > data[..., 0]
+
+
+def find_red_cells(rgb: np.ndarray, leukocyte: np.ndarray | None = None,
+                   params: RedCellParams = RedCellParams()) -> list[np.ndarray]:
+    """Masks of the whole, isolated red cells of an image.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (rows, cols, 3)
+    leukocyte : ndarray of bool, optional
+        The leukocyte's cell mask; objects touching it (dilated by 2 pixels) are left out. Without
+        it, objects holding nucleus-stained pixels are still left out.
+    params : RedCellParams
+
+    Returns
+    -------
+    list of ndarray of bool
+        One full-size mask per red cell.
+    """
+    darkness, score, bluish = _stain_channels(rgb)
+    try:
+        low, _ = threshold_multiotsu(darkness, classes=3, nbins=128)
+        _, high = threshold_multiotsu(score, classes=3, nbins=128)
+    except ValueError:  # a flat image
+        return []
+    foreground = ndi.binary_fill_holes(cv2.morphologyEx((darkness > low).astype(np.uint8), cv2.MORPH_OPEN,
+                                                        np.ones((3, 3), np.uint8)).astype(bool))
+    nucleus = (score > high) & bluish  # without a leukocyte the top class may be the red cells
+    if leukocyte is not None and leukocyte.any():
+        foreground &= ~cv2.dilate(leukocyte.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+    labels, _ = ndi.label(foreground)
+    side = max(rgb.shape[:2])
+    low_d, high_d = params.min_diameter * side, params.max_diameter * side
+    if leukocyte is not None and leukocyte.any():
+        reference = 2.0 * math.sqrt(leukocyte.sum() / math.pi)
+        low_d = max(low_d, params.leukocyte_ratio[0] * reference)
+        high_d = min(high_d, params.leukocyte_ratio[1] * reference)
+    rows, cols = rgb.shape[:2]
+    found = []
+    for region in regionprops(labels):
+        y0, x0, y1, x1 = region.bbox
+        if y0 < params.border or x0 < params.border or y1 > rows - params.border or x1 > cols - params.border:
+            continue
+        diameter = region.equivalent_diameter_area
+        if not low_d <= diameter <= high_d:
+            continue
+        if region.solidity < params.min_solidity or region.eccentricity > params.max_eccentricity:
+            continue
+        mask = labels == region.label
+        if nucleus[mask].mean() > params.nucleus_fraction:
+            continue
+        found.append(mask)
+    return found
+
+
+def red_cell_diameters(rgb: np.ndarray, leukocyte: np.ndarray | None = None,
+                       params: RedCellParams = RedCellParams()) -> np.ndarray:
+    """Equivalent diameters (pixels) of the red cells :func:`find_red_cells` finds."""
+    return np.array([2.0 * math.sqrt(mask.sum() / math.pi) for mask in find_red_cells(rgb, leukocyte, params)])
+
+
+def estimate_scale(rgb: np.ndarray, leukocyte: np.ndarray | None = None, *, pixel_size: float | None = None,
+                   params: RedCellParams = RedCellParams()) -> Scale:
+    """The image's µm per pixel: the user's, else from its red cells, else from its leukocyte.
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (rows, cols, 3)
+    leukocyte : ndarray of bool, optional
+        The leukocyte's cell mask (:class:`wekawbc.cells.segmentation.CellSegmentation.cell_mask`):
+        kept out of the red cells, and the fallback ruler.
+    pixel_size : float, optional
+        The user's µm per pixel (``--pixel-size``); when given it is used as is.
+    params : RedCellParams
+
+    Returns
+    -------
+    Scale
+        ``source`` says which ruler was used; ``"none"`` (NaN scale) when there was none.
+    """
+    if pixel_size is not None:
+        if not (math.isfinite(pixel_size) and pixel_size > 0):
+            raise ValueError(f"pixel size must be a positive number of µm, got {pixel_size!r}")
+        return Scale(float(pixel_size), "user", f"{pixel_size:g} µm per pixel given by the user")
+    diameters = red_cell_diameters(rgb, leukocyte, params)
+    if len(diameters) >= params.min_red_cells:
+        # The interquartile mean: robust to a stray clump, and smoother than the median when a
+        # borderline cell joins or leaves the set.
+        typical = float(trim_mean(diameters, 0.25))
+        return Scale(RED_CELL_DIAMETER_UM / typical, "red cells",
+                     f"interquartile mean diameter of {len(diameters)} red cell(s): {typical:.1f} px "
+                     f"= {RED_CELL_DIAMETER_UM} µm",
+                     len(diameters))
+    if leukocyte is not None and leukocyte.any():
+        diameter = 2.0 * math.sqrt(leukocyte.sum() / math.pi)
+        return Scale(LEUKOCYTE_DIAMETER_UM / diameter, "leukocyte",
+                     f"no whole red cell found; leukocyte taken as {LEUKOCYTE_DIAMETER_UM} µm across "
+                     f"({diameter:.1f} px; rough: types differ in size)")
+    return Scale(math.nan, "none", "no whole red cell and no leukocyte found, and no --pixel-size given: "
+                                   "sizes stay in pixels")
