@@ -25,6 +25,16 @@ def _class_counts(text: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _counts_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected counts like 0,5,10,20, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative counts, got {text!r}")
+    return values
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", metavar="DATASET_DIR",
                         help="a data set folder (labels.csv, or one sub-folder per class)")
@@ -39,7 +49,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
-    from wekawbc.cnn.settings import BALANCES, TrainSettings
+    from wekawbc.cnn.settings import BALANCES, FRAMINGS, NORMS, STAINS, TrainSettings
 
     default = TrainSettings()
     group = parser.add_argument_group("training (defaults: the settings measured in docs/cnn.md)")
@@ -50,13 +60,20 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--balance", choices=BALANCES,
                        help="imbalance strategy: none, class-weighted loss, or class-balanced sampler "
                             f"(default: {default.balance})")
+    group.add_argument("--framing", choices=FRAMINGS,
+                       help="network input: the segmented cell centred and scaled by its size ('cell'), or the "
+                            f"centre of the crop ('centre') (default: {default.framing})")
+    group.add_argument("--stain", choices=STAINS,
+                       help=f"colour normalisation before framing (default: {default.stain})")
+    group.add_argument("--norm", choices=NORMS,
+                       help=f"normalisation layer of the network (default: {default.norm})")
     group.add_argument("--threads", type=int, metavar="T",
                        help="torch CPU threads (results repeat exactly for the same seed and thread count)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``cnn`` with its ``train``, ``predict`` and ``evaluate`` sub-commands."""
+    """Add ``cnn`` with its ``train``, ``predict``, ``evaluate``, ``adapt`` and ``subsample`` sub-commands."""
     cnn = subparsers.add_parser("cnn", help="train, apply and evaluate a CNN on cell crops (PyTorch, CPU)",
                                 description="A small CNN trained from scratch on cell crops, scored with "
                                             "Weka's folds and Weka's evaluation.")
@@ -78,6 +95,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     predict.set_defaults(handler=_predict)
 
+    adapt = actions.add_parser(
+        "adapt", help="fine-tune a model on K labelled cells per class of a new lab; the curve over K",
+        description="For each K, draw K images of every class of NEW_DATA (seeded, nested draws, identical files "
+                    "kept together), fine-tune MODEL on them and score it on the images not drawn for the largest K "
+                    "(the same test set for every K; K = 0 is the model unchanged).")
+    adapt.add_argument("model", metavar="MODEL", help="a model file written by 'wekawbc cnn train'")
+    adapt.add_argument("dataset", metavar="NEW_DATA", help="the new lab's labelled data set folder")
+    adapt.add_argument("--per-class", type=_counts_list, default=(0, 5, 10, 20), metavar="K[,K...]",
+                       help="labelled images per class to fine-tune on (default: 0,5,10,20)")
+    adapt.add_argument("--small-classes", choices=("error", "test"), default="error",
+                       help="a class with K images or fewer: an error (default), or kept for testing only")
+    adapt.add_argument("--out", required=True, metavar="DIR",
+                       help="write adapt.json, predictions_k<K>.csv and the fine-tuned model_k<K>.pt here")
+    adapt.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the draw and fine-tuning (default: 1)")
+    adapt.add_argument("--epochs", type=int, metavar="N", help="fine-tuning epochs (default: 30)")
+    adapt.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                       help="bootstrap resamples for the intervals (default: 1000; 0 for none)")
+    adapt.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
+    adapt.add_argument("--quiet", action="store_true", help="no progress bars")
+    adapt.set_defaults(handler=_adapt)
+
     subsample = actions.add_parser(
         "subsample", help="write the labels.csv of a seeded class-mix subset (for 'wekawbc extract')",
         description="Write a labels.csv (absolute image paths, the data set's record order) holding the subset "
@@ -97,6 +135,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode = evaluate.add_mutually_exclusive_group(required=True)
     mode.add_argument("--folds", type=int, metavar="N", help="Weka's stratified N-fold cross-validation")
     mode.add_argument("--split", type=float, metavar="PCT", help="Weka's percentage split: PCT %% train")
+    mode.add_argument("--test", metavar="TEST_DIR",
+                      help="train on DATASET_DIR, test on this other data set (another lab: the cross-lab mode)")
     evaluate.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
     evaluate.add_argument("--seed", type=int, default=1, metavar="S",
                           help="seed of the folds or split, as Weka's -s (default: 1)")
@@ -115,7 +155,7 @@ def _settings(args: argparse.Namespace, seed: int):
     from wekawbc.cnn.settings import TrainSettings
 
     changes = {"epochs": args.epochs, "image_size": args.image_size, "balance": args.balance,
-               "threads": args.threads, "seed": seed}
+               "framing": args.framing, "stain": args.stain, "norm": args.norm, "threads": args.threads, "seed": seed}
     try:
         return replace(TrainSettings(), **{name: value for name, value in changes.items() if value is not None})
     except ValueError as error:
@@ -151,7 +191,8 @@ def _provenance(args: argparse.Namespace, crops, settings) -> dict:
 
     return {"command": command_line(), "dataset": str(args.dataset), "task": args.task,
             "class_counts_requested": args.class_counts, "subsample_seed": args.subsample_seed,
-            "class_counts": crops.class_counts(), "skipped": crops.skipped, "settings": settings.to_dict(),
+            "class_counts": crops.class_counts(), "skipped": crops.skipped, "unsegmented": crops.unsegmented,
+            "settings": settings.to_dict(),
             "versions": library_versions()}
 
 
@@ -190,6 +231,62 @@ def _predict(args: argparse.Namespace) -> int:
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
     return 0
+
+
+def _adapt(args: argparse.Namespace) -> int:
+    from wekawbc._io import atomic_write_text
+    from wekawbc.cnn.adapt import ADAPT_EPOCHS, adapt_curve
+    from wekawbc.cnn.images import load_crops
+    from wekawbc.cnn.model_file import load_model, save_model
+    from wekawbc.evaluation import evaluate
+    from wekawbc.predictions import write_predictions_csv
+    from wekawbc.provenance import command_line, library_versions
+
+    model, payload = load_model(args.model)
+    task = payload.get("task", "five")
+    crops = load_crops(args.dataset, task=task, **model.preprocessing.input_options(), progress=not args.quiet)
+    _report_skipped(crops.skipped)
+    images, y, ids = _labelled(crops)
+    points, notes = adapt_curve(model, images, y, ids, args.per_class, seed=args.seed,
+                                small_classes=args.small_classes, epochs=args.epochs or ADAPT_EPOCHS,
+                                threads=args.threads, progress=not args.quiet)
+    for note in notes:
+        print(f"wekawbc: note: {note}", file=sys.stderr)
+    folder = Path(args.out)
+    curve = []
+    print(f"{'K':>4} {'trained on':>10} {'tested on':>9}  accuracy               macro-F1")
+    for point in points:
+        result = evaluate(point.predictions)
+        intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap > 0 else None
+        write_predictions_csv(point.predictions, folder / f"predictions_k{point.per_class}.csv")
+        if point.per_class > 0:
+            save_model(point.model, folder / f"model_k{point.per_class}.pt", task=task,
+                       extra={"adapted_from": str(args.model), "adapt_dataset": str(args.dataset),
+                              "per_class": point.per_class, "seed": args.seed, "train_ids": list(point.train_ids),
+                              "command": command_line(), "base_extra": payload.get("extra", {})})
+        entry = {"per_class": point.per_class, "n_train": len(point.train_ids),
+                 "n_test": point.predictions.n_instances, "accuracy": result.pct_correct / 100.0,
+                 "stop_reason": point.stop_reason, "evaluation": result.to_dict(), "bootstrap": intervals,
+                 "train_ids": list(point.train_ids)}
+        curve.append(entry)
+        print(f"{point.per_class:>4} {len(point.train_ids):>10} {point.predictions.n_instances:>9}  "
+              + "  ".join(_interval_cell(intervals, name, result) for name in ("accuracy", "macro_f1")))
+    document = {"model": str(args.model), "dataset": str(args.dataset), "seed": args.seed,
+                "per_class": list(args.per_class), "small_classes": args.small_classes,
+                "epochs": args.epochs or ADAPT_EPOCHS, "notes": notes, "skipped": crops.skipped,
+                "unsegmented": crops.unsegmented, "class_counts": crops.class_counts(), "curve": curve,
+                "command": command_line(), "versions": library_versions()}
+    atomic_write_text(folder / "adapt.json", json.dumps(_json_safe(document), indent=2, allow_nan=False) + "\n")
+    print(f"written: {folder / 'adapt.json'}, predictions_k<K>.csv and model_k<K>.pt (K > 0)")
+    return 0
+
+
+def _interval_cell(intervals: dict | None, name: str, result) -> str:
+    if intervals is None:
+        value = result.pct_correct / 100.0 if name == "accuracy" else result.macro["f_measure"]
+        return f"{value:.4f}{'':17}"
+    entry = intervals["metrics"][name]
+    return f"{entry['estimate']:.4f} [{entry['low']:.4f}, {entry['high']:.4f}]"
 
 
 def _subsample(args: argparse.Namespace) -> int:
@@ -233,7 +330,17 @@ def _evaluate(args: argparse.Namespace) -> int:
     crops = _load(args, settings)
     images, y, ids = _labelled(crops)
     common = dict(settings=settings, progress=not args.quiet)
-    if args.folds is not None:
+    test_crops = None
+    if args.test is not None:
+        from wekawbc.cnn.evaluate import external_test_cnn
+        from wekawbc.cnn.images import load_crops
+
+        test_crops = load_crops(args.test, task=args.task, **settings.input_options(), progress=not args.quiet)
+        _report_skipped(test_crops.skipped)
+        test_images, test_y, test_ids = _labelled(test_crops)
+        run = external_test_cnn(images, y, test_images, test_y, crops.labels, ids, test_ids, **common)
+        title, mode = "=== Evaluation on test set ===", f"user supplied test set: {args.test}"
+    elif args.folds is not None:
         run = cross_validate_cnn(images, y, crops.labels, ids, n_folds=args.folds, seed=args.seed, **common)
         title, mode = "=== Stratified cross-validation ===", f"{args.folds}-fold cross-validation"
     else:
@@ -251,7 +358,11 @@ def _evaluate(args: argparse.Namespace) -> int:
     if intervals is not None:
         print(_bootstrap_text(intervals))
     if args.out:
-        _write_outputs(Path(args.out), run, result, intervals, _provenance(args, crops, settings), mode, args)
+        provenance = _provenance(args, crops, settings)
+        if test_crops is not None:
+            provenance["test"] = {"dataset": str(args.test), "class_counts": test_crops.class_counts(),
+                                  "skipped": test_crops.skipped, "unsegmented": test_crops.unsegmented}
+        _write_outputs(Path(args.out), run, result, intervals, provenance, mode, args)
     return 0
 
 
@@ -261,11 +372,11 @@ def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) ->
     counts = np.bincount(y, minlength=len(crops.labels))
     lines = ["=== Run information ===", "",
              f"Scheme:       wekawbc CNN (CellNet {'-'.join(map(str, settings.channels))}, "
-             f"{settings.image_size} px, balance={settings.balance}, epochs<={settings.epochs}, "
-             f"seed={settings.seed})",
+             f"{settings.norm} norm, {settings.image_size} px {settings.framing} framing, stain={settings.stain}, "
+             f"balance={settings.balance}, epochs<={settings.epochs}, seed={settings.seed})",
              f"Data:         {args.dataset}" + (f" subsampled (seed {args.subsample_seed})" if args.class_counts else ""),
              f"Instances:    {len(y)} ({', '.join(f'{l} {c}' for l, c in zip(crops.labels, counts))})",
-             f"Test mode:    {mode} (seed {args.seed})"]
+             f"Test mode:    {mode}" + ("" if args.test else f" (seed {args.seed})")]
     return "\n".join(lines) + "\n"
 
 

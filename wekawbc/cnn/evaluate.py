@@ -22,7 +22,7 @@ from wekawbc.cnn.training import TrainedCnn, TrainSettings, predict_proba, train
 from wekawbc.predictions import Predictions, fold_train_counts
 from wekawbc.weka.folds import cv_train_test_indices, small_class_notes, split_indices
 
-__all__ = ["CnnEvaluation", "cross_validate_cnn", "holdout_cnn"]
+__all__ = ["CnnEvaluation", "cross_validate_cnn", "external_test_cnn", "holdout_cnn"]
 
 
 @dataclass
@@ -130,3 +130,34 @@ def holdout_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids:
         raise WekawbcError(f"the {train.size} training instances of the {percentage:g}% split hold one class only")
     return _run(images, y, labels, ids, [(train, test)], settings or TrainSettings(), progress, on_batch)
 
+
+
+def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, test_images: np.ndarray, test_y: np.ndarray,
+                      labels: tuple[str, ...], train_ids: tuple[str, ...], test_ids: tuple[str, ...], *,
+                      settings: TrainSettings | None = None, progress: bool = False,
+                      on_batch: Callable[[int, tuple[str, ...]], None] | None = None) -> CnnEvaluation:
+    """Train on one data set and test on another (Weka's ``-T``): the cross-lab evaluation.
+
+    Both sets are prepared with the same input options. A class that the test set holds and the
+    training set lacks cannot be predicted; it is scored all the same (as an error) and named in
+    ``notes``.
+
+    Raises
+    ------
+    WekawbcError
+        Unlabelled instances in either set, or a training set with one class only.
+    """
+    train_y, test_y = np.asarray(train_y, dtype=np.int64), np.asarray(test_y, dtype=np.int64)
+    _check_labelled(train_y, labels)
+    if (test_y < 0).any():
+        raise WekawbcError(f"{int((test_y < 0).sum())} test image(s) have no class; evaluation needs labelled data")
+    images = np.concatenate([train_images, test_images])
+    y = np.concatenate([train_y, test_y])
+    split = (np.arange(train_y.size), train_y.size + np.arange(test_y.size))
+    result = _run(images, y, labels, tuple(train_ids) + tuple(test_ids), [split], settings or TrainSettings(),
+                  progress, on_batch)
+    missing = sorted(set(np.unique(test_y)) - set(np.unique(train_y)))
+    if missing:
+        result.notes.append("test classes absent from the training data (never predicted, scored as errors): "
+                            + ", ".join(labels[c] for c in missing))
+    return result

@@ -24,10 +24,10 @@ import numpy as np
 
 from wekawbc._io import WekawbcError
 from wekawbc.cells.dataset import CellDataset, CellRecord, class_values, load_dataset, read_image
-from wekawbc.cnn.settings import FRAMINGS
+from wekawbc.cnn.settings import FRAMINGS, STAINS
 from wekawbc.cnn.subsample import subsample_counts
 
-__all__ = ["CropSet", "Preprocessing", "load_crops", "prepare_cell", "prepare_crop", "prepare_input"]
+__all__ = ["CropSet", "Preprocessing", "load_crops", "prepare_crop", "prepare_input"]
 
 #: A labelled smear field is cut around its one leukocyte box, this many times the box's longer side.
 FIELD_BOX_MARGIN = 1.5
@@ -51,6 +51,9 @@ class Preprocessing:
         framing existed read as ``centre``.
     cell_context : float
         ``cell`` framing: side of the square in equivalent diameters of the segmented cell.
+    stain : {"none", "white-balance", "reinhard"}
+        Colour normalisation of the image before framing
+        (:func:`wekawbc.cells.stain.normalise_stain`, the segmented leukocyte kept out of the plasma).
     """
 
     image_size: int = 48
@@ -59,11 +62,12 @@ class Preprocessing:
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
     framing: str = "centre"
     cell_context: float = 1.6
+    stain: str = "none"
 
     def input_options(self) -> dict:
         """The keyword arguments of :func:`load_crops` that reproduce this input."""
         return {"image_size": self.image_size, "crop_fraction": self.crop_fraction, "framing": self.framing,
-                "cell_context": self.cell_context}
+                "cell_context": self.cell_context, "stain": self.stain}
 
 
 def prepare_crop(image: np.ndarray, image_size: int, crop_fraction: float) -> np.ndarray:
@@ -96,15 +100,12 @@ def _around_box(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray
     return _square(image, (x0 + x1) / 2.0, (y0 + y1) / 2.0, side, side)
 
 
-def prepare_cell(image: np.ndarray, image_size: int, cell_context: float) -> tuple[np.ndarray, bool]:
-    """The segmented leukocyte centred in ``cell_context`` of its equivalent diameters, ``image_size`` px.
+def _frame_cell(image: np.ndarray, cell: np.ndarray, image_size: int, cell_context: float) -> tuple[np.ndarray, bool]:
+    """The cell (mask ``cell``) centred in ``cell_context`` of its equivalent diameters, ``image_size`` px.
 
-    Returns the ``uint8`` RGB square and whether a leukocyte was found (when not: the image's
-    centre and 0.6 of its shorter side stand in for the cell's centroid and diameter).
+    Without a cell, the image's centre and 0.6 of its shorter side stand in for its centroid and
+    diameter; the flag returned says whether there was a cell.
     """
-    from wekawbc.cells.segmentation import segment_cell
-
-    cell = segment_cell(image).cell_mask
     if cell.any():
         ys, xs = np.nonzero(cell)
         cx, cy, diameter = float(xs.mean()), float(ys.mean()), 2.0 * np.sqrt(cell.sum() / np.pi)
@@ -128,15 +129,24 @@ def _field_box(record: CellRecord) -> tuple[int, int, int, int] | None:
 
 
 def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: float = 0.7, framing: str = "centre",
-                  cell_context: float = 1.6, box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, bool]:
-    """The network's ``uint8`` input square of one image (see :class:`Preprocessing`), and whether the
-    cell was segmented (always True for the ``centre`` framing). ``box``: the leukocyte's box in a
-    smear field, cut out first (``cell`` framing)."""
-    if framing == "centre":
-        return prepare_crop(image, image_size, crop_fraction), True
-    if box is not None:
+                  cell_context: float = 1.6, stain: str = "none",
+                  box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, bool]:
+    """The network's ``uint8`` input square of one image (see :class:`Preprocessing`).
+
+    ``box``: the leukocyte's box in a smear field, cut out first (``cell`` framing). Returns the
+    square and whether a leukocyte was segmented (always True when nothing needed one).
+    """
+    from wekawbc.cells.segmentation import segment_cell
+    from wekawbc.cells.stain import normalise_stain
+
+    if framing == "cell" and box is not None:
         image = _around_box(image, box)
-    return prepare_cell(image, image_size, cell_context)
+    cell = segment_cell(image).cell_mask if framing == "cell" or stain != "none" else None
+    if stain != "none":
+        image = normalise_stain(image, stain, cell if cell.any() else None).rgb
+    if framing == "centre":
+        return prepare_crop(image, image_size, crop_fraction), cell is None or bool(cell.any())
+    return _frame_cell(image, cell, image_size, cell_context)
 
 
 @dataclass
@@ -187,7 +197,7 @@ def _select_records(dataset: CellDataset, class_counts: dict[str, float] | None,
 
 
 def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fraction: float = 0.7,
-               framing: str = "centre", cell_context: float = 1.6,
+               framing: str = "centre", cell_context: float = 1.6, stain: str = "none",
                class_counts: dict[str, float] | None = None, subsample_seed: int = 1,
                progress: bool = False) -> CropSet:
     """Read a data set (any layout :func:`~wekawbc.cells.dataset.load_dataset` knows) into a :class:`CropSet`.
@@ -198,7 +208,7 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
         The data set folder, an image or a list of images.
     task : {"five", "binary"}
         The class values: the five types or granulocyte/agranulocyte.
-    image_size, crop_fraction, framing, cell_context :
+    image_size, crop_fraction, framing, cell_context, stain :
         See :class:`Preprocessing`.
     class_counts : dict, optional
         Subsample to this class mix (five-type names; counts or proportions), seeded by
@@ -217,8 +227,10 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
     labels = class_values(task)  # ValueError for an unknown task
     if framing not in FRAMINGS:
         raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
+    if stain not in STAINS:
+        raise ValueError(f"stain must be one of {STAINS}, got {stain!r}")
     options = {"image_size": image_size, "crop_fraction": crop_fraction, "framing": framing,
-               "cell_context": cell_context}
+               "cell_context": cell_context, "stain": stain}
     dataset = load_dataset(source)
     skipped = [str(problem) for problem in dataset.problems]
     records = _select_records(dataset, class_counts, subsample_seed)

@@ -110,7 +110,7 @@ def load_model(path: str | os.PathLike, *, labels: Sequence[str] | None = None) 
     pre = payload["preprocessing"]
     preprocessing = Preprocessing(int(pre["image_size"]), float(pre["crop_fraction"]),
                                   tuple(pre["mean"]), tuple(pre["std"]), str(pre.get("framing", "centre")),
-                                  float(pre.get("cell_context", 1.6)))
+                                  float(pre.get("cell_context", 1.6)), str(pre.get("stain", "none")))
     network = CellNet(len(model_labels), settings.channels, settings.dropout, settings.norm)
     try:
         network.load_state_dict(payload["state_dict"])

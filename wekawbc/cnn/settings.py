@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-__all__ = ["Augmentation", "BALANCES", "Balance", "FRAMINGS", "NORMS", "TrainSettings"]
+__all__ = ["Augmentation", "BALANCES", "Balance", "FRAMINGS", "NORMS", "STAINS", "TrainSettings"]
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,8 @@ Balance = Literal["none", "weights", "sampler"]
 BALANCES: tuple[str, ...] = ("none", "weights", "sampler")
 #: How the network's input square is chosen (see :mod:`wekawbc.cnn.images`).
 FRAMINGS: tuple[str, ...] = ("cell", "centre")
+#: Colour normalisations of the input (:func:`wekawbc.cells.stain.normalise_stain`).
+STAINS: tuple[str, ...] = ("none", "white-balance", "reinhard")
 #: Normalisation layers of the network (see :func:`wekawbc.cnn.network.norm_layer`; kept here torch-free).
 NORMS: tuple[str, ...] = ("batch", "group", "instance", "layer")
 
@@ -43,7 +45,7 @@ class TrainSettings:
     ----------
     epochs : int
         Most epochs; early stopping usually ends sooner.
-    image_size, crop_fraction, framing, cell_context : int, float, str, float
+    image_size, crop_fraction, framing, cell_context, stain : int, float, str, float, str
         Network input (see :class:`~wekawbc.cnn.images.Preprocessing`).
     balance : {"none", "weights", "sampler"}
         Imbalance strategy: none; class-weighted loss (weights ``n / (K n_c)``); or a sampler
@@ -71,6 +73,7 @@ class TrainSettings:
     crop_fraction: float = 0.7
     framing: str = "centre"
     cell_context: float = 1.6
+    stain: str = "none"
     balance: Balance = "sampler"
     batch_size: int = 32
     learning_rate: float = 3e-3
@@ -99,6 +102,8 @@ class TrainSettings:
             raise ValueError(f"framing must be one of {FRAMINGS}, got {self.framing!r}")
         if not self.cell_context > 0.0:
             raise ValueError(f"cell_context must be > 0, got {self.cell_context!r}")
+        if self.stain not in STAINS:
+            raise ValueError(f"stain must be one of {STAINS}, got {self.stain!r}")
         if self.norm not in NORMS:
             raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
         if self.threads is not None and int(self.threads) < 1:
@@ -108,7 +113,7 @@ class TrainSettings:
     def input_options(self) -> dict:
         """The keyword arguments of :func:`~wekawbc.cnn.images.load_crops` for this run's input."""
         return {"image_size": self.image_size, "crop_fraction": self.crop_fraction, "framing": self.framing,
-                "cell_context": self.cell_context}
+                "cell_context": self.cell_context, "stain": self.stain}
 
     def to_dict(self) -> dict:
         """JSON-able form (the augmentation ranges nested)."""
