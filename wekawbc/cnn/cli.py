@@ -36,8 +36,9 @@ def _counts_list(text: str) -> tuple[int, ...]:
 
 
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", metavar="DATASET_DIR",
-                        help="a data set folder (labels.csv, or one sub-folder per class)")
+    parser.add_argument("dataset", metavar="DATASET_DIR", nargs="+",
+                        help="a data set folder (labels.csv, or one sub-folder per class); several are pooled "
+                             "(e.g. two labs' data to train on)")
     parser.add_argument("--task", choices=("five", "binary"), default="five",
                         help="five leukocyte types, or granulocyte/agranulocyte (default: five)")
     parser.add_argument("--class-counts", type=_class_counts, metavar="NAME=N,...",
@@ -87,7 +88,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.set_defaults(handler=_train)
 
     predict = actions.add_parser("predict", help="class distributions of a data set's images")
-    predict.add_argument("model", metavar="MODEL", help="a model file written by 'wekawbc cnn train'")
+    predict.add_argument("model", metavar="MODEL", nargs="?",
+                         help="a model file written by 'wekawbc cnn train' (default: the model shipped with "
+                              "wekawbc, trained on pbc, jtsc and bccd: see docs/cross_lab.md)")
     predict.add_argument("dataset", metavar="DATASET_DIR", help="a data set folder, a folder of images or an image")
     predict.add_argument("-o", "--output", required=True, metavar="PREDS.csv",
                          help="predictions CSV: id,fold,actual,weight,p_<label>... ('actual' empty when unlabelled)")
@@ -135,8 +138,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode = evaluate.add_mutually_exclusive_group(required=True)
     mode.add_argument("--folds", type=int, metavar="N", help="Weka's stratified N-fold cross-validation")
     mode.add_argument("--split", type=float, metavar="PCT", help="Weka's percentage split: PCT %% train")
-    mode.add_argument("--test", metavar="TEST_DIR",
-                      help="train on DATASET_DIR, test on this other data set (another lab: the cross-lab mode)")
+    mode.add_argument("--test", metavar="TEST_DIR", action="append",
+                      help="train on DATASET_DIR, test on this other data set (another lab: the cross-lab mode); "
+                           "repeat for several (one network, each scored; --out DIR/<test folder name>/)")
+    evaluate.add_argument("--save-model", metavar="MODEL", help="with --test: also write the trained network")
     evaluate.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
     evaluate.add_argument("--seed", type=int, default=1, metavar="S",
                           help="seed of the folds or split, as Weka's -s (default: 1)")
@@ -165,8 +170,13 @@ def _settings(args: argparse.Namespace, seed: int):
 def _load(args: argparse.Namespace, settings):
     from wekawbc.cnn.images import load_crops
 
-    crops = load_crops(args.dataset, task=args.task, **settings.input_options(), class_counts=args.class_counts,
-                       subsample_seed=args.subsample_seed, progress=not args.quiet)
+    from wekawbc.cnn.images import pool_crops
+
+    if args.class_counts and len(args.dataset) > 1:
+        raise WekawbcError("--class-counts takes one data set; give several without it")
+    crops = pool_crops([load_crops(source, task=args.task, **settings.input_options(), class_counts=args.class_counts,
+                                   subsample_seed=args.subsample_seed, progress=not args.quiet)
+                        for source in args.dataset])
     _report_skipped(crops.skipped)
     return crops
 
@@ -189,7 +199,7 @@ def _labelled(crops):
 def _provenance(args: argparse.Namespace, crops, settings) -> dict:
     from wekawbc.provenance import command_line, library_versions
 
-    return {"command": command_line(), "dataset": str(args.dataset), "task": args.task,
+    return {"command": command_line(), "dataset": " ".join(map(str, args.dataset)), "task": args.task,
             "class_counts_requested": args.class_counts, "subsample_seed": args.subsample_seed,
             "class_counts": crops.class_counts(), "skipped": crops.skipped, "unsegmented": crops.unsegmented,
             "settings": settings.to_dict(),
@@ -215,14 +225,18 @@ def _train(args: argparse.Namespace) -> int:
 def _predict(args: argparse.Namespace) -> int:
     from wekawbc.cells.dataset import class_values
     from wekawbc.cnn.images import load_crops
-    from wekawbc.cnn.model_file import load_model
+    from wekawbc.cnn.model_file import default_model_path, load_model
     from wekawbc.cnn.training import predict_proba
     from wekawbc.predictions import Predictions, write_predictions_csv
 
-    model, payload = load_model(args.model)
+    model_path = args.model or default_model_path()
+    model, payload = load_model(model_path)
+    if args.model is None:
+        print(f"wekawbc: using the shipped model {model_path} ({payload.get('extra', {}).get('summary', '')})",
+              file=sys.stderr)
     task = payload.get("task", "five")
     if tuple(model.labels) != class_values(task):
-        raise WekawbcError(f"{args.model}: classes {list(model.labels)} are not those of the '{task}' task")
+        raise WekawbcError(f"{model_path}: classes {list(model.labels)} are not those of the '{task}' task")
     pre = model.preprocessing
     crops = load_crops(args.dataset, task=task, **pre.input_options(), progress=not args.quiet)
     _report_skipped(crops.skipped)
@@ -330,40 +344,66 @@ def _evaluate(args: argparse.Namespace) -> int:
     crops = _load(args, settings)
     images, y, ids = _labelled(crops)
     common = dict(settings=settings, progress=not args.quiet)
-    test_crops = None
     if args.test is not None:
-        from wekawbc.cnn.evaluate import external_test_cnn
-        from wekawbc.cnn.images import load_crops
-
-        test_crops = load_crops(args.test, task=args.task, **settings.input_options(), progress=not args.quiet)
-        _report_skipped(test_crops.skipped)
-        test_images, test_y, test_ids = _labelled(test_crops)
-        run = external_test_cnn(images, y, test_images, test_y, crops.labels, ids, test_ids, **common)
-        title, mode = "=== Evaluation on test set ===", f"user supplied test set: {args.test}"
-    elif args.folds is not None:
+        return _evaluate_external(args, settings, crops, images, y, ids)
+    if args.save_model:
+        raise WekawbcError("--save-model applies to --test only")
+    if args.folds is not None:
         run = cross_validate_cnn(images, y, crops.labels, ids, n_folds=args.folds, seed=args.seed, **common)
         title, mode = "=== Stratified cross-validation ===", f"{args.folds}-fold cross-validation"
     else:
         run = holdout_cnn(images, y, crops.labels, ids, percentage=args.split, seed=args.seed,
                           preserve_order=args.preserve_order, **common)
         title, mode = "=== Evaluation on test split ===", f"split {args.split!r}% train, remainder test"
-    for note in run.notes:
-        print(f"wekawbc: note: {note}", file=sys.stderr)
+    _report_evaluation(args, run, crops, y, settings, title, mode, None, Path(args.out) if args.out else None)
+    return 0
+
+
+def _evaluate_external(args: argparse.Namespace, settings, crops, images, y, ids) -> int:
+    """``--test``: one network trained on DATASET_DIR, scored on each test set (DIR/<test name>/ when several)."""
+    from wekawbc.cnn.evaluate import external_test_cnn
+    from wekawbc.cnn.images import load_crops
+    from wekawbc.cnn.model_file import save_model
+
+    tests = []
+    for source in args.test:
+        test_crops = load_crops(source, task=args.task, **settings.input_options(), progress=not args.quiet)
+        _report_skipped(test_crops.skipped)
+        tests.append(test_crops)
+    model, runs = external_test_cnn(images, y, crops.labels, ids, [_labelled(t) for t in tests], settings=settings,
+                                    progress=not args.quiet)
+    if args.save_model:
+        extra = {k: v for k, v in _provenance(args, crops, settings).items() if k != "versions"}
+        print(f"model written to {save_model(model, args.save_model, task=args.task, extra=extra)}")
+    for source, test_crops, run in zip(args.test, tests, runs):
+        folder = None
+        if args.out:
+            folder = Path(args.out) / Path(source).name if len(args.test) > 1 else Path(args.out)
+        test = {"dataset": str(source), "class_counts": test_crops.class_counts(), "skipped": test_crops.skipped,
+                "unsegmented": test_crops.unsegmented}
+        _report_evaluation(args, run, crops, y, settings, "=== Evaluation on test set ===",
+                           f"user supplied test set: {source}", test, folder)
+    return 0
+
+
+def _report_evaluation(args: argparse.Namespace, run, crops, y, settings, title: str, mode: str,
+                       test: dict | None, folder: Path | None) -> None:
+    """Print Weka's text and the bootstrap intervals of one evaluation; write its files to ``folder``."""
     from wekawbc.evaluation import evaluate
 
+    for note in run.notes:
+        print(f"wekawbc: note: {note}", file=sys.stderr)
     result = evaluate(run.predictions)
     print(_run_information(crops, y, settings, mode, args), end="")
     print(f"\n{title}\n{result.weka_text()}", end="")
     intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap > 0 else None
     if intervals is not None:
         print(_bootstrap_text(intervals))
-    if args.out:
+    if folder is not None:
         provenance = _provenance(args, crops, settings)
-        if test_crops is not None:
-            provenance["test"] = {"dataset": str(args.test), "class_counts": test_crops.class_counts(),
-                                  "skipped": test_crops.skipped, "unsegmented": test_crops.unsegmented}
-        _write_outputs(Path(args.out), run, result, intervals, provenance, mode, args)
-    return 0
+        if test is not None:
+            provenance["test"] = test
+        _write_outputs(folder, run, result, intervals, provenance, mode, args)
 
 
 def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) -> str:
@@ -374,7 +414,7 @@ def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) ->
              f"Scheme:       wekawbc CNN (CellNet {'-'.join(map(str, settings.channels))}, "
              f"{settings.norm} norm, {settings.image_size} px {settings.framing} framing, stain={settings.stain}, "
              f"balance={settings.balance}, epochs<={settings.epochs}, seed={settings.seed})",
-             f"Data:         {args.dataset}" + (f" subsampled (seed {args.subsample_seed})" if args.class_counts else ""),
+             f"Data:         {' '.join(map(str, args.dataset))}" + (f" subsampled (seed {args.subsample_seed})" if args.class_counts else ""),
              f"Instances:    {len(y)} ({', '.join(f'{l} {c}' for l, c in zip(crops.labels, counts))})",
              f"Test mode:    {mode}" + ("" if args.test else f" (seed {args.seed})")]
     return "\n".join(lines) + "\n"

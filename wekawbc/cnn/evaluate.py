@@ -132,32 +132,52 @@ def holdout_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids:
 
 
 
-def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, test_images: np.ndarray, test_y: np.ndarray,
-                      labels: tuple[str, ...], train_ids: tuple[str, ...], test_ids: tuple[str, ...], *,
+def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, labels: tuple[str, ...],
+                      train_ids: tuple[str, ...], tests: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]], *,
                       settings: TrainSettings | None = None, progress: bool = False,
-                      on_batch: Callable[[int, tuple[str, ...]], None] | None = None) -> CnnEvaluation:
-    """Train on one data set and test on another (Weka's ``-T``): the cross-lab evaluation.
+                      on_batch: Callable[[int, tuple[str, ...]], None] | None = None
+                      ) -> tuple[TrainedCnn, list[CnnEvaluation]]:
+    """Train once on one data set and test on others (Weka's ``-T``): the cross-lab evaluation.
 
-    Both sets are prepared with the same input options. A class that the test set holds and the
-    training set lacks cannot be predicted; it is scored all the same (as an error) and named in
-    ``notes``.
+    Parameters
+    ----------
+    train_images, train_y, labels, train_ids :
+        The training crops (one lab, or several pooled).
+    tests : list of (images, y, ids)
+        Each external test set, prepared with the same input options.
+
+    Returns
+    -------
+    (TrainedCnn, list of CnnEvaluation)
+        The trained model, and one evaluation per test set, in order; each with ``fold`` 0 and the
+        training class counts. Test images of a class the training set lacks (which the network
+        cannot have learnt) are left out, and that evaluation's ``notes`` say how many and which.
 
     Raises
     ------
     WekawbcError
-        Unlabelled instances in either set, or a training set with one class only.
+        Unlabelled instances, or a training set with one class only.
     """
-    train_y, test_y = np.asarray(train_y, dtype=np.int64), np.asarray(test_y, dtype=np.int64)
+    train_y = np.asarray(train_y, dtype=np.int64)
     _check_labelled(train_y, labels)
-    if (test_y < 0).any():
-        raise WekawbcError(f"{int((test_y < 0).sum())} test image(s) have no class; evaluation needs labelled data")
-    images = np.concatenate([train_images, test_images])
-    y = np.concatenate([train_y, test_y])
-    split = (np.arange(train_y.size), train_y.size + np.arange(test_y.size))
-    result = _run(images, y, labels, tuple(train_ids) + tuple(test_ids), [split], settings or TrainSettings(),
-                  progress, on_batch)
-    missing = sorted(set(np.unique(test_y)) - set(np.unique(train_y)))
-    if missing:
-        result.notes.append("test classes absent from the training data (never predicted, scored as errors): "
-                            + ", ".join(labels[c] for c in missing))
-    return result
+    settings = settings or TrainSettings()
+    hook = None if on_batch is None else (lambda batch_ids: on_batch(0, batch_ids))
+    model = train_cnn(train_images, train_y, labels, settings, ids=train_ids, progress=progress, on_batch=hook)
+    train_counts = np.bincount(train_y, minlength=len(labels)).astype(np.float64)[None, :]
+    evaluations = []
+    for images, y, ids in tests:
+        y = np.asarray(y, dtype=np.int64)
+        if (y < 0).any():
+            raise WekawbcError(f"{int((y < 0).sum())} test image(s) have no class; evaluation needs labelled data")
+        notes = []
+        missing = sorted(set(np.unique(y)) - set(np.unique(train_y)))
+        if missing:
+            keep = ~np.isin(y, missing)
+            notes.append(f"{int((~keep).sum())} test image(s) of classes absent from the training data left out "
+                         f"(scored on the shared classes): " + ", ".join(labels[c] for c in missing))
+            images, y, ids = images[keep], y[keep], tuple(np.asarray(ids)[keep])
+        distribution = predict_proba(model, images, threads=settings.threads)
+        evaluations.append(CnnEvaluation(Predictions(labels, y, distribution, None, np.zeros(y.size, dtype=np.int64),
+                                                     train_counts, tuple(ids)),
+                                         notes, [_fold_record(0, model)]))
+    return model, evaluations

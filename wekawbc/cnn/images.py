@@ -27,7 +27,7 @@ from wekawbc.cells.dataset import CellDataset, CellRecord, class_values, load_da
 from wekawbc.cnn.settings import FRAMINGS, STAINS
 from wekawbc.cnn.subsample import subsample_counts
 
-__all__ = ["CropSet", "Preprocessing", "load_crops", "prepare_crop", "prepare_input"]
+__all__ = ["CropSet", "Preprocessing", "load_crops", "pool_crops", "prepare_crop", "prepare_input"]
 
 #: A labelled smear field is cut around its one leukocyte box, this many times the box's longer side.
 FIELD_BOX_MARGIN = 1.5
@@ -86,11 +86,17 @@ def _square(image: np.ndarray, cx: float, cy: float, side: float, image_size: in
     """The ``side``-pixel square centred on (cx, cy), resized to ``image_size``; the border replicated."""
     import cv2
 
-    zoom = image_size / side
-    matrix = np.array([[zoom, 0.0, (side / 2.0 - cx) * zoom], [0.0, zoom, (side / 2.0 - cy) * zoom]])
-    interpolation = cv2.INTER_AREA if side >= image_size else cv2.INTER_LINEAR
-    return cv2.warpAffine(image, matrix, (image_size, image_size), flags=interpolation,
-                          borderMode=cv2.BORDER_REPLICATE)
+    side_px = max(int(round(side)), 1)
+    x0, y0 = int(round(cx - side_px / 2.0)), int(round(cy - side_px / 2.0))
+    rows, cols = image.shape[:2]
+    pad = max(0, -x0, -y0, x0 + side_px - cols, y0 + side_px - rows)
+    if pad:
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    square = image[y0 + pad:y0 + pad + side_px, x0 + pad:x0 + pad + side_px]
+    if side_px == image_size:
+        return np.ascontiguousarray(square)
+    interpolation = cv2.INTER_AREA if side_px > image_size else cv2.INTER_LINEAR
+    return cv2.resize(square, (image_size, image_size), interpolation=interpolation)
 
 
 def _around_box(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -100,19 +106,19 @@ def _around_box(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray
     return _square(image, (x0 + x1) / 2.0, (y0 + y1) / 2.0, side, side)
 
 
-def _frame_cell(image: np.ndarray, cell: np.ndarray, image_size: int, cell_context: float) -> tuple[np.ndarray, bool]:
-    """The cell (mask ``cell``) centred in ``cell_context`` of its equivalent diameters, ``image_size`` px.
+def _cell_square(cell: np.ndarray, cell_context: float) -> tuple[float, float, float]:
+    """Centre and side of the square framing the cell (mask ``cell``): ``cell_context`` equivalent diameters.
 
     Without a cell, the image's centre and 0.6 of its shorter side stand in for its centroid and
-    diameter; the flag returned says whether there was a cell.
+    diameter.
     """
     if cell.any():
         ys, xs = np.nonzero(cell)
         cx, cy, diameter = float(xs.mean()), float(ys.mean()), 2.0 * np.sqrt(cell.sum() / np.pi)
     else:
-        rows, cols = image.shape[:2]
+        rows, cols = cell.shape
         cx, cy, diameter = (cols - 1) / 2.0, (rows - 1) / 2.0, 0.6 * min(rows, cols)
-    return _square(image, cx, cy, max(cell_context * diameter, 2.0), image_size), bool(cell.any())
+    return cx, cy, max(cell_context * diameter, 2.0)
 
 
 def _field_box(record: CellRecord) -> tuple[int, int, int, int] | None:
@@ -133,8 +139,11 @@ def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: flo
                   box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, bool]:
     """The network's ``uint8`` input square of one image (see :class:`Preprocessing`).
 
-    ``box``: the leukocyte's box in a smear field, cut out first (``cell`` framing). Returns the
-    square and whether a leukocyte was segmented (always True when nothing needed one).
+    ``box``: the leukocyte's box in a smear field, cut out first (``cell`` framing). The stain is
+    normalised on the framed square at twice ``image_size`` (its plasma and the leukocyte's mask
+    framed alike), then the square is resized: the same result as on the whole image where the
+    plasma's colour is even, at a fraction of the cost. Returns the square and whether a
+    leukocyte was segmented (always True when nothing needed one).
     """
     from wekawbc.cells.segmentation import segment_cell
     from wekawbc.cells.stain import normalise_stain
@@ -142,11 +151,21 @@ def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: flo
     if framing == "cell" and box is not None:
         image = _around_box(image, box)
     cell = segment_cell(image).cell_mask if framing == "cell" or stain != "none" else None
-    if stain != "none":
-        image = normalise_stain(image, stain, cell if cell.any() else None).rgb
+    found = cell is None or bool(cell.any())
+    size = image_size if stain == "none" else 2 * image_size
     if framing == "centre":
-        return prepare_crop(image, image_size, crop_fraction), cell is None or bool(cell.any())
-    return _frame_cell(image, cell, image_size, cell_context)
+        frame = lambda picture: prepare_crop(picture, size, crop_fraction)  # noqa: E731
+    else:
+        cx, cy, side = _cell_square(cell, cell_context)
+        frame = lambda picture: _square(picture, cx, cy, side, size)  # noqa: E731
+    square = frame(image)
+    if stain == "none":
+        return square, found
+    leukocyte = frame(cell.astype(np.uint8) * 255) > 127
+    square = normalise_stain(square, stain, leukocyte if leukocyte.any() else None).rgb
+    import cv2
+
+    return cv2.resize(square, (image_size, image_size), interpolation=cv2.INTER_AREA), found
 
 
 @dataclass
@@ -251,3 +270,16 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
     if not crops:
         raise WekawbcError(f"{source}: none of the {len(records)} images could be read")
     return CropSet(np.stack(crops), tuple(labels), np.asarray(y, dtype=np.int64), tuple(ids), skipped, unsegmented)
+
+
+def pool_crops(sets: list[CropSet]) -> CropSet:
+    """Several crop sets of one task as one (in the order given): data of several labs to train on."""
+    if len({crop_set.labels for crop_set in sets}) != 1:
+        raise ValueError("crop sets of different tasks cannot be pooled")
+    if len({crop_set.images.shape[1:] for crop_set in sets}) != 1:
+        raise ValueError("crop sets of different input sizes cannot be pooled")
+    if len(sets) == 1:
+        return sets[0]
+    return CropSet(np.concatenate([s.images for s in sets]), sets[0].labels, np.concatenate([s.y for s in sets]),
+                   tuple(i for s in sets for i in s.ids), [line for s in sets for line in s.skipped],
+                   [line for s in sets for line in s.unsegmented])

@@ -22,10 +22,20 @@ from wekawbc.cnn.images import Preprocessing
 from wekawbc.cnn.network import CellNet
 from wekawbc.cnn.training import TrainedCnn, TrainSettings
 
-__all__ = ["MODEL_FORMAT", "load_model", "save_model"]
+__all__ = ["DEFAULT_MODEL", "MODEL_FORMAT", "default_model_path", "load_model", "save_model"]
 
 MODEL_FORMAT = "wekawbc-cnn"
+#: The model shipped in the package (made by ``python -m wekawbc.cnn.box_model``), relative to this module.
+DEFAULT_MODEL = Path("models") / "wbc5_pbc_jtsc_bccd.pt"
 _FORMAT_VERSION = 1
+
+
+def default_model_path() -> Path:
+    """The shipped model's file (used by ``cnn predict`` when no model is given)."""
+    path = Path(__file__).parent / DEFAULT_MODEL
+    if not path.is_file():
+        raise WekawbcError(f"{path}: the shipped model is missing from this installation; give a model file")
+    return path
 
 
 def save_model(model: TrainedCnn, path: str | os.PathLike, *, task: str = "five",
