@@ -29,8 +29,10 @@ SHIPPED_DATASETS: tuple[dict[str, str], ...] = (
 )
 
 
-def build_box_model(datasets: Path, out: Path, threads: int | None = None, progress: bool = False) -> Path:
-    """Train the shipped model on ``datasets/{pbc,jtsc,bccd}`` and write it to ``out``."""
+def build_box_model(datasets: Path, out: Path, *, epochs: int | None = None, threads: int | None = None,
+                    progress: bool = False) -> Path:
+    """Train the shipped model on ``datasets/{pbc,jtsc,bccd}`` (default settings; ``epochs`` if given)
+    and write it to ``out``."""
     from dataclasses import replace
 
     from wekawbc.cnn.images import load_crops, pool_crops
@@ -39,7 +41,7 @@ def build_box_model(datasets: Path, out: Path, threads: int | None = None, progr
     from wekawbc.cnn.training import train_cnn
     from wekawbc.provenance import command_line
 
-    settings = replace(TrainSettings(), threads=threads)
+    settings = replace(TrainSettings(), threads=threads, **({"epochs": epochs} if epochs else {}))
     crops = pool_crops([load_crops(datasets / entry["name"], **settings.input_options(), progress=progress)
                         for entry in SHIPPED_DATASETS])
     keep = crops.y >= 0
@@ -60,9 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("datasets", type=Path, metavar="DATASETS_DIR", help="folder holding pbc/, jtsc/ and bccd/")
     parser.add_argument("--out", type=Path, default=Path(__file__).parent / DEFAULT_MODEL, metavar="FILE",
                         help="model file to write (default: the package's shipped model)")
+    parser.add_argument("--epochs", type=int, metavar="N", help="most epochs (default: the training default)")
     parser.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     args = parser.parse_args(argv)
-    path = build_box_model(args.datasets, args.out, args.threads, progress=sys.stderr.isatty())
+    path = build_box_model(args.datasets, args.out, epochs=args.epochs, threads=args.threads,
+                           progress=sys.stderr.isatty())
     print(f"model written to {path}")
     return 0
 

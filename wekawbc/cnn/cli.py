@@ -50,7 +50,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
-    from wekawbc.cnn.settings import BALANCES, FRAMINGS, NORMS, STAINS, TrainSettings
+    from wekawbc.cnn.settings import AUGMENTATIONS, BALANCES, FRAMINGS, NORMS, STAINS, TrainSettings
 
     default = TrainSettings()
     group = parser.add_argument_group("training (defaults: the settings measured in docs/cnn.md)")
@@ -66,6 +66,10 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                             f"centre of the crop ('centre') (default: {default.framing})")
     group.add_argument("--stain", choices=STAINS,
                        help=f"colour normalisation before framing (default: {default.stain})")
+    group.add_argument("--augment", choices=tuple(AUGMENTATIONS),
+                       help="augmentation preset: 'basic' (quarter turns, mirroring, brightness/contrast/saturation/"
+                            "channel gain) or 'cross-lab' (also stain, hue, blur and zoom jitter) (default: "
+                            f"{next(k for k, v in AUGMENTATIONS.items() if v == default.augmentation)})")
     group.add_argument("--norm", choices=NORMS,
                        help=f"normalisation layer of the network (default: {default.norm})")
     group.add_argument("--threads", type=int, metavar="T",
@@ -157,10 +161,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _settings(args: argparse.Namespace, seed: int):
     from dataclasses import replace
 
-    from wekawbc.cnn.settings import TrainSettings
+    from wekawbc.cnn.settings import AUGMENTATIONS, TrainSettings
 
     changes = {"epochs": args.epochs, "image_size": args.image_size, "balance": args.balance,
-               "framing": args.framing, "stain": args.stain, "norm": args.norm, "threads": args.threads, "seed": seed}
+               "framing": args.framing, "stain": args.stain, "norm": args.norm, "threads": args.threads, "seed": seed,
+               "augmentation": AUGMENTATIONS.get(args.augment)}
     try:
         return replace(TrainSettings(), **{name: value for name, value in changes.items() if value is not None})
     except ValueError as error:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
-__all__ = ["Augmentation", "BALANCES", "Balance", "FRAMINGS", "NORMS", "STAINS", "TrainSettings"]
+__all__ = ["AUGMENTATIONS", "Augmentation", "BALANCES", "Balance", "FRAMINGS", "NORMS", "STAINS", "TrainSettings"]
 
 
 @dataclass(frozen=True)
@@ -25,12 +25,20 @@ class Augmentation:
     blur: float = 0.0  # Gaussian blur of sigma drawn from [0, blur] pixels
 
 
+#: Named augmentation presets (``--augment``): ``basic`` is the in-lab set measured in docs/cnn.md;
+#: ``cross-lab`` adds stain (HED) and hue jitter, blur and zoom, for data from other labs.
+AUGMENTATIONS: dict[str, Augmentation] = {
+    "basic": Augmentation(),
+    "cross-lab": Augmentation(hue=0.05, stain=0.2, blur=0.8, scale=0.1),
+}
+
 Balance = Literal["none", "weights", "sampler"]
 BALANCES: tuple[str, ...] = ("none", "weights", "sampler")
 #: How the network's input square is chosen (see :mod:`wekawbc.cnn.images`).
 FRAMINGS: tuple[str, ...] = ("cell", "centre")
-#: Colour normalisations of the input (:func:`wekawbc.cells.stain.normalise_stain`).
-STAINS: tuple[str, ...] = ("none", "white-balance", "reinhard")
+#: Colour normalisations of the input: those of :func:`wekawbc.cells.stain.normalise_stain`, and
+#: ``reinhard-square`` (Reinhard on every pixel of the framed square, see :mod:`wekawbc.cnn.images`).
+STAINS: tuple[str, ...] = ("none", "white-balance", "reinhard", "reinhard-square")
 #: Normalisation layers of the network (see :func:`wekawbc.cnn.network.norm_layer`; kept here torch-free).
 NORMS: tuple[str, ...] = ("batch", "group", "instance", "layer")
 
@@ -71,9 +79,9 @@ class TrainSettings:
     epochs: int = 25
     image_size: int = 48
     crop_fraction: float = 0.7
-    framing: str = "centre"
+    framing: str = "cell"
     cell_context: float = 1.6
-    stain: str = "none"
+    stain: str = "reinhard-square"
     balance: Balance = "sampler"
     batch_size: int = 32
     learning_rate: float = 3e-3
@@ -86,7 +94,7 @@ class TrainSettings:
     norm: str = "batch"
     seed: int = 1
     threads: int | None = None
-    augmentation: Augmentation = field(default_factory=Augmentation)
+    augmentation: Augmentation = field(default_factory=lambda: AUGMENTATIONS["cross-lab"])
 
     def __post_init__(self) -> None:
         if self.balance not in BALANCES:
