@@ -10,8 +10,6 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
-from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -199,3 +197,44 @@ def test_cli_adapt_error_is_one_line(small_model, datasets, tmp_path):
     assert done.returncode != 0
     assert done.stderr.strip().count("\n") == 0 and done.stderr.startswith("wekawbc: error:")
     assert "basophil has 1 image" in done.stderr and not (tmp_path / "out").exists()
+
+
+def _wekawbc(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "wekawbc", *args], capture_output=True, text=True)
+
+
+def test_cli_cross_lab_evaluate_writes_one_evaluation_per_test_set(datasets, tmp_path):
+    import json
+
+    tiny = ["--epochs", "1", "--image-size", "16", "--threads", "1", "--quiet", "--bootstrap", "20"]
+    done = _wekawbc("cnn", "evaluate", str(datasets / "pbc"), "--class-counts",
+                    "neutrophil=4,eosinophil=4,basophil=4,lymphocyte=4,monocyte=4", "--test", str(datasets / "jtsc"),
+                    "--test", str(datasets / "bccd"), *tiny, "--out", str(tmp_path / "x"),
+                    "--save-model", str(tmp_path / "m.pt"))
+    assert done.returncode == 0, done.stderr
+    for name, n in (("jtsc", 300), ("bccd", 347)):
+        document = json.loads((tmp_path / "x" / name / "evaluation.json").read_text())
+        assert document["provenance"]["test"]["dataset"].endswith(name)
+        assert sum(map(sum, document["evaluation"]["confusion_matrix"]["matrix"])) == n
+        assert set(document["bootstrap"]["metrics"]) >= {"accuracy", "macro_f1"}
+    assert "Evaluation on test set" in done.stdout and load_model(tmp_path / "m.pt")[0].preprocessing.image_size == 16
+    refused = _wekawbc("cnn", "evaluate", str(datasets / "pbc"), str(datasets / "jtsc"), "--class-counts", "paper",
+                       "--test", str(datasets / "bccd"), *tiny)
+    assert refused.returncode != 0 and refused.stderr.startswith("wekawbc: error: --class-counts takes one data set")
+
+
+def test_cli_predict_without_model_uses_the_shipped_one(datasets, tmp_path):
+    from wekawbc.cnn.model_file import default_model_path
+
+    images = tmp_path / "cells"
+    images.mkdir()
+    for name in ("001", "002", "003"):
+        (images / f"{name}.bmp").write_bytes((datasets / "jtsc" / "images" / f"{name}.bmp").read_bytes())
+    done = _wekawbc("cnn", "predict", str(images), "-o", str(tmp_path / "p.csv"), "--quiet", "--threads", "1")
+    assert done.returncode == 0, done.stderr
+    assert str(default_model_path()) in done.stderr
+    rows = list(csv.DictReader(open(tmp_path / "p.csv", newline="")))
+    assert len(rows) == 3 and all(abs(sum(float(row[f"p_{c}"]) for c in CLASSES) - 1) < 1e-6 for row in rows)
+    _, payload = load_model(default_model_path())
+    assert {entry["name"] for entry in payload["extra"]["datasets"]} == {"pbc", "jtsc", "bccd"}
+    assert all(entry["licence"] for entry in payload["extra"]["datasets"])
