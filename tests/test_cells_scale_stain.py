@@ -125,3 +125,37 @@ def test_bad_stain_method_and_flat_images():
     result = normalise_stain(flat, "white-balance")
     assert result.background == (180.0, 180.0, 180.0)
     assert (white_balance(flat, np.array(result.background)) == 240).all()
+
+
+def test_dataset_scale_prefers_the_user_then_red_cells_then_leukocytes():
+    from wekawbc.cells.scale import MIN_RED_CELL_IMAGES, Scale, dataset_scale
+
+    red = [Scale(0.1 + 0.01 * i, "red cells", "", 3) for i in range(MIN_RED_CELL_IMAGES)]
+    leukocyte = [Scale(0.3, "leukocyte", "")] * 10
+    assert dataset_scale(red + leukocyte).um_per_pixel == pytest.approx(0.11)
+    assert dataset_scale(red + leukocyte).source == "red cells"
+    few = dataset_scale(red[:1] + leukocyte)
+    assert few.source == "leukocyte" and few.um_per_pixel == 0.3 and "fewer than" in few.note
+    assert dataset_scale([Scale(0.2, "user", "")] + red).source == "user"
+    assert dataset_scale([Scale(math.nan, "none", "")]).source == "none"
+
+
+def test_size_features_are_moved_to_the_data_set_scale(datasets):
+    import pandas as pd
+
+    from wekawbc.features import extract_features, feature_names
+    from wekawbc.features.batch import SCALE_COLUMNS, rescale_to_dataset
+
+    rows = []
+    for index, record in enumerate(_records(datasets, "pbc", 900)):
+        cell = extract_features(read_image(record.image), mode="crop")[0]
+        rows.append({"image": str(record.image), **cell.values,
+                     **dict(zip(SCALE_COLUMNS, (cell.scale.um_per_pixel, cell.scale.source, cell.scale.note)))})
+    table = pd.DataFrame(rows)
+    moved, common = rescale_to_dataset(table)
+    assert common.source == "red cells" and (moved["um_per_pixel"] == common.um_per_pixel).all()
+    ratio = common.um_per_pixel / table["um_per_pixel"]
+    assert np.allclose(moved["Cell_Size_Area_um2"], table["Cell_Size_Area_um2"] * ratio ** 2)
+    assert np.allclose(moved["Nucleus_Size_MaxFeret_um"], table["Nucleus_Size_MaxFeret_um"] * ratio)
+    unchanged = [n for n in feature_names() if "_Size_" not in n]
+    assert moved[unchanged].equals(table[unchanged])

@@ -165,3 +165,76 @@ def test_each_shared_dataset_gives_an_arff_weka_loads_and_j48_runs(name, step, d
 def test_docs_list_the_registry():
     docs = Path(__file__).resolve().parent.parent / "docs" / "cells.md"
     assert feature_table_markdown() in docs.read_text(encoding="utf-8")
+
+
+# --- features meant to transfer between labs: µm sizes and colour relative to the plasma --------
+
+def _transfer_values(rgb):
+    cells = extract_features(rgb, mode="crop")
+    assert len(cells) == 1
+    return cells[0]
+
+
+def _od_shift(rgb, strength):
+    """The same smear stained ``strength`` times as strongly (optical density scaled, plasma unchanged)."""
+    plasma = np.array([240.0, 235.0, 230.0])
+    density = -np.log10(np.maximum(rgb.astype(float), 1.0) / plasma)
+    return np.clip(plasma * 10 ** (-strength * density), 0, 255).astype(np.uint8)
+
+
+def test_size_features_in_um_do_not_change_when_the_image_is_rescaled(datasets):
+    names = [f.name for f in FEATURES if f.group == "size"]
+    deviations = []
+    for record in list(load_dataset(datasets / "pbc"))[::700]:
+        rgb = read_image(record.image)
+        base = _transfer_values(rgb)
+        assert base.scale.source == "red cells"
+        for factor in (0.7, 1.4):
+            image = cv2.resize(rgb, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR)
+            cell = _transfer_values(image)
+            assert cell.values["Cell_AreaShape_Area"] == pytest.approx(base.values["Cell_AreaShape_Area"] * factor ** 2,
+                                                                        rel=0.1)  # pixels follow the factor ...
+            # ... µm do not: the cell's diameter within 6 % on every image,
+            assert cell.values["Cell_Size_Diameter_um"] == pytest.approx(base.values["Cell_Size_Diameter_um"], rel=0.06)
+            deviations.append([abs(cell.values[n] / base.values[n] - 1) for n in names])
+    # ... and every size feature within 3 % on the median image (a nucleus re-thresholded at another
+    # resolution can gain or lose a thin bridge: single cells move more).
+    assert np.median(deviations, axis=0).max() < 0.03
+
+
+def test_relative_colour_features_ignore_the_lamp_and_the_stain_strength(datasets):
+    fractions = [f.name for f in FEATURES if f.group == "density" and f.measure == "Fraction"]
+    densities = [f.name for f in FEATURES if f.group == "density" and f.measure == "Mean"]
+    lamp, stain = [], []
+    for record in list(load_dataset(datasets / "pbc"))[::700]:
+        rgb = read_image(record.image)
+        base = _transfer_values(rgb).values
+        shifted = _transfer_values(np.clip(rgb * np.array([0.85, 1.0, 1.12]), 0, 255).astype(np.uint8)).values
+        stronger = _transfer_values(_od_shift(rgb, 1.2)).values
+        lamp.append([abs(shifted[n] / base[n] - 1) for n in fractions + densities])
+        stain.append([abs(stronger[n] / base[n] - 1) for n in fractions if n.startswith("Nucleus")])
+        # The absolute colour moves by far more than these tolerances:
+        assert abs(shifted["Nucleus_Intensity_Mean_B"] / base["Nucleus_Intensity_Mean_B"] - 1) > 0.08
+    # Tolerances: optical densities and their fractions within 5 % (lamp colour: 0.85/1.0/1.12
+    # gains per channel), the nucleus's fractions within 5 % for a stain 1.2 times as strong (the
+    # faint cytoplasm's fractions move more: its thin optical density is near the plasma's noise).
+    assert np.max(lamp) < 0.05 and np.max(stain) < 0.05
+
+
+def test_extract_records_each_cells_scale_and_refuses_a_bad_pixel_size(datasets, tmp_path, capsys):
+    folder = _sample_labels_csv(datasets / "pbc", tmp_path / "pbc", 1000)
+    arff, csv = tmp_path / "out.arff", tmp_path / "out.csv"
+    assert main(["extract", str(folder), "-o", str(arff), "--csv", str(csv), "--stain", "white-balance"]) == 0
+    table = pd.read_csv(csv)
+    assert (table["scale_source"] == "red cells").all() and table["um_per_pixel"].between(0.05, 0.2).all()
+    assert "stain=white-balance" in arff.read_text(encoding="utf-8")
+    user = tmp_path / "user.arff"
+    assert main(["extract", str(folder), "-o", str(user), "--csv", str(tmp_path / "user.csv"),
+                 "--pixel-size", "0.2"]) == 0
+    sized = pd.read_csv(tmp_path / "user.csv")
+    assert (sized["scale_source"] == "user").all()
+    assert np.allclose(sized["Cell_Size_Area_um2"], sized["Cell_AreaShape_Area"] * 0.04)
+    capsys.readouterr()
+    assert main(["extract", str(folder), "-o", str(tmp_path / "bad.arff"), "--pixel-size", "-1"]) == 1
+    assert "--pixel-size: must be a positive number" in capsys.readouterr().err
+    assert not (tmp_path / "bad.arff").exists()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Literal
+from typing import Literal, Sequence
 
 import cv2
 import numpy as np
@@ -27,8 +27,8 @@ from scipy.stats import trim_mean
 from skimage.filters import threshold_multiotsu
 from skimage.measure import regionprops
 
-__all__ = ["LEUKOCYTE_DIAMETER_UM", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale", "ScaleSource",
-           "estimate_scale", "find_red_cells", "red_cell_diameters"]
+__all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
+           "ScaleSource", "dataset_scale", "estimate_scale", "find_red_cells", "red_cell_diameters"]
 
 #: Mean diameter of a normal red cell on a dried, stained smear (µm).
 RED_CELL_DIAMETER_UM = 7.5
@@ -37,6 +37,8 @@ RED_CELL_DIAMETER_UM = 7.5
 LEUKOCYTE_DIAMETER_UM = 12.0
 
 ScaleSource = Literal["red cells", "leukocyte", "user", "none"]
+#: :func:`dataset_scale` trusts red cells when at least this many images showed some.
+MIN_RED_CELL_IMAGES = 3
 
 
 @dataclass(frozen=True)
@@ -191,3 +193,29 @@ def estimate_scale(rgb: np.ndarray, leukocyte: np.ndarray | None = None, *, pixe
                      f"({diameter:.1f} px; rough: types differ in size)")
     return Scale(math.nan, "none", "no whole red cell and no leukocyte found, and no --pixel-size given: "
                                    "sizes stay in pixels")
+
+
+def dataset_scale(scales: Sequence[Scale]) -> Scale:
+    """One scale for images from one microscope: the median of the images' best estimates.
+
+    Single-cell crops often show no whole red cell (they are cut by the crop's border), and a
+    leukocyte is a poor ruler for its own image (types differ in size); over a data set taken at
+    one magnification the few images with red cells give the scale of all. Priority: the user's
+    scale, the median over images measured by red cells (at least :data:`MIN_RED_CELL_IMAGES`),
+    else the median over leukocyte-measured images, else none.
+    """
+    by_source = {source: [s.um_per_pixel for s in scales if s.source == source and s.known]
+                 for source in ("user", "red cells", "leukocyte")}
+    if by_source["user"]:
+        return Scale(float(np.median(by_source["user"])), "user", "given by the user")
+    red = by_source["red cells"]
+    if len(red) >= MIN_RED_CELL_IMAGES:
+        return Scale(float(np.median(red)), "red cells",
+                     f"data set: median over the {len(red)} of {len(scales)} images with whole red cells",
+                     sum(s.red_cells for s in scales))
+    leukocyte = by_source["leukocyte"] + red
+    if leukocyte:
+        return Scale(float(np.median(leukocyte)), "leukocyte",
+                     f"data set: {len(red)} image(s) with whole red cells (fewer than {MIN_RED_CELL_IMAGES}); "
+                     f"median over {len(leukocyte)} images, leukocytes taken as {LEUKOCYTE_DIAMETER_UM} µm across")
+    return Scale(math.nan, "none", "no image gave a scale and no --pixel-size was given: sizes stay missing")

@@ -24,6 +24,12 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     seed = 1
     baseline = "J48"                  # the scheme the t-test compares against (default: the first)
     alpha = 0.05
+    # groups = "lab"                  # leave-one-group-out on a labels.csv column instead of folds
+
+    [cross_lab]                       # optional: train on some data sets, test on others
+    train = ["pbc"]                   # names of [[datasets]]; trained on together
+    test = ["jtsc"]                   # external test sets (never trained on)
+    bootstrap = 1000                  # stratified bootstrap resamples of every interval
 
     [[classifiers]]
     name = "J48"
@@ -61,11 +67,12 @@ from typing import Any, Mapping
 
 from wekawbc._io import WekawbcError
 
-__all__ = ["ClassifierSpec", "DatasetSpec", "EvaluationSpec", "ExperimentConfig", "OutputSpec", "load_config",
+__all__ = ["ClassifierSpec", "CrossLabSpec", "DatasetSpec", "EvaluationSpec", "ExperimentConfig", "OutputSpec", "load_config",
            "parse_config", "validate_weka_classifiers"]
 
 TASKS = ("five", "binary")
-_TOP_KEYS = {"name", "seed", "datasets", "task", "features", "imbalance", "evaluation", "classifiers", "output"}
+_TOP_KEYS = {"name", "seed", "datasets", "task", "features", "imbalance", "evaluation", "classifiers", "output",
+             "cross_lab"}
 
 
 @dataclass(frozen=True)
@@ -100,10 +107,21 @@ class EvaluationSpec:
     seed: int = 1
     baseline: str | None = None
     alpha: float = 0.05
+    groups: str | None = None
+    """A ``labels.csv`` column: leave-one-group-out folds instead of ``folds`` (one fold per value)."""
 
     def seeds(self, repetitions: int | None = None) -> list[int]:
         """The seed of each repetition: ``seed, seed + 1, ...`` (Weka's Experimenter uses the run number)."""
         return [self.seed + r for r in range(repetitions or self.repetitions)]
+
+
+@dataclass(frozen=True)
+class CrossLabSpec:
+    """Train on the ``train`` data sets together, test on each ``test`` data set."""
+
+    train: tuple[str, ...]
+    test: tuple[str, ...]
+    bootstrap: int = 1000
 
 
 @dataclass(frozen=True)
@@ -129,6 +147,7 @@ class ExperimentConfig:
     evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
     output: OutputSpec = field(default_factory=OutputSpec)
     source: str = "<dict>"
+    cross_lab: CrossLabSpec | None = None
 
     @property
     def run_dir(self) -> Path:
@@ -306,8 +325,13 @@ def _evaluation(raw: Any, where: str) -> EvaluationSpec:
         return EvaluationSpec()
     if not isinstance(raw, dict):
         raise _fail(where, "evaluation", "must be a table")
-    _check_keys(raw, {"folds", "split", "repetitions", "seed", "baseline", "alpha"}, where, "[evaluation]")
+    _check_keys(raw, {"folds", "split", "repetitions", "seed", "baseline", "alpha", "groups"}, where, "[evaluation]")
     split = _typed(raw, "split", (int, float), where, None)
+    groups = _typed(raw, "groups", str, where, None)
+    if groups is not None and ("folds" in raw or split is not None):
+        raise _fail(where, "evaluation.groups", "makes one fold per group; do not set 'folds' or 'split' with it")
+    if groups is not None and not groups.strip():
+        raise _fail(where, "evaluation.groups", "is empty; name a labels.csv column")
     folds = _typed(raw, "folds", int, where, None if split is not None else 10)
     if folds is not None and split is not None:
         raise _fail(where, "evaluation", "sets both 'folds' and 'split'; choose one")
@@ -322,7 +346,34 @@ def _evaluation(raw: Any, where: str) -> EvaluationSpec:
     if not 0 < alpha < 1:
         raise _fail(where, "evaluation.alpha", f"must lie between 0 and 1, got {alpha}")
     return EvaluationSpec(folds, None if split is None else float(split), repetitions,
-                          _typed(raw, "seed", int, where, 1), _typed(raw, "baseline", str, where, None), alpha)
+                          _typed(raw, "seed", int, where, 1), _typed(raw, "baseline", str, where, None), alpha, groups)
+
+
+def _cross_lab(raw: Any, datasets: tuple[DatasetSpec, ...], where: str) -> CrossLabSpec | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise _fail(where, "cross_lab", "must be a table with 'train' and 'test'")
+    _check_keys(raw, {"train", "test", "bootstrap"}, where, "[cross_lab]")
+    names = [d.name for d in datasets]
+    parts = {}
+    for key in ("train", "test"):
+        value = raw.get(key)
+        values = [value] if isinstance(value, str) else value
+        if not isinstance(values, list) or not values or not all(isinstance(v, str) for v in values):
+            raise _fail(where, f"cross_lab.{key}", f"must name one or more of the [[datasets]] {names}")
+        unknown = [v for v in values if v not in names]
+        if unknown:
+            raise _fail(where, f"cross_lab.{key}", f"names {unknown}, not among the [[datasets]] {names}")
+        parts[key] = tuple(dict.fromkeys(values))
+    both = sorted(set(parts["train"]) & set(parts["test"]))
+    if both:
+        raise _fail(where, "cross_lab", f"uses {both} for training and testing; a cross-lab test set is never "
+                    "trained on (its in-lab cross-validation is in the main report)")
+    bootstrap = _typed(raw, "bootstrap", int, where, 1000)
+    if bootstrap < 1:
+        raise _fail(where, "cross_lab.bootstrap", f"must be 1 or more, got {bootstrap}")
+    return CrossLabSpec(parts["train"], parts["test"], bootstrap)
 
 
 def _output(raw: Any, where: str) -> OutputSpec:
@@ -356,9 +407,10 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "
     name = _typed(raw, "name", str, source, "experiment")
     if not name or Path(name).name != name:
         raise _fail(source, "name", f"must be a plain folder name, got {name!r}")
+    datasets = _datasets(raw.get("datasets"), base, source)
     return ExperimentConfig(
         name=name,
-        datasets=_datasets(raw.get("datasets"), base, source),
+        datasets=datasets,
         classifiers=classifiers,
         tasks=_tasks(raw.get("task"), source),
         seed=_typed(raw, "seed", int, source, 1),
@@ -366,6 +418,7 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "
         evaluation=evaluation,
         output=_output(raw.get("output"), source),
         source=source,
+        cross_lab=_cross_lab(raw.get("cross_lab"), datasets, source),
     )
 
 

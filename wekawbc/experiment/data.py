@@ -95,10 +95,21 @@ def _extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
     from wekawbc.cells.detection import DetectionParams
     from wekawbc.cells.segmentation import SegmentationParams
 
-    unknown = sorted(set(parameters) - {"mode", "segmentation", "detection"})
+    unknown = sorted(set(parameters) - {"mode", "segmentation", "detection", "pixel_size", "stain"})
     if unknown:
-        raise WekawbcError(f"[features]: unknown key(s) {unknown}; allowed: detection, mode, segmentation")
+        raise WekawbcError(f"[features]: unknown key(s) {unknown}; allowed: detection, mode, pixel_size, "
+                           "segmentation, stain")
     options: dict[str, Any] = {"mode": parameters.get("mode", "crop")}
+    if "pixel_size" in parameters:
+        size = parameters["pixel_size"]
+        if isinstance(size, bool) or not isinstance(size, (int, float)) or not size > 0:
+            raise WekawbcError(f"[features]: pixel_size must be a positive number of µm, got {size!r}")
+        options["pixel_size"] = float(size)
+    if "stain" in parameters:
+        if parameters["stain"] not in ("none", "white-balance", "reinhard"):
+            raise WekawbcError(f"[features]: stain must be \"none\", \"white-balance\" or \"reinhard\", "
+                               f"got {parameters['stain']!r}")
+        options["stain"] = parameters["stain"]
     for key, kind in (("segmentation", SegmentationParams), ("detection", DetectionParams)):
         if key in parameters:
             try:

@@ -33,6 +33,8 @@ from tqdm.auto import tqdm
 
 from wekawbc._io import WekawbcError, atomic_write_text
 from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
+from wekawbc.experiment.crosslab import (CrossLabResult, cross_lab_markdown, group_plans, group_values,
+                                         shared_class_rows)
 from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
 from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
@@ -90,6 +92,7 @@ def _unit_key(unit: _Unit, features: FeatureTable, config: ExperimentConfig) -> 
     evaluation = config.evaluation
     spec = {"classifier": unit.classifier.weka, "cnn": unit.classifier.cnn, "strategy": unit.strategy,
             "task": unit.task, "seed": unit.seed, "folds": evaluation.folds, "split": evaluation.split,
+            **({"groups": evaluation.groups} if evaluation.groups else {}),
             "data": features.fingerprint, "features": list(features.names), "rows": len(features.ids)}
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -166,7 +169,8 @@ def _write_arff(config: ExperimentConfig, dataset: str, task: str, features: Fea
 
 
 def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: FeatureTable, codes: np.ndarray,
-              labels: tuple[str, ...], executor, outcome: ExperimentOutcome, progress: bool) -> list[_Unit]:
+              labels: tuple[str, ...], executor, outcome: ExperimentOutcome, progress: bool,
+              groups: np.ndarray | None = None) -> list[_Unit]:
     evaluation = config.evaluation
     units = [_Unit(dataset, task, classifier, strategy, r + 1, seed)
              for classifier, strategy in config.schemes()
@@ -188,7 +192,8 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
 
         settings = TrainSettings.from_dict(json.loads(next(iter(cnn_specs))))
         inputs["crops"] = executor.scatter(load_cnn_crops(features.ids, settings.input_options()))
-    plans = {u.repetition: plan_folds(codes, u.seed, evaluation.folds, evaluation.split, u.repetition)
+    plans = {u.repetition: (group_plans(groups, u.seed, u.repetition) if groups is not None
+                            else plan_folds(codes, u.seed, evaluation.folds, evaluation.split, u.repetition))
              for u in pending}
     # A bounded window of units in flight keeps the workers busy while units finish (and are
     # written, hence resumable) in configuration order.
@@ -240,8 +245,12 @@ def _write_summary(config: ExperimentConfig, dataset: str, task: str, results: p
                    tables: list[ExperimentTable], folder: Path) -> None:
     summary = summarise_runs(results, list(METRICS))
     evaluation = config.evaluation
-    mode = (f"{evaluation.repetitions} × {evaluation.folds}-fold cross-validation" if evaluation.folds
-            else f"{evaluation.repetitions} × {evaluation.split:g} % split")
+    if evaluation.groups:
+        mode = f"{evaluation.repetitions} × leave-one-group-out on '{evaluation.groups}'"
+    elif evaluation.folds:
+        mode = f"{evaluation.repetitions} × {evaluation.folds}-fold cross-validation"
+    else:
+        mode = f"{evaluation.repetitions} × {evaluation.split:g} % split"
     document = {
         "dataset": dataset, "task": task, "evaluation": mode, "seeds": evaluation.seeds(),
         "baseline": tables[0].baseline, "alpha": evaluation.alpha,
@@ -305,6 +314,10 @@ def _html_page(config: ExperimentConfig, sections: list[tuple[str, list[Experime
              "td.mark{color:#b00;font-weight:bold}</style></head><body>",
              f"<h1>Experiment {html.escape(config.name)}</h1>"]
     for title, tables, run_folders, comparison in sections:
+        if title == "cross-lab":
+            text = (config.run_dir / "cross_lab.md").read_text(encoding="utf-8")
+            parts.append(f"<h2>Cross-lab evaluation</h2><pre>{html.escape(text)}</pre>")
+            continue
         schemes = tables[0].schemes
         parts.append(f"<h2>{html.escape(title)}</h2><p>Baseline {html.escape(tables[0].baseline)}; v / *: "
                      "significantly higher / lower (corrected resampled paired t-test, alpha "
@@ -344,18 +357,24 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
     fingerprints: dict[str, str] = {}
     sections = []
     markdown = [f"# Experiment {config.name}\n\n"]
+    prepared: dict[str, tuple[FeatureTable, dict]] = {}
+    grids: dict[tuple[str, str], list[_Unit]] = {}
     for spec in config.datasets:
         selection = select_cells(spec.name, spec.path, spec.class_counts, config.seed)
         features = extract_table(selection, config.features, config.output.cache_dir, executor, progress)
         outcome.features_reused = outcome.features_reused or features.from_cache
         fingerprints[spec.name] = features.fingerprint
         by_id = {str(r.image): r for r in selection.records}
+        prepared[spec.name] = (features, by_id)
+        groups = (group_values([by_id[i] for i in features.ids], config.evaluation.groups, str(spec.path))
+                  if config.evaluation.groups else None)
         for task in config.tasks:
             labels = selection.labels(task)
             classes = [by_id[i].task_label(task) for i in features.ids]
             codes = np.array([labels.index(c) for c in classes], dtype=np.int64)
             outcome.arff_files.append(_write_arff(config, spec.name, task, features, labels, classes))
-            units = _run_grid(config, spec.name, task, features, codes, labels, executor, outcome, progress)
+            units = _run_grid(config, spec.name, task, features, codes, labels, executor, outcome, progress, groups)
+            grids[(spec.name, task)] = units
             results, tables = _summarise(config, units)
             folder = run_dir / f"{_slug(spec.name)}-{task}"
             _write_summary(config, spec.name, task, results, tables, folder)
@@ -365,8 +384,92 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
             comparison = _write_comparison(config, run_folders, folder)
             sections.append((f"{spec.name}, {task}-class task", tables, run_folders, comparison))
             markdown.append((folder / "experiment.md").read_text() + "\n")
+    if config.cross_lab is not None:
+        cross = _run_cross_lab(config, prepared, grids, executor, progress)
+        markdown.append(cross)
+        sections.append(("cross-lab", [], [], None))
     atomic_write_text(run_dir / "config.json", json.dumps(_provenance(config, fingerprints, executor), indent=2,
                                                           default=str))
     atomic_write_text(outcome.report_md, "".join(markdown))
     atomic_write_text(outcome.report_html, _html_page(config, sections))
     return outcome
+
+
+def _cross_lab_task(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTable, dict]], task: str,
+                    test_name: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, tuple[str, ...], str]:
+    """The stacked feature matrix and codes of the training sets and one test set, with the rows of each."""
+    from wekawbc.cells.dataset import class_values
+
+    spec = config.cross_lab
+    labels = tuple(class_values(task))
+    names = prepared[spec.train[0]][0].names
+    blocks, codes, sizes = [], [], []
+    for name in (*spec.train, test_name):
+        features, by_id = prepared[name]
+        if features.names != names:
+            raise WekawbcError(f"[cross_lab]: data set {name!r} has other features than {spec.train[0]!r}")
+        blocks.append(features.values)
+        codes.append(np.array([labels.index(by_id[i].task_label(task)) for i in features.ids], dtype=np.int64))
+        sizes.append(len(features.ids))
+    X, y = np.vstack(blocks), np.concatenate(codes)
+    n_train = sum(sizes[:-1])
+    train, test = np.arange(n_train), np.arange(n_train, len(y))
+    keep, note = shared_class_rows(y[train], y[test], labels)
+    return X, y, train, test[keep], labels, note
+
+
+def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTable, dict]],
+                   grids: dict[tuple[str, str], list[_Unit]], executor, progress: bool) -> str:
+    """Every Weka scheme trained on ``[cross_lab] train``, tested on each ``test``; in-lab CV beside it.
+
+    Writes ``cross_lab.json`` and ``cross_lab.md`` in the run folder and returns the Markdown.
+    """
+    from wekawbc.evaluation import evaluate
+
+    spec = config.cross_lab
+    seed = config.evaluation.seed
+    results: list[CrossLabResult] = []
+    skipped = [config.scheme_name(c, s) for c, s in config.schemes() if c.kind != "weka"]
+    markdown_parts = []
+    for task in config.tasks:
+        task_results: list[CrossLabResult] = []
+        for name in spec.train:
+            for unit in grids[(name, task)]:
+                if unit.repetition == 1 and unit.classifier.kind == "weka":
+                    predictions = _read_unit(unit, config.run_dir)
+                    task_results.append(CrossLabResult(unit.scheme, (name,), None, predictions,
+                                                       evaluate(predictions).bootstrap(spec.bootstrap, seed=seed),
+                                                       n_train=len(predictions.actual)))
+        for test_name in spec.test:
+            X, y, train, test, labels, note = _cross_lab_task(config, prepared, task, test_name)
+            ids = prepared[test_name][0].ids
+            plan = FoldPlan(1, seed, 0, train, test)
+            for classifier, strategy in config.schemes():
+                if classifier.kind != "weka":
+                    continue
+                handle = executor.submit(f"cross-lab-{task}-{test_name}-{_slug(classifier.name)}-{strategy}",
+                                         weka_fold, classifier.weka, strategy, X, y, labels, train, test, seed)
+                distribution = executor.results([handle], "cross-lab", progress)[0]
+                row_ids = tuple(ids[i - len(train)] for i in test)
+                predictions = assemble_predictions(labels, y, [plan], [distribution], None)
+                predictions = Predictions(labels, predictions.actual, predictions.distribution, predictions.weight,
+                                          predictions.fold, predictions.train_counts, row_ids)
+                scheme = config.scheme_name(classifier, strategy)
+                result = CrossLabResult(scheme, spec.train, test_name, predictions,
+                                        evaluate(predictions).bootstrap(spec.bootstrap, seed=seed), note, len(train))
+                write_predictions_csv(predictions, config.run_dir / "cross_lab" / task / _slug(scheme)
+                                      / f"{_slug(test_name)}.predictions.csv")
+                task_results.append(result)
+        results += [r for r in task_results]
+        markdown_parts.append(f"### {task}-class task\n\n" + cross_lab_markdown(task_results, spec.bootstrap))
+        for r in task_results:
+            r.extra["task"] = task
+    if skipped:
+        markdown_parts.append(f"Not in the cross-lab table (Weka classifiers only here): {', '.join(skipped)}.\n")
+    text = "\n".join(markdown_parts)
+    document = {"train": list(spec.train), "test": list(spec.test), "seed": seed,
+                "bootstrap": {"n_resamples": spec.bootstrap, "confidence": 0.95, "stratified": True},
+                "results": [{"task": r.extra["task"], **r.to_dict()} for r in results], "skipped": skipped}
+    atomic_write_text(config.run_dir / "cross_lab.json", json.dumps(document, indent=2, default=float))
+    atomic_write_text(config.run_dir / "cross_lab.md", text)
+    return text

@@ -17,12 +17,16 @@ import pandas as pd
 from wekawbc._io import WekawbcError, atomic_write_bytes
 from wekawbc.cells.dataset import CellDataset, CellRecord, Task, read_image
 from wekawbc.cells.segmentation import label_image
+from wekawbc.cells.stain import StainMethod
 from wekawbc.features.extract import Mode, extract_features
-from wekawbc.features.registry import feature_names
+from wekawbc.features.registry import FEATURES, feature_names, size_power
+from wekawbc.cells.scale import Scale, dataset_scale
 
-__all__ = ["ImageOutcome", "BatchResult", "extract_dataset", "BOX_COLUMNS"]
+__all__ = ["ImageOutcome", "BatchResult", "extract_dataset", "rescale_to_dataset", "BOX_COLUMNS", "SCALE_COLUMNS"]
 
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
+#: Per cell: the µm per pixel its ``size`` features used, where it came from, and the note.
+SCALE_COLUMNS = ("um_per_pixel", "scale_source", "scale_note")
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,18 @@ def _one_thread() -> None:
     cv2.setNumThreads(1)
 
 
-def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | None) -> tuple[list[dict], ImageOutcome]:
+def _scale_columns(cell) -> dict:
+    """The table's record of the scale a cell's ``size`` features used (CSV only, not an ARFF attribute)."""
+    scale = cell.scale
+    return dict(zip(SCALE_COLUMNS, (scale.um_per_pixel, scale.source, scale.note) if scale else (np.nan, "none", "")))
+
+
+def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | None, pixel_size: float | None = None,
+             stain: StainMethod = "none") -> tuple[list[dict], ImageOutcome]:
     """Features of one image's cells (never raises for bad input: the outcome says what went wrong)."""
     try:
         rgb = read_image(record.image)
-        cells = extract_features(rgb, mode=mode)
+        cells = extract_features(rgb, mode=mode, pixel_size=pixel_size, stain=stain)
         if masks_out is not None:
             labels = np.zeros(rgb.shape[:2], np.uint8)
             for cell in cells:
@@ -83,6 +94,7 @@ def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | Non
     for index, cell in enumerate(cells):
         row = {"image": str(record.image), "cell": index, **dict(zip(BOX_COLUMNS, cell.box))}
         row.update(cell.values)
+        row.update(_scale_columns(cell))
         row["class"] = label
         rows.append(row)
     if not cells:
@@ -92,7 +104,8 @@ def _process(record: CellRecord, *, task: Task, mode: Mode, masks_out: str | Non
 
 def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "auto", jobs: int = 1,
                     masks_out: str | os.PathLike | None = None,
-                    progress: Callable[[Iterator], Iterator] | None = None) -> BatchResult:
+                    progress: Callable[[Iterator], Iterator] | None = None, pixel_size: float | None = None,
+                    stain: StainMethod = "none") -> BatchResult:
     """Extract every image of ``dataset``.
 
     Parameters
@@ -110,15 +123,22 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
         named after it, the image's size.
     progress : callable, optional
         Wraps the iterator of finished images (e.g. ``functools.partial(tqdm, total=n)``).
+    pixel_size : float, optional
+        µm per pixel of every image; without it each image's scale is estimated (see
+        :func:`wekawbc.features.extract_features`).
+    stain : {"none", "white-balance", "reinhard"}
+        Colour normalisation before segmentation (:func:`wekawbc.cells.stain.normalise_stain`).
 
     Returns
     -------
     BatchResult
-        ``table`` columns: image, cell, x0, y0, x1, y1, every feature, class; outcomes in index order.
+        ``table`` columns: image, cell, x0, y0, x1, y1, every feature, um_per_pixel, scale_source,
+        scale_note, class; outcomes in index order.
     """
     if masks_out is not None:
         Path(masks_out).mkdir(parents=True, exist_ok=True)
-    work = partial(_process, task=task, mode=mode, masks_out=None if masks_out is None else str(masks_out))
+    work = partial(_process, task=task, mode=mode, masks_out=None if masks_out is None else str(masks_out),
+                   pixel_size=pixel_size, stain=stain)
     records = list(dataset)
     workers = (os.cpu_count() or 1) if jobs == -1 else max(int(jobs), 1)
     outcomes = [ImageOutcome(problem.path, "failed", 0, problem.reason) for problem in dataset.problems]
@@ -139,6 +159,30 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
             for found, outcome in results:
                 rows.extend(found)
                 outcomes.append(outcome)
-    columns = ["image", "cell", *BOX_COLUMNS, *feature_names(), "class"]
+    columns = ["image", "cell", *BOX_COLUMNS, *feature_names(), *SCALE_COLUMNS, "class"]
     table = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     return BatchResult(table, outcomes)
+
+
+def rescale_to_dataset(table: pd.DataFrame) -> tuple[pd.DataFrame, Scale]:
+    """The table with every cell's ``size`` features at the data set's scale (:func:`dataset_scale`).
+
+    Each row's sizes were computed at its own image's scale (``um_per_pixel``); they are multiplied
+    by (data-set scale / image scale) to the feature's power, and the scale columns then record
+    the data-set scale. Returns the new table and that scale.
+    """
+    table = table.copy()
+    if table.empty:
+        return table, Scale(float("nan"), "none", "no cell")
+    scales = [Scale(float(u), s, "") for u, s in table.drop_duplicates("image")[["um_per_pixel", "scale_source"]]
+              .itertuples(index=False)]
+    common = dataset_scale(scales)
+    if not common.known:
+        return table, common
+    ratio = common.um_per_pixel / table["um_per_pixel"].astype(float)
+    for feature in FEATURES:
+        power = size_power(feature)
+        if power:
+            table[feature.name] = table[feature.name] * ratio ** power
+    table["um_per_pixel"], table["scale_source"], table["scale_note"] = common.um_per_pixel, common.source, common.note
+    return table, common

@@ -40,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="crop: one leukocyte per image; field: find every leukocyte of a smear field; auto: "
                              "field for images at least 480 px on their longer side (default: auto)")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes; -1: one per CPU (default: 1)")
+    parser.add_argument("--pixel-size", type=float, metavar="UM",
+                        help="µm per pixel of every image (default: estimated per image from its red cells, else "
+                             "its leukocyte; the CSV records each cell's scale and its source)")
+    parser.add_argument("--stain", choices=("none", "white-balance", "reinhard"), default="none",
+                        help="colour normalisation before segmentation: white balance on the plasma, or that and "
+                             "Reinhard in CIE Lab (default: none)")
     parser.add_argument("--relation", help="ARFF relation name (default: wekawbc-<folder>-<task>)")
     parser.set_defaults(handler=_extract)
 
@@ -55,7 +61,7 @@ def _comments(args: argparse.Namespace, source: Path, counts: dict[str, int]) ->
         f"source: {source.resolve()}",
         f"date: {datetime.now(timezone.utc).isoformat(timespec='seconds')}",
         f"command: {command_line()}",
-        f"parameters: task={args.task} mode={args.mode}",
+        f"parameters: task={args.task} mode={args.mode} pixel_size={args.pixel_size} stain={args.stain}",
         f"segmentation: {asdict(SegmentationParams())}",
         f"detection: {asdict(DetectionParams())}",
         "counts: " + " ".join(f"{key}={value}" for key, value in counts.items()),
@@ -82,9 +88,12 @@ def _extract(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".arff":
         raise WekawbcError(f"{output}: the output must end in .arff")
     source = Path(args.dataset)
+    if args.pixel_size is not None and not args.pixel_size > 0:
+        raise WekawbcError(f"--pixel-size: must be a positive number of µm, got {args.pixel_size}")
     dataset = load_dataset(source)
     total = len(dataset)
     result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=args.masks_out,
+                             pixel_size=args.pixel_size, stain=args.stain,
                              progress=partial(tqdm, total=total, unit="image", desc="extract", file=sys.stderr))
     for outcome in result.outcomes:
         if outcome.status != "ok":

@@ -10,7 +10,8 @@ from scipy import ndimage as ndi
 from skimage.feature import graycomatrix, graycoprops, local_binary_pattern
 
 from wekawbc.cells.lobes import count_lobes
-from wekawbc.features.registry import CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS
+from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
+                                       SIZE_MEASURES)
 
 __all__ = ["colour_channels", "compute_features"]
 
@@ -114,7 +115,55 @@ def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     return {f"LBP_{code:02d}": float(value) for code, value in enumerate(histogram)}
 
 
-def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) -> np.ndarray:
+def _size(shape: dict[str, dict[str, float]], um_per_pixel: float | None) -> dict[tuple[str, str], float]:
+    """The ``size`` group: shape measures converted to µm / µm² (empty without a scale)."""
+    if um_per_pixel is None or not math.isfinite(um_per_pixel):
+        return {}
+    values = {}
+    for compartment, measures in shape.items():
+        for measure, source, power, _, _ in SIZE_MEASURES:
+            if source in measures:
+                values[(compartment, measure)] = measures[source] * um_per_pixel ** power
+    if "Area" in shape["Cell"]:
+        values[("Cell", "Diameter_um")] = 2 * math.sqrt(shape["Cell"]["Area"] / math.pi) * um_per_pixel
+    return values
+
+
+def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarray | None
+             ) -> dict[tuple[str, str, str | None], float]:
+    """The ``density`` group: colour relative to the plasma (empty without the plasma's colour)."""
+    if background is None:
+        return {}
+    from wekawbc.cells.stain import WHITE, optical_density
+
+    background = np.asarray(background, np.float64)
+    values: dict[tuple[str, str, str | None], float] = {}
+    totals = {}
+    for compartment in ("Nucleus", "Cytoplasm"):
+        pixels = rgb[masks[compartment]].astype(np.float64)
+        if len(pixels) == 0:
+            continue
+        density = optical_density(pixels, background)
+        mean = density.mean(axis=0)
+        summed = density.sum(axis=1)
+        totals[compartment] = float(mean.sum())
+        for index, channel in enumerate("RGB"):
+            values[(compartment, "Mean", channel)] = float(mean[index])
+            if mean.sum() > 0:
+                values[(compartment, "Fraction", channel)] = float(mean[index] / mean.sum())
+        if summed.mean() > 0:
+            values[(compartment, "Std", None)] = float(summed.std() / summed.mean())
+        balanced = np.clip(pixels.mean(axis=0) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
+        lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
+        for index, channel in enumerate("Lab"):
+            values[(compartment, "Balanced", channel)] = float(lab[index])
+    if totals.get("Cytoplasm", 0) > 0 and "Nucleus" in totals:
+        values[("NucleusCytoplasm", "Ratio", None)] = totals["Nucleus"] / totals["Cytoplasm"]
+    return values
+
+
+def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, um_per_pixel: float | None = None,
+                     background: np.ndarray | None = None) -> np.ndarray:
     """Every registry feature of one cell, in registry order (NaN where undefined).
 
     Parameters
@@ -123,6 +172,11 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) -> 
         The image, or a crop around the cell.
     nucleus, cell : ndarray of bool, shape (rows, cols)
         The cell's nucleus and whole-cell masks (the cytoplasm is ``cell & ~nucleus``).
+    um_per_pixel : float, optional
+        The image's scale (:class:`wekawbc.cells.scale.Scale`); without it the ``size`` features are NaN.
+    background : array of 3 floats, optional
+        The plasma's RGB (:func:`wekawbc.cells.stain.background_colour`); without it the ``density``
+        features are NaN.
 
     Returns
     -------
@@ -139,6 +193,8 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) -> 
     lbp = _lbp(lightness, nucleus)
     cell_area = float(cell.sum())
     lobes = {"Count": float(count_lobes(nucleus)), "Parts": float(ndi.label(nucleus)[1])}
+    size = _size(shape, um_per_pixel)
+    density = _density(rgb, masks, background)
     values = np.full(len(FEATURES), np.nan)
     for index, feature in enumerate(FEATURES):
         if feature.group == "shape":
@@ -151,6 +207,10 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) -> 
             value = lbp.get(feature.measure)
         elif feature.group == "lobes":
             value = lobes[feature.measure]
+        elif feature.group == "size":
+            value = size.get((feature.compartment, feature.measure))
+        elif feature.group == "density":
+            value = density.get((feature.compartment, feature.measure, feature.channel))
         elif feature.measure == "NucleusAreaRatio":
             value = nucleus.sum() / cell_area if cell_area else None
         else:

@@ -8,6 +8,8 @@ from typing import Literal
 import numpy as np
 
 from wekawbc.cells.detection import DetectionParams, isolate_leukocytes
+from wekawbc.cells.scale import Scale, estimate_scale
+from wekawbc.cells.stain import StainMethod, background_colour, normalise_stain
 from wekawbc.cells.segmentation import CellSegmentation, SegmentationParams, segment_cell
 from wekawbc.features.compute import compute_features
 from wekawbc.features.registry import feature_names
@@ -31,19 +33,29 @@ class CellFeatures:
         Feature name → float (NaN where undefined), in registry order.
     segmentation : CellSegmentation
         The masks, in image coordinates (full image size).
+    scale : Scale or None
+        The image's µm per pixel and its source (what the ``size`` features used).
     """
 
     box: tuple[int, int, int, int]
     values: dict[str, float]
     segmentation: CellSegmentation
+    scale: Scale | None = None
 
 
-def _measure(rgb: np.ndarray, segmentation: CellSegmentation, pad: int = 2) -> dict[str, float]:
-    """Features computed on the cell's box (plus ``pad`` pixels): same values, much less work."""
+def _measure(rgb: np.ndarray, segmentation: CellSegmentation, pixel_size: float | None,
+             pad: int = 2) -> tuple[dict[str, float], Scale]:
+    """Features computed on the cell's box (plus ``pad`` pixels): same values, much less work.
+
+    The scale and the plasma's colour are read on the whole image (the leukocyte kept out).
+    """
+    scale = estimate_scale(rgb, segmentation.cell_mask, pixel_size=pixel_size)
+    background, _ = background_colour(rgb, segmentation.cell_mask)
     x0, y0, x1, y1 = segmentation.box
     window = (slice(max(y0 - pad, 0), y1 + pad), slice(max(x0 - pad, 0), x1 + pad))
-    values = compute_features(rgb[window], segmentation.nucleus_mask[window], segmentation.cell_mask[window])
-    return dict(zip(feature_names(), values.tolist()))
+    values = compute_features(rgb[window], segmentation.nucleus_mask[window], segmentation.cell_mask[window],
+                              um_per_pixel=scale.um_per_pixel if scale.known else None, background=background)
+    return dict(zip(feature_names(), values.tolist())), scale
 
 
 def _full_size(shape: tuple[int, int], box: tuple[int, int, int, int], crop: CellSegmentation) -> CellSegmentation:
@@ -58,7 +70,8 @@ def _full_size(shape: tuple[int, int], box: tuple[int, int, int, int], crop: Cel
 
 def extract_features(rgb: np.ndarray, *, mode: Mode = "auto",
                      segmentation: SegmentationParams = SegmentationParams(),
-                     detection: DetectionParams = DetectionParams()) -> list[CellFeatures]:
+                     detection: DetectionParams = DetectionParams(), pixel_size: float | None = None,
+                     stain: StainMethod = "none") -> list[CellFeatures]:
     """Find, segment and measure the leukocytes of an image.
 
     Parameters
@@ -71,6 +84,12 @@ def extract_features(rgb: np.ndarray, *, mode: Mode = "auto",
         ``auto``: ``field`` when the longer side is at least :data:`FIELD_MIN_SIDE` pixels.
     segmentation, detection : SegmentationParams, DetectionParams
         Fixed parameters.
+    pixel_size : float, optional
+        µm per pixel (``--pixel-size``); without it each image's scale is estimated from its red
+        cells, else its leukocyte (:func:`wekawbc.cells.scale.estimate_scale`).
+    stain : {"none", "white-balance", "reinhard"}, default="none"
+        Colour normalisation of the image before segmentation and features
+        (:func:`wekawbc.cells.stain.normalise_stain`).
 
     Returns
     -------
@@ -83,11 +102,17 @@ def extract_features(rgb: np.ndarray, *, mode: Mode = "auto",
         raise ValueError(f"mode must be 'auto', 'crop' or 'field', got {mode!r}")
     if mode == "auto":
         mode = "field" if max(rgb.shape[:2]) >= FIELD_MIN_SIDE else "crop"
+    if stain != "none":
+        rgb = normalise_stain(rgb, stain).rgb
     if mode == "crop":
         cell = segment_cell(rgb, segmentation)
-        return [CellFeatures(cell.box, _measure(rgb, cell), cell)] if cell.found else []
+        if not cell.found:
+            return []
+        values, scale = _measure(rgb, cell, pixel_size)
+        return [CellFeatures(cell.box, values, cell, scale)]
     found = []
     for leukocyte in isolate_leukocytes(rgb, detection, segmentation):
         cell = _full_size(rgb.shape[:2], leukocyte.box, leukocyte.segmentation)
-        found.append(CellFeatures(leukocyte.box, _measure(rgb, cell), cell))
+        values, scale = _measure(rgb, cell, pixel_size)
+        found.append(CellFeatures(leukocyte.box, values, cell, scale))
     return found

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["CHANNELS", "COMPARTMENTS", "FEATURES", "Feature", "feature_names", "feature_table_markdown"]
+__all__ = ["CHANNELS", "COMPARTMENTS", "FEATURES", "Feature", "feature_names", "feature_table_markdown",
+           "size_power"]
 
 COMPARTMENTS: tuple[str, ...] = ("Nucleus", "Cytoplasm", "Cell")
 #: Colour channels: RGB in [0, 255]; HSV with H in degrees [0, 360), S and V in [0, 1]; CIE Lab (D65).
@@ -28,7 +29,8 @@ class Feature:
     name : str
         Attribute name (ARFF, CSV, feature dicts).
     group : str
-        ``shape``, ``intensity``, ``texture``, ``lbp``, ``ratio`` or ``lobes``.
+        ``shape``, ``intensity``, ``texture``, ``lbp``, ``ratio``, ``lobes``, ``size`` (µm) or ``density``
+        (colour relative to the plasma).
     compartment : str
         ``Nucleus``, ``Cytoplasm``, ``Cell`` (or ``NucleusCytoplasm`` for ratios between them).
     measure : str
@@ -125,7 +127,62 @@ def _build() -> tuple[Feature, ...]:
                             "≥ 2 segmented)"))
     features.append(Feature("Nucleus_Parts_Count", "lobes", "Nucleus", "Parts", None,
                             "number of separate (non-touching) nucleus parts"))
+    features += _transfer_features()
     return tuple(features)
+
+
+#: Size features in physical units: (registry measure, shape measure it converts, power of the
+#: scale, unit, definition).
+SIZE_MEASURES = (
+    ("Area_um2", "Area", 2, "µm²", "area"),
+    ("Perimeter_um", "Perimeter", 1, "µm", "perimeter"),
+    ("MaxFeret_um", "MaxFeretDiameter", 1, "µm", "largest caliper width"),
+    ("MinFeret_um", "MinFeretDiameter", 1, "µm", "smallest caliper width"),
+)
+#: Optical-density channels of the relative colour features.
+OD_CHANNELS: tuple[str, ...] = ("R", "G", "B")
+
+
+def _transfer_features() -> list[Feature]:
+    """Features meant to transfer between labs: physical sizes and colour relative to the plasma.
+
+    Sizes need the image's scale (:func:`wekawbc.cells.scale.estimate_scale`), relative colour the
+    plasma's colour (:func:`wekawbc.cells.stain.background_colour`); without them they are missing.
+    """
+    features = []
+    for compartment in ("Nucleus", "Cell", "Cytoplasm"):
+        for measure, _, _, unit, doc in SIZE_MEASURES if compartment != "Cytoplasm" else SIZE_MEASURES[:1]:
+            features.append(Feature(f"{compartment}_Size_{measure}", "size", compartment, measure, None,
+                                    f"{compartment.lower()}: {doc} in {unit} (pixels × the image's µm per pixel, "
+                                    "from its red cells: wekawbc.cells.scale)"))
+    features.append(Feature("Cell_Size_Diameter_um", "size", "Cell", "Diameter_um", None,
+                            "cell: equivalent diameter 2√(A/π) in µm"))
+    for compartment in ("Nucleus", "Cytoplasm"):
+        for channel in OD_CHANNELS:
+            features.append(Feature(f"{compartment}_Density_Mean_{channel}", "density", compartment, "Mean", channel,
+                                    f"{compartment.lower()}: mean optical density −log10(I/I₀) of channel "
+                                    f"{channel}, I₀ the plasma's median (wekawbc.cells.stain)"))
+        for channel in OD_CHANNELS:
+            features.append(Feature(f"{compartment}_Density_Fraction_{channel}", "density", compartment, "Fraction",
+                                    channel, f"{compartment.lower()}: mean optical density of {channel} / sum over "
+                                    "R, G, B (the stain's hue, whatever its strength)"))
+        features.append(Feature(f"{compartment}_Density_Std", "density", compartment, "Std", None,
+                                f"{compartment.lower()}: standard deviation of the summed optical density "
+                                "(R+G+B) / its mean"))
+        for channel in ("L", "a", "b"):
+            features.append(Feature(f"{compartment}_Balanced_Mean_{channel}", "density", compartment, "Balanced",
+                                    channel, f"{compartment.lower()}: CIE {channel} of its mean colour after white "
+                                    "balance (the plasma made neutral white)"))
+    features.append(Feature("NucleusCytoplasm_Density_Ratio", "density", "NucleusCytoplasm", "Ratio", None,
+                            "summed mean optical density of the nucleus / of the cytoplasm"))
+    return features
+
+
+def size_power(feature: Feature) -> int:
+    """The power of the scale in a ``size`` feature (2 for µm², 1 for µm; 0 for any other feature)."""
+    if feature.group != "size":
+        return 0
+    return 2 if feature.measure.endswith("_um2") else 1
 
 
 #: Every feature, in output (ARFF attribute) order.

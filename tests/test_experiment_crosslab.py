@@ -1,0 +1,115 @@
+"""``wekawbc run`` across labs: external test sets beside in-lab CV, leave-one-group-out folds."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wekawbc._io import WekawbcError
+from wekawbc.experiment.config import parse_config
+from wekawbc.experiment.runner import run_experiment
+from wekawbc.experiment.scaleout import SerialExecutor
+from wekawbc.synthetic import scaled_counts, write_dataset
+
+J48 = "weka.classifiers.trees.J48"
+
+
+@pytest.fixture(scope="module")
+def labs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Two synthetic "labs" (different seeds) and one folder whose labels.csv names the lab of each image."""
+    root = tmp_path_factory.mktemp("labs")
+    folders = {name: write_dataset(root / name, scaled_counts(0.05), seed=seed) for name, seed in (("a", 2), ("b", 5))}
+    pooled = root / "pooled"
+    pooled.mkdir()
+    rows = []
+    for name, folder in folders.items():
+        with open(folder / "labels.csv", newline="") as handle:
+            for row in csv.DictReader(handle):
+                rows.append({"image": str((folder / row["image"]).resolve()), "label": row["label"], "lab": name})
+    with open(pooled / "labels.csv", "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=["image", "label", "lab"])
+        writer.writeheader()
+        writer.writerows(rows)
+    return {**folders, "pooled": pooled}
+
+
+def _config(labs, out: Path, **extra) -> dict:
+    return {"name": "x", "datasets": [{"name": "a", "path": str(labs["a"])}, {"name": "b", "path": str(labs["b"])}],
+            "classifiers": [{"weka": J48}], "evaluation": {"folds": 3},
+            "output": {"reports": str(out / "reports"), "arff": str(out / "arff"), "compare": ""}, **extra}
+
+
+def test_cross_lab_scores_equal_wekas_supplied_test_set_and_sit_beside_in_lab_cv(jvm, labs, tmp_path):
+    from wekawbc.weka import run_classifier
+
+    raw = _config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "bootstrap": 200})
+    outcome = run_experiment(parse_config(raw), SerialExecutor(), progress=False)
+    document = json.loads((outcome.run_dir / "cross_lab.json").read_text())
+    rows = {r["test"]: r for r in document["results"]}
+    assert set(rows) == {"in-lab cross-validation", "b"}
+    # The oracle: Weka trained on all of "a" and evaluated on the supplied test set "b" (the ARFFs the run wrote).
+    arff = {p.name.split("-")[1]: p for p in outcome.arff_files}
+    weka = run_classifier(str(arff["a"]), J48, test=str(arff["b"]))
+    assert rows["b"]["accuracy"]["estimate"] == pytest.approx(weka.statistics["pct_correct"] / 100, abs=1e-12)
+    low, high = rows["b"]["accuracy"]["low"], rows["b"]["accuracy"]["high"]
+    assert low <= rows["b"]["accuracy"]["estimate"] <= high and low < high
+    markdown = (outcome.run_dir / "cross_lab.md").read_text()
+    assert "a in-lab CV" in markdown and "a → b" in markdown  # side by side, one row per scheme
+    assert "Cross-lab" in outcome.report_html.read_text()
+
+
+def test_test_classes_missing_from_training_are_left_out_with_a_note(jvm, labs, tmp_path):
+    raw = _config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "bootstrap": 50})
+    raw["datasets"][0]["class_counts"] = {"neutrophil": 10, "lymphocyte": 6, "eosinophil": 4}
+    outcome = run_experiment(parse_config(raw), SerialExecutor(), progress=False)
+    result = next(r for r in json.loads((outcome.run_dir / "cross_lab.json").read_text())["results"]
+                  if r["test"] == "b")
+    assert "left out" in result["note"] and "monocyte" in result["note"]
+    predictions = pd.read_csv(next((outcome.run_dir / "cross_lab").rglob("b.predictions.csv")))
+    assert len(predictions) == result["n_test"] < 50
+
+
+def test_leave_one_group_out_folds_are_the_groups(jvm, labs, tmp_path):
+    raw = {**_config(labs, tmp_path), "datasets": [{"name": "pooled", "path": str(labs["pooled"])}],
+           "evaluation": {"groups": "lab"}}
+    outcome = run_experiment(parse_config(raw), SerialExecutor(), progress=False)
+    predictions = pd.read_csv(next((outcome.run_dir / "grid").rglob("predictions.csv")))
+    lab_of = {}
+    with open(labs["pooled"] / "labels.csv", newline="") as handle:
+        lab_of = {str(Path(r["image"]).resolve()): r["lab"] for r in csv.DictReader(handle)}
+    id_column = next(c for c in predictions.columns if c in ("id", "ids", "instance", "row"))
+    folds = predictions.groupby(predictions[id_column].map(lambda i: lab_of[str(Path(i).resolve())]))["fold"].unique()
+    assert sorted(len(f) for f in folds) == [1, 1] and folds["a"][0] != folds["b"][0]
+    assert "leave-one-group-out" in outcome.report_md.read_text()
+
+
+def test_one_group_and_bad_cross_lab_tables_are_refused(jvm, labs, tmp_path):
+    raw = {**_config(labs, tmp_path), "datasets": [{"name": "a", "path": str(labs["a"])}],
+           "evaluation": {"groups": "label"}}
+    # Every image of "a" has a label but the column 'lab' does not exist there:
+    raw["evaluation"] = {"groups": "lab"}
+    with pytest.raises(WekawbcError, match="no 'lab' value"):
+        run_experiment(parse_config(raw), SerialExecutor(), progress=False)
+    with pytest.raises(WekawbcError, match="cross_lab.test.*not among"):
+        parse_config(_config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["c"]}))
+    with pytest.raises(WekawbcError, match="training and testing"):
+        parse_config(_config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["a"]}))
+    with pytest.raises(WekawbcError, match="groups.*'folds'"):
+        parse_config({**_config(labs, tmp_path), "evaluation": {"groups": "lab", "folds": 3}})
+
+
+def test_a_single_group_is_a_clear_error():
+    from wekawbc.cells.dataset import CellRecord
+    from wekawbc.experiment.crosslab import group_plans, group_values
+
+    records = [CellRecord(image=Path(f"{i}.png"), label="neutrophil", extra={"lab": "one"}) for i in range(4)]
+    with pytest.raises(WekawbcError, match="at least 2 groups.*'one'"):
+        group_values(records, "lab", "x")
+    plans = group_plans(np.array(["p", "q", "p", "r"], dtype=object), seed=1)
+    assert [p.test.tolist() for p in plans] == [[0, 2], [1], [3]]
+    assert [p.train.tolist() for p in plans] == [[1, 3], [0, 2, 3], [0, 1, 2]]

@@ -1,0 +1,118 @@
+"""Cross-lab evaluation: train on some data sets, test on others; leave-one-group-out folds.
+
+Two modes of ``wekawbc run``, through the same fold tasks and the same evaluation engine as the
+in-lab grid:
+
+* ``[cross_lab] train = [...], test = [...]``: every Weka scheme is trained once on all the
+  ``train`` data sets' cells together and scored on each ``test`` data set (an external test set:
+  never trained on). Test cells of a class that no training set holds cannot be predicted; they
+  are left out and the report says how many (the other classes are scored as usual).
+* ``[evaluation] groups = "COLUMN"``: leave-one-group-out cross-validation, one fold per value of
+  a ``labels.csv`` column (lab, scanner, patient); a data set with a single group is refused.
+
+:func:`cross_lab_report` puts the in-lab cross-validation and the cross-lab results side by side,
+each with stratified bootstrap intervals (:meth:`wekawbc.evaluation.EvaluationResult.bootstrap`),
+so neither is read without the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+
+from wekawbc._io import WekawbcError
+from wekawbc.experiment.grid import FoldPlan
+from wekawbc.predictions import Predictions
+
+__all__ = ["CrossLabResult", "cross_lab_markdown", "group_plans", "group_values", "shared_class_rows"]
+
+
+def group_values(records: Sequence, column: str, source: str) -> np.ndarray:
+    """The ``column`` value of each record (from ``labels.csv``); a clear error when absent or single-valued."""
+    missing = [str(r.image) for r in records if not r.extra.get(column)]
+    if missing:
+        raise WekawbcError(f"{source}: [evaluation] groups = {column!r}, but {len(missing)} image(s) have no "
+                           f"'{column}' value in labels.csv (first: {missing[0]})")
+    values = np.array([r.extra[column] for r in records], dtype=object)
+    if len(set(values.tolist())) < 2:
+        raise WekawbcError(f"{source}: leave-one-group-out needs at least 2 groups in column '{column}'; "
+                           f"every image has {values[0]!r}")
+    return values
+
+
+def group_plans(groups: np.ndarray, seed: int, repetition: int = 1) -> list[FoldPlan]:
+    """One fold per group (in order of first appearance): train on the other groups, test on it."""
+    plans = []
+    for fold, value in enumerate(dict.fromkeys(groups.tolist())):
+        test = np.flatnonzero(groups == value)
+        train = np.flatnonzero(groups != value)
+        plans.append(FoldPlan(repetition, seed, fold, train, test))
+    return plans
+
+
+def shared_class_rows(train_codes: np.ndarray, test_codes: np.ndarray, labels: Sequence[str]
+                      ) -> tuple[np.ndarray, str]:
+    """Indices of the test rows whose class the training data holds, and a note on those left out."""
+    known = np.isin(test_codes, np.unique(train_codes))
+    if known.all():
+        return np.arange(len(test_codes)), ""
+    if not known.any():
+        raise WekawbcError("the test set shares no class with the training sets: nothing to score")
+    dropped = {labels[c]: int((test_codes == c).sum()) for c in np.unique(test_codes[~known])}
+    text = ", ".join(f"{count} {name}" for name, count in dropped.items())
+    return np.flatnonzero(known), (f"scored on the classes shared with the training sets: {text} test cell(s) "
+                                   "of classes absent from training left out")
+
+
+@dataclass
+class CrossLabResult:
+    """One scheme trained on ``train`` and scored on ``test`` (or in-lab CV when ``test`` is None)."""
+
+    scheme: str
+    train: tuple[str, ...]
+    test: str | None
+    predictions: Predictions
+    bootstrap: dict[str, Any]
+    note: str = ""
+    n_train: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def column(self) -> str:
+        where = "+".join(self.train)
+        return f"{where} → {self.test}" if self.test else f"{where} in-lab CV"
+
+    def to_dict(self) -> dict[str, Any]:
+        metrics = self.bootstrap["metrics"]
+        return {"scheme": self.scheme, "train": list(self.train), "test": self.test or "in-lab cross-validation",
+                "n_train": self.n_train, "n_test": int(self.predictions.n_instances), "note": self.note,
+                **{name: {k: metrics[name][k] for k in ("estimate", "low", "high")}
+                   for name in ("accuracy", "macro_f1", "kappa")}}
+
+
+def _cell(result: CrossLabResult | None) -> str:
+    if result is None:
+        return "–"
+    metrics = result.bootstrap["metrics"]
+    acc, f1 = metrics["accuracy"], metrics["macro_f1"]
+    return (f"{100 * acc['estimate']:.1f} % [{100 * acc['low']:.1f}, {100 * acc['high']:.1f}]; "
+            f"F1 {f1['estimate']:.3f} [{f1['low']:.3f}, {f1['high']:.3f}]")
+
+
+def cross_lab_markdown(results: list[CrossLabResult], n_resamples: int, confidence: float = 0.95) -> str:
+    """In-lab CV and cross-lab columns side by side, one row per scheme; notes below."""
+    columns = list(dict.fromkeys(r.column for r in sorted(results, key=lambda r: r.test is not None)))
+    schemes = list(dict.fromkeys(r.scheme for r in results))
+    by_key = {(r.scheme, r.column): r for r in results}
+    lines = [f"## Cross-lab evaluation\n\nAccuracy and macro-F1 with {100 * confidence:.0f} % stratified bootstrap "
+             f"intervals ({n_resamples} resamples). In-lab: cross-validation inside the training data; "
+             "cross-lab: trained on all of it, tested on a data set never trained on.\n",
+             "| scheme | " + " | ".join(columns) + " |", "|---|" + "---|" * len(columns)]
+    for scheme in schemes:
+        lines.append(f"| {scheme} | " + " | ".join(_cell(by_key.get((scheme, c))) for c in columns) + " |")
+    notes = sorted({f"{r.column}: {r.note}" for r in results if r.note})
+    if notes:
+        lines += [""] + [f"* {note}" for note in notes]
+    return "\n".join(lines) + "\n"
