@@ -186,7 +186,7 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
     cnn_specs = {json.dumps(u.classifier.cnn, sort_keys=True) for u in pending if u.classifier.kind == "cnn"}
     if len(cnn_specs) > 1:
         raise WekawbcError("several CNN classifiers with different image settings in one run are not supported; "
-                           "give them the same image_size, crop_fraction, framing and cell_context")
+                           "give them the same image_size, crop_fraction, framing, cell_context and stain")
     if cnn_specs:
         from wekawbc.cnn.training import TrainSettings
 
