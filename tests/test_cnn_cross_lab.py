@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -224,17 +225,23 @@ def test_cli_cross_lab_evaluate_writes_one_evaluation_per_test_set(datasets, tmp
 
 
 def test_cli_predict_without_model_uses_the_shipped_one(datasets, tmp_path):
-    from wekawbc.cnn.model_file import default_model_path
+    """With the shipped model installed: predictions and its metadata; without it: a one-line error."""
+    from wekawbc.cnn.model_file import DEFAULT_MODEL
 
     images = tmp_path / "cells"
     images.mkdir()
     for name in ("001", "002", "003"):
         (images / f"{name}.bmp").write_bytes((datasets / "jtsc" / "images" / f"{name}.bmp").read_bytes())
     done = _wekawbc("cnn", "predict", str(images), "-o", str(tmp_path / "p.csv"), "--quiet", "--threads", "1")
+    shipped = Path(__file__).parents[1] / "wekawbc" / "cnn" / DEFAULT_MODEL
+    if not shipped.is_file():
+        assert done.returncode != 0 and not (tmp_path / "p.csv").exists()
+        assert done.stderr.strip().count("\n") == 0 and "shipped model is missing" in done.stderr
+        return
     assert done.returncode == 0, done.stderr
-    assert str(default_model_path()) in done.stderr
+    assert str(shipped.name) in done.stderr
     rows = list(csv.DictReader(open(tmp_path / "p.csv", newline="")))
     assert len(rows) == 3 and all(abs(sum(float(row[f"p_{c}"]) for c in CLASSES) - 1) < 1e-6 for row in rows)
-    _, payload = load_model(default_model_path())
+    _, payload = load_model(shipped)
     assert {entry["name"] for entry in payload["extra"]["datasets"]} == {"pbc", "jtsc", "bccd"}
     assert all(entry["licence"] for entry in payload["extra"]["datasets"])
