@@ -14,7 +14,12 @@ Feature sets (cumulative, as the ablation reads):
 ``+scale``       pixel sizes replaced by µm at the data set's scale (``rescale_to_dataset``);
 ``+stain``       ``+scale`` on images colour-normalised first (``--stain white-balance`` / ``reinhard``);
 ``+relative``    ``+stain`` plus the colour relative to the plasma (``density`` group);
-``relative only`` ``+relative`` without the absolute colour features (intensity, RGB/HSV/Lab ratios).
+``relative only`` ``+relative`` without the absolute colour features (intensity, RGB/HSV/Lab ratios);
+``..., per-lab standardised``  each lab's table standardised on its own (median, interquartile range);
+``relative only without texture, ...``  also without the GLCM and LBP texture features.
+
+The chosen set and classifier for each left-out lab are those with the best accuracy on the
+tuning directions of :data:`TUNING` (never the lab reported).
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ CLASSIFIERS = {
     "SMO": "weka.classifiers.functions.SMO",
     "Logistic": "weka.classifiers.functions.Logistic -R 1.0E-8 -M -1",
     "RandomForest": "weka.classifiers.trees.RandomForest -I 100 -S 1",
+    "Logistic (ridge 1)": "weka.classifiers.functions.Logistic -R 1.0 -M -1",
 }
 #: Shape measures counted in pixels (replaced by their µm versions from ``+scale`` on).
 PIXEL_SIZES = ("Area", "Perimeter", "MajorAxisLength", "MinorAxisLength", "MaxFeretDiameter", "MinFeretDiameter")
@@ -50,16 +56,35 @@ ABSOLUTE_COLOUR = [f.name for f in FEATURES if f.group == "intensity"
                    or (f.group == "ratio" and f.measure in ("MeanRatio", "MeanDifference"))]
 SCALED = [n for n in ORIGINAL if not (n.split("_AreaShape_")[-1] in PIXEL_SIZES and "_AreaShape_" in n)] + SIZE
 
-#: name → (stain setting of the tables, feature columns)
+RELATIVE_ONLY = [n for n in SCALED if n not in ABSOLUTE_COLOUR] + DENSITY
+#: Texture (GLCM, LBP) depends on the optics' sharpness and the pixel size, which differ between labs.
+TEXTURE = [f.name for f in FEATURES if f.group in ("texture", "lbp")]
+
+#: name → (stain setting of the tables, feature columns, standardise each lab's table on its own)
 FEATURE_SETS = {
-    "pixels": ("none", ORIGINAL),
-    "+scale": ("none", SCALED),
-    "+stain (white balance)": ("white-balance", SCALED),
-    "+stain (Reinhard)": ("reinhard", SCALED),
-    "+relative (white balance)": ("white-balance", SCALED + DENSITY),
-    "+relative (Reinhard)": ("reinhard", SCALED + DENSITY),
-    "relative only": ("none", [n for n in SCALED if n not in ABSOLUTE_COLOUR] + DENSITY),
+    "pixels": ("none", ORIGINAL, False),
+    "all 237 (wekawbc extract's default)": ("none", ORIGINAL + SIZE + DENSITY, False),
+    "+scale": ("none", SCALED, False),
+    "+stain (white balance)": ("white-balance", SCALED, False),
+    "+relative (white balance)": ("white-balance", SCALED + DENSITY, False),
+    "relative only": ("none", RELATIVE_ONLY, False),
+    "+relative (white balance), per-lab standardised": ("white-balance", SCALED + DENSITY, True),
+    "relative only, per-lab standardised": ("none", RELATIVE_ONLY, True),
+    "relative only without texture, per-lab standardised": ("none", [n for n in RELATIVE_ONLY if n not in TEXTURE],
+                                                            True),
 }
+#: Directions used only to choose a feature set and classifier for the left-out lab (never reported as its result).
+TUNING = {"jtsc": [(("pbc",), "bccd")], "bccd": [(("pbc",), "jtsc")],
+          "pbc": [(("jtsc",), "bccd"), (("bccd",), "jtsc")]}
+
+
+def standardise(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """The lab's table with ``columns`` standardised on their own (``wekawbc.experiment.crosslab.robust_standardise``)."""
+    from wekawbc.experiment.crosslab import robust_standardise
+
+    table = table.copy()
+    table[columns] = robust_standardise(table[columns].to_numpy(dtype=np.float64))
+    return table
 
 
 def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
@@ -71,6 +96,18 @@ def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
         table["lab"] = lab
         tables[lab] = table
     return tables
+
+
+def paper_mix(table: pd.DataFrame, seed: int = 1) -> pd.DataFrame:
+    """The rows of ``pbc`` in the paper's class mix, the cells ``wekawbc run`` picks with class_counts = "paper"."""
+    from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS
+    from wekawbc.experiment.data import select_cells
+
+    folder = Path(table["image"].iloc[0]).parents[2]  # pbc/images/<type>/<file>
+    chosen = select_cells("pbc", folder, {k: float(v) for k, v in PAPER_TABLE2_COUNTS.items()}, seed)
+    order = {str(r.image): i for i, r in enumerate(chosen.records)}
+    rows = table[table["image"].isin(order)].copy()
+    return rows.iloc[np.argsort(rows["image"].map(order).to_numpy())].reset_index(drop=True)
 
 
 def run_one(train: pd.DataFrame, test: pd.DataFrame | None, columns: list[str], classifier: str,
@@ -106,6 +143,53 @@ def _commit() -> str:
         return "unknown"
 
 
+def markdown_table(document: dict, metric: str = "accuracy") -> str:
+    """The runs of a results document as a Markdown table: feature set × classifier rows, direction columns."""
+    runs = document["runs"]
+    columns = list(dict.fromkeys(f"{'+'.join(r['train'])} → {r['test']}" for r in runs))
+    lines = ["| feature set | classifier | " + " | ".join(columns) + " |", "|---|---|" + "---|" * len(columns)]
+    rows = list(dict.fromkeys((r["feature_set"], r["classifier"]) for r in runs))
+    by_key = {(r["feature_set"], r["classifier"], f"{'+'.join(r['train'])} → {r['test']}"): r for r in runs}
+    for feature_set, classifier in rows:
+        cells = []
+        for column in columns:
+            run = by_key.get((feature_set, classifier, column))
+            if run is None:
+                cells.append("–")
+            elif run.get("bootstrap"):
+                b = run["bootstrap"][metric]
+                scale = 100 if metric == "accuracy" else 1
+                digits = 1 if metric == "accuracy" else 3
+                cells.append(f"{scale * b['estimate']:.{digits}f} [{scale * b['low']:.{digits}f}, "
+                             f"{scale * b['high']:.{digits}f}]")
+            else:
+                cells.append(f"{100 * run['accuracy']:.1f}")
+        lines.append(f"| {feature_set} | {classifier} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def selected(document: dict) -> list[dict]:
+    """For each reported direction: the set and classifier best on its tuning directions, and its result there."""
+    runs = document["runs"]
+    chosen = []
+    for train, test in DIRECTIONS:
+        tuning = TUNING[test]
+        scores: dict[tuple[str, str], list[float]] = {}
+        for run in runs:
+            if (tuple(run["train"]), run["test"]) in tuning:
+                scores.setdefault((run["feature_set"], run["classifier"]), []).append(run["accuracy"])
+        complete = {key: float(np.mean(v)) for key, v in scores.items() if len(v) == len(tuning)}
+        if not complete:
+            continue
+        best = max(complete, key=complete.get)
+        result = next((r for r in runs if (r["feature_set"], r["classifier"]) == best
+                       and tuple(r["train"]) == train and r["test"] == test), None)
+        chosen.append({"direction": f"{'+'.join(train)} → {test}", "tuned_on": [f"{'+'.join(t)} → {s}" for t, s in tuning],
+                       "feature_set": best[0], "classifier": best[1], "tuning_accuracy": complete[best],
+                       "result": result and result.get("bootstrap")})
+    return chosen
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("features", type=Path, help="folder of LAB_STAIN.csv tables")
@@ -113,37 +197,55 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--sets", nargs="*", default=list(FEATURE_SETS))
     parser.add_argument("--classifiers", nargs="*", default=list(CLASSIFIERS))
-    parser.add_argument("--in-lab", action="store_true", help="also pbc 10-fold CV for every set and classifier")
+    parser.add_argument("--in-lab", action="store_true", help="also 10-fold CV on pbc in the paper's class mix (the 1,000 cells of "
+                             "class_counts = \"paper\", seed 1) for every set and classifier")
+    tuning = [d for plans in TUNING.values() for d in plans]
+    parser.add_argument("--directions", nargs="*", default=list(dict.fromkeys(f"{'+'.join(t)}>{s}" for t, s in (*DIRECTIONS, *tuning))),
+                        help="TRAIN[+TRAIN]>TEST, e.g. pbc>jtsc")
+    parser.add_argument("--markdown", action="store_true", help="print the tables of OUT.json (no runs)")
     args = parser.parse_args(argv)
+    if args.markdown:
+        document = json.loads(args.output.read_text())
+        print(f"code commit {document['code_commit']}\n\naccuracy (%):\n\n{markdown_table(document)}\n"
+              f"macro-F1:\n\n{markdown_table(document, 'macro_f1')}\nselected:\n")
+        for choice in selected(document):
+            print(json.dumps(choice))
+        return 0
+    directions = [(tuple(d.split(">")[0].split("+")), d.split(">")[1]) for d in args.directions]
     document = {"code_commit": _commit(), "versions": library_versions(), "seed": 1,
                 "bootstrap": {"n_resamples": args.bootstrap, "seed": 1, "confidence": 0.95, "stratified": True},
                 "classifiers": {k: CLASSIFIERS[k] for k in args.classifiers},
-                "feature_sets": {k: {"stain": FEATURE_SETS[k][0], "n_features": len(FEATURE_SETS[k][1])}
-                                 for k in args.sets},
+                "feature_sets": {k: {"stain": FEATURE_SETS[k][0], "n_features": len(FEATURE_SETS[k][1]),
+                                     "per_lab_standardised": FEATURE_SETS[k][2]} for k in args.sets},
                 "command": " ".join(["python -m benchmarks.cross_lab", *(argv or sys.argv[1:])]),
                 "runs": []}
     cache: dict[str, dict[str, pd.DataFrame]] = {}
     for set_name in args.sets:
-        stain, columns = FEATURE_SETS[set_name]
-        tables = cache.setdefault(stain, load_tables(args.features, stain))
+        stain, columns, per_lab = FEATURE_SETS[set_name]
+        if stain not in cache:
+            cache[stain] = load_tables(args.features, stain)
+        tables = {lab: standardise(t, columns) if per_lab else t for lab, t in cache[stain].items()}
         document["scales"] = document.get("scales", {})
         for lab, table in tables.items():
             document["scales"][f"{lab} ({stain})"] = {"um_per_pixel": float(table["um_per_pixel"].iloc[0]),
                                                       "source": str(table["scale_source"].iloc[0]),
                                                       "note": str(table["scale_note"].iloc[0])}
-        plans = [(train, test) for train, test in DIRECTIONS]
+        plans: list = list(directions)
         if args.in_lab:
             plans.append((("pbc",), None))
         for classifier in args.classifiers:
             for train_labs, test_lab in plans:
                 train = pd.concat([tables[lab] for lab in train_labs], ignore_index=True)
+                if test_lab is None:
+                    train = paper_mix(tables["pbc"])
                 test = tables[test_lab] if test_lab else None
                 result = run_one(train, test, columns, CLASSIFIERS[classifier], args.bootstrap)
                 result.update({"feature_set": set_name, "classifier": classifier, "train": list(train_labs),
-                               "test": test_lab or "10-fold CV"})
+                               "test": test_lab or "10-fold CV (paper mix)"})
                 document["runs"].append(result)
                 print(f"{set_name:28s} {classifier:13s} {'+'.join(train_labs):10s} -> {test_lab or 'CV':5s} "
                       f"acc {result['accuracy']:.3f} ({result['seconds']} s)", flush=True)
+                document["selected"] = selected(document)
                 args.output.write_text(json.dumps(document, indent=1, default=float))
     return 0
 

@@ -44,6 +44,7 @@ def _config(labs, out: Path, **extra) -> dict:
             "output": {"reports": str(out / "reports"), "arff": str(out / "arff"), "compare": ""}, **extra}
 
 
+@pytest.mark.slow  # a whole run (extraction, grid, cross-lab): 20-40 s on the shared machine
 def test_cross_lab_scores_equal_wekas_supplied_test_set_and_sit_beside_in_lab_cv(jvm, labs, tmp_path):
     from wekawbc.weka import run_classifier
 
@@ -63,6 +64,7 @@ def test_cross_lab_scores_equal_wekas_supplied_test_set_and_sit_beside_in_lab_cv
     assert "Cross-lab" in outcome.report_html.read_text()
 
 
+@pytest.mark.slow  # a whole run (extraction, grid, cross-lab): 20-40 s on the shared machine
 def test_test_classes_missing_from_training_are_left_out_with_a_note(jvm, labs, tmp_path):
     raw = _config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "bootstrap": 50})
     raw["datasets"][0]["class_counts"] = {"neutrophil": 10, "lymphocyte": 6, "eosinophil": 4}
@@ -74,6 +76,7 @@ def test_test_classes_missing_from_training_are_left_out_with_a_note(jvm, labs, 
     assert len(predictions) == result["n_test"] < 50
 
 
+@pytest.mark.slow  # a whole run (extraction, grid, cross-lab): 20-40 s on the shared machine
 def test_leave_one_group_out_folds_are_the_groups(jvm, labs, tmp_path):
     raw = {**_config(labs, tmp_path), "datasets": [{"name": "pooled", "path": str(labs["pooled"])}],
            "evaluation": {"groups": "lab"}}
@@ -113,3 +116,31 @@ def test_a_single_group_is_a_clear_error():
     plans = group_plans(np.array(["p", "q", "p", "r"], dtype=object), seed=1)
     assert [p.test.tolist() for p in plans] == [[0, 2], [1], [3]]
     assert [p.train.tolist() for p in plans] == [[1, 3], [0, 2, 3], [0, 1, 2]]
+
+
+@pytest.mark.slow  # a whole run (extraction, grid, cross-lab): 20-40 s on the shared machine
+def test_standardised_cross_lab_equals_weka_on_each_lab_standardised_alone(jvm, labs, tmp_path):
+    from wekawbc.experiment.crosslab import robust_standardise
+    from wekawbc.experiment.data import extract_table, select_cells
+    from wekawbc.weka import run_classifier
+
+    raw = _config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "bootstrap": 50, "standardise": True})
+    config = parse_config(raw)
+    outcome = run_experiment(config, SerialExecutor(), progress=False)
+    document = json.loads((outcome.run_dir / "cross_lab.json").read_text())
+    assert document["standardise"] is True
+    frames = {}
+    for name in ("a", "b"):
+        selection = select_cells(name, labs[name], None, 1)
+        table = extract_table(selection, {}, config.output.cache_dir, SerialExecutor(), progress=False)
+        assert table.from_cache
+        by_id = {str(r.image): r.label for r in selection.records}
+        frame = pd.DataFrame(robust_standardise(table.values), columns=list(table.names))
+        frame["class"] = pd.Categorical([by_id[i] for i in table.ids], categories=list(selection.labels("five")))
+        frames[name] = frame
+    weka = run_classifier(frames["a"], J48, test=frames["b"])
+    result = next(r for r in document["results"] if r["test"] == "b")
+    assert result["accuracy"]["estimate"] == pytest.approx(weka.statistics["pct_correct"] / 100, abs=1e-12)
+    column = robust_standardise(np.array([[1.0], [2.0], [3.0], [4.0], [np.nan]]))
+    # median 2.5, interquartile range 3.25 - 1.75 = 1.5
+    assert np.allclose(column[:4, 0], [-1, -1 / 3, 1 / 3, 1]) and np.isnan(column[4, 0])

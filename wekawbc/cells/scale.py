@@ -124,27 +124,28 @@ def find_red_cells(rgb: np.ndarray, leukocyte: np.ndarray | None = None,
     if leukocyte is not None and leukocyte.any():
         foreground &= ~cv2.dilate(leukocyte.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     labels, _ = ndi.label(foreground)
-    side = max(rgb.shape[:2])
+    rows, cols = rgb.shape[:2]
+    side = max(rows, cols)
     low_d, high_d = params.min_diameter * side, params.max_diameter * side
     if leukocyte is not None and leukocyte.any():
         reference = 2.0 * math.sqrt(leukocyte.sum() / math.pi)
         low_d = max(low_d, params.leukocyte_ratio[0] * reference)
         high_d = min(high_d, params.leukocyte_ratio[1] * reference)
-    rows, cols = rgb.shape[:2]
     found = []
+    # Cheap tests first; the convex hull (solidity) only for the objects left.
     for region in regionprops(labels):
         y0, x0, y1, x1 = region.bbox
         if y0 < params.border or x0 < params.border or y1 > rows - params.border or x1 > cols - params.border:
             continue
-        diameter = region.equivalent_diameter_area
-        if not low_d <= diameter <= high_d:
+        if not low_d <= region.equivalent_diameter_area <= high_d:
             continue
-        if region.solidity < params.min_solidity or region.eccentricity > params.max_eccentricity:
+        if region.eccentricity > params.max_eccentricity:
             continue
-        mask = labels == region.label
-        if nucleus[mask].mean() > params.nucleus_fraction:
+        if nucleus[region.coords[:, 0], region.coords[:, 1]].mean() > params.nucleus_fraction:
             continue
-        found.append(mask)
+        if region.solidity < params.min_solidity:
+            continue
+        found.append(labels == region.label)
     return found
 
 

@@ -22,7 +22,7 @@ Three tools, each usable alone:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 import cv2
@@ -64,7 +64,6 @@ class StainResult:
     method: str
     background: tuple[float, float, float]
     note: str = ""
-    extra: dict = field(default_factory=dict)
 
 
 def _darkness(rgb: np.ndarray) -> np.ndarray:

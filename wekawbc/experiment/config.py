@@ -30,6 +30,7 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     train = ["pbc"]                   # names of [[datasets]]; trained on together
     test = ["jtsc"]                   # external test sets (never trained on)
     bootstrap = 1000                  # stratified bootstrap resamples of every interval
+    standardise = false               # standardise each data set's features on their own first
 
     [[classifiers]]
     name = "J48"
@@ -122,6 +123,8 @@ class CrossLabSpec:
     train: tuple[str, ...]
     test: tuple[str, ...]
     bootstrap: int = 1000
+    standardise: bool = False
+    """Standardise each data set's features on their own (median, interquartile range) first."""
 
 
 @dataclass(frozen=True)
@@ -354,7 +357,7 @@ def _cross_lab(raw: Any, datasets: tuple[DatasetSpec, ...], where: str) -> Cross
         return None
     if not isinstance(raw, dict):
         raise _fail(where, "cross_lab", "must be a table with 'train' and 'test'")
-    _check_keys(raw, {"train", "test", "bootstrap"}, where, "[cross_lab]")
+    _check_keys(raw, {"train", "test", "bootstrap", "standardise"}, where, "[cross_lab]")
     names = [d.name for d in datasets]
     parts = {}
     for key in ("train", "test"):
@@ -373,7 +376,7 @@ def _cross_lab(raw: Any, datasets: tuple[DatasetSpec, ...], where: str) -> Cross
     bootstrap = _typed(raw, "bootstrap", int, where, 1000)
     if bootstrap < 1:
         raise _fail(where, "cross_lab.bootstrap", f"must be 1 or more, got {bootstrap}")
-    return CrossLabSpec(parts["train"], parts["test"], bootstrap)
+    return CrossLabSpec(parts["train"], parts["test"], bootstrap, _typed(raw, "standardise", bool, where, False))
 
 
 def _output(raw: Any, where: str) -> OutputSpec:

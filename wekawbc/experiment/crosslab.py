@@ -7,6 +7,8 @@ in-lab grid:
   ``train`` data sets' cells together and scored on each ``test`` data set (an external test set:
   never trained on). Test cells of a class that no training set holds cannot be predicted; they
   are left out and the report says how many (the other classes are scored as usual).
+  With ``standardise = true`` each data set's features are first standardised on their own
+  (:func:`robust_standardise`), the step that moved cross-lab accuracy most in ``docs/cross_lab.md``.
 * ``[evaluation] groups = "COLUMN"``: leave-one-group-out cross-validation, one fold per value of
   a ``labels.csv`` column (lab, scanner, patient); a data set with a single group is refused.
 
@@ -17,7 +19,7 @@ so neither is read without the other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
@@ -26,7 +28,23 @@ from wekawbc._io import WekawbcError
 from wekawbc.experiment.grid import FoldPlan
 from wekawbc.predictions import Predictions
 
-__all__ = ["CrossLabResult", "cross_lab_markdown", "group_plans", "group_values", "shared_class_rows"]
+__all__ = ["CrossLabResult", "cross_lab_markdown", "group_plans", "group_values", "robust_standardise",
+           "shared_class_rows"]
+
+
+def robust_standardise(values: np.ndarray) -> np.ndarray:
+    """Each column centred on its median and divided by its interquartile range (1 where that is 0).
+
+    Applied to each data set on its own, this removes a lab's offset and spread of every feature
+    (stain hue, blur, scale left over): unsupervised, no label is used, but the data set's class
+    mix moves its median too. NaN (missing) stays NaN.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        median = np.nanmedian(values, axis=0)
+        spread = np.nanpercentile(values, 75, axis=0) - np.nanpercentile(values, 25, axis=0)
+    spread = np.where(np.isfinite(spread) & (spread != 0), spread, 1.0)
+    return (values - np.where(np.isfinite(median), median, 0.0)) / spread
 
 
 def group_values(records: Sequence, column: str, source: str) -> np.ndarray:
@@ -77,7 +95,7 @@ class CrossLabResult:
     bootstrap: dict[str, Any]
     note: str = ""
     n_train: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    task: str = "five"
 
     @property
     def column(self) -> str:
@@ -86,7 +104,7 @@ class CrossLabResult:
 
     def to_dict(self) -> dict[str, Any]:
         metrics = self.bootstrap["metrics"]
-        return {"scheme": self.scheme, "train": list(self.train), "test": self.test or "in-lab cross-validation",
+        return {"task": self.task, "scheme": self.scheme, "train": list(self.train), "test": self.test or "in-lab cross-validation",
                 "n_train": self.n_train, "n_test": int(self.predictions.n_instances), "note": self.note,
                 **{name: {k: metrics[name][k] for k in ("estimate", "low", "high")}
                    for name in ("accuracy", "macro_f1", "kappa")}}

@@ -34,7 +34,7 @@ from tqdm.auto import tqdm
 from wekawbc._io import WekawbcError, atomic_write_text
 from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
 from wekawbc.experiment.crosslab import (CrossLabResult, cross_lab_markdown, group_plans, group_values,
-                                         shared_class_rows)
+                                         robust_standardise, shared_class_rows)
 from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
 from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
@@ -408,7 +408,7 @@ def _cross_lab_task(config: ExperimentConfig, prepared: dict[str, tuple[FeatureT
         features, by_id = prepared[name]
         if features.names != names:
             raise WekawbcError(f"[cross_lab]: data set {name!r} has other features than {spec.train[0]!r}")
-        blocks.append(features.values)
+        blocks.append(robust_standardise(features.values) if spec.standardise else features.values)
         codes.append(np.array([labels.index(by_id[i].task_label(task)) for i in features.ids], dtype=np.int64))
         sizes.append(len(features.ids))
     X, y = np.vstack(blocks), np.concatenate(codes)
@@ -439,7 +439,7 @@ def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTa
                     predictions = _read_unit(unit, config.run_dir)
                     task_results.append(CrossLabResult(unit.scheme, (name,), None, predictions,
                                                        evaluate(predictions).bootstrap(spec.bootstrap, seed=seed),
-                                                       n_train=len(predictions.actual)))
+                                                       n_train=len(predictions.actual), task=task))
         for test_name in spec.test:
             X, y, train, test, labels, note = _cross_lab_task(config, prepared, task, test_name)
             ids = prepared[test_name][0].ids
@@ -456,20 +456,19 @@ def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTa
                                           predictions.fold, predictions.train_counts, row_ids)
                 scheme = config.scheme_name(classifier, strategy)
                 result = CrossLabResult(scheme, spec.train, test_name, predictions,
-                                        evaluate(predictions).bootstrap(spec.bootstrap, seed=seed), note, len(train))
+                                        evaluate(predictions).bootstrap(spec.bootstrap, seed=seed), note, len(train),
+                                        task)
                 write_predictions_csv(predictions, config.run_dir / "cross_lab" / task / _slug(scheme)
                                       / f"{_slug(test_name)}.predictions.csv")
                 task_results.append(result)
-        results += [r for r in task_results]
+        results.extend(task_results)
         markdown_parts.append(f"### {task}-class task\n\n" + cross_lab_markdown(task_results, spec.bootstrap))
-        for r in task_results:
-            r.extra["task"] = task
     if skipped:
         markdown_parts.append(f"Not in the cross-lab table (Weka classifiers only here): {', '.join(skipped)}.\n")
     text = "\n".join(markdown_parts)
-    document = {"train": list(spec.train), "test": list(spec.test), "seed": seed,
+    document = {"train": list(spec.train), "test": list(spec.test), "seed": seed, "standardise": spec.standardise,
                 "bootstrap": {"n_resamples": spec.bootstrap, "confidence": 0.95, "stratified": True},
-                "results": [{"task": r.extra["task"], **r.to_dict()} for r in results], "skipped": skipped}
+                "results": [r.to_dict() for r in results], "skipped": skipped}
     atomic_write_text(config.run_dir / "cross_lab.json", json.dumps(document, indent=2, default=float))
     atomic_write_text(config.run_dir / "cross_lab.md", text)
     return text
