@@ -151,10 +151,11 @@ def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: flo
 
     ``box``: the leukocyte's box in a smear field, cut out first (``cell`` framing). The stain is
     normalised on the framed square at twice ``image_size`` (its plasma and the leukocyte's mask
-    framed alike), then the square is resized: the same result as on the whole image where the
-    plasma's colour is even, at a fraction of the cost. Returns the square and whether a
-    leukocyte was segmented (always True when nothing needed one).
+    framed alike; far cheaper than on the whole image), then the square is resized. Returns the
+    square and whether a leukocyte was segmented (always True when nothing needed one).
     """
+    import cv2
+
     from wekawbc.cells.segmentation import segment_cell
     from wekawbc.cells.stain import normalise_stain, reinhard_normalise
 
@@ -177,8 +178,6 @@ def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: flo
     else:
         leukocyte = frame(cell.astype(np.uint8) * 255) > 127
         square = normalise_stain(square, stain, leukocyte if leukocyte.any() else None).rgb
-    import cv2
-
     return cv2.resize(square, (image_size, image_size), interpolation=cv2.INTER_AREA), found
 
 
