@@ -1,8 +1,8 @@
 """The model shipped with wekawbc: the CNN trained on the three shared data sets (``pbc``, ``jtsc``, ``bccd``).
 
 ``python -m wekawbc.cnn.box_model DATASETS_DIR [--out FILE] [--epochs N] [--threads T]`` trains it
-with the default :class:`~wekawbc.cnn.settings.TrainSettings` and the ``cross-lab`` augmentation
-preset (it is meant for labs it has not seen) on every labelled cell of the three folders
+with the cross-lab input of docs/cross_lab.md (cell framing, ``reinhard-square`` stain, the
+``cross-lab`` augmentation preset; it is meant for labs it has not seen), other settings default, on every labelled cell of the three folders
 and writes it (by default into the package, where ``wekawbc cnn predict`` finds it when no model
 file is given). Its metadata hold the command, the data sets, their sources and licences. Its
 leave-one-lab-out accuracies are in ``docs/cross_lab.md``.
@@ -32,8 +32,8 @@ SHIPPED_DATASETS: tuple[dict[str, str], ...] = (
 
 def build_box_model(datasets: Path, out: Path, *, epochs: int | None = None, threads: int | None = None,
                     progress: bool = False) -> Path:
-    """Train the shipped model on ``datasets/{pbc,jtsc,bccd}`` (default settings with the ``cross-lab``
-    augmentation; ``epochs`` if given) and write it to ``out``."""
+    """Train the shipped model on ``datasets/{pbc,jtsc,bccd}`` (the cross-lab input and augmentation;
+    ``epochs`` if given) and write it to ``out``."""
     from dataclasses import replace
 
     from wekawbc.cnn.images import load_crops, pool_crops
@@ -42,7 +42,8 @@ def build_box_model(datasets: Path, out: Path, *, epochs: int | None = None, thr
     from wekawbc.cnn.training import train_cnn
     from wekawbc.provenance import command_line
 
-    settings = replace(TrainSettings(), augmentation=AUGMENTATIONS["cross-lab"], threads=threads,
+    settings = replace(TrainSettings(), framing="cell", stain="reinhard-square",
+                       augmentation=AUGMENTATIONS["cross-lab"], threads=threads,
                        **({"epochs": epochs} if epochs else {}))
     crops = pool_crops([load_crops(datasets / entry["name"], **settings.input_options(), progress=progress)
                         for entry in SHIPPED_DATASETS])

@@ -2,16 +2,17 @@
 
 Two framings (``Preprocessing.framing``):
 
-``cell`` (the default)
+``cell`` (for data from other labs: docs/cross_lab.md)
     The leukocyte that :func:`wekawbc.cells.segmentation.segment_cell` finds, centred on its
     centroid, in a square of ``cell_context`` times its equivalent diameter: every lab's cell then
-    fills the input the same way, whatever the crop's size, margin or magnification. A smear field
-    whose ``labels.csv`` row holds one ``wbc_boxes_xyxy`` box (``bccd/``) is first cut around that
-    box. Where no nucleus is found, the image's centre is used and the crop set says so.
-``centre``
+    fills the input the same way, whatever the crop's size, margin or magnification. Where no
+    nucleus is found, the image's centre is used and the crop set says so.
+``centre`` (the default: the best in-lab accuracy)
     The centre of each crop (``crop_fraction`` of its shorter side, where the leukocyte sits in
     single-cell crops such as ``pbc/``); the file's own margins and magnification decide the scale.
 
+In either framing, a smear field whose ``labels.csv`` row holds one ``wbc_boxes_xyxy`` box
+(``bccd/``) is first cut around that box; a row naming several boxes is skipped and reported.
 The square is resized to ``image_size`` pixels with ``cv2.INTER_AREA`` (the anti-aliased
 downsizing). Images are read through :func:`wekawbc.cells.dataset.read_image`; one that cannot be
 read is skipped and reported, and the batch goes on.
@@ -70,9 +71,9 @@ class Preprocessing:
     crop_fraction: float = 0.7
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
-    framing: str = "cell"
+    framing: str = "centre"
     cell_context: float = 1.6
-    stain: str = "reinhard-square"
+    stain: str = "none"
 
     def input_options(self) -> dict:
         """The keyword arguments of :func:`load_crops` that reproduce this input."""
@@ -144,12 +145,12 @@ def _field_box(record: CellRecord) -> tuple[int, int, int, int] | None:
     return boxes[0]
 
 
-def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: float = 0.7, framing: str = "cell",
-                  cell_context: float = 1.6, stain: str = "reinhard-square",
+def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: float = 0.7, framing: str = "centre",
+                  cell_context: float = 1.6, stain: str = "none",
                   box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, bool]:
     """The network's ``uint8`` input square of one image (see :class:`Preprocessing`).
 
-    ``box``: the leukocyte's box in a smear field, cut out first (``cell`` framing). The stain is
+    ``box``: the leukocyte's box in a smear field, cut out first (either framing). The stain is
     normalised on the framed square at twice ``image_size`` (its plasma and the leukocyte's mask
     framed alike; far cheaper than on the whole image), then the square is resized. Returns the
     square and whether a leukocyte was segmented (always True when nothing needed one).
@@ -159,7 +160,7 @@ def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: flo
     from wekawbc.cells.segmentation import segment_cell
     from wekawbc.cells.stain import normalise_stain, reinhard_normalise
 
-    if framing == "cell" and box is not None:
+    if box is not None:
         image = _around_box(image, box)
     needs_cell = framing == "cell" or stain in ("white-balance", "reinhard")
     cell = segment_cell(image).cell_mask if needs_cell else None
@@ -229,7 +230,7 @@ def _select_records(dataset: CellDataset, class_counts: dict[str, float] | None,
 
 
 def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fraction: float = 0.7,
-               framing: str = "cell", cell_context: float = 1.6, stain: str = "reinhard-square",
+               framing: str = "centre", cell_context: float = 1.6, stain: str = "none",
                class_counts: dict[str, float] | None = None, subsample_seed: int = 1,
                progress: bool = False) -> CropSet:
     """Read a data set (any layout :func:`~wekawbc.cells.dataset.load_dataset` knows) into a :class:`CropSet`.
@@ -269,7 +270,7 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
     crops, y, ids, unsegmented = [], [], [], []
     for record in tqdm(records, desc="reading images", unit="image", disable=not progress, leave=False):
         try:
-            box = _field_box(record) if framing == "cell" else None
+            box = _field_box(record)
             crop, found = prepare_input(read_image(record.image), **options, box=box)
         except WekawbcError as error:
             skipped.append(str(error))
