@@ -2,9 +2,12 @@
 
 Geometric: quarter turns and mirroring (a cell has no up; exact, so training crops stay as sharp as
 test crops) and, optionally, any-angle rotation, zoom and shift resampled with reflection at the
-border. Colour: brightness, contrast, saturation and per-channel gains (stain and
-illumination differ between smears). Every random draw comes from the ``torch.Generator`` passed
-in, so a seeded run repeats exactly.
+border. Stain: each image's haematoxylin, eosin and residual optical densities (the colour
+deconvolution of :data:`skimage.color.hed_from_rgb`) scaled independently, as another lab's stain
+batch or staining time would. Colour: hue rotation, brightness, contrast, saturation and
+per-channel gains (illumination and camera differ between labs). Optics: Gaussian blur (focus and
+resolution). Every random draw comes from the ``torch.Generator`` passed in, so a seeded run
+repeats exactly.
 """
 
 from __future__ import annotations
@@ -46,6 +49,45 @@ def _resampled(batch: torch.Tensor, aug: Augmentation, generator: torch.Generato
     return F.grid_sample(batch, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
 
 
+def _stain(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """Optical densities of haematoxylin, eosin and DAB each scaled by a factor in [1 - stain, 1 + stain]."""
+    from skimage.color import hed_from_rgb, rgb_from_hed
+
+    n = batch.shape[0]
+    to_hed = torch.tensor(hed_from_rgb, dtype=batch.dtype)
+    to_rgb = torch.tensor(rgb_from_hed, dtype=batch.dtype)
+    density = -torch.log(batch.clamp(1e-3, 1.0)).permute(0, 2, 3, 1) @ to_hed  # (n, H, W, 3): H, E, D
+    gains = 1.0 + _uniform(3 * n, aug.stain, generator).view(n, 1, 1, 3)
+    return torch.exp(-((density * gains) @ to_rgb)).permute(0, 3, 1, 2).clamp(0.0, 1.0)
+
+
+def _hue(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """Rotation of the chroma plane about the grey axis (a hue shift that keeps luminance)."""
+    n = batch.shape[0]
+    angle = _uniform(n, aug.hue * 2 * math.pi, generator)
+    cos, sin = torch.cos(angle).view(n, 1, 1), torch.sin(angle).view(n, 1, 1)
+    third = 1.0 / 3.0
+    root = math.sqrt(third)
+    # Rodrigues' rotation about the unit vector (1, 1, 1)/sqrt(3), one 3x3 matrix per image.
+    eye = torch.eye(3).expand(n, 3, 3)
+    cross = torch.tensor([[0.0, -root, root], [root, 0.0, -root], [-root, root, 0.0]]).expand(n, 3, 3)
+    outer = torch.full((n, 3, 3), third)
+    rotation = cos * eye + sin * cross + (1 - cos) * outer
+    return torch.einsum("nij,njhw->nihw", rotation, batch).clamp(0.0, 1.0)
+
+
+def _blur(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """Gaussian blur of a sigma drawn per image from [0, blur] pixels (5x5 kernel, reflected border)."""
+    n = batch.shape[0]
+    sigma = (torch.rand(n, generator=generator) * aug.blur).clamp_min(1e-3).view(n, 1)
+    offsets = torch.arange(-2, 3, dtype=batch.dtype).view(1, 5)
+    kernel = torch.exp(-0.5 * (offsets / sigma) ** 2)
+    kernel = kernel / kernel.sum(dim=1, keepdim=True)  # (n, 5)
+    padded = F.pad(batch, (2, 2, 2, 2), mode="reflect")
+    rows = sum(kernel[:, i].view(n, 1, 1, 1) * padded[:, :, i:i + batch.shape[2], :] for i in range(5))
+    return sum(kernel[:, i].view(n, 1, 1, 1) * rows[:, :, :, i:i + batch.shape[3]] for i in range(5))
+
+
 def _colour(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
     n = batch.shape[0]
     shape = (n, 1, 1, 1)
@@ -64,4 +106,10 @@ def augment_batch(batch: torch.Tensor, aug: Augmentation, generator: torch.Gener
         batch = _dihedral(batch, generator)
     if aug.rotate or aug.scale or aug.shift:
         batch = _resampled(batch, aug, generator)
+    if aug.stain:
+        batch = _stain(batch, aug, generator)
+    if aug.hue:
+        batch = _hue(batch, aug, generator)
+    if aug.blur:
+        batch = _blur(batch, aug, generator)
     return _colour(batch, aug, generator)

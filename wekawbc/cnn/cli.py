@@ -24,9 +24,20 @@ def _class_counts(text: str) -> dict[str, float]:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _counts_list(text: str) -> tuple[int, ...]:
+    try:
+        values = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected counts like 0,5,10,20, got {text!r}") from None
+    if not values or min(values) < 0:
+        raise argparse.ArgumentTypeError(f"expected non-negative counts, got {text!r}")
+    return values
+
+
 def _add_data_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dataset", metavar="DATASET_DIR",
-                        help="a data set folder (labels.csv, or one sub-folder per class)")
+    parser.add_argument("dataset", metavar="DATASET_DIR", nargs="+",
+                        help="a data set folder (labels.csv, or one sub-folder per class); several are pooled "
+                             "(e.g. two labs' data to train on)")
     parser.add_argument("--task", choices=("five", "binary"), default="five",
                         help="five leukocyte types, or granulocyte/agranulocyte (default: five)")
     parser.add_argument("--class-counts", type=_class_counts, metavar="NAME=N,...",
@@ -50,7 +61,7 @@ def _add_allow_outside(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
-    from wekawbc.cnn.settings import BALANCES, TrainSettings
+    from wekawbc.cnn.settings import AUGMENTATIONS, BALANCES, FRAMINGS, NORMS, STAINS, TrainSettings
 
     default = TrainSettings()
     group = parser.add_argument_group("training (defaults: the settings measured in docs/cnn.md)")
@@ -61,13 +72,24 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--balance", choices=BALANCES,
                        help="imbalance strategy: none, class-weighted loss, or class-balanced sampler "
                             f"(default: {default.balance})")
+    group.add_argument("--framing", choices=FRAMINGS,
+                       help="network input: the segmented cell centred and scaled by its size ('cell'), or the "
+                            f"centre of the crop ('centre') (default: {default.framing})")
+    group.add_argument("--stain", choices=STAINS,
+                       help=f"colour normalisation before framing (default: {default.stain})")
+    group.add_argument("--augment", choices=tuple(AUGMENTATIONS),
+                       help="augmentation preset: 'basic' (quarter turns, mirroring, brightness/contrast/saturation/"
+                            "channel gain) or 'cross-lab' (also stain, hue, blur and zoom jitter) (default: "
+                            f"{next(k for k, v in AUGMENTATIONS.items() if v == default.augmentation)})")
+    group.add_argument("--norm", choices=NORMS,
+                       help=f"normalisation layer of the network (default: {default.norm})")
     group.add_argument("--threads", type=int, metavar="T",
                        help="torch CPU threads (results repeat exactly for the same seed and thread count)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``cnn`` with its ``train``, ``predict`` and ``evaluate`` sub-commands."""
+    """Add ``cnn`` with its ``train``, ``predict``, ``evaluate``, ``adapt`` and ``subsample`` sub-commands."""
     cnn = subparsers.add_parser("cnn", help="train, apply and evaluate a CNN on cell crops (PyTorch, CPU)",
                                 description="A small CNN trained from scratch on cell crops, scored with "
                                             "Weka's folds and Weka's evaluation.")
@@ -81,7 +103,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.set_defaults(handler=_train)
 
     predict = actions.add_parser("predict", help="class distributions of a data set's images")
-    predict.add_argument("model", metavar="MODEL", help="a model file written by 'wekawbc cnn train'")
+    predict.add_argument("model", metavar="MODEL", nargs="?",
+                         help="a model file written by 'wekawbc cnn train' (default: the model shipped with "
+                              "wekawbc, trained on pbc, jtsc and bccd: see docs/cross_lab.md)")
     predict.add_argument("dataset", metavar="DATASET_DIR", help="a data set folder, a folder of images or an image")
     predict.add_argument("-o", "--output", required=True, metavar="PREDS.csv",
                          help="predictions CSV: id,fold,actual,weight,p_<label>... ('actual' empty when unlabelled)")
@@ -95,6 +119,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_allow_outside(predict)
     predict.set_defaults(handler=_predict)
+
+    adapt = actions.add_parser(
+        "adapt", help="fine-tune a model on K labelled cells per class of a new lab; the curve over K",
+        description="For each K, draw K images of every class of NEW_DATA (seeded, nested draws, identical files "
+                    "kept together), fine-tune MODEL on them and score it on the images not drawn for the largest K "
+                    "(the same test set for every K; K = 0 is the model unchanged).")
+    adapt.add_argument("model", metavar="MODEL", help="a model file written by 'wekawbc cnn train'")
+    adapt.add_argument("dataset", metavar="NEW_DATA", help="the new lab's labelled data set folder")
+    adapt.add_argument("--per-class", type=_counts_list, default=(0, 5, 10, 20), metavar="K[,K...]",
+                       help="labelled images per class to fine-tune on (default: 0,5,10,20)")
+    adapt.add_argument("--small-classes", choices=("error", "test"), default="error",
+                       help="a class with K images or fewer: an error (default), or kept for testing only")
+    adapt.add_argument("--out", required=True, metavar="DIR",
+                       help="write adapt.json, predictions_k<K>.csv and the fine-tuned model_k<K>.pt here")
+    adapt.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the draw and fine-tuning (default: 1)")
+    adapt.add_argument("--epochs", type=int, metavar="N", help="fine-tuning epochs (default: 30)")
+    adapt.add_argument("--bootstrap", type=int, default=1000, metavar="N",
+                       help="bootstrap resamples for the intervals (default: 1000; 0 for none)")
+    adapt.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
+    adapt.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_allow_outside(adapt)
+    adapt.set_defaults(handler=_adapt)
 
     subsample = actions.add_parser(
         "subsample", help="write the labels.csv of a seeded class-mix subset (for 'wekawbc extract')",
@@ -116,6 +162,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode = evaluate.add_mutually_exclusive_group(required=True)
     mode.add_argument("--folds", type=int, metavar="N", help="Weka's stratified N-fold cross-validation")
     mode.add_argument("--split", type=float, metavar="PCT", help="Weka's percentage split: PCT %% train")
+    mode.add_argument("--test", metavar="TEST_DIR", action="append",
+                      help="train on DATASET_DIR, test on this other data set (another lab: the cross-lab mode); "
+                           "repeat for several (one network, each scored; --out DIR/<test folder name>/)")
+    evaluate.add_argument("--save-model", metavar="MODEL", help="with --test: also write the trained network")
     evaluate.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
     evaluate.add_argument("--seed", type=int, default=1, metavar="S",
                           help="seed of the folds or split, as Weka's -s (default: 1)")
@@ -131,10 +181,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _settings(args: argparse.Namespace, seed: int):
     from dataclasses import replace
 
-    from wekawbc.cnn.settings import TrainSettings
+    from wekawbc.cnn.settings import AUGMENTATIONS, TrainSettings
 
     changes = {"epochs": args.epochs, "image_size": args.image_size, "balance": args.balance,
-               "threads": args.threads, "seed": seed}
+               "framing": args.framing, "stain": args.stain, "norm": args.norm, "threads": args.threads, "seed": seed,
+               "augmentation": AUGMENTATIONS.get(args.augment)}
     try:
         return replace(TrainSettings(), **{name: value for name, value in changes.items() if value is not None})
     except ValueError as error:
@@ -145,23 +196,30 @@ def _load(args: argparse.Namespace, settings):
     """The crops of the data set, and the image of each crop when they come from fields (else None)."""
     from wekawbc.cnn.images import load_crops
 
-    if _is_field_data(args.dataset, args.mode, args.allow_outside):
+    from wekawbc.cnn.images import pool_crops
+
+    sources = list(args.dataset)
+    if any(_is_field_data(source, args.mode, args.allow_outside) for source in sources):
         from wekawbc.cnn.fields import load_field_crops
 
+        if len(sources) > 1:
+            raise WekawbcError("smear fields take one data set at a time; give several crop data sets, or one of fields")
         if args.class_counts:
             raise WekawbcError("--class-counts applies to single-cell crops, not to smear fields")
-        fields = load_field_crops(args.dataset, task=args.task, image_size=settings.image_size,
+        fields = load_field_crops(sources[0], task=args.task, image_size=settings.image_size,
                                   crop_fraction=settings.crop_fraction, one_per_image=args.one_cell_per_image,
                                   progress=not args.quiet, allow_outside=args.allow_outside)
         crops = fields.crop_set()
         _report_skipped(crops.skipped)
         if not len(crops):
-            raise WekawbcError(f"{args.dataset}: no leukocyte found in any field")
+            raise WekawbcError(f"{sources[0]}: no leukocyte found in any field")
         return crops, fields.groups
-    crops = load_crops(args.dataset, task=args.task, image_size=settings.image_size,
-                       crop_fraction=settings.crop_fraction, class_counts=args.class_counts,
-                       subsample_seed=args.subsample_seed, progress=not args.quiet,
-                       allow_outside=args.allow_outside)
+    if args.class_counts and len(sources) > 1:
+        raise WekawbcError("--class-counts takes one data set; give several without it")
+    crops = pool_crops([load_crops(source, task=args.task, **settings.input_options(), class_counts=args.class_counts,
+                                   subsample_seed=args.subsample_seed, progress=not args.quiet,
+                                   allow_outside=args.allow_outside)
+                        for source in sources])
     _report_skipped(crops.skipped)
     return crops, None
 
@@ -191,9 +249,10 @@ def _labelled(crops):
 def _provenance(args: argparse.Namespace, crops, settings) -> dict:
     from wekawbc.provenance import command_line, library_versions
 
-    return {"command": command_line(), "dataset": str(args.dataset), "task": args.task,
+    return {"command": command_line(), "dataset": " ".join(map(str, args.dataset)), "task": args.task,
             "class_counts_requested": args.class_counts, "subsample_seed": args.subsample_seed,
-            "class_counts": crops.class_counts(), "skipped": crops.skipped, "settings": settings.to_dict(),
+            "class_counts": crops.class_counts(), "skipped": crops.skipped, "unsegmented": crops.unsegmented,
+            "settings": settings.to_dict(),
             "versions": library_versions()}
 
 
@@ -218,19 +277,23 @@ def _predict(args: argparse.Namespace) -> int:
 
     from wekawbc.cells.dataset import class_values
     from wekawbc.cnn.images import load_crops
-    from wekawbc.cnn.model_file import load_model
+    from wekawbc.cnn.model_file import default_model_path, load_model
     from wekawbc.cnn.training import predict_proba
     from wekawbc.predictions import Predictions, write_predictions_csv
 
-    model, payload = load_model(args.model)
+    model_path = args.model or default_model_path()
+    model, payload = load_model(model_path)
+    if args.model is None:
+        print(f"wekawbc: using the shipped model {model_path} ({payload.get('extra', {}).get('summary', '')})",
+              file=sys.stderr)
     task = payload.get("task", "five")
     if tuple(model.labels) != class_values(task):
-        raise WekawbcError(f"{args.model}: classes {list(model.labels)} are not those of the '{task}' task")
+        raise WekawbcError(f"{model_path}: classes {list(model.labels)} are not those of the '{task}' task")
     pre = model.preprocessing
     if _is_field_data(args.dataset, args.mode, args.allow_outside):
         return _predict_fields(args, model, task)
-    crops = load_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
-                       progress=not args.quiet, allow_outside=args.allow_outside)
+    crops = load_crops(args.dataset, task=task, **pre.input_options(), progress=not args.quiet,
+                       allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
     distribution = predict_proba(model, crops.images, threads=args.threads)
     if not np.isfinite(distribution).all():
@@ -285,6 +348,66 @@ def _predict_fields(args: argparse.Namespace, model, task: str) -> int:
     return EXIT_SOME_FAILED if crops.empty or crops.skipped else 0
 
 
+def _adapt(args: argparse.Namespace) -> int:
+    import json
+
+    from wekawbc._io import atomic_write_text
+    from wekawbc._json import json_ready
+    from wekawbc.cnn.adapt import ADAPT_EPOCHS, adapt_curve
+    from wekawbc.cnn.images import load_crops
+    from wekawbc.cnn.model_file import load_model, save_model
+    from wekawbc.evaluation import evaluate
+    from wekawbc.predictions import write_predictions_csv
+    from wekawbc.provenance import command_line, library_versions
+
+    model, payload = load_model(args.model)
+    task = payload.get("task", "five")
+    crops = load_crops(args.dataset, task=task, **model.preprocessing.input_options(), progress=not args.quiet,
+                       allow_outside=args.allow_outside)
+    _report_skipped(crops.skipped)
+    images, y, ids = _labelled(crops)
+    points, notes = adapt_curve(model, images, y, ids, args.per_class, seed=args.seed,
+                                small_classes=args.small_classes, epochs=args.epochs or ADAPT_EPOCHS,
+                                threads=args.threads, progress=not args.quiet)
+    for note in notes:
+        print(f"wekawbc: note: {note}", file=sys.stderr)
+    folder = Path(args.out)
+    curve = []
+    print(f"{'K':>4} {'trained on':>10} {'tested on':>9}  accuracy               macro-F1")
+    for point in points:
+        result = evaluate(point.predictions)
+        intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap > 0 else None
+        write_predictions_csv(point.predictions, folder / f"predictions_k{point.per_class}.csv")
+        if point.per_class > 0:
+            save_model(point.model, folder / f"model_k{point.per_class}.pt", task=task,
+                       extra={"adapted_from": str(args.model), "adapt_dataset": str(args.dataset),
+                              "per_class": point.per_class, "seed": args.seed, "train_ids": list(point.train_ids),
+                              "command": command_line(), "base_extra": payload.get("extra", {})})
+        entry = {"per_class": point.per_class, "n_train": len(point.train_ids),
+                 "n_test": point.predictions.n_instances, "accuracy": result.pct_correct / 100.0,
+                 "stop_reason": point.stop_reason, "evaluation": result.to_dict(), "bootstrap": intervals,
+                 "train_ids": list(point.train_ids)}
+        curve.append(entry)
+        print(f"{point.per_class:>4} {len(point.train_ids):>10} {point.predictions.n_instances:>9}  "
+              + "  ".join(_interval_cell(intervals, name, result) for name in ("accuracy", "macro_f1")))
+    document = {"model": str(args.model), "dataset": str(args.dataset), "seed": args.seed,
+                "per_class": list(args.per_class), "small_classes": args.small_classes,
+                "epochs": args.epochs or ADAPT_EPOCHS, "notes": notes, "skipped": crops.skipped,
+                "unsegmented": crops.unsegmented, "class_counts": crops.class_counts(), "curve": curve,
+                "command": command_line(), "versions": library_versions()}
+    atomic_write_text(folder / "adapt.json", json.dumps(json_ready(document), indent=2, allow_nan=False) + "\n")
+    print(f"written: {folder / 'adapt.json'}, predictions_k<K>.csv and model_k<K>.pt (K > 0)")
+    return 0
+
+
+def _interval_cell(intervals: dict | None, name: str, result) -> str:
+    if intervals is None:
+        value = result.pct_correct / 100.0 if name == "accuracy" else result.macro["f_measure"]
+        return f"{value:.4f}{'':17}"
+    entry = intervals["metrics"][name]
+    return f"{entry['estimate']:.4f} [{entry['low']:.4f}, {entry['high']:.4f}]"
+
+
 def _subsample(args: argparse.Namespace) -> int:
     import csv
     import io
@@ -328,6 +451,10 @@ def _evaluate(args: argparse.Namespace) -> int:
     if groups is not None:
         groups = [group for group, label in zip(groups, crops.y) if label >= 0]
     common = dict(settings=settings, progress=not args.quiet)
+    if args.test is not None:
+        return _evaluate_external(args, settings, crops, images, y, ids)
+    if args.save_model:
+        raise WekawbcError("--save-model applies to --test only")
     if args.folds is not None:
         run = cross_validate_cnn(images, y, crops.labels, ids, n_folds=args.folds, seed=args.seed, groups=groups,
                                  **common)
@@ -336,19 +463,58 @@ def _evaluate(args: argparse.Namespace) -> int:
         run = holdout_cnn(images, y, crops.labels, ids, percentage=args.split, seed=args.seed,
                           preserve_order=args.preserve_order, **common)
         title, mode = "=== Evaluation on test split ===", f"split {args.split!r}% train, remainder test"
-    for note in run.notes:
-        print(f"wekawbc: note: {note}", file=sys.stderr)
+    _report_evaluation(args, run, crops, y, settings, title, mode, None, Path(args.out) if args.out else None)
+    return _exit_code(crops.skipped)
+
+
+def _evaluate_external(args: argparse.Namespace, settings, crops, images, y, ids) -> int:
+    """``--test``: one network trained on DATASET_DIR, scored on each test set (DIR/<test name>/ when several)."""
+    from wekawbc.cnn.evaluate import external_test_cnn
+    from wekawbc.cnn.images import load_crops
+    from wekawbc.cnn.model_file import save_model
+    from wekawbc.paths import inside, slug
+
+    tests = []
+    for source in args.test:
+        test_crops = load_crops(source, task=args.task, **settings.input_options(), progress=not args.quiet,
+                                allow_outside=args.allow_outside)
+        _report_skipped(test_crops.skipped)
+        tests.append(test_crops)
+    model, runs = external_test_cnn(images, y, crops.labels, ids, [_labelled(t) for t in tests], settings=settings,
+                                    progress=not args.quiet)
+    if args.save_model:
+        extra = {k: v for k, v in _provenance(args, crops, settings).items() if k != "versions"}
+        print(f"model written to {save_model(model, args.save_model, task=args.task, extra=extra)}")
+    for source, test_crops, run in zip(args.test, tests, runs):
+        folder = None
+        if args.out:
+            folder = (inside(args.out, slug(Path(source).resolve().name, "test set")) if len(args.test) > 1
+                      else Path(args.out))
+        test = {"dataset": str(source), "class_counts": test_crops.class_counts(), "skipped": test_crops.skipped,
+                "unsegmented": test_crops.unsegmented}
+        _report_evaluation(args, run, crops, y, settings, "=== Evaluation on test set ===",
+                           f"user supplied test set: {source}", test, folder)
+    return _exit_code([*crops.skipped, *(line for t in tests for line in t.skipped)])
+
+
+def _report_evaluation(args: argparse.Namespace, run, crops, y, settings, title: str, mode: str,
+                       test: dict | None, folder: Path | None) -> None:
+    """Print Weka's text and the bootstrap intervals of one evaluation; write its files to ``folder``."""
     from wekawbc.evaluation import evaluate
 
+    for note in run.notes:
+        print(f"wekawbc: note: {note}", file=sys.stderr)
     result = evaluate(run.predictions)
     print(_run_information(crops, y, settings, mode, args), end="")
     print(f"\n{title}\n{result.weka_text()}", end="")
     intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap > 0 else None
     if intervals is not None:
         print(_bootstrap_text(intervals))
-    if args.out:
-        _write_outputs(Path(args.out), run, result, intervals, _provenance(args, crops, settings), mode, args)
-    return _exit_code(crops.skipped)
+    if folder is not None:
+        provenance = _provenance(args, crops, settings)
+        if test is not None:
+            provenance["test"] = test
+        _write_outputs(folder, run, result, intervals, provenance, mode, args)
 
 
 def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) -> str:
@@ -357,11 +523,11 @@ def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) ->
     counts = np.bincount(y, minlength=len(crops.labels))
     lines = ["=== Run information ===", "",
              f"Scheme:       wekawbc CNN (CellNet {'-'.join(map(str, settings.channels))}, "
-             f"{settings.image_size} px, balance={settings.balance}, epochs<={settings.epochs}, "
-             f"seed={settings.seed})",
-             f"Data:         {args.dataset}" + (f" subsampled (seed {args.subsample_seed})" if args.class_counts else ""),
+             f"{settings.norm} norm, {settings.image_size} px {settings.framing} framing, stain={settings.stain}, "
+             f"balance={settings.balance}, epochs<={settings.epochs}, seed={settings.seed})",
+             f"Data:         {' '.join(map(str, args.dataset))}" + (f" subsampled (seed {args.subsample_seed})" if args.class_counts else ""),
              f"Instances:    {len(y)} ({', '.join(f'{label} {c}' for label, c in zip(crops.labels, counts))})",
-             f"Test mode:    {mode} (seed {args.seed})"]
+             f"Test mode:    {mode}" + ("" if args.test else f" (seed {args.seed})")]
     return "\n".join(lines) + "\n"
 
 
@@ -389,6 +555,7 @@ def _write_outputs(folder: Path, run, result, intervals, provenance: dict, mode:
                 "folds": run.fold_models,
                 **{key: value for key, value in provenance.items() if key not in ("command", "versions")}}
     n_bootstrap = intervals["n_resamples"] if intervals else 0
+    sources = list(args.dataset)  # several training sets are pooled: the one data set is fingerprinted
     write_run_folder(folder, result, predictions=run.predictions, settings=settings, seed=args.seed,
-                     dataset=args.dataset, title=folder.name, n_bootstrap=n_bootstrap)
+                     dataset=sources[0] if len(sources) == 1 else None, title=folder.name, n_bootstrap=n_bootstrap)
     print(f"\nwritten: run folder {folder} (report.json, report.html, predictions.csv, train_counts.csv)")

@@ -23,7 +23,7 @@ from wekawbc.predictions import Predictions, fold_train_counts
 from wekawbc.weka.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
                                 small_class_notes, split_indices)
 
-__all__ = ["CnnEvaluation", "cross_validate_cnn", "holdout_cnn"]
+__all__ = ["CnnEvaluation", "cross_validate_cnn", "external_test_cnn", "holdout_cnn"]
 
 
 @dataclass
@@ -138,3 +138,54 @@ def holdout_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids:
         raise WekawbcError(f"the {train.size} training instances of the {percentage:g}% split hold one class only")
     return _run(images, y, labels, ids, [(train, test)], settings or TrainSettings(), progress, on_batch)
 
+
+
+def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, labels: tuple[str, ...],
+                      train_ids: tuple[str, ...], tests: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]], *,
+                      settings: TrainSettings | None = None, progress: bool = False,
+                      on_batch: Callable[[int, tuple[str, ...]], None] | None = None
+                      ) -> tuple[TrainedCnn, list[CnnEvaluation]]:
+    """Train once on one data set and test on others (Weka's ``-T``): the cross-lab evaluation.
+
+    Parameters
+    ----------
+    train_images, train_y, labels, train_ids :
+        The training crops (one lab, or several pooled).
+    tests : list of (images, y, ids)
+        Each external test set, prepared with the same input options.
+
+    Returns
+    -------
+    (TrainedCnn, list of CnnEvaluation)
+        The trained model, and one evaluation per test set, in order; each with ``fold`` 0 and the
+        training class counts. Test images of a class the training set lacks (which the network
+        cannot have learnt) are left out, and that evaluation's ``notes`` say how many and which.
+
+    Raises
+    ------
+    WekawbcError
+        Unlabelled instances, or a training set with one class only.
+    """
+    train_y = np.asarray(train_y, dtype=np.int64)
+    _check_labelled(train_y, labels)
+    settings = settings or TrainSettings()
+    hook = None if on_batch is None else (lambda batch_ids: on_batch(0, batch_ids))
+    model = train_cnn(train_images, train_y, labels, settings, ids=train_ids, progress=progress, on_batch=hook)
+    train_counts = np.bincount(train_y, minlength=len(labels)).astype(np.float64)[None, :]
+    evaluations = []
+    for images, y, ids in tests:
+        y = np.asarray(y, dtype=np.int64)
+        if (y < 0).any():
+            raise WekawbcError(f"{int((y < 0).sum())} test image(s) have no class; evaluation needs labelled data")
+        notes = []
+        missing = sorted(set(np.unique(y)) - set(np.unique(train_y)))
+        if missing:
+            keep = ~np.isin(y, missing)
+            notes.append(f"{int((~keep).sum())} test image(s) of classes absent from the training data left out "
+                         f"(scored on the shared classes): " + ", ".join(labels[c] for c in missing))
+            images, y, ids = images[keep], y[keep], tuple(np.asarray(ids)[keep])
+        distribution = predict_proba(model, images, threads=settings.threads)
+        evaluations.append(CnnEvaluation(Predictions(labels, y, distribution, None, np.zeros(y.size, dtype=np.int64),
+                                                     train_counts, tuple(ids)),
+                                         notes, [_fold_record(0, model)]))
+    return model, evaluations

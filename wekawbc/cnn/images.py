@@ -1,10 +1,21 @@
-"""Cell crops for the CNN: read once, centre-cropped, downsized and held as one ``uint8`` array.
+"""Cell crops for the CNN: read once, framed, downsized and held as one ``uint8`` array.
 
-The network sees the centre of each crop (``crop_fraction`` of its shorter side, where the
-leukocyte sits in single-cell crops such as ``pbc/`` and ``jtsc/``), resized to ``image_size``
-pixels with ``cv2.INTER_AREA`` (the anti-aliased downsizing). Images are read through
-:func:`wekawbc.cells.dataset.read_image`; one that cannot be read is skipped and reported, and the
-batch goes on.
+Two framings (``Preprocessing.framing``):
+
+``cell`` (for data from other labs: docs/cross_lab.md)
+    The leukocyte that :func:`wekawbc.cells.segmentation.segment_cell` finds, centred on its
+    centroid, in a square of ``cell_context`` times its equivalent diameter: every lab's cell then
+    fills the input the same way, whatever the crop's size, margin or magnification. Where no
+    nucleus is found, the image's centre is used and the crop set says so.
+``centre`` (the default: the best in-lab accuracy)
+    The centre of each crop (``crop_fraction`` of its shorter side, where the leukocyte sits in
+    single-cell crops such as ``pbc/``); the file's own margins and magnification decide the scale.
+
+In either framing, a smear field whose ``labels.csv`` row holds one ``wbc_boxes_xyxy`` box
+(``bccd/``) is first cut around that box; a row naming several boxes is skipped and reported.
+The square is resized to ``image_size`` pixels with ``cv2.INTER_AREA`` (the anti-aliased
+downsizing). Images are read through :func:`wekawbc.cells.dataset.read_image`; one that cannot be
+read is skipped and reported, and the batch goes on.
 """
 
 from __future__ import annotations
@@ -14,9 +25,20 @@ import numpy as np
 
 from wekawbc._io import WekawbcError
 from wekawbc.cells.dataset import CellDataset, CellRecord, class_values, load_dataset, read_image
+from wekawbc.cnn.settings import FRAMINGS, STAINS
 from wekawbc.cnn.subsample import subsample_counts
 
-__all__ = ["CropSet", "Preprocessing", "load_crops", "prepare_crop"]
+__all__ = ["CropSet", "Preprocessing", "load_crops", "pool_crops", "prepare_crop", "prepare_input"]
+
+#: A labelled smear field is cut around its one leukocyte box, this many times the box's longer side.
+FIELD_BOX_MARGIN = 1.5
+#: ``reinhard-square``: the CIE Lab mean and standard deviation every framed square is moved to
+#: (``((L, a, b), (L, a, b))``; plasma, red cells and leukocyte together, so close to but not the
+#: stained-pixel reference of :data:`wekawbc.cells.stain.REFERENCE_LAB`). The values are the target
+#: the exploration in docs/cross_lab.md used; any fixed target of this order serves, since the
+#: network's input is standardised again with the training crops' channel statistics.
+SQUARE_LAB_REFERENCE: tuple[tuple[float, float, float], tuple[float, float, float]] = (
+    (70.6, 12.0, -8.0), (15.7, 12.0, 10.0))
 
 
 @dataclass(frozen=True)
@@ -28,16 +50,35 @@ class Preprocessing:
     image_size : int
         Side of the square input, in pixels.
     crop_fraction : float
-        Fraction of the image's shorter side kept around its centre before resizing.
+        ``centre`` framing: fraction of the image's shorter side kept around its centre.
     mean, std : tuple of float
         Per-channel (RGB) mean and standard deviation of the training crops, on the 0-1 scale,
         used to standardise the input.
+    framing : {"cell", "centre"}
+        How the square is chosen (see the module notes). Model files written before the cell
+        framing existed read as ``centre``.
+    cell_context : float
+        ``cell`` framing: side of the square in equivalent diameters of the segmented cell.
+    stain : {"none", "white-balance", "reinhard", "reinhard-square"}
+        Colour normalisation of the framed square: :func:`wekawbc.cells.stain.normalise_stain`
+        (the segmented leukocyte kept out of the plasma), or ``reinhard-square``: every pixel's CIE
+        Lab moved so that the square's mean and standard deviation become
+        :data:`SQUARE_LAB_REFERENCE` (:func:`wekawbc.cells.stain.reinhard_normalise` on the whole
+        square; no plasma estimate needed, so it also holds for tight crops with little plasma).
     """
 
     image_size: int = 48
     crop_fraction: float = 0.7
     mean: tuple[float, float, float] = (0.5, 0.5, 0.5)
     std: tuple[float, float, float] = (0.25, 0.25, 0.25)
+    framing: str = "centre"
+    cell_context: float = 1.6
+    stain: str = "none"
+
+    def input_options(self) -> dict:
+        """The keyword arguments of :func:`load_crops` that reproduce this input."""
+        return {"image_size": self.image_size, "crop_fraction": self.crop_fraction, "framing": self.framing,
+                "cell_context": self.cell_context, "stain": self.stain}
 
 
 def prepare_crop(image: np.ndarray, image_size: int, crop_fraction: float) -> np.ndarray:
@@ -50,6 +91,95 @@ def prepare_crop(image: np.ndarray, image_size: int, crop_fraction: float) -> np
     square = image[top:top + side, left:left + side]
     interpolation = cv2.INTER_AREA if side >= image_size else cv2.INTER_LINEAR
     return cv2.resize(square, (image_size, image_size), interpolation=interpolation)
+
+
+def _square(image: np.ndarray, cx: float, cy: float, side: float, image_size: int) -> np.ndarray:
+    """The ``side``-pixel square centred on (cx, cy), resized to ``image_size``; the border replicated."""
+    import cv2
+
+    side_px = max(int(round(side)), 1)
+    x0, y0 = int(round(cx - side_px / 2.0)), int(round(cy - side_px / 2.0))
+    rows, cols = image.shape[:2]
+    pad = max(0, -x0, -y0, x0 + side_px - cols, y0 + side_px - rows)
+    if pad:
+        image = cv2.copyMakeBorder(image, pad, pad, pad, pad, cv2.BORDER_REPLICATE)
+    square = image[y0 + pad:y0 + pad + side_px, x0 + pad:x0 + pad + side_px]
+    if side_px == image_size:
+        return np.ascontiguousarray(square)
+    interpolation = cv2.INTER_AREA if side_px > image_size else cv2.INTER_LINEAR
+    return cv2.resize(square, (image_size, image_size), interpolation=interpolation)
+
+
+def _around_box(image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+    """A field cut to a square of :data:`FIELD_BOX_MARGIN` times ``box``'s longer side around its centre."""
+    x0, y0, x1, y1 = box
+    side = max(int(round(FIELD_BOX_MARGIN * max(x1 - x0, y1 - y0))), 8)
+    return _square(image, (x0 + x1) / 2.0, (y0 + y1) / 2.0, side, side)
+
+
+def _cell_square(cell: np.ndarray, cell_context: float) -> tuple[float, float, float]:
+    """Centre and side of the square framing the cell (mask ``cell``): ``cell_context`` equivalent diameters.
+
+    Without a cell, the image's centre and 0.6 of its shorter side stand in for its centroid and
+    diameter.
+    """
+    if cell.any():
+        ys, xs = np.nonzero(cell)
+        cx, cy, diameter = float(xs.mean()), float(ys.mean()), 2.0 * np.sqrt(cell.sum() / np.pi)
+    else:
+        rows, cols = cell.shape
+        cx, cy, diameter = (cols - 1) / 2.0, (rows - 1) / 2.0, 0.6 * min(rows, cols)
+    return cx, cy, max(cell_context * diameter, 2.0)
+
+
+def _field_box(record: CellRecord) -> tuple[int, int, int, int] | None:
+    """The one leukocyte box of a labelled field's row; a ``WekawbcError`` when it names several."""
+    from wekawbc.cells.validation import truth_boxes
+
+    if not record.extra.get("wbc_boxes_xyxy"):
+        return None
+    boxes = truth_boxes(record)
+    if len(boxes) != 1:
+        raise WekawbcError(f"{record.image}: {len(boxes)} leukocyte boxes in wbc_boxes_xyxy; "
+                           "the CNN takes images of one leukocyte")
+    return boxes[0]
+
+
+def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: float = 0.7, framing: str = "centre",
+                  cell_context: float = 1.6, stain: str = "none",
+                  box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, bool]:
+    """The network's ``uint8`` input square of one image (see :class:`Preprocessing`).
+
+    ``box``: the leukocyte's box in a smear field, cut out first (either framing). The stain is
+    normalised on the framed square at twice ``image_size`` (its plasma and the leukocyte's mask
+    framed alike; far cheaper than on the whole image), then the square is resized. Returns the
+    square and whether a leukocyte was segmented (always True when nothing needed one).
+    """
+    import cv2
+
+    from wekawbc.cells.segmentation import segment_cell
+    from wekawbc.cells.stain import normalise_stain, reinhard_normalise
+
+    if box is not None:
+        image = _around_box(image, box)
+    needs_cell = framing == "cell" or stain in ("white-balance", "reinhard")
+    cell = segment_cell(image).cell_mask if needs_cell else None
+    found = cell is None or bool(cell.any())
+    size = image_size if stain == "none" else 2 * image_size
+    if framing == "centre":
+        frame = lambda picture: prepare_crop(picture, size, crop_fraction)  # noqa: E731
+    else:
+        cx, cy, side = _cell_square(cell, cell_context)
+        frame = lambda picture: _square(picture, cx, cy, side, size)  # noqa: E731
+    square = frame(image)
+    if stain == "none":
+        return square, found
+    if stain == "reinhard-square":
+        square = reinhard_normalise(square, np.ones(square.shape[:2], bool), SQUARE_LAB_REFERENCE)
+    else:
+        leukocyte = frame(cell.astype(np.uint8) * 255) > 127
+        square = normalise_stain(square, stain, leukocyte if leukocyte.any() else None).rgb
+    return cv2.resize(square, (image_size, image_size), interpolation=cv2.INTER_AREA), found
 
 
 @dataclass
@@ -67,6 +197,8 @@ class CropSet:
         The image path of each crop.
     skipped : list of str
         One line per image that could not be read or was left out (file and reason).
+    unsegmented : list of str
+        ``cell`` framing: the images in which no leukocyte was segmented (framed on their centre).
     """
 
     images: np.ndarray
@@ -74,6 +206,7 @@ class CropSet:
     y: np.ndarray
     ids: tuple[str, ...]
     skipped: list[str] = field(default_factory=list)
+    unsegmented: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return int(self.y.shape[0])
@@ -97,6 +230,7 @@ def _select_records(dataset: CellDataset, class_counts: dict[str, float] | None,
 
 
 def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fraction: float = 0.7,
+               framing: str = "centre", cell_context: float = 1.6, stain: str = "none",
                class_counts: dict[str, float] | None = None, subsample_seed: int = 1,
                progress: bool = False, allow_outside: bool = False) -> CropSet:
     """Read a data set (any layout :func:`~wekawbc.cells.dataset.load_dataset` knows) into a :class:`CropSet`.
@@ -107,7 +241,7 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
         The data set folder, an image or a list of images.
     task : {"five", "binary"}
         The class values: the five types or granulocyte/agranulocyte.
-    image_size, crop_fraction :
+    image_size, crop_fraction, framing, cell_context, stain :
         See :class:`Preprocessing`.
     class_counts : dict, optional
         Subsample to this class mix (five-type names; counts or proportions), seeded by
@@ -127,20 +261,42 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
     from wekawbc._progress import progress_bar
 
     labels = class_values(task)  # ValueError for an unknown task
+    if framing not in FRAMINGS:
+        raise ValueError(f"framing must be one of {FRAMINGS}, got {framing!r}")
+    if stain not in STAINS:
+        raise ValueError(f"stain must be one of {STAINS}, got {stain!r}")
+    options = {"image_size": image_size, "crop_fraction": crop_fraction, "framing": framing,
+               "cell_context": cell_context, "stain": stain}
     dataset = load_dataset(source, allow_outside=allow_outside)
     skipped = [str(problem) for problem in dataset.problems]
     records = _select_records(dataset, class_counts, subsample_seed)
-    crops, y, ids = [], [], []
+    crops, y, ids, unsegmented = [], [], [], []
     for record in progress_bar(records, desc="reading images", unit="image", enabled=progress, leave=False):
         try:
-            image = read_image(record.image)
+            box = _field_box(record)
+            crop, found = prepare_input(read_image(record.image), **options, box=box)
         except WekawbcError as error:
             skipped.append(str(error))
             continue
-        crops.append(prepare_crop(image, image_size, crop_fraction))
+        crops.append(crop)
+        if not found:
+            unsegmented.append(str(record.image))
         label = record.task_label(task)
         y.append(labels.index(label) if label is not None else -1)
         ids.append(str(record.image))
     if not crops:
         raise WekawbcError(f"{source}: none of the {len(records)} images could be read")
-    return CropSet(np.stack(crops), tuple(labels), np.asarray(y, dtype=np.int64), tuple(ids), skipped)
+    return CropSet(np.stack(crops), tuple(labels), np.asarray(y, dtype=np.int64), tuple(ids), skipped, unsegmented)
+
+
+def pool_crops(sets: list[CropSet]) -> CropSet:
+    """Several crop sets of one task as one (in the order given): data of several labs to train on."""
+    if len({crop_set.labels for crop_set in sets}) != 1:
+        raise ValueError("crop sets of different tasks cannot be pooled")
+    if len({crop_set.images.shape[1:] for crop_set in sets}) != 1:
+        raise ValueError("crop sets of different input sizes cannot be pooled")
+    if len(sets) == 1:
+        return sets[0]
+    return CropSet(np.concatenate([s.images for s in sets]), sets[0].labels, np.concatenate([s.y for s in sets]),
+                   tuple(i for s in sets for i in s.ids), [line for s in sets for line in s.skipped],
+                   [line for s in sets for line in s.unsegmented])

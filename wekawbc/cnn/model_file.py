@@ -21,14 +21,25 @@ from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write_bytes
 from wekawbc.cnn.images import Preprocessing
 from wekawbc.cnn.network import CellNet
+from wekawbc.cnn.settings import FRAMINGS, STAINS
 from wekawbc.cnn.training import TrainedCnn, TrainSettings
 
-__all__ = ["MAX_IMAGE_SIZE", "MODEL_FORMAT", "load_model", "save_model"]
+__all__ = ["DEFAULT_MODEL", "MAX_IMAGE_SIZE", "MODEL_FORMAT", "default_model_path", "load_model", "save_model"]
 
 MODEL_FORMAT = "wekawbc-cnn"
+#: The model shipped in the package (made by ``python -m wekawbc.cnn.box_model``), relative to this module.
+DEFAULT_MODEL = Path("models") / "wbc5_pbc_jtsc_bccd.pt"
 _FORMAT_VERSION = 1
 MAX_IMAGE_SIZE = 1024
 """Largest network input side a model file may ask for (crops are resized to it for every image)."""
+
+
+def default_model_path() -> Path:
+    """The shipped model's file (used by ``cnn predict`` when no model is given)."""
+    path = Path(__file__).parent / DEFAULT_MODEL
+    if not path.is_file():
+        raise WekawbcError(f"{path}: the shipped model is missing from this installation; give a model file")
+    return path
 
 
 def save_model(model: TrainedCnn, path: str | os.PathLike, *, task: str = "five",
@@ -95,7 +106,13 @@ def _preprocessing(payload: dict, n_blocks: int) -> Preprocessing:
                        f"to {MAX_IMAGE_SIZE}")
     if not isinstance(fraction, (int, float)) or not 0 < fraction <= 1:
         raise _Damaged(f"preprocessing crop_fraction {fraction!r} is not in (0, 1]")
-    return Preprocessing(size, float(fraction), _finite_triple(pre, "mean", False), _finite_triple(pre, "std", True))
+    framing, context, stain = pre.get("framing", "centre"), pre.get("cell_context", 1.6), pre.get("stain", "none")
+    if framing not in FRAMINGS or stain not in STAINS:
+        raise _Damaged(f"preprocessing framing {framing!r} or stain {stain!r} is not one of {FRAMINGS} / {STAINS}")
+    if not isinstance(context, (int, float)) or isinstance(context, bool) or not 0 < context <= 10:
+        raise _Damaged(f"preprocessing cell_context {context!r} is not a number in (0, 10]")
+    return Preprocessing(size, float(fraction), _finite_triple(pre, "mean", False), _finite_triple(pre, "std", True),
+                         str(framing), float(context), str(stain))
 
 
 def _check_weights(state: object) -> None:
@@ -118,7 +135,7 @@ def _model_from_payload(payload: dict) -> TrainedCnn:
         settings = TrainSettings.from_dict(payload["settings"])
         if not 1 <= len(settings.channels) <= 8 or not all(1 <= c <= 4096 for c in settings.channels):
             raise ValueError(f"channels {list(settings.channels)}: 1 to 8 blocks of 1 to 4096 channels")
-        network = CellNet(len(labels), settings.channels, settings.dropout)
+        network = CellNet(len(labels), settings.channels, settings.dropout, settings.norm)
     except (KeyError, TypeError, ValueError, RuntimeError) as error:
         raise _Damaged(f"training settings missing or invalid ({type(error).__name__}: {error})") from None
     preprocessing = _preprocessing(payload, len(settings.channels))

@@ -6,7 +6,7 @@ import math
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Literal
 
-__all__ = ["Augmentation", "BALANCES", "Balance", "TrainSettings"]
+__all__ = ["AUGMENTATIONS", "Augmentation", "BALANCES", "Balance", "FRAMINGS", "NORMS", "STAINS", "TrainSettings"]
 
 
 @dataclass(frozen=True)
@@ -21,10 +21,29 @@ class Augmentation:
     contrast: float = 0.15
     saturation: float = 0.15
     channel_gain: float = 0.05
+    hue: float = 0.0  # hue rotation drawn from [-hue, hue] of a full turn
+    stain: float = 0.0  # haematoxylin/eosin/DAB optical densities scaled by [1 - stain, 1 + stain] each
+    blur: float = 0.0  # Gaussian blur of sigma drawn from [0, blur] pixels
 
+
+#: Named augmentation presets (``--augment``): ``basic`` (the default) is the in-lab set measured in
+#: docs/cnn.md; ``cross-lab`` adds stain (HED) and hue jitter, blur and zoom. It helped on another
+#: lab's cells but cost in-lab accuracy (docs/cross_lab.md), so the shipped model uses it and the
+#: default does not. The same holds for the cell framing and ``reinhard-square`` stain.
+AUGMENTATIONS: dict[str, Augmentation] = {
+    "basic": Augmentation(),
+    "cross-lab": Augmentation(hue=0.05, stain=0.2, blur=0.8, scale=0.1),
+}
 
 Balance = Literal["none", "weights", "sampler"]
 BALANCES: tuple[str, ...] = ("none", "weights", "sampler")
+#: How the network's input square is chosen (see :mod:`wekawbc.cnn.images`).
+FRAMINGS: tuple[str, ...] = ("cell", "centre")
+#: Colour normalisations of the input: those of :func:`wekawbc.cells.stain.normalise_stain`, and
+#: ``reinhard-square`` (Reinhard on every pixel of the framed square, see :mod:`wekawbc.cnn.images`).
+STAINS: tuple[str, ...] = ("none", "white-balance", "reinhard", "reinhard-square")
+#: Normalisation layers of the network (see :func:`wekawbc.cnn.network.norm_layer`; kept here torch-free).
+NORMS: tuple[str, ...] = ("batch", "group", "instance", "layer")
 
 
 @dataclass(frozen=True)
@@ -37,7 +56,7 @@ class TrainSettings:
     ----------
     epochs : int
         Most epochs; early stopping usually ends sooner.
-    image_size, crop_fraction : int, float
+    image_size, crop_fraction, framing, cell_context, stain : int, float, str, float, str
         Network input (see :class:`~wekawbc.cnn.images.Preprocessing`).
     balance : {"none", "weights", "sampler"}
         Imbalance strategy: none; class-weighted loss (weights ``n / (K n_c)``); or a sampler
@@ -48,8 +67,9 @@ class TrainSettings:
         Share of each class of the training data held out (stratified, seeded) for early stopping.
     patience : int
         Epochs without a lower validation loss before training stops; the best epoch is kept.
-    channels, dropout :
-        The network (see :class:`~wekawbc.cnn.network.CellNet`).
+    channels, dropout, norm :
+        The network (see :class:`~wekawbc.cnn.network.CellNet`); ``norm`` is its normalisation
+        layer (``batch``, ``group``, ``instance`` or ``layer``).
     seed : int
         Seed of initialisation, inner split, shuffling, sampling and augmentation.
     threads : int or None
@@ -62,6 +82,9 @@ class TrainSettings:
     epochs: int = 25
     image_size: int = 48
     crop_fraction: float = 0.7
+    framing: str = "centre"
+    cell_context: float = 1.6
+    stain: str = "none"
     balance: Balance = "sampler"
     batch_size: int = 32
     learning_rate: float = 3e-3
@@ -71,6 +94,7 @@ class TrainSettings:
     patience: int = 8
     channels: tuple[int, ...] = (16, 32, 64, 128)
     dropout: float = 0.2
+    norm: str = "batch"
     seed: int = 1
     threads: int | None = None
     augmentation: Augmentation = field(default_factory=Augmentation)
@@ -85,9 +109,22 @@ class TrainSettings:
             raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
         if not 0.0 < self.crop_fraction <= 1.0:
             raise ValueError(f"crop_fraction must be in (0, 1], got {self.crop_fraction!r}")
+        if self.framing not in FRAMINGS:
+            raise ValueError(f"framing must be one of {FRAMINGS}, got {self.framing!r}")
+        if not self.cell_context > 0.0:
+            raise ValueError(f"cell_context must be > 0, got {self.cell_context!r}")
+        if self.stain not in STAINS:
+            raise ValueError(f"stain must be one of {STAINS}, got {self.stain!r}")
+        if self.norm not in NORMS:
+            raise ValueError(f"norm must be one of {NORMS}, got {self.norm!r}")
         if self.threads is not None and int(self.threads) < 1:
             raise ValueError(f"threads must be >= 1, got {self.threads!r}")
         object.__setattr__(self, "channels", tuple(int(c) for c in self.channels))
+
+    def input_options(self) -> dict:
+        """The keyword arguments of :func:`~wekawbc.cnn.images.load_crops` for this run's input."""
+        return {"image_size": self.image_size, "crop_fraction": self.crop_fraction, "framing": self.framing,
+                "cell_context": self.cell_context, "stain": self.stain}
 
     def to_dict(self) -> dict:
         """JSON-able form (the augmentation ranges nested)."""

@@ -147,8 +147,9 @@ def _logits(network: CellNet, images: torch.Tensor, normalise, batch_size: int =
 
 def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings: TrainSettings | None = None,
               *, ids: Sequence[str] | None = None, progress: bool = False,
-              on_batch: Callable[[tuple[str, ...]], None] | None = None) -> TrainedCnn:
-    """Train a :class:`CellNet` from scratch on ``images`` with classes ``y``.
+              on_batch: Callable[[tuple[str, ...]], None] | None = None,
+              start_from: TrainedCnn | None = None) -> TrainedCnn:
+    """Train a :class:`CellNet` from scratch on ``images`` with classes ``y`` (or fine-tune one).
 
     Parameters
     ----------
@@ -167,6 +168,9 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
     on_batch : callable, optional
         Called with the identifiers (or positions, as strings, without ``ids``) of the instances
         of every training batch, repeats included: the instrumentation for leakage checks.
+    start_from : TrainedCnn, optional
+        Fine-tune a copy of this model instead of starting from random weights: its architecture,
+        classes and input standardisation (mean/std) are kept; ``settings`` give the rest.
 
     Returns
     -------
@@ -196,10 +200,16 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
         torch.manual_seed(settings.seed)
         generator = torch.Generator().manual_seed(settings.seed)
         fit_idx, val_idx = inner_validation_split(y, settings.validation_fraction, settings.seed)
-        mean, std = _channel_stats(tensor[fit_idx])
-        preprocessing = Preprocessing(settings.image_size, settings.crop_fraction, mean, std)
+        if start_from is None:
+            mean, std = _channel_stats(tensor[fit_idx])
+            preprocessing = Preprocessing(settings.image_size, settings.crop_fraction, mean, std, settings.framing,
+                                          settings.cell_context, settings.stain)
+            network = CellNet(len(labels), settings.channels, settings.dropout, settings.norm)
+        else:
+            if tuple(start_from.labels) != labels:
+                raise WekawbcError(f"the model's classes {list(start_from.labels)} differ from {list(labels)}")
+            preprocessing, network = start_from.preprocessing, copy.deepcopy(start_from.network)
         normalise = _normaliser(preprocessing)
-        network = CellNet(len(labels), settings.channels, settings.dropout)
         optimiser = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate,
                                       weight_decay=settings.weight_decay)
         weights = _class_weights(y[fit_idx], len(labels)) if settings.balance == "weights" else None

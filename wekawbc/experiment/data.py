@@ -214,9 +214,13 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
                         tuple(failures), fingerprint, cache_file, False)
 
 
-def load_cnn_crops(ids: Sequence[str], image_size: int, crop_fraction: float) -> np.ndarray:
-    """The CNN's input crops of the images ``ids`` (the feature table's rows), in that order."""
-    from wekawbc.cells.dataset import read_image
-    from wekawbc.cnn.images import prepare_crop
+def load_cnn_crops(ids: Sequence[str], input_options: dict) -> np.ndarray:
+    """The CNN's input crops of the images ``ids`` (the feature table's rows), in that order.
 
-    return np.stack([prepare_crop(read_image(Path(i)), image_size, crop_fraction) for i in ids])
+    ``input_options``: the keyword arguments of :func:`wekawbc.cnn.images.prepare_input`
+    (``TrainSettings.input_options()``).
+    """
+    from wekawbc.cells.dataset import read_image
+    from wekawbc.cnn.images import prepare_input
+
+    return np.stack([prepare_input(read_image(Path(i)), **input_options)[0] for i in ids])

@@ -190,12 +190,12 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
     cnn_specs = {json.dumps(u.classifier.cnn, sort_keys=True) for u in pending if u.classifier.kind == "cnn"}
     if len(cnn_specs) > 1:
         raise WekawbcError("several CNN classifiers with different image settings in one run are not supported; "
-                           "give them the same image_size and crop_fraction")
+                           "give them the same image_size, crop_fraction, framing, cell_context and stain")
     if cnn_specs:
         from wekawbc.cnn.training import TrainSettings
 
         settings = TrainSettings.from_dict(json.loads(next(iter(cnn_specs))))
-        inputs["crops"] = executor.scatter(load_cnn_crops(features.ids, settings.image_size, settings.crop_fraction))
+        inputs["crops"] = executor.scatter(load_cnn_crops(features.ids, settings.input_options()))
     plans = {u.repetition: (group_plans(groups, u.seed, u.repetition) if groups is not None
                             else plan_folds(codes, u.seed, evaluation.folds, evaluation.split, u.repetition))
              for u in pending}
