@@ -83,10 +83,12 @@ def _run_weka(args: argparse.Namespace) -> int:
             written.append(write_train_counts_csv(run.labels, run.predictions.train_counts, _train_counts_path(path)))
         if args.json:
             written.append(_write_json(run, args, runtime.describe()))
-    except OSError as error:
+    except (OSError, WekawbcError) as error:  # atomic_write names the file it could not write
         for path in written:  # all outputs or none
             with contextlib.suppress(OSError):
                 path.unlink()
+        if isinstance(error, WekawbcError):
+            raise
         raise WekawbcError(f"{error.filename or 'output'}: cannot write: {error.strerror or error}") from None
     return 0
 
