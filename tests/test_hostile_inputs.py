@@ -376,6 +376,7 @@ MODEL_TAMPERING = {
     "labels not a list": (_set("labels", value=7), "labels"),
     "no settings": (_drop("settings"), "settings"),
     "bad channels": (_set("settings", "channels", value=["x"]), "settings"),
+    "epochs inf": (_set("settings", "epochs", value=float("inf")), "settings"),  # found by the long fuzz run
     "no weights": (_drop("state_dict"), "state_dict"),
     "weights not tensors": (_set("state_dict", value={"a": 1}), "weights"),
 }

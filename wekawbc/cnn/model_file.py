@@ -119,7 +119,7 @@ def _model_from_payload(payload: dict) -> TrainedCnn:
         if not 1 <= len(settings.channels) <= 8 or not all(1 <= c <= 4096 for c in settings.channels):
             raise ValueError(f"channels {list(settings.channels)}: 1 to 8 blocks of 1 to 4096 channels")
         network = CellNet(len(labels), settings.channels, settings.dropout)
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as error:  # epochs = inf: OverflowError
         raise _Damaged(f"training settings missing or invalid ({type(error).__name__}: {error})") from None
     preprocessing = _preprocessing(payload, len(settings.channels))
     state = payload.get("state_dict")
