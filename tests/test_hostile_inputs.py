@@ -377,6 +377,7 @@ MODEL_TAMPERING = {
     "no settings": (_drop("settings"), "settings"),
     "bad channels": (_set("settings", "channels", value=["x"]), "settings"),
     "epochs inf": (_set("settings", "epochs", value=float("inf")), "settings"),  # found by the long fuzz run
+    "dropout nan": (_set("settings", "dropout", value=float("nan")), "dropout"),  # found by the long fuzz run
     "no weights": (_drop("state_dict"), "state_dict"),
     "weights not tensors": (_set("state_dict", value={"a": 1}), "weights"),
 }
