@@ -135,7 +135,7 @@ def _model_from_payload(payload: dict) -> TrainedCnn:
         return TrainedCnn(network, tuple(labels), preprocessing, settings, list(payload.get("history", [])),
                           int(payload.get("best_epoch", 0)), str(payload.get("stop_reason", "")),
                           list(payload.get("train_counts", [])))
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:  # best_epoch = inf: OverflowError
         raise _Damaged(f"training record invalid ({error})") from None
 
 

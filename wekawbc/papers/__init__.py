@@ -287,6 +287,8 @@ def _parse_value(check: _Checker, entry: dict, where: str, tasks: dict, tables: 
             check.fail(where, f"field '{key}' is '{label}', not a class of task '{task}' ({', '.join(sorted(labels))})")
     if metric == "confusion_count" and (entry.get("class") is None or entry.get("predicted") is None or task is None):
         check.fail(where, "a 'confusion_count' needs 'task', 'class' (actual) and 'predicted'")
+    if metric == "confusion_count" and not all(n >= 0 and float(n).is_integer() for n in numbers):
+        check.fail(where, f"field 'value' {raw!r}: a confusion-matrix cell is a whole count >= 0")
     if metric == "per_class_accuracy" and entry.get("class") is None:
         check.fail(where, "a 'per_class_accuracy' needs 'class'")
     optional = {key: check.get(entry, key, where, (str,), required=False)
