@@ -637,7 +637,7 @@ def _bundled_paper() -> dict:
     (lambda d: d["groups"].update({"granulocyte": 3}), r"groups\['granulocyte'\]: expected a list"),
     (lambda d: d["tasks"].update({"multi": "x"}), r"tasks\['multi'\]: expected an object"),
     (lambda d: d["tasks"]["multi"].update({"printed_labels": [1, 2, 3, 4, 5]}), r"printed_labels"),
-    (lambda d: next(v for v in d["values"] if v["metric"] == "confusion_count").update(value=2.2e-309),
+    (lambda d: next(v for v in d["values"] if v["metric"] == "confusion_count").update(value=2.2e-309, printed="0"),
      r"a confusion-matrix cell is a whole count"),
     (lambda d: next(v for v in d["values"] if v["metric"] == "per_class_accuracy").pop("class"),
      r"a 'per_class_accuracy' needs 'class'"),
