@@ -10,6 +10,7 @@ from the matrix" (``consistent`` is None), with whatever bound or cross-check th
 
 from __future__ import annotations
 
+import collections
 import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -24,7 +25,8 @@ __all__ = ["Finding", "MatrixMetrics", "audit_paper", "findings_markdown", "find
            "max_kappa", "summary_counts"]
 
 _NOT_CHECKABLE = "not checkable from the matrix"
-_TASK_NAMES = {"binary": "binary", "multi": "five-class"}
+# A value without a task (the schema allows it) is named as such, never a KeyError (found by fuzzing).
+_TASK_NAMES = collections.defaultdict(lambda: "task-unstated", {"binary": "binary", "multi": "five-class"})
 
 
 @dataclass(frozen=True)
