@@ -643,6 +643,7 @@ def _bundled_paper() -> dict:
      r"a 'per_class_accuracy' needs 'class'"),
     (lambda d: next(v for v in d["values"] if v["metric"] == "class_count").pop("subset"), None),
     (lambda d: d["groups"].update({"granulocyte": ["neutrophil"]}), None),
+    (lambda d: next(v for v in d["values"] if v["metric"] == "unnamed").pop("task"), None),  # found by fuzzing
 ])
 def test_tampered_paper_json(tmp_path: Path, capsys: pytest.CaptureFixture, tamper, needle: str | None) -> None:
     document = _bundled_paper()
