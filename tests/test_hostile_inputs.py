@@ -644,6 +644,7 @@ def _bundled_paper() -> dict:
     (lambda d: next(v for v in d["values"] if v["metric"] == "class_count").pop("subset"), None),
     (lambda d: d["groups"].update({"granulocyte": ["neutrophil"]}), None),
     (lambda d: next(v for v in d["values"] if v["metric"] == "unnamed").pop("task"), None),  # found by fuzzing
+    (lambda d: d["tables"]["Table 1"].update(confusion_matrix=None), None),  # found by fuzzing
 ])
 def test_tampered_paper_json(tmp_path: Path, capsys: pytest.CaptureFixture, tamper, needle: str | None) -> None:
     document = _bundled_paper()

@@ -160,7 +160,8 @@ class Paper:
 
     def confusion_tables(self) -> dict[str, str]:
         """Table name -> task, for every table that is a confusion matrix."""
-        return {name: info["confusion_matrix"]["task"] for name, info in self.tables.items() if "confusion_matrix" in info}
+        return {name: info["confusion_matrix"]["task"] for name, info in self.tables.items()
+                if info.get("confusion_matrix") is not None}  # null: no matrix, as the loader reads it
 
     def confusion_matrix(self, table: str) -> tuple[tuple[str, ...], np.ndarray]:
         """The labels (the task's class order) and the printed cells of a confusion table, rows actual."""
