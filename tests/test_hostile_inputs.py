@@ -376,6 +376,9 @@ MODEL_TAMPERING = {
     "labels not a list": (_set("labels", value=7), "labels"),
     "no settings": (_drop("settings"), "settings"),
     "bad channels": (_set("settings", "channels", value=["x"]), "settings"),
+    "epochs inf": (_set("settings", "epochs", value=float("inf")), "settings"),  # found by the long fuzz run
+    "dropout nan": (_set("settings", "dropout", value=float("nan")), "dropout"),  # found by the long fuzz run
+    "best_epoch inf": (_set("best_epoch", value=float("inf")), "training record"),  # found by the long fuzz run
     "no weights": (_drop("state_dict"), "state_dict"),
     "weights not tensors": (_set("state_dict", value={"a": 1}), "weights"),
 }
@@ -633,10 +636,14 @@ def _bundled_paper() -> dict:
     (lambda d: d["groups"].update({"granulocyte": 3}), r"groups\['granulocyte'\]: expected a list"),
     (lambda d: d["tasks"].update({"multi": "x"}), r"tasks\['multi'\]: expected an object"),
     (lambda d: d["tasks"]["multi"].update({"printed_labels": [1, 2, 3, 4, 5]}), r"printed_labels"),
+    (lambda d: next(v for v in d["values"] if v["metric"] == "confusion_count").update(value=2.2e-309, printed="0"),
+     r"a confusion-matrix cell is a whole count"),
     (lambda d: next(v for v in d["values"] if v["metric"] == "per_class_accuracy").pop("class"),
      r"a 'per_class_accuracy' needs 'class'"),
     (lambda d: next(v for v in d["values"] if v["metric"] == "class_count").pop("subset"), None),
     (lambda d: d["groups"].update({"granulocyte": ["neutrophil"]}), None),
+    (lambda d: next(v for v in d["values"] if v["metric"] == "unnamed").pop("task"), None),  # found by fuzzing
+    (lambda d: d["tables"]["Table 1"].update(confusion_matrix=None), None),  # found by fuzzing
 ])
 def test_tampered_paper_json(tmp_path: Path, capsys: pytest.CaptureFixture, tamper, needle: str | None) -> None:
     document = _bundled_paper()

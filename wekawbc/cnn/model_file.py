@@ -135,8 +135,10 @@ def _model_from_payload(payload: dict) -> TrainedCnn:
         settings = TrainSettings.from_dict(payload["settings"])
         if not 1 <= len(settings.channels) <= 8 or not all(1 <= c <= 4096 for c in settings.channels):
             raise ValueError(f"channels {list(settings.channels)}: 1 to 8 blocks of 1 to 4096 channels")
+        if not 0 <= settings.dropout < 1:  # NaN too
+            raise ValueError(f"dropout {settings.dropout!r} is not in [0, 1)")
         network = CellNet(len(labels), settings.channels, settings.dropout, settings.norm)
-    except (KeyError, TypeError, ValueError, RuntimeError) as error:
+    except (KeyError, TypeError, ValueError, RuntimeError, OverflowError) as error:  # epochs = inf: OverflowError
         raise _Damaged(f"training settings missing or invalid ({type(error).__name__}: {error})") from None
     preprocessing = _preprocessing(payload, len(settings.channels))
     state = payload.get("state_dict")
@@ -150,7 +152,7 @@ def _model_from_payload(payload: dict) -> TrainedCnn:
         return TrainedCnn(network, tuple(labels), preprocessing, settings, list(payload.get("history", [])),
                           int(payload.get("best_epoch", 0)), str(payload.get("stop_reason", "")),
                           list(payload.get("train_counts", [])))
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, OverflowError) as error:  # best_epoch = inf: OverflowError
         raise _Damaged(f"training record invalid ({error})") from None
 
 

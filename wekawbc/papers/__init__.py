@@ -165,7 +165,8 @@ class Paper:
 
     def confusion_tables(self) -> dict[str, str]:
         """Table name -> task, for every table that is a confusion matrix."""
-        return {name: info["confusion_matrix"]["task"] for name, info in self.tables.items() if "confusion_matrix" in info}
+        return {name: info["confusion_matrix"]["task"] for name, info in self.tables.items()
+                if info.get("confusion_matrix") is not None}  # null: no matrix, as the loader reads it
 
     def confusion_matrix(self, table: str) -> tuple[tuple[str, ...], np.ndarray]:
         """The labels (the task's class order) and the printed cells of a confusion table, rows actual."""
@@ -295,6 +296,8 @@ def _parse_value(check: _Checker, entry: dict, where: str, tasks: dict, tables: 
             check.fail(where, f"field '{key}' is '{label}', not a class of task '{task}' ({', '.join(sorted(labels))})")
     if metric == "confusion_count" and (entry.get("class") is None or entry.get("predicted") is None or task is None):
         check.fail(where, "a 'confusion_count' needs 'task', 'class' (actual) and 'predicted'")
+    if metric == "confusion_count" and not all(n >= 0 and float(n).is_integer() for n in numbers):
+        check.fail(where, f"field 'value' {raw!r}: a confusion-matrix cell is a whole count >= 0")
     if metric == "per_class_accuracy" and entry.get("class") is None:
         check.fail(where, "a 'per_class_accuracy' needs 'class'")
     optional = {key: check.get(entry, key, where, (str,), required=False)

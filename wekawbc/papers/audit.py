@@ -12,6 +12,7 @@ from the matrix" (``consistent`` is None), with whatever bound or cross-check th
 
 from __future__ import annotations
 
+import collections
 import math
 from dataclasses import asdict, dataclass
 from functools import cached_property
@@ -25,7 +26,8 @@ from wekawbc.predictions import Predictions
 __all__ = ["Finding", "MatrixMetrics", "audit_paper", "matrix_predictions", "max_kappa", "summary_counts"]
 
 _NOT_CHECKABLE = "not checkable from the matrix"
-_TASK_NAMES = {"binary": "binary", "multi": "five-class"}
+# A value without a task (the schema allows it) is named as such, never a KeyError (found by fuzzing).
+_TASK_NAMES = collections.defaultdict(lambda: "task-unstated", {"binary": "binary", "multi": "five-class"})
 
 
 @dataclass(frozen=True)
