@@ -8,7 +8,7 @@ traceback, never a silent wrong number.
 The default run tries a few dozen inputs per surface (a few seconds each); ``-m slow`` runs
 :data:`LONG_EXAMPLES` per surface (``WEKAWBC_FUZZ_EXAMPLES=N`` sets another number). With
 ``WEKAWBC_FUZZ_RESULTS=FILE`` set, each test adds its counts (inputs tried, refused, accepted,
-seconds, and whether the run completed) to that JSON file as it goes: docs/reliability_inputs.md
+seconds, and whether the run completed) to that JSON file as it goes: docs/reliability.md
 records them.
 """
 
