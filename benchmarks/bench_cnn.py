@@ -43,7 +43,7 @@ def main() -> str:
     import numpy as np
 
     from wekawbc.cnn.images import load_crops
-    from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS, subsample_counts
+    from wekawbc.protocol.subsample import PAPER_TABLE2_COUNTS, subsample_counts
     from wekawbc.cnn.training import TrainSettings, predict_proba, train_cnn
 
     pbc = _DATASETS / "pbc"

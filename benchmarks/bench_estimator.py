@@ -63,7 +63,7 @@ def _variants(X: np.ndarray, y: np.ndarray) -> dict[str, Callable[[], object]]:
     """Name -> one 10-fold cross-validation of J48 on the data."""
     from sklearn.model_selection import StratifiedKFold, cross_val_score
 
-    from wekawbc.weka.folds import cv_train_test_indices
+    from wekawbc.protocol.folds import cv_train_test_indices
     from wekawbc.weka.sklearn import WekaClassifier, cross_validate_predictions
     from weka.classifiers import Classifier, Evaluation
     from weka.core.classes import Random

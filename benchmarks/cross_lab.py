@@ -100,7 +100,7 @@ def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
 
 def paper_mix(table: pd.DataFrame, seed: int = 1) -> pd.DataFrame:
     """The rows of ``pbc`` in the paper's class mix, the cells ``wekawbc run`` picks with class_counts = "paper"."""
-    from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS
+    from wekawbc.protocol.subsample import PAPER_TABLE2_COUNTS
     from wekawbc.experiment.data import select_cells
 
     folder = Path(table["image"].iloc[0]).parents[2]  # pbc/images/<type>/<file>

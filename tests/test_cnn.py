@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from wekawbc._io import WekawbcError
-from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS, parse_class_counts, resolve_class_counts, subsample_counts
+from wekawbc.protocol.subsample import PAPER_TABLE2_COUNTS, parse_class_counts, resolve_class_counts, subsample_counts
 
 torch = pytest.importorskip("torch")
 
 from wekawbc.cnn.evaluate import cross_validate_cnn, holdout_cnn  # noqa: E402
-from wekawbc.weka.folds import small_class_notes  # noqa: E402
+from wekawbc.protocol.folds import small_class_notes  # noqa: E402
 from wekawbc.cnn.images import load_crops  # noqa: E402
 from wekawbc.cnn.model_file import load_model, save_model  # noqa: E402
 from wekawbc.cnn.training import TrainSettings, inner_validation_split, predict_proba, train_cnn  # noqa: E402
@@ -69,7 +69,7 @@ def test_subsample_module_does_not_import_torch():
     import subprocess
     import sys
 
-    code = "import sys, wekawbc.cnn.subsample; print('torch' in sys.modules)"
+    code = "import sys, wekawbc.protocol.subsample; print('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True).stdout.strip() == "False"
 
@@ -199,7 +199,7 @@ def test_model_file_round_trip_and_refusals(crops, tmp_path):
 
 def test_cross_validation_uses_wekas_folds_and_never_leaks(crops):
     from wekawbc.evaluation import evaluate
-    from wekawbc.weka.folds import stratified_fold_assignment
+    from wekawbc.protocol.folds import stratified_fold_assignment
 
     seen: dict[int, list[str]] = {}
     settings = TrainSettings(**{**TINY.__dict__, "epochs": 1, "balance": "sampler"})
@@ -225,7 +225,7 @@ def test_cross_validation_uses_wekas_folds_and_never_leaks(crops):
 
 
 def test_holdout_uses_wekas_split(crops):
-    from wekawbc.weka.folds import split_indices
+    from wekawbc.protocol.folds import split_indices
 
     settings = TrainSettings(**{**TINY.__dict__, "epochs": 1})
     run = holdout_cnn(crops.images, crops.y, crops.labels, crops.ids, percentage=70, seed=2, settings=settings)

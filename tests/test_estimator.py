@@ -260,7 +260,7 @@ def _weka_cross_validation(command, X, y, labels, folds, seed):
                                                ("weka.classifiers.trees.RandomForest -I 10", 7)])
 def test_cross_validation_on_wekas_folds_equals_weka(jvm, data, command, seed):
     from wekawbc.evaluation import evaluate
-    from wekawbc.weka.folds import cv_train_test_indices
+    from wekawbc.protocol.folds import cv_train_test_indices
 
     X, y = data
     splits = cv_train_test_indices(y, 10, seed)
@@ -281,7 +281,7 @@ def test_cross_validation_on_wekas_folds_equals_weka(jvm, data, command, seed):
 def test_cross_validation_keeps_the_data_sets_class_order(jvm, data, command):
     # Weka's class order matters (Logistic's reference class; RandomForest's seed comes from an
     # instance's text): the driver declares ``labels`` as the classes, like the ARFF's header.
-    from wekawbc.weka.folds import cv_train_test_indices
+    from wekawbc.protocol.folds import cv_train_test_indices
 
     X, y = data
     order = ("mono", "band", "lymph")
@@ -308,7 +308,7 @@ def test_declared_classes_keep_absent_ones_in_wekas_header(jvm, data):
 
 
 def test_cross_validation_with_fold_numbers_and_train_counts(jvm, data):
-    from wekawbc.weka.folds import stratified_fold_assignment
+    from wekawbc.protocol.folds import stratified_fold_assignment
 
     X, y = data
     folds = stratified_fold_assignment(y, 5, 1)

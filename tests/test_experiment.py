@@ -135,7 +135,7 @@ def test_cnn_fold_settings_fill_in_the_defaults():
 
 
 def test_split_plan_is_wekas(features):
-    from wekawbc.weka.folds import split_indices
+    from wekawbc.protocol.folds import split_indices
 
     _, _, codes = features
     (plan,) = plan_folds(codes, seed=2, split=66)

@@ -18,7 +18,7 @@ from wekawbc.cells.detection import (
 )
 from wekawbc.cells.fields import choose_cells, main_cell
 from wekawbc.cells.validation import check_boxes, in_share, validate_detection
-from wekawbc.weka.folds import (
+from wekawbc.protocol.folds import (
     cv_train_test_indices,
     grouped_cv_train_test_indices,
     grouped_fold_assignment,

@@ -14,7 +14,7 @@ from wekawbc._io import WekawbcError
 from wekawbc.imbalance import (STRATEGIES, AdaptiveSMOTE, ClassBalancedWekaClassifier, CostSensitiveWekaClassifier,
                                balanced_class_weights, balanced_sample_weights, get_strategy,
                                inverse_frequency_costs, make_estimator)
-from wekawbc.weka.folds import stratified_fold_assignment
+from wekawbc.protocol.folds import stratified_fold_assignment
 from wekawbc.weka.sklearn import cross_validate_predictions
 
 LABELS = ("eos", "lymph", "neut")

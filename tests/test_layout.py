@@ -151,7 +151,7 @@ def test_ruff_finds_nothing():
 TYPED_MODULES = (
     "_io.py", "_json.py", "_lazy.py", "provenance.py", "protocol", "evaluation/metrics.py", "evaluation/_engine.py",
     "evaluation/_result.py", "evaluation/_imbalance.py", "evaluation/_format.py", "evaluation/_curves.py",
-    "experiment/stats.py", "weka/classifiers.py", "weka/folds.py", "weka/rank.py", "cells/lobes.py",
+    "experiment/stats.py", "weka/classifiers.py", "weka/rank.py", "cells/lobes.py",
     "features/registry.py",
 )
 

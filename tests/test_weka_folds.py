@@ -1,4 +1,4 @@
-"""wekawbc.weka.folds reproduces Weka's folds and split exactly; the oracle is Weka's own Java code."""
+"""wekawbc.protocol.folds reproduces Weka's folds and split exactly; the oracle is Weka's own Java code."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from wekawbc.weka.folds import (JavaRandom, cv_train_test_indices, java_round, split_indices,
+from wekawbc.protocol.folds import (JavaRandom, cv_train_test_indices, java_round, split_indices,
                                 stratified_fold_assignment)
 
 

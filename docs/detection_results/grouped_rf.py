@@ -10,7 +10,7 @@ from wekawbc.cells.dataset import CLASSES, CellDataset, load_dataset
 from wekawbc.evaluation import evaluate
 from wekawbc.features.batch import extract_dataset
 from wekawbc.features.registry import feature_names
-from wekawbc.weka.folds import (
+from wekawbc.protocol.folds import (
     cv_train_test_indices,
     grouped_cv_train_test_indices,
     grouping_note,

@@ -2,7 +2,8 @@
 
 The CNN produces the same :class:`~wekawbc.predictions.Predictions` as Weka's classifiers, so one
 evaluation engine scores both. Torch is imported only when a torch-backed name is first used:
-``wekawbc.cnn.subsample`` (also used by the experiments) and ``wekawbc.cnn.settings`` stay torch-free,
+the class-mix subsampling (``wekawbc.protocol.subsample``, shared with the experiments and re-exported
+here) and ``wekawbc.cnn.settings`` stay torch-free,
 and ``wekawbc --help`` loads neither torch nor numpy.
 """
 
@@ -12,7 +13,7 @@ from wekawbc._lazy import lazy_exports
 from wekawbc.cnn.settings import Augmentation, TrainSettings
 
 _LAZY = {
-    "wekawbc.cnn.subsample": ("PAPER_TABLE2_COUNTS", "parse_class_counts", "subsample_counts"),
+    "wekawbc.protocol.subsample": ("PAPER_TABLE2_COUNTS", "parse_class_counts", "subsample_counts"),
     "wekawbc.cnn.images": ("CropSet", "Preprocessing", "load_crops"),
     "wekawbc.cnn.training": ("TrainedCnn", "train_cnn", "predict_proba"),
     "wekawbc.cnn.model_file": ("save_model", "load_model"),

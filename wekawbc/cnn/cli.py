@@ -14,7 +14,7 @@ from wekawbc._io import WekawbcError
 __all__ = ["register"]
 
 def _class_counts(text: str) -> dict[str, float]:
-    from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS, parse_class_counts
+    from wekawbc.protocol.subsample import PAPER_TABLE2_COUNTS, parse_class_counts
 
     if text.strip().lower() == "paper":
         return dict(PAPER_TABLE2_COUNTS)
@@ -414,7 +414,7 @@ def _subsample(args: argparse.Namespace) -> int:
 
     from wekawbc._io import atomic_write_text
     from wekawbc.cells.dataset import load_dataset
-    from wekawbc.cnn.subsample import subsample_counts
+    from wekawbc.protocol.subsample import subsample_counts
 
     dataset = load_dataset(args.dataset, allow_outside=args.allow_outside)
     try:

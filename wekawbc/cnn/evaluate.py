@@ -1,6 +1,6 @@
 """The CNN scored exactly like a Weka classifier: Weka's folds (or split), the shared ``Predictions``.
 
-Fold assignment comes from :mod:`wekawbc.weka.folds` (Weka's ``randomize`` + ``stratify`` in pure
+Fold assignment comes from :mod:`wekawbc.protocol.folds` (Weka's ``randomize`` + ``stratify`` in pure
 Python), applied to the instances in the data set's record order (after any subsampling): the same
 order the ARFF of handcrafted features lists them in, so the CNN and a Weka classifier run on that
 ARFF with the same seed see identical test folds. Predictions come out in Weka's order (fold by
@@ -20,7 +20,7 @@ import numpy as np
 from wekawbc._io import WekawbcError
 from wekawbc.cnn.training import TrainedCnn, TrainSettings, predict_proba, train_cnn
 from wekawbc.predictions import Predictions, fold_train_counts
-from wekawbc.weka.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
+from wekawbc.protocol.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
                                 small_class_notes, split_indices)
 
 __all__ = ["CnnEvaluation", "cross_validate_cnn", "external_test_cnn", "holdout_cnn"]
@@ -102,7 +102,7 @@ def cross_validate_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...
         ``on_batch(fold, ids)`` for every training batch (leakage checks).
     groups : sequence, optional
         One group key per instance (its image, slide or patient): a group's instances always share a
-        fold (:func:`wekawbc.weka.folds.grouped_cv_train_test_indices`); a note says when this changed
+        fold (:func:`wekawbc.protocol.folds.grouped_cv_train_test_indices`); a note says when this changed
         the folds.
 
     Raises

@@ -26,7 +26,7 @@ import numpy as np
 from wekawbc._io import WekawbcError
 from wekawbc.cells.dataset import CellDataset, CellRecord, class_values, load_dataset, read_image
 from wekawbc.cnn.settings import FRAMINGS, STAINS
-from wekawbc.cnn.subsample import subsample_counts
+from wekawbc.protocol.subsample import subsample_counts
 
 __all__ = ["CropSet", "Preprocessing", "load_crops", "pool_crops", "prepare_crop", "prepare_input"]
 

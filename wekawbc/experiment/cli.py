@@ -176,7 +176,7 @@ def _demo(args: argparse.Namespace) -> int:
     source = "--data" if args.data else f"${DATA_ENV}"
     class_counts = args.class_counts
     if class_counts is not None and class_counts != "paper":
-        from wekawbc.cnn.subsample import parse_class_counts
+        from wekawbc.protocol.subsample import parse_class_counts
 
         try:
             class_counts = parse_class_counts(class_counts)

@@ -220,7 +220,7 @@ def _kind_name(kind: type | tuple[type, ...]) -> str:
 
 
 def _class_counts(value: Any, where: str, key: str) -> dict[str, float] | None:
-    from wekawbc.cnn.subsample import PAPER_TABLE2_COUNTS
+    from wekawbc.protocol.subsample import PAPER_TABLE2_COUNTS
 
     if value is None:
         return None

@@ -51,7 +51,7 @@ class CellSelection:
 
 def select_cells(name: str, path: Path, class_counts: dict[str, float] | None, seed: int) -> CellSelection:
     """Labelled records of the data set at ``path``, subsampled (seeded) to ``class_counts`` when given."""
-    from wekawbc.cnn.subsample import subsample_counts
+    from wekawbc.protocol.subsample import subsample_counts
 
     dataset = load_dataset(path)
     records = [r for r in dataset.records if r.label is not None]

@@ -5,8 +5,8 @@ class codes, and Weka's training and test indices for that fold — returning th
 distributions of the test rows. The same function runs in this process or on a Dask worker, so
 the results are identical wherever they run. Folds are Weka's: for cross-validation with seed
 ``s`` the test folds of ``randomize(new Random(s))`` + ``stratify`` and the training rows in the
-order ``trainCV`` gives them (:func:`wekawbc.weka.folds.cv_train_test_indices`); for a percentage
-split, :func:`wekawbc.weka.folds.split_indices`.
+order ``trainCV`` gives them (:func:`wekawbc.protocol.folds.cv_train_test_indices`); for a percentage
+split, :func:`wekawbc.protocol.folds.split_indices`.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class FoldPlan:
 def plan_folds(codes: np.ndarray, seed: int, folds: int | None = None, split: float | None = None,
                repetition: int = 1) -> list[FoldPlan]:
     """Weka's folds (``folds``) or percentage split (``split``) of the data for one repetition."""
-    from wekawbc.weka.folds import cv_train_test_indices, split_indices
+    from wekawbc.protocol.folds import cv_train_test_indices, split_indices
 
     if split is not None:
         train, test = split_indices(len(codes), split, seed)

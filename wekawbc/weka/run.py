@@ -35,7 +35,7 @@ from wekawbc.evaluation.metrics import class_metrics, summary_metrics, weighted_
 from wekawbc.predictions import Predictions
 from wekawbc.weka.classifiers import new_classifier, split_classifier_command
 from wekawbc.weka.data import load_instances
-from wekawbc.weka.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
+from wekawbc.protocol.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
                                 small_class_notes, split_indices)
 from wekawbc.weka.jvm import java_error
 
@@ -263,7 +263,7 @@ def run_classifier(data, classifier: str, *, folds: int | None = None, split: fl
         The class attribute; the last attribute by default.
     groups : sequence, optional
         Cross-validation only: one group key per instance (its image, slide, patient). A group's
-        instances always share a fold (:func:`wekawbc.weka.folds.grouped_cv_train_test_indices`:
+        instances always share a fold (:func:`wekawbc.protocol.folds.grouped_cv_train_test_indices`:
         Weka's randomize and stratify applied to the groups); with one instance per group the folds
         are Weka's own. ``WekaRun.grouping`` says when grouping changed them.
 
@@ -354,7 +354,7 @@ def _check_rows(train, row_ids: np.ndarray, actual: np.ndarray) -> None:
     if row_ids.size:
         y = np.asarray(train.attributeToDoubleArray(train.classIndex()))[row_ids]
         if not np.array_equal(np.where(np.isnan(y), -1, y).astype(np.int64), actual):
-            raise RuntimeError("wekawbc.weka.folds disagrees with Weka's folds; please report this bug")
+            raise RuntimeError("wekawbc.protocol.folds disagrees with Weka's folds; please report this bug")
 
 
 def _empty_rows() -> dict[str, list]:
@@ -392,7 +392,7 @@ def _cross_validate(data, classifier, folds: int, seed: int, labels: tuple[str, 
 
 
 def _cross_validate_grouped(data, classifier, folds: int, seed: int, labels: tuple[str, ...], groups):
-    """Cross-validation on :func:`~wekawbc.weka.folds.grouped_cv_train_test_indices`' folds, fold by fold as
+    """Cross-validation on :func:`~wekawbc.protocol.folds.grouped_cv_train_test_indices`' folds, fold by fold as
     ``crossValidateModel`` does (priors from each training part, a fresh copy of the classifier)."""
     from jpype import JClass
 

@@ -8,7 +8,7 @@ first use). Data cross the boundary in bulk: the feature matrix becomes one Java
 and each batch of predictions is one call to Weka's ``distributionsForInstances``.
 
 :func:`cross_validate_predictions` trains any such estimator (or pipeline) on given folds -- Weka's
-own, with Weka's training order, from :func:`wekawbc.weka.folds.cv_train_test_indices` -- and
+own, with Weka's training order, from :func:`wekawbc.protocol.folds.cv_train_test_indices` -- and
 returns the project's :class:`~wekawbc.predictions.Predictions`; for a plain Weka classifier these
 equal Weka's ``crossValidateModel`` bit for bit, so the one evaluation engine prints Weka's text.
 """
@@ -364,9 +364,9 @@ def cross_validate_predictions(estimator, X, y, folds, labels: Sequence[str], id
         Class labels; their ``str`` must be among ``labels``.
     folds : array-like of int, shape (n_samples,), or sequence of (train, test) index arrays
         Either the test fold of each instance, numbered from 0 (training rows then keep the data's
-        order), e.g. Weka's ``wekawbc.weka.folds.stratified_fold_assignment(y, n_folds, seed)``; or,
+        order), e.g. Weka's ``wekawbc.protocol.folds.stratified_fold_assignment(y, n_folds, seed)``; or,
         per fold, the training and test row indices in the order to train on, e.g.
-        ``wekawbc.weka.folds.cv_train_test_indices(y, n_folds, seed)``, whose training order is
+        ``wekawbc.protocol.folds.cv_train_test_indices(y, n_folds, seed)``, whose training order is
         Weka's own ``trainCV`` order -- needed to reproduce order-sensitive classifiers such as
         RandomForest exactly.
     labels : sequence of str
