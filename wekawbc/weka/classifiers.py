@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from wekawbc._io import WekawbcError
 from wekawbc.weka.jvm import java_error, start
 
-__all__ = ["split_classifier_command", "new_classifier"]
+__all__ = ["split_classifier_command", "new_classifier", "new_weka_object"]
 
 _MISSING_CLASS_HINT = "(misspelt, or in a Weka package that is not installed or not loaded: see --packages)"
 
@@ -50,6 +50,28 @@ def split_classifier_command(command: str, options: str | Sequence[str] | None =
     return parts[0], parts[1:]
 
 
+def new_weka_object(base_class: str, classname: str, options: Sequence[str], context: str, *,
+                    not_found: str, problem: str | None = "Weka rejects the options", kind: bool = False):
+    """A fresh, configured Java object of a Weka scheme: ``base_class.forName(classname, options)``.
+
+    Weka's ``Utils.checkForRemainingOptions`` rejects options the object left unused, as Weka's
+    command line does. ``not_found`` is the message for an unknown class; ``problem`` and ``kind``
+    word the rest as :func:`wekawbc.weka.jvm.java_error` does.
+    """
+    start()
+    from jpype import JArray, JClass, JException, JString
+
+    array = JArray(JString)([str(o) for o in options])
+    try:
+        built = JClass(base_class).forName(classname, array)
+        JClass("weka.core.Utils").checkForRemainingOptions(array)
+    except JException as error:
+        if "ClassNotFoundException" in str(error.getClass().getName()):
+            raise WekawbcError(f"{context}: {not_found}") from None
+        raise java_error(error, context, problem, kind=kind) from None
+    return built
+
+
 def new_classifier(classname: str, options: Sequence[str], context: str | None = None, *, kind: bool = False):
     """A fresh, configured (untrained) Java ``weka.classifiers.Classifier``.
 
@@ -74,19 +96,10 @@ def new_classifier(classname: str, options: Sequence[str], context: str | None =
     WekawbcError
         With Weka's own message: an unknown class, a class that is not a classifier, bad options.
     """
-    start()
-    from jpype import JArray, JClass, JException, JString
-
     options = [str(o) for o in options]
     if context is None:
         context = f"classifier '{' '.join([classname, *options])}'"
-    array = JArray(JString)(options)
-    try:
-        built = JClass("weka.classifiers.AbstractClassifier").forName(classname, array)
-        JClass("weka.core.Utils").checkForRemainingOptions(array)
-    except JException as error:
-        if "ClassNotFoundException" in str(error.getClass().getName()):
-            found = f"no such class: {classname}" if kind else f"Weka can't find class with name {classname}"
-            raise WekawbcError(f"{context}: {found} {_MISSING_CLASS_HINT}") from None
-        raise java_error(error, context, None if kind else "Weka rejects the options", kind=kind) from None
-    return built
+    found = f"no such class: {classname}" if kind else f"Weka can't find class with name {classname}"
+    return new_weka_object("weka.classifiers.AbstractClassifier", classname, options, context,
+                           not_found=f"{found} {_MISSING_CLASS_HINT}",
+                           problem=None if kind else "Weka rejects the options", kind=kind)

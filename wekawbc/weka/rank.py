@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wekawbc._io import WekawbcError
-from wekawbc.weka.classifiers import split_classifier_command
+from wekawbc.weka.classifiers import new_weka_object, split_classifier_command
 from wekawbc.weka.data import load_instances
 from wekawbc.weka.jvm import java_error, start
 
@@ -71,18 +71,13 @@ def _command_line(handler) -> str:
 
 
 def _new_evaluator(command: str):
-    from jpype import JArray, JClass, JException, JString
+    from jpype import JClass
 
     classname, options = split_classifier_command(EVALUATORS.get(command.strip().lower(), command))
-    array = JArray(JString)(options)
-    try:
-        evaluator = JClass("weka.attributeSelection.ASEvaluation").forName(classname, array)
-        JClass("weka.core.Utils").checkForRemainingOptions(array)
-    except JException as error:
-        if "ClassNotFoundException" in str(error.getClass().getName()):
-            raise WekawbcError(f"attribute evaluator '{command}': Weka can't find class with name {classname} "
-                               f"(short names: {', '.join(EVALUATORS)})") from None
-        raise java_error(error, f"attribute evaluator '{command}'", "Weka rejects the options") from None
+    evaluator = new_weka_object("weka.attributeSelection.ASEvaluation", classname, options,
+                                f"attribute evaluator '{command}'",
+                                not_found=f"Weka can't find class with name {classname} "
+                                          f"(short names: {', '.join(EVALUATORS)})")
     if not JClass("weka.attributeSelection.AttributeEvaluator").class_.isInstance(evaluator):
         raise WekawbcError(f"attribute evaluator '{command}': {classname} evaluates subsets, not single "
                            "attributes, so it cannot rank them")
