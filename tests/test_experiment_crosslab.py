@@ -78,7 +78,9 @@ def test_test_classes_missing_from_training_are_left_out_with_a_note(jvm, labs, 
 
 @pytest.mark.slow  # a whole run (extraction, grid, cross-lab): 20-40 s on the shared machine
 def test_leave_one_group_out_folds_are_the_groups(jvm, labs, tmp_path):
-    raw = {**_config(labs, tmp_path), "datasets": [{"name": "pooled", "path": str(labs["pooled"])}],
+    # The pooled index names the two labs' images in their own folders: allowed explicitly.
+    raw = {**_config(labs, tmp_path), "datasets": [{"name": "pooled", "path": str(labs["pooled"]),
+                                                    "allow_outside": True}],
            "evaluation": {"groups": "lab"}}
     outcome = run_experiment(parse_config(raw), SerialExecutor(), progress=False)
     predictions = pd.read_csv(next((outcome.run_dir / "grid").rglob("predictions.csv")))

@@ -95,6 +95,9 @@ class DatasetSpec:
     path: Path
     class_counts: dict[str, float] | None = None
     """Wanted cells per type (or proportions); None keeps every labelled cell."""
+    allow_outside: bool = False
+    """Read images the data set's index names outside its folder (``allow_outside = true``, as
+    ``--allow-outside`` on the commands): an index that pools other data sets' images."""
 
 
 @dataclass(frozen=True)
@@ -254,7 +257,8 @@ def _array_of_tables(raw: Any, key: str, what: str, allowed: set[str], where: st
 
 def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
     specs = []
-    for i, table in enumerate(_array_of_tables(raw, "datasets", "a 'path'", {"name", "path", "class_counts"}, where)):
+    keys = {"name", "path", "class_counts", "allow_outside"}
+    for i, table in enumerate(_array_of_tables(raw, "datasets", "a 'path'", keys, where)):
         if "path" not in table:
             raise _fail(where, f"datasets[{i}].path", "is missing")
         path = Path(os.path.expanduser(_typed(table, "path", str, where, "")))
@@ -264,7 +268,8 @@ def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
         name = _typed(table, "name", str, where, path.name)
         slug(name, f"{where}: 'datasets[{i}].name'")  # it names output folders and files
         specs.append(DatasetSpec(name, path, _class_counts(table.get("class_counts"), where,
-                                                          f"datasets[{i}].class_counts")))
+                                                          f"datasets[{i}].class_counts"),
+                                 _typed(table, "allow_outside", bool, where, False)))
     _distinct_file_names([s.name for s in specs], where, "datasets", "give each a distinct 'name'")
     return tuple(specs)
 

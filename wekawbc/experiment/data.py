@@ -49,11 +49,13 @@ class CellSelection:
         return np.array([values.index(r.task_label(task)) for r in self.records], dtype=np.int64)
 
 
-def select_cells(name: str, path: Path, class_counts: dict[str, float] | None, seed: int) -> CellSelection:
-    """Labelled records of the data set at ``path``, subsampled (seeded) to ``class_counts`` when given."""
+def select_cells(name: str, path: Path, class_counts: dict[str, float] | None, seed: int, *,
+                 allow_outside: bool = False) -> CellSelection:
+    """Labelled records of the data set at ``path``, subsampled (seeded) to ``class_counts`` when given
+    (``allow_outside``: as :func:`wekawbc.cells.dataset.load_dataset`)."""
     from wekawbc.protocol.subsample import subsample_counts
 
-    dataset = load_dataset(path)
+    dataset = load_dataset(path, allow_outside=allow_outside)
     records = [r for r in dataset.records if r.label is not None]
     problems = [str(p) for p in dataset.problems]
     problems += [f"{r.image}: no label; left out" for r in dataset.records if r.label is None]
