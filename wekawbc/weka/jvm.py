@@ -188,6 +188,29 @@ def _silence_java_logging() -> None:
     root.setLevel(JClass("java.util.logging.Level").SEVERE)
 
 
+_UNCAUGHT_HANDLER: list = []  # keeps the Java proxy alive as long as the JVM
+
+
+def _quiet_out_of_memory_in_helper_threads() -> None:
+    # Java out of memory reaches the user as wekawbc's one line, from the thread that ran Weka. The
+    # same error can strike a JVM helper thread at the same moment (JPype's reference queue), and
+    # Java would print that thread's stack trace as well; any other uncaught error is printed as Java
+    # prints it. (An exception from the handler itself is ignored by the JVM.)
+    from jpype import JClass, JImplements, JOverride
+
+    out_of_memory = JClass("java.lang.OutOfMemoryError")
+
+    @JImplements("java.lang.Thread$UncaughtExceptionHandler")
+    class _Handler:
+        @JOverride
+        def uncaughtException(self, thread, error):  # noqa: N802 - Java's method name
+            if not isinstance(error, out_of_memory):
+                error.printStackTrace()
+
+    _UNCAUGHT_HANDLER.append(_Handler())
+    JClass("java.lang.Thread").setDefaultUncaughtExceptionHandler(_UNCAUGHT_HANDLER[0])
+
+
 _MIN_HEAP = 16 * 1024**2
 _UNITS = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
 
@@ -260,6 +283,7 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
         except (OSError, RuntimeError) as error:
             raise WekawbcError(f"could not start Java from {java.home}: {error}") from error
         _silence_java_logging()
+        _quiet_out_of_memory_in_helper_threads()
         # python-weka-wrapper3 keeps its own module state; record that the JVM it expects is up.
         pww3_jvm.started = True
         pww3_jvm.with_package_support = packages
