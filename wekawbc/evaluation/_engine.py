@@ -143,10 +143,10 @@ def _coverage_sums(columns: np.ndarray, actual: np.ndarray, weight: np.ndarray,
     walked = np.take_along_axis(dist, walk, axis=1)
     # The sum Weka holds when it reaches position j: cumsum adds left to right as Weka's loop does.
     running = np.concatenate([np.zeros((n, 1)), np.cumsum(walked, axis=1)[:, :-1]], axis=1)
-    in_region = running < level
-    region_size = in_region.sum(axis=1).astype(np.float64)
-    covered = np.take_along_axis(in_region, np.argsort(walk, axis=1), axis=1)[np.arange(n), actual]
-    return _ordered_sum(np.where(covered, weight, 0.0)), _ordered_sum(weight * region_size / k)
+    # The running sum never falls (probabilities are >= 0), so the region is a prefix of the walk.
+    region_size = (running < level).sum(axis=1)
+    covered = np.argmax(walk == actual[:, None], axis=1) < region_size  # the actual class's place in the walk
+    return _ordered_sum(np.where(covered, weight, 0.0)), _ordered_sum(weight * region_size.astype(np.float64) / k)
 
 
 def compute_statistics(predictions: Predictions) -> dict:
