@@ -26,6 +26,8 @@ from typing import Any, Callable
 import numpy as np
 import pytest
 
+from wekawbc.evaluation.metrics import class_metrics, summary_metrics, weighted_metrics
+
 J48 = "weka.classifiers.trees.J48"
 NAIVE_BAYES = "weka.classifiers.bayes.NaiveBayes"
 ZERO_R = "weka.classifiers.rules.ZeroR"
@@ -295,27 +297,12 @@ def oracle_predictions(evaluation: Any, regression: bool) -> list[dict[str, Any]
     return out
 
 
-_CLASS_METHODS = {"tp_rate": "truePositiveRate", "fp_rate": "falsePositiveRate", "precision": "precision",
-                  "recall": "recall", "f_measure": "fMeasure", "mcc": "matthewsCorrelationCoefficient",
-                  "roc_area": "areaUnderROC", "prc_area": "areaUnderPRC"}
-_WEIGHTED_METHODS = {"tp_rate": "weightedTruePositiveRate", "fp_rate": "weightedFalsePositiveRate",
-                     "precision": "weightedPrecision", "recall": "weightedRecall", "f_measure": "weightedFMeasure",
-                     "mcc": "weightedMatthewsCorrelation", "roc_area": "weightedAreaUnderROC",
-                     "prc_area": "weightedAreaUnderPRC"}
-_SUMMARY_METHODS = {
-    "correct": "correct", "correct_pct": "pctCorrect", "incorrect": "incorrect", "incorrect_pct": "pctIncorrect",
-    "kappa": "kappa", "total_cost": "totalCost", "average_cost": "avgCost",
-    "kb_information_bits": "KBInformation", "kb_information_bits_per_instance": "KBMeanInformation",
-    "kb_relative_info_score_pct": "KBRelativeInformation",
-    "correlation_coefficient": "correlationCoefficient",
-    "class_complexity_order0_bits": "SFPriorEntropy", "class_complexity_order0_bits_per_instance": "SFMeanPriorEntropy",
-    "class_complexity_scheme_bits": "SFSchemeEntropy", "class_complexity_scheme_bits_per_instance": "SFMeanSchemeEntropy",
-    "complexity_improvement_bits": "SFEntropyGain", "complexity_improvement_bits_per_instance": "SFMeanEntropyGain",
-    "mean_absolute_error": "meanAbsoluteError", "root_mean_squared_error": "rootMeanSquaredError",
-    "relative_absolute_error_pct": "relativeAbsoluteError", "root_relative_squared_error_pct": "rootRelativeSquaredError",
-    "coverage_pct": "coverageOfTestCasesByPredictedRegions", "mean_region_size_pct": "sizeOfPredictedRegions",
-    "unclassified": "unclassified", "unclassified_pct": "pctUnclassified", "total_instances": "numInstances",
-}
+# Weka's getter of every number the parser keys, from the metric registry (its text keys and getters).
+_CLASS_METHODS = {m.text_key: m.weka_getter for m in class_metrics() if m.text_key}
+_WEIGHTED_METHODS = {m.text_key: m.weka_getter for m in weighted_metrics(engine=True)}
+# weka.classifiers.Evaluation (the command line's class, used here) names withClass() numInstances().
+_SUMMARY_METHODS = {**{m.text_key: m.weka_getter for m in summary_metrics(nominal=None) if m.text_key},
+                    "total_instances": "numInstances"}
 
 
 def oracle_numbers(evaluation: Any, regression: bool) -> dict[str, Any]:

@@ -10,49 +10,60 @@ import math
 from typing import Mapping, Sequence
 
 from wekawbc.evaluation._format import double_to_string, java_fixed, num_to_short_id
+from wekawbc.evaluation.metrics import METRICS, class_metrics
 
-__all__ = ["SUMMARY_LINES", "DETAIL_COLUMNS", "render_summary", "render_class_details", "render_matrix"]
+__all__ = ["SUMMARY_LINES", "DETAIL_COLUMNS", "COVERAGE_LEVEL", "render_summary", "render_class_details", "render_matrix"]
 
-# (kind, label, keys) in Weka's order (Evaluation.toSummaryString). Kinds:
+# Weka's summary lines (Evaluation.toSummaryString), in its order: (kind, label width, metric names).
+# The label and the keys come from the metric registry; the layout (kind, padding) is Weka's. Kinds:
 #   "pair": value and percentage; "value": one value; "pct": one value + " %";
 #   "bits": total bits and bits/instance; "coverage": level, then a percentage.
-SUMMARY_LINES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("pair", "Correctly Classified Instances     ", ("correct", "correct_pct")),
-    ("pair", "Incorrectly Classified Instances   ", ("incorrect", "incorrect_pct")),
-    ("value", "Kappa statistic                    ", ("kappa",)),
-    ("value", "Total Cost                         ", ("total_cost",)),
-    ("value", "Average Cost                       ", ("average_cost",)),
-    ("pct", "K&B Relative Info Score            ", ("kb_relative_info_score_pct",)),
-    ("bits", "K&B Information Score              ", ("kb_information_bits", "kb_information_bits_per_instance")),
-    ("value", "Correlation coefficient            ", ("correlation_coefficient",)),
-    ("bits", "Class complexity | order 0         ",
-     ("class_complexity_order0_bits", "class_complexity_order0_bits_per_instance")),
-    ("bits", "Class complexity | scheme          ",
-     ("class_complexity_scheme_bits", "class_complexity_scheme_bits_per_instance")),
-    ("bits", "Complexity improvement     (Sf)    ",
-     ("complexity_improvement_bits", "complexity_improvement_bits_per_instance")),
-    ("value", "Mean absolute error                ", ("mean_absolute_error",)),
-    ("value", "Root mean squared error            ", ("root_mean_squared_error",)),
-    ("pct", "Relative absolute error            ", ("relative_absolute_error_pct",)),
-    ("pct", "Root relative squared error        ", ("root_relative_squared_error_pct",)),
-    ("coverage", "Coverage of cases ({level} level)     ", ("coverage_level", "coverage_pct")),
-    ("coverage", "Mean rel. region size ({level} level) ", ("coverage_level", "mean_region_size_pct")),
-    ("pair", "UnClassified Instances             ", ("unclassified", "unclassified_pct")),
-    ("value", "Total Number of Instances          ", ("total_instances",)),
-    ("value", "Ignored Class Unknown Instances            ", ("ignored_class_unknown",)),
+_SUMMARY_LAYOUT: tuple[tuple[str, int, tuple[str, ...]], ...] = (
+    ("pair", 35, ("correct", "pct_correct")),
+    ("pair", 35, ("incorrect", "pct_incorrect")),
+    ("value", 35, ("kappa",)),
+    ("value", 35, ("total_cost",)),
+    ("value", 35, ("avg_cost",)),
+    ("pct", 35, ("kb_relative_information",)),
+    ("bits", 35, ("kb_information", "kb_mean_information")),
+    ("value", 35, ("correlation_coefficient",)),
+    ("bits", 35, ("prior_entropy", "mean_prior_entropy")),
+    ("bits", 35, ("scheme_entropy", "mean_scheme_entropy")),
+    ("bits", 35, ("entropy_gain", "mean_entropy_gain")),
+    ("value", 35, ("mean_absolute_error",)),
+    ("value", 35, ("root_mean_squared_error",)),
+    ("pct", 35, ("relative_absolute_error",)),
+    ("pct", 35, ("root_relative_squared_error",)),
+    ("coverage", 35, ("coverage_of_test_cases_by_predicted_regions",)),
+    ("coverage", 35, ("size_of_predicted_regions",)),
+    ("pair", 35, ("unclassified", "pct_unclassified")),
+    ("value", 35, ("total_instances",)),
+    ("value", 43, ("ignored_class_unknown",)),
 )
+#: The coverage lines' first key: the level (Weka's ``-x`` confidence level), a parameter, not a metric.
+COVERAGE_LEVEL = "coverage_level"
 
-# (key, header, width) of the class-details table (Evaluation.toClassDetailsString).
-DETAIL_COLUMNS: tuple[tuple[str, str, int], ...] = (
-    ("tp_rate", "TP Rate  ", 9),
-    ("fp_rate", "FP Rate  ", 9),
-    ("precision", "Precision  ", 11),
-    ("recall", "Recall   ", 9),
-    ("f_measure", "F-Measure  ", 11),
-    ("mcc", "MCC      ", 9),
-    ("roc_area", "ROC Area  ", 10),
-    ("prc_area", "PRC Area  ", 10),
-)
+
+def _summary_line(kind: str, width: int, names: tuple[str, ...]) -> tuple[str, str, tuple[str, ...]]:
+    text = str(METRICS[names[0]].weka_text)
+    keys = tuple(str(METRICS[name].text_key) for name in names)
+    if kind == "coverage":
+        # the padding is counted on the line as printed at Weka's 0.95 level
+        return kind, text + " " * (width - len(text.format(level="0.95"))), (COVERAGE_LEVEL, *keys)
+    return kind, text.ljust(width), keys
+
+
+#: (kind, label as printed, keys) of every summary line, in Weka's order.
+SUMMARY_LINES: tuple[tuple[str, str, tuple[str, ...]], ...] = tuple(
+    _summary_line(*line) for line in _SUMMARY_LAYOUT)
+
+# Widths of the class-details columns (Evaluation.toClassDetailsString), in the registry's column order.
+_DETAIL_WIDTHS = {"tp_rate": 9, "fp_rate": 9, "precision": 11, "recall": 9, "f_measure": 11, "mcc": 9,
+                  "roc_area": 10, "prc_area": 10}
+#: (key, header as printed, width) of the class-details table's columns.
+DETAIL_COLUMNS: tuple[tuple[str, str, int], ...] = tuple(
+    (str(m.text_key), str(m.weka_text).ljust(_DETAIL_WIDTHS[m.name]), _DETAIL_WIDTHS[m.name])
+    for m in class_metrics() if m.text_key)
 _INDENT = " " * 17
 
 

@@ -18,7 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Metric", "METRICS", "summary_metrics", "class_metrics", "weighted_metrics", "metric"]
+__all__ = ["Metric", "METRICS", "summary_metrics", "class_metrics", "weighted_metrics", "metric",
+           "summary_metric_for_key"]
 
 Unit = Literal["count", "percent", "fraction", "bits", "bits/instance", "error", "cost"]
 Scope = Literal["summary", "class", "weighted"]
@@ -51,6 +52,13 @@ class Metric:
     engine : bool
         Whether the evaluation engine computes it from predictions (False: only Weka's bridge
         reports it, e.g. costs, which need a cost matrix).
+    weka_text : str or None
+        Weka's printed label of its summary line (both numbers of a line share it, e.g. the count
+        and the percentage of "Correctly Classified Instances"; ``{level}`` stands for the coverage
+        level) or of its class-details column, without the padding; the text renderer and the
+        parser read it. None where Weka does not print it.
+    nominal : bool
+        Whether Weka computes it for a nominal class (False: numeric class only, the correlation).
     """
 
     name: str
@@ -61,11 +69,13 @@ class Metric:
     unit: Unit
     scope: Scope = "summary"
     engine: bool = True
+    weka_text: str | None = None
+    nominal: bool = True
 
 
 def _summary(name: str, label: str, getter: str, key: str | None, higher: bool | None, unit: Unit,
-             engine: bool = True) -> Metric:
-    return Metric(name, label, getter, key, higher, unit, "summary", engine)
+             engine: bool = True, text: str | None = None, nominal: bool = True) -> Metric:
+    return Metric(name, label, getter, key, higher, unit, "summary", engine, text, nominal)
 
 
 _PER_CLASS: tuple[tuple[str, str, str, str | None, bool, Unit], ...] = (
@@ -97,44 +107,68 @@ _CLASS_ROWS = {row[0]: row for row in _PER_CLASS}
 
 _ENTRIES: tuple[Metric, ...] = (
     # In the order of the run folder's JSON summary (and of Weka's summary where Weka prints them).
-    _summary("correct", "Correctly Classified Instances", "correct", "correct", True, "count"),
-    _summary("pct_correct", "Correctly Classified (%)", "pctCorrect", "correct_pct", True, "percent"),
-    _summary("incorrect", "Incorrectly Classified Instances", "incorrect", "incorrect", False, "count"),
-    _summary("pct_incorrect", "Incorrectly Classified (%)", "pctIncorrect", "incorrect_pct", False, "percent"),
-    _summary("kappa", "Kappa statistic", "kappa", "kappa", True, "fraction"),
+    _summary("correct", "Correctly Classified Instances", "correct", "correct", True, "count",
+             text="Correctly Classified Instances"),
+    _summary("pct_correct", "Correctly Classified (%)", "pctCorrect", "correct_pct", True, "percent",
+             text="Correctly Classified Instances"),
+    _summary("incorrect", "Incorrectly Classified Instances", "incorrect", "incorrect", False, "count",
+             text="Incorrectly Classified Instances"),
+    _summary("pct_incorrect", "Incorrectly Classified (%)", "pctIncorrect", "incorrect_pct", False, "percent",
+             text="Incorrectly Classified Instances"),
+    _summary("kappa", "Kappa statistic", "kappa", "kappa", True, "fraction",
+             text="Kappa statistic"),
     _summary("kb_relative_information", "K&B Relative Info Score (%)", "KBRelativeInformation",
-             "kb_relative_info_score_pct", True, "percent"),
-    _summary("kb_information", "K&B Information Score (bits)", "KBInformation", "kb_information_bits", True, "bits"),
+             "kb_relative_info_score_pct", True, "percent",
+             text="K&B Relative Info Score"),
+    _summary("kb_information", "K&B Information Score (bits)", "KBInformation", "kb_information_bits", True, "bits",
+             text="K&B Information Score"),
     _summary("kb_mean_information", "K&B Information Score (bits/instance)", "KBMeanInformation",
-             "kb_information_bits_per_instance", True, "bits/instance"),
+             "kb_information_bits_per_instance", True, "bits/instance",
+             text="K&B Information Score"),
     _summary("prior_entropy", "Class complexity | order 0 (bits)", "SFPriorEntropy",
-             "class_complexity_order0_bits", None, "bits"),
+             "class_complexity_order0_bits", None, "bits",
+             text="Class complexity | order 0"),
     _summary("mean_prior_entropy", "Class complexity | order 0 (bits/instance)", "SFMeanPriorEntropy",
-             "class_complexity_order0_bits_per_instance", None, "bits/instance"),
+             "class_complexity_order0_bits_per_instance", None, "bits/instance",
+             text="Class complexity | order 0"),
     _summary("scheme_entropy", "Class complexity | scheme (bits)", "SFSchemeEntropy",
-             "class_complexity_scheme_bits", False, "bits"),
+             "class_complexity_scheme_bits", False, "bits",
+             text="Class complexity | scheme"),
     _summary("mean_scheme_entropy", "Class complexity | scheme (bits/instance)", "SFMeanSchemeEntropy",
-             "class_complexity_scheme_bits_per_instance", False, "bits/instance"),
+             "class_complexity_scheme_bits_per_instance", False, "bits/instance",
+             text="Class complexity | scheme"),
     _summary("entropy_gain", "Complexity improvement (Sf) (bits)", "SFEntropyGain", "complexity_improvement_bits",
-             True, "bits"),
+             True, "bits",
+             text="Complexity improvement     (Sf)"),
     _summary("mean_entropy_gain", "Complexity improvement (Sf) (bits/instance)", "SFMeanEntropyGain",
-             "complexity_improvement_bits_per_instance", True, "bits/instance"),
-    _summary("mean_absolute_error", "Mean absolute error", "meanAbsoluteError", "mean_absolute_error", False, "error"),
+             "complexity_improvement_bits_per_instance", True, "bits/instance",
+             text="Complexity improvement     (Sf)"),
+    _summary("mean_absolute_error", "Mean absolute error", "meanAbsoluteError", "mean_absolute_error", False, "error",
+             text="Mean absolute error"),
     _summary("root_mean_squared_error", "Root mean squared error", "rootMeanSquaredError", "root_mean_squared_error",
-             False, "error"),
+             False, "error",
+             text="Root mean squared error"),
     _summary("relative_absolute_error", "Relative absolute error (%)", "relativeAbsoluteError",
-             "relative_absolute_error_pct", False, "percent"),
+             "relative_absolute_error_pct", False, "percent",
+             text="Relative absolute error"),
     _summary("root_relative_squared_error", "Root relative squared error (%)", "rootRelativeSquaredError",
-             "root_relative_squared_error_pct", False, "percent"),
-    _summary("unclassified", "UnClassified Instances", "unclassified", "unclassified", None, "count"),
-    _summary("pct_unclassified", "UnClassified (%)", "pctUnclassified", "unclassified_pct", None, "percent"),
-    _summary("total_instances", "Total Number of Instances", "withClass", "total_instances", None, "count"),
+             "root_relative_squared_error_pct", False, "percent",
+             text="Root relative squared error"),
+    _summary("unclassified", "UnClassified Instances", "unclassified", "unclassified", None, "count",
+             text="UnClassified Instances"),
+    _summary("pct_unclassified", "UnClassified (%)", "pctUnclassified", "unclassified_pct", None, "percent",
+             text="UnClassified Instances"),
+    _summary("total_instances", "Total Number of Instances", "withClass", "total_instances", None, "count",
+             text="Total Number of Instances"),
     _summary("ignored_class_unknown", "Ignored Class Unknown Instances", "missingClass", "ignored_class_unknown",
-             None, "count"),
+             None, "count",
+             text="Ignored Class Unknown Instances"),
     _summary("coverage_of_test_cases_by_predicted_regions", "Coverage of cases (0.95 level) (%)",
-             "coverageOfTestCasesByPredictedRegions", "coverage_pct", True, "percent"),
+             "coverageOfTestCasesByPredictedRegions", "coverage_pct", True, "percent",
+             text="Coverage of cases ({level} level)"),
     _summary("size_of_predicted_regions", "Mean rel. region size (0.95 level) (%)", "sizeOfPredictedRegions",
-             "mean_region_size_pct", False, "percent"),
+             "mean_region_size_pct", False, "percent",
+             text="Mean rel. region size ({level} level)"),
     _summary("mean_prior_absolute_error", "Mean prior absolute error", "meanPriorAbsoluteError", None, None, "error"),
     _summary("root_mean_prior_squared_error", "Root mean prior squared error", "rootMeanPriorSquaredError", None,
              None, "error"),
@@ -147,17 +181,26 @@ _ENTRIES: tuple[Metric, ...] = (
     _summary("error_rate", "Error rate", "errorRate", None, False, "fraction", engine=False),
     _summary("class_prior_entropy", "Entropy of the class priors (bits/instance)", "priorEntropy", None, None,
              "bits/instance", engine=False),
-    _summary("total_cost", "Total Cost", "totalCost", "total_cost", False, "cost", engine=False),
-    _summary("avg_cost", "Average Cost", "avgCost", "average_cost", False, "cost", engine=False),
-    *(Metric(name, label, getter, key, higher, unit, "class") for name, label, getter, key, higher, unit in _PER_CLASS),
+    _summary("total_cost", "Total Cost", "totalCost", "total_cost", False, "cost", engine=False,
+             text="Total Cost"),
+    _summary("avg_cost", "Average Cost", "avgCost", "average_cost", False, "cost", engine=False,
+             text="Average Cost"),
+    # A numeric class's line (regression); the engine evaluates nominal classes only.
+    _summary("correlation_coefficient", "Correlation coefficient", "correlationCoefficient", "correlation_coefficient",
+             True, "fraction", engine=False, text="Correlation coefficient", nominal=False),
+    # A printed column's label is Weka's header text of it.
+    *(Metric(name, label, getter, key, higher, unit, "class", weka_text=label if key else None)
+      for name, label, getter, key, higher, unit in _PER_CLASS),
     # The engine averages the printed columns only; the TN and FN rates' averages come from Weka's bridge.
     *(Metric(f"weighted_{name}", f"Weighted {_CLASS_ROWS[name][1]}", getter, _CLASS_ROWS[name][3],
-             _CLASS_ROWS[name][4], "fraction", "weighted", engine=_CLASS_ROWS[name][3] is not None)
+             _CLASS_ROWS[name][4], "fraction", "weighted", engine=_CLASS_ROWS[name][3] is not None,
+             weka_text=_CLASS_ROWS[name][1] if _CLASS_ROWS[name][3] else None)
       for name, getter in _WEIGHTED_GETTERS.items()),
 )
 
 #: Every metric by name, in the registry's order.
 METRICS: dict[str, Metric] = {entry.name: entry for entry in _ENTRIES}
+_BY_TEXT_KEY = {m.text_key: m for m in _ENTRIES if m.scope == "summary" and m.text_key}
 
 
 def metric(name: str) -> Metric:
@@ -168,9 +211,18 @@ def metric(name: str) -> Metric:
         raise KeyError(f"no metric '{name}'; known: {', '.join(METRICS)}") from None
 
 
-def summary_metrics(*, engine: bool | None = None) -> tuple[Metric, ...]:
-    """The one-number metrics (``engine=True``: those the engine computes; False: bridge only)."""
-    return tuple(m for m in METRICS.values() if m.scope == "summary" and (engine is None or m.engine == engine))
+def summary_metrics(*, engine: bool | None = None, nominal: bool | None = True) -> tuple[Metric, ...]:
+    """The one-number metrics (``engine=True``: those the engine computes; False: bridge only).
+
+    ``nominal=True`` (the default) keeps those Weka computes for a nominal class; None keeps all.
+    """
+    return tuple(m for m in METRICS.values() if m.scope == "summary" and (engine is None or m.engine == engine)
+                 and (nominal is None or m.nominal == nominal))
+
+
+def summary_metric_for_key(key: str) -> Metric:
+    """The summary metric whose parser/JSON key is ``key`` (``correct_pct`` -> ``pct_correct``)."""
+    return _BY_TEXT_KEY[key]
 
 
 def class_metrics() -> tuple[Metric, ...]:

@@ -13,19 +13,19 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from wekawbc._io import WekawbcError
+from wekawbc.evaluation._text import DETAIL_COLUMNS
+from wekawbc.evaluation.metrics import METRICS
 from wekawbc.report.compare import canonical_label
 from wekawbc.report.runfolder import Run
 
 __all__ = ["choose_block", "compare_with_weka_text"]
 
-_SUMMARY = (("correct_pct", "Correctly Classified Instances", True), ("kappa", "Kappa statistic", False),
-            ("mean_absolute_error", "Mean absolute error", False),
-            ("root_mean_squared_error", "Root mean squared error", False),
-            ("relative_absolute_error_pct", "Relative absolute error", True),
-            ("root_relative_squared_error_pct", "Root relative squared error", True),
-            ("total_instances", "Total Number of Instances", False))
-_COLUMNS = (("tp_rate", "TP Rate"), ("fp_rate", "FP Rate"), ("precision", "Precision"), ("recall", "Recall"),
-            ("f_measure", "F-Measure"), ("mcc", "MCC"), ("roc_area", "ROC Area"), ("prc_area", "PRC Area"))
+# The summary lines set beside a run (Weka's label and the unit from the metric registry; percentages
+# compared as fractions) and the class-details columns (Weka's headers).
+_SUMMARY = tuple((str(m.text_key), str(m.weka_text), m.unit == "percent") for m in (METRICS[name] for name in (
+    "pct_correct", "kappa", "mean_absolute_error", "root_mean_squared_error", "relative_absolute_error",
+    "root_relative_squared_error", "total_instances")))
+_COLUMNS = tuple((key, header.strip()) for key, header, _ in DETAIL_COLUMNS)
 
 
 def choose_block(parsed: dict[str, Any], number: int | None, source: str) -> tuple[int, dict[str, Any]]:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from wekawbc.evaluation._text import DETAIL_COLUMNS, SUMMARY_LINES
 from wekawbc.papers.audit import Finding
 
 __all__ = ["audit_weka_text"]
@@ -30,22 +31,14 @@ SUMMARY_HALF = 0.5e-4
 DETAILS_HALF = 0.5e-3
 _MATRIX_KEYS = ("correct", "correct_pct", "incorrect", "incorrect_pct", "kappa", "total_instances")
 _CLASS_KEYS = ("tp_rate", "fp_rate", "precision", "recall", "f_measure", "mcc")
-_SUMMARY_NAMES = {
-    "correct": "Correctly Classified Instances", "correct_pct": "Correctly Classified Instances %",
-    "incorrect": "Incorrectly Classified Instances", "incorrect_pct": "Incorrectly Classified Instances %",
-    "kappa": "Kappa statistic", "total_instances": "Total Number of Instances", "average_cost": "Average Cost",
-    "unclassified_pct": "UnClassified Instances %",
-    "kb_information_bits_per_instance": "K&B Information Score bits/instance",
-    "kb_relative_info_score_pct": "K&B Relative Info Score",
-    "class_complexity_order0_bits_per_instance": "Class complexity | order 0 bits/instance",
-    "class_complexity_scheme_bits_per_instance": "Class complexity | scheme bits/instance",
-    "complexity_improvement_bits": "Complexity improvement (Sf) bits",
-    "complexity_improvement_bits_per_instance": "Complexity improvement (Sf) bits/instance",
-}
+# How findings name a summary number: Weka's label of its line (from the metric registry), with the
+# unit where the line prints two numbers ("Correctly Classified Instances %", "... bits/instance").
+_SUFFIXES = {"pair": ("", " %"), "bits": (" bits", " bits/instance")}
+_SUMMARY_NAMES = {key: " ".join(label.split()) + _SUFFIXES.get(kind, ("", ""))[i]
+                  for kind, label, keys in SUMMARY_LINES if kind != "coverage" for i, key in enumerate(keys)}
 _NOT_CHECKABLE = ("mean_absolute_error", "root_mean_squared_error", "relative_absolute_error_pct",
                   "root_relative_squared_error_pct", "correlation_coefficient", "coverage_pct", "mean_region_size_pct")
-_COLUMN_NAMES = {"tp_rate": "TP Rate", "fp_rate": "FP Rate", "precision": "Precision", "recall": "Recall",
-                 "f_measure": "F-Measure", "mcc": "MCC", "roc_area": "ROC Area", "prc_area": "PRC Area"}
+_COLUMN_NAMES = {key: header.strip() for key, header, _ in DETAIL_COLUMNS}
 
 
 def _matrix_values(labels: list[str], matrix: np.ndarray, total: float) -> dict[tuple, float]:
