@@ -1,9 +1,9 @@
 """Read Weka's evaluation text back into numbers, and render it back.
 
-Reads what Weka 3.6 to 3.9 print on the command line and in the Explorer (``=== Run information ===``,
+Reads what Weka 3.4 to 3.9 print on the command line and in the Explorer (``=== Run information ===``,
 model text, several evaluations per file: training, cross-validation, test set, split,
 "Re-evaluation on test set"), python-weka-wrapper3 prints, class-details tables of any layout and any
-subset of columns (3.6 without MCC/PRC, 3.4/3.5 without ``Weighted Avg.``, 3.9 ``-toggle``),
+subset of columns (3.6 without MCC/PRC, 3.4/3.5 flush left without ``Weighted Avg.``, 3.9 ``-toggle``),
 classification and regression summaries (``Correlation coefficient`` included), ``-classifications``
 (CSV, PlainText, HTML, XML) and ``-p`` prediction tables, nominal and numeric, and the Experimenter's
 tester output (``experiments``, see :mod:`wekawbc.evaluation._experimenter`). It accepts decimal commas (Weka's
@@ -36,7 +36,8 @@ from typing import Any
 from wekawbc._io import WekawbcError
 from wekawbc.evaluation._experimenter import parse_experiment
 from wekawbc.evaluation._format import double_to_string
-from wekawbc.evaluation._text import (DETAIL_COLUMNS, SUMMARY_LINES, render_class_details, render_matrix,
+from wekawbc.evaluation.metrics import METRICS
+from wekawbc.evaluation._text import (COVERAGE_LEVEL, DETAIL_COLUMNS, SUMMARY_LINES, render_class_details, render_matrix,
                                       render_summary)
 
 __all__ = ["parse_text", "parse_file", "read_text_file", "render_evaluation"]
@@ -46,7 +47,9 @@ _TITLE = re.compile(r"^=== (.+) ===\s*$")
 _PREFIX = re.compile(r"^[ \t]*(?:>(?!-<)(?:[ \t]*>(?!-<))*|#+'?|//|%)")  # '>-<' heads the Experimenter's ranking
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _DETAIL_KEYS = {header.strip(): key for key, header, _ in DETAIL_COLUMNS}
-_DETAIL_KEYS.update({"ROC area": "roc_area", "PRC area": "prc_area", "F-measure": "f_measure"})
+# Other spellings of Weka's column headers seen in published output, by registry name.
+_DETAIL_KEYS.update({text: str(METRICS[name].text_key) for text, name in
+                     (("ROC area", "roc_area"), ("PRC area", "prc_area"), ("F-measure", "f_measure"))})
 _RUN_FIELDS = {"Scheme:": "scheme", "Relation:": "relation", "Instances:": "instances", "Test mode:": "test_mode"}
 _VALUE_PATTERNS = {
     "pair": re.compile(r"^(\S+)\s+(\S+)\s*%$"),
@@ -54,17 +57,32 @@ _VALUE_PATTERNS = {
     "pct": re.compile(r"^(\S+)\s*%$"),
     "bits": re.compile(r"^(\S+)\s*bits\s*(\S+)\s*bits/instance$"),
 }
-_COVERAGE = re.compile(r"^(Coverage of cases|Mean rel\. region size) \(\s*(\S+) level\)\s+(\S+)\s*%$")
+_COVERAGE_LINES = {str(METRICS[name].weka_text).split(" ({level}")[0]: str(METRICS[name].text_key)
+                   for name in ("coverage_of_test_cases_by_predicted_regions", "size_of_predicted_regions")}
+_COVERAGE = re.compile(rf"^({'|'.join(map(re.escape, _COVERAGE_LINES))}) \(\s*(\S+) level\)\s+(\S+)\s*%$")
 _LABEL = r"(?:\d+:.*?|\?)"
 _PLAIN_PREDICTION = re.compile(rf"^\s*(\d+)\s+({_LABEL})\s+({_LABEL})\s+(?:(\+)\s+)?(\S+)(?:\s+\(.*\))?\s*$")
 _NUMERIC_PREDICTION = re.compile(r"^\s*(\d+)\s+(\S+)\s+(\S+)\s+(\S+)(?:\s+\(.*\))?\s*$")
 _MATRIX_ROW = re.compile(r"^(.*?)\s\|\s+(\S+) = (.*)$")
 _DETAILS_HEADER = re.compile(r"^\s*TP Rate\s.*\sClass\s*$")
 _DECIMAL_COMMA = re.compile(r"^-?\d+,\d+$")
-# Weka 3.6's class-details layout (Utils.doubleToString(x, 7, 3) with fixed separators).
-_HEADER36 = "               TP Rate   FP Rate   Precision   Recall  F-Measure   ROC Area  Class"
-_COLUMNS36 = ("tp_rate", "fp_rate", "precision", "recall", "f_measure", "roc_area")
+# Weka 3.4 to 3.6's class-details layout (Utils.doubleToString(x, 7, 3) with fixed separators): 3.6
+# indents it by 15 spaces and ends it with a "Weighted Avg." row; 3.4/3.5 print it flush left without
+# that row, the 3.4 of 2004 without the ROC Area column (their Evaluation.toClassDetailsString).
+_OLD_NAMES = ("tp_rate", "fp_rate", "precision", "recall", "f_measure", "roc_area")
+_COLUMNS36 = tuple(str(METRICS[name].text_key) for name in _OLD_NAMES)
+_HEADER_GAPS = ("   ", "   ", "   ", "  ", "   ", "  ")
 _SEPARATORS36 = ("   ", "    ", "   ", "   ", "    ", "    ")
+_OLD_INDENT = {"3.6": 15, "3.5": 0}
+
+
+def _old_header(layout: str, n_columns: int) -> str:
+    """The header line of the 3.6 or 3.4/3.5 table with its first ``n_columns`` columns."""
+    labels = "".join(str(METRICS[name].weka_text) + gap for name, gap in zip(_OLD_NAMES[:n_columns], _HEADER_GAPS))
+    return " " * _OLD_INDENT[layout] + labels + "Class"
+
+
+_HEADER36 = _old_header("3.6", len(_OLD_NAMES))
 _MISSING = ("?", "NaN", "Infinity", "-Infinity", "∞", "-∞", "\ufffd")
 
 
@@ -123,9 +141,8 @@ def _parse_summary_line(reader: _Reader, index: int, summary: dict[str, Any]) ->
     try:
         if kind == "coverage":
             match = _COVERAGE.match(rest)
-            summary["coverage_level"] = _number(match.group(2))
-            key = "coverage_pct" if match.group(1).startswith("Coverage") else "mean_region_size_pct"
-            summary[key] = _number(match.group(3))
+            summary[COVERAGE_LEVEL] = _number(match.group(2))
+            summary[_COVERAGE_LINES[match.group(1)]] = _number(match.group(3))
             return "," in match.group(3)
         match = _VALUE_PATTERNS[kind].match(rest)
         if match is None:
@@ -156,7 +173,7 @@ def _parse_summary(reader: _Reader, index: int) -> tuple[dict[str, Any], str, in
 
 # ----- class details ----------------------------------------------------------------------------
 def _details_layout(header: str, keys: list[str]) -> tuple[str, int]:
-    """('3.9' | '3.6' | 'generic', indentation) of a class-details header (prefix already removed)."""
+    """('3.9' | '3.6' | '3.5' | 'generic', indentation) of a class-details header (prefix already removed)."""
     expected39 = " " * 17 + "".join(name for key, name, _ in DETAIL_COLUMNS if key in keys) + "Class"
     body = header.rstrip()
     if set(keys) <= {key for key, _, _ in DETAIL_COLUMNS} and body.endswith(expected39.strip()) and \
@@ -168,14 +185,16 @@ def _details_layout(header: str, keys: list[str]) -> tuple[str, int]:
         indent = len(body) - len(_HEADER36)
         if indent >= 0:
             return "3.6", indent
+    if keys in (list(_COLUMNS36), list(_COLUMNS36[:-1])) and body.endswith(_old_header("3.5", len(keys))):
+        return "3.5", len(body) - len(_old_header("3.5", len(keys)))
     return "generic", len(body) - len(body.lstrip())
 
 
 def _class_column(layout: str, keys: list[str]) -> int:
     """Where a class name starts in a row of a known layout (after its indentation)."""
-    if layout == "3.9":
+    if layout not in _OLD_INDENT:  # 3.9's layout, in which a generic table renders too
         return 17 + sum(width for key, _, width in DETAIL_COLUMNS if key in keys)
-    return 15 + sum(7 + len(sep) for sep in _SEPARATORS36)
+    return _OLD_INDENT[layout] + sum(7 + len(sep) for sep in _SEPARATORS36[:len(keys)])
 
 
 def _detail_row(reader: _Reader, index: int, keys: list[str], layout: str, indent: int
@@ -233,7 +252,7 @@ def _parse_details(reader: _Reader, index: int) -> tuple[list[dict], dict | None
             weighted = values
             break
         classes.append({"class": name, **values})
-    if weighted is None and layout != "generic":
+    if weighted is None and layout not in ("generic", "3.5"):
         reader.warn(index, "class-details table ends before its 'Weighted Avg.' row (truncated?)")
     details = {"details": layout, "columns": keys, "weighted_row": weighted is not None,
                "indent": indent if layout == "generic" else 0, "details_decimal": "," if comma else "."}
@@ -665,20 +684,23 @@ def _commas(text: str) -> str:
     return re.sub(r"(\d)\.(\d)", r"\1,\2", text)
 
 
-def _render_details36(block: dict[str, Any]) -> str:
-    lines = ["=== Detailed Accuracy By Class ===\n", "\n", _HEADER36 + "\n"]
+def _render_details_old(block: dict[str, Any], layout: str) -> str:
+    """The 3.6 table (indented, "Weighted Avg." row) or the 3.4/3.5 one (flush left, no such row)."""
+    columns = _COLUMNS36[:len((block.get("layout") or {}).get("columns") or _COLUMNS36)]
+    lines = ["=== Detailed Accuracy By Class ===\n", "\n", _old_header(layout, len(columns)) + "\n"]
 
     def cells(row: dict[str, Any]) -> list[str]:
         out = []
-        for key in _COLUMNS36:
+        for key in columns:
             value = row.get(key)
             out.append("  ?    " if value is None and key == "roc_area" else
                        double_to_string(math.nan if value is None else value, 7, 3))
         return out
 
+    indent = " " * _OLD_INDENT[layout]
     for row in block["classes"]:
         values = cells(row)
-        lines.append("               " + "".join(v + s for v, s in zip(values, _SEPARATORS36)) + row["class"] + "\n")
+        lines.append(indent + "".join(v + s for v, s in zip(values, _SEPARATORS36)) + row["class"] + "\n")
     if block["weighted_avg"] is not None:
         values = cells(block["weighted_avg"])
         lines.append("Weighted Avg.  " + values[0] + "".join(s + v for s, v in zip(_SEPARATORS36, values[1:])) + "\n")
@@ -687,8 +709,8 @@ def _render_details36(block: dict[str, Any]) -> str:
 
 def _render_details(block: dict[str, Any]) -> str:
     layout = block.get("layout") or {}
-    if layout.get("details") == "3.6":
-        text = _render_details36(block)
+    if layout.get("details") in _OLD_INDENT:
+        text = _render_details_old(block, layout["details"])
     else:
         columns = layout.get("columns") or [key for key, _, _ in DETAIL_COLUMNS]
         weighted = block["weighted_avg"] or dict.fromkeys(columns)
@@ -718,8 +740,8 @@ def _render_matrix(block: dict[str, Any]) -> str:
 def render_evaluation(block: dict[str, Any], summary_title: str = "=== Summary ===\n") -> str:
     """Weka's text of a parsed block: summary, blank line, class details, blank line, matrix.
 
-    Each part in the layout it was read from (Weka 3.9's, with the columns it had, or Weka 3.6's
-    class details; decimal commas where the source had them). Parts the block lacks are left out.
+    Each part in the layout it was read from (Weka 3.9's, with the columns it had, or Weka 3.6's or
+    3.4/3.5's class details; decimal commas where the source had them). Parts the block lacks are left out.
     """
     parts = []
     layout = block.get("layout") or {}
