@@ -249,7 +249,7 @@ def test_cli_evaluate_train_predict(pbc_sample, tmp_path, capsys):
                  "--out", str(tmp_path / "ev"), *common]) == 3  # broken.jpg skipped, reported, the rest evaluated
     out = capsys.readouterr()
     assert "=== Stratified cross-validation ===" in out.out and "=== Confusion Matrix ===" in out.out
-    assert "recall agranulocyte" in out.out and "broken.jpg" in out.err
+    assert "Recall agranulocyte" in out.out and "=== Bootstrap 95% intervals (50 resamples" in out.out and "broken.jpg" in out.err
     predictions = read_predictions_csv(tmp_path / "ev" / "predictions.csv")
     assert predictions.labels == ("granulocyte", "agranulocyte") and predictions.n_instances == 5 * PER_CLASS
     # The one run format: what 'cnn evaluate --out' writes, 'wekawbc report' reads.

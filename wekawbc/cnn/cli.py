@@ -509,7 +509,9 @@ def _report_evaluation(args: argparse.Namespace, run, crops, y, settings, title:
     print(f"\n{title}\n{result.weka_text()}", end="")
     intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap > 0 else None
     if intervals is not None:
-        print(_bootstrap_text(intervals))
+        from wekawbc.report.text import bootstrap_text
+
+        print("\n" + bootstrap_text(intervals), end="")
     if folder is not None:
         provenance = _provenance(args, crops, settings)
         if test is not None:
@@ -529,20 +531,6 @@ def _run_information(crops, y, settings, mode: str, args: argparse.Namespace) ->
              f"Instances:    {len(y)} ({', '.join(f'{label} {c}' for label, c in zip(crops.labels, counts))})",
              f"Test mode:    {mode}" + ("" if args.test else f" (seed {args.seed})")]
     return "\n".join(lines) + "\n"
-
-
-def _bootstrap_text(intervals: dict) -> str:
-    metrics = intervals["metrics"]
-    level = f"{intervals['confidence'] * 100:g}%"
-    lines = [f"\n=== Bootstrap intervals ({intervals['n_resamples']} resamples, {level}, stratified) ===",
-             ""]
-
-    def row(name: str, entry: dict) -> str:
-        return f"{name:<22}{entry['estimate']:8.4f}   [{entry['low']:.4f}, {entry['high']:.4f}]"
-
-    lines += [row(name, metrics[name]) for name in ("accuracy", "kappa", "macro_f1")]
-    lines += [row(f"recall {label}", entry) for label, entry in metrics["recall"].items()]
-    return "\n".join(lines)
 
 
 def _write_outputs(folder: Path, run, result, intervals, provenance: dict, mode: str,

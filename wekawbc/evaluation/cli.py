@@ -112,7 +112,7 @@ def check_finite(result, path: str | Path) -> None:
 
 def _evaluate(args: argparse.Namespace) -> int:
     from wekawbc.evaluation import evaluate
-    from wekawbc.evaluation._imbalance import bootstrap_text, imbalance_text
+    from wekawbc.report.text import bootstrap_text, imbalance_text
     from wekawbc._json import json_ready
     from wekawbc.predictions import read_predictions
     from wekawbc.provenance import command_line, library_versions
