@@ -28,7 +28,7 @@ def test_bundled_paper_loads_with_every_table():
     tables = {value.table for value in paper.values}
     assert {f"Table {n}" for n in range(1, 10)} <= tables
     assert {"Abstract", "Conclusion"} <= tables
-    assert paper.confusion_tables() == {"Table 7": "binary", "Table 8": "multi"}
+    assert paper.confusion_tables() == {"Table 7": "binary", "Table 8": "five"}
 
 
 def test_transcription_spot_checks_against_the_paper_text():
@@ -49,6 +49,23 @@ def test_load_by_path_equals_bundled(tmp_path, raw):
     path = tmp_path / "copy.json"
     path.write_text(json.dumps(raw))
     assert load_paper(path).values == load_paper("alkrimi2023").values
+
+
+def test_a_paper_file_naming_the_five_class_task_multi_still_loads(tmp_path, raw):
+    # Paper files written before the rename call the five-class task "multi": read as "five" (tasks,
+    # values and confusion tables alike), so they give the very paper the bundled file gives.
+    old = json.loads(json.dumps(raw).replace('"task": "five"', '"task": "multi"'))
+    old["tasks"] = {("multi" if name == "five" else name): info for name, info in old["tasks"].items()}
+    assert "five" not in json.dumps(old["tasks"]) and '"task": "five"' not in json.dumps(old)
+    path = tmp_path / "old.json"
+    path.write_text(json.dumps(old))
+    paper, bundled = load_paper(path), load_paper("alkrimi2023")
+    assert paper.values == bundled.values and paper.tasks == bundled.tasks and paper.tables == bundled.tables
+    assert paper.class_counts("multi") == paper.class_counts("five") == bundled.class_counts("five") != {}
+    assert paper.confusion_table_for("multi") == "Table 8"
+    both = {**old, "tasks": {**old["tasks"], "five": old["tasks"]["multi"]}}
+    with pytest.raises(WekawbcError, match="former name of 'five'"):
+        paper_from_dict(both, "both.json")
 
 
 @pytest.mark.parametrize("edit, message", [

@@ -29,7 +29,7 @@ import numpy as np
 from wekawbc._io import WekawbcError, not_utf8
 
 __all__ = ["Paper", "PublishedValue", "Statement", "available_papers", "load_paper", "paper_from_dict",
-           "METRICS", "SCHEMA", "SCHEMA_VERSION"]
+           "METRICS", "SCHEMA", "SCHEMA_VERSION", "TASKS", "TASK_ALIASES", "canonical_task"]
 
 SCHEMA = "wekawbc.paper"
 SCHEMA_VERSION = 1
@@ -60,9 +60,37 @@ METRICS: dict[str, str] = {
 }
 UNITS = ("count", "percent", "fraction")
 CLAIMS = ("equal", "approximately", "range", "ratio", "greater_than")
-TASKS = ("binary", "multi")
+#: The tasks a paper's values belong to, named as the code names them (``wekawbc.cells.dataset``).
+TASKS = ("binary", "five")
+#: Earlier names of a task, read as its name (paper files written before the rename keep loading).
+TASK_ALIASES = {"multi": "five"}
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _REQUIRED_VALUE_FIELDS = ("id", "table", "printed", "value", "decimals", "unit", "metric")
+
+
+def canonical_task(task: str | None) -> str | None:
+    """The task's name (``"multi"``, its former name, is ``"five"``)."""
+    return None if task is None else TASK_ALIASES.get(task, task)
+
+
+def _migrate_tasks(data: dict) -> dict:
+    """The document with every task named by its current name (``tasks``, values, confusion tables)."""
+    data = dict(data)
+    if isinstance(data.get("tasks"), dict):
+        data["tasks"] = {canonical_task(name): info for name, info in data["tasks"].items()}
+    if isinstance(data.get("values"), list):
+        data["values"] = [{**entry, "task": canonical_task(entry["task"])}
+                          if isinstance(entry, dict) and isinstance(entry.get("task"), str) else entry
+                          for entry in data["values"]]
+    if isinstance(data.get("tables"), dict):
+        tables = {}
+        for name, info in data["tables"].items():
+            matrix = info.get("confusion_matrix") if isinstance(info, dict) else None
+            if isinstance(matrix, dict) and isinstance(matrix.get("task"), str):
+                info = {**info, "confusion_matrix": {**matrix, "task": canonical_task(matrix["task"])}}
+            tables[name] = info
+        data["tables"] = tables
+    return data
 
 
 @dataclass(frozen=True)
@@ -156,6 +184,8 @@ class Paper:
 
     def select(self, **criteria: Any) -> list[PublishedValue]:
         """Values whose attributes equal every criterion (use ``class_`` for the class)."""
+        if "task" in criteria:
+            criteria["task"] = canonical_task(criteria["task"])
         return [item for item in self.values if all(getattr(item, name) == wanted for name, wanted in criteria.items())]
 
     def class_counts(self, task: str) -> dict[str, int]:
@@ -182,7 +212,7 @@ class Paper:
 
     def confusion_table_for(self, task: str) -> str | None:
         """Name of the confusion-matrix table of a task, or None."""
-        return next((name for name, t in self.confusion_tables().items() if t == task), None)
+        return next((name for name, t in self.confusion_tables().items() if t == canonical_task(task)), None)
 
 
 def _bundled_dir():
@@ -350,6 +380,9 @@ def paper_from_dict(data: Any, source: str = "<dict>") -> Paper:
     version = data.get("schema_version")
     if version != SCHEMA_VERSION:
         check.fail("document", f"field 'schema_version' is {version!r}; this wekawbc reads version {SCHEMA_VERSION}")
+    if isinstance(data.get("tasks"), dict) and set(data["tasks"]) >= {"five", *TASK_ALIASES}:
+        check.fail("tasks", "task 'multi' is the former name of 'five'; a paper has one of them")
+    data = _migrate_tasks(data)
     key = check.get(data, "key", "document", (str,))
     citation = check.get(data, "citation", "document", (str,))
     raw_tasks = check.get(data, "tasks", "document", (dict,))

@@ -27,7 +27,7 @@ __all__ = ["Finding", "MatrixMetrics", "audit_paper", "matrix_predictions", "max
 
 _NOT_CHECKABLE = "not checkable from the matrix"
 # A value without a task (the schema allows it) is named as such, never a KeyError (found by fuzzing).
-_TASK_NAMES = collections.defaultdict(lambda: "task-unstated", {"binary": "binary", "multi": "five-class"})
+_TASK_NAMES = collections.defaultdict(lambda: "task-unstated", {"binary": "binary", "five": "five-class"})
 
 
 @dataclass(frozen=True)
@@ -277,9 +277,9 @@ class _Auditor:
     def groups(self) -> None:
         """Table 2 counts grouped as the paper groups them, against Table 1, Table 7 and Table 8."""
         paper = self.paper
-        if "binary" not in paper.tasks or "multi" not in paper.tasks:
+        if "binary" not in paper.tasks or "five" not in paper.tasks:
             return
-        multi_counts = {v.class_: v for v in paper.select(metric="class_count", task="multi", subset="all")}
+        multi_counts = {v.class_: v for v in paper.select(metric="class_count", task="five", subset="all")}
         for group in paper.tasks["binary"]:
             members = paper.groups.get(group, ())
             for total in paper.select(metric="class_count", task="binary", subset="all", class_=group):
@@ -287,18 +287,18 @@ class _Auditor:
                 self.compare("cross-table", total, f"'{total.row}' = sum of its types in Table 2 ({', '.join(members)})",
                              float(sum(p.value for p in parts)), " + ".join(p.printed for p in parts), key="types")
         # Table 2 counts against the row totals of the five-class matrix, and Table 1 against the binary one.
-        for task in ("multi", "binary"):
+        for task in ("five", "binary"):
             m = self.metrics.get(task)
             if m is None:
                 continue
             for value in paper.select(metric="class_count", task=task, subset="all"):
                 if value.class_ is None:
                     continue
-                self.compare("cross-table", value, f"{value.column if task == 'multi' else value.row} count vs the row "
+                self.compare("cross-table", value, f"{value.column if task == 'five' else value.row} count vs the row "
                              f"sum of {paper.confusion_table_for(task)}", float(m.matrix[m.index(value.class_)].sum()),
                              "rows of the matrix are the actual classes", key="matrix")
         # The five-class matrix grouped into the binary classes, against the binary matrix.
-        multi, binary = self.metrics.get("multi"), self.metrics.get("binary")
+        multi, binary = self.metrics.get("five"), self.metrics.get("binary")
         if multi is None or binary is None:
             return
         first_group: dict[str, str] = {}
@@ -315,7 +315,7 @@ class _Auditor:
         for value in paper.select(table=table, metric="confusion_count"):
             recomputed = float(grouped[binary.index(value.class_), binary.index(value.predicted)])
             self.compare("cross-table", value,
-                         f"{value.row} -> {value.column} vs {paper.confusion_table_for('multi')} grouped", recomputed,
+                         f"{value.row} -> {value.column} vs {paper.confusion_table_for('five')} grouped", recomputed,
                          f"grouped five-class accuracy {np.trace(grouped) / grouped.sum():.1%} vs binary "
                          f"{binary.accuracy:.1%}; they need not agree if the binary model was trained separately, "
                          "but then the binary task is solved worse than the harder five-class one")
@@ -476,7 +476,7 @@ class _Auditor:
     def conclusion_accuracy(self) -> None:
         paper = self.paper
         per_class = {"binary": paper.select(metric="per_class_accuracy", task="binary"),
-                     "multi": paper.select(metric="per_class_accuracy", task="multi")}
+                     "five": paper.select(metric="per_class_accuracy", task="five")}
         for value in paper.select(metric="accuracy", qualifier="average"):
             rows = per_class.get(value.task) or []
             if rows:
@@ -529,12 +529,12 @@ class _Auditor:
     def text_claims(self) -> None:
         paper = self.paper
         for types in paper.select(metric="class_type_count"):
-            labels = paper.tasks.get(types.task or "multi", ())
+            labels = paper.tasks.get(types.task or "five", ())
             tables = sorted({v.table for v in paper.values if v.task == types.task and v.class_ is not None
                              and v.table.startswith("Table")})
             self.add("text", types, "number of leukocyte types identified", float(len(labels)),
                      types.value == len(labels),
-                     f"{', '.join(tables)} hold {len(labels)} types: {', '.join(paper.printed_labels[types.task or 'multi'])}")
+                     f"{', '.join(tables)} hold {len(labels)} types: {', '.join(paper.printed_labels[types.task or 'five'])}")
         grand = self.first(metric="class_count", subset="all", class_=None, task="binary")
         totals = {v.class_: v.value for v in paper.select(metric="class_count", subset="all", task="binary")
                   if grand and v.table == grand.table}

@@ -24,7 +24,7 @@ __all__ = ["PAPER_TABLE2_COUNTS", "parse_class_counts", "resolve_class_counts", 
 
 #: The paper's Table 2 (Alkrimi et al. 2023): cells per type in its 1000-image data set, read from the
 #: paper's data file (``wekawbc/papers/alkrimi2023.json``).
-PAPER_TABLE2_COUNTS: Mapping[str, int] = load_paper("alkrimi2023").class_counts("multi")
+PAPER_TABLE2_COUNTS: Mapping[str, int] = load_paper("alkrimi2023").class_counts("five")
 
 
 def parse_class_counts(text: str) -> dict[str, float]:

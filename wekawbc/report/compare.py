@@ -1,6 +1,6 @@
 """Published values beside a run's, under the paper's named definition and every plausible reading.
 
-A five-class run is set against the paper's five-class ("multi") values (Tables 4, 5, 6, 8, 9 and the
+A five-class run is set against the paper's five-class ("five") values (Tables 4, 5, 6, 8, 9 and the
 abstract), a binary run against the binary ones (Tables 3, 5, 6, 7, 9). Where a paper's definition is
 ambiguous, each candidate reading gets its own row: "per-class accuracy" as recall, precision or
 one-vs-rest accuracy; precision/recall/F as Weka's weighted average or a macro average; "ROC" and "AUC"

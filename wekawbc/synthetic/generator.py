@@ -44,7 +44,7 @@ __all__ = ["CELL_TYPES", "PAPER_CLASS_COUNTS", "SyntheticCell", "generate_cell",
 CELL_TYPES: tuple[str, ...] = CLASSES
 """The five leukocyte types, granulocytes first (the project's one class vocabulary)."""
 
-PAPER_CLASS_COUNTS: dict[str, int] = dict(sorted(load_paper("alkrimi2023").class_counts("multi").items(),
+PAPER_CLASS_COUNTS: dict[str, int] = dict(sorted(load_paper("alkrimi2023").class_counts("five").items(),
                                                   key=lambda item: -item[1]))
 """Class counts of Alkrimi et al. (2023), Table 2: 1,000 cells (from the paper's data file), largest
 first: the order the seeded generator has always drawn the types in."""
