@@ -18,8 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Metric", "METRICS", "summary_metrics", "class_metrics", "weighted_metrics", "metric",
-           "summary_metric_for_key"]
+__all__ = ["Metric", "METRICS", "summary_metrics", "class_metrics", "weighted_metrics", "metric"]
 
 Unit = Literal["count", "percent", "fraction", "bits", "bits/instance", "error", "cost"]
 Scope = Literal["summary", "class", "weighted"]
@@ -200,7 +199,6 @@ _ENTRIES: tuple[Metric, ...] = (
 
 #: Every metric by name, in the registry's order.
 METRICS: dict[str, Metric] = {entry.name: entry for entry in _ENTRIES}
-_BY_TEXT_KEY = {m.text_key: m for m in _ENTRIES if m.scope == "summary" and m.text_key}
 
 
 def metric(name: str) -> Metric:
@@ -219,10 +217,6 @@ def summary_metrics(*, engine: bool | None = None, nominal: bool | None = True) 
     return tuple(m for m in METRICS.values() if m.scope == "summary" and (engine is None or m.engine == engine)
                  and (nominal is None or m.nominal == nominal))
 
-
-def summary_metric_for_key(key: str) -> Metric:
-    """The summary metric whose parser/JSON key is ``key`` (``correct_pct`` -> ``pct_correct``)."""
-    return _BY_TEXT_KEY[key]
 
 
 def class_metrics() -> tuple[Metric, ...]:

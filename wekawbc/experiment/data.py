@@ -96,7 +96,9 @@ class FeatureTable:
 
 
 def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
-    """``[features]`` of the configuration as keyword arguments of ``extract_features``."""
+    """``[features]`` of the configuration as keyword arguments of
+    :func:`wekawbc.features.batch.extract_image` (the extraction ``wekawbc extract`` makes, with its
+    defaults: ``mode = "auto"``; a field's largest, most central leukocyte, as ``--one-cell-per-image``)."""
     from wekawbc.cells.detection import DetectionParams
     from wekawbc.cells.segmentation import SegmentationParams
 
@@ -109,7 +111,7 @@ def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
         raise WekawbcError("[features] one_cell_per_image: an experiment scores one instance per labelled image "
                            "(true, the default); extract every cell with 'wekawbc extract' and use the estimator "
                            "with grouped folds instead")
-    mode = parameters.get("mode", "crop")
+    mode = parameters.get("mode", "auto")
     if mode not in ("auto", "crop", "field"):
         raise WekawbcError(f"'features.mode' must be 'auto', 'crop' or 'field', got {mode!r}")
     # One instance per image: the field's largest, most central leukocyte (wekawbc.cells.fields).
@@ -133,32 +135,31 @@ def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
     return options
 
 
-def _extract_batch(images: list[np.ndarray], ids: list[str], parameters: dict[str, Any]) -> list[dict | str]:
-    """Features of a batch of images: one dict per image (its main cell, the rule of
-    :mod:`wekawbc.cells.fields`), or a failure message."""
-    from wekawbc.features import extract_features
+def _extract_batch(images: list[np.ndarray], records: list[CellRecord], parameters: dict[str, Any]
+                   ) -> list[dict | str]:
+    """Features of a batch of images (:func:`wekawbc.features.batch.extract_image`, one cell per image):
+    one dict of feature values per image, or the line ``extract`` reports for an image without one."""
+    from wekawbc.features.batch import extract_image
+    from wekawbc.features.registry import feature_names
 
     options = extraction_options(parameters)
     out: list[dict | str] = []
-    for image, image_id in zip(images, ids):
-        try:
-            cells = extract_features(image, **options)
-        except (WekawbcError, ValueError) as error:
-            out.append(f"{image_id}: {error}")
-            continue
-        out.append(dict(cells[0].values) if cells else f"{image_id}: no leukocyte found")
+    for image, record in zip(images, records):
+        rows, outcome = extract_image(record, image, **options)
+        out.append({name: rows[0][name] for name in feature_names()} if rows else outcome.message)
     return out
 
 
 def _read_batch(records: Sequence[CellRecord]) -> list[np.ndarray | str]:
     from wekawbc.cells.dataset import read_image
+    from wekawbc.features.batch import ImageOutcome
 
     images: list[np.ndarray | str] = []
     for record in records:
         try:
             images.append(read_image(record.image))
         except WekawbcError as error:
-            images.append(str(error))
+            images.append(ImageOutcome(str(record.image), "failed", 0, str(error)).message)
     return images
 
 
@@ -169,10 +170,10 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
     Images are read here and sent to the executor in batches as numpy arrays; a Dask worker needs
     no access to the files.
     """
-    extraction_options(parameters)  # a bad [features] table fails before any work
     fingerprint = data_fingerprint(selection)
-    key_text = json.dumps({"data": fingerprint, "parameters": parameters, "wekawbc": __version__}, sort_keys=True,
-                          default=str)
+    # The options as extract_image receives them (defaults included): a changed default redoes the table.
+    key_text = json.dumps({"data": fingerprint, "options": extraction_options(parameters), "wekawbc": __version__},
+                          sort_keys=True, default=str)
     key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
     cache_file = inside(cache_dir, f"features-{slug(selection.name)}-{key}.csv")
     failures_file = cache_file.with_suffix(".failures.txt")
@@ -189,11 +190,11 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
     batch_ids: list[list[str]] = []
     for number, batch in enumerate(batches):
         images = _read_batch(batch)
-        readable = [(im, str(r.image)) for im, r in zip(images, batch) if not isinstance(im, str)]
+        readable = [(im, r) for im, r in zip(images, batch) if not isinstance(im, str)]
         failures += [im for im in images if isinstance(im, str)]
-        batch_ids.append([i for _, i in readable])
+        batch_ids.append([str(r.image) for _, r in readable])
         handles.append(executor.submit(f"features-{selection.name}-{number}", _extract_batch,
-                                       [im for im, _ in readable], batch_ids[-1], parameters))
+                                       [im for im, _ in readable], [r for _, r in readable], parameters))
     rows: list[dict] = []
     ids: list[str] = []
     for ids_of_batch, results in zip(batch_ids, executor.results(handles, "features", progress)):

@@ -9,7 +9,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Any, Callable, Iterator
 
 import cv2
 import numpy as np
@@ -23,7 +23,7 @@ from wekawbc.features.extract import Mode, extract_features
 from wekawbc.features.registry import FEATURES, feature_names, size_power
 from wekawbc.cells.scale import Scale, dataset_scale
 
-__all__ = ["ImageOutcome", "BatchResult", "extract_dataset", "rescale_to_dataset", "BOX_COLUMNS", "SCALE_COLUMNS"]
+__all__ = ["ImageOutcome", "BatchResult", "extract_image", "extract_dataset", "rescale_to_dataset", "BOX_COLUMNS", "SCALE_COLUMNS"]
 
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
 #: Per cell: the µm per pixel its ``size`` features used, where it came from, and the note.
@@ -38,6 +38,12 @@ class ImageOutcome:
     status: str
     cells: int = 0
     reason: str = ""
+
+    @property
+    def message(self) -> str:
+        """How ``extract`` and ``run`` report an image that gave no cell: ``status: image: reason``."""
+        named = self.reason if self.reason.startswith(self.image) else f"{self.image}: {self.reason}"
+        return f"{self.status}: {named}"
 
 
 @dataclass
@@ -93,13 +99,24 @@ def _scale_columns(cell) -> dict:
     return dict(zip(SCALE_COLUMNS, (scale.um_per_pixel, scale.source, scale.note) if scale else (np.nan, "none", "")))
 
 
-def _process(item: tuple[CellRecord, Path | None], *, task: Task, mode: Mode, one_per_image: bool = False,
-             pixel_size: float | None = None, stain: StainMethod = "none") -> tuple[list[dict], ImageOutcome]:
-    """Features of one image's cells (never raises for bad input: the outcome says what went wrong)."""
-    record, mask_path = item
+def extract_image(record: CellRecord, rgb: np.ndarray | None = None, *, task: Task = "five", mode: Mode = "auto",
+                  one_per_image: bool = False, pixel_size: float | None = None, stain: StainMethod = "none",
+                  mask_path: Path | None = None, **params: Any) -> tuple[list[dict], ImageOutcome]:
+    """The feature rows of one image's cells and its outcome; never raises for bad input.
+
+    The one extraction of ``wekawbc extract`` and ``wekawbc run``. ``rgb``: the image's pixels when the
+    caller has read them already (a Dask worker without the files); otherwise ``record.image`` is read.
+    ``params``: ``segmentation`` / ``detection`` parameters of :func:`extract_features`. Rows as
+    :func:`extract_dataset`'s table.
+    """
+    # One OpenCV thread, in every process that extracts (cells are small; threads only contend), so
+    # ``extract``, ``run`` and their workers compute in one way.
+    cv2.setNumThreads(1)
     try:
-        rgb = read_image(record.image)
-        cells = extract_features(rgb, mode=mode, one_per_image=one_per_image, pixel_size=pixel_size, stain=stain)
+        if rgb is None:
+            rgb = read_image(record.image)
+        cells = extract_features(rgb, mode=mode, one_per_image=one_per_image, pixel_size=pixel_size, stain=stain,
+                                 **params)
         if mask_path is not None:
             labels = np.zeros(rgb.shape[:2], np.uint8)
             for cell in cells:
@@ -124,6 +141,11 @@ def _process(item: tuple[CellRecord, Path | None], *, task: Task, mode: Mode, on
     if not cells:
         return rows, ImageOutcome(str(record.image), "no cell", 0, "no leukocyte found")
     return rows, ImageOutcome(str(record.image), "ok", len(cells))
+
+
+def _process(item: tuple[CellRecord, Path | None], **options: Any) -> tuple[list[dict], ImageOutcome]:
+    record, mask_path = item
+    return extract_image(record, mask_path=mask_path, **options)
 
 
 def worker_count(jobs: int) -> int:

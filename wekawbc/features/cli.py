@@ -80,8 +80,6 @@ def _comments(args: argparse.Namespace, source: Path, counts: dict[str, int]) ->
 def _extract(args: argparse.Namespace) -> int:
     from functools import partial
 
-    import cv2
-
     from wekawbc._io import WekawbcError
     from wekawbc._progress import progress_bar
     from wekawbc.arff import write_arff, write_csv
@@ -89,7 +87,6 @@ def _extract(args: argparse.Namespace) -> int:
     from wekawbc.features.batch import extract_dataset, worker_count
     from wekawbc.features.registry import feature_names
 
-    cv2.setNumThreads(1)  # parallelism is per image (--jobs); OpenCV's threads only contend on small cells
     output = Path(args.output)
     if output.suffix.lower() != ".arff":
         raise WekawbcError(f"{output}: the output must end in .arff")
@@ -104,8 +101,7 @@ def _extract(args: argparse.Namespace) -> int:
                              progress=partial(progress_bar, total=total, unit="image", desc="extract"))
     for outcome in result.outcomes:
         if outcome.status != "ok":
-            named = outcome.reason if outcome.reason.startswith(outcome.image) else f"{outcome.image}: {outcome.reason}"
-            print(f"wekawbc: {outcome.status}: {named}", file=sys.stderr)
+            print(f"wekawbc: {outcome.message}", file=sys.stderr)
     counts = result.counts()
     relation = args.relation or f"wekawbc-{source.resolve().name}-{args.task}"
     table = result.table
