@@ -216,7 +216,9 @@ def _segment(rgb: np.ndarray, nucleus_box: Box, confidence: float, params: Detec
     margin = int(params.crop_margin * max(x1 - x0, y1 - y0))
     cx0, cy0 = max(x0 - margin, 0), max(y0 - margin, 0)
     cx1, cy1 = min(x1 + margin, cols), min(y1 + margin, rows)
-    cell = segment_cell(rgb[cy0:cy1, cx0:cx1], segmentation)
+    # A copy, not a view: OpenCV's filters on a view of the field read pixels beyond the crop, and
+    # not always the same ones (the features of one field differed from run to run).
+    cell = segment_cell(np.ascontiguousarray(rgb[cy0:cy1, cx0:cx1]), segmentation)
     if not cell.found:
         return None
     bx0, by0, bx1, by1 = cell.box
