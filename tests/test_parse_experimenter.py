@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import weka_corpus as wc
-from wekawbc.evaluation.parse import parse_text
+from wekawbc.evaluation.parse import parse_text, render_experiment
 
 @pytest.fixture(scope="module")
 def experiment(jvm, corpus_inputs: dict[str, Path], tmp_path_factory: pytest.TempPathFactory):
@@ -53,3 +53,26 @@ def test_pasted_and_truncated_tester_output(experiment) -> None:
     parsed = parse_text(cut)
     assert len(parsed["experiments"][0]["rows"]) == 2
     assert any("(v/ /*) counts" in w["message"] for w in parsed["warnings"])
+
+
+def _without_lines(experiments: list[dict]) -> list[dict]:
+    return [{key: value for key, value in e.items() if key != "line"} for e in experiments]
+
+
+@pytest.mark.parametrize("paste", ["plain", "quoted", "crlf"])
+def test_tester_output_renders_back(experiment, paste) -> None:
+    # parse -> render -> parse is the identity, and every rendered line is one of Weka's lines.
+    text, _ = experiment
+    source = {"plain": text, "quoted": "\n".join("> " + line for line in text.splitlines()),
+              "crlf": text.replace("\n", "\r\n")}[paste]
+    parsed = parse_text(source)["experiments"]
+    weka_lines = set(text.splitlines())
+    for one in parsed:
+        rendered = render_experiment(one)
+        assert [line for line in rendered.splitlines() if line and line not in weka_lines] == []
+        again = parse_text(rendered)
+        assert again["warnings"] == [] and _without_lines(again["experiments"]) == _without_lines([one])
+    # the table lines of both layouts (names and enumerated, with standard deviations) come back
+    rendered = "".join(render_experiment(one) for one in parsed)
+    table_lines = [line for line in text.splitlines() if "|" in line or line.startswith(("---", "(", "Key:"))]
+    assert set(table_lines) <= set(rendered.splitlines())

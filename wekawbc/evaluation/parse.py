@@ -19,7 +19,8 @@ Weka's ``?`` and ``NaN`` (and infinities, which JSON cannot hold) become ``None`
 guesses silently: a line it cannot read, a block that stops early, or parts that disagree (class
 names or counts in the table and the matrix) become a warning ``{"line", "message"}`` in the result's
 ``warnings``; only a text with no evaluation at all raises :class:`~wekawbc._io.WekawbcError`.
-:func:`render_evaluation` turns a block back into the text of the layout it was read from.
+:func:`render_evaluation` turns a block back into the text of the layout it was read from, and
+:func:`render_experiment` an Experimenter table.
 """
 
 from __future__ import annotations
@@ -34,13 +35,13 @@ from pathlib import Path
 from typing import Any
 
 from wekawbc._io import WekawbcError
-from wekawbc.evaluation._experimenter import parse_experiment
+from wekawbc.evaluation._experimenter import parse_experiment, render_experiment
 from wekawbc.evaluation._format import double_to_string
 from wekawbc.evaluation.metrics import METRICS
 from wekawbc.evaluation._text import (COVERAGE_LEVEL, DETAIL_COLUMNS, SUMMARY_LINES, render_class_details, render_matrix,
                                       render_summary)
 
-__all__ = ["parse_text", "parse_file", "read_text_file", "render_evaluation"]
+__all__ = ["parse_text", "parse_file", "read_text_file", "render_evaluation", "render_experiment"]
 
 _TITLE = re.compile(r"^=== (.+) ===\s*$")
 # A paste marker at the start of a line; the spaces after it stay, as part of the indentation.
