@@ -27,9 +27,6 @@ def _arff_body(path: Path) -> list[str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(reason="the field segmentation is not deterministic: one field's features differ between two "
-                          "processes (OpenCV on views of the field; one such view is fixed in cells/detection.py, "
-                          "another remains), so the two ARFFs can differ in one row", strict=False)
 def test_run_and_extract_write_the_same_arff_on_smear_fields(datasets: Path, tmp_path: Path) -> None:
     # A handful of bccd smear fields (640 x 480: mode "auto" finds the leukocytes of the field), two of
     # them with two leukocyte boxes, where "one cell per image" is the field rule both commands apply.

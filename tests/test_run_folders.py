@@ -68,3 +68,21 @@ def test_evaluate_writes_a_run_folder_that_report_reads(tmp_path):
     assert run.report["bootstrap"]["n_resamples"] == 1000
     np.testing.assert_allclose(run.predictions.distribution, predictions.distribution)
     assert main(["report", str(tmp_path / "run"), "--no-plots"]) == 0
+
+
+def test_run_writes_run_folders_that_report_reads(jvm, tmp_path):
+    from wekawbc.synthetic import scaled_counts, write_dataset
+
+    data = write_dataset(tmp_path / "cells", scaled_counts(0.03), seed=3)
+    config = tmp_path / "x.toml"
+    config.write_text(f'name = "x"\n[[datasets]]\nname = "cells"\npath = "{data}"\n[evaluation]\nfolds = 2\n'
+                      '[[classifiers]]\nweka = "weka.classifiers.rules.ZeroR"\n'
+                      f'[output]\nreports = "{tmp_path / "reports"}"\narff = "{tmp_path / "arff"}"\n'
+                      f'cache = "{tmp_path / "cache"}"\n')
+    assert main(["run", str(config), "--no-progress"]) in (0, 3)
+    folders = sorted(path.parent for path in (tmp_path / "reports").rglob("report.json"))
+    assert folders
+    for folder in folders:
+        assert load_run(folder).predictions.n_instances > 0
+    assert main(["report", str(folders[0]), "--no-plots"]) == 0
+    assert (folders[0] / "report.md").is_file()

@@ -118,8 +118,13 @@ def _fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each ``mask`` pixel to the nearest pixel outside it (float32)."""
-    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    """Euclidean distance of each ``mask`` pixel to the nearest pixel outside it (float32).
+
+    SciPy's exact transform, not OpenCV's ``DIST_MASK_PRECISE``: OpenCV's gives other values in a
+    process whose thread pool has started (the features of one image differed between ``extract``
+    and ``run``, and between Dask workers and the serial run).
+    """
+    return ndi.distance_transform_edt(mask).astype(np.float32)
 
 
 def _disk(radius: int) -> np.ndarray:
