@@ -92,7 +92,8 @@ def test_cli_writes_markdown_html_json(runs, tmp_path, capsys):
     assert "| Table 6 | ROC | **Weka weighted ROC Area** | 0.967 |" in out
     data = json.loads((tmp_path / "compare_alkrimi2023_multi.json").read_text())
     assert data["task"] == "multi" and len(data["rows"]) == len([line for line in out.splitlines() if line.startswith("| ")]) - 1
-    assert "<table>" in (tmp_path / "compare_alkrimi2023_multi.html").read_text()
+    page = (tmp_path / "compare_alkrimi2023_multi.html").read_text()
+    assert '<table class="compare">' in page and '<table class="heat">' in page and "run 1" not in page
 
 
 def test_refuses_runs_on_other_or_mixed_classes(runs, tmp_path):

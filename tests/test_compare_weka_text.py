@@ -54,7 +54,7 @@ def test_weka_text_beside_a_run_of_the_same_predictions(weka_text, weka_run_fold
     assert block["title"] == "Error on test data"
     table = compare_with_weka_text(block, number, "weka.txt", [load_run(weka_run_folder)])
     quantities = {row["quantity"] for row in table["rows"]}
-    assert {"Kappa statistic", "Relative absolute error %", "gamma ray MCC", "Weighted Avg. PRC Area",
+    assert {"Kappa statistic", "Relative absolute error (%)", "gamma ray MCC", "Weighted Avg. PRC Area",
             "beta → alpha"} <= quantities
     for row in table["rows"]:
         half = 5e-4 if row["quantity"].split()[-1] in ("Rate", "Precision", "Recall", "F-Measure", "MCC", "Area") \
