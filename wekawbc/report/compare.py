@@ -341,7 +341,7 @@ def _groups(table: Mapping[str, Any]) -> list[dict[str, Any]]:
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in table["rows"]:
         unit = row.get("unit", "fraction")
-        cells = [{"value": format_value(v, unit), "delta": format_difference(d, unit),
+        cells = [{"value": format_value(v, unit), "delta": "" if v is None else format_difference(d, unit),
                   "title": _NO_VALUE if v is None else f"{v!r} (run − published = {d!r})"}
                  for v, d in zip(row["values"], row["differences"])]
         groups.setdefault(row["table"], []).append({**row, "cells": cells})
@@ -353,4 +353,4 @@ def comparison_html(table: Mapping[str, Any]) -> str:
     one table per published table, a column per run named by its classifier, each value with its signed Δ."""
     return render_html("comparison.html.j2", title=f"{table['paper']} comparison", paper=table["paper"],
                        task=_task_name(table["task"]), runs=table["runs"], groups=_groups(table),
-                       matrices=_matrix_panels(table), explanation=_EXPLANATION)
+                       matrices=_matrix_panels(table), explanation=_EXPLANATION, wide=True)

@@ -112,4 +112,4 @@ def render_experiment_html(name: str, sections: Sequence[ExperimentSection]) -> 
             block["header"] = ["Metric", *section.tables[0].schemes]
             block["rows"] = [[_metric_label(table.metric), *_cells(table)] for table in section.tables]
         blocks.append(block)
-    return render_html("experiment.html.j2", title=f"wekawbc experiment {name}", name=name, sections=blocks)
+    return render_html("experiment.html.j2", title=f"wekawbc experiment {name}", name=name, sections=blocks, wide=True)

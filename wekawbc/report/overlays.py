@@ -256,7 +256,7 @@ class ExtractOverlays:
             labels = None
             if outcome is not None and outcome.status != "failed":
                 labels = cv2.imread(str(self.masks_dir / name), cv2.IMREAD_GRAYSCALE)
-            if labels is None:
+            if labels is None or outcome is None:
                 entries.append(OverlayEntry(image, None, label, "failed",
                                             reason=outcome.reason if outcome else "not extracted"))
                 continue
