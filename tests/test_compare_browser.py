@@ -37,6 +37,9 @@ document.querySelectorAll('.wide-table').forEach(function(c){var r=c.getBounding
  headers:[]};
  c.querySelectorAll('thead th').forEach(function(h){var b=h.getBoundingClientRect();
   t.headers.push({text:h.textContent,left:b.left,right:b.right,clipped:h.scrollWidth>h.clientWidth+1});});
+ var rows=[].map.call(c.querySelectorAll('tbody tr'),function(r){return r.getBoundingClientRect().height;});
+ var td=c.querySelector('tbody td');t.css=c.querySelector('table').className;t.maxRow=Math.max.apply(null,rows);
+ t.line=td?parseFloat(getComputedStyle(td).lineHeight):0;
  out.tables.push(t);});
 document.querySelectorAll('figure.heatmap').forEach(function(f){var b=f.getBoundingClientRect();
  out.heatmaps.push({left:b.left,right:b.right});});
@@ -157,3 +160,27 @@ def test_overlay_contact_sheet(extracted, tmp_path):
     shot = tmp_path / "overlays.png"
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1280,1600", "--hide-scrollbars", page.as_uri())
     print(f"screenshot: {shot}")
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_experiment_page_with_8_schemes_fits_without_wrapping(tmp_path, width):
+    from PIL import Image
+
+    from test_report_pages import SCHEMES, experiment_page
+
+    page = tmp_path / "experiment.html"
+    page.write_text(experiment_page(), encoding="utf-8")
+    measured = _measure(page, tmp_path, width)
+    assert measured["page"] <= measured["viewport"]
+    (table,) = measured["tables"]
+    assert table["css"] == "experiment" and [h["text"] for h in table["headers"]] == ["Metric", *SCHEMES]
+    for header in table["headers"]:
+        assert table["left"] - 1 <= header["left"] and header["right"] <= table["left"] + table["scroll"] + 1, header
+    if table["scroll"] > table["client"]:
+        assert table["overflow"] in ("auto", "scroll")
+    assert table["maxRow"] < 2 * table["line"], "a cell wraps onto a second line"
+    shot = tmp_path / f"experiment_8_schemes_{width}.png"
+    chromium(tmp_path, f"--screenshot={shot}", f"--window-size={width},900", "--hide-scrollbars", page.as_uri())
+    print(f"screenshot: {shot}")
+    with Image.open(shot) as image:
+        assert len(image.convert("RGB").getcolors(maxcolors=1 << 20) or []) > 20

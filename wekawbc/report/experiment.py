@@ -40,7 +40,7 @@ def short_number(value: float | None) -> str:
     """Three significant figures, two decimals from 1 on (97.84, 0.973, 0.0123); an em dash when undefined."""
     if value is None or not math.isfinite(value):
         return _DASH
-    return f"{value:.2f}" if abs(value) >= 1 else f"{value:.3g}"
+    return f"{value:.2f}" if abs(value) >= 1 else f"{value:#.3g}"
 
 
 def _defined(value: float | None) -> bool:
