@@ -54,13 +54,18 @@ def test_weka_text_beside_a_run_of_the_same_predictions(weka_text, weka_run_fold
     assert block["title"] == "Error on test data"
     table = compare_with_weka_text(block, number, "weka.txt", [load_run(weka_run_folder)])
     quantities = {row["quantity"] for row in table["rows"]}
-    assert {"Kappa statistic", "Relative absolute error %", "gamma ray MCC", "Weighted Avg. PRC Area",
+    assert {"Kappa statistic", "Relative absolute error (%)", "gamma ray MCC", "Weighted Avg. PRC Area",
             "beta → alpha"} <= quantities
     for row in table["rows"]:
         half = 5e-4 if row["quantity"].split()[-1] in ("Rate", "Precision", "Recall", "F-Measure", "MCC", "Area") \
-            else 5e-3 if "→" in row["quantity"] else 5e-5 if not row["quantity"].endswith("%") else 5e-7
+            else 5e-3 if "→" in row["quantity"] else 5e-5 if row["unit"] != "percent" else 5e-7
         difference = row["differences"][0]
         assert difference is not None and abs(difference) <= half * 1.01 + 1e-12, row
+    # The heatmaps: the text's matrix and the run's (the same predictions), in the text's class order.
+    matrices = table["matrices"]
+    assert matrices["labels"] == block["confusion_matrix"]["labels"]
+    assert matrices["runs"][0] == matrices["published"]["counts"] == block["confusion_matrix"]["matrix"]
+    assert table["runs"][0]["column"]
 
 
 def test_compare_cli_and_mismatched_classes(weka_text, weka_run_folder: Path, tmp_path: Path) -> None:

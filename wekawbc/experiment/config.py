@@ -52,6 +52,7 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     arff = "arff_exports"
     cache = "reports/.cache"          # extracted features, keyed by data fingerprint and parameters
     compare = "alkrimi2023"           # published results to compare with ("" for none)
+    overlays = 0                      # images per class drawn with boxes, outlines, lobes (<run>/<dataset>-overlays/)
 
 Unknown keys, values of the wrong type, a missing data folder, a classifier with neither ``weka``
 nor ``cnn``, and duplicate scheme names are refused with a :class:`~wekawbc.WekawbcError` naming the key.
@@ -149,6 +150,8 @@ class OutputSpec:
     arff: Path = Path("arff_exports")
     cache: Path | None = None
     compare: str = "alkrimi2023"
+    overlays: int = 0
+    """Images of each class drawn with what was measured (<run>/<dataset>-overlays/index.html); 0: none."""
 
     @property
     def cache_dir(self) -> Path:
@@ -437,7 +440,10 @@ def _output(raw: Any, where: str) -> OutputSpec:
         return OutputSpec()
     if not isinstance(raw, dict):
         raise _fail(where, "output", "must be a table")
-    _check_keys(raw, {"reports", "arff", "cache", "compare"}, where, "[output]")
+    _check_keys(raw, {"reports", "arff", "cache", "compare", "overlays"}, where, "[output]")
+    overlays = _typed(raw, "overlays", int, where, 0)
+    if overlays < 0:
+        raise _fail(where, "output.overlays", f"must be 0 (none) or a number of images per class, got {overlays}")
     cache = _typed(raw, "cache", str, where, None)
     compare = _typed(raw, "compare", str, where, "alkrimi2023")
     if compare:
@@ -449,7 +455,7 @@ def _output(raw: Any, where: str) -> OutputSpec:
             raise _fail(where, "output.compare", f"is {compare!r}: {error}") from None
     return OutputSpec(Path(_typed(raw, "reports", str, where, "reports")), Path(_typed(raw, "arff", str, where,
                                                                                         "arff_exports")),
-                      None if cache is None else Path(cache), compare)
+                      None if cache is None else Path(cache), compare, overlays)
 
 
 def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "<dict>") -> ExperimentConfig:

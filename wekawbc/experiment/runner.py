@@ -297,6 +297,22 @@ def _write_comparison(config: ExperimentConfig, run_folders: list[Path], folder:
                               table)
 
 
+def _write_overlays(config: ExperimentConfig, dataset: str, selection) -> ExperimentSection | None:
+    """``[output] overlays = N``: the first N images of each class drawn with their boxes, outlines and lobe
+    counts (:func:`wekawbc.report.overlays.sample_overlays`), and the page's link to them."""
+    from wekawbc.experiment.data import extraction_options
+    from wekawbc.report.overlays import sample_overlays
+
+    count = config.output.overlays
+    if not count:
+        return None
+    folder = inside(config.run_dir, f"{slug(dataset)}-overlays")
+    page = sample_overlays(folder, selection.records, count, extraction_options(config.features), "five",
+                           f"{dataset}: what was measured")
+    text = f"boxes, cell and nucleus outlines and lobe counts on the first {count} images of each class"
+    return ExperimentSection(f"{dataset}: what was measured", links=[(page.relative_to(config.run_dir).as_posix(), text)])
+
+
 def _section(config: ExperimentConfig, title: str, tables: list[ExperimentTable], run_folders: list[Path],
              comparison: Path | None) -> ExperimentSection:
     """What the experiment page shows of one data set and task (links relative to the run folder)."""
@@ -335,6 +351,7 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
         fingerprints[spec.name] = features.fingerprint
         by_id = {str(r.image): r for r in selection.records}
         prepared[spec.name] = (features, by_id)
+        overlays = _write_overlays(config, spec.name, selection)
         groups = (group_values([by_id[i] for i in features.ids], config.evaluation.groups, str(spec.path))
                   if config.evaluation.groups else None)
         for task in config.tasks:
@@ -353,6 +370,8 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
             comparison = _write_comparison(config, run_folders, folder)
             sections.append(_section(config, f"{spec.name}, {task}-class task", tables, run_folders, comparison))
             markdown.append((folder / "experiment.md").read_text() + "\n")
+        if overlays is not None:
+            sections.append(overlays)
     if config.cross_lab is not None:
         cross = _run_cross_lab(config, prepared, grids, executor, progress)
         markdown.append(cross)

@@ -9,6 +9,7 @@ only when complete).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from dataclasses import asdict
 from datetime import datetime, timezone
@@ -32,6 +33,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--csv", metavar="OUT.csv", help="also write the table as CSV, with image path and cell box")
     parser.add_argument("--masks-out", metavar="DIR",
                         help="write one 8-bit PNG mask per image (0 background, 128 cytoplasm, 255 nucleus)")
+    parser.add_argument("--overlays", metavar="DIR",
+                        help="also draw each image with its detected boxes, cell and nucleus outlines and lobe counts "
+                             "(DIR/images/, DIR/thumbs/) and a contact sheet per class (DIR/index.html)")
     parser.add_argument("--log", metavar="LOG.csv",
                         help="per-image log: image, status, cells, reason (default: OUT.arff with .log.csv)")
     parser.add_argument("--task", choices=("five", "binary"), default="five",
@@ -86,6 +90,7 @@ def _extract(args: argparse.Namespace) -> int:
     from wekawbc.cells.dataset import class_values, load_dataset
     from wekawbc.features.batch import extract_dataset, worker_count
     from wekawbc.features.registry import feature_names
+    from wekawbc.report.overlays import ExtractOverlays
 
     output = Path(args.output)
     if output.suffix.lower() != ".arff":
@@ -96,7 +101,10 @@ def _extract(args: argparse.Namespace) -> int:
         raise WekawbcError(f"--pixel-size: must be a positive number of µm, got {args.pixel_size}")
     dataset = load_dataset(source, allow_outside=args.allow_outside)
     total = len(dataset)
-    result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=args.masks_out,
+    # Checked before the work; a folder that cannot be written is reported after the results are written.
+    overlays = ExtractOverlays(args.overlays, args.masks_out) if args.overlays else None
+    masks_out = overlays.masks_dir if overlays else args.masks_out
+    result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=masks_out,
                              one_per_image=args.one_cell_per_image, pixel_size=args.pixel_size, stain=args.stain,
                              progress=partial(progress_bar, total=total, unit="image", desc="extract"))
     for outcome in result.outcomes:
@@ -115,4 +123,7 @@ def _extract(args: argparse.Namespace) -> int:
     print(f"{counts['images']} images: {counts['ok']} ok, {counts['no cell']} without a leukocyte, "
           f"{counts['failed']} failed; {counts['cells']} cells, {len(feature_names())} features -> {output}"
           + (f", {args.csv}" if args.csv else "") + f"; log {log}")
+    if overlays:
+        with contextlib.closing(overlays):
+            print(f"overlays: {overlays.write(dataset, result, args.task)}")
     return EXIT_SOME_FAILED if result.any_failed else 0

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections import Counter
 from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
@@ -19,10 +20,11 @@ import numpy as np
 from wekawbc._io import WekawbcError
 from wekawbc.cells.dataset import normalise_label
 from wekawbc.papers import Paper, PublishedValue
-from wekawbc.report.render import Cell, markdown_code, markdown_table, markdown_text, render_html
+from wekawbc.report.render import markdown_code, markdown_table, markdown_text, render_html
 from wekawbc.report.runfolder import Run
 
-__all__ = ["compare_with_paper", "comparison_markdown", "comparison_html", "canonical_label", "run_task"]
+__all__ = ["compare_with_paper", "comparison_markdown", "comparison_html", "canonical_label", "run_task", "run_columns",
+           "run_entries", "run_matrix", "format_value", "format_difference"]
 
 def canonical_label(label: str) -> str:
     """A class name as papers and data sets spell it differently: one of the five types by the project's
@@ -131,7 +133,10 @@ def _row_total(paper: Paper, value: PublishedValue) -> float:
 
 
 def _published_text(paper: Paper, value: PublishedValue) -> str:
-    return f"{value.printed} of {_row_total(paper, value):g}" if value.metric == "confusion_count" else value.printed
+    if value.metric != "confusion_count":
+        return value.printed
+    total = _row_total(paper, value)
+    return f"{value.printed} of {total:g} ({value.value / total * 100:.1f} %)"
 
 
 def _published_fraction(paper: Paper, value: PublishedValue) -> float:
@@ -176,9 +181,62 @@ def compare_with_paper(paper: Paper, runs: Sequence[Run]) -> dict[str, Any]:
                 "quantity": _quantity(paper, value), "reading": reading, "primary": primary,
                 "published": _published_text(paper, value), "published_value": published,
                 "values": run_values, "differences": [None if v is None else v - published for v in run_values],
+                "unit": "percent" if value.unit == "percent" or value.metric == "confusion_count" else "fraction",
                 "note": note})
-    return {"paper": paper.key, "task": task,
-            "runs": [{"name": run.name, "path": str(run.path)} for run in runs], "rows": rows}
+    return {"paper": paper.key, "task": task, "runs": run_entries(runs), "rows": rows,
+            "matrices": _paper_matrices(paper, task, runs, [label_map for _, label_map in tasks])}
+
+
+def _paper_matrices(paper: Paper, task: str, runs: Sequence[Run],
+                    label_maps: Sequence[Mapping[str, str]]) -> dict[str, Any] | None:
+    """The paper's confusion matrix of ``task`` and each run's, rows and columns in the paper's class order."""
+    name = paper.confusion_table_for(task)
+    if name is None:
+        return None
+    labels, matrix = paper.confusion_matrix(name)
+    return {"labels": list(labels), "published": {"title": f"{paper.key} {name}", "counts": matrix.tolist()},
+            "runs": [run_matrix(run, [label_map[label] for label in labels]) for run, label_map in zip(runs, label_maps)]}
+
+
+def run_matrix(run: Run, labels: Sequence[str]) -> list[list[float | None]]:
+    """The run's confusion matrix (counts) with rows and columns in the order of ``labels`` (the run's names)."""
+    cm = run.evaluation["confusion_matrix"]
+    index = [cm["labels"].index(label) for label in labels]
+    return [[cm["matrix"][i][j] for j in index] for i in index]
+
+
+def _short_classifier(command: Any) -> str | None:
+    """``weka.classifiers.trees.J48 -C 0.25`` → ``J48``; None for anything else."""
+    if not isinstance(command, str) or not command.strip():
+        return None
+    return command.split()[0].rsplit(".", 1)[-1]
+
+
+def run_columns(runs: Sequence[Run]) -> list[str]:
+    """A short, unique column name per run: the scheme or classifier its settings name, else its title.
+
+    Where two runs would share a name, the run folder's name is added (``J48 (j48_pruned)``), and a
+    number where that is not enough.
+    """
+    names = []
+    for run in runs:
+        settings = run.report.get("settings") or {}
+        names.append(str(settings.get("scheme") or _short_classifier(settings.get("classifier")) or run.name))
+    counts = Counter(names)
+    names = [f"{name} ({run.path.name})" if counts[name] > 1 and name != run.path.name else name
+             for name, run in zip(names, runs)]
+    counts = Counter(names)
+    seen: Counter[str] = Counter()
+    unique = []
+    for name in names:
+        seen[name] += 1
+        unique.append(f"{name} #{seen[name]}" if counts[name] > 1 else name)
+    return unique
+
+
+def run_entries(runs: Sequence[Run]) -> list[dict[str, str]]:
+    """The ``runs`` of a comparison table: each run's column name, title and folder."""
+    return [{"column": column, "name": run.name, "path": str(run.path)} for column, run in zip(run_columns(runs), runs)]
 
 
 def _quantity(paper: Paper, value: PublishedValue) -> str:
@@ -190,44 +248,109 @@ def _quantity(paper: Paper, value: PublishedValue) -> str:
         f" ({value.qualifier})" if value.qualifier else "")
 
 
-def _run_headers(table: Mapping[str, Any]) -> list[str]:
-    """Column names: the run's title for one run, "run 1", "run 2"... (listed under the table) for several."""
-    runs = table["runs"]
-    return [runs[0]["name"]] if len(runs) == 1 else [f"run {i + 1}" for i in range(len(runs))]
+_DASH = "\u2014"
+_MINUS = "\u2212"
+_NO_VALUE = "no value: the statistic is undefined for this run (Weka prints ?), or the run does not hold it"
 
 
-def _fmt(value: float | None, signed: bool = False) -> str:
+def format_value(value: float | None, unit: str) -> str:
+    """A compared value as tables show it: a percentage marked ``%`` (two decimals), else three decimals;
+    an em dash where there is none. The JSON keeps full precision."""
     if value is None:
-        return "?"
-    return f"{round(value, 4) + 0.0:+.4f}" if signed else f"{value:.4f}"
+        return _DASH
+    if unit == "count":
+        return f"{value:g}"
+    return f"{value * 100:.2f} %" if unit == "percent" else f"{value:.3f}"
+
+
+def format_difference(difference: float | None, unit: str) -> str:
+    """Run − published, always signed: percentage points (``pp``) for percentages, else three decimals."""
+    if difference is None:
+        return _DASH
+    if unit == "count":
+        text = f"{difference + 0.0:+g}"
+    elif unit == "percent":
+        text = f"{round(difference * 100, 2) + 0.0:+.2f} pp"
+    else:
+        text = f"{round(difference, 3) + 0.0:+.3f}"
+    return text.replace("-", _MINUS)
+
+
+_EXPLANATION = ("Percentages are marked % (shares of a confusion-matrix row are percentages of the actual class); "
+                "other statistics are fractions (0 to 1). Δ = run − published, signed: in percentage points (pp) "
+                "for percentages. — : no value (undefined, as Weka's ?). Tables round to two or three decimals; "
+                "the JSON beside this page keeps every digit.")
 
 
 def comparison_markdown(table: Mapping[str, Any]) -> str:
     """The comparison as Markdown: one row per published value and reading, primary readings in bold."""
-    header = [markdown_text(h) for h in ("Where", "Quantity", "Reading", "Published", *_run_headers(table),
-                                         *(f"Δ {name}" for name in _run_headers(table)), "Note")]
+    columns = [run["column"] for run in table["runs"]]
+    header = [markdown_text(h) for h in ("Where", "Quantity", "Reading", "Published", *columns,
+                                         *(f"Δ {name}" for name in columns), "Note")]
     rows = []
     for row in table["rows"]:
         reading = f"**{markdown_text(row['reading'])}**" if row["primary"] else markdown_text(row["reading"])
+        unit = row.get("unit", "fraction")
         rows.append([markdown_text(row["table"]), markdown_text(row["quantity"]), reading,
-                     markdown_text(row["published"]), *(_fmt(v) for v in row["values"]),
-                     *(_fmt(d, True) for d in row["differences"]), markdown_text(row["note"])])
-    runs = "\n".join(f"- {markdown_text(name)}: {markdown_text(r['name'])} ({markdown_code(r['path'])})"
-                     for name, r in zip(_run_headers(table), table["runs"]))
+                     markdown_text(row["published"]), *(format_value(v, unit) for v in row["values"]),
+                     *(format_difference(d, unit) for d in row["differences"]), markdown_text(row["note"])])
+    runs = "\n".join(f"- {markdown_text(r['column'])}: {markdown_text(r['name'])} ({markdown_code(r['path'])})"
+                     for r in table["runs"])
     return (f"# {markdown_text(table['paper'])}: published values beside the run(s)\n\n{runs}\n\nTask: "
-            f"{markdown_text(table['task'])}. Values as fractions (96.4% = 0.9640); Δ = run − published. The reading "
-            f"in bold is what Weka, the paper's software, prints under the paper's name for it.\n\n"
+            f"{markdown_text(_task_name(table['task']))}. {_EXPLANATION} The reading in bold is what Weka, the "
+            f"paper's software, prints under the paper's name for it.\n\n"
             f"{markdown_table(header, rows, raw_cells=True)}")
 
 
+def _task_name(task: str) -> str:
+    return {"five": "five-class", "binary": "binary (granulocyte / agranulocyte)",
+            "weka": "the classes of the Weka output"}.get(task, task)
+
+
+def _heat(count: float | None, total: float) -> dict[str, str]:
+    """One heatmap cell: the count, shaded by its share of the row (the diagonal is each class's recall)."""
+    if count is None:
+        return {"text": "?", "style": "", "title": "undefined"}
+    share = count / total if total else 0.0
+    text = f"{count:g}"
+    colour = "#fff" if share > 0.55 else "#111"
+    return {"text": text, "style": f"background-color:rgba(33,102,172,{share:.3f});color:{colour}",
+            "title": f"{text} of {total:g} ({share * 100:.1f} % of the row)"}
+
+
+def _heatmap(title: str, counts: Sequence[Sequence[float | None]]) -> dict[str, Any]:
+    rows = []
+    for row in counts:
+        total = sum(v or 0 for v in row)
+        rows.append([_heat(v, total) for v in row])
+    return {"title": title, "rows": rows}
+
+
+def _matrix_panels(table: Mapping[str, Any]) -> dict[str, Any] | None:
+    matrices = table.get("matrices")
+    if not matrices:
+        return None
+    panels = [_heatmap(matrices["published"]["title"], matrices["published"]["counts"])]
+    panels += [_heatmap(run["column"], counts) for run, counts in zip(table["runs"], matrices["runs"])]
+    labels = matrices["labels"]
+    return {"labels": labels, "short": [label[:4] for label in labels], "panels": panels}
+
+
+def _groups(table: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The rows by the paper's table (or Weka block) they come from, in order of first appearance."""
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in table["rows"]:
+        unit = row.get("unit", "fraction")
+        cells = [{"value": format_value(v, unit), "delta": "" if v is None else format_difference(d, unit),
+                  "title": _NO_VALUE if v is None else f"{v!r} (run − published = {d!r})"}
+                 for v, d in zip(row["values"], row["differences"])]
+        groups.setdefault(row["table"], []).append({**row, "cells": cells})
+    return [{"title": title, "rows": rows} for title, rows in groups.items()]
+
+
 def comparison_html(table: Mapping[str, Any]) -> str:
-    """The comparison as a self-contained HTML page."""
-    header = ["Where", "Quantity", "Reading", "Published", *_run_headers(table),
-              *(f"Δ {name}" for name in _run_headers(table)), "Note"]
-    rows = [[row["table"], row["quantity"], Cell(row["reading"], "t", bold=row["primary"]), row["published"],
-             *(_fmt(v) for v in row["values"]), *(_fmt(d, True) for d in row["differences"]), row["note"]]
-            for row in table["rows"]]
-    runs = [{"label": name, "name": run["name"], "path": run["path"]}
-            for name, run in zip(_run_headers(table), table["runs"])]
+    """The comparison as a self-contained HTML page: the confusion matrices side by side as heatmaps, then
+    one table per published table, a column per run named by its classifier, each value with its signed Δ."""
     return render_html("comparison.html.j2", title=f"{table['paper']} comparison", paper=table["paper"],
-                       task=table["task"], runs=runs, header=header, rows=rows)
+                       task=_task_name(table["task"]), runs=table["runs"], groups=_groups(table),
+                       matrices=_matrix_panels(table), explanation=_EXPLANATION, wide=True)

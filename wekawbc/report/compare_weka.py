@@ -15,17 +15,18 @@ from typing import Any, Sequence
 from wekawbc._io import WekawbcError
 from wekawbc.evaluation._text import DETAIL_COLUMNS
 from wekawbc.evaluation.metrics import METRICS
-from wekawbc.report.compare import canonical_label
+from wekawbc.report.compare import canonical_label, run_entries, run_matrix
 from wekawbc.report.runfolder import Run
 
 __all__ = ["choose_block", "compare_with_weka_text"]
 
-# The summary lines set beside a run (Weka's label and the unit from the metric registry; percentages
-# compared as fractions) and the class-details columns (Weka's headers).
-_SUMMARY = tuple((str(m.text_key), str(m.weka_text), m.unit == "percent") for m in (METRICS[name] for name in (
+# (text key, percent): the summary lines both a Weka text and a run have, and the class-details
+# columns (Weka's); keys and labels from the metric registry.
+_SUMMARY = tuple((str(m.text_key), m.unit == "percent") for m in (METRICS[name] for name in (
     "pct_correct", "kappa", "mean_absolute_error", "root_mean_squared_error", "relative_absolute_error",
     "root_relative_squared_error", "total_instances")))
-_COLUMNS = tuple((key, header.strip()) for key, header, _ in DETAIL_COLUMNS)
+_COLUMNS = tuple(key for key, _, _ in DETAIL_COLUMNS)
+_LABELS = {metric.text_key: metric.label for metric in METRICS.values() if metric.text_key and metric.scope != "weighted"}
 
 
 def choose_block(parsed: dict[str, Any], number: int | None, source: str) -> tuple[int, dict[str, Any]]:
@@ -73,30 +74,33 @@ def compare_with_weka_text(block: dict[str, Any], number: int, source: str, runs
     title = f"#{number} {block['title'] or '(untitled)'}"
     rows: list[dict[str, Any]] = []
 
-    def add(quantity: str, published: float | None, printed: str, values: list[float | None], note: str = "") -> None:
+    def add(quantity: str, published: float | None, printed: str, values: list[float | None], note: str = "",
+            unit: str = "fraction") -> None:
         if published is None and all(v is None for v in values):
             return
         rows.append({"table": title, "id": f"{title}:{quantity}", "task": "weka", "quantity": quantity,
                      "reading": "Weka's own", "primary": True, "published": printed, "published_value": published,
                      "values": values, "differences": [None if v is None or published is None else v - published
-                                                       for v in values], "note": note})
+                                                       for v in values], "unit": unit, "note": note})
 
     summary = block["summary"] or {}
-    for key, name, percent in _SUMMARY:
+    for key, percent in _SUMMARY:
         if key in summary:
-            add(name + (" %" if percent else ""), _fraction(summary[key], percent), _printed(summary[key]),
-                [_fraction(run.evaluation["summary"].get(key), percent) for run in runs])
+            add(_LABELS[key], _fraction(summary[key], percent), _printed(summary[key]) + (" %" if percent else ""),
+                [_fraction(run.evaluation["summary"].get(key), percent) for run in runs],
+                unit="percent" if percent else "count" if key == "total_instances" else "fraction")
     for row in block["classes"] or []:
-        for key, name in _COLUMNS:
+        for key in _COLUMNS:
+            name = _LABELS[key]
             if key in row:
                 values = []
                 for run, mapping in zip(runs, maps):
                     run_row = next(r for r in run.evaluation["classes"] if r["class"] == mapping[row["class"]])
                     values.append(run_row.get(key))
                 add(f"{row['class']} {name}", row[key], _printed(row[key]), values)
-    for key, name in _COLUMNS:
+    for key in _COLUMNS:
         if key in (block["weighted_avg"] or {}):
-            add(f"Weighted Avg. {name}", block["weighted_avg"][key], _printed(block["weighted_avg"][key]),
+            add(f"Weighted Avg. {_LABELS[key]}", block["weighted_avg"][key], _printed(block["weighted_avg"][key]),
                 [run.evaluation["weighted_avg"].get(key) for run in runs])
     matrix = block["confusion_matrix"]
     if matrix and len(matrix["matrix"]) == len(matrix["labels"]):
@@ -105,9 +109,15 @@ def compare_with_weka_text(block: dict[str, Any], number: int, source: str, runs
                 add(f"{actual} → {predicted}", _row_share(matrix, actual, predicted),
                     _printed(matrix["matrix"][matrix["labels"].index(actual)][matrix["labels"].index(predicted)]),
                     [_row_share(run.evaluation["confusion_matrix"], mapping[actual], mapping[predicted])
-                     for run, mapping in zip(runs, maps)], "share of the actual class's row")
-    return {"paper": f"{source} {title}", "task": "weka", "rows": rows,
-            "runs": [{"name": run.name, "path": str(run.path)} for run in runs]}
+                     for run, mapping in zip(runs, maps)], "share of the actual class's row", unit="percent")
+    matrices = None
+    if matrix and len(matrix["matrix"]) == len(matrix["labels"]):
+        matrices = {"labels": list(matrix["labels"]), "published": {"title": f"{source} {title}",
+                                                                    "counts": matrix["matrix"]},
+                    "runs": [run_matrix(run, [mapping[label] for label in matrix["labels"]])
+                             for run, mapping in zip(runs, maps)]}
+    return {"paper": f"{source} {title}", "task": "weka", "rows": rows, "runs": run_entries(runs),
+            "matrices": matrices}
 
 
 def _printed(value: float | None) -> str:

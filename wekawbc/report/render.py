@@ -131,11 +131,13 @@ def markdown_table(header: Sequence[str], rows: Iterable[Sequence[Any]], *, raw_
 
 @dataclass(frozen=True)
 class Cell:
-    """A table cell that carries presentation: its text, a CSS class (``best``: highlighted) and bold."""
+    """A table cell that carries presentation: its text, a CSS class (``best``: highlighted), bold, and a
+    tooltip (``title``) that explains it."""
 
     text: str
     css: str = ""
     bold: bool = False
+    title: str = ""
 
 
 def _as_cell(value: Any) -> Cell:
