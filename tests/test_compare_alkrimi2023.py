@@ -41,7 +41,7 @@ def test_labels_map_to_the_papers_spelling():
 def test_five_class_run_against_tables_4_5_6_8_9(runs):
     run, predictions = runs["five"]
     table = compare_with_paper(load_paper("alkrimi2023"), [run])
-    assert table["task"] == "multi"
+    assert table["task"] == "five"
     assert {r["table"] for r in table["rows"]} == {"Table 4", "Table 5", "Table 6", "Table 8", "Table 9",
                                                    "Abstract", "Conclusion"}
     y, proba = predictions.actual, predictions.distribution

@@ -51,11 +51,11 @@ def test_json_keeps_every_digit_the_page_rounds(tmp_path):
 
     run = _run(tmp_path, "j48", {"classifier": "weka.classifiers.trees.J48"}, 5)
     assert main(["compare", "alkrimi2023", str(run.path), "-o", str(tmp_path / "cmp")]) == 0
-    table = json.loads((tmp_path / "cmp" / "compare_alkrimi2023_multi.json").read_text())
+    table = json.loads((tmp_path / "cmp" / "compare_alkrimi2023_five.json").read_text())
     row = next(r for r in table["rows"] if r["id"] == "t5.multi.f_measure" and r["primary"])
     assert row["values"][0] == run.evaluation["weighted_avg"]["f_measure"]  # full precision
     assert row["unit"] == "fraction" and table["runs"][0]["column"] == "J48"
-    page = (tmp_path / "cmp" / "compare_alkrimi2023_multi.html").read_text()
+    page = (tmp_path / "cmp" / "compare_alkrimi2023_five.html").read_text()
     assert f"{row['values'][0]:.3f} <span class=\"delta\">" in page
     assert table["matrices"]["labels"] == ["monocyte", "lymphocyte", "neutrophil", "eosinophil", "basophil"]
     counts = table["matrices"]["runs"][0]
