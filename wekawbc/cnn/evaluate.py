@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from wekawbc._io import WekawbcError
-from wekawbc.cnn.training import TrainedCnn, TrainSettings, predict_proba, train_cnn
+from wekawbc.cnn.training import TrainedCnn, TrainSettings, adapt_batch_norm, predict_proba, train_cnn
 from wekawbc.predictions import Predictions, fold_train_counts
 from wekawbc.protocol.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
                                 small_class_notes, split_indices)
@@ -143,8 +143,8 @@ def holdout_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids:
 def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, labels: tuple[str, ...],
                       train_ids: tuple[str, ...], tests: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]], *,
                       settings: TrainSettings | None = None, progress: bool = False,
-                      on_batch: Callable[[int, tuple[str, ...]], None] | None = None
-                      ) -> tuple[TrainedCnn, list[CnnEvaluation]]:
+                      on_batch: Callable[[int, tuple[str, ...]], None] | None = None,
+                      adapt_bn: bool = False) -> tuple[TrainedCnn, list[CnnEvaluation]]:
     """Train once on one data set and test on others (Weka's ``-T``): the cross-lab evaluation.
 
     Parameters
@@ -153,6 +153,10 @@ def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, labels: tup
         The training crops (one lab, or several pooled).
     tests : list of (images, y, ids)
         Each external test set, prepared with the same input options.
+    adapt_bn : bool
+        Score each test set with the batch-norm statistics of its own images
+        (:func:`~wekawbc.cnn.training.adapt_batch_norm`: unsupervised, no label used); the
+        returned model keeps the training statistics.
 
     Returns
     -------
@@ -184,7 +188,10 @@ def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, labels: tup
             notes.append(f"{int((~keep).sum())} test image(s) of classes absent from the training data left out "
                          f"(scored on the shared classes): " + ", ".join(labels[c] for c in missing))
             images, y, ids = images[keep], y[keep], tuple(np.asarray(ids)[keep])
-        distribution = predict_proba(model, images, threads=settings.threads)
+        scorer = adapt_batch_norm(model, images, threads=settings.threads) if adapt_bn else model
+        if adapt_bn:
+            notes.append(f"batch-norm statistics re-estimated on the {len(y)} test images (AdaBN, no labels used)")
+        distribution = predict_proba(scorer, images, threads=settings.threads)
         evaluations.append(CnnEvaluation(Predictions(labels, y, distribution, None, np.zeros(y.size, dtype=np.int64),
                                                      train_counts, tuple(ids)),
                                          notes, [_fold_record(0, model)]))
