@@ -16,7 +16,10 @@ Feature sets (cumulative, as the ablation reads):
 ``+relative``    ``+stain`` plus the colour relative to the plasma (``density`` group);
 ``relative only`` ``+relative`` without the absolute colour features (intensity, RGB/HSV/Lab ratios);
 ``..., per-lab standardised``  each lab's table standardised on its own (median, interquartile range);
-``relative only without texture, ...``  also without the GLCM and LBP texture features.
+``relative only without texture, ...``  also without the GLCM and LBP texture features;
+``... + invariant``  plus the features of :mod:`wekawbc.features.invariant` (colour relative to the
+                 cell's own nucleus, HED shares, granularity at a cell-relative size), read from
+                 ``LAB_invariant.csv`` beside the tables (``python -m benchmarks.cross_lab_invariant``).
 
 The chosen set and classifier for each left-out lab are those with the best accuracy on the
 tuning directions of :data:`TUNING` (never the lab reported).
@@ -36,6 +39,7 @@ import pandas as pd
 
 from wekawbc.cells.dataset import CLASSES
 from wekawbc.features.batch import rescale_to_dataset
+from wekawbc.features.invariant import INVARIANT_FEATURES
 from wekawbc.features.registry import FEATURES
 from wekawbc.provenance import library_versions
 
@@ -59,6 +63,12 @@ SCALED = [n for n in ORIGINAL if not (n.split("_AreaShape_")[-1] in PIXEL_SIZES 
 RELATIVE_ONLY = [n for n in SCALED if n not in ABSOLUTE_COLOUR] + DENSITY
 #: Texture (GLCM, LBP) depends on the optics' sharpness and the pixel size, which differ between labs.
 TEXTURE = [f.name for f in FEATURES if f.group in ("texture", "lbp")]
+RELATIVE_NO_TEXTURE = [n for n in RELATIVE_ONLY if n not in TEXTURE]
+#: The stain- and scale-invariant features (wekawbc.features.invariant), and those of them without texture.
+INVARIANT = list(INVARIANT_FEATURES)
+INVARIANT_COLOUR = [n for n in INVARIANT if "_Granularity_" not in n]
+#: Shape, µm sizes and lobes: what carries no colour at all.
+SHAPE_ONLY = [n for n in RELATIVE_NO_TEXTURE if n not in DENSITY]
 
 #: name → (stain setting of the tables, feature columns, standardise each lab's table on its own)
 FEATURE_SETS = {
@@ -70,8 +80,13 @@ FEATURE_SETS = {
     "relative only": ("none", RELATIVE_ONLY, False),
     "+relative (white balance), per-lab standardised": ("white-balance", SCALED + DENSITY, True),
     "relative only, per-lab standardised": ("none", RELATIVE_ONLY, True),
-    "relative only without texture, per-lab standardised": ("none", [n for n in RELATIVE_ONLY if n not in TEXTURE],
-                                                            True),
+    "relative only without texture, per-lab standardised": ("none", RELATIVE_NO_TEXTURE, True),
+    "relative only without texture + invariant, per-lab standardised": ("none", RELATIVE_NO_TEXTURE + INVARIANT, True),
+    "relative only without texture + invariant colour, per-lab standardised": ("none", RELATIVE_NO_TEXTURE
+                                                                               + INVARIANT_COLOUR, True),
+    "shape + invariant, per-lab standardised": ("none", SHAPE_ONLY + INVARIANT, True),
+    "relative only without texture + invariant": ("none", RELATIVE_NO_TEXTURE + INVARIANT, False),
+    "shape + invariant": ("none", SHAPE_ONLY + INVARIANT, False),
 }
 #: Directions used only to choose a feature set and classifier for the left-out lab (never reported as its result).
 TUNING = {"jtsc": [(("pbc",), "bccd")], "bccd": [(("pbc",), "jtsc")],
@@ -92,6 +107,9 @@ def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
     tables = {}
     for lab in LABS:
         table, _ = rescale_to_dataset(pd.read_csv(folder / f"{lab}_{stain}.csv"))
+        extra = folder / f"{lab}_invariant.csv"
+        if extra.exists():
+            table = table.merge(pd.read_csv(extra), on="image", how="left", validate="many_to_one")
         table["class"] = pd.Categorical(table["class"], categories=list(CLASSES))
         table["lab"] = lab
         tables[lab] = table
