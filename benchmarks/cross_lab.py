@@ -87,6 +87,15 @@ FEATURE_SETS = {
     "shape + invariant, per-lab standardised": ("none", SHAPE_ONLY + INVARIANT, True),
     "relative only without texture + invariant": ("none", RELATIVE_NO_TEXTURE + INVARIANT, False),
     "shape + invariant": ("none", SHAPE_ONLY + INVARIANT, False),
+    "relative only without texture, prior-balanced": ("none", RELATIVE_NO_TEXTURE, "balanced"),
+    "relative only without texture + invariant colour, prior-balanced": ("none", RELATIVE_NO_TEXTURE + INVARIANT_COLOUR,
+                                                                         "balanced"),
+    "relative only without texture + invariant, prior-balanced": ("none", RELATIVE_NO_TEXTURE + INVARIANT, "balanced"),
+    "relative only, prior-balanced": ("none", RELATIVE_ONLY, "balanced"),
+    "relative only without texture, prior-balanced (4 rounds)": ("none", RELATIVE_NO_TEXTURE, "balanced4"),
+    "relative only without texture, prior-balanced (8 rounds)": ("none", RELATIVE_NO_TEXTURE, "balanced8"),
+    "relative only without texture + invariant colour, prior-balanced (4 rounds)": ("none", RELATIVE_NO_TEXTURE
+                                                                                    + INVARIANT_COLOUR, "balanced4"),
 }
 #: Directions used only to choose a feature set and classifier for the left-out lab (never reported as its result).
 TUNING = {"jtsc": [(("pbc",), "bccd")], "bccd": [(("pbc",), "jtsc")],
@@ -100,6 +109,64 @@ def standardise(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     table = table.copy()
     table[columns] = robust_standardise(table[columns].to_numpy(dtype=np.float64))
     return table
+
+
+def weighted_standardise(table: pd.DataFrame, columns: list[str], weights: np.ndarray) -> pd.DataFrame:
+    """``standardise`` with each row weighted: the weighted median and interquartile range per column.
+
+    With weights ``1 / (rows of the row's class)`` the statistics are those of a lab whose classes
+    are equally frequent, whatever its real class mix (which otherwise moves the median).
+    """
+    table = table.copy()
+    values = table[columns].to_numpy(dtype=np.float64)
+    out = np.empty_like(values)
+    for j in range(values.shape[1]):
+        column = values[:, j]
+        known = np.isfinite(column)
+        if not known.any():
+            out[:, j] = column
+            continue
+        order = np.argsort(column[known])
+        sorted_values, sorted_weights = column[known][order], np.asarray(weights, np.float64)[known][order]
+        # numpy's linear percentiles when the weights are equal: positions i / (n - 1)
+        cumulative = (np.cumsum(sorted_weights) - sorted_weights) / max(sorted_weights.sum() - sorted_weights[-1], 1e-12)
+        q25, q50, q75 = np.interp([0.25, 0.5, 0.75], cumulative, sorted_values)
+        spread = q75 - q25 if q75 - q25 > 0 else 1.0
+        out[:, j] = (column - q50) / spread
+    table[columns] = out
+    return table
+
+
+def _class_balance(classes) -> np.ndarray:
+    codes = np.asarray(pd.Categorical(classes).codes)
+    return 1.0 / np.bincount(codes)[codes]
+
+
+def run_prior_balanced(train_tables: list[pd.DataFrame], test: pd.DataFrame, columns: list[str], classifier: str,
+                       bootstrap: int, rounds: int = 2) -> dict:
+    """Per-lab standardisation at an equal class mix on both sides (unsupervised on the test lab).
+
+    Each training lab is standardised with its rows weighted to equal classes (its labels are
+    known); the test lab first as is, then ``rounds`` times with its rows weighted by ``1 / (cells
+    predicted in that class)`` by the classifier trained on the training labs: its own predictions,
+    never its labels.
+    """
+    from wekawbc.weka import run_classifier
+
+    train = pd.concat([weighted_standardise(t, columns, _class_balance(t["class"])) for t in train_tables],
+                      ignore_index=True)
+    current = standardise(test, columns)
+    predicted_counts = []
+    for _ in range(rounds):
+        run = run_classifier(train[columns + ["class"]].reset_index(drop=True), classifier,
+                             test=current[columns + ["class"]].reset_index(drop=True))
+        predicted = np.asarray(run.predictions.distribution).argmax(axis=1)
+        counts = np.bincount(predicted, minlength=len(run.labels))
+        predicted_counts.append(counts.tolist())
+        current = weighted_standardise(test, columns, 1.0 / counts[predicted])
+    result = run_one(train, current, columns, classifier, bootstrap)
+    result["predicted_counts_per_round"] = predicted_counts
+    return result
 
 
 def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
@@ -217,6 +284,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classifiers", nargs="*", default=list(CLASSIFIERS))
     parser.add_argument("--in-lab", action="store_true", help="also 10-fold CV on pbc in the paper's class mix (the 1,000 cells of "
                              "class_counts = \"paper\", seed 1) for every set and classifier")
+    parser.add_argument("--in-lab-table", action="store_true",
+                        help="with --in-lab: 10-fold CV on the whole pbc table instead of the paper mix (for a table "
+                             "extracted from a subsample of pbc that lacks the paper mix's cells)")
     tuning = [d for plans in TUNING.values() for d in plans]
     parser.add_argument("--directions", nargs="*", default=list(dict.fromkeys(f"{'+'.join(t)}>{s}" for t, s in (*DIRECTIONS, *tuning))),
                         help="TRAIN[+TRAIN]>TEST, e.g. pbc>jtsc")
@@ -235,6 +305,7 @@ def main(argv: list[str] | None = None) -> int:
                 "classifiers": {k: CLASSIFIERS[k] for k in args.classifiers},
                 "feature_sets": {k: {"stain": FEATURE_SETS[k][0], "n_features": len(FEATURE_SETS[k][1]),
                                      "per_lab_standardised": FEATURE_SETS[k][2]} for k in args.sets},
+                "pbc_table": "the cells of the pbc table in FEATURE_DIR (see docs/cross_lab.md for which)",
                 "command": " ".join(["python -m benchmarks.cross_lab", *(argv or sys.argv[1:])]),
                 "runs": []}
     cache: dict[str, dict[str, pd.DataFrame]] = {}
@@ -242,7 +313,8 @@ def main(argv: list[str] | None = None) -> int:
         stain, columns, per_lab = FEATURE_SETS[set_name]
         if stain not in cache:
             cache[stain] = load_tables(args.features, stain)
-        tables = {lab: standardise(t, columns) if per_lab else t for lab, t in cache[stain].items()}
+        tables = {lab: standardise(t, columns) if per_lab is True else t for lab, t in cache[stain].items()}
+        rounds = int(per_lab[len("balanced"):] or 2) if isinstance(per_lab, str) else 0
         document["scales"] = document.get("scales", {})
         for lab, table in tables.items():
             document["scales"][f"{lab} ({stain})"] = {"um_per_pixel": float(table["um_per_pixel"].iloc[0]),
@@ -255,11 +327,18 @@ def main(argv: list[str] | None = None) -> int:
             for train_labs, test_lab in plans:
                 train = pd.concat([tables[lab] for lab in train_labs], ignore_index=True)
                 if test_lab is None:
-                    train = paper_mix(tables["pbc"])
+                    train = tables["pbc"] if args.in_lab_table else paper_mix(tables["pbc"])
                 test = tables[test_lab] if test_lab else None
-                result = run_one(train, test, columns, CLASSIFIERS[classifier], args.bootstrap)
+                if rounds and test is not None:
+                    result = run_prior_balanced([tables[lab] for lab in train_labs], test, columns,
+                                                CLASSIFIERS[classifier], args.bootstrap, rounds)
+                else:
+                    if rounds:  # in-lab CV: one lab, standardised at an equal class mix
+                        train = weighted_standardise(train, columns, _class_balance(train["class"]))
+                    result = run_one(train, test, columns, CLASSIFIERS[classifier], args.bootstrap)
                 result.update({"feature_set": set_name, "classifier": classifier, "train": list(train_labs),
-                               "test": test_lab or "10-fold CV (paper mix)"})
+                               "test": test_lab or ("10-fold CV (pbc table)" if args.in_lab_table
+                                                    else "10-fold CV (paper mix)")})
                 document["runs"].append(result)
                 print(f"{set_name:28s} {classifier:13s} {'+'.join(train_labs):10s} -> {test_lab or 'CV':5s} "
                       f"acc {result['accuracy']:.3f} ({result['seconds']} s)", flush=True)

@@ -18,7 +18,7 @@ ap.add_argument("--name"); ap.add_argument("--input", default="rsq")  # rsq | ce
 ap.add_argument("--size", type=int, default=48); ap.add_argument("--colour", default="none")  # none|grey|hema
 ap.add_argument("--aug", default="{}"); ap.add_argument("--epochs", type=int, default=8)
 ap.add_argument("--report", action="store_true"); ap.add_argument("--train-every", type=int, default=2)
-ap.add_argument("--out", default="/tmp/i12x/results.jsonl")
+ap.add_argument("--out", default="/tmp/i12x/results.jsonl"); ap.add_argument("--seed", type=int, default=1)
 a = ap.parse_args()
 
 
@@ -61,6 +61,18 @@ def adabn(model, X):
     return m2
 
 
+def adabn_balanced(model, X, rounds=2):
+    """AdaBN on a resample of X drawn to equal predicted classes (the model's own predictions, no labels)."""
+    current = adabn(model, X)
+    rng = np.random.default_rng(1)
+    for _ in range(rounds):
+        pred = predict_proba(current, X, threads=1).argmax(1)
+        w = 1.0 / np.bincount(pred, minlength=5)[pred]
+        pick = rng.choice(len(X), size=len(X), replace=True, p=w / w.sum())
+        current = adabn(model, X[pick])
+    return current
+
+
 def score(model, X, y):
     p = predict_proba(model, X, threads=1).argmax(1)
     return {"acc": accuracy_score(y, p), "macro_f1": f1_score(y, p, average="macro", labels=sorted(set(y))),
@@ -71,7 +83,7 @@ torch.set_num_threads(1)
 t = time.time()
 Xp, yp = inputs("pbc"); Xp, yp = Xp[::a.train_every], yp[::a.train_every]
 aug = Augmentation(**json.loads(a.aug))
-st = replace(TrainSettings(), epochs=a.epochs, image_size=a.size, threads=1, augmentation=aug, patience=4)
+st = replace(TrainSettings(), epochs=a.epochs, image_size=a.size, threads=1, augmentation=aug, patience=4, seed=a.seed)
 model = train_cnn(Xp, yp, CLASSES, st)
 res = {"name": a.name, "args": vars(a), "best_epoch": model.best_epoch,
        "pbc_val_acc": model.history[model.best_epoch - 1]["val_accuracy"], "train_s": round(time.time() - t)}
@@ -79,6 +91,7 @@ for tgt in ["bccd"] + (["jtsc"] if a.report else []):
     X, y = inputs(tgt)
     res[tgt] = score(model, X, y)
     res[tgt + "_adabn"] = score(adabn(model, X), X, y)
+    res[tgt + "_adabn_bal"] = score(adabn_balanced(model, X), X, y)
 line = json.dumps(res)
 open(a.out, "a").write(line + "\n")
 print(line, flush=True)
