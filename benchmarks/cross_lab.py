@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 
 from wekawbc.cells.dataset import CLASSES
+from wekawbc.experiment.crosslab import class_balance_weights
 from wekawbc.features.batch import rescale_to_dataset
 from wekawbc.features.invariant import INVARIANT_FEATURES
 from wekawbc.features.registry import FEATURES
@@ -102,70 +103,42 @@ TUNING = {"jtsc": [(("pbc",), "bccd")], "bccd": [(("pbc",), "jtsc")],
           "pbc": [(("jtsc",), "bccd"), (("bccd",), "jtsc")]}
 
 
-def standardise(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The lab's table with ``columns`` standardised on their own (``wekawbc.experiment.crosslab.robust_standardise``)."""
+def standardise(table: pd.DataFrame, columns: list[str], weights: np.ndarray | None = None) -> pd.DataFrame:
+    """The lab's table with ``columns`` standardised on their own (``wekawbc.experiment.crosslab.robust_standardise``,
+    rows weighted by ``weights`` if given)."""
     from wekawbc.experiment.crosslab import robust_standardise
 
     table = table.copy()
-    table[columns] = robust_standardise(table[columns].to_numpy(dtype=np.float64))
+    table[columns] = robust_standardise(table[columns].to_numpy(dtype=np.float64), weights)
     return table
-
-
-def weighted_standardise(table: pd.DataFrame, columns: list[str], weights: np.ndarray) -> pd.DataFrame:
-    """``standardise`` with each row weighted: the weighted median and interquartile range per column.
-
-    With weights ``1 / (rows of the row's class)`` the statistics are those of a lab whose classes
-    are equally frequent, whatever its real class mix (which otherwise moves the median).
-    """
-    table = table.copy()
-    values = table[columns].to_numpy(dtype=np.float64)
-    out = np.empty_like(values)
-    for j in range(values.shape[1]):
-        column = values[:, j]
-        known = np.isfinite(column)
-        if not known.any():
-            out[:, j] = column
-            continue
-        order = np.argsort(column[known])
-        sorted_values, sorted_weights = column[known][order], np.asarray(weights, np.float64)[known][order]
-        # numpy's linear percentiles when the weights are equal: positions i / (n - 1)
-        cumulative = (np.cumsum(sorted_weights) - sorted_weights) / max(sorted_weights.sum() - sorted_weights[-1], 1e-12)
-        q25, q50, q75 = np.interp([0.25, 0.5, 0.75], cumulative, sorted_values)
-        spread = q75 - q25 if q75 - q25 > 0 else 1.0
-        out[:, j] = (column - q50) / spread
-    table[columns] = out
-    return table
-
-
-def _class_balance(classes) -> np.ndarray:
-    codes = np.asarray(pd.Categorical(classes).codes)
-    return 1.0 / np.bincount(codes)[codes]
 
 
 def run_prior_balanced(train_tables: list[pd.DataFrame], test: pd.DataFrame, columns: list[str], classifier: str,
                        bootstrap: int, rounds: int = 2) -> dict:
-    """Per-lab standardisation at an equal class mix on both sides (unsupervised on the test lab).
-
-    Each training lab is standardised with its rows weighted to equal classes (its labels are
-    known); the test lab first as is, then ``rounds`` times with its rows weighted by ``1 / (cells
-    predicted in that class)`` by the classifier trained on the training labs: its own predictions,
-    never its labels.
-    """
+    """Per-lab standardisation at an equal class mix on both sides, unsupervised on the test lab
+    (:func:`wekawbc.experiment.crosslab.prior_balanced_standardise`, the Weka classifier refitted
+    each round), then one scored run on the result."""
+    from wekawbc.experiment.crosslab import prior_balanced_standardise
     from wekawbc.weka import run_classifier
 
-    train = pd.concat([weighted_standardise(t, columns, _class_balance(t["class"])) for t in train_tables],
-                      ignore_index=True)
-    current = standardise(test, columns)
-    predicted_counts = []
-    for _ in range(rounds):
-        run = run_classifier(train[columns + ["class"]].reset_index(drop=True), classifier,
-                             test=current[columns + ["class"]].reset_index(drop=True))
-        predicted = np.asarray(run.predictions.distribution).argmax(axis=1)
-        counts = np.bincount(predicted, minlength=len(run.labels))
-        predicted_counts.append(counts.tolist())
-        current = weighted_standardise(test, columns, 1.0 / counts[predicted])
-    result = run_one(train, current, columns, classifier, bootstrap)
-    result["predicted_counts_per_round"] = predicted_counts
+    def frame(values: np.ndarray, classes) -> pd.DataFrame:
+        table = pd.DataFrame(values, columns=columns)
+        table["class"] = pd.Categorical(np.asarray(classes), categories=list(CLASSES))
+        return table
+
+    train_classes = np.concatenate([t["class"].to_numpy() for t in train_tables])
+
+    def fit_predict(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray) -> np.ndarray:
+        run = run_classifier(frame(X_train, train_classes), classifier, test=frame(X_test, test["class"].to_numpy()))
+        return np.asarray(run.predictions.distribution).argmax(axis=1)
+
+    codes = [np.asarray(t["class"].cat.codes) for t in train_tables]
+    X_train, X_test, counts = prior_balanced_standardise([t[columns].to_numpy(np.float64) for t in train_tables],
+                                                         codes, test[columns].to_numpy(np.float64), fit_predict,
+                                                         rounds)
+    result = run_one(frame(X_train, train_classes), frame(X_test, test["class"].to_numpy()), columns, classifier,
+                     bootstrap)
+    result["predicted_counts_per_round"] = counts
     return result
 
 
@@ -334,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 CLASSIFIERS[classifier], args.bootstrap, rounds)
                 else:
                     if rounds:  # in-lab CV: one lab, standardised at an equal class mix
-                        train = weighted_standardise(train, columns, _class_balance(train["class"]))
+                        train = standardise(train, columns, class_balance_weights(train["class"].cat.codes))
                     result = run_one(train, test, columns, CLASSIFIERS[classifier], args.bootstrap)
                 result.update({"feature_set": set_name, "classifier": classifier, "train": list(train_labs),
                                "test": test_lab or ("10-fold CV (pbc table)" if args.in_lab_table
