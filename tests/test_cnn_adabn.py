@@ -64,6 +64,29 @@ def test_batch_norm_takes_the_new_labs_statistics(model, crops, batch_size):
     assert not adapted.network.training
 
 
+def test_balanced_adaptation_resamples_at_the_predicted_class_mix(model, crops):
+    """jtsc is 59 % neutrophils: the balanced statistics are those of a resample drawn to equal predicted classes."""
+    _, jtsc = crops
+    plain = adapt_batch_norm(model, jtsc.images)
+    assert torch.equal(adapt_batch_norm(model, jtsc.images, balanced_rounds=0).network.features[1].running_mean,
+                       plain.network.features[1].running_mean)
+    balanced = adapt_batch_norm(model, jtsc.images, balanced_rounds=2, seed=4)
+    again = adapt_batch_norm(model, jtsc.images, balanced_rounds=2, seed=4)
+    assert torch.equal(balanced.network.features[1].running_mean, again.network.features[1].running_mean)
+    assert not torch.allclose(balanced.network.features[1].running_mean, plain.network.features[1].running_mean)
+    # the oracle: the same draw by hand, then plain AdaBN on the drawn images
+    generator = np.random.default_rng(4)
+    current = plain
+    for _ in range(2):
+        predicted = predict_proba(current, jtsc.images).argmax(axis=1)
+        weights = 1.0 / np.bincount(predicted)[predicted]
+        current = adapt_batch_norm(model, jtsc.images[generator.choice(len(jtsc.images), size=len(jtsc.images),
+                                                                        p=weights / weights.sum())])
+    assert torch.allclose(balanced.network.features[1].running_mean, current.network.features[1].running_mean)
+    with pytest.raises(ValueError, match="balanced_rounds"):
+        adapt_batch_norm(model, jtsc.images, balanced_rounds=-1)
+
+
 def test_without_batch_norm_nothing_changes_and_bad_input_is_refused(crops, model):
     pbc, jtsc = crops
     group = train_cnn(pbc.images, pbc.y, pbc.labels, replace(TINY, norm="group"))
@@ -90,7 +113,7 @@ def test_cli_predict_adapt_bn_and_evaluate_refuses_it_without_test(model, datase
     adapted = _wekawbc("cnn", "predict", str(path), str(images), "-o", str(tmp_path / "a.csv"), "--quiet",
                        "--adapt-bn")
     assert plain.returncode == 0 and adapted.returncode == 0, adapted.stderr
-    assert "batch-norm statistics re-estimated on the 4 image(s)" in adapted.stderr
+    assert "batch-norm statistics re-estimated on the 4 image(s) (--adapt-bn all)" in adapted.stderr
     assert (tmp_path / "p.csv").read_text() != (tmp_path / "a.csv").read_text()
     refused = _wekawbc("cnn", "evaluate", str(datasets / "pbc"), "--folds", "2", "--adapt-bn", "--epochs", "1")
     assert refused.returncode != 0 and refused.stderr.strip() == (

@@ -61,9 +61,11 @@ def _add_allow_outside(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_adapt_bn(parser: argparse.ArgumentParser, images: str) -> None:
-    parser.add_argument("--adapt-bn", action="store_true",
+    parser.add_argument("--adapt-bn", nargs="?", const="all", choices=("all", "balanced"), metavar="{all,balanced}",
                         help=f"re-estimate the network's batch-norm statistics on {images} before predicting "
-                             "(AdaBN: unsupervised adaptation to another lab, no labels used; see docs/cross_lab.md)")
+                             "(AdaBN: unsupervised adaptation to another lab, no labels used): on all of them "
+                             "(the default of the flag), or 'balanced': on a resample at an equal class mix by the "
+                             "model's own predictions (2 rounds); see docs/cross_lab.md")
 
 
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
@@ -304,10 +306,9 @@ def _predict(args: argparse.Namespace) -> int:
                        allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
     if args.adapt_bn:
-        from wekawbc.cnn.training import adapt_batch_norm
-
-        model = adapt_batch_norm(model, crops.images, threads=args.threads)
-        print(f"wekawbc: batch-norm statistics re-estimated on the {len(crops)} image(s) (--adapt-bn)", file=sys.stderr)
+        model = _adapted(model, crops.images, args)
+        print(f"wekawbc: batch-norm statistics re-estimated on the {len(crops)} image(s) (--adapt-bn {args.adapt_bn})",
+              file=sys.stderr)
     distribution = predict_proba(model, crops.images, threads=args.threads)
     if not np.isfinite(distribution).all():
         raise WekawbcError(f"{args.model}: the model gives non-finite probabilities (NaN or infinite); "
@@ -316,6 +317,15 @@ def _predict(args: argparse.Namespace) -> int:
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
     return _exit_code(crops.skipped)
+
+
+def _adapted(model, images, args: argparse.Namespace):
+    """``--adapt-bn``: the model with the batch-norm statistics of ``images`` (AdaBN)."""
+    from wekawbc.cnn.evaluate import BALANCED_ROUNDS
+    from wekawbc.cnn.training import adapt_batch_norm
+
+    rounds = BALANCED_ROUNDS if args.adapt_bn == "balanced" else 0
+    return adapt_batch_norm(model, images, threads=args.threads, balanced_rounds=rounds)
 
 
 def _is_field_data(source: str, mode: str, allow_outside: bool = False) -> bool:
@@ -351,11 +361,9 @@ def _predict_fields(args: argparse.Namespace, model, task: str) -> int:
                              allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
     if args.adapt_bn and len(crops.cells) >= 2:
-        from wekawbc.cnn.training import adapt_batch_norm
-
-        model = adapt_batch_norm(model, crops.images, threads=args.threads)
-        print(f"wekawbc: batch-norm statistics re-estimated on the {len(crops.cells)} leukocyte(s) (--adapt-bn)",
-              file=sys.stderr)
+        model = _adapted(model, crops.images, args)
+        print(f"wekawbc: batch-norm statistics re-estimated on the {len(crops.cells)} leukocyte(s) "
+              f"(--adapt-bn {args.adapt_bn})", file=sys.stderr)
     distribution = (predict_proba(model, crops.images, threads=args.threads) if len(crops.cells)
                     else np.zeros((0, len(crops.labels))))
     path = write_field_predictions_csv(args.output, crops, distribution)

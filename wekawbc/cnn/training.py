@@ -298,8 +298,8 @@ def predict_proba(model: TrainedCnn, images: np.ndarray, *, batch_size: int = 25
     return torch.softmax(logits.double(), dim=1).numpy() if len(images) else np.empty((0, len(model.labels)))
 
 
-def adapt_batch_norm(model: TrainedCnn, images: np.ndarray, *, batch_size: int = 512,
-                     threads: int | None = None) -> TrainedCnn:
+def adapt_batch_norm(model: TrainedCnn, images: np.ndarray, *, balanced_rounds: int = 0, seed: int = 1,
+                     batch_size: int = 512, threads: int | None = None) -> TrainedCnn:
     """A copy of ``model`` whose batch-norm statistics are those of ``images`` (AdaBN).
 
     Every :class:`torch.nn.BatchNorm2d` forgets the training lab's running mean and variance and
@@ -314,6 +314,15 @@ def adapt_batch_norm(model: TrainedCnn, images: np.ndarray, *, batch_size: int =
     model : TrainedCnn
     images : ndarray of uint8, shape (n, size, size, 3)
         The target lab's preprocessed crops (at least two).
+    balanced_rounds : int
+        With 1 or more: the statistics are then re-estimated that many times on a resample of
+        ``images`` (as many, with replacement, seeded) drawn to equal *predicted* classes, each
+        image weighted ``1 / (images predicted in its class)`` by the adapted model of the round
+        before: the lab's statistics at an equal class mix, as the training lab's (balanced by the
+        sampler), not at its own (a lab of mostly neutrophils otherwise moves every statistic
+        towards neutrophils). Still no label is used.
+    seed : int
+        Seed of the resampling.
     batch_size : int
         Most images per forward pass. The images are cut into passes of (nearly) equal size and
         each layer's statistics averaged over them: the exact mean; the variance is the mean of the
@@ -329,6 +338,20 @@ def adapt_batch_norm(model: TrainedCnn, images: np.ndarray, *, batch_size: int =
         raise WekawbcError(f"crops of shape {images.shape[1:]} given to a model that expects ({size}, {size}, 3)")
     if len(images) < 2:
         raise WekawbcError(f"batch-norm adaptation needs at least two images of the new lab, got {len(images)}")
+    if balanced_rounds < 0:
+        raise ValueError(f"balanced_rounds must be >= 0, got {balanced_rounds}")
+    adapted = _batch_norm_statistics(model, images, batch_size, threads)
+    generator = np.random.default_rng(seed)
+    for _ in range(balanced_rounds):
+        predicted = predict_proba(adapted, images, threads=threads).argmax(axis=1)
+        weights = 1.0 / np.bincount(predicted)[predicted]
+        resample = generator.choice(len(images), size=len(images), replace=True, p=weights / weights.sum())
+        adapted = _batch_norm_statistics(model, images[resample], batch_size, threads)
+    return adapted
+
+
+def _batch_norm_statistics(model: TrainedCnn, images: np.ndarray, batch_size: int, threads: int | None) -> TrainedCnn:
+    """A copy of ``model`` with every batch-norm layer's statistics measured on ``images``."""
     adapted = copy.deepcopy(model)
     network = adapted.network
     layers = [m for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d)]
