@@ -16,7 +16,10 @@ Feature sets (cumulative, as the ablation reads):
 ``+relative``    ``+stain`` plus the colour relative to the plasma (``density`` group);
 ``relative only`` ``+relative`` without the absolute colour features (intensity, RGB/HSV/Lab ratios);
 ``..., per-lab standardised``  each lab's table standardised on its own (median, interquartile range);
-``relative only without texture, ...``  also without the GLCM and LBP texture features.
+``relative only without texture, ...``  also without the GLCM and LBP texture features;
+``... + invariant``  plus the features of :mod:`wekawbc.features.invariant` (colour relative to the
+                 cell's own nucleus, HED shares, granularity at a cell-relative size), read from
+                 ``LAB_invariant.csv`` beside the tables (``python -m benchmarks.cross_lab_invariant``).
 
 The chosen set and classifier for each left-out lab are those with the best accuracy on the
 tuning directions of :data:`TUNING` (never the lab reported).
@@ -35,7 +38,9 @@ import numpy as np
 import pandas as pd
 
 from wekawbc.cells.dataset import CLASSES
+from wekawbc.experiment.crosslab import class_balance_weights
 from wekawbc.features.batch import rescale_to_dataset
+from wekawbc.features.invariant import INVARIANT_FEATURES
 from wekawbc.features.registry import FEATURES
 from wekawbc.provenance import library_versions
 
@@ -59,6 +64,12 @@ SCALED = [n for n in ORIGINAL if not (n.split("_AreaShape_")[-1] in PIXEL_SIZES 
 RELATIVE_ONLY = [n for n in SCALED if n not in ABSOLUTE_COLOUR] + DENSITY
 #: Texture (GLCM, LBP) depends on the optics' sharpness and the pixel size, which differ between labs.
 TEXTURE = [f.name for f in FEATURES if f.group in ("texture", "lbp")]
+RELATIVE_NO_TEXTURE = [n for n in RELATIVE_ONLY if n not in TEXTURE]
+#: The stain- and scale-invariant features (wekawbc.features.invariant), and those of them without texture.
+INVARIANT = list(INVARIANT_FEATURES)
+INVARIANT_COLOUR = [n for n in INVARIANT if "_Granularity_" not in n]
+#: Shape, µm sizes and lobes: what carries no colour at all.
+SHAPE_ONLY = [n for n in RELATIVE_NO_TEXTURE if n not in DENSITY]
 
 #: name → (stain setting of the tables, feature columns, standardise each lab's table on its own)
 FEATURE_SETS = {
@@ -70,21 +81,65 @@ FEATURE_SETS = {
     "relative only": ("none", RELATIVE_ONLY, False),
     "+relative (white balance), per-lab standardised": ("white-balance", SCALED + DENSITY, True),
     "relative only, per-lab standardised": ("none", RELATIVE_ONLY, True),
-    "relative only without texture, per-lab standardised": ("none", [n for n in RELATIVE_ONLY if n not in TEXTURE],
-                                                            True),
+    "relative only without texture, per-lab standardised": ("none", RELATIVE_NO_TEXTURE, True),
+    "relative only without texture + invariant, per-lab standardised": ("none", RELATIVE_NO_TEXTURE + INVARIANT, True),
+    "relative only without texture + invariant colour, per-lab standardised": ("none", RELATIVE_NO_TEXTURE
+                                                                               + INVARIANT_COLOUR, True),
+    "shape + invariant, per-lab standardised": ("none", SHAPE_ONLY + INVARIANT, True),
+    "relative only without texture + invariant": ("none", RELATIVE_NO_TEXTURE + INVARIANT, False),
+    "shape + invariant": ("none", SHAPE_ONLY + INVARIANT, False),
+    "relative only without texture, prior-balanced": ("none", RELATIVE_NO_TEXTURE, "balanced"),
+    "relative only without texture + invariant colour, prior-balanced": ("none", RELATIVE_NO_TEXTURE + INVARIANT_COLOUR,
+                                                                         "balanced"),
+    "relative only without texture + invariant, prior-balanced": ("none", RELATIVE_NO_TEXTURE + INVARIANT, "balanced"),
+    "relative only, prior-balanced": ("none", RELATIVE_ONLY, "balanced"),
+    "relative only without texture, prior-balanced (4 rounds)": ("none", RELATIVE_NO_TEXTURE, "balanced4"),
+    "relative only without texture, prior-balanced (8 rounds)": ("none", RELATIVE_NO_TEXTURE, "balanced8"),
+    "relative only without texture + invariant colour, prior-balanced (4 rounds)": ("none", RELATIVE_NO_TEXTURE
+                                                                                    + INVARIANT_COLOUR, "balanced4"),
 }
 #: Directions used only to choose a feature set and classifier for the left-out lab (never reported as its result).
 TUNING = {"jtsc": [(("pbc",), "bccd")], "bccd": [(("pbc",), "jtsc")],
           "pbc": [(("jtsc",), "bccd"), (("bccd",), "jtsc")]}
 
 
-def standardise(table: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    """The lab's table with ``columns`` standardised on their own (``wekawbc.experiment.crosslab.robust_standardise``)."""
+def standardise(table: pd.DataFrame, columns: list[str], weights: np.ndarray | None = None) -> pd.DataFrame:
+    """The lab's table with ``columns`` standardised on their own (``wekawbc.experiment.crosslab.robust_standardise``,
+    rows weighted by ``weights`` if given)."""
     from wekawbc.experiment.crosslab import robust_standardise
 
     table = table.copy()
-    table[columns] = robust_standardise(table[columns].to_numpy(dtype=np.float64))
+    table[columns] = robust_standardise(table[columns].to_numpy(dtype=np.float64), weights)
     return table
+
+
+def run_prior_balanced(train_tables: list[pd.DataFrame], test: pd.DataFrame, columns: list[str], classifier: str,
+                       bootstrap: int, rounds: int = 2) -> dict:
+    """Per-lab standardisation at an equal class mix on both sides, unsupervised on the test lab
+    (:func:`wekawbc.experiment.crosslab.prior_balanced_standardise`, the Weka classifier refitted
+    each round), then one scored run on the result."""
+    from wekawbc.experiment.crosslab import prior_balanced_standardise
+    from wekawbc.weka import run_classifier
+
+    def frame(values: np.ndarray, classes) -> pd.DataFrame:
+        table = pd.DataFrame(values, columns=columns)
+        table["class"] = pd.Categorical(np.asarray(classes), categories=list(CLASSES))
+        return table
+
+    train_classes = np.concatenate([t["class"].to_numpy() for t in train_tables])
+
+    def fit_predict(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray) -> np.ndarray:
+        run = run_classifier(frame(X_train, train_classes), classifier, test=frame(X_test, test["class"].to_numpy()))
+        return np.asarray(run.predictions.distribution).argmax(axis=1)
+
+    codes = [np.asarray(t["class"].cat.codes) for t in train_tables]
+    X_train, X_test, counts = prior_balanced_standardise([t[columns].to_numpy(np.float64) for t in train_tables],
+                                                         codes, test[columns].to_numpy(np.float64), fit_predict,
+                                                         rounds)
+    result = run_one(frame(X_train, train_classes), frame(X_test, test["class"].to_numpy()), columns, classifier,
+                     bootstrap)
+    result["predicted_counts_per_round"] = counts
+    return result
 
 
 def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
@@ -92,6 +147,9 @@ def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
     tables = {}
     for lab in LABS:
         table, _ = rescale_to_dataset(pd.read_csv(folder / f"{lab}_{stain}.csv"))
+        extra = folder / f"{lab}_invariant.csv"
+        if extra.exists():
+            table = table.merge(pd.read_csv(extra), on="image", how="left", validate="many_to_one")
         table["class"] = pd.Categorical(table["class"], categories=list(CLASSES))
         table["lab"] = lab
         tables[lab] = table
@@ -199,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--classifiers", nargs="*", default=list(CLASSIFIERS))
     parser.add_argument("--in-lab", action="store_true", help="also 10-fold CV on pbc in the paper's class mix (the 1,000 cells of "
                              "class_counts = \"paper\", seed 1) for every set and classifier")
+    parser.add_argument("--in-lab-table", action="store_true",
+                        help="with --in-lab: 10-fold CV on the whole pbc table instead of the paper mix (for a table "
+                             "extracted from a subsample of pbc that lacks the paper mix's cells)")
     tuning = [d for plans in TUNING.values() for d in plans]
     parser.add_argument("--directions", nargs="*", default=list(dict.fromkeys(f"{'+'.join(t)}>{s}" for t, s in (*DIRECTIONS, *tuning))),
                         help="TRAIN[+TRAIN]>TEST, e.g. pbc>jtsc")
@@ -217,6 +278,7 @@ def main(argv: list[str] | None = None) -> int:
                 "classifiers": {k: CLASSIFIERS[k] for k in args.classifiers},
                 "feature_sets": {k: {"stain": FEATURE_SETS[k][0], "n_features": len(FEATURE_SETS[k][1]),
                                      "per_lab_standardised": FEATURE_SETS[k][2]} for k in args.sets},
+                "pbc_table": "the cells of the pbc table in FEATURE_DIR (see docs/cross_lab.md for which)",
                 "command": " ".join(["python -m benchmarks.cross_lab", *(argv or sys.argv[1:])]),
                 "runs": []}
     cache: dict[str, dict[str, pd.DataFrame]] = {}
@@ -224,7 +286,8 @@ def main(argv: list[str] | None = None) -> int:
         stain, columns, per_lab = FEATURE_SETS[set_name]
         if stain not in cache:
             cache[stain] = load_tables(args.features, stain)
-        tables = {lab: standardise(t, columns) if per_lab else t for lab, t in cache[stain].items()}
+        tables = {lab: standardise(t, columns) if per_lab is True else t for lab, t in cache[stain].items()}
+        rounds = int(per_lab[len("balanced"):] or 2) if isinstance(per_lab, str) else 0
         document["scales"] = document.get("scales", {})
         for lab, table in tables.items():
             document["scales"][f"{lab} ({stain})"] = {"um_per_pixel": float(table["um_per_pixel"].iloc[0]),
@@ -237,11 +300,18 @@ def main(argv: list[str] | None = None) -> int:
             for train_labs, test_lab in plans:
                 train = pd.concat([tables[lab] for lab in train_labs], ignore_index=True)
                 if test_lab is None:
-                    train = paper_mix(tables["pbc"])
+                    train = tables["pbc"] if args.in_lab_table else paper_mix(tables["pbc"])
                 test = tables[test_lab] if test_lab else None
-                result = run_one(train, test, columns, CLASSIFIERS[classifier], args.bootstrap)
+                if rounds and test is not None:
+                    result = run_prior_balanced([tables[lab] for lab in train_labs], test, columns,
+                                                CLASSIFIERS[classifier], args.bootstrap, rounds)
+                else:
+                    if rounds:  # in-lab CV: one lab, standardised at an equal class mix
+                        train = standardise(train, columns, class_balance_weights(train["class"].cat.codes))
+                    result = run_one(train, test, columns, CLASSIFIERS[classifier], args.bootstrap)
                 result.update({"feature_set": set_name, "classifier": classifier, "train": list(train_labs),
-                               "test": test_lab or "10-fold CV (paper mix)"})
+                               "test": test_lab or ("10-fold CV (pbc table)" if args.in_lab_table
+                                                    else "10-fold CV (paper mix)")})
                 document["runs"].append(result)
                 print(f"{set_name:28s} {classifier:13s} {'+'.join(train_labs):10s} -> {test_lab or 'CV':5s} "
                       f"acc {result['accuracy']:.3f} ({result['seconds']} s)", flush=True)

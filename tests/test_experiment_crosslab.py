@@ -146,3 +146,44 @@ def test_standardised_cross_lab_equals_weka_on_each_lab_standardised_alone(jvm, 
     column = robust_standardise(np.array([[1.0], [2.0], [3.0], [4.0], [np.nan]]))
     # median 2.5, interquartile range 3.25 - 1.75 = 1.5
     assert np.allclose(column[:4, 0], [-1, -1 / 3, 1 / 3, 1]) and np.isnan(column[4, 0])
+
+
+@pytest.mark.slow  # a whole run plus the oracle's 9 Weka fits: 30-60 s on the shared machine
+def test_prior_balanced_cross_lab_equals_weka_on_the_prior_balanced_tables(jvm, labs, tmp_path):
+    from wekawbc.experiment.crosslab import prior_balanced_standardise
+    from wekawbc.experiment.data import extract_table, select_cells
+    from wekawbc.experiment.runner import PRIOR_BALANCED_ROUNDS
+    from wekawbc.weka import run_classifier
+
+    raw = _config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "bootstrap": 50,
+                                             "standardise": "prior-balanced"})
+    config = parse_config(raw)
+    outcome = run_experiment(config, SerialExecutor(), progress=False)
+    document = json.loads((outcome.run_dir / "cross_lab.json").read_text())
+    assert document["standardise"] == "prior-balanced"
+    tables = {}
+    for name in ("a", "b"):
+        selection = select_cells(name, labs[name], None, 1)
+        table = extract_table(selection, {}, config.output.cache_dir, SerialExecutor(), progress=False)
+        by_id = {str(r.image): r.label for r in selection.records}
+        labels = list(selection.labels("five"))
+        tables[name] = (table, np.array([labels.index(by_id[i]) for i in table.ids]), labels)
+    (train, y_train, labels), (test, y_test, _) = tables["a"], tables["b"]
+
+    def frame(values, codes):
+        result = pd.DataFrame(values, columns=list(train.names))
+        result["class"] = pd.Categorical(np.asarray(labels, dtype=object)[codes], categories=labels)
+        return result
+
+    def fit_predict(X, y, Z):  # the oracle: Weka on its own, the test classes given but never read
+        run = run_classifier(frame(X, y), J48, test=frame(Z, y_test))
+        return np.asarray(run.predictions.distribution).argmax(axis=1)
+
+    X_train, X_test, counts = prior_balanced_standardise([train.values], [y_train], test.values, fit_predict,
+                                                         PRIOR_BALANCED_ROUNDS)
+    weka = run_classifier(frame(X_train, y_train), J48, test=frame(X_test, y_test))
+    result = next(r for r in document["results"] if r["test"] == "b")
+    assert result["accuracy"]["estimate"] == pytest.approx(weka.statistics["pct_correct"] / 100, abs=1e-12)
+    assert len(counts) == PRIOR_BALANCED_ROUNDS
+    with pytest.raises(WekawbcError, match="prior-balanced"):
+        parse_config(_config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "standardise": "yes"}))

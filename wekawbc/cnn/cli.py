@@ -60,6 +60,14 @@ def _add_allow_outside(parser: argparse.ArgumentParser) -> None:
                         help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
 
 
+def _add_adapt_bn(parser: argparse.ArgumentParser, images: str) -> None:
+    parser.add_argument("--adapt-bn", nargs="?", const="all", choices=("all", "balanced"), metavar="{all,balanced}",
+                        help=f"re-estimate the network's batch-norm statistics on {images} before predicting "
+                             "(AdaBN: unsupervised adaptation to another lab, no labels used): on all of them "
+                             "(the default of the flag), or 'balanced': on a resample at an equal class mix by the "
+                             "model's own predictions (2 rounds); see docs/cross_lab.md")
+
+
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     from wekawbc.cnn.settings import AUGMENTATIONS, BALANCES, FRAMINGS, NORMS, STAINS, TrainSettings
 
@@ -117,6 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                          help="fields: only the largest, most central leukocyte")
     predict.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
+    _add_adapt_bn(predict, "the images predicted (at least two)")
     _add_allow_outside(predict)
     predict.set_defaults(handler=_predict)
 
@@ -166,6 +175,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="train on DATASET_DIR, test on this other data set (another lab: the cross-lab mode); "
                            "repeat for several (one network, each scored; --out DIR/<test folder name>/)")
     evaluate.add_argument("--save-model", metavar="MODEL", help="with --test: also write the trained network")
+    _add_adapt_bn(evaluate, "each --test set (the saved model keeps the training statistics)")
     evaluate.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
     evaluate.add_argument("--seed", type=int, default=1, metavar="S",
                           help="seed of the folds or split, as Weka's -s (default: 1)")
@@ -295,6 +305,10 @@ def _predict(args: argparse.Namespace) -> int:
     crops = load_crops(args.dataset, task=task, **pre.input_options(), progress=not args.quiet,
                        allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
+    if args.adapt_bn:
+        model = _adapted(model, crops.images, args)
+        print(f"wekawbc: batch-norm statistics re-estimated on the {len(crops)} image(s) (--adapt-bn {args.adapt_bn})",
+              file=sys.stderr)
     distribution = predict_proba(model, crops.images, threads=args.threads)
     if not np.isfinite(distribution).all():
         raise WekawbcError(f"{args.model}: the model gives non-finite probabilities (NaN or infinite); "
@@ -303,6 +317,15 @@ def _predict(args: argparse.Namespace) -> int:
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
     return _exit_code(crops.skipped)
+
+
+def _adapted(model, images, args: argparse.Namespace):
+    """``--adapt-bn``: the model with the batch-norm statistics of ``images`` (AdaBN)."""
+    from wekawbc.cnn.evaluate import BALANCED_ROUNDS
+    from wekawbc.cnn.training import adapt_batch_norm
+
+    rounds = BALANCED_ROUNDS if args.adapt_bn == "balanced" else 0
+    return adapt_batch_norm(model, images, threads=args.threads, balanced_rounds=rounds)
 
 
 def _is_field_data(source: str, mode: str, allow_outside: bool = False) -> bool:
@@ -337,6 +360,10 @@ def _predict_fields(args: argparse.Namespace, model, task: str) -> int:
                              one_per_image=args.one_cell_per_image, progress=not args.quiet,
                              allow_outside=args.allow_outside)
     _report_skipped(crops.skipped)
+    if args.adapt_bn and len(crops.cells) >= 2:
+        model = _adapted(model, crops.images, args)
+        print(f"wekawbc: batch-norm statistics re-estimated on the {len(crops.cells)} leukocyte(s) "
+              f"(--adapt-bn {args.adapt_bn})", file=sys.stderr)
     distribution = (predict_proba(model, crops.images, threads=args.threads) if len(crops.cells)
                     else np.zeros((0, len(crops.labels))))
     path = write_field_predictions_csv(args.output, crops, distribution)
@@ -445,6 +472,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     if args.preserve_order and args.split is None:
         raise WekawbcError("--preserve-order applies to --split only")
+    if args.adapt_bn and args.test is None:
+        raise WekawbcError("--adapt-bn applies to --test only (another lab's images)")
     settings = _settings(args, args.train_seed)
     crops, groups = _load(args, settings)
     images, y, ids = _labelled(crops)
@@ -481,7 +510,7 @@ def _evaluate_external(args: argparse.Namespace, settings, crops, images, y, ids
         _report_skipped(test_crops.skipped)
         tests.append(test_crops)
     model, runs = external_test_cnn(images, y, crops.labels, ids, [_labelled(t) for t in tests], settings=settings,
-                                    progress=not args.quiet)
+                                    progress=not args.quiet, adapt_bn=args.adapt_bn)
     if args.save_model:
         extra = {k: v for k, v in _provenance(args, crops, settings).items() if k != "versions"}
         print(f"model written to {save_model(model, args.save_model, task=args.task, extra=extra)}")
@@ -491,7 +520,7 @@ def _evaluate_external(args: argparse.Namespace, settings, crops, images, y, ids
             folder = (inside(args.out, slug(Path(source).resolve().name, "test set")) if len(args.test) > 1
                       else Path(args.out))
         test = {"dataset": str(source), "class_counts": test_crops.class_counts(), "skipped": test_crops.skipped,
-                "unsegmented": test_crops.unsegmented}
+                "unsegmented": test_crops.unsegmented, "adapt_bn": args.adapt_bn}
         _report_evaluation(args, run, crops, y, settings, "=== Evaluation on test set ===",
                            f"user supplied test set: {source}", test, folder)
     return _exit_code([*crops.skipped, *(line for t in tests for line in t.skipped)])

@@ -18,12 +18,15 @@ from typing import Callable
 import numpy as np
 
 from wekawbc._io import WekawbcError
-from wekawbc.cnn.training import TrainedCnn, TrainSettings, predict_proba, train_cnn
+from wekawbc.cnn.training import TrainedCnn, TrainSettings, adapt_batch_norm, predict_proba, train_cnn
 from wekawbc.predictions import Predictions, fold_train_counts
 from wekawbc.protocol.folds import (cv_train_test_indices, grouped_cv_train_test_indices, grouping_note,
                                 small_class_notes, split_indices)
 
-__all__ = ["CnnEvaluation", "cross_validate_cnn", "external_test_cnn", "holdout_cnn"]
+#: Rounds of ``adapt_bn="balanced"`` (as measured in docs/cross_lab.md).
+BALANCED_ROUNDS = 2
+
+__all__ = ["BALANCED_ROUNDS", "CnnEvaluation", "cross_validate_cnn", "external_test_cnn", "holdout_cnn"]
 
 
 @dataclass
@@ -143,8 +146,8 @@ def holdout_cnn(images: np.ndarray, y: np.ndarray, labels: tuple[str, ...], ids:
 def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, labels: tuple[str, ...],
                       train_ids: tuple[str, ...], tests: list[tuple[np.ndarray, np.ndarray, tuple[str, ...]]], *,
                       settings: TrainSettings | None = None, progress: bool = False,
-                      on_batch: Callable[[int, tuple[str, ...]], None] | None = None
-                      ) -> tuple[TrainedCnn, list[CnnEvaluation]]:
+                      on_batch: Callable[[int, tuple[str, ...]], None] | None = None,
+                      adapt_bn: str | None = None) -> tuple[TrainedCnn, list[CnnEvaluation]]:
     """Train once on one data set and test on others (Weka's ``-T``): the cross-lab evaluation.
 
     Parameters
@@ -153,6 +156,11 @@ def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, labels: tup
         The training crops (one lab, or several pooled).
     tests : list of (images, y, ids)
         Each external test set, prepared with the same input options.
+    adapt_bn : {None, "all", "balanced"}
+        Score each test set with the batch-norm statistics of its own images
+        (:func:`~wekawbc.cnn.training.adapt_batch_norm`: unsupervised, no label used): of all of
+        them, or ``balanced`` at an equal predicted class mix (2 rounds, seed 1); the returned
+        model keeps the training statistics.
 
     Returns
     -------
@@ -184,7 +192,13 @@ def external_test_cnn(train_images: np.ndarray, train_y: np.ndarray, labels: tup
             notes.append(f"{int((~keep).sum())} test image(s) of classes absent from the training data left out "
                          f"(scored on the shared classes): " + ", ".join(labels[c] for c in missing))
             images, y, ids = images[keep], y[keep], tuple(np.asarray(ids)[keep])
-        distribution = predict_proba(model, images, threads=settings.threads)
+        scorer = model
+        if adapt_bn:
+            scorer = adapt_batch_norm(model, images, threads=settings.threads,
+                                      balanced_rounds=BALANCED_ROUNDS if adapt_bn == "balanced" else 0)
+            mix = " at an equal predicted class mix" if adapt_bn == "balanced" else ""
+            notes.append(f"batch-norm statistics re-estimated on the {len(y)} test images{mix} (AdaBN, no labels used)")
+        distribution = predict_proba(scorer, images, threads=settings.threads)
         evaluations.append(CnnEvaluation(Predictions(labels, y, distribution, None, np.zeros(y.size, dtype=np.int64),
                                                      train_counts, tuple(ids)),
                                          notes, [_fold_record(0, model)]))

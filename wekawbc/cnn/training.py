@@ -29,7 +29,7 @@ from wekawbc.cnn.images import Preprocessing
 from wekawbc.cnn.network import CellNet
 from wekawbc.cnn.settings import TrainSettings
 
-__all__ = ["TrainSettings", "TrainedCnn", "inner_validation_split", "predict_proba", "train_cnn"]
+__all__ = ["TrainSettings", "TrainedCnn", "adapt_batch_norm", "inner_validation_split", "predict_proba", "train_cnn"]
 
 
 @dataclass
@@ -296,3 +296,77 @@ def predict_proba(model: TrainedCnn, images: np.ndarray, *, batch_size: int = 25
     with _torch_run_state(threads):
         logits = _logits(model.network, _to_chw(images), _normaliser(model.preprocessing), batch_size)
     return torch.softmax(logits.double(), dim=1).numpy() if len(images) else np.empty((0, len(model.labels)))
+
+
+def adapt_batch_norm(model: TrainedCnn, images: np.ndarray, *, balanced_rounds: int = 0, seed: int = 1,
+                     batch_size: int = 512, threads: int | None = None) -> TrainedCnn:
+    """A copy of ``model`` whose batch-norm statistics are those of ``images`` (AdaBN).
+
+    Every :class:`torch.nn.BatchNorm2d` forgets the training lab's running mean and variance and
+    takes the exact mean and (unbiased) variance of its input over ``images``, the crops of the lab
+    to be predicted (Li et al. 2016, "Revisiting batch normalization for practical domain
+    adaptation"). Unsupervised: no label is used, only the images' own statistics, as per-lab
+    standardisation does for the features. The learnt weights and the input standardisation are
+    kept. Without batch norm (``norm`` other than ``batch``) the copy predicts as the model does.
+
+    Parameters
+    ----------
+    model : TrainedCnn
+    images : ndarray of uint8, shape (n, size, size, 3)
+        The target lab's preprocessed crops (at least two).
+    balanced_rounds : int
+        With 1 or more: the statistics are then re-estimated that many times on a resample of
+        ``images`` (as many, with replacement, seeded) drawn to equal *predicted* classes, each
+        image weighted ``1 / (images predicted in its class)`` by the adapted model of the round
+        before: the lab's statistics at an equal class mix, as the training lab's (balanced by the
+        sampler), not at its own (a lab of mostly neutrophils otherwise moves every statistic
+        towards neutrophils). Still no label is used.
+    seed : int
+        Seed of the resampling.
+    batch_size : int
+        Most images per forward pass. The images are cut into passes of (nearly) equal size and
+        each layer's statistics averaged over them: the exact mean; the variance is the mean of the
+        passes' variances (exact when all images fit in one pass).
+
+    Raises
+    ------
+    WekawbcError
+        Fewer than two images, or crops of another size than the model's input.
+    """
+    size = model.preprocessing.image_size
+    if images.ndim != 4 or images.shape[1:] != (size, size, 3):
+        raise WekawbcError(f"crops of shape {images.shape[1:]} given to a model that expects ({size}, {size}, 3)")
+    if len(images) < 2:
+        raise WekawbcError(f"batch-norm adaptation needs at least two images of the new lab, got {len(images)}")
+    if balanced_rounds < 0:
+        raise ValueError(f"balanced_rounds must be >= 0, got {balanced_rounds}")
+    adapted = _batch_norm_statistics(model, images, batch_size, threads)
+    generator = np.random.default_rng(seed)
+    for _ in range(balanced_rounds):
+        predicted = predict_proba(adapted, images, threads=threads).argmax(axis=1)
+        weights = 1.0 / np.bincount(predicted)[predicted]
+        resample = generator.choice(len(images), size=len(images), replace=True, p=weights / weights.sum())
+        adapted = _batch_norm_statistics(model, images[resample], batch_size, threads)
+    return adapted
+
+
+def _batch_norm_statistics(model: TrainedCnn, images: np.ndarray, batch_size: int, threads: int | None) -> TrainedCnn:
+    """A copy of ``model`` with every batch-norm layer's statistics measured on ``images``."""
+    adapted = copy.deepcopy(model)
+    network = adapted.network
+    layers = [m for m in network.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    if not layers:
+        return adapted
+    for layer in layers:
+        layer.reset_running_stats()
+        layer.momentum = None  # cumulative average over the passes
+    normalise = _normaliser(model.preprocessing)
+    tensor = _to_chw(images)
+    with _torch_run_state(threads), torch.no_grad():
+        network.train()
+        for chunk in torch.tensor_split(tensor, math.ceil(len(tensor) / batch_size)):
+            network.features(normalise(chunk.float() / 255.0))
+        network.eval()
+    for layer in layers:
+        layer.momentum = 0.1  # PyTorch's default again, should the copy ever be trained further
+    return adapted

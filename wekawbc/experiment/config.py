@@ -30,7 +30,8 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     train = ["pbc"]                   # names of [[datasets]]; trained on together
     test = ["jtsc"]                   # external test sets (never trained on)
     bootstrap = 1000                  # stratified bootstrap resamples of every interval
-    standardise = false               # standardise each data set's features on their own first
+    standardise = false               # standardise each data set's features on their own first;
+                                      # "prior-balanced": at an equal class mix (docs/cross_lab.md, round 3)
 
     [[classifiers]]
     name = "J48"
@@ -140,8 +141,9 @@ class CrossLabSpec:
     train: tuple[str, ...]
     test: tuple[str, ...]
     bootstrap: int = 1000
-    standardise: bool = False
-    """Standardise each data set's features on their own (median, interquartile range) first."""
+    standardise: bool | str = False
+    """Standardise each data set's features on their own (median, interquartile range) first; ``"prior-balanced"``:
+    at an equal class mix (:func:`wekawbc.experiment.crosslab.prior_balanced_standardise`)."""
 
 
 @dataclass(frozen=True)
@@ -432,7 +434,10 @@ def _cross_lab(raw: Any, datasets: tuple[DatasetSpec, ...], where: str) -> Cross
     bootstrap = _typed(raw, "bootstrap", int, where, 1000)
     if bootstrap < 1:
         raise _fail(where, "cross_lab.bootstrap", f"must be 1 or more, got {bootstrap}")
-    return CrossLabSpec(parts["train"], parts["test"], bootstrap, _typed(raw, "standardise", bool, where, False))
+    standardise = _typed(raw, "standardise", (bool, str), where, False)
+    if isinstance(standardise, str) and standardise != "prior-balanced":
+        raise _fail(where, "cross_lab.standardise", f"must be true, false or \"prior-balanced\", got {standardise!r}")
+    return CrossLabSpec(parts["train"], parts["test"], bootstrap, standardise)
 
 
 def _output(raw: Any, where: str) -> OutputSpec:

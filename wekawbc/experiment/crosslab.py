@@ -28,23 +28,93 @@ from wekawbc._io import WekawbcError
 from wekawbc.experiment.grid import FoldPlan
 from wekawbc.predictions import Predictions
 
-__all__ = ["CrossLabResult", "cross_lab_markdown", "group_plans", "group_values", "robust_standardise",
-           "shared_class_rows"]
+__all__ = ["CrossLabResult", "class_balance_weights", "cross_lab_markdown", "group_plans", "group_values",
+           "prior_balanced_standardise", "robust_standardise", "shared_class_rows"]
 
 
-def robust_standardise(values: np.ndarray) -> np.ndarray:
+def _weighted_quantiles(column: np.ndarray, weights: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
+    """Weighted quantiles of the finite values, interpolated as numpy's linear percentiles when weights are equal."""
+    known = np.isfinite(column)
+    if not known.any():
+        return np.full(len(quantiles), np.nan)
+    order = np.argsort(column[known])
+    values, w = column[known][order], weights[known][order]
+    positions = (np.cumsum(w) - w) / max(float(w.sum() - w[-1]), 1e-12)
+    return np.interp(quantiles, positions, values)
+
+
+def robust_standardise(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
     """Each column centred on its median and divided by its interquartile range (1 where that is 0).
 
     Applied to each data set on its own, this removes a lab's offset and spread of every feature
     (stain hue, blur, scale left over): unsupervised, no label is used, but the data set's class
-    mix moves its median too. NaN (missing) stays NaN.
+    mix moves its median too. NaN (missing) stays NaN. With ``weights`` (one per row) the median
+    and quartiles are weighted: :func:`class_balance_weights` gives those of an equal class mix.
     """
     values = np.asarray(values, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        median = np.nanmedian(values, axis=0)
-        spread = np.nanpercentile(values, 75, axis=0) - np.nanpercentile(values, 25, axis=0)
+    if weights is None:
+        with np.errstate(all="ignore"):
+            median = np.nanmedian(values, axis=0)
+            spread = np.nanpercentile(values, 75, axis=0) - np.nanpercentile(values, 25, axis=0)
+    else:
+        weights = np.asarray(weights, dtype=np.float64)
+        if weights.shape != (values.shape[0],) or not (np.isfinite(weights).all() and (weights > 0).all()):
+            raise ValueError(f"weights must be {values.shape[0]} positive numbers, one per row")
+        q = np.array([_weighted_quantiles(values[:, j], weights, (0.25, 0.5, 0.75))
+                      for j in range(values.shape[1])]).reshape(-1, 3)
+        median, spread = q[:, 1], q[:, 2] - q[:, 0]
     spread = np.where(np.isfinite(spread) & (spread != 0), spread, 1.0)
     return (values - np.where(np.isfinite(median), median, 0.0)) / spread
+
+
+def class_balance_weights(codes: np.ndarray) -> np.ndarray:
+    """``1 / (rows of the row's class)`` for each row: weights of an equal class mix."""
+    codes = np.asarray(codes, dtype=np.int64)
+    return 1.0 / np.bincount(codes)[codes]
+
+
+def prior_balanced_standardise(train_blocks: Sequence[np.ndarray], train_codes: Sequence[np.ndarray],
+                               test: np.ndarray, fit_predict, rounds: int = 8
+                               ) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
+    """Per-lab standardisation at an equal class mix on both sides; unsupervised on the test lab.
+
+    :func:`robust_standardise` moves each lab's median, and a lab's median follows its class mix:
+    a test lab of mostly neutrophils is centred on its neutrophils, a balanced training lab on a
+    mix of every type, so the test lab's neutrophils land where the training lab had another type.
+    Here each training lab is standardised at an equal class mix (its labels are known); the test
+    lab first as is, then ``rounds`` times with each row weighted by ``1 / (rows predicted in its
+    class)`` by ``fit_predict`` trained on the training labs: the classifier's own predictions,
+    never the test labels (self-training of the statistics only, like AdaBN for a network).
+
+    Parameters
+    ----------
+    train_blocks, train_codes :
+        Each training lab's feature matrix and class codes.
+    test : ndarray, shape (n, features)
+        The test lab's feature matrix.
+    fit_predict : callable
+        ``fit_predict(X_train, y_train, X_test) -> predicted codes of X_test``.
+    rounds : int
+        Re-estimations of the test lab's statistics.
+
+    Returns
+    -------
+    (X_train, X_test, predicted_counts)
+        The standardised stacked training matrix, the standardised test matrix, and the predicted
+        class counts of each round.
+    """
+    if rounds < 0:
+        raise ValueError(f"rounds must be >= 0, got {rounds}")
+    X_train = np.vstack([robust_standardise(block, class_balance_weights(codes))
+                         for block, codes in zip(train_blocks, train_codes)])
+    y_train = np.concatenate([np.asarray(c, dtype=np.int64) for c in train_codes])
+    X_test = robust_standardise(test)
+    counts = []
+    for _ in range(rounds):
+        predicted = np.asarray(fit_predict(X_train, y_train, X_test), dtype=np.int64)
+        counts.append(np.bincount(predicted).tolist())
+        X_test = robust_standardise(test, class_balance_weights(predicted))
+    return X_train, X_test, counts
 
 
 def group_values(records: Sequence, column: str, source: str) -> np.ndarray:

@@ -398,7 +398,7 @@ def _cross_lab_task(config: ExperimentConfig, prepared: dict[str, tuple[FeatureT
         features, by_id = prepared[name]
         if features.names != names:
             raise WekawbcError(f"[cross_lab]: data set {name!r} has other features than {spec.train[0]!r}")
-        blocks.append(robust_standardise(features.values) if spec.standardise else features.values)
+        blocks.append(robust_standardise(features.values) if spec.standardise is True else features.values)
         codes.append(np.array([labels.index(by_id[i].task_label(task)) for i in features.ids], dtype=np.int64))
         sizes.append(len(features.ids))
     X, y = np.vstack(blocks), np.concatenate(codes)
@@ -406,6 +406,29 @@ def _cross_lab_task(config: ExperimentConfig, prepared: dict[str, tuple[FeatureT
     train, test = np.arange(n_train), np.arange(n_train, len(y))
     keep, note = shared_class_rows(y[train], y[test], labels)
     return X, y, train, test[keep], labels, note
+
+
+#: Re-estimations of the test lab's statistics with ``standardise = "prior-balanced"`` (chosen on pbc -> bccd).
+PRIOR_BALANCED_ROUNDS = 8
+
+
+def _prior_balanced(X: np.ndarray, y: np.ndarray, n_train: int, command: str, strategy: str,
+                    labels: tuple[str, ...], seed: int, sizes: list[int]) -> np.ndarray:
+    """The rows of ``X`` (training labs of ``sizes`` rows, then the test lab) standardised per lab at an equal class
+    mix (:func:`~wekawbc.experiment.crosslab.prior_balanced_standardise`, this Weka scheme refitted each round)."""
+    from wekawbc.experiment.crosslab import prior_balanced_standardise
+
+    def fit_predict(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray) -> np.ndarray:
+        rows = np.vstack([X_train, X_test])
+        codes = np.concatenate([y_train, np.zeros(len(X_test), dtype=np.int64)])  # test classes are never read
+        train, test = np.arange(len(X_train)), np.arange(len(X_train), len(rows))
+        return weka_fold(command, strategy, rows, codes, labels, train, test, seed).argmax(axis=1)
+
+    bounds = np.cumsum([0, *sizes])
+    blocks = [X[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    codes = [y[a:b] for a, b in zip(bounds[:-1], bounds[1:])]
+    X_train, X_test, _ = prior_balanced_standardise(blocks, codes, X[n_train:], fit_predict, PRIOR_BALANCED_ROUNDS)
+    return np.vstack([X_train, X_test])
 
 
 def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTable, dict]],
@@ -437,8 +460,12 @@ def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTa
             for classifier, strategy in config.schemes():
                 if classifier.kind != "weka":
                     continue
+                X_run = X
+                if spec.standardise == "prior-balanced":
+                    X_run = _prior_balanced(X, y, len(train), classifier.weka, strategy, labels, seed,
+                                            [len(prepared[name][0].ids) for name in spec.train])
                 handle = executor.submit(f"cross-lab-{task}-{test_name}-{slug(classifier.name)}-{strategy}",
-                                         weka_fold, classifier.weka, strategy, X, y, labels, train, test, seed)
+                                         weka_fold, classifier.weka, strategy, X_run, y, labels, train, test, seed)
                 distribution = executor.results([handle], "cross-lab", progress)[0]
                 row_ids = tuple(ids[i - len(train)] for i in test)
                 predictions = assemble_predictions(labels, y, [plan], [distribution], None)

@@ -1,0 +1,163 @@
+"""Stain- and scale-invariant features of one segmented cell, meant to transfer between labs.
+
+What separates a neutrophil from an eosinophil in any lab is the cytoplasm's granules (size,
+texture) and the nucleus's lobes, not the stain's hue: another lab's stain turns a neutrophil's
+cytoplasm as pink as an eosinophil's in the training lab (docs/cross_lab.md). These features
+therefore measure colour *relative to the same cell's nucleus* and texture *at a size fixed
+relative to the cell*, so that neither the stain, the lamp nor the pixel size enters:
+
+* ``Relative``: the cytoplasm's optical density (relative to the plasma) per channel divided by the
+  nucleus's, the difference of their density fractions (each channel's share of R+G+B), and the hue
+  angle and chroma of the cytoplasm relative to the nucleus in white-balanced CIE Lab.
+* ``HED``: haematoxylin and eosin densities from a colour deconvolution
+  (:func:`skimage.color.rgb2hed`) of the white-balanced image: each compartment's eosin share
+  E / (H + E), and the cytoplasm's H and E relative to the nucleus's.
+* ``Granularity``: the cell's box resized so that the cell's equivalent diameter is
+  :data:`CELL_DIAMETER_PX` pixels and blurred by :data:`BLUR_SIGMA` (one optics for every lab),
+  then on the summed optical density divided by the compartment's mean (stain strength out): the
+  coefficient of variation, the share of it at granule scale (density minus its Gaussian blur of
+  :data:`GRANULE_SIGMA`), and Haralick contrast, homogeneity, correlation and entropy of the
+  density quantised between the compartment's own 1st and 99th percentiles.
+
+Every value is NaN where undefined (no cytoplasm, a flat compartment).
+"""
+
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+from skimage.color import rgb2hed
+from skimage.feature import graycomatrix, graycoprops
+
+__all__ = ["BLUR_SIGMA", "CELL_DIAMETER_PX", "GRANULE_SIGMA", "INVARIANT_FEATURES", "invariant_features"]
+
+#: The cell's equivalent diameter (pixels) after resizing, before the texture measures.
+CELL_DIAMETER_PX = 64
+#: Gaussian blur (pixels, at that size) applied to every lab's cell alike before the texture measures.
+BLUR_SIGMA = 1.0
+#: Gaussian sigma (pixels, at that size) separating granule-scale variation from coarser shading.
+GRANULE_SIGMA = 2.0
+_LEVELS = 16
+
+#: name → definition, in output order.
+INVARIANT_FEATURES: dict[str, str] = {
+    **{f"CytoplasmNucleus_DensityRatio_{c}": f"mean optical density of {c} in the cytoplasm / in the nucleus"
+       for c in "RGB"},
+    **{f"CytoplasmNucleus_FractionDifference_{c}": f"density fraction of {c} (its share of R+G+B) in the cytoplasm "
+       "minus in the nucleus" for c in "RGB"},
+    "CytoplasmNucleus_HueDifference": "hue angle atan2(b, a) of the cytoplasm's mean colour minus the nucleus's, "
+                                      "white-balanced CIE Lab, degrees in (-180, 180]",
+    "CytoplasmNucleus_ChromaRatio": "chroma √(a²+b²) of the cytoplasm's mean colour / the nucleus's (white-balanced)",
+    "Nucleus_HED_EosinShare": "nucleus: mean eosin density / (haematoxylin + eosin), white-balanced rgb2hed",
+    "Cytoplasm_HED_EosinShare": "cytoplasm: mean eosin density / (haematoxylin + eosin)",
+    "CytoplasmNucleus_HED_RatioH": "mean haematoxylin density of the cytoplasm / of the nucleus",
+    "CytoplasmNucleus_HED_RatioE": "mean eosin density of the cytoplasm / of the nucleus",
+    **{f"{k}_Granularity_{m}": f"{k.lower()}: {d} (cell resized to {CELL_DIAMETER_PX} px across, blurred "
+       f"σ={BLUR_SIGMA:g}; summed optical density / its mean)"
+       for k in ("Cytoplasm", "Nucleus")
+       for m, d in (("CV", "coefficient of variation of the density"),
+                    ("FineShare", f"std of (density − its Gaussian blur σ={GRANULE_SIGMA:g}) / std of the density"),
+                    ("Contrast", f"GLCM contrast ({_LEVELS} levels between the 1st and 99th percentiles, distance 1, "
+                                 "4 angles)"),
+                    ("Homogeneity", "GLCM homogeneity"), ("Correlation", "GLCM correlation"),
+                    ("Entropy", "GLCM entropy (bits)"))},
+}
+
+
+def _ratio(a: float, b: float) -> float:
+    return a / b if b > 0 and math.isfinite(a) else math.nan
+
+
+def _relative(od: dict[str, np.ndarray], balanced: dict[str, np.ndarray]) -> dict[str, float]:
+    values: dict[str, float] = {}
+    nuc, cyt = od["Nucleus"].mean(axis=0), od["Cytoplasm"].mean(axis=0)
+    for i, c in enumerate("RGB"):
+        values[f"CytoplasmNucleus_DensityRatio_{c}"] = _ratio(float(cyt[i]), float(nuc[i]))
+        values[f"CytoplasmNucleus_FractionDifference_{c}"] = (_ratio(float(cyt[i]), float(cyt.sum()))
+                                                              - _ratio(float(nuc[i]), float(nuc.sum())))
+    lab = {k: cv2.cvtColor((v.mean(axis=0) / 255.0).astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
+           for k, v in balanced.items()}
+    hue = {k: math.degrees(math.atan2(float(v[2]), float(v[1]))) for k, v in lab.items()}
+    difference = (hue["Cytoplasm"] - hue["Nucleus"] + 180.0) % 360.0 - 180.0
+    values["CytoplasmNucleus_HueDifference"] = difference
+    values["CytoplasmNucleus_ChromaRatio"] = _ratio(float(np.hypot(*lab["Cytoplasm"][1:])),
+                                                    float(np.hypot(*lab["Nucleus"][1:])))
+    return values
+
+
+def _hed(balanced: dict[str, np.ndarray]) -> dict[str, float]:
+    he = {k: np.clip(rgb2hed((v / 255.0).reshape(-1, 1, 3)).reshape(-1, 3)[:, :2], 0, None).mean(axis=0)
+          for k, v in balanced.items()}
+    return {"Nucleus_HED_EosinShare": _ratio(float(he["Nucleus"][1]), float(he["Nucleus"].sum())),
+            "Cytoplasm_HED_EosinShare": _ratio(float(he["Cytoplasm"][1]), float(he["Cytoplasm"].sum())),
+            "CytoplasmNucleus_HED_RatioH": _ratio(float(he["Cytoplasm"][0]), float(he["Nucleus"][0])),
+            "CytoplasmNucleus_HED_RatioE": _ratio(float(he["Cytoplasm"][1]), float(he["Nucleus"][1]))}
+
+
+def _granularity(density: np.ndarray, mask: np.ndarray, name: str) -> dict[str, float]:
+    keys = ("CV", "FineShare", "Contrast", "Homogeneity", "Correlation", "Entropy")
+    values = {f"{name}_Granularity_{k}": math.nan for k in keys}
+    pixels = density[mask]
+    if pixels.size < 16 or pixels.mean() <= 0:
+        return values
+    relative = density / pixels.mean()
+    values[f"{name}_Granularity_CV"] = float(relative[mask].std())
+    fine = relative - cv2.GaussianBlur(relative, (0, 0), GRANULE_SIGMA)
+    if relative[mask].std() > 0:
+        values[f"{name}_Granularity_FineShare"] = float(fine[mask].std() / relative[mask].std())
+    low, high = np.percentile(relative[mask], [1, 99])
+    levels = np.clip((relative - low) / max(high - low, 1e-6) * _LEVELS, 0, _LEVELS - 1).astype(np.uint8) + 1
+    levels[~mask] = 0
+    matrix = graycomatrix(levels, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=_LEVELS + 1,
+                          symmetric=True)[1:, 1:].astype(np.float64)
+    totals = matrix.sum(axis=(0, 1), keepdims=True)
+    if not totals.all():
+        return values
+    matrix /= totals
+    for prop in ("Contrast", "Homogeneity", "Correlation"):
+        value = float(graycoprops(matrix, prop.lower()).mean())
+        values[f"{name}_Granularity_{prop}"] = value if math.isfinite(value) else math.nan
+    with np.errstate(divide="ignore", invalid="ignore"):
+        values[f"{name}_Granularity_Entropy"] = float(np.nansum(-matrix * np.log2(matrix), axis=(0, 1)).mean())
+    return values
+
+
+def invariant_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
+                       background: np.ndarray | None) -> dict[str, float]:
+    """The :data:`INVARIANT_FEATURES` of one cell (NaN where undefined).
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (rows, cols, 3)
+        The image, or a window around the cell.
+    nucleus, cell : ndarray of bool, shape (rows, cols)
+        The nucleus and whole-cell masks (the cytoplasm is ``cell & ~nucleus``).
+    background : array of 3 floats or None
+        The plasma's RGB (:func:`wekawbc.cells.stain.background_colour`); None gives all NaN.
+    """
+    from wekawbc.cells.stain import WHITE, optical_density
+
+    values = dict.fromkeys(INVARIANT_FEATURES, math.nan)
+    nucleus = nucleus & cell
+    masks = {"Nucleus": nucleus, "Cytoplasm": cell & ~nucleus}
+    if background is None or not all(m.sum() >= 4 for m in masks.values()):
+        return values
+    background = np.maximum(np.asarray(background, np.float64), 1.0)
+    pixels = {k: rgb[m].astype(np.float64) for k, m in masks.items()}
+    od = {k: optical_density(v, background) for k, v in pixels.items()}
+    balanced = {k: np.clip(v * WHITE / background, 0, 255) for k, v in pixels.items()}
+    values.update(_relative(od, balanced))
+    values.update(_hed(balanced))
+    ys, xs = np.nonzero(cell)
+    window = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    factor = CELL_DIAMETER_PX / (2.0 * math.sqrt(cell.sum() / math.pi))
+    size = (max(int(round((xs.max() - xs.min() + 1) * factor)), 2), max(int(round((ys.max() - ys.min() + 1) * factor)), 2))
+    interpolation = cv2.INTER_AREA if factor < 1 else cv2.INTER_LINEAR
+    density = optical_density(rgb[window].astype(np.float64), background).sum(axis=2).astype(np.float32)
+    density = cv2.GaussianBlur(cv2.resize(density, size, interpolation=interpolation), (0, 0), BLUR_SIGMA)
+    for name, mask in masks.items():
+        small = cv2.resize(mask[window].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+        values.update(_granularity(density, small, name))
+    return values
