@@ -1,4 +1,4 @@
-"""Nucleus lobe count, robust to lobes that touch.
+"""Nucleus lobe count, robust to lobes that touch and to granules over the nucleus.
 
 Segmented (granulocyte) nuclei are lobes joined by thin chromatin bridges; in most images, and in
 most expert masks, the lobes touch and form one connected region, so connected components alone
@@ -7,25 +7,51 @@ times the part's largest inscribed radius (its distance-transform maximum): brid
 that disc vanish and the lobes fall apart, while a round, indented or band nucleus (no neck much
 narrower than its body) stays whole. Pieces smaller than ``min_lobe_fraction`` of the nucleus are
 ignored (noise, a granule), and parts are counted separately when they do not touch at all.
+
+:func:`assess_lobes` adds what the mask alone cannot see. Where red-orange (eosinophilic) granules
+cover the cytoplasm, they also lie over the bridge between the lobes, and the nucleus mask takes
+them in: the lobes are then counted on the *chromatin core*, the nucleus pixels whose nucleus score
+(darkness + (B - R), as in :mod:`wekawbc.cells.segmentation`) is above the nucleus's own
+:data:`CORE_QUANTILE` quantile. Every count comes with a confidence (the share of neck ratios in
+:data:`CONFIDENCE_NECKS` that give the same segmented/unsegmented answer), a reason when the count
+is 0, and a flag when the nucleus touches the image border (a lobe may be cut off).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["count_lobes"]
+__all__ = ["LobeCount", "assess_lobes", "count_lobes", "eosinophilic_granules", "NECK_RATIO", "CORE_QUANTILE", "EOSINOPHILIC_GRANULES"]
+
+#: Default neck ratio of :func:`count_lobes` (chosen on the ``pbc`` development share).
+NECK_RATIO = 0.4
+#: Neck ratio used on the chromatin core of a granule-covered nucleus.
+CORE_NECK_RATIO = 0.55
+#: Quantile of the nucleus score inside the nucleus above which a pixel is chromatin core.
+CORE_QUANTILE = 0.35
+#: Red-orange granules cover the cell when its granule measures
+#: (:func:`wekawbc.cells.granules.granule_measures`) have ``Colour_Eosinophilic`` above the first
+#: and ``Colour_Strength`` above the second value (chosen on the ``pbc`` development share: 84 % of
+#: eosinophils, 2 % of neutrophils, no lymphocyte or basophil of a third of it).
+EOSINOPHILIC_GRANULES: tuple[float, float] = (-0.12, 0.45)
+#: Neck ratios whose segmented/unsegmented answers give the confidence.
+CONFIDENCE_NECKS: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6)
 
 
-def count_lobes(nucleus_mask: np.ndarray, *, neck_ratio: float = 0.55, min_lobe_fraction: float = 0.08) -> int:
+def count_lobes(nucleus_mask: np.ndarray, *, neck_ratio: float = NECK_RATIO,
+                min_lobe_fraction: float = 0.08) -> int:
     """Number of nucleus lobes (0 for an empty mask, 1 for round/indented/band nuclei).
 
     Parameters
     ----------
     nucleus_mask : ndarray of bool, shape (rows, cols)
         The nucleus of one cell.
-    neck_ratio : float, default=0.55
+    neck_ratio : float, default=NECK_RATIO
         Bridges narrower than about ``2 * neck_ratio`` times the widest inscribed radius of a
         nucleus part separate lobes.
     min_lobe_fraction : float, default=0.08
@@ -49,3 +75,79 @@ def count_lobes(nucleus_mask: np.ndarray, *, neck_ratio: float = 0.55, min_lobe_
         areas = np.bincount(pieces.ravel())[1:]
         lobes += max(int((areas >= min_lobe_fraction * total).sum()), 1)
     return lobes
+
+
+@dataclass(frozen=True)
+class LobeCount:
+    """A lobe count with its confidence.
+
+    Attributes
+    ----------
+    count : int
+        0 (no nucleus), 1 (round, indented or band) or the number of lobes.
+    confidence : float
+        In [0.5, 1] for a nucleus (share of :data:`CONFIDENCE_NECKS` agreeing on lobed or not); 1 for
+        an empty one.
+    reason : str
+        Why the count is 0 (empty otherwise).
+    touches_border : bool
+        The nucleus reaches the image border: a lobe may lie outside it.
+    core : bool
+        Counted on the chromatin core (red-orange granules over the nucleus).
+    """
+
+    count: int
+    confidence: float
+    reason: str = ""
+    touches_border: bool = False
+    core: bool = False
+
+
+def _chromatin_core(rgb: np.ndarray, nucleus: np.ndarray) -> np.ndarray:
+    """Nucleus pixels whose score is above the nucleus's :data:`CORE_QUANTILE` quantile (granules removed)."""
+    ys, xs = np.nonzero(nucleus)
+    window = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    data = rgb[window].astype(np.float32) / 255.0
+    score = cv2.GaussianBlur((1.0 - data[..., 1]) + (data[..., 2] - data[..., 0]), (0, 0), 1.5)
+    inside = nucleus[window]
+    core = inside & (score > np.quantile(score[inside], CORE_QUANTILE))
+    core = cv2.morphologyEx(core.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+    full = np.zeros_like(nucleus)
+    full[window] = core
+    return full if full.any() else nucleus
+
+
+def eosinophilic_granules(granules: Mapping[str, float]) -> bool:
+    """Whether the granule measures show red-orange granules over the cell (:data:`EOSINOPHILIC_GRANULES`)."""
+    index, strength = EOSINOPHILIC_GRANULES
+    return bool(granules.get("Colour_Eosinophilic", np.nan) > index and granules.get("Colour_Strength", np.nan) > strength)
+
+
+def assess_lobes(nucleus_mask: np.ndarray, rgb: np.ndarray | None = None,
+                 granules: Mapping[str, float] | None = None) -> LobeCount:
+    """The lobe count of one nucleus, with confidence, reason and border flag (module notes).
+
+    Parameters
+    ----------
+    nucleus_mask : ndarray of bool, shape (rows, cols)
+    rgb : ndarray of uint8, shape (rows, cols, 3), optional
+        The image the mask belongs to (needed for the chromatin core).
+    granules : mapping, optional
+        The cell's :func:`wekawbc.cells.granules.granule_measures`; where they show red-orange
+        granules (:func:`eosinophilic_granules`) and ``rgb`` is given, the lobes are counted on the
+        chromatin core.
+    """
+    nucleus = np.asarray(nucleus_mask, bool)
+    if not nucleus.any():
+        return LobeCount(0, 1.0, "no nucleus visible")
+    border = bool(nucleus[0].any() or nucleus[-1].any() or nucleus[:, 0].any() or nucleus[:, -1].any())
+    use_core = rgb is not None and granules is not None and eosinophilic_granules(granules)
+    if use_core:
+        target, neck, necks = _chromatin_core(rgb, nucleus), CORE_NECK_RATIO, tuple(
+            r + CORE_NECK_RATIO - NECK_RATIO for r in CONFIDENCE_NECKS)
+    else:
+        target, neck, necks = nucleus, NECK_RATIO, CONFIDENCE_NECKS
+    count = count_lobes(target, neck_ratio=neck)
+    votes = [count_lobes(target, neck_ratio=r) >= 2 for r in necks]
+    agree = sum(vote == (count >= 2) for vote in votes) / len(votes)
+    return LobeCount(count, max(agree, 0.5), touches_border=border, core=use_core)
