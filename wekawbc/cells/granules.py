@@ -25,11 +25,12 @@ on the ``pbc`` development share (``docs/cells_results/granule_thresholds.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Mapping
 
 import cv2
 import numpy as np
 
-__all__ = ["GRANULE_MEASURES", "GranuleCalls", "granule_calls", "granule_measures", "WORKING_DIAMETER"]
+__all__ = ["CALL_THRESHOLDS", "GRANULE_MEASURES", "GranuleCalls", "granule_calls", "granule_measures", "WORKING_DIAMETER"]
 
 #: The cell's equivalent diameter, in pixels, at which granules are measured.
 WORKING_DIAMETER = 64
@@ -112,6 +113,28 @@ class GranuleCalls:
     granule_colour: str    # "nil", "pink", "red" or "purple"
 
 
-def granule_calls(measures: dict[str, float]) -> GranuleCalls:
-    """WBCAtt's ``granularity`` and ``granule_colour`` from the measures (thresholds: module notes)."""
-    raise NotImplementedError
+#: Thresholds of :func:`granule_calls` (a depth-3 decision tree fitted on a third of the ``pbc``
+#: development share, rounded and simplified by hand).
+CALL_THRESHOLDS = {"blue": -0.22, "green": 0.46, "red": -0.08, "dense": 0.07, "purple_green": 0.52}
+
+
+def granule_calls(measures: Mapping[str, float]) -> GranuleCalls:
+    """WBCAtt's ``granularity`` and ``granule_colour`` from the measures (:data:`CALL_THRESHOLDS`).
+
+    Granular: red-orange (eosinophilic index above ``red``), or not blue (index above ``blue``)
+    with a green-absorbing, pink-to-purple stain (green share of the optical density above
+    ``green``), or dense dark specks (``Density`` above ``dense``). Colour of a granular cell:
+    red above ``red`` with a green share above ``purple_green``; purple when the green share is
+    above ``purple_green`` or the stain is blue; pink otherwise. Missing measures give ``no``/``nil``.
+    """
+    thresholds = CALL_THRESHOLDS
+    index = measures.get("Colour_Eosinophilic", np.nan)
+    green = measures.get("Colour_Green", np.nan)
+    dense = measures.get("Density", np.nan)
+    granular = bool(index > thresholds["red"] or (index > thresholds["blue"] and green > thresholds["green"])
+                    or dense > thresholds["dense"])
+    if not granular:
+        return GranuleCalls("no", "nil")
+    if green > thresholds["purple_green"]:
+        return GranuleCalls("yes", "red" if index > thresholds["red"] else "purple")
+    return GranuleCalls("yes", "purple" if index <= thresholds["blue"] else "pink")

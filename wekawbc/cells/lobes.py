@@ -33,7 +33,7 @@ NECK_RATIO = 0.4
 #: Neck ratio used on the chromatin core of a granule-covered nucleus.
 CORE_NECK_RATIO = 0.55
 #: Quantile of the nucleus score inside the nucleus above which a pixel is chromatin core.
-CORE_QUANTILE = 0.35
+CORE_QUANTILE = 0.5
 #: Red-orange granules cover the cell when its granule measures
 #: (:func:`wekawbc.cells.granules.granule_measures`) have ``Colour_Eosinophilic`` above the first
 #: and ``Colour_Strength`` above the second value (chosen on the ``pbc`` development share: 84 % of
