@@ -18,19 +18,23 @@ cues, at a fixed scale so they hold for any microscope:
   and green, not red; purple basophil granules and blue agranular cytoplasm absorb red); the
   strength is the summed optical density.
 
-:func:`granule_calls` turns the measures into WBCAtt's categories with fixed thresholds, chosen
-on the ``pbc`` development share (``docs/cells_results/granule_thresholds.py``).
+:func:`granule_calls` turns the measures into WBCAtt's categories with a small model (a
+multinomial logistic regression, plain numbers in ``granule_model.json``) fitted on the ``pbc``
+development share by ``docs/cells_results/train_granule_model.py``.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Mapping
 
 import cv2
 import numpy as np
 
-__all__ = ["CALL_THRESHOLDS", "GRANULE_MEASURES", "GranuleCalls", "granule_calls", "granule_measures", "WORKING_DIAMETER"]
+__all__ = ["GRANULE_MEASURES", "MODEL_INPUTS", "model_inputs", "GranuleCalls", "granule_calls", "granule_measures", "WORKING_DIAMETER"]
 
 #: The cell's equivalent diameter, in pixels, at which granules are measured.
 WORKING_DIAMETER = 64
@@ -113,28 +117,34 @@ class GranuleCalls:
     granule_colour: str    # "nil", "pink", "red" or "purple"
 
 
-#: Thresholds of :func:`granule_calls` (a depth-3 decision tree fitted on a third of the ``pbc``
-#: development share, rounded and simplified by hand).
-CALL_THRESHOLDS = {"blue": -0.22, "green": 0.46, "red": -0.08, "dense": 0.07, "purple_green": 0.52}
+#: The model's inputs: the measures, and the logarithms of the two skewed ones.
+MODEL_INPUTS: tuple[str, ...] = GRANULE_MEASURES + ("log_Size", "log_Colour_Strength")
+_MODEL = Path(__file__).with_name("granule_model.json")
+
+
+def model_inputs(measures: Mapping[str, float]) -> np.ndarray:
+    """The :data:`MODEL_INPUTS` of one cell's measures (NaN where a measure is missing)."""
+    values = [float(measures.get(name, np.nan)) for name in GRANULE_MEASURES]
+    logs = [np.log(v) if v > 0 else np.nan for v in (measures.get("Size", np.nan), measures.get("Colour_Strength", np.nan))]
+    return np.array(values + logs, float)
+
+
+@lru_cache(maxsize=1)
+def _model() -> dict:
+    return json.loads(_MODEL.read_text())
 
 
 def granule_calls(measures: Mapping[str, float]) -> GranuleCalls:
-    """WBCAtt's ``granularity`` and ``granule_colour`` from the measures (:data:`CALL_THRESHOLDS`).
+    """WBCAtt's ``granule_colour`` and ``granularity`` (``yes`` unless the colour is ``nil``) of a cell.
 
-    Granular: red-orange (eosinophilic index above ``red``), or not blue (index above ``blue``)
-    with a green-absorbing, pink-to-purple stain (green share of the optical density above
-    ``green``), or dense dark specks (``Density`` above ``dense``). Colour of a granular cell:
-    red above ``red`` with a green share above ``purple_green``; purple when the green share is
-    above ``purple_green`` or the stain is blue; pink otherwise. Missing measures give ``no``/``nil``.
+    A multinomial logistic regression on :data:`MODEL_INPUTS`, fitted on the ``pbc`` development
+    share by ``docs/cells_results/train_granule_model.py`` (its command, commit and size are in
+    ``granule_model.json``). A cell with a missing measure (no plasma colour) is ``no``/``nil``.
     """
-    thresholds = CALL_THRESHOLDS
-    index = measures.get("Colour_Eosinophilic", np.nan)
-    green = measures.get("Colour_Green", np.nan)
-    dense = measures.get("Density", np.nan)
-    granular = bool(index > thresholds["red"] or (index > thresholds["blue"] and green > thresholds["green"])
-                    or dense > thresholds["dense"])
-    if not granular:
+    inputs = model_inputs(measures)
+    if not np.isfinite(inputs).all():
         return GranuleCalls("no", "nil")
-    if green > thresholds["purple_green"]:
-        return GranuleCalls("yes", "red" if index > thresholds["red"] else "purple")
-    return GranuleCalls("yes", "purple" if index <= thresholds["blue"] else "pink")
+    model = _model()
+    scores = np.asarray(model["coef"]) @ ((inputs - np.asarray(model["mean"])) / np.asarray(model["scale"]))
+    colour = model["classes"][int(np.argmax(scores + np.asarray(model["intercept"])))]
+    return GranuleCalls("no" if colour == "nil" else "yes", colour)

@@ -80,6 +80,15 @@ def _mean(values: Iterable[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def _check_mask_size(record: CellRecord, mask_shape: tuple[int, ...], image_shape: tuple[int, ...]) -> None:
+    """Raise ``WekawbcError`` naming the mask when it is not the image's size."""
+    from wekawbc._io import WekawbcError
+
+    if tuple(mask_shape[:2]) != tuple(image_shape[:2]):
+        raise WekawbcError(f"{record.mask}: mask of {mask_shape[1]}x{mask_shape[0]} pixels does not match its image "
+                           f"{record.image.name} ({image_shape[1]}x{image_shape[0]}); masks must be the image's size")
+
+
 @dataclass
 class SegmentationReport:
     """Per-image Dice scores, grouped by class (``nucleus``, ``cytoplasm``, ``cell``, ``naive_nucleus``)."""
@@ -106,6 +115,7 @@ def validate_segmentation(records: Iterable[CellRecord], *, fields: bool = False
     for record in progress(items) if progress else items:
         rgb = read_image(record.image)
         nucleus_truth, cell_truth = truth_masks(record)
+        _check_mask_size(record, nucleus_truth.shape, rgb.shape)
         if fields:
             nucleus, cell = np.zeros(rgb.shape[:2], bool), np.zeros(rgb.shape[:2], bool)
             for leukocyte in isolate_leukocytes(rgb):
