@@ -5,7 +5,6 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pandas as pd
-import pytest
 
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.granules import GRANULE_MEASURES, granule_calls, granule_measures
@@ -72,10 +71,8 @@ def test_chromatin_core_separates_lobes_joined_by_granules():
     image[nucleus | bridge] = (200, 90, 70)
     image[nucleus] = (90, 40, 140)
     mask = nucleus | bridge
-    red = {"Colour_Eosinophilic": 0.05, "Colour_Strength": 0.8}
-    assert eosinophilic_granules(red) and not eosinophilic_granules({"Colour_Eosinophilic": -0.25})
-    assert assess_lobes(mask).count == 1
-    on_core = assess_lobes(mask, image, red)
+    assert assess_lobes(mask).count == 1 and not eosinophilic_granules({"Colour_Eosinophilic": -0.25})
+    on_core = assess_lobes(mask, image, core=True)
     assert on_core.core and on_core.count == 2
 
 
@@ -111,6 +108,7 @@ def test_real_pbc_granulocytes_and_agranulocytes(datasets):
     eos = [cell_lobes(read_image(r.image)) for r in by_class["eosinophil"]]
     lym = [cell_lobes(read_image(r.image)) for r in by_class["lymphocyte"]]
     assert np.mean([granule_calls(g).granule_colour == "red" for _, g in eos]) >= 0.6
+    assert np.mean([c.core for c, _ in eos]) >= 0.6 and not any(c.core for c, _ in lym)
     assert np.mean([granule_calls(g).granularity == "no" for _, g in lym]) >= 0.6
     assert np.mean([c.count == 1 for c, _ in lym]) >= 0.8
     assert all(0.5 <= c.confidence <= 1 for c, _ in eos + lym)

@@ -9,8 +9,9 @@ narrower than its body) stays whole. Pieces smaller than ``min_lobe_fraction`` o
 ignored (noise, a granule), and parts are counted separately when they do not touch at all.
 
 :func:`assess_lobes` adds what the mask alone cannot see. Where red-orange (eosinophilic) granules
-cover the cytoplasm, they also lie over the bridge between the lobes, and the nucleus mask takes
-them in: the lobes are then counted on the *chromatin core*, the nucleus pixels whose nucleus score
+cover the cytoplasm (:func:`wekawbc.cells.granules.granule_calls` reads ``red``), they also lie over
+the bridge between the lobes, and the nucleus mask takes them in: the lobes are then counted on the
+*chromatin core*, the nucleus pixels whose nucleus score
 (darkness + (B - R), as in :mod:`wekawbc.cells.segmentation`) is above the nucleus's own
 :data:`CORE_QUANTILE` quantile. Every count comes with a confidence (the share of neck ratios in
 :data:`CONFIDENCE_NECKS` that give the same segmented/unsegmented answer), a reason when the count
@@ -26,7 +27,9 @@ import cv2
 import numpy as np
 from scipy import ndimage as ndi
 
-__all__ = ["LobeCount", "assess_lobes", "count_lobes", "eosinophilic_granules", "NECK_RATIO", "CORE_QUANTILE", "EOSINOPHILIC_GRANULES"]
+from wekawbc.cells.granules import granule_calls
+
+__all__ = ["LobeCount", "assess_lobes", "count_lobes", "eosinophilic_granules", "NECK_RATIO", "CORE_QUANTILE"]
 
 #: Default neck ratio of :func:`count_lobes` (chosen on the ``pbc`` development share).
 NECK_RATIO = 0.4
@@ -34,11 +37,6 @@ NECK_RATIO = 0.4
 CORE_NECK_RATIO = 0.55
 #: Quantile of the nucleus score inside the nucleus above which a pixel is chromatin core.
 CORE_QUANTILE = 0.5
-#: Red-orange granules cover the cell when its granule measures
-#: (:func:`wekawbc.cells.granules.granule_measures`) have ``Colour_Eosinophilic`` above the first
-#: and ``Colour_Strength`` above the second value (chosen on the ``pbc`` development share: 84 % of
-#: eosinophils, 2 % of neutrophils, no lymphocyte or basophil of a third of it).
-EOSINOPHILIC_GRANULES: tuple[float, float] = (-0.12, 0.45)
 #: Neck ratios whose segmented/unsegmented answers give the confidence.
 CONFIDENCE_NECKS: tuple[float, ...] = (0.3, 0.4, 0.5, 0.6)
 
@@ -118,13 +116,12 @@ def _chromatin_core(rgb: np.ndarray, nucleus: np.ndarray) -> np.ndarray:
 
 
 def eosinophilic_granules(granules: Mapping[str, float]) -> bool:
-    """Whether the granule measures show red-orange granules over the cell (:data:`EOSINOPHILIC_GRANULES`)."""
-    index, strength = EOSINOPHILIC_GRANULES
-    return bool(granules.get("Colour_Eosinophilic", np.nan) > index and granules.get("Colour_Strength", np.nan) > strength)
+    """Whether the granule measures read red-orange granules (:func:`wekawbc.cells.granules.granule_calls`)."""
+    return granule_calls(granules).granule_colour == "red"
 
 
 def assess_lobes(nucleus_mask: np.ndarray, rgb: np.ndarray | None = None,
-                 granules: Mapping[str, float] | None = None) -> LobeCount:
+                 granules: Mapping[str, float] | None = None, *, core: bool | None = None) -> LobeCount:
     """The lobe count of one nucleus, with confidence, reason and border flag (module notes).
 
     Parameters
@@ -136,12 +133,17 @@ def assess_lobes(nucleus_mask: np.ndarray, rgb: np.ndarray | None = None,
         The cell's :func:`wekawbc.cells.granules.granule_measures`; where they show red-orange
         granules (:func:`eosinophilic_granules`) and ``rgb`` is given, the lobes are counted on the
         chromatin core.
+    core : bool, optional
+        Count on the chromatin core (True) or the whole mask (False) whatever the granules say
+        (needs ``rgb``).
     """
     nucleus = np.asarray(nucleus_mask, bool)
     if not nucleus.any():
         return LobeCount(0, 1.0, "no nucleus visible")
     border = bool(nucleus[0].any() or nucleus[-1].any() or nucleus[:, 0].any() or nucleus[:, -1].any())
-    use_core = rgb is not None and granules is not None and eosinophilic_granules(granules)
+    if core is None:
+        core = granules is not None and eosinophilic_granules(granules)
+    use_core = rgb is not None and core
     if use_core:
         target, neck, necks = _chromatin_core(rgb, nucleus), CORE_NECK_RATIO, tuple(
             r + CORE_NECK_RATIO - NECK_RATIO for r in CONFIDENCE_NECKS)
