@@ -55,23 +55,29 @@ def count_lobes(nucleus_mask: np.ndarray, *, neck_ratio: float = NECK_RATIO,
     min_lobe_fraction : float, default=0.08
         Lobes smaller than this fraction of the nucleus area are not counted.
     """
+    return _lobe_counts(nucleus_mask, (neck_ratio,), min_lobe_fraction)[0]
+
+
+def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
+                 min_lobe_fraction: float = 0.08) -> list[int]:
+    """:func:`count_lobes` at each neck ratio (one distance transform per nucleus part)."""
     mask = np.ascontiguousarray(nucleus_mask, dtype=np.uint8)
     total = int(mask.sum())
     if total == 0:
-        return 0
-    labels, count = ndi.label(mask)
-    lobes = 0
+        return [0] * len(neck_ratios)
+    labels, _ = ndi.label(mask)
+    lobes = [0] * len(neck_ratios)
     for index, found in enumerate(ndi.find_objects(labels), start=1):
         part = np.pad((labels[found] == index).astype(np.uint8), 2)
         if part.sum() < min_lobe_fraction * total:
             continue
         radius = float(cv2.distanceTransform(part, cv2.DIST_L2, 5).max())
-        size = max(int(round(neck_ratio * radius)), 1)
-        disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * size + 1, 2 * size + 1))
-        opened = cv2.morphologyEx(part, cv2.MORPH_OPEN, disc)
-        pieces, piece_count = ndi.label(opened)
-        areas = np.bincount(pieces.ravel())[1:]
-        lobes += max(int((areas >= min_lobe_fraction * total).sum()), 1)
+        for which, neck_ratio in enumerate(neck_ratios):
+            size = max(int(round(neck_ratio * radius)), 1)
+            disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * size + 1, 2 * size + 1))
+            pieces, _ = ndi.label(cv2.morphologyEx(part, cv2.MORPH_OPEN, disc))
+            areas = np.bincount(pieces.ravel())[1:]
+            lobes[which] += max(int((areas >= min_lobe_fraction * total).sum()), 1)
     return lobes
 
 
@@ -149,7 +155,7 @@ def assess_lobes(nucleus_mask: np.ndarray, rgb: np.ndarray | None = None,
             r + CORE_NECK_RATIO - NECK_RATIO for r in CONFIDENCE_NECKS)
     else:
         target, neck, necks = nucleus, NECK_RATIO, CONFIDENCE_NECKS
-    count = count_lobes(target, neck_ratio=neck)
-    votes = [count_lobes(target, neck_ratio=r) >= 2 for r in necks]
+    count, *others = _lobe_counts(target, (neck, *necks))
+    votes = [other >= 2 for other in others]
     agree = sum(vote == (count >= 2) for vote in votes) / len(votes)
     return LobeCount(count, max(agree, 0.5), touches_border=border, core=use_core)
