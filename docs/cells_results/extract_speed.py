@@ -19,7 +19,7 @@ import time, cv2
 cv2.setNumThreads(1)
 from wekawbc.cells.dataset import CLASSES, load_dataset, read_image
 from wekawbc.features import extract_features, feature_names
-data = load_dataset("../shared/datasets/pbc")
+data = load_dataset(DATA)
 paths = [r.image for name in CLASSES for r in [r for r in data if r.label == name][::35][:20]]
 extract_features(read_image(paths[0]), mode="crop")
 cpu = time.process_time(); wall = time.perf_counter(); cells = 0
@@ -29,9 +29,14 @@ print(cells / (time.process_time() - cpu), cells / (time.perf_counter() - wall),
 """
 
 
+DATA = os.path.abspath("../shared/datasets/pbc")
+
+
 def run(path: str) -> list[float]:
+    # Run inside ``path``: ``python -c`` puts the working folder first on sys.path.
     env = dict(os.environ, PYTHONPATH=path, OMP_NUM_THREADS="1")
-    out = subprocess.run([sys.executable, "-c", SNIPPET], env=env, capture_output=True, text=True, check=True)
+    out = subprocess.run([sys.executable, "-c", f"DATA = {DATA!r}" + SNIPPET], env=env, cwd=path,
+                         capture_output=True, text=True, check=True)
     return [float(v) for v in out.stdout.split()]
 
 
