@@ -123,8 +123,8 @@ def _build() -> tuple[Feature, ...]:
                                 f"mean {channel} of the nucleus − mean {channel} of the cytoplasm "
                                 "(a difference: these channels are signed or circular)"))
     features.append(Feature("Nucleus_Lobes_Count", "lobes", "Nucleus", "Count", None,
-                            "number of nucleus lobes (wekawbc.cells.lobes.count_lobes: 1 round/indented/band, "
-                            "≥ 2 segmented)"))
+                            "number of nucleus lobes (wekawbc.cells.lobes.assess_lobes: 0 no nucleus, 1 round/indented/band, "
+                            "≥ 2 segmented; counted on the chromatin core under red granules)"))
     features.append(Feature("Nucleus_Parts_Count", "lobes", "Nucleus", "Parts", None,
                             "number of separate (non-touching) nucleus parts"))
     features += _transfer_features()
