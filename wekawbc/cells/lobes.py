@@ -149,8 +149,8 @@ def assess_lobes(nucleus_mask: np.ndarray, rgb: np.ndarray | None = None,
     border = bool(nucleus[0].any() or nucleus[-1].any() or nucleus[:, 0].any() or nucleus[:, -1].any())
     if core is None:
         core = granules is not None and eosinophilic_granules(granules)
-    use_core = rgb is not None and core
-    if use_core:
+    use_core = bool(core) and rgb is not None
+    if use_core and rgb is not None:
         target, neck, necks = _chromatin_core(rgb, nucleus), CORE_NECK_RATIO, tuple(
             r + CORE_NECK_RATIO - NECK_RATIO for r in CONFIDENCE_NECKS)
     else:
