@@ -6,8 +6,9 @@ cues, at a fixed scale so they hold for any microscope:
 
 * the cell's bounding box is resized so that the cell's equivalent diameter is
   :data:`WORKING_DIAMETER` pixels (granules are then 1-4 pixels across);
-* the *granule region* is the cytoplasm (cell minus the nucleus dilated by one pixel); when the
-  nucleus fills most of the cell (a basophil whose granules were taken as nucleus) the whole cell;
+* the *granule region* is the cytoplasm, :data:`EDGE` pixels away from the nucleus and the cell's
+  edge; when the nucleus fills most of the cell (a basophil whose granules were taken as nucleus),
+  the whole cell (away from its edge);
 * granules are dark specks: the black top-hat (closing minus image) of the grey level with a disc
   of radius 2 px; *density* is its mean over the region, *presence* the fraction of the region
   where it exceeds :data:`SPECK_CONTRAST`;
@@ -15,8 +16,9 @@ cues, at a fixed scale so they hold for any microscope:
   it, fine ones lower it);
 * *colour*: the region's optical density relative to the plasma, ``-log10(I / I_plasma)``. The
   eosinophilic index is ``(OD_B - OD_R) / (OD_R + OD_G + OD_B)`` (red-orange granules absorb blue
-  and green, not red; purple basophil granules and blue agranular cytoplasm absorb red); the
-  strength is the summed optical density.
+  and green, not red; purple basophil granules and blue agranular cytoplasm absorb red); the green
+  share is ``OD_G / (OD_R + OD_G + OD_B)`` (pink to purple stains absorb green most); the strength
+  is the summed optical density.
 
 :func:`granule_calls` turns the measures into WBCAtt's categories with a small model (a
 multinomial logistic regression, plain numbers in ``granule_model.json``) fitted on the ``pbc``
