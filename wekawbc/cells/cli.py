@@ -14,11 +14,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "validate-cells", help="score segmentation / detection / lobe counts against a data set's ground truth",
         description="Prints a Markdown table. segmentation: Dice against the mask column (jtsc, bccd); "
-                    "detection: boxes against wbc_boxes_xyxy (bccd); lobes: against WBCAtt nucleus_shape (pbc).")
+                    "detection: boxes against wbc_boxes_xyxy (bccd); lobes: against WBCAtt nucleus_shape (pbc); "
+                    "granules: against WBCAtt granularity and granule_colour (pbc).")
     parser.add_argument("dataset", metavar="DATASET_DIR", help="folder with labels.csv")
     parser.add_argument("--allow-outside", action="store_true",
                         help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
-    parser.add_argument("--check", choices=("segmentation", "detection", "lobes"), required=True)
+    parser.add_argument("--check", choices=("segmentation", "detection", "lobes", "granules"), required=True)
     parser.add_argument("--share", choices=("all", "development", "held-out"), default="all",
                         help="images whose file-name number is a multiple of 4 are held out (default: all)")
     parser.add_argument("--fields", action="store_true",
@@ -60,6 +61,9 @@ def _validate(args: argparse.Namespace) -> int:
     elif args.check == "detection":
         report = validation.validate_detection(records, stain=args.stain, progress=progress)
         summary = {args.stain or "all": report.summary()}
+        text = _table(summary)
+    elif args.check == "granules":
+        summary = validation.validate_granules(records, progress=progress).summary()
         text = _table(summary)
     else:
         summary = validation.validate_lobes(records, progress=progress).summary()

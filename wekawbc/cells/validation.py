@@ -30,12 +30,15 @@ import numpy as np
 
 from wekawbc.cells.dataset import CLASSES, CellRecord, read_image
 from wekawbc.cells.detection import DetectionParams, box_iou, isolate_leukocytes
-from wekawbc.cells.lobes import count_lobes
+from wekawbc.cells.granules import granule_calls, granule_measures
+from wekawbc.cells.lobes import LobeCount, assess_lobes
 from wekawbc.cells.segmentation import naive_nucleus_mask, segment_cell
+from wekawbc.cells.stain import background_colour
 
 __all__ = ["FALSE_TYPES", "STAIN_SHIFTS", "DetectionReport", "LobeReport", "SegmentationReport", "Share",
-           "check_boxes", "dice", "field_image", "in_share", "recolour_field", "truth_boxes", "truth_masks",
-           "validate_detection", "validate_lobes", "validate_segmentation", "voc_boxes"]
+           "GranuleReport", "cell_lobes", "check_boxes", "dice", "field_image", "in_share", "recolour_field",
+           "truth_boxes", "truth_masks", "validate_detection", "validate_granules", "validate_lobes",
+           "validate_segmentation", "voc_boxes"]
 
 Share = Literal["all", "development", "held-out"]
 _HELD_OUT_TWINS = {"139"}  # jtsc: identical to 112, which the rule already holds out
@@ -77,6 +80,15 @@ def _mean(values: Iterable[float]) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
+def _check_mask_size(record: CellRecord, mask_shape: tuple[int, ...], image_shape: tuple[int, ...]) -> None:
+    """Raise ``WekawbcError`` naming the mask when it is not the image's size."""
+    from wekawbc._io import WekawbcError
+
+    if tuple(mask_shape[:2]) != tuple(image_shape[:2]):
+        raise WekawbcError(f"{record.mask}: mask of {mask_shape[1]}x{mask_shape[0]} pixels does not match its image "
+                           f"{record.image.name} ({image_shape[1]}x{image_shape[0]}); masks must be the image's size")
+
+
 @dataclass
 class SegmentationReport:
     """Per-image Dice scores, grouped by class (``nucleus``, ``cytoplasm``, ``cell``, ``naive_nucleus``)."""
@@ -103,6 +115,7 @@ def validate_segmentation(records: Iterable[CellRecord], *, fields: bool = False
     for record in progress(items) if progress else items:
         rgb = read_image(record.image)
         nucleus_truth, cell_truth = truth_masks(record)
+        _check_mask_size(record, nucleus_truth.shape, rgb.shape)
         if fields:
             nucleus, cell = np.zeros(rgb.shape[:2], bool), np.zeros(rgb.shape[:2], bool)
             for leukocyte in isolate_leukocytes(rgb):
@@ -290,12 +303,51 @@ class LobeReport:
         return result
 
 
+def cell_lobes(rgb: np.ndarray) -> tuple[LobeCount, dict[str, float]]:
+    """Segment a single-cell crop; its lobe count (:func:`assess_lobes`) and granule measures."""
+    found = segment_cell(rgb)
+    if not found.found:
+        return assess_lobes(found.nucleus_mask), granule_measures(rgb, found.nucleus_mask, found.cell_mask)
+    background, _ = background_colour(rgb, found.cell_mask)
+    granules = granule_measures(rgb, found.nucleus_mask, found.cell_mask, background)
+    return assess_lobes(found.nucleus_mask, rgb, granules), granules
+
+
 def validate_lobes(records: Iterable[CellRecord], *,
                    progress: Callable[[Iterator], Iterator] | None = None) -> LobeReport:
-    """Agreement of ``count_lobes(...) >= 2`` with WBCAtt's segmented/unsegmented ``nucleus_shape``."""
+    """Agreement of a count of 2 or more (:func:`cell_lobes`) with WBCAtt's segmented/unsegmented ``nucleus_shape``.
+
+    ``unsegmented-band`` counts as one lobe, as WBCAtt has it.
+    """
     report = LobeReport()
     items = [r for r in records if r.extra.get("nucleus_shape", "").startswith(("segmented", "unsegmented"))]
     for record in progress(items) if progress else items:
-        lobed = count_lobes(segment_cell(read_image(record.image)).nucleus_mask) >= 2
+        lobed = cell_lobes(read_image(record.image))[0].count >= 2
         report.counts[record.label or "unlabelled", record.extra["nucleus_shape"].startswith("segmented"), lobed] += 1
+    return report
+
+
+@dataclass
+class GranuleReport:
+    """Per class: WBCAtt ``granularity`` and ``granule_colour`` against :func:`granule_calls`."""
+
+    rows: dict[str, list[tuple[bool, bool]]] = field(default_factory=lambda: defaultdict(list))
+
+    def summary(self) -> dict[str, dict[str, float]]:
+        """Per class and ``all``: n, agreement with granularity, agreement with granule_colour."""
+        groups = {name: self.rows[name] for name in sorted(self.rows, key=_class_order)}
+        groups["all"] = [row for rows in self.rows.values() for row in rows]
+        return {name: {"n": len(rows), "granularity": _mean(a for a, _ in rows),
+                       "granule_colour": _mean(b for _, b in rows)} for name, rows in groups.items()}
+
+
+def validate_granules(records: Iterable[CellRecord], *,
+                      progress: Callable[[Iterator], Iterator] | None = None) -> GranuleReport:
+    """Agreement of :func:`granule_calls` with WBCAtt's ``granularity`` and ``granule_colour``."""
+    report = GranuleReport()
+    items = [r for r in records if r.extra.get("granularity") and r.extra.get("granule_colour")]
+    for record in progress(items) if progress else items:
+        calls = granule_calls(cell_lobes(read_image(record.image))[1])
+        report.rows[record.label or "unlabelled"].append(
+            (calls.granularity == record.extra["granularity"], calls.granule_colour == record.extra["granule_colour"]))
     return report

@@ -9,7 +9,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.feature import graycomatrix, graycoprops, local_binary_pattern
 
-from wekawbc.cells.lobes import count_lobes
+from wekawbc.cells.granules import granule_measures
+from wekawbc.cells.lobes import assess_lobes
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -192,7 +193,10 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     texture = {name: _glcm(lightness, masks[name]) for name in ("Nucleus", "Cytoplasm")}
     lbp = _lbp(lightness, nucleus)
     cell_area = float(cell.sum())
-    lobes = {"Count": float(count_lobes(nucleus)), "Parts": float(ndi.label(nucleus)[1])}
+    granules = granule_measures(rgb, nucleus, cell, background)
+    lobe_count = assess_lobes(nucleus, rgb, granules)
+    lobes = {"Count": float(lobe_count.count), "Parts": float(ndi.label(nucleus)[1]),
+             "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border)}
     size = _size(shape, um_per_pixel)
     density = _density(rgb, masks, background)
     values = np.full(len(FEATURES), np.nan)
@@ -207,6 +211,8 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
             value = lbp.get(feature.measure)
         elif feature.group == "lobes":
             value = lobes[feature.measure]
+        elif feature.group == "granule":
+            value = granules[feature.measure]
         elif feature.group == "size":
             value = size.get((feature.compartment, feature.measure))
         elif feature.group == "density":

@@ -29,8 +29,8 @@ class Feature:
     name : str
         Attribute name (ARFF, CSV, feature dicts).
     group : str
-        ``shape``, ``intensity``, ``texture``, ``lbp``, ``ratio``, ``lobes``, ``size`` (µm) or ``density``
-        (colour relative to the plasma).
+        ``shape``, ``intensity``, ``texture``, ``lbp``, ``ratio``, ``lobes``, ``size`` (µm), ``density``
+        (colour relative to the plasma) or ``granule``.
     compartment : str
         ``Nucleus``, ``Cytoplasm``, ``Cell`` (or ``NucleusCytoplasm`` for ratios between them).
     measure : str
@@ -123,12 +123,41 @@ def _build() -> tuple[Feature, ...]:
                                 f"mean {channel} of the nucleus − mean {channel} of the cytoplasm "
                                 "(a difference: these channels are signed or circular)"))
     features.append(Feature("Nucleus_Lobes_Count", "lobes", "Nucleus", "Count", None,
-                            "number of nucleus lobes (wekawbc.cells.lobes.count_lobes: 1 round/indented/band, "
-                            "≥ 2 segmented)"))
+                            "number of nucleus lobes (wekawbc.cells.lobes.assess_lobes: 0 no nucleus, 1 round/indented/band, "
+                            "≥ 2 segmented; counted on the chromatin core under red granules)"))
     features.append(Feature("Nucleus_Parts_Count", "lobes", "Nucleus", "Parts", None,
                             "number of separate (non-touching) nucleus parts"))
     features += _transfer_features()
+    features += _granule_features()
     return tuple(features)
+
+
+#: Granule measures (wekawbc.cells.granules.GRANULE_MEASURES, same order) and their definitions.
+_GRANULES = (
+    ("Presence", "fraction of the granule region whose black top-hat (disc of 2 px, cell at 64 px) exceeds 0.04"),
+    ("Density", "mean black top-hat (disc of 2 px) of the grey level over the granule region"),
+    ("Size", "mean black top-hat with a disc of 4 px / with a disc of 1 px (coarse granules raise it)"),
+    ("Colour_Eosinophilic", "(OD_B − OD_R) / (OD_R + OD_G + OD_B) of the granule region, OD relative to the "
+                            "plasma: red-orange granules high, purple and blue low"),
+    ("Colour_Green", "OD_G / (OD_R + OD_G + OD_B) of the granule region (pink to purple stains absorb green)"),
+    ("Colour_Strength", "OD_R + OD_G + OD_B of the granule region (mean optical density)"),
+)
+
+
+def _granule_features() -> list[Feature]:
+    """The lobe count's confidence and border flag, then the granule measures (issue 17)."""
+    features = [
+        Feature("Nucleus_Lobes_Confidence", "lobes", "Nucleus", "Confidence", None,
+                "share of neck ratios (0.3-0.6) giving the same lobed/unlobed answer as Nucleus_Lobes_Count "
+                "(wekawbc.cells.lobes.assess_lobes)"),
+        Feature("Nucleus_Lobes_BorderTouch", "lobes", "Nucleus", "BorderTouch", None,
+                "1 when the nucleus touches the image border (a lobe may be cut off), else 0"),
+    ]
+    for measure, doc in _GRANULES:
+        features.append(Feature(f"Granule_{measure}", "granule", "Cytoplasm", measure, None,
+                                f"granules (wekawbc.cells.granules; the cytoplasm, or the whole cell when the "
+                                f"nucleus fills it): {doc}"))
+    return features
 
 
 #: Size features in physical units: (registry measure, shape measure it converts, power of the

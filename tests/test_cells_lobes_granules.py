@@ -1,0 +1,145 @@
+"""Lobe counts with confidence, chromatin core under granules, granule measures and calls (issue 17)."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pandas as pd
+
+from wekawbc.cells.dataset import load_dataset, read_image
+from wekawbc.cells.granules import GRANULE_MEASURES, granule_calls, granule_measures
+from wekawbc.cells.lobes import assess_lobes, count_lobes, eosinophilic_granules
+from wekawbc.cells.validation import cell_lobes, in_share
+from wekawbc.cli import main
+from wekawbc.features.registry import feature_names
+
+PLASMA = np.array([240.0, 230.0, 215.0])
+
+
+def _disc(shape, centre, radius):
+    rows, cols = np.ogrid[: shape[0], : shape[1]]
+    return (rows - centre[0]) ** 2 + (cols - centre[1]) ** 2 <= radius ** 2
+
+
+def _granular_cell(granule_rgb, shape=(160, 160), seed=0):
+    """Plasma, a cytoplasm disc strewn with 2-px specks of ``granule_rgb``, a purple nucleus disc."""
+    rng = np.random.default_rng(seed)
+    image = np.empty(shape + (3,), np.uint8)
+    image[:] = PLASMA
+    cell = _disc(shape, (80, 80), 60)
+    image[cell] = (225, 200, 205)
+    for y, x in rng.integers(25, 135, size=(500, 2)):
+        if _disc(shape, (80, 80), 56)[y, x]:
+            cv2.circle(image, (int(x), int(y)), 2, tuple(int(v) for v in granule_rgb), -1)
+    nucleus = _disc(shape, (80, 80), 25)
+    image[nucleus] = (90, 40, 140)
+    return image, nucleus, cell
+
+
+def test_empty_nucleus_counts_zero_with_a_reason():
+    result = assess_lobes(np.zeros((30, 30), bool))
+    assert result.count == 0 and result.reason == "no nucleus visible" and not result.touches_border
+
+
+def test_nucleus_touching_the_border_is_flagged():
+    inside = assess_lobes(_disc((100, 100), (50, 50), 20))
+    cut = assess_lobes(_disc((100, 100), (50, 95), 20))
+    assert inside.count == 1 and not inside.touches_border and inside.reason == ""
+    assert cut.touches_border
+
+
+def test_confidence_is_high_for_clear_shapes_and_counts_follow_count_lobes():
+    two = np.zeros((100, 140), np.uint8)
+    for centre in ((50, 30), (50, 75)):
+        two |= _disc(two.shape, centre, 18).astype(np.uint8)
+    cv2.line(two, (30, 50), (75, 50), 1, 3)
+    result = assess_lobes(two.astype(bool))
+    assert result.count == count_lobes(two.astype(bool)) == 2
+    assert result.confidence == 1.0
+    assert 0.5 <= assess_lobes(_disc((100, 100), (50, 50), 30)).confidence <= 1.0
+
+
+def test_chromatin_core_separates_lobes_joined_by_granules():
+    # Two purple lobes, and between them a broad band of red-orange granules the mask took in.
+    image = np.empty((100, 160, 3), np.uint8)
+    image[:] = PLASMA
+    nucleus = np.zeros((100, 160), bool)
+    for centre in ((50, 45), (50, 115)):
+        nucleus |= _disc(nucleus.shape, centre, 28)
+    bridge = np.zeros_like(nucleus)
+    bridge[30:70, 45:115] = True
+    image[nucleus | bridge] = (200, 90, 70)
+    image[nucleus] = (90, 40, 140)
+    mask = nucleus | bridge
+    assert assess_lobes(mask).count == 1 and not eosinophilic_granules({"Colour_Eosinophilic": -0.25})
+    on_core = assess_lobes(mask, image, core=True)
+    assert on_core.core and on_core.count == 2
+
+
+def test_granule_measures_tell_red_from_purple_from_none():
+    red = granule_measures(*_granular_cell((215, 95, 70)), background=PLASMA)
+    purple = granule_measures(*_granular_cell((70, 30, 110)), background=PLASMA)
+    smooth = granule_measures(*_granular_cell((225, 200, 205)), background=PLASMA)
+    assert set(red) == set(GRANULE_MEASURES)
+    assert red["Colour_Eosinophilic"] > purple["Colour_Eosinophilic"]
+    assert red["Presence"] > smooth["Presence"] and purple["Density"] > smooth["Density"]
+    assert granule_calls(red).granularity == "yes" and granule_calls(purple).granularity == "yes"
+    assert granule_calls(smooth) != granule_calls(red)
+    no_colour = granule_measures(*_granular_cell((215, 95, 70)))  # no plasma colour given
+    assert np.isnan(no_colour["Colour_Eosinophilic"]) and np.isfinite(no_colour["Presence"])
+    assert granule_calls(no_colour).granule_colour in {"nil", "pink", "purple", "red"}
+    empty = granule_measures(np.zeros((20, 20, 3), np.uint8), np.zeros((20, 20), bool), np.zeros((20, 20), bool))
+    assert all(np.isnan(v) for v in empty.values()) and granule_calls(empty).granularity == "no"
+
+
+def test_registry_keeps_the_old_order_and_appends_granules():
+    names = feature_names()
+    first = names.index("Nucleus_Lobes_Confidence")
+    assert names[first - 1] == "NucleusCytoplasm_Density_Ratio"
+    assert names[first:] == ("Nucleus_Lobes_Confidence", "Nucleus_Lobes_BorderTouch",
+                             *(f"Granule_{m}" for m in GRANULE_MEASURES))
+
+
+def test_real_pbc_granulocytes_and_agranulocytes(datasets):
+    # Development-share crops: eosinophils read red and granular, lymphocytes not granular,
+    # segmented neutrophils mostly lobed, lymphocytes one lobe.
+    pbc = [r for r in load_dataset(datasets / "pbc") if in_share(r, "development")]
+    by_class = {name: [r for r in pbc if r.label == name][3::90] for name in ("eosinophil", "lymphocyte")}
+    eos = [cell_lobes(read_image(r.image)) for r in by_class["eosinophil"]]
+    lym = [cell_lobes(read_image(r.image)) for r in by_class["lymphocyte"]]
+    assert np.mean([granule_calls(g).granule_colour == "red" for _, g in eos]) >= 0.6
+    assert np.mean([c.core for c, _ in eos]) >= 0.6 and not any(c.core for c, _ in lym)
+    assert np.mean([granule_calls(g).granularity == "no" for _, g in lym]) >= 0.6
+    assert np.mean([c.count == 1 for c, _ in lym]) >= 0.8
+    assert all(0.5 <= c.confidence <= 1 for c, _ in eos + lym)
+
+
+def _small_index(tmp_path, datasets, rows):
+    folder = tmp_path / "set"
+    folder.mkdir()
+    pd.DataFrame(rows).to_csv(folder / "labels.csv", index=False)
+    return folder
+
+
+def test_validate_cells_granules_command(tmp_path, datasets, capsys):
+    table = pd.read_csv(datasets / "pbc" / "labels.csv")
+    picked = pd.concat([table[table.label == name].iloc[[5, 9]] for name in ("eosinophil", "lymphocyte")])
+    picked["image"] = [str(datasets / "pbc" / path) for path in picked["image"]]
+    folder = _small_index(tmp_path, datasets, picked)
+    out = tmp_path / "granules.json"
+    assert main(["validate-cells", str(folder), "--check", "granules", "--allow-outside", "--json", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| class | n | granularity | granule_colour |" in text and "| eosinophil | 2 |" in text
+    assert out.is_file()
+
+
+def test_user_masks_of_the_wrong_size_are_a_clear_error(tmp_path, datasets, capsys):
+    masks = tmp_path / "masks"
+    masks.mkdir()
+    cv2.imwrite(str(masks / "small.png"), np.zeros((50, 60), np.uint8))
+    folder = _small_index(tmp_path, datasets, [{"image": str(datasets / "jtsc" / "images" / "001.bmp"),
+                                                "label": "lymphocyte", "mask": str(masks / "small.png")}])
+    code = main(["validate-cells", str(folder), "--check", "segmentation", "--allow-outside"])
+    err = capsys.readouterr().err
+    assert code != 0 and "small.png: mask of 60x50 pixels does not match its image 001.bmp" in err
+    assert "Traceback" not in err

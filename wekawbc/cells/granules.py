@@ -1,0 +1,152 @@
+"""Cytoplasmic granules of a leukocyte: presence, density, colour and size.
+
+WBCAtt (Tsutsui et al. 2023) describes every ``pbc`` cell by ``granularity`` (yes/no),
+``granule_type`` and ``granule_colour`` (nil, pink, red, purple). These measures follow the same
+cues, at a fixed scale so they hold for any microscope:
+
+* the cell's bounding box is resized so that the cell's equivalent diameter is
+  :data:`WORKING_DIAMETER` pixels (granules are then 1-4 pixels across);
+* the *granule region* is the cytoplasm, :data:`EDGE` pixels away from the nucleus and the cell's
+  edge; when the nucleus fills most of the cell (a basophil whose granules were taken as nucleus),
+  the whole cell (away from its edge);
+* granules are dark specks: the black top-hat (closing minus image) of the grey level with a disc
+  of radius 2 px; *density* is its mean over the region, *presence* the fraction of the region
+  where it exceeds :data:`SPECK_CONTRAST`;
+* *size*: the top-hat with a disc of radius 4 px over the one of radius 1 px (coarse granules raise
+  it, fine ones lower it);
+* *colour*: the region's optical density relative to the plasma, ``-log10(I / I_plasma)``. The
+  eosinophilic index is ``(OD_B - OD_R) / (OD_R + OD_G + OD_B)`` (red-orange granules absorb blue
+  and green, not red; purple basophil granules and blue agranular cytoplasm absorb red); the green
+  share is ``OD_G / (OD_R + OD_G + OD_B)`` (pink to purple stains absorb green most); the strength
+  is the summed optical density.
+
+:func:`granule_calls` turns the measures into WBCAtt's categories with a small model (a
+multinomial logistic regression, plain numbers in ``granule_model.json``) fitted on the ``pbc``
+development share by ``docs/cells_results/train_granule_model.py``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Mapping
+
+import cv2
+import numpy as np
+
+__all__ = ["GRANULE_MEASURES", "MODEL_INPUTS", "model_inputs", "GranuleCalls", "granule_calls", "granule_measures", "WORKING_DIAMETER"]
+
+#: The cell's equivalent diameter, in pixels, at which granules are measured.
+WORKING_DIAMETER = 64
+#: Top-hat contrast (grey level in 0-1) above which a pixel belongs to a granule speck.
+SPECK_CONTRAST = 0.04
+#: When the nucleus covers more than this fraction of the cell, the whole cell is the granule region.
+NUCLEUS_FILLS = 0.8
+#: Pixels (at the working scale) kept away from the cell's edge and the nucleus (their contrast is no granule).
+EDGE = 2
+#: Measure keys, in registry order (``Granule_<key>``).
+GRANULE_MEASURES: tuple[str, ...] = ("Presence", "Density", "Size", "Colour_Eosinophilic", "Colour_Green",
+                                     "Colour_Strength")
+
+
+def _disk(radius: int) -> np.ndarray:
+    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+
+
+def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
+                     background: np.ndarray | None = None) -> dict[str, float]:
+    """The granule measures of one cell (NaN where undefined: no cell, no background for colour).
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (rows, cols, 3)
+        The image or a crop around the cell.
+    nucleus, cell : ndarray of bool, shape (rows, cols)
+        The cell's masks.
+    background : array of 3 floats, optional
+        The plasma's RGB (:func:`wekawbc.cells.stain.background_colour`); without it the colour
+        measures are NaN.
+    """
+    values = dict.fromkeys(GRANULE_MEASURES, float("nan"))
+    area = int(cell.sum())
+    if area < 16:
+        return values
+    ys, xs = np.nonzero(cell)
+    margin = 3
+    top, left = max(ys.min() - margin, 0), max(xs.min() - margin, 0)
+    window = (slice(top, ys.max() + margin + 1), slice(left, xs.max() + margin + 1))
+    scale = WORKING_DIAMETER / (2.0 * np.sqrt(area / np.pi))
+    crop = rgb[window]
+    size = (max(int(round(crop.shape[1] * scale)), 8), max(int(round(crop.shape[0] * scale)), 8))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(crop, size, interpolation=interpolation)
+    small_cell = cv2.resize(cell[window].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
+    small_nucleus = cv2.resize((nucleus & cell)[window].astype(np.uint8), size,
+                               interpolation=cv2.INTER_NEAREST).astype(bool)
+    inner = cv2.erode(small_cell.astype(np.uint8), _disk(EDGE)).astype(bool)
+    if small_nucleus.sum() > NUCLEUS_FILLS * small_cell.sum():
+        region = inner
+    else:
+        region = inner & ~cv2.dilate(small_nucleus.astype(np.uint8), _disk(EDGE)).astype(bool)
+    if region.sum() < 8:
+        return values
+    grey = small.astype(np.float32).mean(axis=2) / 255.0
+    fine = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(1))[region]
+    tophat = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(2))[region]
+    coarse = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(4))[region]
+    values["Presence"] = float((tophat > SPECK_CONTRAST).mean())
+    values["Density"] = float(tophat.mean())
+    values["Size"] = float(coarse.mean() / max(float(fine.mean()), 1e-6))
+    if background is not None:
+        intensity = np.maximum(small[region].astype(np.float64), 1.0)
+        density = np.maximum(-np.log10(intensity / np.maximum(np.asarray(background, np.float64), 1.0)), 0.0)
+        mean = density.mean(axis=0)
+        total = float(mean.sum())
+        values["Colour_Strength"] = total
+        if total > 0:
+            values["Colour_Eosinophilic"] = float((mean[2] - mean[0]) / total)
+            values["Colour_Green"] = float(mean[1] / total)
+    return values
+
+
+@dataclass(frozen=True)
+class GranuleCalls:
+    """WBCAtt-style categories read from :func:`granule_measures`."""
+
+    granularity: str       # "yes" or "no"
+    granule_colour: str    # "nil", "pink", "red" or "purple"
+
+
+#: The model's inputs: the measures, and the logarithms of the two skewed ones.
+MODEL_INPUTS: tuple[str, ...] = GRANULE_MEASURES + ("log_Size", "log_Colour_Strength")
+_MODEL = Path(__file__).with_name("granule_model.json")
+
+
+def model_inputs(measures: Mapping[str, float]) -> np.ndarray:
+    """The :data:`MODEL_INPUTS` of one cell's measures (NaN where a measure is missing)."""
+    values = [float(measures.get(name, np.nan)) for name in GRANULE_MEASURES]
+    logs = [np.log(v) if v > 0 else np.nan for v in (measures.get("Size", np.nan), measures.get("Colour_Strength", np.nan))]
+    return np.array(values + logs, float)
+
+
+@lru_cache(maxsize=1)
+def _model() -> dict:
+    return json.loads(_MODEL.read_text())
+
+
+def granule_calls(measures: Mapping[str, float]) -> GranuleCalls:
+    """WBCAtt's ``granule_colour`` and ``granularity`` (``yes`` unless the colour is ``nil``) of a cell.
+
+    A multinomial logistic regression on :data:`MODEL_INPUTS`, fitted on the ``pbc`` development
+    share by ``docs/cells_results/train_granule_model.py`` (its command, commit and size are in
+    ``granule_model.json``). A cell with a missing measure (no plasma colour) is ``no``/``nil``.
+    """
+    inputs = model_inputs(measures)
+    if not np.isfinite(inputs).all():
+        return GranuleCalls("no", "nil")
+    model = _model()
+    scores = np.asarray(model["coef"]) @ ((inputs - np.asarray(model["mean"])) / np.asarray(model["scale"]))
+    colour = model["classes"][int(np.argmax(scores + np.asarray(model["intercept"])))]
+    return GranuleCalls("no" if colour == "nil" else "yes", colour)
