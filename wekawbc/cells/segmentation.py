@@ -118,8 +118,13 @@ def _fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
-    """Euclidean distance of each ``mask`` pixel to the nearest pixel outside it (float32)."""
-    return cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+    """Euclidean distance of each ``mask`` pixel to the nearest pixel outside it (float32).
+
+    SciPy's exact transform, not OpenCV's ``DIST_MASK_PRECISE``: OpenCV's last bits depend on where
+    the buffers lie in memory (its vector and scalar paths round apart), which flipped ties in the
+    watershed below, so the same crop gave two cell masks from run to run.
+    """
+    return ndi.distance_transform_edt(mask).astype(np.float32)
 
 
 def _disk(radius: int) -> np.ndarray:
