@@ -80,6 +80,7 @@ def run_part(part: Part) -> dict[str, Any]:
             target.unlink()
     part.work.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    commit, changed = _git("rev-parse", "--short", "HEAD"), bool(_git("status", "--porcelain", "--", "wekawbc"))
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     with open(WORK / f"{part.name}.log", "w") as log:
@@ -87,8 +88,7 @@ def run_part(part: Part) -> dict[str, Any]:
             print(f"[{part.name}] {_display(arguments)}", flush=True)
             subprocess.run(["nice", "-n", "10", sys.executable, "-m", "wekawbc", *arguments], cwd=ROOT, env=env,
                            stdout=log, stderr=subprocess.STDOUT, check=True)
-    made_by = {"commands": [_display(a) for a in part.commands], "commit": _git("rev-parse", "--short", "HEAD"),
-               "code_changed_since_commit": bool(_git("status", "--porcelain", "--", "wekawbc")),
+    made_by = {"commands": [_display(a) for a in part.commands], "commit": commit, "code_changed_since_commit": changed,
                "versions": library_versions(), "started": started,
                "wall_s": round(time.perf_counter() - t0, 1), "machine": f"{os.cpu_count()} CPUs, nice -n 10"}
     (WORK / f"{part.name}.made_by.json").write_text(json.dumps(made_by, indent=1) + "\n")
