@@ -31,7 +31,7 @@ MARKER = re.compile(r"<!-- table: (?P<name>[\w-]+) from (?P<sources>[^>]+?) -->\
 REQUIRED_VERSIONS = ("wekawbc", "python", "weka")
 
 Run = tuple[str, dict[str, Any]]
-"""(name, numbers of one evaluated run: labels, statistics, class_statistics, bootstrap, confusion_matrix)."""
+"""(name, figures of one run folder: labels, summary, weighted_avg, macro_avg, classes, confusion_matrix, bootstrap)."""
 
 
 def documents(root: Path = ROOT) -> list[Path]:
@@ -122,9 +122,9 @@ def repetition_1(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
     rows = []
     for scheme in schemes:
         run = data["repetition_1"][scheme]
-        stats = run["statistics"]
-        rows.append([scheme, _f(stats["pct_correct"], 1), _f(stats["kappa"]), _f(stats["unweighted_macro_f_measure"]),
-                     _f(stats["weighted_roc_area"]), *(_f(r) for r in run["class_statistics"]["recall"])])
+        rows.append([scheme, _f(run["summary"]["correct_pct"], 1), _f(run["summary"]["kappa"]),
+                     _f(run["macro_avg"]["f_measure"]), _f(run["weighted_avg"]["roc_area"]),
+                     *(_f(r) for r in run["classes"]["recall"])])
     return _table(["scheme", "% correct", "kappa", "macro F", "weighted ROC area",
                    *(f"recall {label}" for label in labels)], rows)
 
@@ -135,7 +135,7 @@ def run_summary(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
     for name, run in _runs(files):
         metrics = run["bootstrap"]["metrics"]
         rows.append([f"`{name}`", len(run["labels"]), _ci(metrics["accuracy"], 100, 1), _f(metrics["kappa"]["estimate"], 4),
-                     _ci(metrics["macro_f1"]), _f(run["statistics"]["weighted_roc_area"])])
+                     _ci(metrics["macro_f1"]), _f(run["weighted_avg"]["roc_area"])])
     return _table(["run", "classes", "accuracy % [95 % CI]", "kappa", "macro-F1 [95 % CI]", "weighted ROC area"], rows)
 
 
@@ -145,7 +145,7 @@ def run_per_class(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
     for name, run in _runs(files):
         recall = run["bootstrap"]["metrics"]["recall"]
         counts = [sum(row) for row in run["confusion_matrix"]]
-        classes = run["class_statistics"]
+        classes = run["classes"]
         for j, label in enumerate(run["labels"]):
             rows.append([f"`{name}`", label, f"{counts[j]:g}", _ci(recall[label]), _f(classes["precision"][j]),
                          _f(classes["f_measure"][j])])
@@ -177,7 +177,9 @@ def weka_text(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """Weka's evaluation text of a ``wekawbc weka --json`` results file."""
     (_, data), = files
     text = data["weka_text"]
-    return "```\n" + "\n".join(text[key].rstrip("\n") for key in ("summary", "class_details", "matrix")) + "\n```"
+    blocks = ("\n".join(line.rstrip() for line in text[key].strip("\n").splitlines())
+              for key in ("summary", "class_details", "matrix"))
+    return "```\n" + "\n\n".join(blocks) + "\n```"
 
 
 def runs_side_by_side(files: Sequence[tuple[str, dict[str, Any]]]) -> str:

@@ -119,16 +119,15 @@ def _collect_fast(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, An
 
 
 def _run_numbers(folder: Path) -> dict[str, Any]:
-    """Repetition 1 of a scheme (its run folder): summary, per-class figures, matrix, bootstrap intervals."""
+    """A run folder's figures (its report.json): summary, averages, per class, matrix, bootstrap intervals."""
     report = _read(folder / "report.json")
     evaluation = report["evaluation"]
-    statistics = evaluation["statistics"]
-    keep = ("pct_correct", "kappa", "weighted_f_measure", "weighted_roc_area", "unweighted_macro_f_measure",
-            "mean_absolute_error", "root_mean_squared_error", "total_instances")
-    classes = evaluation["class_statistics"]
-    return {"labels": evaluation["labels"], "statistics": {key: statistics[key] for key in keep},
-            "class_statistics": {key: classes[key] for key in ("recall", "precision", "f_measure")},
-            "confusion_matrix": evaluation["confusion_matrix"], "bootstrap": report["bootstrap"],
+    summary = evaluation["summary"]
+    keep = ("correct_pct", "kappa", "mean_absolute_error", "root_mean_squared_error", "total_instances")
+    per_class = {key: [row[key] for row in evaluation["classes"]] for key in ("recall", "precision", "f_measure")}
+    return {"labels": evaluation["labels"], "summary": {key: summary[key] for key in keep},
+            "weighted_avg": evaluation["weighted_avg"], "macro_avg": evaluation["macro_avg"], "classes": per_class,
+            "confusion_matrix": evaluation["confusion_matrix"]["matrix"], "bootstrap": report["bootstrap"],
             "settings": report["settings"]}
 
 
