@@ -79,6 +79,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     return markdown_table(list(header), [list(row) for row in rows], raw_cells=True)
 
 
+def _demote(markdown: str, levels: int = 2) -> str:
+    """A command's Markdown inside a page section: its headings ``levels`` deeper."""
+    return re.sub(r"^#", "#" * (levels + 1), markdown, flags=re.MULTILINE)
+
+
 def _f(value: float | None, digits: int = 3) -> str:
     return "?" if value is None else f"{value:.{digits}f}"
 
@@ -183,19 +188,21 @@ def weka_text(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
 
 
 def runs_side_by_side(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
-    """``wekawbc report RUN RUN -o DIR``'s table (runs.json), rendered as that command renders it."""
+    """``wekawbc report RUN RUN -o DIR``'s table (runs.json), rendered as that command renders it (headings
+    two levels deeper)."""
     from wekawbc.report.render import render_runs_markdown
 
     (_, data), = files
-    return render_runs_markdown({k: v for k, v in data.items() if k != "made_by"})
+    return _demote(render_runs_markdown({k: v for k, v in data.items() if k != "made_by"}))
 
 
 def comparison(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
-    """``wekawbc compare PAPER RUN... -o DIR``'s table, rendered as that command renders it."""
+    """``wekawbc compare PAPER RUN... -o DIR``'s table, rendered as that command renders it (headings two
+    levels deeper)."""
     from wekawbc.report.compare import comparison_markdown
 
     (_, data), = files
-    return comparison_markdown({k: v for k, v in data.items() if k != "made_by"})
+    return _demote(comparison_markdown({k: v for k, v in data.items() if k != "made_by"}))
 
 
 def timings(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
