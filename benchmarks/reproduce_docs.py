@@ -12,7 +12,7 @@ Parts, in order (a later part may read an earlier one's output):
     weka-five     wekawbc run docs/experiment_pbc.toml          (docs/experiment_pbc.md)
     weka-binary   wekawbc run docs/experiment_pbc_binary.toml   (docs/experiment_pbc.md)
     report        wekawbc report / compare on weka-five's and weka-binary's run folders (docs/report_pbc.md)
-    cnn-five, cnn-binary, cnn-five-none   wekawbc cnn evaluate, 1 x 10-fold (docs/cnn.md)
+    cnn-five      wekawbc cnn evaluate, 1 x 10-fold, five-class (docs/cnn.md)
 
 ``--collect-only`` rebuilds the results files from the outputs already in ``reports/`` (and their
 ``reports/reproduce/PART.made_by.json``) without running anything. See docs/REPRODUCE.md.
@@ -197,8 +197,6 @@ PARTS: tuple[Part, ...] = (
          clean=("reports/pbc-paper-mix-binary", "arff_exports/pbc-paper-mix-binary-pbc-binary.arff")),
     _report_part(),
     _cnn("cnn-five", "--task", "five"),
-    _cnn("cnn-binary", "--task", "binary"),
-    _cnn("cnn-five-none", "--task", "five", "--balance", "none"),
 )
 
 
