@@ -7,8 +7,8 @@ A table in a Markdown file of docs/ (or README.md) lives between two markers::
     <!-- /table -->
 
 ``RENDERER`` names a function of :data:`RENDERERS`; the sources are results files (paths relative to
-the Markdown file), ``FILE#RUN`` picking one run of a file that holds several (``repetition_1`` of an
-experiment). Every results file records what made it (``made_by``: the commands, the commit, the
+the Markdown file), ``FILE#RUN`` picking one run of a file that holds several (its ``runs``: an
+experiment's repetition 1, the runs of one split). Every results file records what made it (``made_by``: the commands, the commit, the
 library versions, the wall time); :func:`made_by_problems` says what one lacks.
 
 Without ``--check`` the tables are rewritten in place; with it nothing is written and the exit status
@@ -95,11 +95,11 @@ def _ci(interval: dict[str, Any], scale: float = 1.0, digits: int = 3) -> str:
 
 
 def _runs(files: Sequence[tuple[str, dict[str, Any]]]) -> list[Run]:
-    """Each source as a run: a file of one run as it is, ``FILE#NAME`` as repetition 1's run NAME."""
+    """Each source as a run: a file of one run as it is, ``FILE#NAME`` as its run NAME (``runs``)."""
     runs = []
     for source, data in files:
         stem, _, name = source.partition("#")
-        runs.append((name, data["repetition_1"][name]) if name else (Path(stem).stem, data))
+        runs.append((name, data["runs"][name]) if name else (Path(stem).stem, data))
     return runs
 
 
@@ -123,10 +123,10 @@ def repetition_1(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """Repetition 1 of every scheme of an experiment, pooled: summary and recall per class."""
     (_, data), = files
     schemes = [s["scheme"] for s in data["tests"][0]["schemes"]]
-    labels = next(iter(data["repetition_1"].values()))["labels"]
+    labels = next(iter(data["runs"].values()))["labels"]
     rows = []
     for scheme in schemes:
-        run = data["repetition_1"][scheme]
+        run = data["runs"][scheme]
         rows.append([scheme, _f(run["summary"]["correct_pct"], 1), _f(run["summary"]["kappa"]),
                      _f(run["macro_avg"]["f_measure"]), _f(run["weighted_avg"]["roc_area"]),
                      *(_f(r) for r in run["classes"]["recall"])])

@@ -12,7 +12,8 @@ Parts, in order (a later part may read an earlier one's output):
     weka-five     wekawbc run docs/experiment_pbc.toml          (docs/experiment_pbc.md)
     weka-binary   wekawbc run docs/experiment_pbc_binary.toml   (docs/experiment_pbc.md)
     report        wekawbc report / compare on weka-five's and weka-binary's run folders (docs/report_pbc.md)
-    cnn-five      wekawbc cnn evaluate, 1 x 10-fold, five-class (docs/cnn.md)
+    cnn-five-split  the CNN (wekawbc cnn evaluate), RandomForest and J48 (wekawbc weka on weka-five's ARFF)
+                  on one 66 % split of the same cells (docs/cnn.md)
 
 ``--collect-only`` rebuilds the results files from the outputs already in ``reports/`` (and their
 ``reports/reproduce/PART.made_by.json``) without running anything. See docs/REPRODUCE.md.
@@ -40,6 +41,7 @@ PBC = "../shared/datasets/pbc"
 J48 = "weka.classifiers.trees.J48 -C 0.25 -M 2"
 RF = "weka.classifiers.trees.RandomForest -P 100 -I 100 -num-slots 1 -K 0 -M 1.0 -V 0.001 -S 1"
 FAST_COUNTS = "neutrophil=40,lymphocyte=20,eosinophil=20,monocyte=10,basophil=10"
+SPLIT_RUNS = ("CNN", "RandomForest", "J48")
 FIVE = ROOT / "reports" / "pbc-paper-mix" / "pbc-five"
 BINARY = ROOT / "reports" / "pbc-paper-mix-binary" / "pbc-binary"
 
@@ -135,7 +137,7 @@ def _experiment(folder: Path) -> dict[str, Any]:
     data = _read(folder / "experiment.json")
     runs = {path.name: _run_numbers(path) for path in sorted((folder / "runs").iterdir()) if path.is_dir()}
     return {key: data[key] for key in ("dataset", "task", "evaluation", "seeds", "baseline", "alpha", "tests")} | {
-        "repetition_1": runs}
+        "runs": runs}
 
 
 def _copy_experiment_files(folder: Path, target: Path) -> None:
@@ -165,14 +167,18 @@ def _collect_report(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, 
             "report_compare_binary.json": comparison("compare_binary")}
 
 
-def _collect_cnn(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f"{part.name.replace('-', '_')}.json": _run_numbers(part.work)}
+def _collect_split(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {"cnn_five_split.json": {"runs": {name: _run_numbers(part.work / name) for name in SPLIT_RUNS}}}
 
 
-def _cnn(name: str, *options: str) -> Part:
-    command = ("cnn", "evaluate", PBC, "--folds", "10", "--seed", "1", "--class-counts", "paper", "--threads", "1",
-               *options, "--out", f"reports/reproduce/{name}")
-    return Part(name, (command,), _collect_cnn)
+def _split_part() -> Part:
+    out = "reports/reproduce/cnn-five-split"
+    arff = "arff_exports/pbc-paper-mix-pbc-five.arff"
+    return Part("cnn-five-split", (
+        ("cnn", "evaluate", PBC, "--split", "66", "--seed", "1", "--class-counts", "paper", "--task", "five",
+         "--threads", "1", "--out", f"{out}/CNN"),
+        ("weka", arff, "--classifier", RF, "--split", "66", "--seed", "1", "--out", f"{out}/RandomForest"),
+        ("weka", arff, "--classifier", J48, "--split", "66", "--seed", "1", "--out", f"{out}/J48")), _collect_split)
 
 
 def _report_part() -> Part:
@@ -196,7 +202,7 @@ PARTS: tuple[Part, ...] = (
     Part("weka-binary", (("run", "docs/experiment_pbc_binary.toml"),), _collect_binary,
          clean=("reports/pbc-paper-mix-binary", "arff_exports/pbc-paper-mix-binary-pbc-binary.arff")),
     _report_part(),
-    _cnn("cnn-five", "--task", "five"),
+    _split_part(),
 )
 
 
