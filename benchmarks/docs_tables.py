@@ -26,8 +26,9 @@ from types import SimpleNamespace
 from typing import Any, Callable, Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
-MARKER = re.compile(r"<!-- table: (?P<name>[\w-]+) from (?P<sources>[^>]+?) -->\n(?P<body>.*?)<!-- /table -->",
-                    re.DOTALL)
+MARKER = re.compile(r"^<!-- table: (?P<name>[\w-]+) from (?P<sources>[^>]+?) -->\n(?P<body>.*?)^<!-- /table -->",
+                    re.DOTALL | re.MULTILINE)
+"""A table: both markers at the start of a line (an example indented in a code block is no table)."""
 REQUIRED_VERSIONS = ("wekawbc", "python", "weka")
 
 Run = tuple[str, dict[str, Any]]
