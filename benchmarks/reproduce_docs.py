@@ -14,6 +14,7 @@ Parts, in order (a later part may read an earlier one's output):
     report        wekawbc report / compare on weka-five's and weka-binary's run folders (docs/report_pbc.md)
     cnn-five-split  the CNN (wekawbc cnn evaluate), RandomForest and J48 (wekawbc weka on weka-five's ARFF)
                   on one 66 % split of the same cells (docs/cnn.md)
+    cnn-five      the CNN, 1 x 10-fold on Weka's folds, five-class (docs/cnn.md)
 
 ``--collect-only`` rebuilds the results files from the outputs already in ``reports/`` (and their
 ``reports/reproduce/PART.made_by.json``) without running anything. See docs/REPRODUCE.md.
@@ -171,6 +172,16 @@ def _collect_split(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, A
     return {"cnn_five_split.json": {"runs": {name: _run_numbers(part.work / name) for name in SPLIT_RUNS}}}
 
 
+def _collect_cnn(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f"{part.name.replace('-', '_')}.json": _run_numbers(part.work)}
+
+
+def _cnn(name: str, *options: str) -> Part:
+    command = ("cnn", "evaluate", PBC, "--folds", "10", "--seed", "1", "--class-counts", "paper", "--threads", "1",
+               *options, "--out", f"reports/reproduce/{name}")
+    return Part(name, (command,), _collect_cnn)
+
+
 def _split_part() -> Part:
     out = "reports/reproduce/cnn-five-split"
     arff = "arff_exports/pbc-paper-mix-pbc-five.arff"
@@ -203,6 +214,7 @@ PARTS: tuple[Part, ...] = (
          clean=("reports/pbc-paper-mix-binary", "arff_exports/pbc-paper-mix-binary-pbc-binary.arff")),
     _report_part(),
     _split_part(),
+    _cnn("cnn-five", "--task", "five"),
 )
 
 
