@@ -135,16 +135,6 @@ def repetition_1(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
                    *(f"recall {label}" for label in labels)], rows)
 
 
-def run_summary(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
-    """One row per run: accuracy, kappa, macro-F1 (bootstrap intervals), weighted ROC area."""
-    rows = []
-    for name, run in _runs(files):
-        metrics = run["bootstrap"]["metrics"]
-        rows.append([f"`{name}`", len(run["labels"]), _ci(metrics["accuracy"], 100, 1), _f(metrics["kappa"]["estimate"], 4),
-                     _ci(metrics["macro_f1"]), _f(run["weighted_avg"]["roc_area"])])
-    return _table(["run", "classes", "accuracy % [95 % CI]", "kappa", "macro-F1 [95 % CI]", "weighted ROC area"], rows)
-
-
 def run_per_class(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
     """One row per run and class: n, recall with its bootstrap interval, precision, F-measure."""
     rows = []
@@ -218,7 +208,7 @@ def timings(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
 
 
 RENDERERS: dict[str, Callable[[Sequence[tuple[str, dict[str, Any]]]], str]] = {
-    f.__name__: f for f in (experiment_summary, repetition_1, run_summary, run_per_class, minority_recall,
+    f.__name__: f for f in (experiment_summary, repetition_1, run_per_class, minority_recall,
                             confusion_matrix, weka_text, runs_side_by_side, comparison, timings)
 }
 
