@@ -120,9 +120,10 @@ def _fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
 def _distance(mask: np.ndarray) -> np.ndarray:
     """Euclidean distance of each ``mask`` pixel to the nearest pixel outside it (float32).
 
-    SciPy's exact transform, not OpenCV's ``DIST_MASK_PRECISE``: OpenCV's gives other values in a
-    process whose thread pool has started (the features of one image differed between ``extract``
-    and ``run``, and between Dask workers and the serial run).
+    SciPy's exact transform, not OpenCV's ``DIST_MASK_PRECISE``: OpenCV's last bits depend on where
+    the buffers lie in memory and on whether the process's thread pool has started, which flipped
+    ties in the watershed below: the same crop gave two cell masks from run to run, and ``extract``,
+    ``run`` and Dask workers gave different features for one image.
     """
     return ndi.distance_transform_edt(mask).astype(np.float32)
 
