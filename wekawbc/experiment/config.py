@@ -9,6 +9,11 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     name = "pbc"                      # default: the folder's name
     path = "../shared/datasets/pbc"   # relative paths are relative to this file's folder
     class_counts = "paper"            # or {neutrophil = 556, lymphocyte = 228, ...} or proportions
+    # image_column = "file"           # an index with other column names (path may name the index CSV)
+    # label_column = "cell_type"
+    # label_map = {seg = "neutrophil"} # or "seg=neutrophil,..." or a file of such pairs
+    # features = "cells.arff"         # instead of path: a feature file (ARFF or CSV, as Weka's Experimenter
+                                      # takes); a path ending in .arff is one too
 
     [task]
     tasks = ["five", "binary"]        # or "five", "binary", "both"
@@ -66,10 +71,13 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from wekawbc._io import WekawbcError, not_utf8
 from wekawbc.paths import inside, slug
+
+if TYPE_CHECKING:
+    from wekawbc.cells.dataset import IndexFormat
 
 __all__ = ["ClassifierSpec", "CrossLabSpec", "DatasetSpec", "EvaluationSpec", "ExperimentConfig", "OutputSpec", "load_config",
            "parse_config", "validate_weka_classifiers"]
@@ -98,6 +106,10 @@ class DatasetSpec:
     allow_outside: bool = False
     """Read images the data set's index names outside its folder (``allow_outside = true``, as
     ``--allow-outside`` on the commands): an index that pools other data sets' images."""
+    index: "IndexFormat | None" = None
+    """The index's column names and label map (``image_column``, ``label_column``, ``label_map``)."""
+    features: bool = False
+    """``path`` is a feature file (ARFF or CSV: Weka's Experimenter's data sets), not images."""
 
 
 @dataclass(frozen=True)
@@ -257,21 +269,43 @@ def _array_of_tables(raw: Any, key: str, what: str, allowed: set[str], where: st
 
 def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
     specs = []
-    keys = {"name", "path", "class_counts", "allow_outside"}
+    keys = {"name", "path", "features", "class_counts", "allow_outside", "image_column", "label_column", "label_map"}
     for i, table in enumerate(_array_of_tables(raw, "datasets", "a 'path'", keys, where)):
-        if "path" not in table:
-            raise _fail(where, f"datasets[{i}].path", "is missing")
-        path = Path(os.path.expanduser(_typed(table, "path", str, where, "")))
+        if ("path" in table) == ("features" in table):
+            raise _fail(where, f"datasets[{i}].path", "is missing; give 'path' (images) or 'features' (an ARFF or "
+                        "CSV file), one of them")
+        key = "path" if "path" in table else "features"
+        path = Path(os.path.expanduser(_typed(table, key, str, where, "")))
         path = (path if path.is_absolute() else base / path).resolve()
         if not path.exists():
-            raise _fail(where, f"datasets[{i}].path", f"names {path}, which does not exist")
-        name = _typed(table, "name", str, where, path.name)
+            raise _fail(where, f"datasets[{i}].{key}", f"names {path}, which does not exist")
+        features = key == "features" or path.name.lower().endswith((".arff", ".arff.gz"))
+        if features and not path.name.lower().endswith((".arff", ".arff.gz", ".csv")):
+            raise _fail(where, f"datasets[{i}].{key}", f"names {path}, which is not an ARFF or CSV file")
+        name = _typed(table, "name", str, where, path.name.split(".")[0] if features else path.name)
         slug(name, f"{where}: 'datasets[{i}].name'")  # it names output folders and files
+        if features and {"class_counts", "image_column", "label_column", "label_map"} & set(table):
+            raise _fail(where, f"datasets[{i}]", "is a feature file; class_counts, image_column, label_column and "
+                        "label_map apply to images")
         specs.append(DatasetSpec(name, path, _class_counts(table.get("class_counts"), where,
                                                           f"datasets[{i}].class_counts"),
-                                 _typed(table, "allow_outside", bool, where, False)))
+                                 _typed(table, "allow_outside", bool, where, False),
+                                 _index_format(table, where, i), features))
     _distinct_file_names([s.name for s in specs], where, "datasets", "give each a distinct 'name'")
     return tuple(specs)
+
+
+def _index_format(table: Mapping[str, Any], where: str, i: int) -> "IndexFormat":
+    from wekawbc.cells.dataset import IndexFormat
+
+    label_map = table.get("label_map")
+    if label_map is not None and not isinstance(label_map, (str, dict)):
+        raise _fail(where, f"datasets[{i}].label_map", f"must be a table or a string, got {label_map!r}")
+    try:
+        return IndexFormat.from_options(_typed(table, "image_column", str, where, None),
+                                        _typed(table, "label_column", str, where, None), label_map)
+    except WekawbcError as error:
+        raise WekawbcError(f"{where}: 'datasets[{i}].label_map': {error}") from None
 
 
 def _distinct_file_names(names: list[str], where: str, key: str, advice: str) -> None:

@@ -21,7 +21,7 @@ import pandas as pd
 from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write, atomic_write_text
 from wekawbc.paths import inside, slug
-from wekawbc.cells.dataset import CellRecord, class_values, load_dataset
+from wekawbc.cells.dataset import CellRecord, IndexFormat, class_values, load_dataset
 
 __all__ = ["CellSelection", "FeatureTable", "select_cells", "data_fingerprint", "extract_table", "load_cnn_crops"]
 
@@ -50,12 +50,12 @@ class CellSelection:
 
 
 def select_cells(name: str, path: Path, class_counts: dict[str, float] | None, seed: int, *,
-                 allow_outside: bool = False) -> CellSelection:
+                 allow_outside: bool = False, index: IndexFormat | None = None) -> CellSelection:
     """Labelled records of the data set at ``path``, subsampled (seeded) to ``class_counts`` when given
-    (``allow_outside``: as :func:`wekawbc.cells.dataset.load_dataset`)."""
+    (``allow_outside``, ``index``: as :func:`wekawbc.cells.dataset.load_dataset`)."""
     from wekawbc.protocol.subsample import subsample_counts
 
-    dataset = load_dataset(path, allow_outside=allow_outside)
+    dataset = load_dataset(path, allow_outside=allow_outside, index=index)
     records = [r for r in dataset.records if r.label is not None]
     problems = [str(p) for p in dataset.problems]
     problems += [f"{r.image}: no label; left out" for r in dataset.records if r.label is None]

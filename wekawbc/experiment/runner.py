@@ -327,7 +327,7 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
     grids: dict[tuple[str, str], list[_Unit]] = {}
     for spec in config.datasets:
         selection = select_cells(spec.name, spec.path, spec.class_counts, config.seed,
-                                 allow_outside=spec.allow_outside)
+                                 allow_outside=spec.allow_outside, index=spec.index)
         features = extract_table(selection, config.features, config.output.cache_dir, executor, progress)
         outcome.features_reused = outcome.features_reused or features.from_cache
         outcome.skipped[spec.name] = [*selection.problems, *features.failures]

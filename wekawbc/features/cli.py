@@ -14,6 +14,8 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from wekawbc.cells.options import add_index_options, index_format
+
 __all__ = ["register", "EXIT_SOME_FAILED"]
 
 EXIT_SOME_FAILED = 3
@@ -26,8 +28,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Find every leukocyte of each image, segment nucleus and cytoplasm, count lobes, measure "
                     "shape/colour/texture features and write them as ARFF (nominal class last) and CSV.")
     parser.add_argument("dataset", metavar="DATASET_DIR",
-                        help="folder with labels.csv, a folder with one sub-folder per class, a folder of images, "
-                             "or one image")
+                        help="folder with labels.csv, an index CSV (index.csv), a folder with one sub-folder per "
+                             "class, a folder of images, or one image")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.arff", help="ARFF file to write")
     parser.add_argument("--csv", metavar="OUT.csv", help="also write the table as CSV, with image path and cell box")
     parser.add_argument("--masks-out", metavar="DIR",
@@ -52,6 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="colour normalisation before segmentation: white balance on the plasma, or that and "
                              "Reinhard in CIE Lab (default: none)")
     parser.add_argument("--relation", help="ARFF relation name (default: wekawbc-<folder>-<task>)")
+    add_index_options(parser)
     parser.set_defaults(handler=_extract)
 
 
@@ -97,7 +100,7 @@ def _extract(args: argparse.Namespace) -> int:
     source = Path(args.dataset)
     if args.pixel_size is not None and not args.pixel_size > 0:
         raise WekawbcError(f"--pixel-size: must be a positive number of µm, got {args.pixel_size}")
-    dataset = load_dataset(source, allow_outside=args.allow_outside)
+    dataset = load_dataset(source, allow_outside=args.allow_outside, index=index_format(args))
     total = len(dataset)
     result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=args.masks_out,
                              one_per_image=args.one_cell_per_image, pixel_size=args.pixel_size, stain=args.stain,

@@ -18,6 +18,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from wekawbc.cells.dataset import CLASSES, normalise_label
 from wekawbc.papers import load_paper
 
 __all__ = ["PAPER_TABLE2_COUNTS", "parse_class_counts", "resolve_class_counts", "subsample_counts"]
@@ -29,6 +30,8 @@ PAPER_TABLE2_COUNTS: Mapping[str, int] = load_paper("alkrimi2023").class_counts(
 
 def parse_class_counts(text: str) -> dict[str, float]:
     """Parse ``name=value,name=value`` into a dict (values are counts or proportions).
+
+    Names are folded to the five types as labels are (``eos=10`` is ``eosinophil=10``).
 
     Raises
     ------
@@ -44,6 +47,11 @@ def parse_class_counts(text: str) -> dict[str, float]:
         name = name.strip()
         if not sep or not name:
             raise ValueError(f"class count {item!r} is not of the form name=value")
+        try:
+            name = normalise_label(name) or name
+        except ValueError:
+            raise ValueError(f"class count {item!r}: {name!r} is not a class; valid classes: "
+                             f"{', '.join(CLASSES)}") from None
         if name in counts:
             raise ValueError(f"class {name!r} is given twice in {text!r}")
         try:

@@ -83,13 +83,25 @@ def _rank(args: argparse.Namespace) -> int:
     from wekawbc.weka.rank import rank_attributes
 
     start(max_heap=args.max_heap, packages=args.packages)
-    ranking = rank_attributes(args.data, args.evaluator, top=args.top, class_name=args.class_name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ranking = rank_attributes(args.data, args.evaluator, top=args.top, class_name=args.class_name)
+    _print_warnings(caught)
     print(ranking.weka_text)
     if args.json:
         document = {"command": command_line(), "data": str(args.data), **ranking.to_dict(),
                     "versions": library_versions()}
         atomic_write_text(args.json, json.dumps(json_ready(document), indent=2) + "\n")
     return 0
+
+
+def _print_warnings(caught) -> None:
+    """Caught warnings, one line each: an identifier column left out is a note, anything else a warning."""
+    from wekawbc.weka.data import IdentifierColumnsNote
+
+    for warning in caught:
+        kind = "note" if issubclass(warning.category, IdentifierColumnsNote) else "warning"
+        print(f"wekawbc: {kind}: {warning.message}", file=sys.stderr)
 
 
 def _train_counts_path(predictions_path: Path) -> Path:
@@ -110,8 +122,7 @@ def _run_weka(args: argparse.Namespace) -> int:
         run = run_classifier(data, args.classifier, folds=args.folds, split=args.split, test=args.test,
                              preserve_order=args.preserve_order, seed=args.seed, class_name=args.class_name,
                              groups=_read_groups(args.groups) if args.groups else None)
-    for warning in caught:
-        print(f"wekawbc: warning: {warning.message}", file=sys.stderr)
+    _print_warnings(caught)
     if run.grouping:
         print(f"wekawbc: note: {run.grouping}", file=sys.stderr)
     print(run.explorer_text(run_information=args.run_information), end="")
