@@ -110,7 +110,8 @@ def _extract(args: argparse.Namespace) -> int:
             named = outcome.reason if outcome.reason.startswith(outcome.image) else f"{outcome.image}: {outcome.reason}"
             print(f"wekawbc: {outcome.status}: {named}", file=sys.stderr)
     counts = result.counts()
-    relation = args.relation or f"wekawbc-{source.resolve().name}-{args.task}"
+    named = source.resolve().parent if source.suffix.lower() == ".csv" else source.resolve()  # index.csv: its folder
+    relation = args.relation or f"wekawbc-{named.name}-{args.task}"
     table = result.table
     write_arff(output, table[[*feature_names(), "class"]], class_values(args.task), relation=relation,
                comments=_comments(args, source, counts))

@@ -163,7 +163,9 @@ def _without(data, dropped: list[int]):
     remove = JClass("weka.filters.unsupervised.attribute.Remove")()
     remove.setAttributeIndicesArray(JArray(JInt)(dropped))
     remove.setInputFormat(data)
-    return JClass("weka.filters.Filter").useFilter(data, remove)
+    kept = JClass("weka.filters.Filter").useFilter(data, remove)
+    kept.setRelationName(data.relationName())  # the file's name, as Weka's CSVLoader gave it
+    return kept
 
 
 def _nominal_values(column) -> list[str]:
