@@ -82,7 +82,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--norm", choices=NORMS,
                        help=f"normalisation layer of the network (default: {default.norm})")
     group.add_argument("--threads", type=int, metavar="T",
-                       help="torch CPU threads (results repeat exactly for the same seed and thread count)")
+                       help="torch CPU threads (default: torch's, at most the CPUs this process may use; results "
+                            "repeat exactly for the same seed and thread count)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -98,7 +99,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (e.g. cnn.pt)")
     train.add_argument("--seed", type=int, default=1, metavar="S", help="training seed (default: 1)")
     _add_training_options(train)
-    train.set_defaults(handler=_train)
+    train.set_defaults(handler=_checked(_train))
 
     predict = actions.add_parser("predict", help="class distributions of a data set's images")
     predict.add_argument("model", metavar="MODEL", nargs="?",
@@ -116,7 +117,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_allow_outside(predict)
-    predict.set_defaults(handler=_predict)
+    predict.set_defaults(handler=_checked(_predict))
 
     adapt = actions.add_parser(
         "adapt", help="fine-tune a model on K labelled cells per class of a new lab; the curve over K",
@@ -138,7 +139,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     adapt.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     adapt.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_allow_outside(adapt)
-    adapt.set_defaults(handler=_adapt)
+    adapt.set_defaults(handler=_checked(_adapt))
 
     from wekawbc.protocol.cli import add_subsample_arguments
 
@@ -166,7 +167,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                           help="bootstrap resamples for the intervals (default: 1000; 0 for none)")
     _add_training_options(evaluate)
-    evaluate.set_defaults(handler=_evaluate)
+    evaluate.set_defaults(handler=_checked(_evaluate))
+
+
+def _checked(handler):
+    """``handler`` after a first check of its inputs: a typo in a path or a label map is reported at
+    once, before torch loads (seconds)."""
+    def run(args: argparse.Namespace) -> int:
+        sources = args.dataset if isinstance(args.dataset, list) else [args.dataset]
+        for path in [*sources, *(getattr(args, "test", None) or [])]:
+            if not Path(path).exists():
+                raise WekawbcError(f"{path}: no such file or folder")
+        model = getattr(args, "model", None)
+        if model is not None and not Path(model).is_file():
+            raise WekawbcError(f"{model}: model file not found")
+        index_format(args)  # a bad --label-map
+        return handler(args)
+
+    return run
 
 
 def _settings(args: argparse.Namespace, seed: int):

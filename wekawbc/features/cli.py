@@ -14,6 +14,7 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from wekawbc._io import WekawbcError
 from wekawbc.cells.options import add_index_options, index_format
 
 __all__ = ["register", "EXIT_SOME_FAILED"]
@@ -81,11 +82,16 @@ def _comments(args: argparse.Namespace, source: Path, counts: dict[str, int]) ->
 
 
 def _extract(args: argparse.Namespace) -> int:
+    # Inputs first: a typo in a path or a label map is reported at once, before OpenCV and the rest load.
+    source = Path(args.dataset)
+    if not source.exists():
+        raise WekawbcError(f"{source}: no such file or folder")
+    index = index_format(args)
+
     from functools import partial
 
     import cv2
 
-    from wekawbc._io import WekawbcError
     from wekawbc._progress import progress_bar
     from wekawbc.arff import write_arff, write_csv
     from wekawbc.cells.dataset import class_values, load_dataset
@@ -97,10 +103,9 @@ def _extract(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".arff":
         raise WekawbcError(f"{output}: the output must end in .arff")
     worker_count(args.jobs)  # refused before any work
-    source = Path(args.dataset)
     if args.pixel_size is not None and not args.pixel_size > 0:
         raise WekawbcError(f"--pixel-size: must be a positive number of µm, got {args.pixel_size}")
-    dataset = load_dataset(source, allow_outside=args.allow_outside, index=index_format(args))
+    dataset = load_dataset(source, allow_outside=args.allow_outside, index=index)
     total = len(dataset)
     result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=args.masks_out,
                              one_per_image=args.one_cell_per_image, pixel_size=args.pixel_size, stain=args.stain,

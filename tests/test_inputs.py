@@ -1,0 +1,143 @@
+"""Inputs as users have them: their own column names, label spellings and label maps, recognised by one
+table (wekawbc/cells/dataset.py) in every layout and every command that reads images; 'wekawbc subsample';
+the CSV that 'extract' writes read by Weka as its ARFF (identifier columns left out)."""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+import pytest
+
+from wekawbc._io import WekawbcError
+from wekawbc.cells.dataset import CLASSES, IndexFormat, load_dataset, parse_label_map
+from wekawbc.cli import main
+
+# Every spelling issue 16 names, and the usual ones beside them.
+SPELLINGS = {
+    "neutrophil": ("NEU", "neut", "neutro", "Neutrophils", "SNE", "seg"),
+    "eosinophil": ("EOS", "eosi", "eos", "Eosinophils", "EO"),
+    "basophil": ("baso", "BAS", "BA", "Basophils"),
+    "lymphocyte": ("lymp", "LYT", "LYM", "lympho", "Lymphocytes", "LY"),
+    "monocyte": ("mono", "MON", "MO", "Monocytes"),
+}
+
+
+@pytest.fixture(scope="module")
+def images(datasets) -> dict[str, list[Path]]:
+    """Three real pbc images per type."""
+    with open(datasets / "pbc" / "labels.csv", newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {label: [datasets / "pbc" / row["image"] for row in rows if row["label"] == label][:3]
+            for label in CLASSES}
+
+
+def _index(folder: Path, images, spelling: dict[str, str], columns=("file", "cell_type")) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "index.csv", "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for label, paths in images.items():
+            for path in paths:
+                shutil.copyfile(path, folder / path.name)
+                writer.writerow([path.name, spelling[label]])
+    return folder / "index.csv"
+
+
+@pytest.mark.parametrize("position", range(4))
+def test_every_spelling_in_an_index_and_in_class_folders(images, tmp_path, position):
+    spelling = {label: names[position % len(names)] for label, names in SPELLINGS.items()}
+    index = _index(tmp_path / "index", images, spelling)
+    dataset = load_dataset(index, index=IndexFormat("file", "cell_type"))
+    assert not dataset.problems and dataset.layout == "labels.csv"
+    assert dataset.class_counts() == {label: 3 for label in CLASSES}
+    for label, name in spelling.items():  # the same spellings as class folder names
+        (tmp_path / "folders" / name).mkdir(parents=True)
+        for path in images[label]:
+            shutil.copyfile(path, tmp_path / "folders" / name / path.name)
+    folders = load_dataset(tmp_path / "folders")
+    assert folders.layout == "class folders" and not folders.problems
+    assert folders.class_counts() == {label: 3 for label in CLASSES}
+
+
+def test_label_map_from_pairs_and_file(images, tmp_path):
+    spelling = {"neutrophil": "PMN-seg", "eosinophil": "E", "basophil": "B", "lymphocyte": "L", "monocyte": "M"}
+    index = _index(tmp_path, images, spelling)
+    pairs = "pmn seg=neutrophil,E=eos,B=basophil,L=lymphocyte,M=mono"
+    (tmp_path / "map.txt").write_text("# my lab's codes\npmn_seg,neutrophil\nE=eosinophil\nB=baso\nL=lymp\nM=monocyte\n")
+    for spec in (pairs, str(tmp_path / "map.txt")):
+        dataset = load_dataset(index, index=IndexFormat.from_options("file", "cell_type", spec))
+        assert dataset.class_counts() == {label: 3 for label in CLASSES} and not dataset.problems
+    with pytest.raises(WekawbcError, match="label 'PMN-seg' is not one of"):  # no map: reported, not guessed
+        load_dataset(index, index=IndexFormat("file", "cell_type"))
+
+
+def test_label_map_naming_no_class_is_one_line_listing_the_valid_ones(images, tmp_path, capsys):
+    index = _index(tmp_path / "data", images, {label: label for label in CLASSES})
+    (index.parent / "m.pt").write_bytes(b"checked after the label map")
+    with pytest.raises(Exception, match="'blast' is not a class; valid classes: neutrophil, eosinophil, basophil, "
+                                        "lymphocyte, monocyte"):
+        parse_label_map("seg=neutrophil,myelo=blast")
+    commands = (["extract", str(index), "-o", str(tmp_path / "x.arff")],
+                ["subsample", str(index), "--class-counts", "neutrophil=1", "-o", str(tmp_path / "s")],
+                ["cnn", "train", str(index), "--out", str(tmp_path / "m.pt")],
+                ["cnn", "predict", str(index.parent / "m.pt"), str(index), "-o", str(tmp_path / "p.csv")],
+                ["validate-cells", str(index), "--check", "lobes"])
+    for argv in commands:
+        code = main([*argv, "--image-column", "file", "--label-column", "cell_type", "--label-map", "myelo=blast"])
+        err = capsys.readouterr().err
+        assert code == 1 and err.count("\n") == 1, (argv, err)
+        assert err.startswith("wekawbc: error: --label-map: myelo=blast: 'blast' is not a class; valid classes: "
+                              "neutrophil, eosinophil"), (argv, err)
+    assert not any(p.name != "data" for p in tmp_path.iterdir())  # nothing written
+
+
+def test_missing_image_column_names_the_option(images, tmp_path, capsys):
+    index = _index(tmp_path, images, {label: label for label in CLASSES})
+    assert main(["subsample", str(index), "--class-counts", "neutrophil=1", "-o", str(tmp_path / "s")]) == 1
+    err = capsys.readouterr().err
+    assert "no 'image' column (name yours with --image-column)" in err and "['file', 'cell_type']" in err
+
+
+def test_subsample_command_and_its_cnn_alias(images, tmp_path, capsys):
+    index = _index(tmp_path / "data", images, {label: SPELLINGS[label][0] for label in CLASSES})
+    options = ["--image-column", "file", "--label-column", "cell_type", "--class-counts", "eosi=2,NEU=3,mono=1"]
+    assert main(["subsample", str(index), *options, "-o", str(tmp_path / "a")]) == 0
+    assert main(["cnn", "subsample", str(index), *options, "-o", str(tmp_path / "b")]) == 0
+    assert "6 of 15 images" in capsys.readouterr().out
+    written = (tmp_path / "a" / "labels.csv").read_text()
+    assert written == (tmp_path / "b" / "labels.csv").read_text()
+    subset = load_dataset(tmp_path / "a", allow_outside=True)
+    assert subset.class_counts() == {"neutrophil": 3, "eosinophil": 2, "basophil": 0, "lymphocyte": 0,
+                                     "monocyte": 1}
+
+
+def test_extract_csv_gives_the_same_weka_result_as_its_arff(jvm, images, tmp_path, capsys):
+    index = _index(tmp_path / "data", images, {label: SPELLINGS[label][1] for label in CLASSES})
+    arff, table = tmp_path / "cells.arff", tmp_path / "cells.csv"
+    assert main(["extract", str(index), "--image-column", "file", "--label-column", "cell_type", "-o", str(arff),
+                 "--csv", str(table)]) == 0
+    capsys.readouterr()
+    texts = []
+    for data in (arff, table):
+        assert main(["weka", str(data), "--classifier", "weka.classifiers.trees.J48", "--folds", "3",
+                     "--no-run-information"]) == 0
+        out, err = capsys.readouterr()
+        texts.append(out)
+        if data == table:
+            assert err.count("\n") == 1 and err.startswith("wekawbc: note: ") and "image, cell, x0" in err
+            assert "um_per_pixel, scale_source, scale_note left out" in err
+        else:
+            assert err == ""
+    assert texts[0] == texts[1]
+    # ... and Weka's run information names the same attributes: no identifier learnt from.
+    from wekawbc.weka.data import load_instances
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from_csv = load_instances(table)
+    from_arff = load_instances(arff)
+    assert from_csv.jobject.equalHeaders(from_arff.jobject), str(from_csv.jobject.equalHeadersMsg(from_arff.jobject))
