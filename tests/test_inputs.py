@@ -113,11 +113,19 @@ def test_subsample_command_and_its_cnn_alias(images, tmp_path, capsys):
                                      "monocyte": 1}
 
 
-def test_extract_csv_gives_the_same_weka_result_as_its_arff(jvm, images, tmp_path, capsys):
-    index = _index(tmp_path / "data", images, {label: SPELLINGS[label][1] for label in CLASSES})
-    arff, table = tmp_path / "cells.arff", tmp_path / "cells.csv"
+@pytest.fixture(scope="module")
+def extracted(images, tmp_path_factory, jvm):
+    """extract's ARFF and CSV of 15 real pbc cells, from an index with the user's own columns and spellings."""
+    folder = tmp_path_factory.mktemp("extracted")
+    index = _index(folder / "data", images, {label: SPELLINGS[label][1] for label in CLASSES})
+    arff, table = folder / "cells.arff", folder / "cells.csv"
     assert main(["extract", str(index), "--image-column", "file", "--label-column", "cell_type", "-o", str(arff),
                  "--csv", str(table)]) == 0
+    return arff, table
+
+
+def test_extract_csv_gives_the_same_weka_result_as_its_arff(extracted, capsys):
+    arff, table = extracted
     capsys.readouterr()
     texts = []
     for data in (arff, table):
@@ -131,13 +139,48 @@ def test_extract_csv_gives_the_same_weka_result_as_its_arff(jvm, images, tmp_pat
         else:
             assert err == ""
     assert texts[0] == texts[1]
-    # ... and Weka's run information names the same attributes: no identifier learnt from.
-    from wekawbc.weka.data import load_instances
-
+    # ... and Weka reads the same header from both: no identifier learnt from.
     import warnings
+
+    from wekawbc.weka.data import load_instances
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from_csv = load_instances(table)
     from_arff = load_instances(arff)
     assert from_csv.jobject.equalHeaders(from_arff.jobject), str(from_csv.jobject.equalHeadersMsg(from_arff.jobject))
+
+
+def test_run_takes_feature_files_as_data_sets(extracted, tmp_path, capsys):
+    """As Weka's Experimenter: ARFF and CSV files as data sets; the same numbers as 'wekawbc weka' on them."""
+    import json
+
+    arff, table = extracted
+    config = tmp_path / "features.toml"
+    config.write_text(f"""name = "features"
+[[datasets]]
+name = "arff"
+path = "{arff}"
+[[datasets]]
+name = "csv"
+features = "{table}"
+[evaluation]
+folds = 3
+[[classifiers]]
+name = "J48"
+weka = "weka.classifiers.trees.J48 -C 0.25 -M 2"
+[output]
+reports = "{tmp_path / 'reports'}"
+arff = "{tmp_path / 'arff'}"
+compare = ""
+""")
+    assert main(["run", str(config), "--no-progress"]) == 0
+    capsys.readouterr()
+    run = tmp_path / "reports" / "features"
+    folds = {name: json.loads((run / f"{name}-five" / "experiment.json").read_text())["folds"] for name in ("arff", "csv")}
+    assert folds["arff"] == folds["csv"]
+    assert main(["weka", str(arff), "--classifier", "weka.classifiers.trees.J48 -C 0.25 -M 2", "--folds", "3", "-o",
+                 "--json", str(tmp_path / "weka.json")]) == 0
+    weka = json.loads((tmp_path / "weka.json").read_text())["statistics"]
+    pooled = sum(row["pct_correct"] * row["n_test"] for row in folds["arff"]) / sum(row["n_test"] for row in folds["arff"])
+    assert pooled == pytest.approx(weka["pct_correct"], abs=1e-9)

@@ -77,6 +77,10 @@ def _execute(config, args) -> int:
         where = f" ({error.filename})" if error.filename else ""
         raise WekawbcError(f"writing the outputs failed{where}: {error.strerror or error}; finished units and "
                            "the files written before are kept") from None
+    import sys
+
+    for warning in outcome.warnings:  # as 'wekawbc weka' warns on the same data
+        print(f"wekawbc: warning: {warning}", file=sys.stderr)
     print(f"units run: {outcome.units_run}, reused from an earlier run: {outcome.units_reused}; "
           f"features {'reused from the cache' if outcome.features_reused else 'extracted'}")
     for path in outcome.arff_files:
@@ -135,7 +139,7 @@ def demo_config(out: Path, data: Path, classifiers: list[str], strategies: list[
         "imbalance": {"strategies": strategies},
         "evaluation": {"folds": folds, "repetitions": repetitions, "seed": seed},
         "classifiers": entries,
-        "output": {"reports": str(out / "reports"), "arff": str(out / "arff_exports"), "cache": str(out / "cache")},
+        "output": {"run": str(out), "arff": str(out / "arff_exports"), "cache": str(out / "cache")},
     }
 
 

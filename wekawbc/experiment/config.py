@@ -57,6 +57,7 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     arff = "arff_exports"
     cache = "reports/.cache"          # extracted features, keyed by data fingerprint and parameters
     compare = "alkrimi2023"           # published results to compare with ("" for none)
+    # run = "reports/mine"            # the run folder itself, instead of <reports>/<name>
 
 Unknown keys, values of the wrong type, a missing data folder, a classifier with neither ``weka``
 nor ``cnn``, and duplicate scheme names are refused with a :class:`~wekawbc.WekawbcError` naming the key.
@@ -161,6 +162,8 @@ class OutputSpec:
     arff: Path = Path("arff_exports")
     cache: Path | None = None
     compare: str = "alkrimi2023"
+    run: Path | None = None
+    """The run folder itself, when given (``wekawbc demo --out DIR``); else ``<reports>/<name>``."""
 
     @property
     def cache_dir(self) -> Path:
@@ -182,7 +185,9 @@ class ExperimentConfig:
 
     @property
     def run_dir(self) -> Path:
-        """``<reports>/<name>``, the name made a file name (:func:`wekawbc.paths.slug`)."""
+        """``[output] run``, or ``<reports>/<name>`` with the name made a file name (:func:`wekawbc.paths.slug`)."""
+        if self.output.run is not None:
+            return self.output.run
         return inside(self.output.reports, slug(self.name, f"{self.source}: 'name'"))
 
     def schemes(self) -> list[tuple[ClassifierSpec, str]]:
@@ -471,8 +476,9 @@ def _output(raw: Any, where: str) -> OutputSpec:
         return OutputSpec()
     if not isinstance(raw, dict):
         raise _fail(where, "output", "must be a table")
-    _check_keys(raw, {"reports", "arff", "cache", "compare"}, where, "[output]")
+    _check_keys(raw, {"reports", "arff", "cache", "compare", "run"}, where, "[output]")
     cache = _typed(raw, "cache", str, where, None)
+    run = _typed(raw, "run", str, where, None)
     compare = _typed(raw, "compare", str, where, "alkrimi2023")
     if compare:
         from wekawbc.papers import load_paper
@@ -483,7 +489,7 @@ def _output(raw: Any, where: str) -> OutputSpec:
             raise _fail(where, "output.compare", f"is {compare!r}: {error}") from None
     return OutputSpec(Path(_typed(raw, "reports", str, where, "reports")), Path(_typed(raw, "arff", str, where,
                                                                                         "arff_exports")),
-                      None if cache is None else Path(cache), compare)
+                      None if cache is None else Path(cache), compare, None if run is None else Path(run))
 
 
 def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "<dict>") -> ExperimentConfig:
@@ -514,6 +520,11 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "
         raise _fail(source, "seed", f"must be from 0 to {2**63 - 1}, got {seed}")
     slug(name, f"{source}: 'name'")  # the run folder's name; '..' and the like are refused
     datasets = _datasets(raw.get("datasets"), base, source)
+    feature_files = [d.name for d in datasets if d.features]
+    if feature_files and any(c.kind == "cnn" for c in classifiers):
+        raise _fail(source, "classifiers", f"holds a CNN, which needs images; {feature_files} are feature files")
+    if feature_files and evaluation.groups:
+        raise _fail(source, "evaluation.groups", f"names a labels.csv column; {feature_files} are feature files")
     return ExperimentConfig(
         name=name,
         datasets=datasets,
