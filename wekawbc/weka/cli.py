@@ -93,6 +93,7 @@ def _rank(args: argparse.Namespace) -> int:
     from wekawbc.weka.jvm import start
     from wekawbc.weka.rank import rank_attributes
 
+    _check_inputs(args.data)
     start(max_heap=args.max_heap, packages=args.packages)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
