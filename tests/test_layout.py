@@ -152,7 +152,7 @@ TYPED_MODULES = (
     "_io.py", "_json.py", "_lazy.py", "provenance.py", "protocol", "evaluation/metrics.py", "evaluation/_engine.py",
     "evaluation/_result.py", "evaluation/_imbalance.py", "evaluation/_format.py", "evaluation/_curves.py",
     "experiment/stats.py", "weka/classifiers.py", "weka/rank.py", "cells/lobes.py",
-    "features/registry.py",
+    "features/registry.py", "weka/model.py", "cells/options.py",
 )
 
 
