@@ -180,10 +180,10 @@ def _demo(args: argparse.Namespace) -> int:
     source = "--data" if args.data else f"${DATA_ENV}"
     class_counts = args.class_counts
     if class_counts is not None and class_counts != "paper":
-        from wekawbc.protocol.subsample import parse_class_counts
+        from wekawbc.protocol.subsample import parse_cell_counts
 
         try:
-            class_counts = parse_class_counts(class_counts)
+            class_counts = parse_cell_counts(class_counts)
         except ValueError as error:
             raise WekawbcError(f"--class-counts: {error}") from None
     if data is None:

@@ -250,15 +250,24 @@ def _class_counts(value: Any, where: str, key: str) -> dict[str, float] | None:
         return {k: float(v) for k, v in PAPER_TABLE2_COUNTS.items()}
     if not isinstance(value, dict):
         raise _fail(where, key, f"must be \"paper\" or a table of counts per type, got {value!r}")
-    from wekawbc.cells.dataset import CLASSES
+    from wekawbc.cells.dataset import CLASSES, normalise_label
 
-    unknown = sorted(set(value) - set(CLASSES))
+    def cell_type(name: str) -> str | None:  # any spelling of a type: eos = 10
+        try:
+            return normalise_label(name)
+        except ValueError:
+            return None
+
+    unknown = sorted(name for name in value if cell_type(name) is None)
     if unknown:
         raise _fail(where, key, f"names unknown cell type(s) {unknown}; expected {list(CLASSES)}")
     for name, count in value.items():
         if isinstance(count, bool) or not isinstance(count, (int, float)) or not 0 <= count < math.inf:
             raise _fail(where, f"{key}.{name}", f"must be a finite non-negative number, got {count!r}")
-    return {k: float(v) for k, v in value.items()}
+    counts = {str(cell_type(k)): float(v) for k, v in value.items()}
+    if len(counts) != len(value):
+        raise _fail(where, key, f"names a type twice in {sorted(value)}")
+    return counts
 
 
 def _array_of_tables(raw: Any, key: str, what: str, allowed: set[str], where: str) -> list[dict[str, Any]]:

@@ -16,12 +16,10 @@ __all__ = ["add_subsample_arguments", "class_counts_argument", "register"]
 
 def class_counts_argument(text: str) -> dict[str, float]:
     """``--class-counts``: ``paper`` (the paper's Table 2) or ``name=N,...`` (argparse type)."""
-    from wekawbc.protocol.subsample import PAPER_TABLE2_COUNTS, parse_class_counts
+    from wekawbc.protocol.subsample import parse_cell_counts
 
-    if text.strip().lower() == "paper":
-        return dict(PAPER_TABLE2_COUNTS)
     try:
-        return parse_class_counts(text)
+        return parse_cell_counts(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
 
