@@ -184,3 +184,34 @@ compare = ""
     weka = json.loads((tmp_path / "weka.json").read_text())["statistics"]
     pooled = sum(row["pct_correct"] * row["n_test"] for row in folds["arff"]) / sum(row["n_test"] for row in folds["arff"])
     assert pooled == pytest.approx(weka["pct_correct"], abs=1e-9)
+
+
+def test_run_configuration_takes_the_index_options(images, tmp_path):
+    from wekawbc.experiment.config import parse_config
+    from wekawbc.experiment.data import select_cells
+
+    index = _index(tmp_path / "data", images, {label: SPELLINGS[label][2] for label in CLASSES} | {"monocyte": "M"})
+    raw = {"datasets": [{"name": "mine", "path": str(index), "image_column": "file", "label_column": "cell_type",
+                         "label_map": {"M": "monocyte"}, "class_counts": {"eos": 2, "mono": 3}}],
+           "classifiers": [{"weka": "weka.classifiers.trees.J48"}]}
+    (spec,) = parse_config(raw).datasets
+    selection = select_cells(spec.name, spec.path, spec.class_counts, 1, index=spec.index)
+    assert sorted(r.label for r in selection.records) == ["eosinophil"] * 2 + ["monocyte"] * 3
+    raw["datasets"][0]["label_map"] = "M=myeloblast"
+    with pytest.raises(WekawbcError, match=r"label_map.*'myeloblast' is not a class; valid classes: neutrophil, "):
+        parse_config(raw)
+
+
+def test_cnn_reads_the_users_columns_and_spellings(images, tmp_path, capsys):
+    index = _index(tmp_path / "data", images, {label: SPELLINGS[label][3 % len(SPELLINGS[label])] for label in CLASSES})
+    columns = ["--image-column", "file", "--label-column", "cell_type"]
+    tiny = ["--epochs", "1", "--image-size", "16", "--threads", "1", "--quiet"]
+    assert main(["cnn", "train", str(index), *columns, "--out", str(tmp_path / "m.pt"), *tiny]) == 0
+    assert "trained on 15 images (neutrophil 3, eosinophil 3, basophil 3, lymphocyte 3, monocyte 3)" in \
+        capsys.readouterr().out
+    assert main(["cnn", "predict", str(tmp_path / "m.pt"), str(index), *columns, "-o", str(tmp_path / "p.csv"),
+                 "--quiet", "--mode", "crop"]) == 0
+    from wekawbc.predictions import read_predictions_csv
+
+    predictions = read_predictions_csv(tmp_path / "p.csv")
+    assert sorted(predictions.actual.tolist()) == sorted([0, 1, 2, 3, 4] * 3)  # every label read, none left out
