@@ -83,7 +83,8 @@ def test_label_map_naming_no_class_is_one_line_listing_the_valid_ones(images, tm
                 ["subsample", str(index), "--class-counts", "neutrophil=1", "-o", str(tmp_path / "s")],
                 ["cnn", "train", str(index), "--out", str(tmp_path / "m.pt")],
                 ["cnn", "predict", str(index.parent / "m.pt"), str(index), "-o", str(tmp_path / "p.csv")],
-                ["validate-cells", str(index), "--check", "lobes"])
+                ["validate-cells", str(index), "--check", "lobes"],
+                ["demo", "--out", str(tmp_path / "demo"), "--data", str(index), "--no-progress"])
     for argv in commands:
         code = main([*argv, "--image-column", "file", "--label-column", "cell_type", "--label-map", "myelo=blast"])
         err = capsys.readouterr().err
@@ -215,3 +216,16 @@ def test_cnn_reads_the_users_columns_and_spellings(images, tmp_path, capsys):
 
     predictions = read_predictions_csv(tmp_path / "p.csv")
     assert sorted(predictions.actual.tolist()) == sorted([0, 1, 2, 3, 4] * 3)  # every label read, none left out
+
+
+def test_demo_passes_the_index_options_to_its_configuration(images, tmp_path):
+    from wekawbc.experiment.cli import demo_config
+    from wekawbc.experiment.config import parse_config
+
+    index = _index(tmp_path / "mine", images, {label: label for label in CLASSES} | {"neutrophil": "SEGM"})
+    document = demo_config(tmp_path / "out", index, ["J48"], ["none"], 3, 1, 1, None,
+                           {"image_column": "file", "label_column": "cell_type", "label_map": "SEGM=neutrophil"})
+    (spec,) = parse_config(document).datasets
+    assert spec.name == "mine" and spec.path == index.resolve()
+    assert spec.index == IndexFormat("file", "cell_type", {"segm": "neutrophil"})
+    assert parse_config(document).run_dir == tmp_path / "out"
