@@ -145,7 +145,7 @@ def _label_key(raw: str) -> str:
 def parse_label_map(spec: str | os.PathLike | Mapping[str, str] | None) -> dict[str, str]:
     """A user's label map: each of their labels (or class folder names) to one of :data:`CLASSES`.
 
-    ``spec`` is ``"a=b,c=d"``, a file of such pairs (one per line, or a two-column CSV ``from,to``;
+    ``spec`` is ``"a=b,c=d"``, a file of such pairs (one per line, ``a=b`` or ``a,b``, no header;
     ``#`` starts a comment), or a mapping. Targets may be any spelling :func:`normalise_label`
     knows; keys are compared without regard to case, spaces, ``_`` or ``-``.
 
