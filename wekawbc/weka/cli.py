@@ -181,11 +181,14 @@ def _run_weka(args: argparse.Namespace) -> int:
     _print_warnings(caught)
     if run.grouping:
         print(f"wekawbc: note: {run.grouping}", file=sys.stderr)
-    if args.run_information:
-        print(run.run_information())
-    if model is not None and args.model_text:
-        print(model_text(model[0]))
-    print(run.explorer_text(run_information=False), end="")
+    # The Explorer's order: run information, the model, the evaluation (the run folder keeps it as printed).
+    model_block = model_text(model[0]) + "\n" if model is not None and args.model_text else ""
+
+    def printed(run_information: bool) -> str:
+        return ((run.run_information() + "\n" if run_information else "") + model_block
+                + run.explorer_text(run_information=False))
+
+    print(printed(args.run_information), end="")
     written: list[Path] = []
     try:
         if model is not None and args.save_model:
@@ -199,7 +202,7 @@ def _run_weka(args: argparse.Namespace) -> int:
         if args.json:
             written.append(_write_json(run, args, runtime.describe()))
         if args.out:
-            written.append(_write_run_folder(run, args, runtime.describe()))
+            written.append(_write_run_folder(run, args, runtime.describe(), printed(True)))
     except (OSError, WekawbcError) as error:  # the atomic writers name the file in a WekawbcError
         for path in written:  # all outputs or none
             with contextlib.suppress(OSError):
@@ -210,7 +213,7 @@ def _run_weka(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_run_folder(run, args: argparse.Namespace, java: str) -> Path:
+def _write_run_folder(run, args: argparse.Namespace, java: str, weka_text: str) -> Path:
     from wekawbc.evaluation import evaluate
     from wekawbc.report.runfolder import write_run_folder
 
@@ -218,7 +221,7 @@ def _write_run_folder(run, args: argparse.Namespace, java: str) -> Path:
                 "split_percentage": run.split_percentage, "preserve_order": run.preserve_order, "seed": run.seed,
                 "data": str(args.data), "test": args.test, "class": args.class_name, "java": java}
     return write_run_folder(args.out, evaluate(run.predictions), settings=settings,
-                            weka_text=run.explorer_text(run_information=True), seed=run.seed, dataset=args.data,
+                            weka_text=weka_text, seed=run.seed, dataset=args.data,
                             title=Path(args.out).name)
 
 
