@@ -69,7 +69,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, jvm) -> tuple[Path, int, str]
 def test_demo_exits_zero_and_writes_the_report(demo, capsys):
     out, code, _ = demo
     assert code == 0
-    run = out / "reports" / "demo"
+    run = out
     assert (run / "experiment.html").is_file() and (run / "experiment.md").is_file()
     parser = _check_html(run / "experiment.html")
     assert parser.tables == 1
@@ -95,7 +95,7 @@ def test_demo_arff_opens_in_weka(demo, jvm):
 
 def test_report_numbers_equal_the_engine(demo):
     out, _, _ = demo
-    run = out / "reports" / "demo"
+    run = out
     for scheme in ("J48", "NaiveBayes", "CNN"):
         folder = run / "synthetic-five" / "runs" / scheme
         report = json.loads((folder / "report.json").read_text())
@@ -122,16 +122,17 @@ def test_report_numbers_equal_the_engine(demo):
 
 def test_second_run_resumes_without_redoing_work(demo, capsys):
     out, _, _ = demo
-    before = {p: p.stat().st_mtime_ns for p in (out / "reports" / "demo" / "grid").rglob("predictions.csv")}
+    before = {p: p.stat().st_mtime_ns for p in (out / "grid").rglob("predictions.csv")}
     assert main(["run", str(out / "demo.toml"), "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "units run: 0, reused from an earlier run: 6; features reused from the cache" in printed
+    assert f"report: {(out / 'experiment.html').resolve()}\n" in printed  # the folder given, exactly
     assert {p: p.stat().st_mtime_ns for p in before} == before
 
 
 def test_interrupted_unit_is_redone(demo, capsys):
     out, _, _ = demo
-    unit = out / "reports" / "demo" / "grid" / "synthetic" / "five" / "J48" / "rep02"
+    unit = out / "grid" / "synthetic" / "five" / "J48" / "rep02"
     kept = (unit / "predictions.csv").read_bytes()
     (unit / "unit.json").unlink()  # as if the run had stopped before the unit finished
     assert main(["run", str(out / "demo.toml"), "--no-progress"]) == 0
@@ -145,7 +146,7 @@ def test_full_disk_keeps_the_previous_report(demo, capsys, monkeypatch):
     import wekawbc._io
 
     out, _, _ = demo
-    run = out / "reports" / "demo"
+    run = out
     before = {p: p.read_bytes() for p in run.rglob("*.json")}
 
     def no_space(fd):

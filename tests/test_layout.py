@@ -153,6 +153,7 @@ TYPED_MODULES = (
     "evaluation/_result.py", "evaluation/_imbalance.py", "evaluation/_format.py", "evaluation/_curves.py",
     "experiment/stats.py", "weka/classifiers.py", "weka/rank.py", "cells/lobes.py",
     "features/registry.py", "report/text.py", "evaluation/_text.py", "evaluation/_experimenter.py",
+    "weka/model.py", "cells/options.py",
 )
 
 

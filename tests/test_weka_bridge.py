@@ -190,11 +190,18 @@ def test_evaluation_engine_reproduces_weka_text(jvm, runs, name, mode):
 def test_csv_and_dataframe_give_the_same_run_as_arff(jvm, data_files):
     expected = run_classifier(data_files / "wbc.arff", CLASSIFIERS["J48"]).weka_text()
     assert run_classifier(_imbalanced_frame(), CLASSIFIERS["J48"]).weka_text() == expected
-    # CSV: class values in order of first appearance (as Weka's CSVLoader); compare on that order.
+    # CSV: a class of cell types declares them in the order of extract's ARFF (CLASSES) through
+    # CSVLoader's nominal label option; any other class keeps Weka's order of first appearance.
+    from wekawbc.cells.dataset import CLASSES
+
     csv_instances = load_instances(data_files / "wbc.csv")
-    first_seen = tuple(pd.unique(_imbalanced_frame()["class"].astype(str)))
-    assert tuple(csv_instances.class_attribute.values) == first_seen
+    assert tuple(csv_instances.class_attribute.values) == CLASSES
     assert csv_instances.num_instances == 360
+    other = _imbalanced_frame()
+    other["class"] = other["class"].astype(str).str.upper()
+    other.to_csv(data_files / "wbc_upper.csv", index=False)
+    first_seen = tuple(pd.unique(other["class"]))
+    assert tuple(load_instances(data_files / "wbc_upper.csv").class_attribute.values) == first_seen
 
 
 def test_class_attribute_can_be_chosen(jvm):

@@ -97,7 +97,8 @@ def test_package_installs_offline_and_loads_with_packages(package_zip, tmp_path,
     listed = _wekawbc(weka_home, "packages", "list")
     assert listed.stdout.split() == ["tinyZeroR", "1.0.0", "Tiny", "ZeroR", "for", "wekawbc", "tests"]
 
-    with_packages = _wekawbc(weka_home, "weka", data, "--classifier", CLASS_NAME, "--packages", "--no-run-information")
+    with_packages = _wekawbc(weka_home, "weka", data, "--classifier", CLASS_NAME, "--packages", "--no-run-information",
+                             "-o")  # no model block: the evaluation alone, compared with core Weka's ZeroR
     assert with_packages.returncode == 0, with_packages.stderr
     zero_r = run_classifier(data, "weka.classifiers.rules.ZeroR")  # this process: core Weka, packages off
     assert with_packages.stdout == f"{zero_r.title}\n{zero_r.weka_text()}"

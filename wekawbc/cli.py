@@ -25,6 +25,7 @@ __all__ = ["build_parser", "main"]
 _COMMAND_MODULES: tuple[str, ...] = (
     "wekawbc.features.cli",      # extract
     "wekawbc.cells.cli",         # validate-cells
+    "wekawbc.protocol.cli",      # subsample
     "wekawbc.weka.cli",          # weka, packages
     "wekawbc.cnn.cli",           # cnn train / predict / evaluate / subsample
     "wekawbc.evaluation.cli",    # evaluate, parse

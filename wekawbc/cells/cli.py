@@ -6,6 +6,8 @@ import argparse
 import json
 import math
 
+from wekawbc.cells.options import add_index_options, index_format
+
 __all__ = ["register"]
 
 
@@ -28,6 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="detection: recolour red cells and plasma of every field as this stain first "
                              "(wekawbc.cells.validation.STAIN_SHIFTS)")
     parser.add_argument("--json", metavar="OUT.json", help="also write the numbers as JSON")
+    add_index_options(parser)
     parser.set_defaults(handler=_validate)
 
 
@@ -52,7 +55,7 @@ def _validate(args: argparse.Namespace) -> int:
     from wekawbc.cells import validation
     from wekawbc.cells.dataset import load_dataset
 
-    dataset = load_dataset(args.dataset, allow_outside=args.allow_outside)
+    dataset = load_dataset(args.dataset, allow_outside=args.allow_outside, index=index_format(args))
     records = [record for record in dataset if validation.in_share(record, args.share)]
     progress = partial(progress_bar, unit="image", desc=args.check)
     if args.check == "segmentation":

@@ -3,9 +3,11 @@
 Three layouts are recognised by :func:`load_dataset`:
 
 ``labels.csv``
-    A folder holding ``labels.csv`` with an ``image`` column and, optionally, ``label`` and ``mask``
-    columns; paths are relative to the folder (a bare file name is also looked up under
-    ``images/`` and, for masks, ``masks/``). Every other column is kept in ``CellRecord.extra``
+    A folder holding ``labels.csv`` (or any CSV index file given itself, such as ``index.csv``) with
+    an ``image`` column and, optionally, ``label`` and ``mask`` columns; paths are relative to the
+    index's folder (a bare file name is also looked up under ``images/`` and, for masks, ``masks/``).
+    Other column names are given by an :class:`IndexFormat` (``--image-column``, ``--label-column``
+    on the command line). Every other column is kept in ``CellRecord.extra``
     (for example ``nucleus_shape`` of ``pbc/`` or ``wbc_boxes_xyxy`` of ``bccd/``).
 ``class folders``
     A folder with one sub-folder per class (``neutrophil/``, ``Lymphocytes/``, ``NEU/`` ...),
@@ -13,7 +15,8 @@ Three layouts are recognised by :func:`load_dataset`:
 ``images``
     A plain folder of images, a single image, or a list of image paths: no labels, features only.
 
-Labels are normalised to the five types of :data:`CLASSES` through :data:`SYNONYMS`; a label that
+Labels are normalised to the five types of :data:`CLASSES` through :data:`SYNONYMS` (and a user's own
+``--label-map``, :func:`parse_label_map`), class folder names alike; a label that
 is not a known type is reported in :attr:`CellDataset.problems` and its row is left out, as is a
 row whose image file is missing. The batch never stops on them.
 
@@ -43,8 +46,8 @@ from wekawbc._io import WekawbcError
 __all__ = [
     "AGRANULOCYTES", "BINARY_CLASSES", "CLASSES", "GRANULOCYTES", "IMAGE_SUFFIXES", "MAX_FALLBACK_BYTES",
     "MAX_IMAGE_PIXELS", "SYNONYMS",
-    "CellDataset", "CellRecord", "DatasetProblem", "Task",
-    "binary_label", "class_values", "load_dataset", "normalise_label", "read_image", "task_label",
+    "CellDataset", "CellRecord", "DatasetProblem", "IndexFormat", "Task",
+    "binary_label", "class_values", "load_dataset", "normalise_label", "parse_label_map", "read_image", "task_label",
 ]
 
 Task = Literal["five", "binary"]
@@ -64,11 +67,12 @@ SYNONYMS: Mapping[str, str] = {
     "netrophil": "neutrophil", "neutrophile": "neutrophil", "neu": "neutrophil", "neut": "neutrophil",
     "segmented neutrophil": "neutrophil", "band neutrophil": "neutrophil", "band": "neutrophil",
     "sng": "neutrophil", "bng": "neutrophil", "ne": "neutrophil", "seg": "neutrophil",
-    "pmn": "neutrophil",
-    "eosinophile": "eosinophil", "eos": "eosinophil", "eo": "eosinophil", "esinophil": "eosinophil",
+    "pmn": "neutrophil", "sne": "neutrophil", "bne": "neutrophil", "neutro": "neutrophil",
+    "eosinophile": "eosinophil", "eos": "eosinophil", "eosi": "eosinophil", "eosino": "eosinophil", "eo": "eosinophil", "esinophil": "eosinophil",
     "basophile": "basophil", "bas": "basophil", "ba": "basophil", "baso": "basophil",
     "lymph": "lymphocyte", "lym": "lymphocyte", "ly": "lymphocyte", "lymphocite": "lymphocyte", "lyt": "lymphocyte",
-    "mono": "monocyte", "mon": "monocyte", "mo": "monocyte", "monocite": "monocyte",
+    "lymp": "lymphocyte", "lympho": "lymphocyte", "lymphs": "lymphocyte",
+    "mono": "monocyte", "mon": "monocyte", "mnc": "monocyte", "mo": "monocyte", "monocite": "monocyte",
 }
 _MIN_PREFIX = 3
 
@@ -131,6 +135,96 @@ def class_values(task: Task = "five") -> tuple[str, ...]:
     if task == "binary":
         return BINARY_CLASSES
     raise ValueError(f"task must be 'five' or 'binary', got {task!r}")
+
+
+def _label_key(raw: str) -> str:
+    """A label as compared with a label map's keys: case, spaces, ``_`` and ``-`` folded."""
+    return re.sub(r"[\s_\-]+", " ", str(raw)).strip().lower()
+
+
+def parse_label_map(spec: str | os.PathLike | Mapping[str, str] | None) -> dict[str, str]:
+    """A user's label map: each of their labels (or class folder names) to one of :data:`CLASSES`.
+
+    ``spec`` is ``"a=b,c=d"``, a file of such pairs (one per line, ``a=b`` or ``a,b``, no header;
+    ``#`` starts a comment), or a mapping. Targets may be any spelling :func:`normalise_label`
+    knows; keys are compared without regard to case, spaces, ``_`` or ``-``.
+
+    Raises
+    ------
+    WekawbcError
+        ``--label-map: ...``, one line: a pair without ``=``, an empty side, or a target that names no
+        type (the valid ones listed).
+    """
+    if spec is None:
+        return {}
+    if isinstance(spec, Mapping):
+        pairs = [(str(k), str(v)) for k, v in spec.items()]
+        where = "--label-map"
+    else:
+        text, where = str(spec), "--label-map"
+        path = Path(spec)
+        if "=" not in text or path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError) as error:
+                raise WekawbcError(f"--label-map: {spec}: neither a file one can read ({error}) nor pairs "
+                                   "like eos=eosinophil,lymp=lymphocyte") from None
+            where = f"--label-map {spec}"
+            items = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+            items = [item.replace(",", "=", 1) if "=" not in item else item for item in items if item]
+        else:
+            items = [item.strip() for item in text.split(",") if item.strip()]
+        pairs = []
+        for item in items:
+            source, sep, target = item.partition("=")
+            if not sep or not source.strip() or not target.strip():
+                raise WekawbcError(f"{where}: {item!r} is not a pair like eos=eosinophil")
+            pairs.append((source.strip(), target.strip()))
+    mapping = {}
+    for source, target in pairs:
+        try:
+            name = normalise_label(target)
+        except ValueError:
+            name = None
+        if name is None:
+            raise WekawbcError(f"{where}: {source}={target}: '{target}' is not a class; valid classes: "
+                               f"{', '.join(CLASSES)}")
+        mapping[_label_key(source)] = name
+    return mapping
+
+
+@dataclass(frozen=True)
+class IndexFormat:
+    """How a user's data set names its columns and labels (the defaults read ``labels.csv`` as written).
+
+    Attributes
+    ----------
+    image_column, label_column : str
+        Columns of the index holding the image path and the label (``--image-column``,
+        ``--label-column``).
+    label_map : Mapping[str, str]
+        The user's own labels (or class folder names) to :data:`CLASSES` (:func:`parse_label_map`);
+        a label not in it goes through :func:`normalise_label`.
+    """
+
+    image_column: str = "image"
+    label_column: str = "label"
+    label_map: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_options(cls, image_column: str | None = None, label_column: str | None = None,
+                     label_map: str | os.PathLike | Mapping[str, str] | None = None) -> "IndexFormat":
+        """From the command line's (or a configuration's) values; None keeps a default."""
+        return cls(image_column or "image", label_column or "label", parse_label_map(label_map))
+
+    def label(self, raw: str | None) -> str | None:
+        """The five-type name of ``raw`` (the label map first); ``ValueError`` for an unknown label."""
+        if raw is not None and _label_key(raw) in self.label_map:
+            return self.label_map[_label_key(raw)]
+        return normalise_label(raw)
+
+
+_DEFAULT_FORMAT = IndexFormat()
 
 
 @dataclass(frozen=True)
@@ -212,17 +306,21 @@ class CellDataset:
 
 
 def load_dataset(source: str | os.PathLike | Sequence[str | os.PathLike], *,
-                 allow_outside: bool = False) -> CellDataset:
-    """Read a data set from a folder (``labels.csv`` or class sub-folders), an image, or a list of images.
+                 allow_outside: bool = False, index: IndexFormat | None = None) -> CellDataset:
+    """Read a data set from a folder (``labels.csv`` or class sub-folders), an index CSV, an image, or a list of images.
 
     Parameters
     ----------
     source : path or sequence of paths
-        A folder with ``labels.csv``; a folder with one sub-folder per class; a folder of images;
-        a single image file; or a list of image files.
+        A folder with ``labels.csv``; a CSV index file (``index.csv``: paths relative to its
+        folder); a folder with one sub-folder per class; a folder of images; a single image file;
+        or a list of image files.
     allow_outside : bool
         Read images and masks a folder's index names outside the folder (``../x``, absolute paths,
         symlinks pointing out); by default they are left out and reported in ``problems``.
+    index : IndexFormat, optional
+        The index's image and label column names and the user's label map (default: ``image``,
+        ``label``, no map).
 
     Returns
     -------
@@ -232,19 +330,22 @@ def load_dataset(source: str | os.PathLike | Sequence[str | os.PathLike], *,
     Raises
     ------
     WekawbcError
-        When ``source`` does not exist, ``labels.csv`` has no ``image`` column or cannot be
-        parsed, or no image at all is found.
+        When ``source`` does not exist, the index has no image column or cannot be parsed, or no
+        image at all is found.
     """
+    index = index or _DEFAULT_FORMAT
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if not path.exists():
             raise WekawbcError(f"{path}: no such file or folder")
-        if path.is_file():
+        if path.is_file() and path.suffix.lower() == ".csv":
+            dataset = _from_labels_csv(path, allow_outside, index)
+        elif path.is_file():
             dataset = _from_paths([path], root=path.parent)
         elif (path / "labels.csv").is_file():
-            dataset = _from_labels_csv(path, allow_outside)
-        elif _class_folders(path):
-            dataset = _from_class_folders(path, allow_outside)
+            dataset = _from_labels_csv(path / "labels.csv", allow_outside, index)
+        elif _class_folders(path, index):
+            dataset = _from_class_folders(path, allow_outside, index)
         else:
             dataset = _from_paths(_images_in(path), root=path, allow_outside=allow_outside)
     else:
@@ -259,12 +360,12 @@ def _images_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
-def _class_folders(folder: Path) -> list[Path]:
-    """Sub-folders whose name is a known type and that hold images."""
+def _class_folders(folder: Path, index: IndexFormat = _DEFAULT_FORMAT) -> list[Path]:
+    """Sub-folders whose name is a known type (or in the label map) and that hold images."""
     found = []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         try:
-            label = normalise_label(sub.name)
+            label = index.label(sub.name)
         except ValueError:
             continue
         if label is not None and _images_in(sub):
@@ -297,11 +398,11 @@ def _from_paths(paths: Iterable[Path], root: Path | None, allow_outside: bool = 
     return CellDataset(records=records, root=root, layout="images", problems=problems)
 
 
-def _from_class_folders(folder: Path, allow_outside: bool) -> CellDataset:
+def _from_class_folders(folder: Path, allow_outside: bool, index: IndexFormat) -> CellDataset:
     records, problems = [], []
     for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
         try:
-            label = normalise_label(sub.name)
+            label = index.label(sub.name)
         except ValueError as error:
             if _images_in(sub):
                 problems.append(DatasetProblem(str(sub), f"sub-folder skipped: {error}"))
@@ -324,8 +425,8 @@ def _resolve(folder: Path, relative: str, fallback: str) -> Path:
     return nested if nested.is_file() else direct
 
 
-def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
-    index = folder / "labels.csv"
+def _from_labels_csv(index: Path, allow_outside: bool, columns: IndexFormat) -> CellDataset:
+    folder = index.parent
     try:
         with open(index, newline="", encoding="utf-8-sig") as handle:
             table = list(csv.reader(handle))
@@ -336,12 +437,18 @@ def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
     if duplicated is not None:
         raise WekawbcError(f"{index}: duplicate column '{duplicated}' in the header")
     rows = [(line, dict(zip(header, cells))) for line, cells in enumerate(table[1:], start=2) if cells]
-    if not rows or "image" not in header:
-        raise WekawbcError(f"{index}: needs an 'image' column (and optionally 'label' and 'mask')")
+    image_column, label_column = columns.image_column, columns.label_column
+    if image_column not in header:
+        hint = "" if image_column != "image" else " (name yours with --image-column)"
+        raise WekawbcError(f"{index}: no '{image_column}' column{hint}; its columns are {header}")
+    if label_column != "label" and label_column not in header:
+        raise WekawbcError(f"{index}: no '{label_column}' column (--label-column); its columns are {header}")
+    if not rows:
+        raise WekawbcError(f"{index}: no rows under the header")
     records, problems = [], []
     first_row: dict[Path, int] = {}
     for line, row in rows:
-        name = (row.get("image") or "").strip()
+        name = (row.get(image_column) or "").strip()
         where = f"{index}:{line}"
         if not name:
             problems.append(DatasetProblem(where, "empty image path"))
@@ -359,7 +466,7 @@ def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
             continue
         first_row[image.resolve()] = line
         try:
-            label = normalise_label(row.get("label"))
+            label = columns.label(row.get(label_column))
         except ValueError as error:
             problems.append(DatasetProblem(f"{where} ({name})", str(error)))
             continue
@@ -372,7 +479,7 @@ def _from_labels_csv(folder: Path, allow_outside: bool) -> CellDataset:
             problems.append(DatasetProblem(f"{where} ({mask_name})", f"mask {reason}; image kept without mask"))
             mask = None
         extra = {key: (value or "") for key, value in row.items()
-                 if key not in {"image", "label", "mask"} and key is not None}
+                 if key not in {image_column, label_column, "mask"} and key is not None}
         records.append(CellRecord(image=image, label=label, mask=mask, extra=extra))
     return CellDataset(records=records, root=folder, layout="labels.csv", problems=problems)
 

@@ -10,18 +10,14 @@ import sys
 from pathlib import Path
 
 from wekawbc._io import WekawbcError
+from wekawbc.cells.options import add_index_options, index_format
 
 __all__ = ["register"]
 
 def _class_counts(text: str) -> dict[str, float]:
-    from wekawbc.protocol.subsample import PAPER_TABLE2_COUNTS, parse_class_counts
+    from wekawbc.protocol.cli import class_counts_argument
 
-    if text.strip().lower() == "paper":
-        return dict(PAPER_TABLE2_COUNTS)
-    try:
-        return parse_class_counts(text)
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(str(error)) from None
+    return class_counts_argument(text)
 
 
 def _counts_list(text: str) -> tuple[int, ...]:
@@ -56,8 +52,10 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_allow_outside(parser: argparse.ArgumentParser) -> None:
+    """``--allow-outside`` and the index options (column names, label map): every command reading images."""
     parser.add_argument("--allow-outside", action="store_true",
                         help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
+    add_index_options(parser)
 
 
 def _add_adapt_bn(parser: argparse.ArgumentParser, images: str) -> None:
@@ -92,7 +90,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--norm", choices=NORMS,
                        help=f"normalisation layer of the network (default: {default.norm})")
     group.add_argument("--threads", type=int, metavar="T",
-                       help="torch CPU threads (results repeat exactly for the same seed and thread count)")
+                       help="torch CPU threads (default: torch's, at most the CPUs this process may use; results "
+                            "repeat exactly for the same seed and thread count)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -108,7 +107,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     train.add_argument("--out", required=True, metavar="MODEL", help="model file to write (e.g. cnn.pt)")
     train.add_argument("--seed", type=int, default=1, metavar="S", help="training seed (default: 1)")
     _add_training_options(train)
-    train.set_defaults(handler=_train)
+    train.set_defaults(handler=_checked(_train))
 
     predict = actions.add_parser("predict", help="class distributions of a data set's images")
     predict.add_argument("model", metavar="MODEL", nargs="?",
@@ -127,7 +126,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_adapt_bn(predict, "the images predicted (at least two)")
     _add_allow_outside(predict)
-    predict.set_defaults(handler=_predict)
+    predict.set_defaults(handler=_checked(_predict))
 
     adapt = actions.add_parser(
         "adapt", help="fine-tune a model on K labelled cells per class of a new lab; the curve over K",
@@ -149,20 +148,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     adapt.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     adapt.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_allow_outside(adapt)
-    adapt.set_defaults(handler=_adapt)
+    adapt.set_defaults(handler=_checked(_adapt))
 
-    subsample = actions.add_parser(
-        "subsample", help="write the labels.csv of a seeded class-mix subset (for 'wekawbc extract')",
-        description="Write a labels.csv (absolute image paths, the data set's record order) holding the subset "
-                    "that --class-counts draws, so the handcrafted-feature ARFF of 'wekawbc extract' lists the "
-                    "same cells in the same order as the CNN, and Weka's folds agree.")
-    subsample.add_argument("dataset", metavar="DATASET_DIR", help="a data set folder")
-    subsample.add_argument("--class-counts", type=_class_counts, required=True, metavar="NAME=N,...",
-                           help="the class mix (as for 'cnn evaluate'; 'paper' = Table 2)")
-    subsample.add_argument("--subsample-seed", type=int, default=1, metavar="S", help="seed of the draw (default: 1)")
-    subsample.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write labels.csv in")
-    _add_allow_outside(subsample)
-    subsample.set_defaults(handler=_subsample)
+    from wekawbc.protocol.cli import add_subsample_arguments
+
+    add_subsample_arguments(actions.add_parser(
+        "subsample", help="the same as 'wekawbc subsample' (its earlier name)",
+        description="The same as 'wekawbc subsample': write the labels.csv of a seeded class-mix subset."))
 
     evaluate = actions.add_parser("evaluate", help="Weka-style cross-validation or split of the CNN",
                                   description="Train and test the CNN on Weka's folds (or split) and print Weka's "
@@ -185,7 +177,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     evaluate.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                           help="bootstrap resamples for the intervals (default: 1000; 0 for none)")
     _add_training_options(evaluate)
-    evaluate.set_defaults(handler=_evaluate)
+    evaluate.set_defaults(handler=_checked(_evaluate))
+
+
+def _checked(handler):
+    """``handler`` after a first check of its inputs: a typo in a path or a label map is reported at
+    once, before torch loads (seconds)."""
+    def run(args: argparse.Namespace) -> int:
+        sources = args.dataset if isinstance(args.dataset, list) else [args.dataset]
+        for path in [*sources, *(getattr(args, "test", None) or [])]:
+            if not Path(path).exists():
+                raise WekawbcError(f"{path}: no such file or folder")
+        model = getattr(args, "model", None)
+        if model is not None and not Path(model).is_file():
+            raise WekawbcError(f"{model}: model file not found")
+        index_format(args)  # a bad --label-map
+        return handler(args)
+
+    return run
 
 
 def _settings(args: argparse.Namespace, seed: int):
@@ -209,7 +218,7 @@ def _load(args: argparse.Namespace, settings):
     from wekawbc.cnn.images import pool_crops
 
     sources = list(args.dataset)
-    if any(_is_field_data(source, args.mode, args.allow_outside) for source in sources):
+    if any(_is_field_data(source, args.mode, args.allow_outside, index_format(args)) for source in sources):
         from wekawbc.cnn.fields import load_field_crops
 
         if len(sources) > 1:
@@ -218,7 +227,8 @@ def _load(args: argparse.Namespace, settings):
             raise WekawbcError("--class-counts applies to single-cell crops, not to smear fields")
         fields = load_field_crops(sources[0], task=args.task, image_size=settings.image_size,
                                   crop_fraction=settings.crop_fraction, one_per_image=args.one_cell_per_image,
-                                  progress=not args.quiet, allow_outside=args.allow_outside)
+                                  progress=not args.quiet, allow_outside=args.allow_outside,
+                                  index=index_format(args))
         crops = fields.crop_set()
         _report_skipped(crops.skipped)
         if not len(crops):
@@ -228,7 +238,7 @@ def _load(args: argparse.Namespace, settings):
         raise WekawbcError("--class-counts takes one data set; give several without it")
     crops = pool_crops([load_crops(source, task=args.task, **settings.input_options(), class_counts=args.class_counts,
                                    subsample_seed=args.subsample_seed, progress=not args.quiet,
-                                   allow_outside=args.allow_outside)
+                                   allow_outside=args.allow_outside, index=index_format(args))
                         for source in sources])
     _report_skipped(crops.skipped)
     return crops, None
@@ -300,10 +310,10 @@ def _predict(args: argparse.Namespace) -> int:
     if tuple(model.labels) != class_values(task):
         raise WekawbcError(f"{model_path}: classes {list(model.labels)} are not those of the '{task}' task")
     pre = model.preprocessing
-    if _is_field_data(args.dataset, args.mode, args.allow_outside):
+    if _is_field_data(args.dataset, args.mode, args.allow_outside, index_format(args)):
         return _predict_fields(args, model, task)
     crops = load_crops(args.dataset, task=task, **pre.input_options(), progress=not args.quiet,
-                       allow_outside=args.allow_outside)
+                       allow_outside=args.allow_outside, index=index_format(args))
     _report_skipped(crops.skipped)
     if args.adapt_bn:
         model = _adapted(model, crops.images, args)
@@ -328,7 +338,7 @@ def _adapted(model, images, args: argparse.Namespace):
     return adapt_batch_norm(model, images, threads=args.threads, balanced_rounds=rounds)
 
 
-def _is_field_data(source: str, mode: str, allow_outside: bool = False) -> bool:
+def _is_field_data(source: str, mode: str, allow_outside: bool = False, index=None) -> bool:
     """``mode``, with ``auto`` resolved as ``extract`` does: fields when an image reaches FIELD_MIN_SIDE."""
     if mode != "auto":
         return mode == "field"
@@ -337,7 +347,7 @@ def _is_field_data(source: str, mode: str, allow_outside: bool = False) -> bool:
     from wekawbc.cells.dataset import load_dataset
     from wekawbc.features.extract import FIELD_MIN_SIDE
 
-    for record in load_dataset(source, allow_outside=allow_outside):
+    for record in load_dataset(source, allow_outside=allow_outside, index=index):
         try:
             with Image.open(record.image) as image:
                 if max(image.size) >= FIELD_MIN_SIDE:
@@ -358,7 +368,7 @@ def _predict_fields(args: argparse.Namespace, model, task: str) -> int:
     pre = model.preprocessing
     crops = load_field_crops(args.dataset, task=task, image_size=pre.image_size, crop_fraction=pre.crop_fraction,
                              one_per_image=args.one_cell_per_image, progress=not args.quiet,
-                             allow_outside=args.allow_outside)
+                             allow_outside=args.allow_outside, index=index_format(args))
     _report_skipped(crops.skipped)
     if args.adapt_bn and len(crops.cells) >= 2:
         model = _adapted(model, crops.images, args)
@@ -390,7 +400,7 @@ def _adapt(args: argparse.Namespace) -> int:
     model, payload = load_model(args.model)
     task = payload.get("task", "five")
     crops = load_crops(args.dataset, task=task, **model.preprocessing.input_options(), progress=not args.quiet,
-                       allow_outside=args.allow_outside)
+                       allow_outside=args.allow_outside, index=index_format(args))
     _report_skipped(crops.skipped)
     images, y, ids = _labelled(crops)
     points, notes = adapt_curve(model, images, y, ids, args.per_class, seed=args.seed,
@@ -435,38 +445,6 @@ def _interval_cell(intervals: dict | None, name: str, result) -> str:
     return f"{entry['estimate']:.4f} [{entry['low']:.4f}, {entry['high']:.4f}]"
 
 
-def _subsample(args: argparse.Namespace) -> int:
-    import csv
-    import io
-
-    from wekawbc._io import atomic_write_text
-    from wekawbc.cells.dataset import load_dataset
-    from wekawbc.protocol.subsample import subsample_counts
-
-    dataset = load_dataset(args.dataset, allow_outside=args.allow_outside)
-    try:
-        chosen = subsample_counts([record.label for record in dataset], args.class_counts, args.subsample_seed)
-    except ValueError as error:
-        raise WekawbcError(f"--class-counts: {error}") from None
-    records = [dataset[i] for i in chosen]
-    extra = sorted({key for record in records for key in record.extra})
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(["image", "label", "mask", *extra])
-    for record in records:
-        writer.writerow([record.image.resolve(), record.label or "", record.mask.resolve() if record.mask else "",
-                         *(record.extra.get(key, "") for key in extra)])
-    path = atomic_write_text(Path(args.output) / "labels.csv", text.getvalue())
-    print(f"{len(records)} of {len(dataset)} images ({_count_text(records)}) written to {path}")
-    return 0
-
-
-def _count_text(records) -> str:
-    from collections import Counter
-
-    return ", ".join(f"{label} {n}" for label, n in Counter(record.label for record in records).items())
-
-
 def _evaluate(args: argparse.Namespace) -> int:
     from wekawbc.cnn.evaluate import cross_validate_cnn, holdout_cnn
 
@@ -506,7 +484,7 @@ def _evaluate_external(args: argparse.Namespace, settings, crops, images, y, ids
     tests = []
     for source in args.test:
         test_crops = load_crops(source, task=args.task, **settings.input_options(), progress=not args.quiet,
-                                allow_outside=args.allow_outside)
+                                allow_outside=args.allow_outside, index=index_format(args))
         _report_skipped(test_crops.skipped)
         tests.append(test_crops)
     model, runs = external_test_cnn(images, y, crops.labels, ids, [_labelled(t) for t in tests], settings=settings,

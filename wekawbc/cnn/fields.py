@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from wekawbc._io import WekawbcError, atomic_write
-from wekawbc.cells.dataset import class_values, load_dataset, read_image
+from wekawbc.cells.dataset import IndexFormat, class_values, load_dataset, read_image
 from wekawbc.cells.fields import FieldCell, field_cells
 from wekawbc.cnn.images import prepare_crop
 
@@ -77,12 +77,13 @@ class FieldCrops:
 
 
 def load_field_crops(source, *, task: str, image_size: int, crop_fraction: float, one_per_image: bool = False,
-                     progress: bool = False, allow_outside: bool = False) -> FieldCrops:
+                     progress: bool = False, allow_outside: bool = False,
+                     index: IndexFormat | None = None) -> FieldCrops:
     """Detect the leukocytes of every field of ``source`` and prepare one crop per leukocyte."""
     from wekawbc._progress import progress_bar
 
     labels = class_values(task)
-    dataset = load_dataset(source, allow_outside=allow_outside)
+    dataset = load_dataset(source, allow_outside=allow_outside, index=index)
     crops, y, cells, empty = [], [], [], []
     skipped = [str(problem) for problem in dataset.problems]
     for record in progress_bar(dataset.records, desc="detecting", unit="field", enabled=progress, leave=False):

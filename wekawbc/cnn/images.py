@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from wekawbc._io import WekawbcError
-from wekawbc.cells.dataset import CellDataset, CellRecord, class_values, load_dataset, read_image
+from wekawbc.cells.dataset import CellDataset, CellRecord, IndexFormat, class_values, load_dataset, read_image
 from wekawbc.cnn.settings import FRAMINGS, STAINS
 from wekawbc.protocol.subsample import subsample_counts
 
@@ -232,7 +232,7 @@ def _select_records(dataset: CellDataset, class_counts: dict[str, float] | None,
 def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fraction: float = 0.7,
                framing: str = "centre", cell_context: float = 1.6, stain: str = "none",
                class_counts: dict[str, float] | None = None, subsample_seed: int = 1,
-               progress: bool = False, allow_outside: bool = False) -> CropSet:
+               progress: bool = False, allow_outside: bool = False, index: IndexFormat | None = None) -> CropSet:
     """Read a data set (any layout :func:`~wekawbc.cells.dataset.load_dataset` knows) into a :class:`CropSet`.
 
     Parameters
@@ -251,6 +251,8 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
     allow_outside : bool
         Read images the data set's index names outside its folder (see
         :func:`~wekawbc.cells.dataset.load_dataset`).
+    index : IndexFormat, optional
+        The index's column names and label map (:func:`~wekawbc.cells.dataset.load_dataset`).
 
     Returns
     -------
@@ -267,7 +269,7 @@ def load_crops(source, *, task: str = "five", image_size: int = 48, crop_fractio
         raise ValueError(f"stain must be one of {STAINS}, got {stain!r}")
     options = {"image_size": image_size, "crop_fraction": crop_fraction, "framing": framing,
                "cell_context": cell_context, "stain": stain}
-    dataset = load_dataset(source, allow_outside=allow_outside)
+    dataset = load_dataset(source, allow_outside=allow_outside, index=index)
     skipped = [str(problem) for problem in dataset.problems]
     records = _select_records(dataset, class_counts, subsample_seed)
     crops, y, ids, unsegmented = [], [], [], []

@@ -88,7 +88,7 @@ def check_predictions(predictions, path: str | Path, tolerance: float = _SUM_TOL
     if off.any():
         first = int(np.flatnonzero(off)[0])
         raise WekawbcError(f"{path}: probabilities do not sum to 1 (±{tolerance}) in rows "
-                           f"{_rows(path, np.flatnonzero(off))} (row {first + 2} sums to {sums[first]!r}); "
+                           f"{_rows(path, np.flatnonzero(off))} (row {first + 2} sums to {float(sums[first]):.6g}); "
                            "Weka normalises nothing, so fix the classifier's output")
 
 

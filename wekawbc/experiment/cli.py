@@ -60,6 +60,9 @@ def register(subparsers) -> None:
     demo.add_argument("--folds", type=int, default=10, help="cross-validation folds (10)")
     demo.add_argument("--repetitions", type=int, default=1, help="repetitions of the cross-validation (1)")
     demo.add_argument("--seed", type=int, default=1, help="seed of the data, the subsample and the folds (1)")
+    from wekawbc.cells.options import add_index_options
+
+    add_index_options(demo)
     _add_scaleout(demo)
     demo.set_defaults(handler=_demo)
 
@@ -77,6 +80,10 @@ def _execute(config, args) -> int:
         where = f" ({error.filename})" if error.filename else ""
         raise WekawbcError(f"writing the outputs failed{where}: {error.strerror or error}; finished units and "
                            "the files written before are kept") from None
+    import sys
+
+    for warning in outcome.warnings:  # as 'wekawbc weka' warns on the same data
+        print(f"wekawbc: warning: {warning}", file=sys.stderr)
     print(f"units run: {outcome.units_run}, reused from an earlier run: {outcome.units_reused}; "
           f"features {'reused from the cache' if outcome.features_reused else 'extracted'}")
     for path in outcome.arff_files:
@@ -112,8 +119,9 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def demo_config(out: Path, data: Path, classifiers: list[str], strategies: list[str], folds: int, repetitions: int,
-                seed: int, class_counts: dict | str | None = None) -> dict:
-    """The experiment configuration (as a TOML-shaped dict) that ``wekawbc demo`` runs."""
+                seed: int, class_counts: dict | str | None = None, index: dict[str, str] | None = None) -> dict:
+    """The experiment configuration (as a TOML-shaped dict) that ``wekawbc demo`` runs (``index``: the
+    data set's ``image_column``, ``label_column`` and ``label_map``, as given)."""
     from wekawbc._io import WekawbcError
 
     unknown = [c for c in classifiers if c not in DEMO_CLASSIFIERS]
@@ -127,15 +135,17 @@ def demo_config(out: Path, data: Path, classifiers: list[str], strategies: list[
             entry["strategies"] = list(dict.fromkeys(s if s in ("none", "weights", "sampler") else "weights"
                                                      for s in strategies))
         entries.append(entry)
-    dataset: dict = {"name": data.name, "path": str(data.resolve())}
+    named = data.resolve().parent if data.is_file() else data.resolve()  # an index CSV: its folder's name
+    dataset: dict = {"name": named.name, "path": str(data.resolve())}
     if class_counts is not None:
         dataset["class_counts"] = class_counts
+    dataset.update({key: value for key, value in (index or {}).items() if value is not None})
     return {
         "name": "demo", "seed": seed, "datasets": [dataset],
         "imbalance": {"strategies": strategies},
         "evaluation": {"folds": folds, "repetitions": repetitions, "seed": seed},
         "classifiers": entries,
-        "output": {"reports": str(out / "reports"), "arff": str(out / "arff_exports"), "cache": str(out / "cache")},
+        "output": {"run": str(out), "arff": str(out / "arff_exports"), "cache": str(out / "cache")},
     }
 
 
@@ -174,12 +184,17 @@ def _demo(args: argparse.Namespace) -> int:
     out: Path = args.out
     data = args.data or (Path(os.environ[DATA_ENV]) if os.environ.get(DATA_ENV) else None)
     source = "--data" if args.data else f"${DATA_ENV}"
+    if data is None and (args.image_column or args.label_column or args.label_map):
+        raise WekawbcError("--image-column, --label-column and --label-map apply to --data (a data set of your own)")
+    from wekawbc.cells.options import index_format
+
+    index_format(args)  # a bad --label-map stops here, before anything is written
     class_counts = args.class_counts
     if class_counts is not None and class_counts != "paper":
-        from wekawbc.protocol.subsample import parse_class_counts
+        from wekawbc.protocol.subsample import parse_cell_counts
 
         try:
-            class_counts = parse_class_counts(class_counts)
+            class_counts = parse_cell_counts(class_counts)
         except ValueError as error:
             raise WekawbcError(f"--class-counts: {error}") from None
     if data is None:
@@ -191,9 +206,12 @@ def _demo(args: argparse.Namespace) -> int:
             write_dataset(data, scaled_counts(args.scale), seed=args.seed, progress=not args.no_progress)
     elif not data.exists():
         raise WekawbcError(f"{source}: {data} does not exist")
+
     document = demo_config(out, data, [c.strip() for c in args.classifiers.split(",") if c.strip()],
                            [s.strip() for s in args.strategies.split(",") if s.strip()], args.folds,
-                           args.repetitions, args.seed, class_counts)
+                           args.repetitions, args.seed, class_counts,
+                           {"image_column": args.image_column, "label_column": args.label_column,
+                            "label_map": args.label_map})
     config_path = atomic_write_text(out / "demo.toml", _toml(document))
     print(f"configuration: {config_path} (rerun it with: wekawbc run {config_path})", flush=True)
     return _execute(load_config(config_path), args)

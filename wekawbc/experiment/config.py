@@ -9,6 +9,11 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     name = "pbc"                      # default: the folder's name
     path = "../shared/datasets/pbc"   # relative paths are relative to this file's folder
     class_counts = "paper"            # or {neutrophil = 556, lymphocyte = 228, ...} or proportions
+    # image_column = "file"           # an index with other column names (path may name the index CSV)
+    # label_column = "cell_type"
+    # label_map = {seg = "neutrophil"} # or "seg=neutrophil,..." or a file of such pairs
+    # features = "cells.arff"         # instead of path: a feature file (ARFF or CSV, as Weka's Experimenter
+                                      # takes); a path ending in .arff is one too
 
     [task]
     tasks = ["five", "binary"]        # or "five", "binary", "both"
@@ -54,6 +59,7 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     cache = "reports/.cache"          # extracted features, keyed by data fingerprint and parameters
     compare = "alkrimi2023"           # published results to compare with ("" for none)
     overlays = 0                      # images per class drawn with boxes, outlines, lobes (<run>/<dataset>-overlays/)
+    # run = "reports/mine"            # the run folder itself, instead of <reports>/<name>
 
 Unknown keys, values of the wrong type, a missing data folder, a classifier with neither ``weka``
 nor ``cnn``, and duplicate scheme names are refused with a :class:`~wekawbc.WekawbcError` naming the key.
@@ -68,10 +74,13 @@ import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
 
 from wekawbc._io import WekawbcError, not_utf8
 from wekawbc.paths import inside, slug
+
+if TYPE_CHECKING:
+    from wekawbc.cells.dataset import IndexFormat
 
 __all__ = ["ClassifierSpec", "CrossLabSpec", "DatasetSpec", "EvaluationSpec", "ExperimentConfig", "OutputSpec", "load_config",
            "parse_config", "validate_weka_classifiers"]
@@ -100,6 +109,10 @@ class DatasetSpec:
     allow_outside: bool = False
     """Read images the data set's index names outside its folder (``allow_outside = true``, as
     ``--allow-outside`` on the commands): an index that pools other data sets' images."""
+    index: "IndexFormat | None" = None
+    """The index's column names and label map (``image_column``, ``label_column``, ``label_map``)."""
+    features: bool = False
+    """``path`` is a feature file (ARFF or CSV: Weka's Experimenter's data sets), not images."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +167,8 @@ class OutputSpec:
     compare: str = "alkrimi2023"
     overlays: int = 0
     """Images of each class drawn with what was measured (<run>/<dataset>-overlays/index.html); 0: none."""
+    run: Path | None = None
+    """The run folder itself, when given (``wekawbc demo --out DIR``); else ``<reports>/<name>``."""
 
     @property
     def cache_dir(self) -> Path:
@@ -175,7 +190,9 @@ class ExperimentConfig:
 
     @property
     def run_dir(self) -> Path:
-        """``<reports>/<name>``, the name made a file name (:func:`wekawbc.paths.slug`)."""
+        """``[output] run``, or ``<reports>/<name>`` with the name made a file name (:func:`wekawbc.paths.slug`)."""
+        if self.output.run is not None:
+            return self.output.run
         return inside(self.output.reports, slug(self.name, f"{self.source}: 'name'"))
 
     def schemes(self) -> list[tuple[ClassifierSpec, str]]:
@@ -238,15 +255,24 @@ def _class_counts(value: Any, where: str, key: str) -> dict[str, float] | None:
         return {k: float(v) for k, v in PAPER_TABLE2_COUNTS.items()}
     if not isinstance(value, dict):
         raise _fail(where, key, f"must be \"paper\" or a table of counts per type, got {value!r}")
-    from wekawbc.cells.dataset import CLASSES
+    from wekawbc.cells.dataset import CLASSES, normalise_label
 
-    unknown = sorted(set(value) - set(CLASSES))
+    def cell_type(name: str) -> str | None:  # any spelling of a type: eos = 10
+        try:
+            return normalise_label(name)
+        except ValueError:
+            return None
+
+    unknown = sorted(name for name in value if cell_type(name) is None)
     if unknown:
         raise _fail(where, key, f"names unknown cell type(s) {unknown}; expected {list(CLASSES)}")
     for name, count in value.items():
         if isinstance(count, bool) or not isinstance(count, (int, float)) or not 0 <= count < math.inf:
             raise _fail(where, f"{key}.{name}", f"must be a finite non-negative number, got {count!r}")
-    return {k: float(v) for k, v in value.items()}
+    counts = {str(cell_type(k)): float(v) for k, v in value.items()}
+    if len(counts) != len(value):
+        raise _fail(where, key, f"names a type twice in {sorted(value)}")
+    return counts
 
 
 def _array_of_tables(raw: Any, key: str, what: str, allowed: set[str], where: str) -> list[dict[str, Any]]:
@@ -262,21 +288,43 @@ def _array_of_tables(raw: Any, key: str, what: str, allowed: set[str], where: st
 
 def _datasets(raw: Any, base: Path, where: str) -> tuple[DatasetSpec, ...]:
     specs = []
-    keys = {"name", "path", "class_counts", "allow_outside"}
+    keys = {"name", "path", "features", "class_counts", "allow_outside", "image_column", "label_column", "label_map"}
     for i, table in enumerate(_array_of_tables(raw, "datasets", "a 'path'", keys, where)):
-        if "path" not in table:
-            raise _fail(where, f"datasets[{i}].path", "is missing")
-        path = Path(os.path.expanduser(_typed(table, "path", str, where, "")))
+        if ("path" in table) == ("features" in table):
+            raise _fail(where, f"datasets[{i}].path", "is missing; give 'path' (images) or 'features' (an ARFF or "
+                        "CSV file), one of them")
+        key = "path" if "path" in table else "features"
+        path = Path(os.path.expanduser(_typed(table, key, str, where, "")))
         path = (path if path.is_absolute() else base / path).resolve()
         if not path.exists():
-            raise _fail(where, f"datasets[{i}].path", f"names {path}, which does not exist")
-        name = _typed(table, "name", str, where, path.name)
+            raise _fail(where, f"datasets[{i}].{key}", f"names {path}, which does not exist")
+        features = key == "features" or path.name.lower().endswith((".arff", ".arff.gz"))
+        if features and not path.name.lower().endswith((".arff", ".arff.gz", ".csv")):
+            raise _fail(where, f"datasets[{i}].{key}", f"names {path}, which is not an ARFF or CSV file")
+        name = _typed(table, "name", str, where, path.name.split(".")[0] if features else path.name)
         slug(name, f"{where}: 'datasets[{i}].name'")  # it names output folders and files
+        if features and {"class_counts", "image_column", "label_column", "label_map"} & set(table):
+            raise _fail(where, f"datasets[{i}]", "is a feature file; class_counts, image_column, label_column and "
+                        "label_map apply to images")
         specs.append(DatasetSpec(name, path, _class_counts(table.get("class_counts"), where,
                                                           f"datasets[{i}].class_counts"),
-                                 _typed(table, "allow_outside", bool, where, False)))
+                                 _typed(table, "allow_outside", bool, where, False),
+                                 _index_format(table, where, i), features))
     _distinct_file_names([s.name for s in specs], where, "datasets", "give each a distinct 'name'")
     return tuple(specs)
+
+
+def _index_format(table: Mapping[str, Any], where: str, i: int) -> "IndexFormat":
+    from wekawbc.cells.dataset import IndexFormat
+
+    label_map = table.get("label_map")
+    if label_map is not None and not isinstance(label_map, (str, dict)):
+        raise _fail(where, f"datasets[{i}].label_map", f"must be a table or a string, got {label_map!r}")
+    try:
+        return IndexFormat.from_options(_typed(table, "image_column", str, where, None),
+                                        _typed(table, "label_column", str, where, None), label_map)
+    except WekawbcError as error:
+        raise WekawbcError(f"{where}: 'datasets[{i}].label_map': {error}") from None
 
 
 def _distinct_file_names(names: list[str], where: str, key: str, advice: str) -> None:
@@ -445,11 +493,12 @@ def _output(raw: Any, where: str) -> OutputSpec:
         return OutputSpec()
     if not isinstance(raw, dict):
         raise _fail(where, "output", "must be a table")
-    _check_keys(raw, {"reports", "arff", "cache", "compare", "overlays"}, where, "[output]")
+    _check_keys(raw, {"reports", "arff", "cache", "compare", "overlays", "run"}, where, "[output]")
     overlays = _typed(raw, "overlays", int, where, 0)
     if overlays < 0:
         raise _fail(where, "output.overlays", f"must be 0 (none) or a number of images per class, got {overlays}")
     cache = _typed(raw, "cache", str, where, None)
+    run = _typed(raw, "run", str, where, None)
     compare = _typed(raw, "compare", str, where, "alkrimi2023")
     if compare:
         from wekawbc.papers import load_paper
@@ -460,7 +509,7 @@ def _output(raw: Any, where: str) -> OutputSpec:
             raise _fail(where, "output.compare", f"is {compare!r}: {error}") from None
     return OutputSpec(Path(_typed(raw, "reports", str, where, "reports")), Path(_typed(raw, "arff", str, where,
                                                                                         "arff_exports")),
-                      None if cache is None else Path(cache), compare, overlays)
+                      None if cache is None else Path(cache), compare, overlays, None if run is None else Path(run))
 
 
 def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "<dict>") -> ExperimentConfig:
@@ -491,6 +540,11 @@ def parse_config(raw: Mapping[str, Any], base: Path = Path("."), source: str = "
         raise _fail(source, "seed", f"must be from 0 to {2**63 - 1}, got {seed}")
     slug(name, f"{source}: 'name'")  # the run folder's name; '..' and the like are refused
     datasets = _datasets(raw.get("datasets"), base, source)
+    feature_files = [d.name for d in datasets if d.features]
+    if feature_files and any(c.kind == "cnn" for c in classifiers):
+        raise _fail(source, "classifiers", f"holds a CNN, which needs images; {feature_files} are feature files")
+    if feature_files and evaluation.groups:
+        raise _fail(source, "evaluation.groups", f"names a labels.csv column; {feature_files} are feature files")
     return ExperimentConfig(
         name=name,
         datasets=datasets,

@@ -21,9 +21,10 @@ import pandas as pd
 from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write, atomic_write_text
 from wekawbc.paths import inside, slug
-from wekawbc.cells.dataset import CellRecord, class_values, load_dataset
+from wekawbc.cells.dataset import CellRecord, IndexFormat, class_values, load_dataset
 
-__all__ = ["CellSelection", "FeatureTable", "select_cells", "data_fingerprint", "extract_table", "load_cnn_crops"]
+__all__ = ["CellSelection", "FeatureTable", "select_cells", "data_fingerprint", "extract_table", "load_cnn_crops",
+           "read_feature_file"]
 
 _BATCH = 16
 
@@ -50,12 +51,12 @@ class CellSelection:
 
 
 def select_cells(name: str, path: Path, class_counts: dict[str, float] | None, seed: int, *,
-                 allow_outside: bool = False) -> CellSelection:
+                 allow_outside: bool = False, index: IndexFormat | None = None) -> CellSelection:
     """Labelled records of the data set at ``path``, subsampled (seeded) to ``class_counts`` when given
-    (``allow_outside``: as :func:`wekawbc.cells.dataset.load_dataset`)."""
+    (``allow_outside``, ``index``: as :func:`wekawbc.cells.dataset.load_dataset`)."""
     from wekawbc.protocol.subsample import subsample_counts
 
-    dataset = load_dataset(path, allow_outside=allow_outside)
+    dataset = load_dataset(path, allow_outside=allow_outside, index=index)
     records = [r for r in dataset.records if r.label is not None]
     problems = [str(p) for p in dataset.problems]
     problems += [f"{r.image}: no label; left out" for r in dataset.records if r.label is None]
@@ -93,6 +94,47 @@ class FeatureTable:
     fingerprint: str = ""
     cache_file: Path | None = None
     from_cache: bool = False
+
+
+def read_feature_file(name: str, path: Path) -> tuple[CellSelection, FeatureTable]:
+    """A data set given as features, as Weka's Experimenter takes it: an ARFF or CSV file read by Weka's
+    own loaders (a CSV's identifier columns left out, :func:`wekawbc.weka.load_instances`).
+
+    The class (the last attribute) must hold the five leukocyte types, in any spelling
+    :func:`~wekawbc.cells.dataset.normalise_label` knows, so the configuration's tasks apply; every
+    other attribute must be numeric. Each row becomes a record ``<file>#<row>`` (from 1); rows
+    without a class are left out and reported.
+    """
+    import warnings
+
+    from wekawbc.cells.dataset import normalise_label
+    from wekawbc.weka.data import load_instances
+
+    with warnings.catch_warnings():  # the identifier columns of extract's CSV: leaving them out is the point
+        warnings.simplefilter("ignore")
+        data = load_instances(path).jobject
+    attributes = [data.attribute(i) for i in range(data.numAttributes()) if i != data.classIndex()]
+    nominal = [str(a.name()) for a in attributes if not a.isNumeric()]
+    if nominal:
+        raise WekawbcError(f"{path}: attribute(s) {nominal[:5]} are not numeric; an experiment's features are numbers")
+    try:
+        types = {str(v): normalise_label(str(v)) for v in data.classAttribute().enumerateValues()}
+    except ValueError as error:
+        raise WekawbcError(f"{path}: the class '{data.classAttribute().name()}' must hold the five leukocyte types "
+                           f"(any spelling): {error}") from None
+    codes = np.asarray(data.attributeToDoubleArray(data.classIndex()))
+    values = np.column_stack([np.asarray(data.attributeToDoubleArray(a.index()), dtype=np.float64)
+                              for a in attributes]) if attributes else np.empty((len(codes), 0))
+    class_values = [str(v) for v in data.classAttribute().enumerateValues()]
+    keep = ~np.isnan(codes)
+    ids = tuple(f"{path.name}#{row + 1}" for row in np.flatnonzero(keep))
+    records = tuple(CellRecord(image=Path(i), label=types[class_values[int(c)]]) for i, c in zip(ids, codes[keep]))
+    problems = tuple(f"{path.name}#{row + 1}: no class; left out" for row in np.flatnonzero(~keep))
+    if not records:
+        raise WekawbcError(f"{path}: no row has a class")
+    fingerprint = hashlib.sha256(path.read_bytes()).hexdigest()
+    table = FeatureTable(tuple(str(a.name()) for a in attributes), values[keep], ids, (), fingerprint)
+    return CellSelection(name, records, problems), table
 
 
 def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:

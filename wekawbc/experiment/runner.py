@@ -17,6 +17,7 @@ it stopped. Every file is written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import time
@@ -35,9 +36,10 @@ from wekawbc.paths import inside, slug
 from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate_weka_classifiers
 from wekawbc.experiment.crosslab import (CrossLabResult, cross_lab_markdown, group_plans, group_values,
                                          robust_standardise, shared_class_rows)
-from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, select_cells
+from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, read_feature_file, select_cells
 from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
+from wekawbc.protocol.folds import small_class_notes
 from wekawbc.predictions import Predictions, read_predictions, write_predictions_csv, write_train_counts_csv
 from wekawbc.report.experiment import ExperimentSection, experiment_table_markdown, render_experiment_html
 from wekawbc.report.render import markdown_text
@@ -88,6 +90,8 @@ class ExperimentOutcome:
     """Per data set, one line per index row or image left out (or kept incomplete), with its reason."""
     cells_used: dict[str, int] = field(default_factory=dict)
     """Per data set, the cells whose features were measured."""
+    warnings: list[str] = field(default_factory=list)
+    """What ``wekawbc weka`` warns of on the same data (a class with fewer instances than folds), per data set and task."""
 
     @property
     def skipped_file(self) -> Path:
@@ -330,11 +334,41 @@ def _provenance(config: ExperimentConfig, fingerprints: dict[str, str], executor
             "executor": executor.description}
 
 
+def _remove_empty_folders(top: Path, stop: Path) -> None:
+    """Remove ``top``'s empty sub-folders and then ``top`` and its parents up to ``stop`` while they are empty."""
+    import os
+
+    if not top.is_dir():
+        return
+    for folder, _, _ in sorted(os.walk(top), key=lambda entry: -len(entry[0])):
+        with contextlib.suppress(OSError):
+            os.rmdir(folder)  # fails, as wanted, on a folder that holds anything
+    for folder in (top, *top.parents):
+        if folder == stop or not folder.is_relative_to(stop):
+            break
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+
+
 def run_experiment(config: ExperimentConfig, executor, progress: bool = True) -> ExperimentOutcome:
-    """Run every stage of ``config`` and write its outputs (see the module docstring)."""
+    """Run every stage of ``config`` and write its outputs (see the module docstring).
+
+    A run that fails leaves no empty folder behind: the folders it created and left empty are removed
+    (finished units and written files are kept, so a rerun resumes).
+    """
     validate_weka_classifiers(config)
     run_dir = config.run_dir
+    existing = next(folder for folder in (run_dir, *run_dir.parents) if folder.exists())
     run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run_experiment(config, executor, progress)
+    except BaseException:
+        _remove_empty_folders(run_dir, existing)
+        raise
+
+
+def _run_experiment(config: ExperimentConfig, executor, progress: bool) -> ExperimentOutcome:
+    run_dir = config.run_dir
     outcome = ExperimentOutcome(run_dir, run_dir / "experiment.html", run_dir / "experiment.md")
     fingerprints: dict[str, str] = {}
     sections = []
@@ -342,9 +376,12 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
     prepared: dict[str, tuple[FeatureTable, dict]] = {}
     grids: dict[tuple[str, str], list[_Unit]] = {}
     for spec in config.datasets:
-        selection = select_cells(spec.name, spec.path, spec.class_counts, config.seed,
-                                 allow_outside=spec.allow_outside)
-        features = extract_table(selection, config.features, config.output.cache_dir, executor, progress)
+        if spec.features:
+            selection, features = read_feature_file(spec.name, spec.path)
+        else:
+            selection = select_cells(spec.name, spec.path, spec.class_counts, config.seed,
+                                     allow_outside=spec.allow_outside, index=spec.index)
+            features = extract_table(selection, config.features, config.output.cache_dir, executor, progress)
         outcome.features_reused = outcome.features_reused or features.from_cache
         outcome.skipped[spec.name] = [*selection.problems, *features.failures]
         outcome.cells_used[spec.name] = len(features.ids)
@@ -358,6 +395,9 @@ def run_experiment(config: ExperimentConfig, executor, progress: bool = True) ->
             labels = selection.labels(task)
             classes = [by_id[i].task_label(task) for i in features.ids]
             codes = np.array([labels.index(c) for c in classes], dtype=np.int64)
+            if config.evaluation.folds and not config.evaluation.groups:
+                outcome.warnings += [f"{spec.name}, {task}-class task: {note}"
+                                     for note in small_class_notes(codes, labels, config.evaluation.folds)]
             outcome.arff_files.append(_write_arff(config, spec.name, task, features, labels, classes))
             units = _run_grid(config, spec.name, task, features, codes, labels, executor, outcome, progress, groups)
             grids[(spec.name, task)] = units

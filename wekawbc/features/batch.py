@@ -23,11 +23,15 @@ from wekawbc.features.extract import Mode, extract_features
 from wekawbc.features.registry import FEATURES, feature_names, size_power
 from wekawbc.cells.scale import Scale, dataset_scale
 
-__all__ = ["ImageOutcome", "BatchResult", "extract_image", "extract_dataset", "rescale_to_dataset", "BOX_COLUMNS", "SCALE_COLUMNS"]
+__all__ = ["ImageOutcome", "BatchResult", "extract_image", "extract_dataset", "rescale_to_dataset", "BOX_COLUMNS",
+           "IDENTIFIER_COLUMNS", "SCALE_COLUMNS"]
 
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
 #: Per cell: the µm per pixel its ``size`` features used, where it came from, and the note.
 SCALE_COLUMNS = ("um_per_pixel", "scale_source", "scale_note")
+#: Columns of the ``--csv`` table that say which cell a row is and how it was measured, not what it
+#: looks like: a classifier reading that CSV leaves them out (``wekawbc weka``, ``wekawbc run``).
+IDENTIFIER_COLUMNS = ("image", "cell", *BOX_COLUMNS, "confidence", *SCALE_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -218,7 +222,7 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
             for found, outcome in results:
                 rows.extend(found)
                 outcomes.append(outcome)
-    columns = ["image", "cell", *BOX_COLUMNS, "confidence", *feature_names(), *SCALE_COLUMNS, "class"]
+    columns = [*IDENTIFIER_COLUMNS[:-len(SCALE_COLUMNS)], *feature_names(), *SCALE_COLUMNS, "class"]
     table = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
     return BatchResult(table, outcomes)
 

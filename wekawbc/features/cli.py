@@ -15,6 +15,9 @@ from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
+from wekawbc._io import WekawbcError
+from wekawbc.cells.options import add_index_options, index_format
+
 __all__ = ["register", "EXIT_SOME_FAILED"]
 
 EXIT_SOME_FAILED = 3
@@ -27,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Find every leukocyte of each image, segment nucleus and cytoplasm, count lobes, measure "
                     "shape/colour/texture features and write them as ARFF (nominal class last) and CSV.")
     parser.add_argument("dataset", metavar="DATASET_DIR",
-                        help="folder with labels.csv, a folder with one sub-folder per class, a folder of images, "
-                             "or one image")
+                        help="folder with labels.csv, an index CSV (index.csv), a folder with one sub-folder per "
+                             "class, a folder of images, or one image")
     parser.add_argument("-o", "--output", required=True, metavar="OUT.arff", help="ARFF file to write")
     parser.add_argument("--csv", metavar="OUT.csv", help="also write the table as CSV, with image path and cell box")
     parser.add_argument("--masks-out", metavar="DIR",
@@ -56,6 +59,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="colour normalisation before segmentation: white balance on the plasma, or that and "
                              "Reinhard in CIE Lab (default: none)")
     parser.add_argument("--relation", help="ARFF relation name (default: wekawbc-<folder>-<task>)")
+    add_index_options(parser)
     parser.set_defaults(handler=_extract)
 
 
@@ -82,9 +86,14 @@ def _comments(args: argparse.Namespace, source: Path, counts: dict[str, int]) ->
 
 
 def _extract(args: argparse.Namespace) -> int:
+    # Inputs first: a typo in a path or a label map is reported at once, before OpenCV and the rest load.
+    source = Path(args.dataset)
+    if not source.exists():
+        raise WekawbcError(f"{source}: no such file or folder")
+    index = index_format(args)
+
     from functools import partial
 
-    from wekawbc._io import WekawbcError
     from wekawbc._progress import progress_bar
     from wekawbc.arff import write_arff, write_csv
     from wekawbc.cells.dataset import class_values, load_dataset
@@ -96,10 +105,9 @@ def _extract(args: argparse.Namespace) -> int:
     if output.suffix.lower() != ".arff":
         raise WekawbcError(f"{output}: the output must end in .arff")
     worker_count(args.jobs)  # refused before any work
-    source = Path(args.dataset)
     if args.pixel_size is not None and not args.pixel_size > 0:
         raise WekawbcError(f"--pixel-size: must be a positive number of µm, got {args.pixel_size}")
-    dataset = load_dataset(source, allow_outside=args.allow_outside)
+    dataset = load_dataset(source, allow_outside=args.allow_outside, index=index)
     total = len(dataset)
     # Checked before the work; a folder that cannot be written is reported after the results are written.
     overlays = ExtractOverlays(args.overlays, args.masks_out) if args.overlays else None
@@ -111,7 +119,8 @@ def _extract(args: argparse.Namespace) -> int:
         if outcome.status != "ok":
             print(f"wekawbc: {outcome.message}", file=sys.stderr)
     counts = result.counts()
-    relation = args.relation or f"wekawbc-{source.resolve().name}-{args.task}"
+    named = source.resolve().parent if source.suffix.lower() == ".csv" else source.resolve()  # index.csv: its folder
+    relation = args.relation or f"wekawbc-{named.name}-{args.task}"
     table = result.table
     write_arff(output, table[[*feature_names(), "class"]], class_values(args.task), relation=relation,
                comments=_comments(args, source, counts))

@@ -20,7 +20,8 @@ import numpy as np
 
 from wekawbc.papers import load_paper
 
-__all__ = ["PAPER_TABLE2_COUNTS", "parse_class_counts", "resolve_class_counts", "subsample_counts"]
+__all__ = ["PAPER_TABLE2_COUNTS", "parse_cell_counts", "parse_class_counts", "resolve_class_counts",
+           "subsample_counts"]
 
 #: The paper's Table 2 (Alkrimi et al. 2023): cells per type in its 1000-image data set, read from the
 #: paper's data file (``wekawbc/papers/alkrimi2023.json``).
@@ -55,6 +56,33 @@ def parse_class_counts(text: str) -> dict[str, float]:
         counts[name] = number
     if not counts:
         raise ValueError(f"no class counts in {text!r}; expected name=value,name=value")
+    return counts
+
+
+def parse_cell_counts(text: str) -> dict[str, float]:
+    """:func:`parse_class_counts` for the five leukocyte types: ``paper`` (:data:`PAPER_TABLE2_COUNTS`),
+    or names in any spelling :func:`~wekawbc.cells.dataset.normalise_label` knows (``eos=10``).
+
+    Raises
+    ------
+    ValueError
+        As :func:`parse_class_counts`, or for a name that is no type (the valid ones listed).
+    """
+    from wekawbc.cells.dataset import CLASSES, normalise_label
+
+    if text.strip().lower() == "paper":
+        return {name: float(count) for name, count in PAPER_TABLE2_COUNTS.items()}
+    counts: dict[str, float] = {}
+    for name, value in parse_class_counts(text).items():
+        try:
+            cell_type = normalise_label(name)
+        except ValueError:
+            cell_type = None
+        if cell_type is None:
+            raise ValueError(f"'{name}' is not a class; valid classes: {', '.join(CLASSES)}")
+        if cell_type in counts:
+            raise ValueError(f"class {cell_type!r} is given twice in {text!r}")
+        counts[cell_type] = value
     return counts
 
 

@@ -21,8 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "weka", help="run a Weka classifier with Weka's own cross-validation / split / test evaluation",
         description="Train and evaluate a Weka classifier exactly as Weka's Explorer and command line do, "
                     "printing Weka's evaluation text.")
-    weka.add_argument("data", metavar="DATA", help="training data: ARFF (.arff, .arff.gz) or CSV")
-    weka.add_argument("--classifier", required=True, metavar="CLASSIFIER",
+    weka.add_argument("data", metavar="DATA", nargs="?",
+                      help="training data: ARFF (.arff, .arff.gz) or CSV (its identifier columns, such as those of "
+                           "extract's --csv, are left out); not with --load-model")
+    weka.add_argument("--classifier", metavar="CLASSIFIER",
                       help='Weka class name and options in one string, e.g. "weka.classifiers.trees.J48 -C 0.25 -M 2"')
     mode = weka.add_mutually_exclusive_group()
     mode.add_argument("--folds", type=int, metavar="N", help="stratified N-fold cross-validation (default: 10)")
@@ -44,6 +46,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            "that 'wekawbc report' and 'wekawbc compare' read")
     weka.add_argument("--no-run-information", dest="run_information", action="store_false",
                       help="omit the '=== Run information ===' block")
+    models = weka.add_argument_group("models (Weka's -d, -l and -o)")
+    models.add_argument("--save-model", metavar="MODEL",
+                        help="also train on all of DATA and save that model as Weka's -d does (Weka's own "
+                             "serialisation: 'java ... -l MODEL -T TEST' reads it)")
+    models.add_argument("--load-model", metavar="MODEL",
+                        help="apply a saved Weka model to --test instead of training (as Weka's -l; only load files "
+                             "you trust: a model file is Java objects)")
+    models.add_argument("-o", "--no-model-text", dest="model_text", action="store_false",
+                        help="do not print the '=== Classifier model (full training set) ===' block (Weka's -o)")
     _add_jvm_options(weka)
     weka.set_defaults(handler=_run_weka)
 
@@ -82,8 +93,12 @@ def _rank(args: argparse.Namespace) -> int:
     from wekawbc.weka.jvm import start
     from wekawbc.weka.rank import rank_attributes
 
+    _check_inputs(args.data)
     start(max_heap=args.max_heap, packages=args.packages)
-    ranking = rank_attributes(args.data, args.evaluator, top=args.top, class_name=args.class_name)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ranking = rank_attributes(args.data, args.evaluator, top=args.top, class_name=args.class_name)
+    _print_warnings(caught)
     print(ranking.weka_text)
     if args.json:
         document = {"command": command_line(), "data": str(args.data), **ranking.to_dict(),
@@ -92,17 +107,69 @@ def _rank(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_warnings(caught) -> None:
+    """Caught warnings, one line each: an identifier column left out is a note, anything else a warning."""
+    from wekawbc.weka.data import IdentifierColumnsNote
+
+    for category, message in dict.fromkeys((w.category, str(w.message)) for w in caught):  # once each
+        kind = "note" if issubclass(category, IdentifierColumnsNote) else "warning"
+        print(f"wekawbc: {kind}: {message}", file=sys.stderr)
+
+
 def _train_counts_path(predictions_path: Path) -> Path:
     return predictions_path.with_name(predictions_path.stem + ".train_counts.csv")
+
+
+def _check_inputs(*paths: str | None) -> None:
+    """A missing input file is reported at once, before Java starts (seconds)."""
+    for path in paths:
+        if path is not None and not Path(path).exists():
+            raise WekawbcError(f"{path}: no such file")
+
+
+def _apply_saved_model(args: argparse.Namespace) -> int:
+    """``--load-model M --test T``: Weka's ``-l M -T T``."""
+    from wekawbc.weka.jvm import start
+    from wekawbc.weka.model import load_model, model_text, test_model
+
+    if args.test is None:
+        raise WekawbcError("--load-model needs --test TEST: the data set to apply the model to")
+    given = [name for name, value in (("DATA", args.data), ("--classifier", args.classifier),
+                                      ("--folds", args.folds), ("--split", args.split), ("--groups", args.groups),
+                                      ("--save-model", args.save_model), ("--predictions", args.predictions),
+                                      ("--json", args.json), ("--out", args.out)) if value is not None]
+    if given:
+        raise WekawbcError(f"--load-model applies a saved model to --test only; leave out {', '.join(given)}")
+    _check_inputs(args.load_model, args.test)
+    start(max_heap=args.max_heap, packages=args.packages)
+    model, header = load_model(args.load_model)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = test_model(model, header, args.test, args.class_name)
+    _print_warnings(caught)
+    if args.run_information:
+        print(f"=== Run information ===\n\nScheme:       {result.scheme}\nModel:        {args.load_model}\n"
+              f"Relation:     {result.relation}\nInstances:    {result.n_instances}\n"
+              f"Test mode:    user supplied test set: {result.n_instances} instances\n")
+    if args.model_text:
+        print(model_text(model))
+    print(f"=== Evaluation on test set ===\n{result.weka_text()}", end="")
+    return 0
 
 
 def _run_weka(args: argparse.Namespace) -> int:
     from wekawbc.predictions import write_predictions_csv, write_train_counts_csv
     from wekawbc.weka.jvm import start
+    from wekawbc.weka.model import build_model, model_text, save_model
     from wekawbc.weka.run import run_classifier
 
+    if args.load_model is not None:
+        return _apply_saved_model(args)
+    if args.data is None or args.classifier is None:
+        raise WekawbcError("give DATA and --classifier (or --load-model MODEL --test TEST)")
     if args.preserve_order and args.split is None:
         raise WekawbcError("--preserve-order applies to --split only")
+    _check_inputs(args.data, args.test)
     runtime = start(max_heap=args.max_heap, packages=args.packages)
     data = _checked_for_predictions(args) if args.predictions else args.data
     with warnings.catch_warnings(record=True) as caught:
@@ -110,13 +177,23 @@ def _run_weka(args: argparse.Namespace) -> int:
         run = run_classifier(data, args.classifier, folds=args.folds, split=args.split, test=args.test,
                              preserve_order=args.preserve_order, seed=args.seed, class_name=args.class_name,
                              groups=_read_groups(args.groups) if args.groups else None)
-    for warning in caught:
-        print(f"wekawbc: warning: {warning.message}", file=sys.stderr)
+        model = build_model(data, args.classifier, args.class_name) if args.model_text or args.save_model else None
+    _print_warnings(caught)
     if run.grouping:
         print(f"wekawbc: note: {run.grouping}", file=sys.stderr)
-    print(run.explorer_text(run_information=args.run_information), end="")
+    # The Explorer's order: run information, the model, the evaluation (the run folder keeps it as printed).
+    model_block = model_text(model[0]) + "\n" if model is not None and args.model_text else ""
+
+    def printed(run_information: bool) -> str:
+        return ((run.run_information() + "\n" if run_information else "") + model_block
+                + run.explorer_text(run_information=False))
+
+    print(printed(args.run_information), end="")
     written: list[Path] = []
     try:
+        if model is not None and args.save_model:
+            written.append(save_model(args.save_model, *model))
+            print(f"\nmodel written to {args.save_model}")
         if args.predictions:
             path = Path(args.predictions)
             # The interchange header is exactly fold,actual,weight,p_...: row ids stay in the Python API.
@@ -125,7 +202,7 @@ def _run_weka(args: argparse.Namespace) -> int:
         if args.json:
             written.append(_write_json(run, args, runtime.describe()))
         if args.out:
-            written.append(_write_run_folder(run, args, runtime.describe()))
+            written.append(_write_run_folder(run, args, runtime.describe(), printed(True)))
     except (OSError, WekawbcError) as error:  # the atomic writers name the file in a WekawbcError
         for path in written:  # all outputs or none
             with contextlib.suppress(OSError):
@@ -136,7 +213,7 @@ def _run_weka(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_run_folder(run, args: argparse.Namespace, java: str) -> Path:
+def _write_run_folder(run, args: argparse.Namespace, java: str, weka_text: str) -> Path:
     from wekawbc.evaluation import evaluate
     from wekawbc.report.runfolder import write_run_folder
 
@@ -144,7 +221,7 @@ def _write_run_folder(run, args: argparse.Namespace, java: str) -> Path:
                 "split_percentage": run.split_percentage, "preserve_order": run.preserve_order, "seed": run.seed,
                 "data": str(args.data), "test": args.test, "class": args.class_name, "java": java}
     return write_run_folder(args.out, evaluate(run.predictions), settings=settings,
-                            weka_text=run.explorer_text(run_information=True), seed=run.seed, dataset=args.data,
+                            weka_text=weka_text, seed=run.seed, dataset=args.data,
                             title=Path(args.out).name)
 
 

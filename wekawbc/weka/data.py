@@ -6,7 +6,12 @@ Sources and how they are read:
   command line read it. Class values keep the order declared in the header.
 * **CSV** (``.csv``): Weka's own ``CSVLoader``, as the Explorer opens it: ``?`` and empty cells are
   missing values, columns of numbers become numeric attributes, every other column nominal with
-  its values in **order of first appearance** in the file.
+  its values in **order of first appearance** in the file. Two exceptions make the ``--csv`` table
+  of ``wekawbc extract`` read as its ARFF: its identifier columns (image, cell, box, confidence,
+  scale: :data:`wekawbc.features.batch.IDENTIFIER_COLUMNS`) are left out with an
+  :class:`IdentifierColumnsNote` instead of being learnt from, and a class whose values are all
+  leukocyte type names (or granulocyte/agranulocyte) declares them in the ARFF's order
+  (:data:`wekawbc.cells.dataset.CLASSES`), through ``CSVLoader``'s own nominal label option.
 * **pandas DataFrame**: numeric columns become numeric attributes; a ``Categorical`` column keeps
   its categories' order; any other column (strings, booleans) becomes nominal in order of first
   appearance, as Weka's ``CSVLoader`` does for a CSV. ``NaN``/``None`` are missing values.
@@ -29,7 +34,11 @@ if TYPE_CHECKING:
     import pandas
     from weka.core.dataset import Instances
 
-__all__ = ["load_instances"]
+__all__ = ["IdentifierColumnsNote", "load_instances"]
+
+
+class IdentifierColumnsNote(UserWarning):
+    """Columns of a CSV that identify a cell (image, box, scale ...) were left out, not learnt from."""
 
 
 def _check_readable(path: Path) -> None:
@@ -85,8 +94,9 @@ def _source_stream(path: Path):
     return JClass("java.io.SequenceInputStream")(stream, newline)
 
 
-def _read_with_weka(path: Path, loader_class: str, kind: str):
-    """Load ``path`` with one of Weka's own loaders (as the Explorer does), under a watchdog."""
+def _read_with_weka(path: Path, loader_class: str, kind: str, label_specs: list[str] | None = None):
+    """Load ``path`` with one of Weka's own loaders (as the Explorer does), under a watchdog
+    (``label_specs``: ``CSVLoader``'s ``-L`` nominal label specifications)."""
     from jpype import JClass, JException
 
     System = JClass("java.lang.System")
@@ -94,6 +104,10 @@ def _read_with_weka(path: Path, loader_class: str, kind: str):
     # Weka's CSVLoader echoes a bad row to System.out before it throws; keep that off the user's terminal.
     quiet = JClass("java.io.PrintStream")(JClass("java.io.ByteArrayOutputStream")())
     loader = JClass(loader_class)()
+    if label_specs:
+        from jpype import JArray, JString
+
+        loader.setNominalLabelSpecs(JArray(JString)(label_specs))
 
     def read():
         if loader_class.endswith(".ArffLoader") and not _ends_with_newline(path):
@@ -111,6 +125,47 @@ def _read_with_weka(path: Path, loader_class: str, kind: str):
     finally:
         System.setOut(stdout)
         System.setErr(stderr)
+
+
+def _read_csv(path: Path, class_name: str | None):
+    """A CSV through Weka's ``CSVLoader``, less its identifier columns, the cell types in their order."""
+    import warnings
+
+    from wekawbc.cells.dataset import BINARY_CLASSES, CLASSES
+    from wekawbc.features.batch import IDENTIFIER_COLUMNS
+
+    data = _read_with_weka(path, "weka.core.converters.CSVLoader", "CSV")
+    names = [str(data.attribute(i).name()) for i in range(data.numAttributes())]
+    dropped = [i for i, name in enumerate(names) if name in IDENTIFIER_COLUMNS and name != class_name]
+    if len(dropped) == len(names):
+        dropped = []
+    if dropped:
+        warnings.warn(f"{path}: identifier column(s) {', '.join(names[i] for i in dropped)} left out (not learnt "
+                      "from)", IdentifierColumnsNote, stacklevel=3)
+    kept = [name for i, name in enumerate(names) if i not in dropped]
+    class_column = class_name if class_name in kept else kept[-1]
+    attribute = data.attribute(class_column)
+    values = [str(v) for v in attribute.enumerateValues()] if attribute.isNominal() else []
+    for order in (CLASSES, BINARY_CLASSES):
+        if values and set(values) <= set(order) and values != list(order):
+            spec = f"{names.index(class_column) + 1}:{','.join(order)}"
+            data = _read_with_weka(path, "weka.core.converters.CSVLoader", "CSV", [spec])
+            break
+    return _without(data, dropped)
+
+
+def _without(data, dropped: list[int]):
+    """``data`` less the attributes at the indices ``dropped`` (Weka's ``Remove`` filter)."""
+    from jpype import JArray, JClass, JInt
+
+    if not dropped:
+        return data
+    remove = JClass("weka.filters.unsupervised.attribute.Remove")()
+    remove.setAttributeIndicesArray(JArray(JInt)(dropped))
+    remove.setInputFormat(data)
+    kept = JClass("weka.filters.Filter").useFilter(data, remove)
+    kept.setRelationName(data.relationName())  # the file's name, as Weka's CSVLoader gave it
+    return kept
 
 
 def _nominal_values(column) -> list[str]:
@@ -228,7 +283,7 @@ def load_instances(source: "str | os.PathLike | pandas.DataFrame | Instances", c
         _check_readable(path)
         suffixes = "".join(path.suffixes[-2:]).lower()
         if path.suffix.lower() == ".csv":
-            data = _read_with_weka(path, "weka.core.converters.CSVLoader", "CSV")
+            data = _read_csv(path, class_name)
         elif path.suffix.lower() == ".arff" or suffixes == ".arff.gz":
             data = _read_with_weka(path, "weka.core.converters.ArffLoader", "ARFF")
         else:
