@@ -73,7 +73,7 @@ class TrainSettings:
     seed : int
         Seed of initialisation, inner split, shuffling, sampling and augmentation.
     threads : int or None
-        Torch CPU threads (None: torch's default). Results repeat exactly for the same seed and
+        Torch CPU threads (None: the cores this process may use, :func:`wekawbc._cores.usable_cores`). Results repeat exactly for the same seed and
         thread count.
     augmentation : Augmentation
         Ranges of the random transformations.

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from wekawbc._cores import usable_cores
 from wekawbc._io import WekawbcError
 from wekawbc.cnn.augment import augment_batch
 from wekawbc.cnn.images import Preprocessing
@@ -84,12 +85,12 @@ def inner_validation_split(y: np.ndarray, fraction: float, seed: int) -> tuple[n
 
 @contextlib.contextmanager
 def _torch_run_state(threads: int | None) -> Iterator[None]:
-    """Set threads and deterministic algorithms for the run, restoring the caller's state after."""
+    """Set threads (None: the cores this process may use) and deterministic algorithms for the run,
+    restoring the caller's state after."""
     old_threads = torch.get_num_threads()
     old_deterministic = torch.are_deterministic_algorithms_enabled()
     old_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    if threads is not None:
-        torch.set_num_threads(int(threads))
+    torch.set_num_threads(int(threads) if threads is not None else usable_cores())
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         yield
