@@ -149,7 +149,7 @@ def test_ruff_finds_nothing():
 
 #: Modules whose types mypy checks (the public API's core; more join as they are typed through).
 TYPED_MODULES = (
-    "_io.py", "_json.py", "_lazy.py", "provenance.py", "protocol", "evaluation/metrics.py", "evaluation/_engine.py",
+    "_io.py", "_json.py", "_lazy.py", "_cores.py", "provenance.py", "protocol", "evaluation/metrics.py", "evaluation/_engine.py",
     "evaluation/_result.py", "evaluation/_imbalance.py", "evaluation/_format.py", "evaluation/_curves.py",
     "experiment/stats.py", "weka/classifiers.py", "weka/rank.py", "cells/lobes.py",
     "features/registry.py", "report/text.py", "evaluation/_text.py", "evaluation/_experimenter.py",

@@ -55,19 +55,6 @@ def test_a_path_typo_is_reported_before_torch_java_or_opencv_load(argv, tmp_path
     assert _imports_after(argv) == "1"  # exit 1, and none of torch, jpype, cv2 imported
 
 
-def test_cnn_default_threads_are_the_cpus_the_process_may_use():
-    import os
-
-    code = ("import os\nos.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})\n"
-            "import torch\ntorch.set_num_threads(8)\n"
-            "from wekawbc.cnn.training import default_threads\nprint(default_threads())")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert done.stdout.strip() == "1"  # torch asked for 8; the process may use one CPU
-    from wekawbc.cnn.training import default_threads
-
-    assert 1 <= default_threads() <= len(os.sched_getaffinity(0))
-
-
 def _config(tmp_path, data: str, folds: int = 10) -> str:
     config = tmp_path / "c.toml"
     config.write_text(f"""name = "small"

@@ -10,17 +10,18 @@ Both files are written atomically (a temporary file renamed on success).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
-from wekawbc._io import atomic_write
+from wekawbc._io import WekawbcError, atomic_write
 
-__all__ = ["weka_quote", "write_arff", "write_csv"]
+__all__ = ["weka_quote", "write_arff", "arff_writer", "parquet_writer", "write_csv"]
 
 # Characters that make Weka's Utils.quote wrap a string in single quotes, and their escapes.
 _NEEDS_QUOTES = set("\n\r'\"\\\t%\u001e ,{}")
@@ -101,6 +102,23 @@ def write_arff(path: str | os.PathLike, frame_or_rows: pd.DataFrame | Iterable[M
     if unknown:
         raise ValueError(f"class values {unknown} are not among {list(class_values)}")
     matrix = frame[features].to_numpy(dtype=np.float64, na_value=np.nan) if features else np.empty((len(frame), 0))
+    with arff_writer(path, [str(column) for column in features], class_values, relation=relation,
+                     comments=comments, class_attribute=class_attribute) as write:
+        write(matrix, classes)
+    return Path(path)
+
+
+@contextlib.contextmanager
+def arff_writer(path: str | os.PathLike, features: Sequence[str], class_values: Sequence[str], *, relation: str,
+                comments: Sequence[str] = (), class_attribute: str = "class"
+                ) -> Iterator[Callable[[np.ndarray, Sequence[str | None]], None]]:
+    """Write an ARFF file in pieces: the header now, then rows as they come (memory flat in the rows).
+
+    Yields ``write(matrix, classes)``, to call once per block of rows: ``matrix`` holds one row of
+    ``features`` values per instance (NaN and infinities become ``?``), ``classes`` each row's class
+    value (None for ``?``). The file appears, atomically, when the block ends without an exception;
+    the layout is :func:`write_arff`'s, byte for byte.
+    """
     with atomic_write(path, "w") as handle:
         for line in comments:
             for part in str(line).splitlines() or [""]:
@@ -110,11 +128,56 @@ def write_arff(path: str | os.PathLike, frame_or_rows: pd.DataFrame | Iterable[M
             handle.write(f"@attribute {weka_quote(str(column))} numeric\n")
         values = ",".join(weka_quote(value) for value in class_values)
         handle.write(f"@attribute {weka_quote(class_attribute)} {{{values}}}\n\n@data\n")
-        for row, label in zip(matrix, classes):
-            cells = [_number(value) for value in row]
-            cells.append("?" if label is None else weka_quote(label))
-            handle.write(",".join(cells) + "\n")
-    return Path(path)
+        quoted = {value: weka_quote(value) for value in class_values}
+
+        def write(matrix: np.ndarray, classes: Sequence[str | None]) -> None:
+            if len(matrix) != len(classes):
+                raise ValueError(f"{len(matrix)} rows of features but {len(classes)} class values")
+            unknown = sorted({label for label in classes if label is not None} - set(quoted))
+            if unknown:
+                raise ValueError(f"class values {unknown} are not among {list(class_values)}")
+            for row, label in zip(matrix, classes):
+                cells = [_number(value) for value in row]
+                cells.append("?" if label is None else quoted[label])
+                handle.write(",".join(cells) + "\n")
+
+        yield write
+
+
+@contextlib.contextmanager
+def parquet_writer(path: str | os.PathLike, features: Sequence[str], *, class_attribute: str = "class"
+                   ) -> Iterator[Callable[[np.ndarray, Sequence[str | None]], None]]:
+    """Write the same table as :func:`arff_writer` as Parquet (pyarrow), one row group per block of rows.
+
+    Columns: every feature as float64 (NaN where the ARFF has ``?``) and the class as a string
+    (null for ``?``); ``pandas.read_parquet(path)`` gives the table back. Written atomically.
+
+    Raises
+    ------
+    WekawbcError
+        When pyarrow is not installed.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise WekawbcError(f"{path}: Parquet output needs pyarrow (pip install pyarrow)") from None
+    names = [str(name) for name in features]
+    schema = pa.schema([(name, pa.float64()) for name in names] + [(class_attribute, pa.string())])
+    with atomic_write(path, "wb") as handle:
+        writer = pq.ParquetWriter(pa.PythonFile(handle, mode="w"), schema)
+
+        def write(matrix: np.ndarray, classes: Sequence[str | None]) -> None:
+            if len(matrix) != len(classes):
+                raise ValueError(f"{len(matrix)} rows of features but {len(classes)} class values")
+            block = np.asarray(matrix, dtype=np.float64).reshape(len(classes), len(names))
+            columns = [pa.array(block[:, j]) for j in range(len(names))] + [pa.array(list(classes), pa.string())]
+            writer.write_table(pa.Table.from_arrays(columns, schema=schema))
+
+        try:
+            yield write
+        finally:
+            writer.close()
 
 
 def write_csv(path: str | os.PathLike, frame_or_rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> Path:

@@ -73,8 +73,8 @@ class TrainSettings:
     seed : int
         Seed of initialisation, inner split, shuffling, sampling and augmentation.
     threads : int or None
-        Torch CPU threads (None: torch's default, at most the CPUs the process may use:
-        :func:`wekawbc.cnn.training.default_threads`). Results repeat exactly for the same seed and
+        Torch CPU threads (None: the cores this process may use, :func:`wekawbc._cores.usable_cores`).
+        Results repeat exactly for the same seed and
         thread count.
     augmentation : Augmentation
         Ranges of the random transformations.

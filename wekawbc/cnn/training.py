@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
@@ -24,6 +23,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from wekawbc._cores import usable_cores
 from wekawbc._io import WekawbcError
 from wekawbc.cnn.augment import augment_batch
 from wekawbc.cnn.images import Preprocessing
@@ -83,22 +83,14 @@ def inner_validation_split(y: np.ndarray, fraction: float, seed: int) -> tuple[n
     return train, val
 
 
-def default_threads() -> int:
-    """Torch threads when none are asked for: torch's own default, but never more than the CPUs this
-    process may run on (``os.sched_getaffinity``: a container's or ``taskset``'s share, where torch
-    counts every core of the machine and its threads then fight over the few they have)."""
-    allowed = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    return max(1, min(torch.get_num_threads(), allowed))
-
-
 @contextlib.contextmanager
 def _torch_run_state(threads: int | None) -> Iterator[None]:
-    """Set threads (:func:`default_threads` when None) and deterministic algorithms for the run,
+    """Set threads (None: the cores this process may use) and deterministic algorithms for the run,
     restoring the caller's state after."""
     old_threads = torch.get_num_threads()
     old_deterministic = torch.are_deterministic_algorithms_enabled()
     old_warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.set_num_threads(int(threads) if threads is not None else default_threads())
+    torch.set_num_threads(int(threads) if threads is not None else usable_cores())
     torch.use_deterministic_algorithms(True, warn_only=True)
     try:
         yield

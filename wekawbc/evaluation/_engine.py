@@ -9,11 +9,11 @@ order, so that the printed digits agree with Weka's even on rounding ties.
 from __future__ import annotations
 
 import math
-import os
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from wekawbc._cores import usable_cores
 from wekawbc.evaluation._curves import curve_areas
 from wekawbc.predictions import Predictions, predicted_classes
 
@@ -119,7 +119,7 @@ def _per_class_areas(columns: np.ndarray, actual: np.ndarray, usable_weight: np.
     def areas(j: int) -> tuple[float, float]:
         return curve_areas(columns[j], actual == j, usable_weight)
 
-    workers = min(k, os.cpu_count() or 1)  # numpy sorts and ufuncs release the GIL
+    workers = min(k, usable_cores())  # numpy sorts and ufuncs release the GIL
     if columns.shape[1] < _PARALLEL_MIN or workers < 2:
         return [areas(j) for j in range(k)]
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,6 +21,7 @@ import pandas as pd
 
 from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write, atomic_write_text
+from wekawbc._progress import progress_bar
 from wekawbc.paths import inside, slug
 from wekawbc.cells.dataset import CellRecord, IndexFormat, class_values, load_dataset
 
@@ -209,8 +211,11 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
                   progress: bool = True) -> FeatureTable:
     """Features of every selected cell, from the cache when the same data and parameters were seen.
 
-    Images are read here and sent to the executor in batches as numpy arrays; a Dask worker needs
-    no access to the files.
+    Images are read here, a window of batches at a time, and sent to the executor as numpy arrays
+    (a Dask worker needs no access to the files); only the batches in flight are held in memory.
+    Each finished batch is written at once to ``<cache file>.parts/`` (its rows and its failures),
+    so an interrupted extraction resumes at the first batch not written; once every batch is in,
+    the parts become the cache file, in the selection's order, and the folder goes.
     """
     fingerprint = data_fingerprint(selection)
     # The options as extract_image receives them (defaults included): a changed default redoes the table.
@@ -219,44 +224,82 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
     key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
     cache_file = inside(cache_dir, f"features-{slug(selection.name)}-{key}.csv")
     failures_file = cache_file.with_suffix(".failures.txt")
-    frame = pd.read_csv(cache_file) if cache_file.is_file() else None
     # The same images at another path (a moved or re-mounted data set) are extracted afresh.
-    if frame is not None and set(frame["id"].astype(str)) <= set(selection.ids):
-        failures = tuple(failures_file.read_text().splitlines()) if failures_file.is_file() else ()
-        return FeatureTable(tuple(frame.columns[1:]), frame.iloc[:, 1:].to_numpy(dtype=np.float64),
-                            tuple(frame["id"].astype(str)), failures, fingerprint, cache_file, True)
+    if cache_file.is_file():
+        table = _read_table(cache_file, failures_file, fingerprint, True)
+        if set(table.ids) <= set(selection.ids):
+            return table
     records = list(selection.records)
     batches = [records[i:i + _BATCH] for i in range(0, len(records), _BATCH)]
-    handles = []
+    parts = cache_file.with_suffix(".parts")
+    todo = [number for number in range(len(batches)) if not _part(parts, number).is_file()]
+    window = max(1, 2 * int(getattr(executor, "window", 1)))
+    with progress_bar(total=len(batches), initial=len(batches) - len(todo), desc="features", unit="batch",
+                      enabled=progress, leave=False) as bar:
+        for first in range(0, len(todo), window):
+            numbers = todo[first:first + window]
+            handles, read = [], []
+            for number in numbers:
+                images = _read_batch(batches[number])
+                readable = [(im, r) for im, r in zip(images, batches[number]) if not isinstance(im, str)]
+                read.append(([str(r.image) for _, r in readable], [im for im in images if isinstance(im, str)]))
+                handles.append(executor.submit(f"features-{selection.name}-{number}", _extract_batch,
+                                               [im for im, _ in readable], [r for _, r in readable], parameters))
+            for number, (ids, failures), results in zip(numbers, read, executor.results(handles, "features", False)):
+                _write_part(parts, number, ids, failures, results)
+                bar.update()
+    return _join_parts(selection.name, parts, len(batches), cache_file, failures_file, fingerprint)
+
+
+def _part(parts: Path, number: int) -> Path:
+    return parts / f"{number:06d}.csv"
+
+
+def _write_part(parts: Path, number: int, ids: list[str], failures: list[str], results: list[dict | str]) -> None:
+    """One batch's rows (``id`` and the features, as the cache file) and failures; the CSV last, as the mark."""
+    rows = [result for result in results if not isinstance(result, str)]
+    failures = failures + [result for result in results if isinstance(result, str)]
+    kept = [image_id for image_id, result in zip(ids, results) if not isinstance(result, str)]
+    atomic_write_text(_part(parts, number).with_suffix(".failures.txt"), "".join(f"{line}\n" for line in failures))
+    frame = pd.DataFrame(rows).apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    frame.insert(0, "id", kept)
+    with atomic_write(_part(parts, number)) as handle:
+        frame.to_csv(handle, index=False, float_format="%.17g", header=bool(rows))
+
+
+def _join_parts(name: str, parts: Path, count: int, cache_file: Path, failures_file: Path,
+                fingerprint: str) -> FeatureTable:
+    """The cache file from the batches' parts, in order (streamed: one part in memory at a time)."""
+    header: str | None = None
     failures: list[str] = []
-    batch_ids: list[list[str]] = []
-    for number, batch in enumerate(batches):
-        images = _read_batch(batch)
-        readable = [(im, r) for im, r in zip(images, batch) if not isinstance(im, str)]
-        failures += [im for im in images if isinstance(im, str)]
-        batch_ids.append([str(r.image) for _, r in readable])
-        handles.append(executor.submit(f"features-{selection.name}-{number}", _extract_batch,
-                                       [im for im, _ in readable], [r for _, r in readable], parameters))
-    rows: list[dict] = []
-    ids: list[str] = []
-    for ids_of_batch, results in zip(batch_ids, executor.results(handles, "features", progress)):
-        for image_id, result in zip(ids_of_batch, results):
-            if isinstance(result, str):
-                failures.append(result)
-            else:
-                rows.append(result)
-                ids.append(image_id)
-    if not rows:
-        raise WekawbcError(f"{selection.name}: features could be extracted from none of the "
-                           f"{len(records)} images (first failure: {failures[0] if failures else '-'})")
-    frame = pd.DataFrame(rows)
-    frame = frame.apply(pd.to_numeric, errors="coerce")
-    frame.insert(0, "id", ids)
     with atomic_write(cache_file) as handle:
-        frame.to_csv(handle, index=False, float_format="%.17g")
+        for number in range(count):
+            failures += _part(parts, number).with_suffix(".failures.txt").read_text().splitlines()
+            with open(_part(parts, number), encoding="utf-8", newline="") as part:
+                first = part.readline()
+                if not first:
+                    continue
+                if header is None:
+                    header = first
+                    handle.write(first)
+                elif first != header:
+                    raise WekawbcError(f"{_part(parts, number)}: its columns differ from the first batch's; "
+                                       f"delete {parts} and run again")
+                for line in part:
+                    handle.write(line)
+        if header is None:
+            raise WekawbcError(f"{name}: features could be extracted from none of the images "
+                               f"(first failure: {failures[0] if failures else '-'})")
     atomic_write_text(failures_file, "".join(f"{line}\n" for line in failures))
-    return FeatureTable(tuple(frame.columns[1:]), frame.iloc[:, 1:].to_numpy(dtype=np.float64), tuple(ids),
-                        tuple(failures), fingerprint, cache_file, False)
+    shutil.rmtree(parts, ignore_errors=True)
+    return _read_table(cache_file, failures_file, fingerprint, False)
+
+
+def _read_table(cache_file: Path, failures_file: Path, fingerprint: str, from_cache: bool) -> FeatureTable:
+    frame = pd.read_csv(cache_file, dtype={"id": str})
+    failures = tuple(failures_file.read_text().splitlines()) if failures_file.is_file() else ()
+    return FeatureTable(tuple(frame.columns[1:]), frame.iloc[:, 1:].to_numpy(dtype=np.float64),
+                        tuple(frame["id"].astype(str)), failures, fingerprint, cache_file, from_cache)
 
 
 def load_cnn_crops(ids: Sequence[str], input_options: dict) -> np.ndarray:

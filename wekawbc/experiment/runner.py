@@ -44,6 +44,9 @@ from wekawbc.predictions import Predictions, read_predictions, write_predictions
 from wekawbc.report.experiment import ExperimentSection, experiment_table_markdown, render_experiment_html
 from wekawbc.report.render import markdown_text
 
+_ROWS_PER_BLOCK = 4096
+"""Rows of the feature table written to the ARFF (and Parquet) at a time."""
+
 __all__ = ["METRICS", "ExperimentOutcome", "run_experiment", "fold_metrics"]
 
 METRICS: tuple[str, ...] = (
@@ -165,14 +168,23 @@ def _submit_unit(unit: _Unit, plans: list[FoldPlan], inputs: dict[str, Any], lab
 
 def _write_arff(config: ExperimentConfig, dataset: str, task: str, features: FeatureTable,
                 labels: tuple[str, ...], classes: list[str]) -> Path:
-    from wekawbc.arff import write_arff
+    """The data set's ARFF, written in blocks of rows; the same table as Parquet beside it when pyarrow is installed."""
+    import importlib.util
+
+    from wekawbc.arff import arff_writer, parquet_writer
 
     path = inside(config.output.arff, f"{slug(config.name)}-{slug(dataset)}-{task}.arff")
-    frame = pd.DataFrame(features.values, columns=list(features.names))
-    frame["class"] = classes
-    write_arff(path, frame, labels, relation=f"{config.name}-{dataset}-{task}",
-               comments=[f"wekawbc experiment '{config.name}', data set {dataset}, task {task}",
-                         f"data fingerprint sha256:{features.fingerprint}"])
+    writers = [arff_writer(path, features.names, labels, relation=f"{config.name}-{dataset}-{task}",
+                           comments=[f"wekawbc experiment '{config.name}', data set {dataset}, task {task}",
+                                     f"data fingerprint sha256:{features.fingerprint}"])]
+    if importlib.util.find_spec("pyarrow") is not None:
+        writers.append(parquet_writer(path.with_suffix(".parquet"), features.names))
+    with contextlib.ExitStack() as stack:
+        writes = [stack.enter_context(writer) for writer in writers]
+        for start in range(0, len(classes), _ROWS_PER_BLOCK):
+            block = slice(start, start + _ROWS_PER_BLOCK)
+            for write in writes:
+                write(features.values[block], classes[block])
     return path
 
 

@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from wekawbc._cores import usable_cores
 from wekawbc._io import WekawbcError, atomic_write_bytes
 from wekawbc.cells.dataset import CellDataset, CellRecord, Task, read_image
 from wekawbc.cells.segmentation import label_image
@@ -153,9 +154,9 @@ def _process(item: tuple[CellRecord, Path | None], **options: Any) -> tuple[list
 
 
 def worker_count(jobs: int) -> int:
-    """Worker processes for ``jobs`` (``-1``: one per CPU); 0 and other negatives are refused."""
+    """Worker processes for ``jobs`` (``-1``: one per core this process may use); 0 and other negatives are refused."""
     if jobs == -1:
-        return os.cpu_count() or 1
+        return usable_cores()
     if jobs < 1:
         raise WekawbcError(f"--jobs must be 1 or more (or -1: one per CPU), got {jobs}")
     return int(jobs)

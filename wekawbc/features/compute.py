@@ -7,14 +7,14 @@ import math
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.feature import graycomatrix, graycoprops, local_binary_pattern
+from skimage.feature import graycomatrix
 
 from wekawbc.cells.granules import granule_measures
 from wekawbc.cells.lobes import assess_lobes
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
-__all__ = ["colour_channels", "compute_features"]
+__all__ = ["colour_channels", "compute_features", "uniform_lbp"]
 
 _ANGLES = np.deg2rad(np.arange(0, 180, 2.0))
 _DIRECTIONS = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)])
@@ -59,22 +59,56 @@ def _shape(mask: np.ndarray) -> dict[str, float]:
     return values
 
 
-_STAT_QUANTILES = {"Quantile25": 0, "Median": 1, "Quantile75": 2}
 _QUANTILE_SAMPLE = 2048
+_QUANTILES = (0.25, 0.5, 0.75)
 
 
-def _intensity(channels: np.ndarray, mask: np.ndarray) -> dict[tuple[str, str], float]:
+def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) -> np.ndarray:
+    """``np.percentile(values, 100 * fractions, axis=0)`` (linear method), the same numbers, from one sort.
+
+    numpy partitions the data again for every call; one sort per column serves every quantile. The
+    steps are numpy's: the virtual index ``n q + (1 - q) - 1``, its floor and the next index (kept
+    inside the data), and the interpolation ``a + (b - a) t`` (from ``b`` where ``t >= 0.5``), the
+    difference taken in the data's type and the rest in float64.
+    """
+    ordered = np.sort(values, axis=0)
+    count = len(ordered)
+    rows = []
+    for fraction in fractions:
+        position = count * fraction + (1 - fraction) - 1
+        below = min(max(math.floor(position), 0), count - 1)
+        above = min(below + 1, count - 1)
+        weight = position - below
+        low, high = ordered[below], ordered[above]
+        difference = (high - low).astype(np.float64)
+        rows.append(high.astype(np.float64) - difference * (1 - weight) if weight >= 0.5
+                    else low.astype(np.float64) + difference * weight)
+    return np.array(rows)
+
+
+def _intensity(channels: np.ndarray, mask: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
+    """Mean, Std and quartiles of each channel over the compartment (arrays over :data:`CHANNELS`)."""
     pixels = channels[mask]
     if len(pixels) == 0:
         return {}
-    stats = {"Mean": pixels.mean(axis=0), "Std": pixels.std(axis=0)}
+    mean = pixels.mean(axis=0)
+    # The standard deviation as numpy's std computes it (same float32 steps, same values), reusing the mean.
+    deviations = pixels - mean
+    np.multiply(deviations, deviations, out=deviations)
+    std = np.sqrt(np.add.reduce(deviations, axis=0) / len(pixels))
     # Quantiles from a regular sample of at most _QUANTILE_SAMPLE pixels: the same to within a grey
     # level, at a fraction of the cost of partitioning every pixel of a large cell.
-    sample = pixels[:: max(len(pixels) // _QUANTILE_SAMPLE, 1)]
-    quantiles = np.percentile(sample, [25, 50, 75], axis=0)
-    stats.update({name: quantiles[row] for name, row in _STAT_QUANTILES.items()})
-    return {(name, channel): float(values[index])
-            for name, values in stats.items() for index, channel in enumerate(CHANNELS)}
+    quartiles = _quantiles(pixels[:: max(len(pixels) // _QUANTILE_SAMPLE, 1)])
+    return {"Mean": mean, "Std": std, "Quantile25": quartiles[0], "Median": quartiles[1], "Quantile75": quartiles[2]}
+
+
+_CHANNEL_INDEX = {channel: index for index, channel in enumerate(CHANNELS)}
+
+
+def _statistic(stats: dict[str, np.ndarray], measure: str, channel: str | None) -> float | None:
+    """One channel's value of an :func:`_intensity` statistic (None when the compartment is empty)."""
+    values = stats.get(measure)
+    return None if values is None or channel is None else float(values[_CHANNEL_INDEX[channel]])
 
 
 def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -98,11 +132,77 @@ def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     if not totals.all():
         return {}
     matrix /= totals
-    values = {name: float(graycoprops(matrix, name.lower() if name != "ASM" else "ASM").mean())
-              for name in ("Contrast", "Dissimilarity", "Homogeneity", "ASM", "Correlation")}
+    values = _haralick(matrix)
     with np.errstate(divide="ignore", invalid="ignore"):
         values["Entropy"] = float(np.nansum(-matrix * np.log2(matrix), axis=(0, 1)).mean())
     return {name: (value if math.isfinite(value) else math.nan) for name, value in values.items()}
+
+
+_I, _J = (np.arange(GLCM_LEVELS, dtype=np.float64).reshape(shape) for shape in ((-1, 1, 1, 1), (1, -1, 1, 1)))
+
+
+def _haralick(matrix: np.ndarray) -> dict[str, float]:
+    """skimage ``graycoprops``' contrast, dissimilarity, homogeneity, ASM and correlation of normalised
+    GLCMs (levels, levels, 1, angles), averaged over the angles: its formulas, in one pass.
+
+    ``graycoprops`` normalises and builds its weights again for every property; here they are shared.
+    """
+    difference = _I - _J
+    square = difference ** 2
+    sums = {"Contrast": matrix * square, "Dissimilarity": matrix * np.abs(difference),
+            "Homogeneity": matrix * (1.0 / (1.0 + square)), "ASM": matrix ** 2}
+    values = {name: float(np.sum(term, axis=(0, 1)).mean()) for name, term in sums.items()}
+    diff_i = _I - np.sum(_I * matrix, axis=(0, 1))
+    diff_j = _J - np.sum(_J * matrix, axis=(0, 1))
+    std_i = np.sqrt(np.sum(matrix * diff_i ** 2, axis=(0, 1)))
+    std_j = np.sqrt(np.sum(matrix * diff_j ** 2, axis=(0, 1)))
+    covariance = np.sum(matrix * (diff_i * diff_j), axis=(0, 1))
+    flat = (std_i < 1e-15) | (std_j < 1e-15)  # graycoprops' rule: correlation 1 where a side is constant
+    with np.errstate(divide="ignore", invalid="ignore"):
+        correlation = np.where(flat, 1.0, covariance / (std_i * std_j))
+    values["Correlation"] = float(correlation.mean())
+    return values
+
+
+# The sampling points of skimage's local_binary_pattern(P, R=1): rounded to 5 decimals as skimage does.
+_LBP_STEPS = [(round(-math.sin(2 * math.pi * p / LBP_POINTS), 5), round(math.cos(2 * math.pi * p / LBP_POINTS), 5))
+              for p in range(LBP_POINTS)]
+
+
+def uniform_lbp(grey: np.ndarray) -> np.ndarray:
+    """``skimage.feature.local_binary_pattern(grey, LBP_POINTS, 1, method="uniform")``, vectorised.
+
+    The same arithmetic on whole arrays instead of pixel by pixel: each neighbour bilinearly
+    interpolated in float64 (pixels outside the image count 0), compared with the centre (``>=``);
+    the code is the number of neighbours at or above the centre where the circle has at most two
+    0/1 changes (counted between consecutive points, as skimage does), else ``LBP_POINTS + 1``.
+    """
+    image = grey.astype(np.float64)
+    rows, cols = image.shape
+    padded = np.zeros((rows + 2, cols + 2))
+    padded[1:-1, 1:-1] = image
+
+    def shifted(dy: int, dx: int) -> np.ndarray:
+        return padded[1 + dy:1 + dy + rows, 1 + dx:1 + dx + cols]
+
+    row = np.arange(rows, dtype=np.float64)[:, None]
+    col = np.arange(cols, dtype=np.float64)[None, :]
+    bits = []
+    for step_row, step_col in _LBP_STEPS:
+        # floor/ceil of (pixel + step) is pixel + floor/ceil(step): the four corners are shifted views.
+        low_r, high_r, low_c, high_c = (math.floor(step_row), math.ceil(step_row), math.floor(step_col),
+                                        math.ceil(step_col))
+        if low_r == high_r and low_c == high_c:  # a pixel itself: the interpolation gives it exactly
+            bits.append(shifted(low_r, low_c) - image >= 0)
+            continue
+        r, c = row + step_row, col + step_col
+        dr, dc = r - (row + low_r), c - (col + low_c)
+        top = (1 - dc) * shifted(low_r, low_c) + dc * shifted(low_r, high_c)
+        bottom = (1 - dc) * shifted(high_r, low_c) + dc * shifted(high_r, high_c)
+        bits.append(((1 - dr) * top + dr * bottom) - image >= 0)
+    changes = sum((bits[i] != bits[i + 1]).astype(np.int8) for i in range(LBP_POINTS - 1))
+    ones = sum(bit.astype(np.int8) for bit in bits)
+    return np.where(changes <= 2, ones, LBP_POINTS + 1).astype(np.float64)
 
 
 def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -111,7 +211,7 @@ def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     ys, xs = np.nonzero(mask)
     window = (slice(max(ys.min() - 1, 0), ys.max() + 2), slice(max(xs.min() - 1, 0), xs.max() + 2))
     grey = np.round(lightness[window] * 2.55).astype(np.uint8)  # integer input, as skimage advises
-    codes = local_binary_pattern(grey, LBP_POINTS, 1, method="uniform")[mask[window]]
+    codes = uniform_lbp(grey)[mask[window]]
     histogram = np.bincount(codes.astype(np.int64), minlength=LBP_BINS)[:LBP_BINS] / len(codes)
     return {f"LBP_{code:02d}": float(value) for code, value in enumerate(histogram)}
 
@@ -138,13 +238,16 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
     from wekawbc.cells.stain import WHITE, optical_density
 
     background = np.asarray(background, np.float64)
+    # Every 8-bit level's optical density per channel, once: a look-up replaces a logarithm per pixel.
+    table = optical_density(np.repeat(np.arange(256, dtype=np.float64)[:, None], 3, axis=1), background)
     values: dict[tuple[str, str, str | None], float] = {}
     totals = {}
     for compartment in ("Nucleus", "Cytoplasm"):
-        pixels = rgb[masks[compartment]].astype(np.float64)
-        if len(pixels) == 0:
+        levels = rgb[masks[compartment]]
+        if len(levels) == 0:
             continue
-        density = optical_density(pixels, background)
+        pixels = levels.astype(np.float64)
+        density = table[levels, np.arange(3)]
         mean = density.mean(axis=0)
         summed = density.sum(axis=1)
         totals[compartment] = float(mean.sum())
@@ -204,7 +307,7 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
         if feature.group == "shape":
             value = shape[feature.compartment].get(feature.measure)
         elif feature.group == "intensity":
-            value = intensity[feature.compartment].get((feature.measure, feature.channel))
+            value = _statistic(intensity[feature.compartment], feature.measure, feature.channel)
         elif feature.group == "texture":
             value = texture[feature.compartment].get(feature.measure)
         elif feature.group == "lbp":
@@ -220,8 +323,8 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
         elif feature.measure == "NucleusAreaRatio":
             value = nucleus.sum() / cell_area if cell_area else None
         else:
-            inner = intensity["Nucleus"].get(("Mean", feature.channel))
-            outer = intensity["Cytoplasm"].get(("Mean", feature.channel))
+            inner = _statistic(intensity["Nucleus"], "Mean", feature.channel)
+            outer = _statistic(intensity["Cytoplasm"], "Mean", feature.channel)
             if inner is None or outer is None:
                 value = None
             elif feature.measure == "MeanDifference":

@@ -26,6 +26,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from wekawbc._cores import usable_cores
 from wekawbc._io import WekawbcError
 
 __all__ = ["JavaRuntime", "find_java", "java_error", "java_message", "start", "is_started", "runtime", "weka_home",
@@ -265,7 +266,10 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
         args = ["-Djava.awt.headless=true", "--enable-native-access=ALL-UNNAMED", "-Dweka.packageManager.offline=true",
                 # SIGINT and SIGTERM belong to Python (wekawbc._interrupts): Java installs no handler
                 # for them, and a JVM crash log goes to the temporary folder, not the user's.
-                "-Xrs", f"-XX:ErrorFile={Path(tempfile.gettempdir()) / 'wekawbc-hs_err_pid%p.log'}"]
+                "-Xrs", f"-XX:ErrorFile={Path(tempfile.gettempdir()) / 'wekawbc-hs_err_pid%p.log'}",
+                # Java's processor count (its collector and compiler threads, Weka's -num-slots 0)
+                # is the cores this process may use, the same figure torch and the workers use.
+                f"-XX:ActiveProcessorCount={usable_cores()}"]
         if heap:
             args.append(f"-Xmx{heap}")
         if "GC" not in os.environ.get("JAVA_TOOL_OPTIONS", ""):

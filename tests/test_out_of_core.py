@@ -1,0 +1,109 @@
+"""Out-of-core: features go to disk batch by batch, an interrupted extraction resumes, ARFF/Parquet stream."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from wekawbc.arff import arff_writer, parquet_writer, write_arff
+from wekawbc.experiment.data import _BATCH, extract_table, select_cells
+from wekawbc.experiment.scaleout import SerialExecutor
+from wekawbc.synthetic import scaled_counts, write_dataset
+
+
+class _Counting(SerialExecutor):
+    """The in-process executor, counting the batches it runs; ``stop_after`` windows, a Ctrl-C."""
+
+    def __init__(self, stop_after: int | None = None) -> None:
+        self.stop_after = stop_after
+        self.windows = 0
+        self.tasks: list[str] = []
+
+    def results(self, handles, desc, progress=True):
+        if self.stop_after is not None and self.windows == self.stop_after:
+            raise KeyboardInterrupt
+        self.windows += 1
+        self.tasks += [handle.key for handle in handles]
+        return super().results(handles, desc, progress)
+
+
+@pytest.fixture(scope="module")
+def cells(tmp_path_factory: pytest.TempPathFactory):
+    data = write_dataset(tmp_path_factory.mktemp("data"), scaled_counts(0.07), seed=3)  # 69 images: 5 batches
+    return select_cells("cells", data, None, 1)
+
+
+def test_an_interrupted_extraction_resumes_at_the_next_batch_and_gives_the_same_table(cells, tmp_path: Path):
+    batches = -(-len(cells.records) // _BATCH)
+    assert batches == 5
+    whole = extract_table(cells, {}, tmp_path / "whole", _Counting(), progress=False)
+    interrupted = _Counting(stop_after=1)  # the first window (2 batches) done, then Ctrl-C
+    with pytest.raises(KeyboardInterrupt):
+        extract_table(cells, {}, tmp_path / "resumed", interrupted, progress=False)
+    assert interrupted.tasks == ["features-cells-0", "features-cells-1"]
+    (parts,) = (tmp_path / "resumed").glob("*.parts")
+    assert sorted(p.name for p in parts.glob("*.csv")) == ["000000.csv", "000001.csv"]
+    assert not list((tmp_path / "resumed").glob("features-*.csv"))  # no cache file before every batch is in
+    written = [(parts / name).read_text().splitlines() for name in ("000000.csv", "000001.csv")]
+    resumed = _Counting()
+    table = extract_table(cells, {}, tmp_path / "resumed", resumed, progress=False)
+    assert resumed.tasks == [f"features-cells-{n}" for n in range(2, batches)]  # only the batches not written
+    assert not parts.exists()
+    # The batches written before the interruption are in the table as written, header included.
+    lines = table.cache_file.read_text().splitlines()
+    assert lines[:1 + 2 * _BATCH] == written[0] + written[1][1:]
+    # And the table is the uninterrupted one: same bytes (a value computed twice can, rarely, differ
+    # in its last digit between two extractions in one process, so the values are also compared).
+    assert table.ids == whole.ids and table.names == whole.names and table.failures == whole.failures
+    np.testing.assert_allclose(table.values, whole.values, rtol=1e-12, atol=0, equal_nan=True)
+    if table.cache_file.read_bytes() != whole.cache_file.read_bytes():
+        different = [i for i, (a, b) in enumerate(zip(table.values.ravel(), whole.values.ravel())) if a != b]
+        assert len(different) <= 2, f"{len(different)} values differ in their last digits"
+    again = _Counting()
+    assert extract_table(cells, {}, tmp_path / "resumed", again, progress=False).from_cache and again.tasks == []
+
+
+_LABELS = [["x", "y z", None][i % 3] for i in range(23)]
+
+
+def _table() -> tuple[pd.DataFrame, list[str]]:
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(23, 4)) * 10.0 ** rng.integers(-8, 8, size=(23, 4)), columns=list("abcd"))
+    frame.iloc[3, 1] = np.nan
+    frame.iloc[5, 2] = np.inf
+    frame["class"] = _LABELS
+    return frame, ["x", "y z"]
+
+
+def test_arff_written_in_blocks_is_the_whole_file(tmp_path: Path):
+    frame, classes = _table()
+    write_arff(tmp_path / "whole.arff", frame, classes, relation="r", comments=["c"])
+    matrix = frame[list("abcd")].to_numpy()
+    with arff_writer(tmp_path / "blocks.arff", list("abcd"), classes, relation="r", comments=["c"]) as write:
+        for start in range(0, 23, 5):
+            write(matrix[start:start + 5], _LABELS[start:start + 5])
+    assert (tmp_path / "blocks.arff").read_bytes() == (tmp_path / "whole.arff").read_bytes()
+
+
+def test_an_arff_stream_that_fails_leaves_no_file(tmp_path: Path):
+    with pytest.raises(ValueError, match="not among"):
+        with arff_writer(tmp_path / "bad.arff", ["a"], ["x"], relation="r") as write:
+            write(np.zeros((1, 1)), ["x"])
+            write(np.zeros((1, 1)), ["w"])
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_parquet_in_blocks_reads_back_as_the_table(tmp_path: Path):
+    pytest.importorskip("pyarrow")
+    frame, _ = _table()
+    matrix = frame[list("abcd")].to_numpy()
+    with parquet_writer(tmp_path / "t.parquet", list("abcd")) as write:
+        for start in range(0, 23, 5):
+            write(matrix[start:start + 5], _LABELS[start:start + 5])
+    back = pd.read_parquet(tmp_path / "t.parquet")
+    assert list(back.columns) == [*"abcd", "class"]
+    np.testing.assert_array_equal(back[list("abcd")].to_numpy(), matrix)
+    assert [None if pd.isna(v) else v for v in back["class"]] == _LABELS
