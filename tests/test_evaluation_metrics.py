@@ -31,6 +31,16 @@ def _soft(seed: int, n: int = 400, k: int = 5, weights: bool = False) -> Predict
     return Predictions(tuple("abcde"[:k]), actual, dist, weight, fold=np.arange(n) % 10)
 
 
+def test_rounding_below_zero_in_a_distribution_is_scored() -> None:
+    """A Weka scheme gave -5.55e-19 for a class (pbc grid): the Brier score is still Weka's RMSE² x K."""
+    p = _soft(7)
+    distribution = p.distribution.copy()
+    distribution[0, 1], distribution[0, 0] = -5.551115123125783e-19, distribution[0, 0] + distribution[0, 1]
+    rounded = Predictions(p.labels, p.actual, distribution, p.weight, fold=p.fold)
+    m = evaluate(rounded).imbalance_metrics()
+    assert math.isclose(m["mse"] * p.n_classes, m["brier_multiclass"], rel_tol=1e-12)
+
+
 @pytest.mark.parametrize("weights", [False, True])
 def test_kappa_roc_prc_equal_sklearn(weights: bool) -> None:
     p = _soft(3, weights=weights)
