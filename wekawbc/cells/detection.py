@@ -61,7 +61,9 @@ class DetectionParams:
     lobe_gap: float = 0.03           # fraction of the field's longer side
     crop_margin: float = 0.35        # of the nucleus group's larger side, on each side
     merge_overlap: float = 0.1       # cells overlapping this much (of the smaller box) are segmented as one
-    min_colour_distance: float = 1.5  # Mahalanobis L*a*b* distance from the red cells, in red-cell spreads
+    colour_support: float = 0.75     # share of the stained pixels that describes the red cells' colour
+    candidate_distance: float = 3.0  # nucleus pixels lie this far from the red cells' colour (Mahalanobis)
+    min_colour_distance: float = 4.5  # a group's median Mahalanobis L*a*b* distance from the red cells
     min_area: float = 1.65           # nucleus area, in typical red-cell areas
     edge_area: float = 2.2           # the same, for a group cut by the field border
     min_confidence: float = 0.5
@@ -105,16 +107,35 @@ class _Reference:
     score: float
     score_spread: float
     colour: np.ndarray
-    precision: np.ndarray  # inverse covariance of the red cells' L*a*b*, scaled so their 95th percentile is 1
+    precision: np.ndarray  # inverse covariance of the red cells' L*a*b*
     cell_area: float
 
     def colour_distance(self, lab: np.ndarray) -> np.ndarray:
-        """Mahalanobis distance of L*a*b* rows from the red cells, in red-cell spreads."""
+        """Mahalanobis distance of L*a*b* rows from the red cells."""
         centred = lab - self.colour
         return np.sqrt(np.einsum("ij,jk,ik->i", centred, self.precision, centred))
 
 
-def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_like: np.ndarray) -> _Reference:
+def _robust_colour(colours: np.ndarray, support: float, steps: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and inverse covariance of the most typical ``support`` share of ``colours`` (rows of L*a*b*).
+
+    Concentration steps of the minimum-covariance-determinant estimator, started from the median:
+    the red cells, the bulk of a field's stained pixels, are described without the nuclei, cytoplasm
+    and platelets among them, whatever colour the stain gives either.
+    """
+    centre = np.median(colours, axis=0)
+    covariance = np.cov(colours, rowvar=False)
+    for _ in range(steps):
+        precision = np.linalg.inv(covariance + 0.5 * np.eye(3))  # half a unit of L*a*b* regularises flat fields
+        centred = colours - centre
+        distance = np.einsum("ij,jk,ik->i", centred, precision, centred)
+        typical = colours[distance <= np.quantile(distance, support)]
+        centre, covariance = typical.mean(axis=0), np.cov(typical, rowvar=False)
+    return centre, np.linalg.inv(covariance + 0.5 * np.eye(3))
+
+
+def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_like: np.ndarray,
+               params: DetectionParams) -> _Reference:
     stained = grey > threshold_otsu(grey) if np.ptp(grey) > 0 else np.ones(grey.shape, bool)
     red = stained & ~nucleus_like
     few = red.sum() < 0.15 * red.size
@@ -122,19 +143,15 @@ def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_lik
         red = ~nucleus_like if (~nucleus_like).any() else np.ones(grey.shape, bool)
     values = score[red]
     median = float(np.median(values))
-    colours = lab[red].astype(np.float64)
-    colour = np.median(colours, axis=0)
-    covariance = np.cov(colours, rowvar=False) if len(colours) > 3 else np.eye(3)
-    precision = np.linalg.inv(covariance + np.eye(3))  # 1 unit of L*a*b* regularises flat fields
-    reference = _Reference(median, 0.0, colour, precision, 0.0)
-    spread = max(float(np.percentile(reference.colour_distance(colours), 95)), 1e-6)
+    colours = lab[stained if stained.sum() > 10 else red].astype(np.float64)
+    colour, precision = _robust_colour(colours[::max(1, len(colours) // 5000)], params.colour_support)
     depth = cv2.distanceTransform(stained.astype(np.uint8), cv2.DIST_L2, 5)
     peaks = (depth >= cv2.dilate(depth, np.ones((7, 7), np.uint8))) & (depth > 2)
     # A field with few red cells (under 15 % of it) gives no size reference: a red cell is taken as
     # 1/40 of the field's longer side across (about what the shared smear fields show).
     radius = max(grey.shape) / 40 if few or not peaks.any() else float(np.median(depth[peaks]))
     return _Reference(median, max(float(np.percentile(values, 95)) - median, 1e-3), colour,
-                      precision / spread ** 2, np.pi * radius ** 2)
+                      precision, np.pi * radius ** 2)
 
 
 @dataclass(frozen=True)
@@ -164,9 +181,10 @@ def _nucleus_groups(rgb: np.ndarray, params: DetectionParams) -> list[_Candidate
     base = float(np.median(score)) + params.blue_floor
     if np.ptp(score) > 0:
         base = max(float(threshold_otsu(score)), base)
-    reference = _red_cells(score, lab, grey, score > base)
+    reference = _red_cells(score, lab, grey, score > base, params)
     threshold = max(base, reference.score + params.red_cell_spread * reference.score_spread)
-    labels, count = ndi.label(score > threshold)
+    distance = reference.colour_distance(lab.reshape(-1, 3).astype(np.float64)).reshape(score.shape)
+    labels, count = ndi.label((score > threshold) & (distance > params.candidate_distance))
     if count == 0:
         return []
     sizes = np.bincount(labels.ravel())
@@ -183,7 +201,7 @@ def _nucleus_groups(rgb: np.ndarray, params: DetectionParams) -> list[_Candidate
         if where is None:
             continue
         inside = groups[where] == number
-        colour = float(np.median(reference.colour_distance(lab[where][inside].astype(np.float64))))
+        colour = float(np.median(distance[where][inside]))
         y, x = where
         at_edge = x.start == 0 or y.start == 0 or x.stop == small.shape[1] or y.stop == small.shape[0]
         minimum = params.edge_area if at_edge else params.min_area
