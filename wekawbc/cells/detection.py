@@ -5,16 +5,20 @@ field's red cells, on the blue side. The field itself is the reference, so the r
 the stain does to red cells and plasma (pink, bluish, pale):
 
 1. Work at ``working_size`` pixels on the longer side; smooth ``B - G`` (the nucleus score) and
-   CIE L*a*b*. *Stained* pixels are those darker than Otsu's threshold of the grey level; the
-   *red-cell reference* is the stained pixels not already nucleus-like: their median score and
-   colour, and the spread of each (95th percentile minus median).
+   CIE L*a*b*. *Stained* pixels are those darker than Otsu's threshold of the grey level. The
+   *red-cell colour* is the mean and covariance of the most typical ``colour_support`` share of the
+   stained pixels (concentration steps of the minimum-covariance-determinant estimator): red cells
+   are the bulk of a field's stained pixels whatever hue the stain gives them, so nuclei, cytoplasm
+   and platelets are left out of it even when red cells stain as blue as a nucleus. The red-cell
+   *score* reference is the stained pixels not already nucleus-like: their median ``B - G`` and its
+   spread (95th percentile minus median).
 2. Nucleus candidates: score above the largest of Otsu's threshold, the field median +
-   ``blue_floor`` and the red-cell median + ``red_cell_spread`` spreads (the last is what keeps
-   bluish red cells out). Parts under ``min_nucleus_area`` of the field are dropped (platelets,
-   debris); parts closer than ``lobe_gap`` of the field side are one cell's lobes.
+   ``blue_floor`` and the red-cell median + ``red_cell_spread`` spreads, and colour at least
+   ``candidate_distance`` (Mahalanobis) from the red-cell colour -- the last is what keeps bluish
+   red cells out of a nucleus's group. Parts under ``min_nucleus_area`` of the field are dropped
+   (platelets, debris); parts closer than ``lobe_gap`` of the field side are one cell's lobes.
 3. Each group is judged by what it is, against the field's own red cells:
-   * *colour*: the median Mahalanobis distance of its L*a*b* from the red cells (their covariance,
-     scaled so 95 % of red-cell pixels lie within 1)
+   * *colour*: the median Mahalanobis distance of its L*a*b* from the red-cell colour
      (a red-cell cluster, however blue, stays near the red-cell colour; chromatin does not);
    * *size*: its area over the typical red-cell area (the red-cell radius is the median height of
      the distance-transform peaks of the stained pixels) -- platelet clumps are smaller;
@@ -56,7 +60,7 @@ class DetectionParams:
     working_size: int = 320
     smooth_sigma: float = 1.5
     blue_floor: float = 0.12         # B - G above the field's median, in [0, 1] intensity units
-    red_cell_spread: float = 3.0     # B - G above the red cells' median, in red-cell spreads
+    red_cell_spread: float = 2.5     # B - G above the red cells' median, in red-cell spreads
     min_nucleus_area: float = 0.004  # fraction of the field's area
     lobe_gap: float = 0.03           # fraction of the field's longer side
     crop_margin: float = 0.35        # of the nucleus group's larger side, on each side
