@@ -248,3 +248,20 @@ def test_validate_cells_refuses_a_box_that_does_not_fit_its_image(datasets, tmp_
     assert code != 0 and len(err) == 1 and err[0].startswith("wekawbc: error: ")
     assert "box 260,177,900,376 does not fit the 640x480 image" in err[0]
     assert not out.exists()
+
+
+def test_bluish_red_cells_do_not_hide_the_nucleus(datasets):
+    """Development fields where red cells recoloured blue-violet hid the leukocyte from the earlier
+    detector (its red-cell reference took the red cells for nuclei): each annotated leukocyte is found,
+    and nothing else."""
+    from wekawbc.cells.detection import box_iou
+    from wekawbc.cells.validation import field_image, truth_boxes
+
+    names = {"BloodImage_00007", "BloodImage_00041", "BloodImage_00066", "BloodImage_00069"}
+    records = [r for r in load_dataset(datasets / "bccd") if r.image.stem in names]
+    assert len(records) == len(names) and not any(in_share(r, "held-out") for r in records)
+    for record in records:
+        truth = truth_boxes(record)
+        found = isolate_leukocytes(field_image(record, "bluish"))
+        assert len(found) == len(truth) == 1, record.image.name
+        assert box_iou(found[0].box, truth[0]) >= 0.5 and found[0].confidence >= 0.5
