@@ -147,7 +147,9 @@ def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_lik
         red = ~nucleus_like if (~nucleus_like).any() else np.ones(grey.shape, bool)
     values = score[red]
     median = float(np.median(values))
-    colours = lab[stained if stained.sum() > 10 else red].astype(np.float64)
+    # Where stained pixels are few (under 15 % of the field), leukocytes may be most of them: the
+    # stained pixels that are not nucleus-like (or the unstained rest) describe the colour instead.
+    colours = lab[red if stained.sum() < 0.15 * stained.size else stained].astype(np.float64)
     colour, precision = _robust_colour(colours[::max(1, len(colours) // 5000)], params.colour_support)
     depth = cv2.distanceTransform(stained.astype(np.uint8), cv2.DIST_L2, 5)
     peaks = (depth >= cv2.dilate(depth, np.ones((7, 7), np.uint8))) & (depth > 2)
