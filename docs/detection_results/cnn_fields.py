@@ -1,6 +1,9 @@
 """CNN accuracy on the labelled single-leukocyte bccd fields: field centre vs detected cell vs annotated box.
 
-Run: PYTHONPATH=. python3 docs/detection_results/cnn_fields.py MODEL.pt ../shared/datasets/bccd OUT.json
+Run: PYTHONPATH=. python3 docs/detection_results/cnn_fields.py MODEL.pt ../shared/datasets/bccd OUT.json [SHARE]
+
+SHARE (``development`` or ``held-out``, wekawbc.cells.validation.in_share) keeps only that share's
+fields: a model trained on the development share's box crops is scored on the held-out fields.
 """
 import json
 import subprocess
@@ -10,16 +13,17 @@ import numpy as np
 
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.fields import field_cells
-from wekawbc.cells.validation import truth_boxes
+from wekawbc.cells.validation import in_share, truth_boxes
 from wekawbc.cnn.fields import cell_crop
 from wekawbc.cnn.images import prepare_crop
 from wekawbc.cnn.model_file import load_model
 from wekawbc.cnn.training import predict_proba
 
 model_path, source, out = sys.argv[1:4]
+share = sys.argv[4] if len(sys.argv) > 4 else "all"
 model, payload = load_model(model_path)
 pre = model.preprocessing
-records = [r for r in load_dataset(source) if r.label and r.extra.get("n_wbc_boxes") == "1"]
+records = [r for r in load_dataset(source) if r.label and r.extra.get("n_wbc_boxes") == "1" and in_share(r, share)]
 centre, detected, boxed, y, found = [], [], [], [], 0
 blank = np.zeros((pre.image_size, pre.image_size, 3), np.uint8)
 for record in records:
@@ -32,7 +36,7 @@ for record in records:
     y.append(model.labels.index(record.label))
 y = np.array(y)
 result = {"command": " ".join(sys.argv), "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-          capture_output=True, text=True).stdout.strip(), "model": model_path,
+          capture_output=True, text=True).stdout.strip(), "model": model_path, "share": share,
           "model_training": {"command": payload["extra"]["command"], "settings": payload["settings"],
                              "stop_reason": payload["stop_reason"]},
           "fields": len(records), "fields_with_a_detection": found,

@@ -5,16 +5,20 @@ field's red cells, on the blue side. The field itself is the reference, so the r
 the stain does to red cells and plasma (pink, bluish, pale):
 
 1. Work at ``working_size`` pixels on the longer side; smooth ``B - G`` (the nucleus score) and
-   CIE L*a*b*. *Stained* pixels are those darker than Otsu's threshold of the grey level; the
-   *red-cell reference* is the stained pixels not already nucleus-like: their median score and
-   colour, and the spread of each (95th percentile minus median).
+   CIE L*a*b*. *Stained* pixels are those darker than Otsu's threshold of the grey level. The
+   *red-cell colour* is the mean and covariance of the most typical ``colour_support`` share of the
+   stained pixels (concentration steps of the minimum-covariance-determinant estimator): red cells
+   are the bulk of a field's stained pixels whatever hue the stain gives them, so nuclei, cytoplasm
+   and platelets are left out of it even when red cells stain as blue as a nucleus. The red-cell
+   *score* reference is the stained pixels not already nucleus-like: their median ``B - G`` and its
+   spread (95th percentile minus median).
 2. Nucleus candidates: score above the largest of Otsu's threshold, the field median +
-   ``blue_floor`` and the red-cell median + ``red_cell_spread`` spreads (the last is what keeps
-   bluish red cells out). Parts under ``min_nucleus_area`` of the field are dropped (platelets,
-   debris); parts closer than ``lobe_gap`` of the field side are one cell's lobes.
+   ``blue_floor`` and the red-cell median + ``red_cell_spread`` spreads, and colour at least
+   ``candidate_distance`` (Mahalanobis) from the red-cell colour -- the last is what keeps bluish
+   red cells out of a nucleus's group. Parts under ``min_nucleus_area`` of the field are dropped
+   (platelets, debris); parts closer than ``lobe_gap`` of the field side are one cell's lobes.
 3. Each group is judged by what it is, against the field's own red cells:
-   * *colour*: the median Mahalanobis distance of its L*a*b* from the red cells (their covariance,
-     scaled so 95 % of red-cell pixels lie within 1)
+   * *colour*: the median Mahalanobis distance of its L*a*b* from the red-cell colour
      (a red-cell cluster, however blue, stays near the red-cell colour; chromatin does not);
    * *size*: its area over the typical red-cell area (the red-cell radius is the median height of
      the distance-transform peaks of the stained pixels) -- platelet clumps are smaller;
@@ -56,12 +60,14 @@ class DetectionParams:
     working_size: int = 320
     smooth_sigma: float = 1.5
     blue_floor: float = 0.12         # B - G above the field's median, in [0, 1] intensity units
-    red_cell_spread: float = 3.0     # B - G above the red cells' median, in red-cell spreads
+    red_cell_spread: float = 2.5     # B - G above the red cells' median, in red-cell spreads
     min_nucleus_area: float = 0.004  # fraction of the field's area
     lobe_gap: float = 0.03           # fraction of the field's longer side
     crop_margin: float = 0.35        # of the nucleus group's larger side, on each side
     merge_overlap: float = 0.1       # cells overlapping this much (of the smaller box) are segmented as one
-    min_colour_distance: float = 1.5  # Mahalanobis L*a*b* distance from the red cells, in red-cell spreads
+    colour_support: float = 0.75     # share of the stained pixels that describes the red cells' colour
+    candidate_distance: float = 3.0  # nucleus pixels lie this far from the red cells' colour (Mahalanobis)
+    min_colour_distance: float = 4.5  # a group's median Mahalanobis L*a*b* distance from the red cells
     min_area: float = 1.65           # nucleus area, in typical red-cell areas
     edge_area: float = 2.2           # the same, for a group cut by the field border
     min_confidence: float = 0.5
@@ -105,16 +111,35 @@ class _Reference:
     score: float
     score_spread: float
     colour: np.ndarray
-    precision: np.ndarray  # inverse covariance of the red cells' L*a*b*, scaled so their 95th percentile is 1
+    precision: np.ndarray  # inverse covariance of the red cells' L*a*b*
     cell_area: float
 
     def colour_distance(self, lab: np.ndarray) -> np.ndarray:
-        """Mahalanobis distance of L*a*b* rows from the red cells, in red-cell spreads."""
+        """Mahalanobis distance of L*a*b* rows from the red cells."""
         centred = lab - self.colour
         return np.sqrt(np.einsum("ij,jk,ik->i", centred, self.precision, centred))
 
 
-def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_like: np.ndarray) -> _Reference:
+def _robust_colour(colours: np.ndarray, support: float, steps: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and inverse covariance of the most typical ``support`` share of ``colours`` (rows of L*a*b*).
+
+    Concentration steps of the minimum-covariance-determinant estimator, started from the median:
+    the red cells, the bulk of a field's stained pixels, are described without the nuclei, cytoplasm
+    and platelets among them, whatever colour the stain gives either.
+    """
+    centre = np.median(colours, axis=0)
+    covariance = np.cov(colours, rowvar=False)
+    for _ in range(steps):
+        precision = np.linalg.inv(covariance + 0.5 * np.eye(3))  # half a unit of L*a*b* regularises flat fields
+        centred = colours - centre
+        distance = np.einsum("ij,jk,ik->i", centred, precision, centred)
+        typical = colours[distance <= np.quantile(distance, support)]
+        centre, covariance = typical.mean(axis=0), np.cov(typical, rowvar=False)
+    return centre, np.linalg.inv(covariance + 0.5 * np.eye(3))
+
+
+def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_like: np.ndarray,
+               params: DetectionParams) -> _Reference:
     stained = grey > threshold_otsu(grey) if np.ptp(grey) > 0 else np.ones(grey.shape, bool)
     red = stained & ~nucleus_like
     few = red.sum() < 0.15 * red.size
@@ -122,19 +147,17 @@ def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_lik
         red = ~nucleus_like if (~nucleus_like).any() else np.ones(grey.shape, bool)
     values = score[red]
     median = float(np.median(values))
-    colours = lab[red].astype(np.float64)
-    colour = np.median(colours, axis=0)
-    covariance = np.cov(colours, rowvar=False) if len(colours) > 3 else np.eye(3)
-    precision = np.linalg.inv(covariance + np.eye(3))  # 1 unit of L*a*b* regularises flat fields
-    reference = _Reference(median, 0.0, colour, precision, 0.0)
-    spread = max(float(np.percentile(reference.colour_distance(colours), 95)), 1e-6)
+    # Where stained pixels are few (under 15 % of the field), leukocytes may be most of them: the
+    # stained pixels that are not nucleus-like (or the unstained rest) describe the colour instead.
+    colours = lab[red if stained.sum() < 0.15 * stained.size else stained].astype(np.float64)
+    colour, precision = _robust_colour(colours[::max(1, len(colours) // 5000)], params.colour_support)
     depth = cv2.distanceTransform(stained.astype(np.uint8), cv2.DIST_L2, 5)
     peaks = (depth >= cv2.dilate(depth, np.ones((7, 7), np.uint8))) & (depth > 2)
     # A field with few red cells (under 15 % of it) gives no size reference: a red cell is taken as
     # 1/40 of the field's longer side across (about what the shared smear fields show).
     radius = max(grey.shape) / 40 if few or not peaks.any() else float(np.median(depth[peaks]))
     return _Reference(median, max(float(np.percentile(values, 95)) - median, 1e-3), colour,
-                      precision / spread ** 2, np.pi * radius ** 2)
+                      precision, np.pi * radius ** 2)
 
 
 @dataclass(frozen=True)
@@ -164,9 +187,10 @@ def _nucleus_groups(rgb: np.ndarray, params: DetectionParams) -> list[_Candidate
     base = float(np.median(score)) + params.blue_floor
     if np.ptp(score) > 0:
         base = max(float(threshold_otsu(score)), base)
-    reference = _red_cells(score, lab, grey, score > base)
+    reference = _red_cells(score, lab, grey, score > base, params)
     threshold = max(base, reference.score + params.red_cell_spread * reference.score_spread)
-    labels, count = ndi.label(score > threshold)
+    distance = reference.colour_distance(lab.reshape(-1, 3).astype(np.float64)).reshape(score.shape)
+    labels, count = ndi.label((score > threshold) & (distance > params.candidate_distance))
     if count == 0:
         return []
     sizes = np.bincount(labels.ravel())
@@ -183,7 +207,7 @@ def _nucleus_groups(rgb: np.ndarray, params: DetectionParams) -> list[_Candidate
         if where is None:
             continue
         inside = groups[where] == number
-        colour = float(np.median(reference.colour_distance(lab[where][inside].astype(np.float64))))
+        colour = float(np.median(distance[where][inside]))
         y, x = where
         at_edge = x.start == 0 or y.start == 0 or x.stop == small.shape[1] or y.stop == small.shape[0]
         minimum = params.edge_area if at_edge else params.min_area
