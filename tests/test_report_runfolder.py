@@ -136,7 +136,7 @@ def test_report_compares_runs_and_marks_the_best(good_run, tmp_path, capsys):
                      title="worse")
     assert main(["report", str(good_run[0]), str(tmp_path / "worse"), "-o", str(tmp_path / "cmp")]) == 0
     out = capsys.readouterr().out
-    accuracy_row = next(line for line in out.splitlines() if line.startswith("| Accuracy (%)"))
+    accuracy_row = next(line for line in out.splitlines() if line.startswith("| Correctly Classified (%)"))
     good, bad = accuracy_row.split("|")[2:4]
     assert good.strip().startswith("**") and not bad.strip().startswith("**")
     error_row = next(line for line in out.splitlines() if line.startswith("| Mean absolute error"))

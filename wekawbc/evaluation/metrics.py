@@ -18,10 +18,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Metric", "METRICS", "summary_metrics", "class_metrics", "weighted_metrics", "metric"]
+__all__ = ["Metric", "METRICS", "IMBALANCE_METRICS", "summary_metrics", "class_metrics", "weighted_metrics", "metric"]
 
 Unit = Literal["count", "percent", "fraction", "bits", "bits/instance", "error", "cost"]
-Scope = Literal["summary", "class", "weighted"]
+Scope = Literal["summary", "class", "weighted", "imbalance"]
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,8 @@ class Metric:
         ``bits/instance``, ``error`` (a mean error of probabilities) or ``cost``.
     scope : str
         ``summary`` (one number), ``class`` (one per class) or ``weighted`` (Weka's "Weighted Avg."
-        of a ``class`` metric).
+        of a ``class`` metric); ``imbalance`` for the engine's scikit-learn/imbalanced-learn extras
+        (:data:`IMBALANCE_METRICS`, keys of ``report.json``'s ``imbalance``), which Weka does not print.
     engine : bool
         Whether the evaluation engine computes it from predictions (False: only Weka's bridge
         reports it, e.g. costs, which need a cost matrix).
@@ -199,6 +200,22 @@ _ENTRIES: tuple[Metric, ...] = (
 
 #: Every metric by name, in the registry's order.
 METRICS: dict[str, Metric] = {entry.name: entry for entry in _ENTRIES}
+
+
+#: The engine's imbalance extras (``EvaluationResult.imbalance_metrics()``; Weka prints none of
+#: them), one-number ones only, in report order; ``text_key`` is the key in that dict.
+IMBALANCE_METRICS: dict[str, Metric] = {m.name: m for m in (
+    Metric("balanced_accuracy", "Balanced accuracy", None, "balanced_accuracy", True, "fraction", "imbalance"),
+    Metric("macro_f1", "Macro F1", None, "macro_f1", True, "fraction", "imbalance"),
+    Metric("micro_f1", "Micro F1", None, "micro_f1", True, "fraction", "imbalance"),
+    Metric("g_mean_multiclass", "G-mean (multi-class)", None, "g_mean_multiclass", True, "fraction", "imbalance"),
+    Metric("iba_weighted", "IBA (support-weighted)", None, "iba_weighted", True, "fraction", "imbalance"),
+    Metric("mcc_multiclass", "MCC (multi-class)", None, "mcc_multiclass", True, "fraction", "imbalance"),
+    Metric("roc_auc_ovr_macro", "ROC AUC (one-vs-rest, macro)", None, "roc_auc_ovr_macro", True, "fraction",
+           "imbalance"),
+    Metric("brier_multiclass", "Brier score (multi-class)", None, "brier_multiclass", False, "error", "imbalance"),
+    Metric("mse", "MSE (Weka's RMSE squared)", None, "mse", False, "error", "imbalance"),
+)}
 
 
 def metric(name: str) -> Metric:

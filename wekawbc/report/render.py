@@ -22,7 +22,7 @@ from urllib.parse import quote
 import jinja2
 
 from wekawbc._io import WekawbcError, atomic_write_text
-from wekawbc.evaluation.metrics import METRICS, class_metrics
+from wekawbc.evaluation.metrics import IMBALANCE_METRICS, METRICS, class_metrics
 
 __all__ = ["render_run_markdown", "render_run_html", "compare_runs", "render_runs_markdown", "render_runs_html",
            "markdown_code", "markdown_fence", "markdown_table", "markdown_text", "Cell", "render_html", "format_number",
@@ -44,30 +44,20 @@ _CLASS_COLUMNS = tuple((m.text_key, m.label) for m in class_metrics() if m.text_
 _SUMMARY_ROWS = tuple((METRICS[name].text_key, METRICS[name].label) for name in (
     "correct", "pct_correct", "incorrect", "pct_incorrect", "kappa", "mean_absolute_error", "root_mean_squared_error",
     "relative_absolute_error", "root_relative_squared_error", "unclassified", "total_instances"))
-_IMBALANCE_ROWS = (("balanced_accuracy", "Balanced accuracy (mean recall)"), ("macro_f1", "Macro F1"),
-                   ("micro_f1", "Micro F1"), ("g_mean_multiclass", "G-mean (geometric mean of recalls)"),
-                   ("iba_weighted", "Index of balanced accuracy (support-weighted)"),
-                   ("mcc_multiclass", "MCC, multi-class (R_K)"), ("kappa", "Kappa"),
-                   ("roc_auc_ovr_macro", "ROC AUC, one-vs-rest macro"),
-                   ("brier_multiclass", "Brier score (sum over classes)"), ("mse", "MSE (Weka's RMSE squared)"))
+_IMBALANCE_ROWS = tuple((str(m.text_key), m.label) for m in IMBALANCE_METRICS.values())
 
-#: Metrics of the side-by-side table: (key, label, higher is better), read by :func:`_run_value`.
-RUN_METRICS: tuple[tuple[str, str, bool], ...] = (
-    ("summary.correct_pct", "Accuracy (%)", True),
-    ("summary.kappa", "Kappa", True),
-    ("weighted_avg.precision", "Weighted precision", True),
-    ("weighted_avg.recall", "Weighted recall", True),
-    ("weighted_avg.f_measure", "Weighted F-measure", True),
-    ("weighted_avg.mcc", "Weighted MCC", True),
-    ("weighted_avg.roc_area", "Weighted ROC Area", True),
-    ("weighted_avg.prc_area", "Weighted PRC Area", True),
-    ("macro_avg.f_measure", "Macro F-measure (Weka)", True),
-    ("imbalance.balanced_accuracy", "Balanced accuracy", True),
-    ("imbalance.g_mean_multiclass", "G-mean", True),
-    ("imbalance.mcc_multiclass", "MCC (multi-class)", True),
-    ("summary.mean_absolute_error", "Mean absolute error", False),
-    ("summary.root_mean_squared_error", "Root mean squared error", False),
-)
+#: Metrics of the side-by-side table: (key, label, higher is better), read by :func:`_run_value`;
+#: labels and directions from the metric registry.
+RUN_METRICS: tuple[tuple[str, str, bool], ...] = tuple(
+    (path, m.label, bool(m.higher_is_better)) for path, m in (
+        ("summary.correct_pct", METRICS["pct_correct"]), ("summary.kappa", METRICS["kappa"]),
+        *((f"weighted_avg.{name}", METRICS[f"weighted_{name}"]) for name in ("precision", "recall", "f_measure", "mcc",
+                                                                             "roc_area", "prc_area")),
+        ("macro_avg.f_measure", METRICS["unweighted_macro_f_measure"]),
+        *((f"imbalance.{name}", IMBALANCE_METRICS[name]) for name in ("balanced_accuracy", "g_mean_multiclass",
+                                                                      "mcc_multiclass")),
+        ("summary.mean_absolute_error", METRICS["mean_absolute_error"]),
+        ("summary.root_mean_squared_error", METRICS["root_mean_squared_error"])))
 
 
 def format_number(value: Any, digits: int = 4) -> str:

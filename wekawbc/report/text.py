@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from wekawbc.evaluation.metrics import IMBALANCE_METRICS
+
 __all__ = ["imbalance_text", "bootstrap_text"]
 
 
@@ -23,12 +25,8 @@ def imbalance_text(metrics: dict[str, Any], labels: tuple[str, ...]) -> str:
     for label in labels:
         lines.append(" " * 17 + _cell(metrics["specificity"][label], 13) + _cell(metrics["g_mean"][label])
                      + _cell(metrics["iba"][label]) + f"{metrics['support'][label]:<9g}" + label)
-    scalars = (("Balanced accuracy", "balanced_accuracy"), ("Macro F1", "macro_f1"), ("Micro F1", "micro_f1"),
-               ("G-mean (multi-class)", "g_mean_multiclass"), ("IBA (support-weighted)", "iba_weighted"),
-               ("MCC (multi-class)", "mcc_multiclass"), ("ROC AUC (one-vs-rest, macro)", "roc_auc_ovr_macro"),
-               ("Brier score (multi-class)", "brier_multiclass"), ("MSE (Weka's RMSE squared)", "mse"))
     lines.append("")
-    lines.extend(f"{name:<35}{_cell(metrics[key]).rstrip()}" for name, key in scalars)
+    lines.extend(f"{m.label:<35}{_cell(metrics[str(m.text_key)]).rstrip()}" for m in IMBALANCE_METRICS.values())
     return "\n".join(lines) + "\n"
 
 
