@@ -104,3 +104,29 @@ def test_parquet_in_blocks_reads_back_as_the_table(tmp_path: Path):
     assert list(back.columns) == [*"abcd", "class"]
     np.testing.assert_array_equal(back[list("abcd")].to_numpy(), matrix)
     assert [None if pd.isna(v) else v for v in back["class"]] == _LABELS
+
+
+def test_two_runs_sharing_a_cache_extract_once_and_agree(cells, tmp_path: Path):
+    """Two runs at once on the same images and cache (the five-class and binary grids of docs/, say):
+    one extracts, the other waits and reads its table; before the lock, one removed the other's parts."""
+    import threading
+
+    executors = [_Counting(), _Counting()]
+    tables: list = [None, None]
+    errors: list[BaseException] = []
+
+    def run(number: int) -> None:
+        try:
+            tables[number] = extract_table(cells, {}, tmp_path / "shared", executors[number], progress=False)
+        except BaseException as error:  # reported below, on the test's thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(number,)) for number in (0, 1)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert sorted(len(executor.tasks) for executor in executors) == [0, 5]  # one extracted, one read the cache
+    assert sorted(table.from_cache for table in tables) == [False, True]
+    np.testing.assert_array_equal(tables[0].values, tables[1].values)

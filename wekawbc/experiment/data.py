@@ -18,6 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from filelock import FileLock
 
 from wekawbc import __version__
 from wekawbc._io import WekawbcError, atomic_write, atomic_write_text
@@ -224,6 +225,17 @@ def extract_table(selection: CellSelection, parameters: dict[str, Any], cache_di
     key = hashlib.sha256(key_text.encode()).hexdigest()[:20]
     cache_file = inside(cache_dir, f"features-{slug(selection.name)}-{key}.csv")
     failures_file = cache_file.with_suffix(".failures.txt")
+    # One extraction per cache file at a time: two runs sharing a cache (the five-class and binary
+    # grids on the same images, say) would otherwise join and remove each other's parts. The
+    # second waits, then reads what the first wrote.
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with FileLock(f"{cache_file}.lock"):
+        return _cached_or_extracted(selection, parameters, executor, progress, cache_file, failures_file, fingerprint)
+
+
+def _cached_or_extracted(selection: CellSelection, parameters: dict[str, Any], executor, progress: bool,
+                         cache_file: Path, failures_file: Path, fingerprint: str) -> FeatureTable:
+    """The cache file's table when it holds the selection, else the extraction (resumed from its parts)."""
     # The same images at another path (a moved or re-mounted data set) are extracted afresh.
     if cache_file.is_file():
         table = _read_table(cache_file, failures_file, fingerprint, True)
