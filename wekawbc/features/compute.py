@@ -123,19 +123,35 @@ def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
         size = (max(int(patch.shape[1] * scale), 2), max(int(patch.shape[0] * scale), 2))
         patch = cv2.resize(patch, size, interpolation=cv2.INTER_AREA)
         inside = cv2.resize(inside.astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
-    low, high = np.percentile(patch[inside], [1, 99]) if inside.any() else (0.0, 1.0)
-    levels = np.clip((patch - low) / max(high - low, 1e-6) * GLCM_LEVELS, 0, GLCM_LEVELS - 1).astype(np.uint8) + 1
-    levels[~inside] = 0
-    matrix = graycomatrix(levels, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=GLCM_LEVELS + 1,
+    matrix = quantised_glcm(patch, inside, GLCM_LEVELS)
+    if matrix is None:
+        return {}
+    values = _haralick(matrix)
+    values["Entropy"] = glcm_entropy(matrix)
+    return {name: (value if math.isfinite(value) else math.nan) for name, value in values.items()}
+
+
+def quantised_glcm(values: np.ndarray, inside: np.ndarray, levels: int) -> np.ndarray | None:
+    """Normalised grey-level co-occurrence matrices of ``values`` where ``inside`` holds.
+
+    ``values`` are quantised to ``levels`` grey levels between their 1st and 99th percentiles
+    inside; pixels outside get level 0, which is dropped from the matrices. Distance 1, angles 0°,
+    45°, 90° and 135°, symmetric: shape ``(levels, levels, 1, 4)``, each angle's matrix summing to 1.
+    None when an angle has no pair of inside pixels.
+    """
+    low, high = np.percentile(values[inside], [1, 99]) if inside.any() else (0.0, 1.0)
+    quantised = np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1
+    quantised[~inside] = 0
+    matrix = graycomatrix(quantised, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=levels + 1,
                           symmetric=True)[1:, 1:].astype(np.float64)
     totals = matrix.sum(axis=(0, 1), keepdims=True)
-    if not totals.all():
-        return {}
-    matrix /= totals
-    values = _haralick(matrix)
+    return matrix / totals if totals.all() else None
+
+
+def glcm_entropy(matrix: np.ndarray) -> float:
+    """Shannon entropy (bits) of normalised co-occurrence matrices, averaged over the angles."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        values["Entropy"] = float(np.nansum(-matrix * np.log2(matrix), axis=(0, 1)).mean())
-    return {name: (value if math.isfinite(value) else math.nan) for name, value in values.items()}
+        return float(np.nansum(-matrix * np.log2(matrix), axis=(0, 1)).mean())
 
 
 _I, _J = (np.arange(GLCM_LEVELS, dtype=np.float64).reshape(shape) for shape in ((-1, 1, 1, 1), (1, -1, 1, 1)))

@@ -29,7 +29,9 @@ import math
 import cv2
 import numpy as np
 from skimage.color import rgb2hed
-from skimage.feature import graycomatrix, graycoprops
+from skimage.feature import graycoprops
+
+from wekawbc.features.compute import glcm_entropy, quantised_glcm
 
 __all__ = ["BLUR_SIGMA", "CELL_DIAMETER_PX", "GRANULE_SIGMA", "INVARIANT_FEATURES", "invariant_features"]
 
@@ -107,20 +109,13 @@ def _granularity(density: np.ndarray, mask: np.ndarray, name: str) -> dict[str, 
     fine = relative - cv2.GaussianBlur(relative, (0, 0), GRANULE_SIGMA)
     if relative[mask].std() > 0:
         values[f"{name}_Granularity_FineShare"] = float(fine[mask].std() / relative[mask].std())
-    low, high = np.percentile(relative[mask], [1, 99])
-    levels = np.clip((relative - low) / max(high - low, 1e-6) * _LEVELS, 0, _LEVELS - 1).astype(np.uint8) + 1
-    levels[~mask] = 0
-    matrix = graycomatrix(levels, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=_LEVELS + 1,
-                          symmetric=True)[1:, 1:].astype(np.float64)
-    totals = matrix.sum(axis=(0, 1), keepdims=True)
-    if not totals.all():
+    matrix = quantised_glcm(relative, mask, _LEVELS)
+    if matrix is None:
         return values
-    matrix /= totals
     for prop in ("Contrast", "Homogeneity", "Correlation"):
         value = float(graycoprops(matrix, prop.lower()).mean())
         values[f"{name}_Granularity_{prop}"] = value if math.isfinite(value) else math.nan
-    with np.errstate(divide="ignore", invalid="ignore"):
-        values[f"{name}_Granularity_Entropy"] = float(np.nansum(-matrix * np.log2(matrix), axis=(0, 1)).mean())
+    values[f"{name}_Granularity_Entropy"] = glcm_entropy(matrix)
     return values
 
 
