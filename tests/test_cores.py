@@ -56,3 +56,16 @@ def test_a_process_pinned_to_one_core_uses_one_thread_everywhere(tmp_path: Path)
     # torch's training threads, Java's processor count (Weka's -num-slots 0, its GC threads) and
     # the extraction pool's default all follow the affinity; the caller's torch setting comes back.
     assert seen == {"usable": 1, "torch": 1, "torch_after": 4, "java": 1, "workers": 1}
+
+
+@pytest.mark.parametrize("given, expected", [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_torch_threads_wait_passively_unless_the_user_says_otherwise(given, expected):
+    """OpenMP's spin-waiting made CNN epochs several times slower beside busy processes
+    (benchmarks/bench_cnn_load.py): wekawbc sets the passive policy before torch loads."""
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    code = ("import os, sys\nimport wekawbc.cnn.training\nassert 'torch' in sys.modules\n"
+            "print(os.environ['OMP_WAIT_POLICY'])")
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == expected

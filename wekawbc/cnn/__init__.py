@@ -9,7 +9,15 @@ and ``wekawbc --help`` loads neither torch nor numpy.
 
 from __future__ import annotations
 
+import os
+
 from wekawbc._lazy import lazy_exports
+
+# Torch's OpenMP threads wait for each other by spinning unless told otherwise; beside other busy
+# processes that made an epoch six to ten times slower (9-14 s against 1.7 s passive, on 2 cores:
+# `python3 -m benchmarks cnn_load`). Set before any submodule imports torch, since OpenMP reads it
+# once, when it loads; a value the user set is kept.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from wekawbc.cnn.settings import Augmentation, TrainSettings
 
 _LAZY = {
