@@ -13,9 +13,9 @@ import os
 
 from wekawbc._lazy import lazy_exports
 
-# Torch's OpenMP threads wait for each other by spinning unless told otherwise; beside other busy
-# processes that made an epoch six to ten times slower (9-14 s against 1.7 s passive, on 2 cores:
-# `python3 -m benchmarks cnn_load`). Set before any submodule imports torch, since OpenMP reads it
+# Torch's OpenMP threads wait for each other by spinning unless told otherwise; beside two busy
+# processes on 2 cores that made an epoch 29 times its quiet time, against 1.4 times when they wait
+# passively (`python3 -m benchmarks cnn_load`, docs/BENCHMARKS.md). Set before any submodule imports torch, since OpenMP reads it
 # once, when it loads; a value the user set is kept.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from wekawbc.cnn.settings import Augmentation, TrainSettings
