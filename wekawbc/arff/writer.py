@@ -21,7 +21,7 @@ import pandas as pd
 
 from wekawbc._io import WekawbcError, atomic_write
 
-__all__ = ["weka_quote", "write_arff", "arff_writer", "parquet_writer", "write_csv"]
+__all__ = ["weka_quote", "write_arff", "arff_writer", "parquet_writer", "write_csv", "frame_of_rows"]
 
 # Characters that make Weka's Utils.quote wrap a string in single quotes, and their escapes.
 _NEEDS_QUOTES = set("\n\r'\"\\\t%\u001e ,{}")
@@ -39,7 +39,22 @@ def weka_quote(text: str) -> str:
 def _frame(frame_or_rows: pd.DataFrame | Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     if isinstance(frame_or_rows, pd.DataFrame):
         return frame_or_rows
-    return pd.DataFrame.from_records(list(frame_or_rows))
+    return frame_of_rows(list(frame_or_rows))
+
+
+def frame_of_rows(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Rows (dicts) as a frame whose text columns hold Python strings (object dtype).
+
+    pandas 3 stores text it infers in pyarrow where pyarrow is installed, and pyarrow refuses a
+    file name that is not UTF-8 (which Python keeps as surrogate escapes); as Python strings such
+    names reach the writers, which escape them. Other columns are inferred as pandas does.
+    """
+    names = list(columns) if columns is not None else list(dict.fromkeys(key for row in rows for key in row))
+    data = {}
+    for name in names:
+        values = [row.get(name) for row in rows]
+        data[name] = pd.Series(values, dtype=object if any(isinstance(v, str) for v in values) else None)
+    return pd.DataFrame(data, columns=names)
 
 
 def _number(value: Any) -> str:

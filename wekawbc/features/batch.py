@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pandas as pd
 
+from wekawbc.arff.writer import frame_of_rows
 from wekawbc._cores import usable_cores
 from wekawbc._io import WekawbcError, atomic_write_bytes
 from wekawbc.cells.dataset import CellDataset, CellRecord, Task, read_image
@@ -224,8 +225,8 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
                 rows.extend(found)
                 outcomes.append(outcome)
     columns = [*IDENTIFIER_COLUMNS[:-len(SCALE_COLUMNS)], *feature_names(), *SCALE_COLUMNS, "class"]
-    table = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(columns=columns)
-    return BatchResult(table, outcomes)
+    return BatchResult(frame_of_rows(rows, columns), outcomes)
+
 
 
 def rescale_to_dataset(table: pd.DataFrame) -> tuple[pd.DataFrame, Scale]:
