@@ -207,9 +207,57 @@ def timings(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
     return _table(["results file", "commands", "commit", "started", "wall"], rows)
 
 
+def _part(source: str, data: dict[str, Any], default: str) -> Any:
+    """The part of a results file a source names: ``FILE#a/b`` is ``data[a][b]``, a bare ``FILE`` its ``default``."""
+    _, _, path = source.partition("#")
+    for key in (path or default).split("/"):
+        data = data[key]
+    return data
+
+
+def cell_summary(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """A ``wekawbc validate-cells --json`` summary (segmentation Dice, lobes, granules: one row per class), as
+    the command prints it; ``FILE#lobes/held-out`` picks one summary of a file holding several."""
+    from wekawbc.cells.cli import summary_markdown
+
+    (source, data), = files
+    return summary_markdown(_part(source, data, "summary"))
+
+
+DETECTION_COLUMNS = {"fields": "fields", "annotated": "annotated", "found": "found", "matched": "matched",
+                     "recall": "recall", "precision": "precision", "false_per_field": "false / field",
+                     "false_per_field_red_cell_cluster": "red-cell cluster",
+                     "false_per_field_platelet_clump": "platelet clump", "false_per_field_edge": "edge",
+                     "false_per_field_poor_box": "poor box", "fields_without_detection": "fields without detection"}
+
+
+def detection(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """One row per ``wekawbc validate-cells --check detection --json`` file: share, stain, the detection counts,
+    recall, precision and the false detections per field by type."""
+    rows = []
+    for _, data in files:
+        (row,) = data["summary"].values()
+        rows.append([data["share"], data["stain"] or "as stained",
+                     *(_f(row[key]) if isinstance(row[key], float) else f"{row[key]}" for key in DETECTION_COLUMNS)])
+    return _table(["share", "stain", *DETECTION_COLUMNS.values()], rows)
+
+
+def audit_findings(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """``wekawbc audit PAPER --json``'s findings as ``wekawbc audit PAPER --markdown`` prints them, and its count."""
+    from wekawbc.papers.audit import Finding
+    from wekawbc.report.audit import findings_markdown
+
+    (_, data), = files
+    findings = [Finding(**finding) for finding in data["findings"]]
+    counts = data["counts"]
+    return (findings_markdown(findings) + f"\n{data['paper']}: {len(findings)} findings: {counts['consistent']} "
+            f"consistent, {counts['inconsistent']} inconsistent, {counts['not checkable']} not checkable")
+
+
 RENDERERS: dict[str, Callable[[Sequence[tuple[str, dict[str, Any]]]], str]] = {
     f.__name__: f for f in (experiment_summary, repetition_1, run_per_class, minority_recall,
-                            confusion_matrix, weka_text, runs_side_by_side, comparison, timings)
+                            confusion_matrix, weka_text, runs_side_by_side, comparison, timings, cell_summary,
+                            detection, audit_findings)
 }
 
 
