@@ -12,7 +12,8 @@ experiment's repetition 1, the runs of one split). Every results file records wh
 library versions, the wall time); :func:`made_by_problems` says what one lacks.
 
 Without ``--check`` the tables are rewritten in place; with it nothing is written and the exit status
-is 1 when a document differs from its results files (the differing documents are named).
+is 1 when a document differs from its results files (the differing documents are named). Naming
+documents (``python3 -m benchmarks.docs_tables docs/cells.md``) renders those only.
 """
 
 from __future__ import annotations
@@ -284,12 +285,14 @@ def render(document: Path, text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m benchmarks.docs_tables", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a document differs")
+    parser.add_argument("only", nargs="*", metavar="DOCUMENT", type=Path,
+                        help="these Markdown files only (default: README.md and docs/*.md)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from wekawbc._io import atomic_write_text
 
     differ = []
-    for document in documents():
+    for document in [path.resolve() for path in args.only] or documents():
         text = document.read_text()
         new = render(document, text)
         if new != text:

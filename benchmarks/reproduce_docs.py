@@ -18,6 +18,8 @@ Parts, in order (a later part may read an earlier one's output):
     audit         wekawbc audit alkrimi2023 --json (docs/audit_alkrimi2023.md; results in docs/results/audit/)
     cells         wekawbc validate-cells: segmentation Dice on jtsc and bccd, detection on bccd in five stains
                   (docs/cells.md; results in docs/results/cells/)
+    demo          wekawbc demo (J48, RandomForest, SMO, Logistic, CNN on 1000 synthetic crops) and the Dice of the
+                  segmentation on its synthetic set (docs/experiment.md; results in docs/results/demo/)
 
 ``--collect-only`` rebuilds the results files from the outputs already in ``reports/`` (and their
 ``reports/reproduce/PART.made_by.json``) without running anything. See docs/REPRODUCE.md.
@@ -236,6 +238,11 @@ def _collect_cells(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, A
     return {path.name: _read(path) for path in sorted(part.work.glob("*.json"))}
 
 
+def _collect_demo(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {"demo.json": _experiment(part.work / "synthetic-five"),
+            "synthetic_segmentation.json": _read(part.work / "synthetic-segmentation.json")}
+
+
 def _collect_audit(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {"alkrimi2023.json": _read(part.work / "audit.json")}
 
@@ -256,6 +263,9 @@ PARTS: tuple[Part, ...] = (
     _cnn("cnn-five", "--task", "five"),
     Part("audit", (("audit", "alkrimi2023", "--json"),), _collect_audit, results=DOCS / "audit", stdout="audit.json"),
     _cells_part(),
+    Part("demo", (("demo", "--out", "reports/reproduce/demo", "--no-progress"),
+                  ("validate-cells", "reports/reproduce/demo/synthetic", "--check", "segmentation", "--json",
+                   "reports/reproduce/demo/synthetic-segmentation.json")), _collect_demo, results=DOCS / "demo"),
 )
 
 
