@@ -12,7 +12,8 @@ experiment's repetition 1, the runs of one split). Every results file records wh
 library versions, the wall time); :func:`made_by_problems` says what one lacks.
 
 Without ``--check`` the tables are rewritten in place; with it nothing is written and the exit status
-is 1 when a document differs from its results files (the differing documents are named).
+is 1 when a document differs from its results files (the differing documents are named). Naming
+documents (``python3 -m benchmarks.docs_tables docs/cells.md``) renders those only.
 """
 
 from __future__ import annotations
@@ -207,9 +208,57 @@ def timings(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
     return _table(["results file", "commands", "commit", "started", "wall"], rows)
 
 
+def _part(source: str, data: dict[str, Any], default: str) -> Any:
+    """The part of a results file a source names: ``FILE#a/b`` is ``data[a][b]``, a bare ``FILE`` its ``default``."""
+    _, _, path = source.partition("#")
+    for key in (path or default).split("/"):
+        data = data[key]
+    return data
+
+
+def cell_summary(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """A ``wekawbc validate-cells --json`` summary (segmentation Dice, lobes, granules: one row per class), as
+    the command prints it; ``FILE#lobes/held-out`` picks one summary of a file holding several."""
+    from wekawbc.cells.cli import summary_markdown
+
+    (source, data), = files
+    return summary_markdown(_part(source, data, "summary"))
+
+
+DETECTION_COLUMNS = {"fields": "fields", "annotated": "annotated", "found": "found", "matched": "matched",
+                     "recall": "recall", "precision": "precision", "false_per_field": "false / field",
+                     "false_per_field_red_cell_cluster": "red-cell cluster",
+                     "false_per_field_platelet_clump": "platelet clump", "false_per_field_edge": "edge",
+                     "false_per_field_poor_box": "poor box", "fields_without_detection": "fields without detection"}
+
+
+def detection(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """One row per ``wekawbc validate-cells --check detection --json`` file: share, stain, the detection counts,
+    recall, precision and the false detections per field by type."""
+    rows = []
+    for _, data in files:
+        (row,) = data["summary"].values()
+        rows.append([data["share"], data["stain"] or "as stained",
+                     *(_f(row[key]) if isinstance(row[key], float) else f"{row[key]}" for key in DETECTION_COLUMNS)])
+    return _table(["share", "stain", *DETECTION_COLUMNS.values()], rows)
+
+
+def audit_findings(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """``wekawbc audit PAPER --json``'s findings as ``wekawbc audit PAPER --markdown`` prints them, and its count."""
+    from wekawbc.papers.audit import Finding
+    from wekawbc.report.audit import findings_markdown
+
+    (_, data), = files
+    findings = [Finding(**finding) for finding in data["findings"]]
+    counts = data["counts"]
+    return (findings_markdown(findings) + f"\n{data['paper']}: {len(findings)} findings: {counts['consistent']} "
+            f"consistent, {counts['inconsistent']} inconsistent, {counts['not checkable']} not checkable")
+
+
 RENDERERS: dict[str, Callable[[Sequence[tuple[str, dict[str, Any]]]], str]] = {
     f.__name__: f for f in (experiment_summary, repetition_1, run_per_class, minority_recall,
-                            confusion_matrix, weka_text, runs_side_by_side, comparison, timings)
+                            confusion_matrix, weka_text, runs_side_by_side, comparison, timings, cell_summary,
+                            detection, audit_findings)
 }
 
 
@@ -236,12 +285,14 @@ def render(document: Path, text: str) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python3 -m benchmarks.docs_tables", description=__doc__.split("\n")[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a document differs")
+    parser.add_argument("only", nargs="*", metavar="DOCUMENT", type=Path,
+                        help="these Markdown files only (default: README.md and docs/*.md)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     from wekawbc._io import atomic_write_text
 
     differ = []
-    for document in documents():
+    for document in [path.resolve() for path in args.only] or documents():
         text = document.read_text()
         new = render(document, text)
         if new != text:

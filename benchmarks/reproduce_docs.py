@@ -1,7 +1,7 @@
-"""Regenerate every pbc figure of docs/ from the shared data: ``python3 -m benchmarks.reproduce_docs [PART ...]``.
+"""Regenerate the figures of docs/ from the shared data: ``python3 -m benchmarks.reproduce_docs [PART ...]``.
 
 Each part runs documented ``wekawbc`` commands (at ``nice -n 10``, one thread per process) from a
-clean work folder, then writes its results file under ``docs/results/pbc/`` (the numbers the docs
+clean work folder, then writes its results file under ``docs/results/`` (``pbc/`` unless said below) (the numbers the docs
 show, the commands, the commit and library versions that made them, the wall time); at the end the
 doc tables are rendered from the results files (:mod:`benchmarks.docs_tables`). Running it again
 gives the same files (the runs are seeded and deterministic; only the times and dates change).
@@ -15,6 +15,11 @@ Parts, in order (a later part may read an earlier one's output):
     cnn-five-split  the CNN (wekawbc cnn evaluate), RandomForest and J48 (wekawbc weka on weka-five's ARFF)
                   on one 66 % split of the same cells (docs/cnn.md)
     cnn-five      the CNN, 1 x 10-fold on Weka's folds, five-class (docs/cnn.md)
+    audit         wekawbc audit alkrimi2023 --json (docs/audit_alkrimi2023.md; results in docs/results/audit/)
+    cells         wekawbc validate-cells: segmentation Dice on jtsc and bccd, detection on bccd in five stains
+                  (docs/cells.md; results in docs/results/cells/)
+    demo          wekawbc demo (J48, RandomForest, SMO, Logistic, CNN on 1000 synthetic crops) and the Dice of the
+                  segmentation on its synthetic set (docs/experiment.md; results in docs/results/demo/)
 
 ``--collect-only`` rebuilds the results files from the outputs already in ``reports/`` (and their
 ``reports/reproduce/PART.made_by.json``) without running anything. See docs/REPRODUCE.md.
@@ -23,6 +28,7 @@ Parts, in order (a later part may read an earlier one's output):
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -57,6 +63,10 @@ class Part:
     """made_by -> {results file name: content without made_by}."""
     clean: tuple[str, ...] = field(default=())
     """Paths (from the repository root) removed before the commands run."""
+    results: Path = RESULTS
+    """The folder its results files go to."""
+    stdout: str | None = None
+    """A file of the work folder that the last command's standard output goes to (instead of the log)."""
 
     @property
     def work(self) -> Path:
@@ -87,10 +97,12 @@ def run_part(part: Part) -> dict[str, Any]:
     started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     t0 = time.perf_counter()
     with open(WORK / f"{part.name}.log", "w") as log:
-        for arguments in part.commands:
+        for i, arguments in enumerate(part.commands, 1):
             print(f"[{part.name}] {_display(arguments)}", flush=True)
-            subprocess.run(["nice", "-n", "10", sys.executable, "-m", "wekawbc", *arguments], cwd=ROOT, env=env,
-                           stdout=log, stderr=subprocess.STDOUT, check=True)
+            to_file = part.stdout is not None and i == len(part.commands)
+            with open(part.work / part.stdout, "w") if to_file else contextlib.nullcontext(log) as out:
+                subprocess.run(["nice", "-n", "10", sys.executable, "-m", "wekawbc", *arguments], cwd=ROOT,
+                               env=env, stdout=out, stderr=log if to_file else subprocess.STDOUT, check=True)
     made_by = {"commands": [_display(a) for a in part.commands], "commit": commit, "code_changed_since_commit": changed,
                "versions": library_versions(), "started": started,
                "wall_s": round(time.perf_counter() - t0, 1), "machine": f"{os.cpu_count()} CPUs, nice -n 10"}
@@ -98,12 +110,12 @@ def run_part(part: Part) -> dict[str, Any]:
     return made_by
 
 
-def _write_results(made_by: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
+def _write_results(folder: Path, made_by: dict[str, Any], results: dict[str, dict[str, Any]]) -> None:
     from wekawbc._io import atomic_write_text
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(parents=True, exist_ok=True)
     for name, content in results.items():
-        atomic_write_text(RESULTS / name, json.dumps({"made_by": made_by, **content}, indent=1,
+        atomic_write_text(folder / name, json.dumps({"made_by": made_by, **content}, indent=1,
                                                      ensure_ascii=False, allow_nan=False) + "\n")
 
 
@@ -201,6 +213,40 @@ def _report_part() -> Part:
                 _collect_report)
 
 
+DOCS = ROOT / "docs" / "results"
+JTSC, BCCD = "../shared/datasets/jtsc", "../shared/datasets/bccd"
+SHARES = ("held-out", "all", "development")
+STAINS = (None, "bluish", "violet", "orange", "pale")
+
+
+def _validation(dataset: str, check: str, share: str, *options: str) -> tuple[str, ...]:
+    """``wekawbc validate-cells`` writing its JSON to the cells part's work folder, named as its results file."""
+    name = f"{Path(dataset).name}-{check}-{share}{''.join('-' + o.lstrip('-') for o in options if o != '--stain')}"
+    return ("validate-cells", dataset, "--check", check, "--share", share, *options, "--json",
+            f"reports/reproduce/cells/{name}.json")
+
+
+def _cells_part() -> Part:
+    commands = [_validation(JTSC, "segmentation", share) for share in SHARES]
+    commands += [_validation(BCCD, "segmentation", share, "--fields") for share in ("all", "held-out")]
+    commands += [_validation(BCCD, "detection", share, *(("--stain", stain) if stain else ()))
+                 for share in ("development", "held-out") for stain in STAINS]
+    return Part("cells", tuple(commands), _collect_cells, results=DOCS / "cells")
+
+
+def _collect_cells(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {path.name: _read(path) for path in sorted(part.work.glob("*.json"))}
+
+
+def _collect_demo(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {"demo.json": _experiment(part.work / "synthetic-five"),
+            "synthetic_segmentation.json": _read(part.work / "synthetic-segmentation.json")}
+
+
+def _collect_audit(part: Part, made_by: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {"alkrimi2023.json": _read(part.work / "audit.json")}
+
+
 PARTS: tuple[Part, ...] = (
     Part("fast-j48", (("cnn", "subsample", PBC, "--class-counts", FAST_COUNTS, "-o", "reports/reproduce/fast-j48/pbc100"),
                       ("extract", "reports/reproduce/fast-j48/pbc100", "-o", "reports/reproduce/fast-j48/pbc100.arff",
@@ -215,6 +261,11 @@ PARTS: tuple[Part, ...] = (
     _report_part(),
     _split_part(),
     _cnn("cnn-five", "--task", "five"),
+    Part("audit", (("audit", "alkrimi2023", "--json"),), _collect_audit, results=DOCS / "audit", stdout="audit.json"),
+    _cells_part(),
+    Part("demo", (("demo", "--out", "reports/reproduce/demo", "--no-progress"),
+                  ("validate-cells", "reports/reproduce/demo/synthetic", "--check", "segmentation", "--json",
+                   "reports/reproduce/demo/synthetic-segmentation.json")), _collect_demo, results=DOCS / "demo"),
 )
 
 
@@ -236,7 +287,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             made_by = run_part(part)
             print(f"[{part.name}] {made_by['wall_s']:.0f} s", flush=True)
-        _write_results(made_by, part.collect(part, made_by))
+        _write_results(part.results, made_by, part.collect(part, made_by))
     from benchmarks.docs_tables import main as tables
 
     return tables([])

@@ -8,7 +8,7 @@ import math
 
 from wekawbc.cells.options import add_index_options, index_format
 
-__all__ = ["register"]
+__all__ = ["register", "summary_markdown"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -39,7 +39,8 @@ def _number(value: float) -> str:
         f"{value:.3f}" if isinstance(value, float) else str(value))
 
 
-def _table(summary: dict[str, dict[str, float]]) -> str:
+def summary_markdown(summary: dict[str, dict[str, float]]) -> str:
+    """A validation summary (``--json``'s ``summary``: one row per class) as the Markdown table the command prints."""
     keys = list(next(iter(summary.values())).keys())
     lines = ["| class | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
     lines += [f"| {name} | " + " | ".join(_number(row[key]) for key in keys) + " |" for name, row in summary.items()]
@@ -60,17 +61,17 @@ def _validate(args: argparse.Namespace) -> int:
     progress = partial(progress_bar, unit="image", desc=args.check)
     if args.check == "segmentation":
         summary = validation.validate_segmentation(records, fields=args.fields, progress=progress).summary()
-        text = _table(summary)
+        text = summary_markdown(summary)
     elif args.check == "detection":
         report = validation.validate_detection(records, stain=args.stain, progress=progress)
         summary = {args.stain or "all": report.summary()}
-        text = _table(summary)
+        text = summary_markdown(summary)
     elif args.check == "granules":
         summary = validation.validate_granules(records, progress=progress).summary()
-        text = _table(summary)
+        text = summary_markdown(summary)
     else:
         summary = validation.validate_lobes(records, progress=progress).summary()
-        text = _table(summary)
+        text = summary_markdown(summary)
     print(text)
     if args.json:
         atomic_write_text(args.json, json.dumps({"dataset": str(args.dataset), "check": args.check,
