@@ -255,10 +255,18 @@ def audit_findings(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
             f"consistent, {counts['inconsistent']} inconsistent, {counts['not checkable']} not checkable")
 
 
+def arff_weka(files: Sequence[tuple[str, dict[str, Any]]]) -> str:
+    """Each shared data set's ARFF (``wekawbc extract``) cross-validated by Weka's J48."""
+    (_, data), = files
+    return _table(["data set", "instances (cells)", "features", "labelled instances scored", "% correct", "kappa"],
+                  [[row["data_set"], row["instances"], row["features"], f"{row['scored']:g}",
+                    f"{row['pct_correct']:.2f}", _f(row["kappa"])] for row in data["rows"]])
+
+
 RENDERERS: dict[str, Callable[[Sequence[tuple[str, dict[str, Any]]]], str]] = {
     f.__name__: f for f in (experiment_summary, repetition_1, run_per_class, minority_recall,
                             confusion_matrix, weka_text, runs_side_by_side, comparison, timings, cell_summary,
-                            detection, audit_findings)
+                            detection, audit_findings, arff_weka)
 }
 
 
