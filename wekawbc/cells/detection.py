@@ -153,9 +153,11 @@ def _red_cells(score: np.ndarray, lab: np.ndarray, grey: np.ndarray, nucleus_lik
     colour, precision = _robust_colour(colours[::max(1, len(colours) // 5000)], params.colour_support)
     depth = cv2.distanceTransform(stained.astype(np.uint8), cv2.DIST_L2, 5)
     peaks = (depth >= cv2.dilate(depth, np.ones((7, 7), np.uint8))) & (depth > 2)
-    # A field with few red cells (under 15 % of it) gives no size reference: a red cell is taken as
-    # 1/40 of the field's longer side across (about what the shared smear fields show).
-    radius = max(grey.shape) / 40 if few or not peaks.any() else float(np.median(depth[peaks]))
+    # A field with few red cells (under 15 % of it) gives no size reference, nor one stained
+    # everywhere (a flat image: no background to measure depth from, every distance "infinite"): a
+    # red cell is taken as 1/40 of the field's longer side across (about what the shared fields show).
+    sized = not few and peaks.any() and not stained.all()
+    radius = float(np.median(depth[peaks])) if sized else max(grey.shape) / 40
     return _Reference(median, max(float(np.percentile(values, 95)) - median, 1e-3), colour,
                       precision, np.pi * radius ** 2)
 
