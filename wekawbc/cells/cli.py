@@ -34,9 +34,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_validate)
 
 
-def _number(value: float) -> str:
-    return "–" if isinstance(value, float) and math.isnan(value) else (
-        f"{value:.3f}" if isinstance(value, float) else str(value))
+def _number(value: float | None) -> str:
+    """A summary value: undefined (NaN, or null in a JSON written without NaN) as "–"."""
+    if value is None or isinstance(value, float) and math.isnan(value):
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
 def summary_markdown(summary: dict[str, dict[str, float]]) -> str:
