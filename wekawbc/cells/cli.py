@@ -6,7 +6,7 @@ import argparse
 import json
 import math
 
-from wekawbc.cells.options import add_index_options, index_format
+from wekawbc.cells.options import add_dataset_options, index_format
 
 __all__ = ["register", "summary_markdown"]
 
@@ -19,8 +19,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "detection: boxes against wbc_boxes_xyxy (bccd); lobes: against WBCAtt nucleus_shape (pbc); "
                     "granules: against WBCAtt granularity and granule_colour (pbc).")
     parser.add_argument("dataset", metavar="DATASET_DIR", help="folder with labels.csv")
-    parser.add_argument("--allow-outside", action="store_true",
-                        help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
     parser.add_argument("--check", choices=("segmentation", "detection", "lobes", "granules"), required=True)
     parser.add_argument("--share", choices=("all", "development", "held-out"), default="all",
                         help="images whose file-name number is a multiple of 4 are held out (default: all)")
@@ -30,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="detection: recolour red cells and plasma of every field as this stain first "
                              "(wekawbc.cells.validation.STAIN_SHIFTS)")
     parser.add_argument("--json", metavar="OUT.json", help="also write the numbers as JSON")
-    add_index_options(parser)
+    add_dataset_options(parser)
     parser.set_defaults(handler=_validate)
 
 

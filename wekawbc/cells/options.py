@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from wekawbc.cells.dataset import IndexFormat
 
-__all__ = ["add_index_options", "index_format"]
+__all__ = ["add_dataset_options", "add_index_options", "index_format"]
+
+
+def add_dataset_options(parser: argparse.ArgumentParser) -> None:
+    """Add ``--allow-outside`` and the index options: what every command that reads a data set's images takes."""
+    parser.add_argument("--allow-outside", action="store_true",
+                        help="read images and masks that the data set's index names outside its folder (../x, "
+                             "absolute paths, symlinks out)")
+    add_index_options(parser)
 
 
 def add_index_options(parser: argparse.ArgumentParser) -> None:

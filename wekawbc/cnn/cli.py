@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 from wekawbc._io import WekawbcError
-from wekawbc.cells.options import add_index_options, index_format
+from wekawbc.cells.options import add_dataset_options, index_format
 
 __all__ = ["register"]
 
@@ -48,14 +48,7 @@ def _add_data_options(parser: argparse.ArgumentParser) -> None:
                              "when any image is at least 480 px on its longer side (default: auto)")
     parser.add_argument("--one-cell-per-image", action="store_true",
                         help="fields: only the largest, most central leukocyte of each")
-    _add_allow_outside(parser)
-
-
-def _add_allow_outside(parser: argparse.ArgumentParser) -> None:
-    """``--allow-outside`` and the index options (column names, label map): every command reading images."""
-    parser.add_argument("--allow-outside", action="store_true",
-                        help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
-    add_index_options(parser)
+    add_dataset_options(parser)
 
 
 def _add_adapt_bn(parser: argparse.ArgumentParser, images: str) -> None:
@@ -125,7 +118,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_adapt_bn(predict, "the images predicted (at least two)")
-    _add_allow_outside(predict)
+    add_dataset_options(predict)
     predict.set_defaults(handler=_checked(_predict))
 
     adapt = actions.add_parser(
@@ -147,7 +140,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="bootstrap resamples for the intervals (default: 1000; 0 for none)")
     adapt.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     adapt.add_argument("--quiet", action="store_true", help="no progress bars")
-    _add_allow_outside(adapt)
+    add_dataset_options(adapt)
     adapt.set_defaults(handler=_checked(_adapt))
 
     from wekawbc.protocol.cli import add_subsample_arguments

@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from wekawbc._io import WekawbcError
-from wekawbc.cells.options import add_index_options, index_format
+from wekawbc.cells.options import add_dataset_options, index_format
 
 __all__ = ["register", "EXIT_SOME_FAILED"]
 
@@ -50,8 +50,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fields: only the largest, most central leukocyte (what a field labelled with one type "
                              "means); default: every leukocyte found, each row with its image, cell number and box")
     parser.add_argument("--jobs", type=int, default=1, metavar="N", help="worker processes; -1: one per CPU (default: 1)")
-    parser.add_argument("--allow-outside", action="store_true",
-                        help="read images and masks that the data set's index names outside its folder (../x, absolute paths, symlinks out)")
     parser.add_argument("--pixel-size", type=float, metavar="UM",
                         help="µm per pixel of every image (default: estimated per image from its red cells, else "
                              "its leukocyte; the CSV records each cell's scale and its source)")
@@ -59,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="colour normalisation before segmentation: white balance on the plasma, or that and "
                              "Reinhard in CIE Lab (default: none)")
     parser.add_argument("--relation", help="ARFF relation name (default: wekawbc-<folder>-<task>)")
-    add_index_options(parser)
+    add_dataset_options(parser)
     parser.set_defaults(handler=_extract)
 
 

@@ -9,7 +9,7 @@ import argparse
 from pathlib import Path
 
 from wekawbc._io import WekawbcError
-from wekawbc.cells.options import add_index_options, index_format
+from wekawbc.cells.options import add_dataset_options, index_format
 
 __all__ = ["add_subsample_arguments", "class_counts_argument", "register"]
 
@@ -34,9 +34,7 @@ def add_subsample_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subsample-seed", "--seed", type=int, default=1, metavar="S",
                         help="seed of the draw (default: 1)")
     parser.add_argument("-o", "--output", required=True, metavar="DIR", help="folder to write labels.csv in")
-    parser.add_argument("--allow-outside", action="store_true",
-                        help="read images that the data set's index names outside its folder")
-    add_index_options(parser)
+    add_dataset_options(parser)
     parser.set_defaults(handler=subsample_command)
 
 
