@@ -202,19 +202,22 @@ _ENTRIES: tuple[Metric, ...] = (
 METRICS: dict[str, Metric] = {entry.name: entry for entry in _ENTRIES}
 
 
+def _imbalance(name: str, label: str, higher: bool, unit: Unit) -> Metric:
+    return Metric(name, label, None, name, higher, unit, "imbalance")
+
+
 #: The engine's imbalance extras (``EvaluationResult.imbalance_metrics()``; Weka prints none of
 #: them), one-number ones only, in report order; ``text_key`` is the key in that dict.
 IMBALANCE_METRICS: dict[str, Metric] = {m.name: m for m in (
-    Metric("balanced_accuracy", "Balanced accuracy", None, "balanced_accuracy", True, "fraction", "imbalance"),
-    Metric("macro_f1", "Macro F1", None, "macro_f1", True, "fraction", "imbalance"),
-    Metric("micro_f1", "Micro F1", None, "micro_f1", True, "fraction", "imbalance"),
-    Metric("g_mean_multiclass", "G-mean (multi-class)", None, "g_mean_multiclass", True, "fraction", "imbalance"),
-    Metric("iba_weighted", "IBA (support-weighted)", None, "iba_weighted", True, "fraction", "imbalance"),
-    Metric("mcc_multiclass", "MCC (multi-class)", None, "mcc_multiclass", True, "fraction", "imbalance"),
-    Metric("roc_auc_ovr_macro", "ROC AUC (one-vs-rest, macro)", None, "roc_auc_ovr_macro", True, "fraction",
-           "imbalance"),
-    Metric("brier_multiclass", "Brier score (multi-class)", None, "brier_multiclass", False, "error", "imbalance"),
-    Metric("mse", "MSE (Weka's RMSE squared)", None, "mse", False, "error", "imbalance"),
+    _imbalance("balanced_accuracy", "Balanced accuracy", True, "fraction"),
+    _imbalance("macro_f1", "Macro F1", True, "fraction"),
+    _imbalance("micro_f1", "Micro F1", True, "fraction"),
+    _imbalance("g_mean_multiclass", "G-mean (multi-class)", True, "fraction"),
+    _imbalance("iba_weighted", "IBA (support-weighted)", True, "fraction"),
+    _imbalance("mcc_multiclass", "MCC (multi-class)", True, "fraction"),
+    _imbalance("roc_auc_ovr_macro", "ROC AUC (one-vs-rest, macro)", True, "fraction"),
+    _imbalance("brier_multiclass", "Brier score (multi-class)", False, "error"),
+    _imbalance("mse", "MSE (Weka's RMSE squared)", False, "error"),
 )}
 
 
