@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
                                                 "(the data set's labelled images, as extract names them)")
     parser.add_argument("--with-registry", action="store_true", help="also write LAB_none.csv (LAB=DATASET_DIR only)")
     args = parser.parse_args(argv)
+    args.features.mkdir(parents=True, exist_ok=True)
     for lab in args.labs:
         if "=" in lab:
             from wekawbc.cells.dataset import load_dataset
