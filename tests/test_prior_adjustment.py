@@ -167,3 +167,43 @@ def test_run_config_adapt_priors_equals_em_on_wekas_supplied_test_predictions(jv
     assert row["accuracy"]["estimate"] == pytest.approx(evaluate(expected.predictions).pct_correct / 100, abs=1e-12)
     with pytest.raises(WekawbcError, match="adapt_priors"):
         parse_config({**raw, "cross_lab": {"train": ["a"], "test": ["b"], "adapt_priors": "yes"}})
+
+
+def test_cnn_predict_and_evaluate_adapt_priors_on_real_crops(datasets, tmp_path):
+    """A tiny network on 6 pbc crops per class (balanced sampler: equal priors), 12 jtsc crops to predict."""
+    pytest.importorskip("torch")
+    from wekawbc.cells.dataset import CLASSES
+    from wekawbc.cnn.images import load_crops
+    from wekawbc.cnn.model_file import save_model
+    from wekawbc.cnn.settings import TrainSettings
+    from wekawbc.cnn.training import train_cnn
+
+    tiny = TrainSettings(epochs=1, image_size=24, channels=(8, 16), batch_size=16, threads=1, seed=3)
+    pbc = load_crops(datasets / "pbc", **tiny.input_options(), class_counts=dict.fromkeys(CLASSES, 6),
+                     subsample_seed=2, progress=False)
+    model = save_model(train_cnn(pbc.images, pbc.y, pbc.labels, tiny, ids=pbc.ids), tmp_path / "m.pt")
+    images = tmp_path / "cells"
+    images.mkdir()
+    for number in range(1, 13):
+        name = f"{number:03d}.bmp"
+        (images / name).write_bytes((datasets / "jtsc" / "images" / name).read_bytes())
+    common = ["cnn", "predict", str(model), str(images), "--quiet", "--threads", "1", "--mode", "crop"]
+    assert main([*common, "-o", str(tmp_path / "p.csv")]) == 0
+    assert main([*common, "-o", str(tmp_path / "a.csv"), "--adapt-priors"]) == 0
+    expected = adjust_priors(read_predictions_csv(tmp_path / "p.csv"), [1.0] * 5)
+    assert np.allclose(read_predictions_csv(tmp_path / "a.csv").distribution, expected.predictions.distribution)
+    recorded = json.loads((tmp_path / "a.priors.json").read_text())
+    assert recorded["iterations"] == expected.iterations
+    assert list(recorded["estimated_priors"].values()) == pytest.approx(expected.priors.tolist())
+
+    rows = (datasets / "jtsc" / "labels.csv").read_text().splitlines()
+    labels = [f"{r.split(',')[0].split('/')[-1]},{r.split(',')[2]}" for r in rows[1:13]]
+    (images / "labels.csv").write_text("\n".join(["image,label", *labels]) + "\n")
+    out = tmp_path / "run"
+    assert main(["cnn", "evaluate", str(datasets / "pbc"), "--class-counts", "neutrophil=4,eosinophil=4,basophil=4,"
+                 "lymphocyte=4,monocyte=4", "--test", str(images), "--epochs", "1", "--image-size", "24",
+                 "--threads", "1", "--quiet", "--bootstrap", "0", "--adapt-priors", "--out", str(out),
+                 "--allow-outside"]) == 0
+    report = json.loads((out / "report.json").read_text())
+    adjustment = report["settings"]["test"]["prior_adjustment"]
+    assert adjustment["iterations"] >= 1 and sum(adjustment["estimated_priors"].values()) == pytest.approx(1.0)
