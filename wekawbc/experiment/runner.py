@@ -544,6 +544,9 @@ def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTa
                 task_results.append(result)
         results.extend(task_results)
         markdown_parts.append(f"### {task}-class task\n\n" + cross_lab_markdown(task_results, spec.bootstrap))
+    if spec.adapt_priors:
+        markdown_parts.append("Cross-lab columns: probabilities re-weighted to each test set's class mix, estimated "
+                              "without labels (EM, Saerens et al. 2002); the estimates are in cross_lab.json.\n")
     if skipped:
         markdown_parts.append(f"Not in the cross-lab table (Weka classifiers only here): {', '.join(skipped)}.\n")
     text = "\n".join(markdown_parts)
