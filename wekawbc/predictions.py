@@ -27,13 +27,14 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 
 from wekawbc._io import WekawbcError, atomic_write
 
-__all__ = ["MAX_TOTAL_WEIGHT", "Predictions", "fold_train_counts", "predicted_classes", "read_predictions",
+__all__ = ["MAX_TOTAL_WEIGHT", "PriorAdjustment", "Predictions", "adjust_priors", "fold_train_counts",
+           "predicted_classes", "read_predictions",
            "read_predictions_csv", "write_predictions_csv", "read_train_counts_csv", "write_train_counts_csv"]
 
 _PROBABILITY_PREFIX = "p_"
@@ -167,6 +168,137 @@ def fold_train_counts(actual: np.ndarray, train_indices: Sequence[np.ndarray], n
         known = train[actual[train] >= 0]
         counts[fold] = np.bincount(actual[known], weights=weight[known], minlength=n_classes)
     return counts
+
+
+@dataclass(frozen=True)
+class PriorAdjustment:
+    """Predictions re-weighted to the class priors estimated on the test set (:func:`adjust_priors`).
+
+    Attributes
+    ----------
+    predictions : Predictions
+        The adjusted predictions (same instances, labels, weights and folds; new ``distribution``).
+    train_priors : ndarray, shape (n_classes,)
+        The class priors the classifier's outputs carry (those of its training data).
+    priors : ndarray, shape (n_classes,)
+        The estimated class priors of the test set.
+    iterations : int
+        EM iterations run.
+    converged : bool
+        Whether the priors moved less than the tolerance in the last iteration.
+    """
+
+    predictions: Predictions
+    train_priors: np.ndarray
+    priors: np.ndarray
+    iterations: int
+    converged: bool
+
+    def describe(self) -> str:
+        """One line: the estimated priors against the training ones, and the iterations."""
+        pairs = ", ".join(f"{label} {p:.3f} (trained at {p0:.3f})"
+                          for label, p, p0 in zip(self.predictions.labels, self.priors, self.train_priors))
+        state = "converged" if self.converged else "not converged"
+        return f"Class priors estimated by EM ({self.iterations} iterations, {state}): {pairs}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The estimate as JSON-ready numbers, keyed by class label."""
+        labels = self.predictions.labels
+        return {"method": "EM (Saerens, Latinne & Decaestecker 2002)",
+                "train_priors": {label: float(p) for label, p in zip(labels, self.train_priors)},
+                "estimated_priors": {label: float(p) for label, p in zip(labels, self.priors)},
+                "iterations": self.iterations, "converged": self.converged}
+
+
+def _train_priors(predictions: Predictions, train_priors: Mapping[str, float] | Sequence[float] | None,
+                  where: str) -> np.ndarray:
+    labels = predictions.labels
+    if train_priors is None:
+        if predictions.train_counts is None:
+            raise WekawbcError(f"{where}: no training class counts to adjust the priors from; give the training priors")
+        values = np.asarray(predictions.train_counts, dtype=np.float64).sum(axis=0)
+    elif isinstance(train_priors, Mapping):
+        if set(train_priors) != set(labels):
+            raise WekawbcError(f"{where}: the training classes {sorted(train_priors)} differ from the predicted "
+                               f"classes {sorted(labels)}; prior adjustment needs the same classes")
+        values = np.array([float(train_priors[label]) for label in labels])
+    else:
+        values = np.asarray(train_priors, dtype=np.float64).reshape(-1)
+        if values.shape != (len(labels),):
+            raise WekawbcError(f"{where}: {values.shape[0]} training priors for {len(labels)} predicted classes")
+    if not (np.isfinite(values).all() and (values >= 0).all() and values.sum() > 0):
+        raise WekawbcError(f"{where}: training priors must be finite, >= 0 and not all 0, got {values.tolist()}")
+    absent = [label for label, v in zip(labels, values) if v == 0]
+    if absent:
+        raise WekawbcError(f"{where}: class(es) {absent} have no training instances; prior adjustment needs every "
+                           "predicted class in the training data")
+    return values / values.sum()
+
+
+def _check_probabilities(distribution: np.ndarray, where: str) -> None:
+    if distribution.shape[0] == 0:
+        raise WekawbcError(f"{where}: no predictions to estimate class priors from")
+    sums = distribution.sum(axis=1)
+    if not (np.isfinite(distribution).all() and (distribution >= 0).all() and np.allclose(sums, 1.0, atol=1e-6)):
+        raise WekawbcError(f"{where}: the class distributions are not probabilities (each row >= 0, summing to 1); "
+                           "prior adjustment needs them")
+    if np.isin(distribution, (0.0, 1.0)).all():
+        raise WekawbcError(f"{where}: the classifier gives hard labels only (every probability 0 or 1); prior "
+                           "adjustment needs class probabilities")
+
+
+def adjust_priors(predictions: Predictions, train_priors: Mapping[str, float] | Sequence[float] | None = None, *,
+                  tolerance: float = 1e-6, max_iterations: int = 1000, where: str = "predictions") -> PriorAdjustment:
+    """Re-weight a classifier's probabilities to the class priors of the test set, estimated without labels.
+
+    The EM procedure of Saerens, Latinne & Decaestecker (2002, Neural Computation 14:21-41): starting
+    from the training priors ``q0``, each step re-weights every instance's probabilities by
+    ``q / q0`` and renormalises them (E), then takes ``q`` as the weighted mean of those adjusted
+    probabilities (M), until ``q`` moves less than ``tolerance`` (largest change of one class).
+    ``q`` is the maximum-likelihood estimate of the test set's class mix when only the priors
+    differ between training and test data (label shift) and the probabilities are calibrated;
+    a classifier that is confidently wrong on another lab's cells moves it the wrong way.
+    The true classes (``actual``) are never read.
+
+    Parameters
+    ----------
+    predictions : Predictions
+        Class probabilities on the test set (all folds pooled).
+    train_priors : mapping label -> weight, or sequence in label order, optional
+        The priors the classifier was trained at (normalised here); by default the summed
+        ``predictions.train_counts``. A classifier trained with a class-balanced sampler or loss
+        carries equal priors: pass ``[1] * n_classes``.
+    tolerance, max_iterations :
+        Stopping rule.
+    where :
+        Names the input in error messages.
+
+    Raises
+    ------
+    WekawbcError
+        Hard labels only, rows that are not probabilities, training priors of other classes, or a
+        predicted class without training instances.
+    """
+    distribution = np.asarray(predictions.distribution, dtype=np.float64)
+    _check_probabilities(distribution, where)
+    q0 = _train_priors(predictions, train_priors, where)
+    weight = predictions.weight / predictions.weight.sum()
+    q, converged, iterations = q0.copy(), False, 0
+    adjusted = distribution
+    while iterations < max_iterations and not converged:
+        adjusted = _reweighted(distribution, q / q0)
+        new = weight @ adjusted
+        converged = bool(np.max(np.abs(new - q)) < tolerance)
+        q, iterations = new, iterations + 1
+    adjusted = _reweighted(distribution, q / q0)
+    return PriorAdjustment(dataclasses.replace(predictions, distribution=adjusted), q0, q, iterations, converged)
+
+
+def _reweighted(distribution: np.ndarray, ratio: np.ndarray) -> np.ndarray:
+    scaled = distribution * ratio
+    total = scaled.sum(axis=1, keepdims=True)
+    # A row whose mass sits only on classes estimated at prior 0 keeps its probabilities.
+    return np.divide(scaled, total, out=distribution.copy(), where=total > 0)
 
 
 def write_predictions_csv(predictions: Predictions, path: str | os.PathLike) -> Path:

@@ -59,6 +59,29 @@ def _add_adapt_bn(parser: argparse.ArgumentParser, images: str) -> None:
                              "model's own predictions (2 rounds); see docs/cross_lab.md")
 
 
+def _add_adapt_priors(parser: argparse.ArgumentParser, images: str) -> None:
+    parser.add_argument("--adapt-priors", action="store_true",
+                        help=f"re-weight the class probabilities of {images} to their class mix, estimated without "
+                             "labels (EM of Saerens et al. 2002; the network's own priors: equal with a balanced "
+                             "sampler or loss, else its training counts); see docs/cross_lab.md")
+
+
+def _trained_priors(model) -> list[float]:
+    """The class priors the network's outputs carry: equal when trained with a balanced sampler or loss."""
+    if model.settings.balance in ("sampler", "weights"):
+        return [1.0] * len(model.labels)
+    return [float(c) for c in model.train_counts]
+
+
+def _adjusted(predictions, model, where: str):
+    """``--adapt-priors``: ``predictions`` re-weighted to the estimated class mix (said on stderr)."""
+    from wekawbc.predictions import adjust_priors
+
+    adjustment = adjust_priors(predictions, _trained_priors(model), where=where)
+    print(f"wekawbc: {adjustment.describe()}", file=sys.stderr)
+    return adjustment
+
+
 def _add_training_options(parser: argparse.ArgumentParser) -> None:
     from wekawbc.cnn.settings import AUGMENTATIONS, BALANCES, FRAMINGS, NORMS, STAINS, TrainSettings
 
@@ -118,6 +141,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     predict.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
     _add_adapt_bn(predict, "the images predicted (at least two)")
+    _add_adapt_priors(predict, "the images predicted (crops; written to PREDS.priors.json)")
     add_dataset_options(predict)
     predict.set_defaults(handler=_checked(_predict))
 
@@ -161,6 +185,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                            "repeat for several (one network, each scored; --out DIR/<test folder name>/)")
     evaluate.add_argument("--save-model", metavar="MODEL", help="with --test: also write the trained network")
     _add_adapt_bn(evaluate, "each --test set (the saved model keeps the training statistics)")
+    _add_adapt_priors(evaluate, "each --test set (recorded in its run folder)")
     evaluate.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
     evaluate.add_argument("--seed", type=int, default=1, metavar="S",
                           help="seed of the folds or split, as Weka's -s (default: 1)")
@@ -317,9 +342,26 @@ def _predict(args: argparse.Namespace) -> int:
         raise WekawbcError(f"{args.model}: the model gives non-finite probabilities (NaN or infinite); "
                            "it is damaged or was trained on diverging data")
     predictions = Predictions(model.labels, crops.y, distribution, ids=crops.ids)
+    if args.adapt_priors:
+        predictions = _write_adjusted(predictions, model, args)
     path = write_predictions_csv(predictions, args.output)
     print(f"{len(crops)} image(s) predicted; predictions written to {path}")
     return _exit_code(crops.skipped)
+
+
+def _write_adjusted(predictions, model, args: argparse.Namespace):
+    """``cnn predict --adapt-priors``: the adjusted predictions; the estimate in PREDS.priors.json."""
+    import json
+
+    from wekawbc._io import atomic_write_text
+    from wekawbc.provenance import command_line
+
+    adjustment = _adjusted(predictions, model, str(args.dataset))
+    output = Path(args.output)
+    document = {**adjustment.to_dict(), "model": str(args.model), "dataset": str(args.dataset),
+                "adapt_bn": args.adapt_bn, "command": command_line()}
+    atomic_write_text(output.with_name(output.stem + ".priors.json"), json.dumps(document, indent=2) + "\n")
+    return adjustment.predictions
 
 
 def _adapted(model, images, args: argparse.Namespace):
@@ -369,6 +411,11 @@ def _predict_fields(args: argparse.Namespace, model, task: str) -> int:
               f"(--adapt-bn {args.adapt_bn})", file=sys.stderr)
     distribution = (predict_proba(model, crops.images, threads=args.threads) if len(crops.cells)
                     else np.zeros((0, len(crops.labels))))
+    if args.adapt_priors and len(crops.cells):
+        from wekawbc.predictions import Predictions
+
+        unlabelled = Predictions(model.labels, np.full(len(crops.cells), -1), distribution)
+        distribution = _write_adjusted(unlabelled, model, args).distribution
     path = write_field_predictions_csv(args.output, crops, distribution)
     for image, _ in crops.empty:
         print(f"wekawbc: no cell: {image}: no leukocyte found", file=sys.stderr)
@@ -445,6 +492,8 @@ def _evaluate(args: argparse.Namespace) -> int:
         raise WekawbcError("--preserve-order applies to --split only")
     if args.adapt_bn and args.test is None:
         raise WekawbcError("--adapt-bn applies to --test only (another lab's images)")
+    if args.adapt_priors and args.test is None:
+        raise WekawbcError("--adapt-priors applies to --test only (another lab's images)")
     settings = _settings(args, args.train_seed)
     crops, groups = _load(args, settings)
     images, y, ids = _labelled(crops)
@@ -469,6 +518,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
 def _evaluate_external(args: argparse.Namespace, settings, crops, images, y, ids) -> int:
     """``--test``: one network trained on DATASET_DIR, scored on each test set (DIR/<test name>/ when several)."""
+    from dataclasses import replace
+
     from wekawbc.cnn.evaluate import external_test_cnn
     from wekawbc.cnn.images import load_crops
     from wekawbc.cnn.model_file import save_model
@@ -491,7 +542,11 @@ def _evaluate_external(args: argparse.Namespace, settings, crops, images, y, ids
             folder = (inside(args.out, slug(Path(source).resolve().name, "test set")) if len(args.test) > 1
                       else Path(args.out))
         test = {"dataset": str(source), "class_counts": test_crops.class_counts(), "skipped": test_crops.skipped,
-                "unsegmented": test_crops.unsegmented, "adapt_bn": args.adapt_bn}
+                "unsegmented": test_crops.unsegmented, "adapt_bn": args.adapt_bn, "prior_adjustment": None}
+        if args.adapt_priors:
+            adjustment = _adjusted(run.predictions, model, str(source))
+            run = replace(run, predictions=adjustment.predictions)
+            test["prior_adjustment"] = adjustment.to_dict()
         _report_evaluation(args, run, crops, y, settings, "=== Evaluation on test set ===",
                            f"user supplied test set: {source}", test, folder)
     return _exit_code([*crops.skipped, *(line for t in tests for line in t.skipped)])

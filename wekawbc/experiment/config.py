@@ -37,6 +37,8 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
     bootstrap = 1000                  # stratified bootstrap resamples of every interval
     standardise = false               # standardise each data set's features on their own first;
                                       # "prior-balanced": at an equal class mix (docs/cross_lab.md, round 3)
+    adapt_priors = false              # re-weight the probabilities to each test set's class mix, estimated
+                                      # without labels (EM of Saerens et al. 2002; docs/cross_lab.md)
 
     [[classifiers]]
     name = "J48"
@@ -157,6 +159,9 @@ class CrossLabSpec:
     standardise: bool | str = False
     """Standardise each data set's features on their own (median, interquartile range) first; ``"prior-balanced"``:
     at an equal class mix (:func:`wekawbc.experiment.crosslab.prior_balanced_standardise`)."""
+    adapt_priors: bool = False
+    """Re-weight each test set's predicted probabilities to its class mix estimated without labels
+    (:func:`wekawbc.predictions.adjust_priors`)."""
 
 
 @dataclass(frozen=True)
@@ -463,7 +468,7 @@ def _cross_lab(raw: Any, datasets: tuple[DatasetSpec, ...], where: str) -> Cross
         return None
     if not isinstance(raw, dict):
         raise _fail(where, "cross_lab", "must be a table with 'train' and 'test'")
-    _check_keys(raw, {"train", "test", "bootstrap", "standardise"}, where, "[cross_lab]")
+    _check_keys(raw, {"train", "test", "bootstrap", "standardise", "adapt_priors"}, where, "[cross_lab]")
     names = [d.name for d in datasets]
     parts = {}
     for key in ("train", "test"):
@@ -485,7 +490,8 @@ def _cross_lab(raw: Any, datasets: tuple[DatasetSpec, ...], where: str) -> Cross
     standardise = _typed(raw, "standardise", (bool, str), where, False)
     if isinstance(standardise, str) and standardise != "prior-balanced":
         raise _fail(where, "cross_lab.standardise", f"must be true, false or \"prior-balanced\", got {standardise!r}")
-    return CrossLabSpec(parts["train"], parts["test"], bootstrap, standardise)
+    adapt_priors = _typed(raw, "adapt_priors", bool, where, False)
+    return CrossLabSpec(parts["train"], parts["test"], bootstrap, standardise, adapt_priors)
 
 
 def _output(raw: Any, where: str) -> OutputSpec:

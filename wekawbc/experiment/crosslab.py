@@ -166,6 +166,8 @@ class CrossLabResult:
     note: str = ""
     n_train: int = 0
     task: str = "five"
+    prior_adjustment: dict[str, Any] | None = None
+    """With ``adapt_priors``: the estimated class priors and EM iterations (:meth:`PriorAdjustment.to_dict`)."""
 
     @property
     def column(self) -> str:
@@ -176,6 +178,7 @@ class CrossLabResult:
         metrics = self.bootstrap["metrics"]
         return {"task": self.task, "scheme": self.scheme, "train": list(self.train), "test": self.test or "in-lab cross-validation",
                 "n_train": self.n_train, "n_test": int(self.predictions.n_instances), "note": self.note,
+                **({"prior_adjustment": self.prior_adjustment} if self.prior_adjustment else {}),
                 **{name: {k: metrics[name][k] for k in ("estimate", "low", "high")}
                    for name in ("accuracy", "macro_f1", "kappa")}}
 

@@ -483,6 +483,14 @@ def _prior_balanced(X: np.ndarray, y: np.ndarray, n_train: int, command: str, st
     return np.vstack([X_train, X_test])
 
 
+def _adjusted_priors(predictions: Predictions, strategy: str, where: str):
+    """``adapt_priors = true``: the predictions at the test set's estimated class mix. A scheme with an imbalance
+    strategy was trained at an equal class mix; one without, at its training data's."""
+    from wekawbc.predictions import adjust_priors
+
+    return adjust_priors(predictions, None if strategy == "none" else [1.0] * predictions.n_classes, where=where)
+
+
 def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTable, dict]],
                    grids: dict[tuple[str, str], list[_Unit]], executor, progress: bool) -> str:
     """Every Weka scheme trained on ``[cross_lab] train``, tested on each ``test``; in-lab CV beside it.
@@ -524,18 +532,26 @@ def _run_cross_lab(config: ExperimentConfig, prepared: dict[str, tuple[FeatureTa
                 predictions = Predictions(labels, predictions.actual, predictions.distribution, predictions.weight,
                                           predictions.fold, predictions.train_counts, row_ids)
                 scheme = config.scheme_name(classifier, strategy)
+                adjustment = None
+                if spec.adapt_priors:
+                    adjustment = _adjusted_priors(predictions, strategy, f"[cross_lab] {test_name}, {scheme}")
+                    predictions = adjustment.predictions
                 result = CrossLabResult(scheme, spec.train, test_name, predictions,
                                         evaluate(predictions).bootstrap(spec.bootstrap, seed=seed), note, len(train),
-                                        task)
+                                        task, adjustment.to_dict() if adjustment else None)
                 write_predictions_csv(predictions, inside(config.run_dir, Path("cross_lab", task, slug(scheme),
                                                                                f"{slug(test_name)}.predictions.csv")))
                 task_results.append(result)
         results.extend(task_results)
         markdown_parts.append(f"### {task}-class task\n\n" + cross_lab_markdown(task_results, spec.bootstrap))
+    if spec.adapt_priors:
+        markdown_parts.append("Cross-lab columns: probabilities re-weighted to each test set's class mix, estimated "
+                              "without labels (EM, Saerens et al. 2002); the estimates are in cross_lab.json.\n")
     if skipped:
         markdown_parts.append(f"Not in the cross-lab table (Weka classifiers only here): {', '.join(skipped)}.\n")
     text = "\n".join(markdown_parts)
     document = {"train": list(spec.train), "test": list(spec.test), "seed": seed, "standardise": spec.standardise,
+                "adapt_priors": spec.adapt_priors,
                 "bootstrap": {"n_resamples": spec.bootstrap, "confidence": 0.95, "stratified": True},
                 "results": [r.to_dict() for r in results], "skipped": skipped}
     atomic_write_text(config.run_dir / "cross_lab.json", json.dumps(document, indent=2, default=float))

@@ -30,6 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     mode.add_argument("--folds", type=int, metavar="N", help="stratified N-fold cross-validation (default: 10)")
     mode.add_argument("--split", type=float, metavar="PCT", help="percentage split: PCT %% train, the rest test")
     mode.add_argument("--test", metavar="TEST", help="evaluate on this supplied test set (ARFF or CSV)")
+    weka.add_argument("--adapt-priors", action="store_true",
+                      help="with --test: re-weight the class probabilities to the test set's class mix, estimated "
+                           "without its labels (EM of Saerens et al. 2002); prints both evaluations, and the "
+                           "predictions, JSON and run folder hold the adjusted ones (see docs/cross_lab.md)")
     weka.add_argument("--preserve-order", action="store_true", help="with --split: do not randomize first")
     weka.add_argument("--seed", type=int, default=1, help="random seed for the folds or split (default: 1)")
     weka.add_argument("--groups", metavar="CELLS.csv[:COLUMN]",
@@ -138,6 +142,8 @@ def _apply_saved_model(args: argparse.Namespace) -> int:
                                       ("--folds", args.folds), ("--split", args.split), ("--groups", args.groups),
                                       ("--save-model", args.save_model), ("--predictions", args.predictions),
                                       ("--json", args.json), ("--out", args.out)) if value is not None]
+    if args.adapt_priors:
+        given.append("--adapt-priors")
     if given:
         raise WekawbcError(f"--load-model applies a saved model to --test only; leave out {', '.join(given)}")
     _check_inputs(args.load_model, args.test)
@@ -169,6 +175,8 @@ def _run_weka(args: argparse.Namespace) -> int:
         raise WekawbcError("give DATA and --classifier (or --load-model MODEL --test TEST)")
     if args.preserve_order and args.split is None:
         raise WekawbcError("--preserve-order applies to --split only")
+    if args.adapt_priors and args.test is None:
+        raise WekawbcError("--adapt-priors applies to --test only (a test set whose class mix may differ)")
     _check_inputs(args.data, args.test)
     runtime = start(max_heap=args.max_heap, packages=args.packages)
     data = _checked_for_predictions(args) if args.predictions else args.data
@@ -184,9 +192,11 @@ def _run_weka(args: argparse.Namespace) -> int:
     # The Explorer's order: run information, the model, the evaluation (the run folder keeps it as printed).
     model_block = model_text(model[0]) + "\n" if model is not None and args.model_text else ""
 
+    adjustment = _adjusted(run, args) if args.adapt_priors else None
+
     def printed(run_information: bool) -> str:
         return ((run.run_information() + "\n" if run_information else "") + model_block
-                + run.explorer_text(run_information=False))
+                + run.explorer_text(run_information=False) + (_adjusted_text(adjustment) if adjustment else ""))
 
     print(printed(args.run_information), end="")
     written: list[Path] = []
@@ -197,12 +207,13 @@ def _run_weka(args: argparse.Namespace) -> int:
         if args.predictions:
             path = Path(args.predictions)
             # The interchange header is exactly fold,actual,weight,p_...: row ids stay in the Python API.
-            written.append(write_predictions_csv(dataclasses.replace(run.predictions, ids=None), path))
+            chosen = adjustment.predictions if adjustment else run.predictions
+            written.append(write_predictions_csv(dataclasses.replace(chosen, ids=None), path))
             written.append(write_train_counts_csv(run.labels, run.predictions.train_counts, _train_counts_path(path)))
         if args.json:
-            written.append(_write_json(run, args, runtime.describe()))
+            written.append(_write_json(run, args, runtime.describe(), adjustment))
         if args.out:
-            written.append(_write_run_folder(run, args, runtime.describe(), printed(True)))
+            written.append(_write_run_folder(run, args, runtime.describe(), printed(True), adjustment))
     except (OSError, WekawbcError) as error:  # the atomic writers name the file in a WekawbcError
         for path in written:  # all outputs or none
             with contextlib.suppress(OSError):
@@ -213,14 +224,30 @@ def _run_weka(args: argparse.Namespace) -> int:
     return 0
 
 
-def _write_run_folder(run, args: argparse.Namespace, java: str, weka_text: str) -> Path:
+def _adjusted(run, args: argparse.Namespace):
+    """``--adapt-priors``: the run's predictions re-weighted to the test set's estimated class mix."""
+    from wekawbc.predictions import adjust_priors
+
+    return adjust_priors(run.predictions, where=str(args.test))
+
+
+def _adjusted_text(adjustment) -> str:
+    from wekawbc.evaluation import evaluate
+
+    return (f"\n=== Evaluation on test set, class priors adjusted ===\n\n{adjustment.describe()}\n\n"
+            + evaluate(adjustment.predictions).weka_text())
+
+
+def _write_run_folder(run, args: argparse.Namespace, java: str, weka_text: str, adjustment=None) -> Path:
     from wekawbc.evaluation import evaluate
     from wekawbc.report.runfolder import write_run_folder
 
     settings = {"producer": "wekawbc weka", "classifier": run.classifier, "mode": run.mode, "folds": run.folds,
                 "split_percentage": run.split_percentage, "preserve_order": run.preserve_order, "seed": run.seed,
-                "data": str(args.data), "test": args.test, "class": args.class_name, "java": java}
-    return write_run_folder(args.out, evaluate(run.predictions), settings=settings,
+                "data": str(args.data), "test": args.test, "class": args.class_name, "java": java,
+                "prior_adjustment": adjustment.to_dict() if adjustment else None}
+    predictions = adjustment.predictions if adjustment else run.predictions
+    return write_run_folder(args.out, evaluate(predictions), settings=settings,
                             weka_text=weka_text, seed=run.seed, dataset=args.data,
                             title=Path(args.out).name)
 
@@ -257,13 +284,18 @@ def _read_groups(spec: str) -> list[str]:
     return [row[column] for row in rows]
 
 
-def _write_json(run, args: argparse.Namespace, java: str) -> Path:
+def _write_json(run, args: argparse.Namespace, java: str, adjustment=None) -> Path:
     from wekawbc._io import atomic_write_text
+    from wekawbc._json import json_ready
+    from wekawbc.evaluation import evaluate
     from wekawbc.provenance import command_line, library_versions
 
     document = {
         "data": str(args.data), "test": args.test, "class": args.class_name,
         **run.to_dict(),
+        **({"prior_adjustment": {**adjustment.to_dict(),
+                                 "evaluation": json_ready(evaluate(adjustment.predictions).to_dict(extras=False))}}
+           if adjustment else {}),
         "provenance": {"command": command_line(), "versions": library_versions(), "java": java},
     }
     return atomic_write_text(args.json, json.dumps(document, indent=2, allow_nan=False) + "\n")
