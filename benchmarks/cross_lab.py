@@ -313,6 +313,21 @@ def selected(document: dict) -> list[dict]:
     return chosen
 
 
+def merge(parts: list[Path], output: Path) -> None:
+    """One results document from several made apart (e.g. one process per classifier), ``selected`` recomputed."""
+    documents = [json.loads(p.read_text()) for p in parts]
+    commits = sorted({d["code_commit"] for d in documents})
+    if len(commits) != 1:
+        raise SystemExit(f"cross_lab: error: the parts come from different code commits: {', '.join(commits)}")
+    document = {**documents[0], "command": [d["command"] for d in documents],
+                "merged_by": f"python -m benchmarks.cross_lab x {output} --merge {' '.join(map(str, parts))}",
+                "classifiers": {k: v for d in documents for k, v in d["classifiers"].items()},
+                "feature_sets": {k: v for d in documents for k, v in d["feature_sets"].items()},
+                "runs": [r for d in documents for r in d["runs"]]}
+    document["selected"] = selected(document)
+    output.write_text(json.dumps(document, indent=1, default=float))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("features", type=Path, help="folder of LAB_STAIN.csv tables")
@@ -330,7 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--directions", nargs="*", default=list(dict.fromkeys(f"{'+'.join(t)}>{s}" for t, s in (*DIRECTIONS, *tuning))),
                         help="TRAIN[+TRAIN]>TEST, e.g. pbc>jtsc")
     parser.add_argument("--markdown", action="store_true", help="print the tables of OUT.json (no runs)")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="write OUT.json from these results files of runs made apart (no runs; FEATURE_DIR unused)")
     args = parser.parse_args(argv)
+    if args.merge:
+        merge(args.merge, args.output)
+        return 0
     if args.markdown:
         document = json.loads(args.output.read_text())
         print(f"code commit {document['code_commit']}\n\naccuracy (%):\n\n{markdown_table(document)}\n"
