@@ -19,7 +19,12 @@ Feature sets (cumulative, as the ablation reads):
 ``relative only without texture, ...``  also without the GLCM and LBP texture features;
 ``... + invariant``  plus the features of :mod:`wekawbc.features.invariant` (colour relative to the
                  cell's own nucleus, HED shares, granularity at a cell-relative size), read from
-                 ``LAB_invariant.csv`` beside the tables (``python -m benchmarks.cross_lab_invariant``).
+                 ``LAB_invariant.csv`` beside the tables (``python -m benchmarks.cross_lab_invariant``);
+``... + speckle``, ``... + red cells``  plus its ``REFERENCE_FEATURES`` (the cytoplasm's speckle
+                 against its smooth background; colour relative to the red cells of the image);
+``stable<T without LAB: SET``  the columns of SET whose class medians agree between the two labs
+                 other than LAB (:func:`stable_columns`, threshold T); run only on the direction
+                 reported for LAB and its tuning directions, and chosen only for LAB.
 
 The chosen set and classifier for each left-out lab are those with the best accuracy on the
 tuning directions of :data:`TUNING` (never the lab reported).
@@ -40,7 +45,7 @@ import pandas as pd
 from wekawbc.cells.dataset import CLASSES
 from wekawbc.experiment.crosslab import class_balance_weights
 from wekawbc.features.batch import rescale_to_dataset
-from wekawbc.features.invariant import INVARIANT_FEATURES
+from wekawbc.features.invariant import INVARIANT_FEATURES, REFERENCE_FEATURES
 from wekawbc.features.registry import FEATURES
 from wekawbc.provenance import library_versions
 
@@ -51,6 +56,16 @@ CLASSIFIERS = {
     "Logistic": "weka.classifiers.functions.Logistic -R 1.0E-8 -M -1",
     "RandomForest": "weka.classifiers.trees.RandomForest -I 100 -S 1",
     "Logistic (ridge 1)": "weka.classifiers.functions.Logistic -R 1.0 -M -1",
+    "Vote (Logistic, RandomForest)": 'weka.classifiers.meta.Vote -S 1 -B "weka.classifiers.functions.Logistic -R 1.0 -M -1" '
+                                     '-B "weka.classifiers.trees.RandomForest -I 100 -S 1" -R AVG',
+    "Vote (Logistic, RandomForest, SMO)": 'weka.classifiers.meta.Vote -S 1 '
+                                          '-B "weka.classifiers.functions.Logistic -R 1.0 -M -1" '
+                                          '-B "weka.classifiers.trees.RandomForest -I 100 -S 1" '
+                                          '-B "weka.classifiers.functions.SMO -M" -R AVG',
+    "Stacking (Logistic, RandomForest)": 'weka.classifiers.meta.Stacking -X 10 -S 1 '
+                                         '-M "weka.classifiers.functions.Logistic -R 1.0 -M -1" '
+                                         '-B "weka.classifiers.functions.Logistic -R 1.0 -M -1" '
+                                         '-B "weka.classifiers.trees.RandomForest -I 100 -S 1"',
 }
 #: Shape measures counted in pixels (replaced by their µm versions from ``+scale`` on).
 PIXEL_SIZES = ("Area", "Perimeter", "MajorAxisLength", "MinorAxisLength", "MaxFeretDiameter", "MinFeretDiameter")
@@ -68,6 +83,9 @@ RELATIVE_NO_TEXTURE = [n for n in RELATIVE_ONLY if n not in TEXTURE]
 #: The stain- and scale-invariant features (wekawbc.features.invariant), and those of them without texture.
 INVARIANT = list(INVARIANT_FEATURES)
 INVARIANT_COLOUR = [n for n in INVARIANT if "_Granularity_" not in n]
+#: The cytoplasm's speckle against its background, and colour relative to the image's red cells (round 4).
+SPECKLE = [n for n in REFERENCE_FEATURES if n.startswith("Speckle_") and "_RedCell_" not in n]
+RED_CELL = [n for n in REFERENCE_FEATURES if "_RedCell_" in n]
 #: Shape, µm sizes and lobes: what carries no colour at all.
 SHAPE_ONLY = [n for n in RELATIVE_NO_TEXTURE if n not in DENSITY]
 
@@ -97,7 +115,26 @@ FEATURE_SETS = {
     "relative only without texture, prior-balanced (8 rounds)": ("none", RELATIVE_NO_TEXTURE, "balanced8"),
     "relative only without texture + invariant colour, prior-balanced (4 rounds)": ("none", RELATIVE_NO_TEXTURE
                                                                                     + INVARIANT_COLOUR, "balanced4"),
+    "relative only without texture + invariant colour, prior-balanced (8 rounds)": (
+        "none", RELATIVE_NO_TEXTURE + INVARIANT_COLOUR, "balanced8"),
+    "relative only without texture + invariant colour + speckle, prior-balanced (8 rounds)": (
+        "none", RELATIVE_NO_TEXTURE + INVARIANT_COLOUR + SPECKLE, "balanced8"),
+    "relative only without texture + invariant colour + red cells, prior-balanced (8 rounds)": (
+        "none", RELATIVE_NO_TEXTURE + INVARIANT_COLOUR + RED_CELL, "balanced8"),
+    "relative only without texture + invariant colour + speckle + red cells, prior-balanced (8 rounds)": (
+        "none", RELATIVE_NO_TEXTURE + INVARIANT_COLOUR + SPECKLE + RED_CELL, "balanced8"),
+    "relative only without texture + invariant + speckle + red cells, prior-balanced (8 rounds)": (
+        "none", RELATIVE_NO_TEXTURE + INVARIANT + SPECKLE + RED_CELL, "balanced8"),
 }
+#: The bases and thresholds of the stability-selected sets (:func:`stable_columns`), for each left-out lab.
+STABLE_BASES = ("relative only without texture + invariant colour, prior-balanced (8 rounds)",
+                "relative only without texture + invariant + speckle + red cells, prior-balanced (8 rounds)")
+STABLE_THRESHOLDS = (0.75, 1.0)
+#: name → (base set, threshold, the lab left out of the selection)
+STABLE_SETS = {f"stable<{tau:g} without {lab}: {base}": (base, tau, lab)
+               for base in STABLE_BASES for tau in STABLE_THRESHOLDS for lab in ("jtsc", "bccd", "pbc")}
+#: Classes with fewer cells than this in a lab are left out of the stability criterion.
+STABLE_MIN_CELLS = 5
 #: Directions used only to choose a feature set and classifier for the left-out lab (never reported as its result).
 TUNING = {"jtsc": [(("pbc",), "bccd")], "bccd": [(("pbc",), "jtsc")],
           "pbc": [(("jtsc",), "bccd"), (("bccd",), "jtsc")]}
@@ -111,6 +148,32 @@ def standardise(table: pd.DataFrame, columns: list[str], weights: np.ndarray | N
     table = table.copy()
     table[columns] = robust_standardise(table[columns].to_numpy(dtype=np.float64), weights)
     return table
+
+
+def stable_columns(tables: list[pd.DataFrame], columns: list[str], threshold: float) -> list[str]:
+    """The columns whose per-class medians agree across labs (a stability criterion on labelled labs).
+
+    Each lab's table is standardised at an equal class mix by its own labels
+    (:func:`wekawbc.experiment.crosslab.robust_standardise` with :func:`class_balance_weights`);
+    for every class with at least :data:`STABLE_MIN_CELLS` cells in every lab, the median of each
+    column is taken per lab; a column is kept when no class's medians differ between two labs by
+    ``threshold`` interquartile ranges or more (a column undefined for a class in a lab is dropped).
+    """
+    from wekawbc.experiment.crosslab import robust_standardise
+
+    medians, counts = [], []
+    for table in tables:
+        codes = table["class"].cat.codes.to_numpy()
+        standard = pd.DataFrame(robust_standardise(table[columns].to_numpy(np.float64), class_balance_weights(codes)),
+                                columns=columns)
+        standard["class"] = table["class"].to_numpy()
+        medians.append(standard.groupby("class", observed=True)[columns].median())
+        counts.append(table["class"].value_counts())
+    shared = [c for c in medians[0].index if all(n.get(c, 0) >= STABLE_MIN_CELLS for n in counts)]
+    stacked = np.stack([m.loc[shared, columns].to_numpy() for m in medians])  # labs × classes × columns
+    spread = np.nanmax(stacked, axis=0) - np.nanmin(stacked, axis=0)
+    worst = np.where(np.isnan(stacked).any(axis=0).any(axis=0), np.inf, spread.max(axis=0))
+    return [c for c, w in zip(columns, worst) if w < threshold]
 
 
 def run_prior_balanced(train_tables: list[pd.DataFrame], test: pd.DataFrame, columns: list[str], classifier: str,
@@ -234,6 +297,8 @@ def selected(document: dict) -> list[dict]:
         tuning = TUNING[test]
         scores: dict[tuple[str, str], list[float]] = {}
         for run in runs:
+            if run["feature_set"] in STABLE_SETS and STABLE_SETS[run["feature_set"]][2] != test:
+                continue  # selected with this lab's labels: never chosen for it
             if (tuple(run["train"]), run["test"]) in tuning:
                 scores.setdefault((run["feature_set"], run["classifier"]), []).append(run["accuracy"])
         complete = {key: float(np.mean(v)) for key, v in scores.items() if len(v) == len(tuning)}
@@ -248,12 +313,28 @@ def selected(document: dict) -> list[dict]:
     return chosen
 
 
+def merge(parts: list[Path], output: Path) -> None:
+    """One results document from several made apart (e.g. one process per classifier), ``selected`` recomputed."""
+    documents = [json.loads(p.read_text()) for p in parts]
+    commits = sorted({d["code_commit"] for d in documents})
+    if len(commits) != 1:
+        raise SystemExit(f"cross_lab: error: the parts come from different code commits: {', '.join(commits)}")
+    document = {**documents[0], "command": [d["command"] for d in documents],
+                "merged_by": f"python -m benchmarks.cross_lab x {output} --merge {' '.join(map(str, parts))}",
+                "classifiers": {k: v for d in documents for k, v in d["classifiers"].items()},
+                "feature_sets": {k: v for d in documents for k, v in d["feature_sets"].items()},
+                "runs": [r for d in documents for r in d["runs"]]}
+    document["selected"] = selected(document)
+    output.write_text(json.dumps(document, indent=1, default=float))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("features", type=Path, help="folder of LAB_STAIN.csv tables")
     parser.add_argument("output", type=Path)
     parser.add_argument("--bootstrap", type=int, default=1000)
-    parser.add_argument("--sets", nargs="*", default=list(FEATURE_SETS))
+    parser.add_argument("--sets", nargs="*", default=list(FEATURE_SETS), choices=[*FEATURE_SETS, *STABLE_SETS],
+                        metavar="SET")
     parser.add_argument("--classifiers", nargs="*", default=list(CLASSIFIERS))
     parser.add_argument("--in-lab", action="store_true", help="also 10-fold CV on pbc in the paper's class mix (the 1,000 cells of "
                              "class_counts = \"paper\", seed 1) for every set and classifier")
@@ -264,7 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--directions", nargs="*", default=list(dict.fromkeys(f"{'+'.join(t)}>{s}" for t, s in (*DIRECTIONS, *tuning))),
                         help="TRAIN[+TRAIN]>TEST, e.g. pbc>jtsc")
     parser.add_argument("--markdown", action="store_true", help="print the tables of OUT.json (no runs)")
+    parser.add_argument("--merge", nargs="+", type=Path, metavar="JSON",
+                        help="write OUT.json from these results files of runs made apart (no runs; FEATURE_DIR unused)")
     args = parser.parse_args(argv)
+    if args.merge:
+        merge(args.merge, args.output)
+        return 0
     if args.markdown:
         document = json.loads(args.output.read_text())
         print(f"code commit {document['code_commit']}\n\naccuracy (%):\n\n{markdown_table(document)}\n"
@@ -277,15 +363,24 @@ def main(argv: list[str] | None = None) -> int:
                 "bootstrap": {"n_resamples": args.bootstrap, "seed": 1, "confidence": 0.95, "stratified": True},
                 "classifiers": {k: CLASSIFIERS[k] for k in args.classifiers},
                 "feature_sets": {k: {"stain": FEATURE_SETS[k][0], "n_features": len(FEATURE_SETS[k][1]),
-                                     "per_lab_standardised": FEATURE_SETS[k][2]} for k in args.sets},
+                                     "per_lab_standardised": FEATURE_SETS[k][2]} for k in args.sets
+                                 if k in FEATURE_SETS},
                 "pbc_table": "the cells of the pbc table in FEATURE_DIR (see docs/cross_lab.md for which)",
                 "command": " ".join(["python -m benchmarks.cross_lab", *(argv or sys.argv[1:])]),
                 "runs": []}
     cache: dict[str, dict[str, pd.DataFrame]] = {}
     for set_name in args.sets:
-        stain, columns, per_lab = FEATURE_SETS[set_name]
+        base, threshold, left_out = STABLE_SETS.get(set_name, (set_name, None, None))
+        stain, columns, per_lab = FEATURE_SETS[base]
         if stain not in cache:
             cache[stain] = load_tables(args.features, stain)
+        plans: list = list(directions)
+        if left_out is not None:
+            columns = stable_columns([cache[stain][lab] for lab in LABS if lab != left_out], columns, threshold)
+            document["feature_sets"][set_name] = {"stain": stain, "n_features": len(columns), "columns": columns,
+                                                  "per_lab_standardised": per_lab, "selected_on": [
+                                                      lab for lab in LABS if lab != left_out]}
+            plans = [d for d in plans if d[1] == left_out or d in TUNING[left_out]]
         tables = {lab: standardise(t, columns) if per_lab is True else t for lab, t in cache[stain].items()}
         rounds = int(per_lab[len("balanced"):] or 2) if isinstance(per_lab, str) else 0
         document["scales"] = document.get("scales", {})
@@ -293,7 +388,6 @@ def main(argv: list[str] | None = None) -> int:
             document["scales"][f"{lab} ({stain})"] = {"um_per_pixel": float(table["um_per_pixel"].iloc[0]),
                                                       "source": str(table["scale_source"].iloc[0]),
                                                       "note": str(table["scale_note"].iloc[0])}
-        plans: list = list(directions)
         if args.in_lab:
             plans.append((("pbc",), None))
         for classifier in args.classifiers:

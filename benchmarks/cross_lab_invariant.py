@@ -9,6 +9,8 @@ each of its images again as ``extract`` does (crop mode), and writes ``FEATURE_D
 the ``image`` column and one column per :data:`~wekawbc.features.invariant.INVARIANT_FEATURES`.
 With ``LAB=DATASET_DIR --with-registry`` it reads the data set's labelled images instead and also
 writes ``LAB_none.csv`` as ``extract --csv --mode crop`` would (one segmentation for both tables).
+The invariant table also holds the speckle and red-cell features
+(:data:`~wekawbc.features.invariant.REFERENCE_FEATURES`, measured on the whole image).
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ import pandas as pd
 
 def _invariant(rgb, cell) -> dict[str, float]:
     from wekawbc.cells.stain import background_colour
-    from wekawbc.features.invariant import invariant_features
+    from wekawbc.features.invariant import invariant_features, reference_features
 
     background, _ = background_colour(rgb, cell.cell_mask)
     x0, y0, x1, y1 = cell.box
     window = (slice(max(y0 - 2, 0), y1 + 2), slice(max(x0 - 2, 0), x1 + 2))
-    return invariant_features(rgb[window], cell.nucleus_mask[window], cell.cell_mask[window], background)
+    return {**invariant_features(rgb[window], cell.nucleus_mask[window], cell.cell_mask[window], background),
+            **reference_features(rgb, cell.nucleus_mask, cell.cell_mask, background)}
 
 
 def invariant_table(images: list[str]) -> pd.DataFrame:
@@ -35,13 +38,14 @@ def invariant_table(images: list[str]) -> pd.DataFrame:
     from wekawbc._progress import progress_bar
     from wekawbc.cells.dataset import read_image
     from wekawbc.cells.segmentation import segment_cell
-    from wekawbc.features.invariant import INVARIANT_FEATURES
+    from wekawbc.features.invariant import INVARIANT_FEATURES, REFERENCE_FEATURES
 
     rows = []
     for image in progress_bar(images, desc="invariant features", unit="image"):
         rgb = read_image(Path(image))
         cell = segment_cell(rgb)
-        row = _invariant(rgb, cell) if cell.found else dict.fromkeys(INVARIANT_FEATURES, float("nan"))
+        row = _invariant(rgb, cell) if cell.found else dict.fromkeys([*INVARIANT_FEATURES, *REFERENCE_FEATURES],
+                                                                     float("nan"))
         rows.append({"image": image, **row})
     return pd.DataFrame(rows)
 

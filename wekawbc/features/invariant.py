@@ -20,6 +20,26 @@ relative to the cell*, so that neither the stain, the lamp nor the pixel size en
   density quantised between the compartment's own 1st and 99th percentiles.
 
 Every value is NaN where undefined (no cytoplasm, a flat compartment).
+
+Two more groups, measured for issue 12's round 4 (``docs/cross_lab.md``), are separate
+(:data:`REFERENCE_FEATURES`, :func:`reference_features`) because they need the whole image:
+
+* ``Speckle``: the cytoplasm's granular speckle against its smooth background in the same cell:
+  the pixels whose summed optical density is above its local mean (Gaussian blur of
+  :data:`SPECKLE_SIGMA` of the cell's equivalent diameter) by the compartment's upper quartile,
+  against those below its lower quartile: density-fraction differences, the density ratio and the
+  hue difference (eosinophil granules are darker and redder than their background, neutrophil
+  granules barely visible, whatever the stain's hue).
+* ``RedCell``: colour relative to the red cells of the same image (every lab's red cells take the
+  same eosin): stained pixels outside the leukocyte (dilated) and without nucleus-blue, counted
+  when they cover at least :data:`MIN_RED_CELL_SHARE` of the leukocyte's area, else every
+  ``RedCell`` value is NaN (tight crops: the classifier's missing-value handling takes over).
+  Per channel the cytoplasm's and nucleus's optical density over the red cells', the cytoplasm's
+  density-fraction difference, and an unmixing of every cytoplasm pixel's density on the image's
+  own two stain vectors (the nucleus's mean density direction for the basic dye, the red cells'
+  for eosin, non-negative amounts by least squares): the cytoplasm's and its speckle's eosin share,
+  the speckle's share minus the background's, the cytoplasm's eosin over the red cells' and its
+  basic dye over the nucleus's.
 """
 
 from __future__ import annotations
@@ -30,10 +50,12 @@ import cv2
 import numpy as np
 from skimage.color import rgb2hed
 from skimage.feature import graycoprops
+from skimage.filters import threshold_multiotsu
 
 from wekawbc.features.compute import glcm_entropy, quantised_glcm
 
-__all__ = ["BLUR_SIGMA", "CELL_DIAMETER_PX", "GRANULE_SIGMA", "INVARIANT_FEATURES", "invariant_features"]
+__all__ = ["BLUR_SIGMA", "CELL_DIAMETER_PX", "GRANULE_SIGMA", "INVARIANT_FEATURES", "MIN_RED_CELL_SHARE",
+           "REFERENCE_FEATURES", "SPECKLE_SIGMA", "invariant_features", "red_cell_mask", "reference_features"]
 
 #: The cell's equivalent diameter (pixels) after resizing, before the texture measures.
 CELL_DIAMETER_PX = 64
@@ -42,6 +64,10 @@ BLUR_SIGMA = 1.0
 #: Gaussian sigma (pixels, at that size) separating granule-scale variation from coarser shading.
 GRANULE_SIGMA = 2.0
 _LEVELS = 16
+#: Local mean of the speckle measures: Gaussian sigma as a fraction of the cell's equivalent diameter.
+SPECKLE_SIGMA = 0.03
+#: Red-cell pixels needed (fraction of the leukocyte's area) for the ``RedCell`` features.
+MIN_RED_CELL_SHARE = 0.1
 
 #: name → definition, in output order.
 INVARIANT_FEATURES: dict[str, str] = {
@@ -155,4 +181,121 @@ def invariant_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
     for name, mask in masks.items():
         small = cv2.resize(mask[window].astype(np.uint8), size, interpolation=cv2.INTER_NEAREST).astype(bool)
         values.update(_granularity(density, small, name))
+    return values
+
+
+#: name → definition of the speckle and red-cell features (:func:`reference_features`), in output order.
+REFERENCE_FEATURES: dict[str, str] = {
+    **{f"Speckle_FractionDifference_{c}": f"density fraction of {c} in the cytoplasm's speckle minus in its smooth "
+       "background" for c in "RGB"},
+    "Speckle_DensityRatio": "summed optical density of the speckle / of the smooth background",
+    "Speckle_HueDifference": "hue angle of the speckle's mean colour minus the background's (white-balanced CIE Lab, "
+                             "degrees)",
+    **{f"{k}_RedCell_DensityRatio_{c}": f"{k.lower()}'s mean optical density of {c} / the red cells'"
+       for k in ("Cytoplasm", "Nucleus") for c in "RGB"},
+    **{f"Cytoplasm_RedCell_FractionDifference_{c}": f"density fraction of {c} in the cytoplasm minus in the red cells"
+       for c in "RGB"},
+    "Cytoplasm_RedCell_EosinShare": "cytoplasm: eosin / (basic dye + eosin) on the image's own stain vectors",
+    "Speckle_RedCell_EosinShare": "the same for the cytoplasm's speckle",
+    "Speckle_RedCell_EosinShareDifference": "the speckle's eosin share minus the smooth background's",
+    "Cytoplasm_RedCell_EosinRatio": "the cytoplasm's eosin amount / the red cells'",
+    "Cytoplasm_RedCell_BasicRatio": "the cytoplasm's basic-dye amount / the nucleus's",
+}
+
+
+def red_cell_mask(rgb: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """The red cells' pixels of an image: stained (``1 − G`` between the two three-class Otsu thresholds, as
+    :func:`wekawbc.cells.scale.find_red_cells` reads the foreground), outside the leukocyte dilated by 5
+    pixels, away from nucleus-blue pixels, eroded by one pixel; whole red cells are not needed."""
+    data = rgb.astype(np.float32) / 255.0
+    darkness = 1.0 - cv2.GaussianBlur(data[..., 1], (0, 0), 1.0)
+    score = darkness + data[..., 2] - data[..., 0]
+    try:
+        low, high = threshold_multiotsu(darkness, classes=3, nbins=128)
+        _, blue_cut = threshold_multiotsu(score, classes=3, nbins=128)
+    except ValueError:  # a flat image
+        return np.zeros(cell.shape, bool)
+    blue = ((score > blue_cut) & (data[..., 2] > data[..., 0])).astype(np.uint8)
+    keep_out = cv2.dilate(cell.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(bool)
+    keep_out |= cv2.dilate(blue, np.ones((7, 7), np.uint8)).astype(bool)
+    stained = ((darkness > low) & (darkness < high) & ~keep_out).astype(np.uint8)
+    return cv2.erode(stained, np.ones((3, 3), np.uint8)).astype(bool)
+
+
+def _unmix(od: np.ndarray, basic: np.ndarray, eosin: np.ndarray) -> np.ndarray:
+    """Non-negative amounts (n, 2) of the two stain vectors in each optical density (n, 3), least squares."""
+    vectors = np.stack([basic / np.linalg.norm(basic), eosin / np.linalg.norm(eosin)], axis=1)
+    amounts, *_ = np.linalg.lstsq(vectors, od.T, rcond=None)
+    return np.clip(amounts.T, 0, None)
+
+
+def _share(amounts: np.ndarray) -> float:
+    mean = amounts.mean(axis=0)
+    return _ratio(float(mean[1]), float(mean.sum()))
+
+
+def _lab_hue(od: np.ndarray) -> float:
+    """Hue angle (degrees) in CIE Lab of the colour with optical density ``od`` on a white-balanced plasma."""
+    from wekawbc.cells.stain import WHITE
+
+    rgb = (np.clip(WHITE * 10.0 ** (-od), 0, 255) / 255.0).astype(np.float32).reshape(1, 1, 3)
+    lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab).ravel()
+    return math.degrees(math.atan2(float(lab[2]), float(lab[1])))
+
+
+def _speckle(od: np.ndarray, cytoplasm: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    density = od.sum(axis=2).astype(np.float32)
+    sigma = max(SPECKLE_SIGMA * 2.0 * math.sqrt(cell.sum() / math.pi), 1.0)
+    local = density - cv2.GaussianBlur(density, (0, 0), sigma)
+    upper, lower = np.percentile(local[cytoplasm], (75, 25))
+    return cytoplasm & (local > upper), cytoplasm & (local < lower)
+
+
+def reference_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
+                       background: np.ndarray | None) -> dict[str, float]:
+    """The :data:`REFERENCE_FEATURES` of one cell (NaN where undefined; ``RedCell`` ones also without red cells).
+
+    Parameters
+    ----------
+    rgb : ndarray of uint8, shape (rows, cols, 3)
+        The whole image (the red cells are found outside the leukocyte).
+    nucleus, cell : ndarray of bool, shape (rows, cols)
+        The nucleus and whole-cell masks.
+    background : array of 3 floats or None
+        The plasma's RGB (:func:`wekawbc.cells.stain.background_colour`); None gives all NaN.
+    """
+    from wekawbc.cells.stain import optical_density
+
+    values = dict.fromkeys(REFERENCE_FEATURES, math.nan)
+    nucleus = nucleus & cell
+    cytoplasm = cell & ~nucleus
+    if background is None or cytoplasm.sum() < 16 or nucleus.sum() < 4:
+        return values
+    od = optical_density(rgb.astype(np.float64), np.maximum(np.asarray(background, np.float64), 1.0))
+    speckle, smooth = _speckle(od, cytoplasm, cell)
+    high, low = od[speckle].mean(axis=0), od[smooth].mean(axis=0)
+    for i, c in enumerate("RGB"):
+        values[f"Speckle_FractionDifference_{c}"] = _ratio(float(high[i]), float(high.sum())) - _ratio(
+            float(low[i]), float(low.sum()))
+    values["Speckle_DensityRatio"] = _ratio(float(high.sum()), float(low.sum()))
+    values["Speckle_HueDifference"] = (_lab_hue(high) - _lab_hue(low) + 180.0) % 360.0 - 180.0
+    red = red_cell_mask(rgb, cell)
+    if red.sum() < MIN_RED_CELL_SHARE * cell.sum():
+        return values
+    red_od, nuc_od, cyt_od = od[red].mean(axis=0), od[nucleus].mean(axis=0), od[cytoplasm].mean(axis=0)
+    for i, c in enumerate("RGB"):
+        values[f"Cytoplasm_RedCell_DensityRatio_{c}"] = _ratio(float(cyt_od[i]), float(red_od[i]))
+        values[f"Nucleus_RedCell_DensityRatio_{c}"] = _ratio(float(nuc_od[i]), float(red_od[i]))
+        values[f"Cytoplasm_RedCell_FractionDifference_{c}"] = _ratio(float(cyt_od[i]), float(cyt_od.sum())) - _ratio(
+            float(red_od[i]), float(red_od.sum()))
+    if not (np.linalg.norm(nuc_od) > 0 and np.linalg.norm(red_od) > 0):
+        return values
+    amounts = {k: _unmix(od[m], nuc_od, red_od) for k, m in
+               (("cytoplasm", cytoplasm), ("speckle", speckle), ("smooth", smooth), ("nucleus", nucleus), ("red", red))}
+    values["Cytoplasm_RedCell_EosinShare"] = _share(amounts["cytoplasm"])
+    values["Speckle_RedCell_EosinShare"] = _share(amounts["speckle"])
+    values["Speckle_RedCell_EosinShareDifference"] = _share(amounts["speckle"]) - _share(amounts["smooth"])
+    mean = {k: v.mean(axis=0) for k, v in amounts.items()}
+    values["Cytoplasm_RedCell_EosinRatio"] = _ratio(float(mean["cytoplasm"][1]), float(mean["red"][1]))
+    values["Cytoplasm_RedCell_BasicRatio"] = _ratio(float(mean["cytoplasm"][0]), float(mean["nucleus"][0]))
     return values
