@@ -13,8 +13,20 @@ cover the cytoplasm (:func:`wekawbc.cells.granules.granule_calls` reads ``red``)
 the bridge between the lobes, and the nucleus mask takes them in: the lobes are then counted on the
 *chromatin core*, the nucleus pixels whose nucleus score
 (darkness + (B - R), as in :mod:`wekawbc.cells.segmentation`) is above the nucleus's own
-:data:`CORE_QUANTILE` quantile. Every count comes with a confidence (the share of neck ratios in
-:data:`CONFIDENCE_NECKS` that give the same segmented/unsegmented answer), a reason when the count
+:data:`CORE_QUANTILE` quantile.
+
+Segmented or not is then decided by a learned *lobe model* (allowed by issue 17): a small random
+forest, stored as plain numbers in ``lobe_model.json``, fitted on the ``pbc`` development share to
+WBCAtt's ``nucleus_shape`` (segmented against unsegmented, bands unsegmented) by
+``docs/cells_results/train_lobe_model.py``. Its inputs (:data:`LOBE_MODEL_INPUTS`) are read from the
+crop only, never the cell type: the nucleus's shape at a fixed size (:func:`shape_inputs`: split
+ratios of the mask and of its chromatin cores, outline, skeleton, neck width, share of the cell),
+the whole mask's lobe counts, and the granule inputs. Because those inputs also tell the cell type
+apart, the model can learn WBCAtt's class prior (most eosinophils and basophils segmented) as well
+as the shape; ``docs/cells.md`` reports both the agreement and the discrimination within each class.
+A segmented answer gives the geometric count, at least 2; an unsegmented one gives 1. Every count
+comes with a confidence (the model's ``max(p, 1 - p)``; without an image and granule measures, the
+share of neck ratios in :data:`CONFIDENCE_NECKS` that give the same answer), a reason when the count
 is 0, and a flag when the nucleus touches the image border (a lobe may be cut off).
 """
 
@@ -33,7 +45,8 @@ from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
 
-__all__ = ["LobeCount", "assess_lobes", "count_lobes", "eosinophilic_granules", "NECK_RATIO", "CORE_QUANTILE"]
+__all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
+           "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
 
 #: Default neck ratio of :func:`count_lobes` (chosen on the ``pbc`` development share).
 NECK_RATIO = 0.4
@@ -94,8 +107,8 @@ class LobeCount:
     count : int
         0 (no nucleus), 1 (round, indented or band) or the number of lobes.
     confidence : float
-        In [0.5, 1] for a nucleus (share of :data:`CONFIDENCE_NECKS` agreeing on lobed or not); 1 for
-        an empty one.
+        In [0.5, 1] for a nucleus (the lobe model's ``max(p, 1 - p)``, or without it the share of
+        :data:`CONFIDENCE_NECKS` agreeing on lobed or not); 1 for an empty one.
     reason : str
         Why the count is 0 (empty otherwise).
     touches_border : bool
