@@ -1,6 +1,7 @@
 """Extraction speed before and after issue 17: the same crops, both code versions, interleaved.
 
 Run: git archive 2247b90 | tar -x -C /tmp/base && PYTHONPATH=. python3 docs/cells_results/extract_speed.py /tmp/base docs/cells_results/extract_speed.json
+(an optional third argument names the archived commit when it is not 2247b90).
 
 Each round runs ``extract_features(read_image(path), mode="crop")`` on 100 pbc crops (20 per
 class, every 35th) in a fresh process, once with the code in BASE_DIR (the commit before issue 17)
@@ -13,6 +14,7 @@ import subprocess
 import sys
 
 BASE, OUT = sys.argv[1], sys.argv[2]
+BASE_COMMIT = sys.argv[3] if len(sys.argv) > 3 else "2247b90"  # the commit archived in BASE
 ROUNDS = 3
 SNIPPET = """
 import time, cv2
@@ -46,7 +48,7 @@ for _ in range(ROUNDS):
     rounds["after"].append(run(os.getcwd()))
 best = {key: max(r[0] for r in values) for key, values in rounds.items()}
 result = {"command": " ".join(sys.argv), "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"],
-          capture_output=True, text=True).stdout.strip(), "base_commit": "2247b90", "crops": 100,
+          capture_output=True, text=True).stdout.strip(), "base_commit": BASE_COMMIT, "crops": 100,
           "cells_per_cpu_second": best, "ratio_after_before": best["after"] / best["before"],
           "features": {key: int(values[0][2]) for key, values in rounds.items()},
           "rounds_cpu_wall": rounds, "load_average": os.getloadavg()[0]}

@@ -14,6 +14,9 @@ cues, at a fixed scale so they hold for any microscope:
   where it exceeds :data:`SPECK_CONTRAST`;
 * *size*: the top-hat with a disc of radius 4 px over the one of radius 1 px (coarse granules raise
   it, fine ones lower it);
+* *compartment colours* (model inputs only): the red, green and blue shares of the nucleus's and
+  the cytoplasm's mean optical density relative to the plasma, its sum and spread (granules over the
+  nucleus, as in basophils, colour it);
 * *colour*: the region's optical density relative to the plasma, ``-log10(I / I_plasma)``. The
   eosinophilic index is ``(OD_B - OD_R) / (OD_R + OD_G + OD_B)`` (red-orange granules absorb blue
   and green, not red; purple basophil granules and blue agranular cytoplasm absorb red); the green
@@ -36,7 +39,7 @@ from typing import Mapping
 import cv2
 import numpy as np
 
-__all__ = ["GRANULE_MEASURES", "MODEL_INPUTS", "model_inputs", "GranuleCalls", "granule_calls", "granule_measures", "WORKING_DIAMETER"]
+__all__ = ["BASE_INPUTS", "COMPARTMENT_COLOURS", "GRANULE_MEASURES", "MODEL_INPUTS", "model_inputs", "GranuleCalls", "granule_calls", "granule_measures", "WORKING_DIAMETER"]
 
 #: The cell's equivalent diameter, in pixels, at which granules are measured.
 WORKING_DIAMETER = 64
@@ -49,6 +52,12 @@ EDGE = 2
 #: Measure keys, in registry order (``Granule_<key>``).
 GRANULE_MEASURES: tuple[str, ...] = ("Presence", "Density", "Size", "Colour_Eosinophilic", "Colour_Green",
                                      "Colour_Strength")
+#: Compartment colour keys also returned by :func:`granule_measures` (model inputs, not registry
+#: features): per compartment, the red, green and blue shares of the mean optical density relative
+#: to the plasma, that mean's sum, and the spread (standard deviation) of the summed density.
+COMPARTMENT_COLOURS: tuple[str, ...] = tuple(
+    f"{compartment}_{measure}" for compartment in ("Nucleus", "Cytoplasm")
+    for measure in ("Share_R", "Share_G", "Share_B", "Density", "Spread"))
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -69,10 +78,12 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
         The plasma's RGB (:func:`wekawbc.cells.stain.background_colour`); without it the colour
         measures are NaN.
     """
-    values = dict.fromkeys(GRANULE_MEASURES, float("nan"))
+    values = dict.fromkeys(GRANULE_MEASURES + COMPARTMENT_COLOURS, float("nan"))
     area = int(cell.sum())
     if area < 16:
         return values
+    if background is not None:
+        values.update(_compartment_colours(rgb, nucleus & cell, cell & ~nucleus, background))
     ys, xs = np.nonzero(cell)
     margin = 3
     top, left = max(ys.min() - margin, 0), max(xs.min() - margin, 0)
@@ -111,6 +122,27 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
     return values
 
 
+def _compartment_colours(rgb: np.ndarray, nucleus: np.ndarray, cytoplasm: np.ndarray,
+                         background: np.ndarray) -> dict[str, float]:
+    """The :data:`COMPARTMENT_COLOURS` (optical density clipped at 0; compartments under 10 pixels left out)."""
+    from wekawbc.cells.stain import optical_density
+
+    levels = np.repeat(np.arange(256, dtype=np.float64)[:, None], 3, axis=1)
+    table = np.maximum(optical_density(levels, background), 0.0)  # every 8-bit level, once
+    values = {}
+    for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cytoplasm)):
+        if mask.sum() < 10:
+            continue
+        density = table[rgb[mask], np.arange(3)]
+        mean = density.mean(axis=0)
+        total = float(mean.sum())
+        shares = mean / max(total, 1e-6)
+        values.update({f"{name}_Share_R": float(shares[0]), f"{name}_Share_G": float(shares[1]),
+                       f"{name}_Share_B": float(shares[2]), f"{name}_Density": total,
+                       f"{name}_Spread": float(density.sum(axis=1).std())})
+    return values
+
+
 @dataclass(frozen=True)
 class GranuleCalls:
     """WBCAtt-style categories read from :func:`granule_measures`."""
@@ -119,8 +151,10 @@ class GranuleCalls:
     granule_colour: str    # "nil", "pink", "red" or "purple"
 
 
-#: The model's inputs: the measures, and the logarithms of the two skewed ones.
-MODEL_INPUTS: tuple[str, ...] = GRANULE_MEASURES + ("log_Size", "log_Colour_Strength")
+#: The model's inputs: the measures, the logarithms of the two skewed ones, and the compartment colours.
+MODEL_INPUTS: tuple[str, ...] = GRANULE_MEASURES + ("log_Size", "log_Colour_Strength") + COMPARTMENT_COLOURS
+#: The leading :data:`MODEL_INPUTS` without which no call is made (the granule measures and their logarithms).
+BASE_INPUTS = len(GRANULE_MEASURES) + 2
 _MODEL = Path(__file__).with_name("granule_model.json")
 
 
@@ -128,7 +162,8 @@ def model_inputs(measures: Mapping[str, float]) -> np.ndarray:
     """The :data:`MODEL_INPUTS` of one cell's measures (NaN where a measure is missing)."""
     values = [float(measures.get(name, np.nan)) for name in GRANULE_MEASURES]
     logs = [np.log(v) if v > 0 else np.nan for v in (measures.get("Size", np.nan), measures.get("Colour_Strength", np.nan))]
-    return np.array(values + logs, float)
+    colours = [float(measures.get(name, np.nan)) for name in COMPARTMENT_COLOURS]
+    return np.array(values + logs + colours, float)
 
 
 @lru_cache(maxsize=1)
@@ -141,12 +176,15 @@ def granule_calls(measures: Mapping[str, float]) -> GranuleCalls:
 
     A multinomial logistic regression on :data:`MODEL_INPUTS`, fitted on the ``pbc`` development
     share by ``docs/cells_results/train_granule_model.py`` (its command, commit and size are in
-    ``granule_model.json``). A cell with a missing measure (no plasma colour) is ``no``/``nil``.
+    ``granule_model.json``). A cell with a missing granule measure (no plasma colour) is
+    ``no``/``nil``; a missing compartment colour (a compartment under 10 pixels) takes the
+    development share's median.
     """
     inputs = model_inputs(measures)
-    if not np.isfinite(inputs).all():
+    if not np.isfinite(inputs[:BASE_INPUTS]).all():
         return GranuleCalls("no", "nil")
     model = _model()
+    inputs = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"]))
     scores = np.asarray(model["coef"]) @ ((inputs - np.asarray(model["mean"])) / np.asarray(model["scale"]))
     colour = model["classes"][int(np.argmax(scores + np.asarray(model["intercept"])))]
     return GranuleCalls("no" if colour == "nil" else "yes", colour)

@@ -13,23 +13,40 @@ cover the cytoplasm (:func:`wekawbc.cells.granules.granule_calls` reads ``red``)
 the bridge between the lobes, and the nucleus mask takes them in: the lobes are then counted on the
 *chromatin core*, the nucleus pixels whose nucleus score
 (darkness + (B - R), as in :mod:`wekawbc.cells.segmentation`) is above the nucleus's own
-:data:`CORE_QUANTILE` quantile. Every count comes with a confidence (the share of neck ratios in
-:data:`CONFIDENCE_NECKS` that give the same segmented/unsegmented answer), a reason when the count
+:data:`CORE_QUANTILE` quantile.
+
+Segmented or not is then decided by a learned *lobe model* (allowed by issue 17): a small random
+forest, stored as plain numbers in ``lobe_model.json``, fitted on the ``pbc`` development share to
+WBCAtt's ``nucleus_shape`` (segmented against unsegmented, bands unsegmented) by
+``docs/cells_results/train_lobe_model.py``. Its inputs (:data:`LOBE_MODEL_INPUTS`) are read from the
+crop only, never the cell type: the nucleus's shape at a fixed size (:func:`shape_inputs`: split
+ratios of the mask and of its chromatin cores, outline, skeleton, neck width, share of the cell),
+the whole mask's lobe counts, and the granule inputs. Because those inputs also tell the cell type
+apart, the model can learn WBCAtt's class prior (most eosinophils and basophils segmented) as well
+as the shape; ``docs/cells.md`` reports both the agreement and the discrimination within each class.
+A segmented answer gives the geometric count, at least 2; an unsegmented one gives 1. Every count
+comes with a confidence (the model's ``max(p, 1 - p)``; without an image and granule measures, the
+share of neck ratios in :data:`CONFIDENCE_NECKS` that give the same answer), a reason when the count
 is 0, and a flag when the nucleus touches the image border (a lobe may be cut off).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
 from typing import Mapping
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
+from skimage.morphology import skeletonize
 
-from wekawbc.cells.granules import granule_calls
+from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
 
-__all__ = ["LobeCount", "assess_lobes", "count_lobes", "eosinophilic_granules", "NECK_RATIO", "CORE_QUANTILE"]
+__all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
+           "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
 
 #: Default neck ratio of :func:`count_lobes` (chosen on the ``pbc`` development share).
 NECK_RATIO = 0.4
@@ -90,14 +107,17 @@ class LobeCount:
     count : int
         0 (no nucleus), 1 (round, indented or band) or the number of lobes.
     confidence : float
-        In [0.5, 1] for a nucleus (share of :data:`CONFIDENCE_NECKS` agreeing on lobed or not); 1 for
-        an empty one.
+        In [0.5, 1] for a nucleus (the lobe model's ``max(p, 1 - p)``, or without it the share of
+        :data:`CONFIDENCE_NECKS` agreeing on lobed or not); 1 for an empty one.
     reason : str
         Why the count is 0 (empty otherwise).
     touches_border : bool
         The nucleus reaches the image border: a lobe may lie outside it.
     core : bool
-        Counted on the chromatin core (red-orange granules over the nucleus).
+        The geometric count was made on the chromatin core (red-orange granules over the nucleus).
+    probability : float
+        The lobe model's probability that the nucleus is segmented (:func:`segmented_probability`);
+        NaN where the model was not used (no image or granule measures given, or no nucleus).
     """
 
     count: int
@@ -105,16 +125,17 @@ class LobeCount:
     reason: str = ""
     touches_border: bool = False
     core: bool = False
+    probability: float = float("nan")
 
 
-def _chromatin_core(rgb: np.ndarray, nucleus: np.ndarray) -> np.ndarray:
-    """Nucleus pixels whose score is above the nucleus's :data:`CORE_QUANTILE` quantile (granules removed)."""
+def _chromatin_core(rgb: np.ndarray, nucleus: np.ndarray, quantile: float = CORE_QUANTILE) -> np.ndarray:
+    """Nucleus pixels whose score is above the nucleus's ``quantile`` quantile (granules removed)."""
     ys, xs = np.nonzero(nucleus)
     window = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
     data = rgb[window].astype(np.float32) / 255.0
     score = cv2.GaussianBlur((1.0 - data[..., 1]) + (data[..., 2] - data[..., 0]), (0, 0), 1.5)
     inside = nucleus[window]
-    core = inside & (score > np.quantile(score[inside], CORE_QUANTILE))
+    core = inside & (score > np.quantile(score[inside], quantile))
     core = cv2.morphologyEx(core.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
     full = np.zeros_like(nucleus)
     full[window] = core
@@ -127,21 +148,24 @@ def eosinophilic_granules(granules: Mapping[str, float]) -> bool:
 
 
 def assess_lobes(nucleus_mask: np.ndarray, rgb: np.ndarray | None = None,
-                 granules: Mapping[str, float] | None = None, *, core: bool | None = None) -> LobeCount:
+                 granules: Mapping[str, float] | None = None, *, core: bool | None = None,
+                 cell_mask: np.ndarray | None = None) -> LobeCount:
     """The lobe count of one nucleus, with confidence, reason and border flag (module notes).
 
     Parameters
     ----------
     nucleus_mask : ndarray of bool, shape (rows, cols)
     rgb : ndarray of uint8, shape (rows, cols, 3), optional
-        The image the mask belongs to (needed for the chromatin core).
+        The image the mask belongs to (needed for the chromatin core and the lobe model).
     granules : mapping, optional
         The cell's :func:`wekawbc.cells.granules.granule_measures`; where they show red-orange
-        granules (:func:`eosinophilic_granules`) and ``rgb`` is given, the lobes are counted on the
-        chromatin core.
+        granules (:func:`eosinophilic_granules`) and ``rgb`` is given, the geometric count is made on
+        the chromatin core. With ``rgb``, the lobe model decides segmented or not.
     core : bool, optional
         Count on the chromatin core (True) or the whole mask (False) whatever the granules say
         (needs ``rgb``).
+    cell_mask : ndarray of bool, optional
+        The whole cell (the lobe model's ``nucleus_fraction``; NaN, imputed, without it).
     """
     nucleus = np.asarray(nucleus_mask, bool)
     if not nucleus.any():
@@ -156,6 +180,151 @@ def assess_lobes(nucleus_mask: np.ndarray, rgb: np.ndarray | None = None,
     else:
         target, neck, necks = nucleus, NECK_RATIO, CONFIDENCE_NECKS
     count, *others = _lobe_counts(target, (neck, *necks))
+    if rgb is not None and granules is not None:
+        mask_counts = _lobe_counts(nucleus, MASK_NECKS) if use_core else others
+        probability = segmented_probability(lobe_model_inputs(nucleus, rgb, granules, cell_mask, mask_counts))
+        segmented = probability >= 0.5
+        return LobeCount(max(count, 2) if segmented else 1, max(probability, 1.0 - probability),
+                         touches_border=border, core=use_core, probability=probability)
     votes = [other >= 2 for other in others]
     agree = sum(vote == (count >= 2) for vote in votes) / len(votes)
     return LobeCount(count, max(agree, 0.5), touches_border=border, core=use_core)
+
+
+#: Equivalent diameter (pixels) to which the nucleus is resized before its shape is measured.
+SHAPE_DIAMETER = 64
+#: Neck ratios scanned for the split ratio (the narrowest that splits the nucleus, 1 if none does).
+SPLIT_NECKS: tuple[float, ...] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+#: Quantiles of the chromatin cores whose split ratios are inputs.
+SPLIT_CORES: tuple[float, ...] = (0.1, 0.2)
+#: Nucleus-shape inputs of the lobe model, in :func:`shape_inputs` order.
+SHAPE_INPUTS: tuple[str, ...] = (
+    "split_neck", *(f"core_{round(100 * q)}_split_neck" for q in SPLIT_CORES), "core_50_lobes", "parts",
+    "solidity", "convexity", "endpoints", "branches", "skeleton_length", "neck_width", "inscribed_radius",
+    "nucleus_fraction")
+
+
+def _outline(mask: np.ndarray) -> tuple[float, float]:
+    """Solidity (area / convex-hull area) and convexity (hull perimeter / perimeter) of a mask."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    if not contours:
+        return float("nan"), float("nan")
+    hull = cv2.convexHull(np.vstack(contours))
+    perimeter = sum(cv2.arcLength(contour, True) for contour in contours)
+    return (float(mask.sum()) / max(cv2.contourArea(hull), 1.0),
+            cv2.arcLength(hull, True) / max(perimeter, 1.0))
+
+
+def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08) -> float:
+    """The smallest of :data:`SPLIT_NECKS` whose opening splits ``mask`` into two lobes or more (0 when
+    it is in separate parts already, 1 when no neck splits it).
+
+    The opening by a disc of radius ``neck * r`` (``r`` the largest inscribed radius) is the set of
+    pixels within that radius of the pixels deeper than it (two distance transforms).
+    """
+    part = np.pad(mask.astype(np.uint8), 1)
+    least = min_lobe_fraction * float(part.sum())
+    labels, _ = ndi.label(part)
+    if (np.bincount(labels.ravel())[1:] >= least).sum() >= 2:
+        return 0.0
+    depth = cv2.distanceTransform(part, cv2.DIST_L2, 5)
+    radius = float(depth.max())
+    for neck in SPLIT_NECKS:
+        inner = depth > neck * radius
+        if not inner.any():
+            break
+        opened = cv2.distanceTransform((~inner).astype(np.uint8), cv2.DIST_L2, 5) <= neck * radius
+        pieces, _ = ndi.label(opened)
+        if (np.bincount(pieces.ravel())[1:] >= least).sum() >= 2:
+            return neck
+    return 1.0
+
+
+def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarray | None = None) -> np.ndarray:
+    """The :data:`SHAPE_INPUTS` of one nucleus, measured at :data:`SHAPE_DIAMETER` (NaN for an empty one).
+
+    The split ratio of the nucleus and of its chromatin cores at :data:`SPLIT_CORES` (the narrowest
+    neck ratio that splits it into lobes: low for lobes joined by a filament, 1 for a round
+    nucleus), the lobes of the core at the median, the number of separate parts, solidity and
+    convexity, the skeleton's end and branch points and its length over the square root of the
+    area, the neck width (10th percentile of the inscribed radius along the skeleton over its
+    maximum), the largest inscribed radius over the square root of the area, and the nucleus's share
+    of the cell (NaN without ``cell_mask``).
+    """
+    nucleus = np.asarray(nucleus_mask, bool)
+    area = int(nucleus.sum())
+    if area == 0:
+        return np.full(len(SHAPE_INPUTS), np.nan)
+    ys, xs = np.nonzero(nucleus)
+    margin = 2
+    window = (slice(max(ys.min() - margin, 0), ys.max() + margin + 1),
+              slice(max(xs.min() - margin, 0), xs.max() + margin + 1))
+    scale = SHAPE_DIAMETER / (2.0 * np.sqrt(area / np.pi))
+    crop = nucleus[window]
+    size = (max(int(round(crop.shape[1] * scale)), 4), max(int(round(crop.shape[0] * scale)), 4))
+    small = cv2.GaussianBlur(cv2.resize(crop.astype(np.float32), size, interpolation=cv2.INTER_AREA), (0, 0), 1.0) >= 0.5
+    if not small.any():
+        return np.full(len(SHAPE_INPUTS), np.nan)
+    small_rgb = cv2.resize(np.ascontiguousarray(rgb[window]), size, interpolation=cv2.INTER_AREA)
+    cores = [_split_neck(_chromatin_core(small_rgb, small, quantile)) for quantile in SPLIT_CORES]
+    solidity, convexity = _outline(small)
+    skeleton = skeletonize(small)
+    neighbours = ndi.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
+    distance = cv2.distanceTransform(np.pad(small.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    radius = float(distance.max())
+    along = distance[skeleton]
+    root = float(np.sqrt(small.sum()))
+    fraction = area / float(cell_mask.sum()) if cell_mask is not None and cell_mask.any() else float("nan")
+    return np.array([
+        _split_neck(small), *cores, _lobe_counts(_chromatin_core(small_rgb, small), (CORE_NECK_RATIO,))[0],
+        ndi.label(small)[1], solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
+        int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
+        float(np.percentile(along, 10)) / radius if along.size else float("nan"), radius / root, fraction], float)
+
+#: Neck ratios of the whole-mask lobe counts given to the lobe model (full resolution).
+MASK_NECKS: tuple[float, ...] = CONFIDENCE_NECKS
+#: Inputs of the lobe model: the nucleus shape (:data:`SHAPE_INPUTS`), the whole mask's lobe counts
+#: at :data:`MASK_NECKS`, then the granule inputs (:data:`wekawbc.cells.granules.MODEL_INPUTS`,
+#: prefixed ``granule_``). Never the cell type.
+LOBE_MODEL_INPUTS: tuple[str, ...] = (SHAPE_INPUTS + tuple(f"lobes_neck_{n:g}" for n in MASK_NECKS)
+                                      + tuple(f"granule_{name}" for name in MODEL_INPUTS))
+_LOBE_MODEL = Path(__file__).with_name("lobe_model.json")
+
+
+def lobe_model_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, granules: Mapping[str, float],
+                      cell_mask: np.ndarray | None = None, mask_counts: list[int] | None = None) -> np.ndarray:
+    """The :data:`LOBE_MODEL_INPUTS` of one cell (NaN where a measure is undefined).
+
+    ``mask_counts``: the whole mask's :func:`count_lobes` at :data:`MASK_NECKS`, when already known.
+    """
+    counts = _lobe_counts(np.asarray(nucleus_mask, bool), MASK_NECKS) if mask_counts is None else mask_counts
+    return np.concatenate([shape_inputs(nucleus_mask, rgb, cell_mask), np.asarray(counts, float),
+                           model_inputs(granules)])
+
+
+@lru_cache(maxsize=1)
+def _lobe_model() -> dict:
+    return json.loads(_LOBE_MODEL.read_text())
+
+
+def _tree_probability(tree: Mapping[str, list], values: np.ndarray) -> float:
+    """The leaf value of one stored decision tree (scikit-learn's layout: ``value <= threshold`` goes left)."""
+    node = 0
+    left, right, feature, threshold = tree["left"], tree["right"], tree["feature"], tree["threshold"]
+    while left[node] >= 0:
+        node = left[node] if values[feature[node]] <= threshold[node] else right[node]
+    return float(tree["value"][node])
+
+
+def segmented_probability(inputs: np.ndarray) -> float:
+    """The lobe model's probability that a nucleus with these :data:`LOBE_MODEL_INPUTS` is segmented.
+
+    A random forest fitted on the ``pbc`` development share (WBCAtt ``nucleus_shape``
+    ``segmented-*`` against ``unsegmented-*``) by ``docs/cells_results/train_lobe_model.py`` (its
+    command, commit, settings and size are in ``lobe_model.json``, the trees as plain numbers): the
+    mean over its trees of each leaf's share of segmented nuclei. Missing inputs take the
+    development share's median.
+    """
+    model = _lobe_model()
+    values = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"])).astype(np.float32)  # as scikit-learn
+    return float(np.mean([_tree_probability(tree, values) for tree in model["trees"]]))

@@ -310,7 +310,7 @@ def cell_lobes(rgb: np.ndarray) -> tuple[LobeCount, dict[str, float]]:
         return assess_lobes(found.nucleus_mask), granule_measures(rgb, found.nucleus_mask, found.cell_mask)
     background, _ = background_colour(rgb, found.cell_mask)
     granules = granule_measures(rgb, found.nucleus_mask, found.cell_mask, background)
-    return assess_lobes(found.nucleus_mask, rgb, granules), granules
+    return assess_lobes(found.nucleus_mask, rgb, granules, cell_mask=found.cell_mask), granules
 
 
 def validate_lobes(records: Iterable[CellRecord], *,

@@ -313,7 +313,7 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     lbp = _lbp(lightness, nucleus)
     cell_area = float(cell.sum())
     granules = granule_measures(rgb, nucleus, cell, background)
-    lobe_count = assess_lobes(nucleus, rgb, granules)
+    lobe_count = assess_lobes(nucleus, rgb, granules, cell_mask=cell)
     lobes = {"Count": float(lobe_count.count), "Parts": float(ndi.label(nucleus)[1]),
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border)}
     size = _size(shape, um_per_pixel)

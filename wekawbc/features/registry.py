@@ -124,7 +124,8 @@ def _build() -> tuple[Feature, ...]:
                                 "(a difference: these channels are signed or circular)"))
     features.append(Feature("Nucleus_Lobes_Count", "lobes", "Nucleus", "Count", None,
                             "number of nucleus lobes (wekawbc.cells.lobes.assess_lobes: 0 no nucleus, 1 round/indented/band, "
-                            "≥ 2 segmented; counted on the chromatin core under red granules)"))
+                            "≥ 2 segmented: the lobe model decides segmented or not, the geometric count (on the "
+                            "chromatin core under red granules) gives how many)"))
     features.append(Feature("Nucleus_Parts_Count", "lobes", "Nucleus", "Parts", None,
                             "number of separate (non-touching) nucleus parts"))
     features += _transfer_features()
@@ -148,8 +149,8 @@ def _granule_features() -> list[Feature]:
     """The lobe count's confidence and border flag, then the granule measures (issue 17)."""
     features = [
         Feature("Nucleus_Lobes_Confidence", "lobes", "Nucleus", "Confidence", None,
-                "share of neck ratios (0.3-0.6) giving the same lobed/unlobed answer as Nucleus_Lobes_Count "
-                "(wekawbc.cells.lobes.assess_lobes)"),
+                "the lobe model's confidence in its segmented/unsegmented answer, max(p, 1 − p) for its "
+                "probability p of a segmented nucleus (wekawbc.cells.lobes.assess_lobes)"),
         Feature("Nucleus_Lobes_BorderTouch", "lobes", "Nucleus", "BorderTouch", None,
                 "1 when the nucleus touches the image border (a lobe may be cut off), else 0"),
     ]
