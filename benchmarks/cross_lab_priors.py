@@ -10,6 +10,11 @@ the EM iterations, the neutrophil/eosinophil confusion, the code commit and the 
 
               python -m benchmarks.cross_lab_priors weka FEATURE_DIR OUT.json
 
+          ``--sets S ... --classifiers C ...`` run every named set with every named classifier instead
+          (sets and classifiers of ``benchmarks.cross_lab``, its stability-selected sets included:
+          ``stable<T without LAB: BASE`` keeps the columns of BASE that :func:`benchmarks.cross_lab.stable_columns`
+          finds stable on the two labs other than LAB), e.g. round 4's candidates for ``jtsc``.
+
 ``cnn``   predictions CSVs of ``wekawbc cnn predict`` (one per test set and setting, named
           ``<test>_<setting>.csv``), of a network trained at an equal class mix (balanced sampler)::
 
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
@@ -95,26 +101,44 @@ def _weka_run(train, test, columns: list[str], scheme: str, rounds: int):
     return run_classifier(frame(X_train, train["class"]), scheme, test=frame(X_test, test["class"])), counts
 
 
-def weka_part(features: Path, bootstrap: int) -> dict:
-    from benchmarks.cross_lab import CLASSIFIERS, FEATURE_SETS, load_tables
+def set_columns(set_name: str, tables: dict) -> tuple[list[str], list[str], int, dict]:
+    """The columns of a prior-balanced set of ``benchmarks.cross_lab`` (stability-selected sets on the labs
+    they name), those of it the tables lack, its standardisation rounds, and how a stable set was selected."""
+    from benchmarks.cross_lab import FEATURE_SETS, LABS, STABLE_SETS, stable_columns
+
+    base, threshold, left_out = STABLE_SETS.get(set_name, (set_name, None, None))
+    _, wanted, per_lab = FEATURE_SETS[base]
+    if not (isinstance(per_lab, str) and per_lab.startswith("balanced")):
+        raise SystemExit(f"cross_lab_priors: error: {set_name}: not a prior-balanced set")
+    # Tables extracted before later registry additions lack those columns: the set is what every lab holds.
+    columns = [c for c in wanted if all(c in tables[lab].columns for lab in LABS)]
+    missing = [c for c in wanted if c not in columns]
+    selection: dict = {}
+    if left_out is not None:  # selected on the two other labs' labels, never on those of the lab left out
+        labs = [lab for lab in LABS if lab != left_out]
+        columns = stable_columns([tables[lab] for lab in labs], columns, threshold)
+        selection = {"selected_on": labs, "threshold": threshold, "columns": columns}
+    return columns, missing, int(per_lab[len("balanced"):] or 2), selection
+
+
+def weka_part(features: Path, bootstrap: int, pipelines=WEKA_PIPELINES) -> dict:
+    from benchmarks.cross_lab import CLASSIFIERS, load_tables
 
     tables = load_tables(features, "none")
-    runs = []
-    for set_name, classifier in WEKA_PIPELINES:
-        _, wanted, per_lab = FEATURE_SETS[set_name]
-        # Tables extracted before later registry additions lack those columns: the set is what both sides hold.
-        columns = [c for c in wanted if all(c in tables[lab].columns for lab in ("pbc", *TESTS))]
-        missing = [c for c in wanted if c not in columns]
-        rounds = int(per_lab[len("balanced"):] or 2)
+    runs, selections = [], {}
+    for set_name, classifier in pipelines:
+        columns, missing, rounds, selection = set_columns(set_name, tables)
+        if selection:
+            selections[set_name] = selection
         for test_lab in TESTS:
             run, counts = _weka_run(tables["pbc"], tables[test_lab], columns, CLASSIFIERS[classifier], rounds)
             for entry in both(run.predictions, None, bootstrap):  # Weka's training counts: the priors trained at
-                runs.append({"feature_set": set_name, "classifier": classifier, "train": "pbc", "test": test_lab,
-                             "n_features": len(columns), "features_not_in_tables": missing,
-                             "predicted_counts_per_round": counts, **entry})
+                runs.append({"feature_set": set_name, "classifier": classifier, "scheme": CLASSIFIERS[classifier],
+                             "train": "pbc", "test": test_lab, "n_features": len(columns),
+                             "features_not_in_tables": missing, "predicted_counts_per_round": counts, **entry})
                 print(f"{set_name[:40]:40s} {test_lab:5s} em={entry['em']!s:5s} acc {entry['accuracy']['estimate']:.3f}",
                       flush=True)
-    return {"runs": runs, "chosen": choose(runs, ("feature_set", "classifier", "em")),
+    return {"runs": runs, "chosen": choose(runs, ("feature_set", "classifier", "em")), "stable_sets": selections,
             "pbc_table": "pbc_none.csv of FEATURE_DIR: the class-balanced 1000 of docs/cross_lab.md round 3"}
 
 
@@ -133,7 +157,7 @@ def cnn_part(folder: Path, bootstrap: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.cross_lab import _commit
+    from benchmarks.cross_lab import CLASSIFIERS, FEATURE_SETS, STABLE_SETS, _commit
     from wekawbc.provenance import library_versions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,10 +165,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("input", type=Path, help="feature tables (weka) or predictions CSVs (cnn)")
     parser.add_argument("output", type=Path)
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--sets", nargs="+", metavar="SET", choices=[*FEATURE_SETS, *STABLE_SETS],
+                        help="weka: prior-balanced sets of benchmarks.cross_lab (default: round 3's pipelines)")
+    parser.add_argument("--classifiers", nargs="+", metavar="NAME", default=["Logistic (ridge 1)"], choices=list(CLASSIFIERS),
+                        help="weka, with --sets: classifiers of benchmarks.cross_lab, each run on every set")
     args = parser.parse_args(argv)
-    body = weka_part(args.input, args.bootstrap) if args.part == "weka" else cnn_part(args.input, args.bootstrap)
+    pipelines = [(s, c) for s in args.sets for c in args.classifiers] if args.sets else WEKA_PIPELINES
+    body = (weka_part(args.input, args.bootstrap, pipelines) if args.part == "weka"
+            else cnn_part(args.input, args.bootstrap))
     document = {"code_commit": _commit(), "versions": library_versions(),
-                "command": " ".join(["python -m benchmarks.cross_lab_priors", *(argv or sys.argv[1:])]),
+                "command": shlex.join(["python", "-m", "benchmarks.cross_lab_priors", *(argv or sys.argv[1:])]),
                 "bootstrap": {"n_resamples": args.bootstrap, "seed": 1, "confidence": 0.95, "stratified": True},
                 "method": "EM of Saerens, Latinne & Decaestecker 2002 (wekawbc.predictions.adjust_priors)", **body}
     args.output.write_text(json.dumps(document, indent=1, default=float) + "\n")
