@@ -110,3 +110,23 @@ def test_stain_vector_augmentation_is_seeded_and_keeps_the_plasma_white(datasets
     off = augment_batch(batch, Augmentation(dihedral=False, brightness=0, contrast=0, saturation=0, channel_gain=0),
                         torch.Generator().manual_seed(5))
     assert torch.allclose(off, batch, atol=1e-5)
+
+
+def test_rbc_relative_input_holds_under_a_lamp_and_stain_change(datasets):
+    """Stated tolerance (a pbc crop with red cells around the leukocyte): the lamp and stain change of
+    the nucleus test change the ``rbc-relative`` input by under 5 of 255 on average and under a
+    third of what they change the un-normalised input; the red cells land on the reference."""
+    from wekawbc.cnn.images import RBC_OD_REFERENCE, rbc_relative, red_cells
+
+    image = _pbc_neutrophil(datasets)
+    other = _restained(image, lamp=(1.0, 0.85, 0.65), density=(1.3, 1.0, 0.9))
+    options = dict(image_size=48, framing="cell")
+    plain = _gap(prepare_input(other, stain="none", **options)[0], prepare_input(image, stain="none", **options)[0])
+    relative = _gap(prepare_input(other, stain="rbc-relative", **options)[0],
+                    prepare_input(image, stain="rbc-relative", **options)[0])
+    assert relative < 5.0 and relative < plain / 3, f"rbc-relative {relative:.1f}, none {plain:.1f}"
+    framed = frame_image(image, size=96, framing="cell", stain="rbc-relative")
+    _, rbc = red_cells(framed.rgb, framed.cell)
+    out = rbc_relative(framed.rgb, framed.cell)
+    np.testing.assert_allclose(np.median(optical_density(out[rbc], np.full(3, 255.0)), axis=0),
+                               RBC_OD_REFERENCE, atol=0.02)

@@ -29,7 +29,7 @@ from wekawbc.cnn.settings import FRAMINGS, STAINS
 from wekawbc.protocol.subsample import subsample_counts
 
 __all__ = ["CropSet", "FramedSquare", "Preprocessing", "frame_image", "load_crops", "normalise_square",
-           "nucleus_relative", "pool_crops", "prepare_crop", "prepare_input"]
+           "nucleus_relative", "pool_crops", "rbc_relative", "red_cells", "prepare_crop", "prepare_input"]
 
 #: A labelled smear field is cut around its one leukocyte box, this many times the box's longer side.
 FIELD_BOX_MARGIN = 1.5
@@ -41,7 +41,7 @@ FIELD_BOX_MARGIN = 1.5
 SQUARE_LAB_REFERENCE: tuple[tuple[float, float, float], tuple[float, float, float]] = (
     (70.6, 12.0, -8.0), (15.7, 12.0, 10.0))
 #: Stains that need the segmented leukocyte (its plasma kept apart, or its own pixels as the reference).
-CELL_STAINS: tuple[str, ...] = ("white-balance", "reinhard", "reinhard-cell", "nucleus-relative")
+CELL_STAINS: tuple[str, ...] = ("white-balance", "reinhard", "reinhard-cell", "nucleus-relative", "rbc-relative")
 #: ``reinhard-cell``: the CIE Lab mean and standard deviation the segmented cell's pixels are moved to
 #: (the medians over every 70th ``pbc/`` image, cell framing at 96 px; docs/cross_lab.md section 9).
 CELL_LAB_REFERENCE: tuple[tuple[float, float, float], tuple[float, float, float]] = (
@@ -49,6 +49,11 @@ CELL_LAB_REFERENCE: tuple[tuple[float, float, float], tuple[float, float, float]
 #: ``nucleus-relative``: the optical density (RGB, log10) the nucleus's median is moved to (the median
 #: of the nucleus medians over the same ``pbc/`` images).
 NUCLEUS_OD_REFERENCE: tuple[float, float, float] = (0.43, 0.71, 0.16)
+#: ``rbc-relative``: the optical density (RGB, log10) the red cells' median is moved to (the median of
+#: the red-cell medians over every 70th ``pbc/`` image, cell framing at 96 px).
+RBC_OD_REFERENCE: tuple[float, float, float] = (0.082, 0.12, 0.072)
+#: ``rbc-relative``: fewest red-cell pixels (in the square at twice the input side) to take their colour.
+MIN_RBC_PIXELS = 50
 #: ``cell-masked`` framing: the colour of every pixel outside the segmented cell (white, as plasma
 #: after white balance).
 MASK_FILL: tuple[int, int, int] = (255, 255, 255)
@@ -219,6 +224,39 @@ def nucleus_relative(rgb: np.ndarray, nucleus: np.ndarray, background: np.ndarra
     return np.clip(255.0 * 10.0 ** (-np.maximum(density, 0.0) * gain) + 0.5, 0, 255).astype(np.uint8)
 
 
+def red_cells(rgb: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plasma's colour and the red cells' pixels of a framed square: what is neither plasma
+    (:func:`wekawbc.cells.stain.background_mask`) nor within 5 pixels of the leukocyte."""
+    import cv2
+
+    from wekawbc.cells.stain import background_mask
+
+    leukocyte = cell if cell.any() else None
+    plasma, _ = background_mask(rgb, leukocyte)
+    near = cv2.dilate(cell.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(bool)
+    background = np.maximum(np.median(rgb[plasma].astype(np.float64), axis=0), 1.0)
+    return background, ~plasma & ~near
+
+
+def rbc_relative(rgb: np.ndarray, cell: np.ndarray,
+                 reference: tuple[float, float, float] = RBC_OD_REFERENCE) -> np.ndarray:
+    """Optical density per channel scaled so that the red cells' median becomes ``reference``.
+
+    Red cells take eosin alone and look alike in every lab's smear, so one gain per channel that
+    gives them the reference colour calibrates the eosin (and the lamp) of the image; the
+    leukocyte's colours are then read against them. With fewer than :data:`MIN_RBC_PIXELS` red-cell
+    pixels (tight crops) only the white balance is applied.
+    """
+    from wekawbc.cells.stain import optical_density
+
+    background, rbc = red_cells(rgb, cell)
+    density = optical_density(rgb, background)
+    gain = np.ones(3)
+    if rbc.sum() >= MIN_RBC_PIXELS:
+        gain = np.asarray(reference, np.float64) / np.maximum(np.median(density[rbc], axis=0), 0.01)
+    return np.clip(255.0 * 10.0 ** (-np.maximum(density, 0.0) * gain) + 0.5, 0, 255).astype(np.uint8)
+
+
 def normalise_square(framed: FramedSquare, stain: str, masked: bool) -> np.ndarray:
     """Colour normalisation of a framed square (``stain``, see :class:`Preprocessing`), then the mask.
 
@@ -235,6 +273,8 @@ def normalise_square(framed: FramedSquare, stain: str, masked: bool) -> np.ndarr
     elif stain == "nucleus-relative":
         background, _ = background_colour(square, cell if cell.any() else None)
         square = nucleus_relative(square, framed.nucleus, background)
+    elif stain == "rbc-relative":
+        square = rbc_relative(square, cell)
     elif stain != "none":
         square = normalise_stain(square, stain, cell if cell.any() else None).rgb
     if masked and cell.any():

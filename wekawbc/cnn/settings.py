@@ -43,8 +43,9 @@ FRAMINGS: tuple[str, ...] = ("cell", "centre", "cell-masked")
 #: Colour normalisations of the input: those of :func:`wekawbc.cells.stain.normalise_stain`, and
 #: ``reinhard-square`` (Reinhard on every pixel of the framed square), ``reinhard-cell`` (fitted on the
 #: segmented cell's pixels only) and ``nucleus-relative`` (optical density per channel relative to the
-#: cell's own nucleus); see :mod:`wekawbc.cnn.images`.
-STAINS: tuple[str, ...] = ("none", "white-balance", "reinhard", "reinhard-square", "reinhard-cell", "nucleus-relative")
+#: cell's own nucleus), ``rbc-relative`` (relative to the red cells around it); see :mod:`wekawbc.cnn.images`.
+STAINS: tuple[str, ...] = ("none", "white-balance", "reinhard", "reinhard-square", "reinhard-cell", "nucleus-relative",
+                           "rbc-relative")
 #: Normalisation layers of the network (see :func:`wekawbc.cnn.network.norm_layer`; kept here torch-free).
 NORMS: tuple[str, ...] = ("batch", "group", "instance", "layer")
 

@@ -20,3 +20,5 @@ python3 exp3.py --name m_shape --stain reinhard-square --masked --channels shape
 python3 exp3.py --name m_shape_s2 --stain reinhard-square --masked --channels shape --aug '{"scale": 0.1, "blur": 0.8, "saturation": 0.0, "channel_gain": 0.0}' --seed 2
 wait
 python3 exp3.py --name m_rsq_sv05 --stain reinhard-square --masked --aug '{"hue": 0.05, "stain": 0.2, "blur": 0.8, "scale": 0.1, "stain_vectors": 0.05}'
+python3 exp3.py --name m_rbc --stain rbc-relative --masked &
+python3 exp3.py --name rbc --stain rbc-relative
