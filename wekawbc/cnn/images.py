@@ -7,6 +7,9 @@ Two framings (``Preprocessing.framing``):
     centroid, in a square of ``cell_context`` times its equivalent diameter: every lab's cell then
     fills the input the same way, whatever the crop's size, margin or magnification. Where no
     nucleus is found, the image's centre is used and the crop set says so.
+``cell-masked``
+    The ``cell`` framing with every pixel outside the segmented cell set to :data:`MASK_FILL`
+    (after the colour normalisation): plasma and red cells no longer reach the network.
 ``centre`` (the default: the best in-lab accuracy)
     The centre of each crop (``crop_fraction`` of its shorter side, where the leukocyte sits in
     single-cell crops such as ``pbc/``); the file's own margins and magnification decide the scale.
@@ -72,17 +75,22 @@ class Preprocessing:
     mean, std : tuple of float
         Per-channel (RGB) mean and standard deviation of the training crops, on the 0-1 scale,
         used to standardise the input.
-    framing : {"cell", "centre"}
+    framing : {"cell", "centre", "cell-masked"}
         How the square is chosen (see the module notes). Model files written before the cell
         framing existed read as ``centre``.
     cell_context : float
         ``cell`` framing: side of the square in equivalent diameters of the segmented cell.
-    stain : {"none", "white-balance", "reinhard", "reinhard-square"}
+    stain : str
+        One of :data:`wekawbc.cnn.settings.STAINS`.
         Colour normalisation of the framed square: :func:`wekawbc.cells.stain.normalise_stain`
         (the segmented leukocyte kept out of the plasma), or ``reinhard-square``: every pixel's CIE
         Lab moved so that the square's mean and standard deviation become
         :data:`SQUARE_LAB_REFERENCE` (:func:`wekawbc.cells.stain.reinhard_normalise` on the whole
-        square; no plasma estimate needed, so it also holds for tight crops with little plasma).
+        square; no plasma estimate needed, so it also holds for tight crops with little plasma);
+        ``reinhard-cell``: the same fitted on the segmented cell's pixels (to
+        :data:`CELL_LAB_REFERENCE`); ``nucleus-relative`` / ``rbc-relative``: optical density
+        relative to the cell's nucleus / the red cells around it (:func:`nucleus_relative`,
+        :func:`rbc_relative`). Measured in docs/cross_lab.md section 9.
     """
 
     image_size: int = 48
