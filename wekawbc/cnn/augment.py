@@ -61,6 +61,22 @@ def _stain(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -
     return torch.exp(-((density * gains) @ to_rgb)).permute(0, 3, 1, 2).clamp(0.0, 1.0)
 
 
+def _stain_vectors(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
+    """The image re-stained with other stain vectors: the haematoxylin/eosin/DAB densities (skimage's
+    matrix) kept, each stain's RGB absorbance vector moved by Gaussian noise of std ``stain_vectors``
+    (per image) and brought back to unit length, so the stains' hues change, not their amounts."""
+    from skimage.color import hed_from_rgb, rgb_from_hed
+
+    n = batch.shape[0]
+    to_hed = torch.tensor(hed_from_rgb, dtype=batch.dtype)
+    base = torch.tensor(rgb_from_hed, dtype=batch.dtype).expand(n, 3, 3)
+    noise = torch.randn((n, 3, 3), generator=generator, dtype=batch.dtype) * aug.stain_vectors
+    vectors = (base + noise).clamp_min(0.0)
+    vectors = vectors / vectors.norm(dim=2, keepdim=True).clamp_min(1e-6) * base.norm(dim=2, keepdim=True)
+    density = -torch.log(batch.clamp(1e-3, 1.0)).permute(0, 2, 3, 1) @ to_hed  # (n, H, W, 3): H, E, D
+    return torch.exp(-torch.einsum("nhwk,nkc->nhwc", density, vectors)).permute(0, 3, 1, 2).clamp(0.0, 1.0)
+
+
 def _hue(batch: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
     """Rotation of the chroma plane about the grey axis (a hue shift that keeps luminance)."""
     n = batch.shape[0]
@@ -108,6 +124,8 @@ def augment_batch(batch: torch.Tensor, aug: Augmentation, generator: torch.Gener
         batch = _resampled(batch, aug, generator)
     if aug.stain:
         batch = _stain(batch, aug, generator)
+    if aug.stain_vectors:
+        batch = _stain_vectors(batch, aug, generator)
     if aug.hue:
         batch = _hue(batch, aug, generator)
     if aug.blur:

@@ -95,7 +95,8 @@ def _add_training_options(parser: argparse.ArgumentParser) -> None:
                        help="imbalance strategy: none, class-weighted loss, or class-balanced sampler "
                             f"(default: {default.balance})")
     group.add_argument("--framing", choices=FRAMINGS,
-                       help="network input: the segmented cell centred and scaled by its size ('cell'), or the "
+                       help="network input: the segmented cell centred and scaled by its size ('cell'; "
+                            "'cell-masked': the same with everything outside the cell blanked), or the "
                             f"centre of the crop ('centre') (default: {default.framing})")
     group.add_argument("--stain", choices=STAINS,
                        help=f"colour normalisation before framing (default: {default.stain})")

@@ -7,6 +7,9 @@ Two framings (``Preprocessing.framing``):
     centroid, in a square of ``cell_context`` times its equivalent diameter: every lab's cell then
     fills the input the same way, whatever the crop's size, margin or magnification. Where no
     nucleus is found, the image's centre is used and the crop set says so.
+``cell-masked``
+    The ``cell`` framing with every pixel outside the segmented cell set to :data:`MASK_FILL`
+    (after the colour normalisation): plasma and red cells no longer reach the network.
 ``centre`` (the default: the best in-lab accuracy)
     The centre of each crop (``crop_fraction`` of its shorter side, where the leukocyte sits in
     single-cell crops such as ``pbc/``); the file's own margins and magnification decide the scale.
@@ -28,7 +31,8 @@ from wekawbc.cells.dataset import CellDataset, CellRecord, IndexFormat, class_va
 from wekawbc.cnn.settings import FRAMINGS, STAINS
 from wekawbc.protocol.subsample import subsample_counts
 
-__all__ = ["CropSet", "Preprocessing", "load_crops", "pool_crops", "prepare_crop", "prepare_input"]
+__all__ = ["CropSet", "FramedSquare", "Preprocessing", "frame_image", "load_crops", "normalise_square",
+           "nucleus_relative", "pool_crops", "rbc_relative", "red_cells", "prepare_crop", "prepare_input"]
 
 #: A labelled smear field is cut around its one leukocyte box, this many times the box's longer side.
 FIELD_BOX_MARGIN = 1.5
@@ -39,6 +43,23 @@ FIELD_BOX_MARGIN = 1.5
 #: network's input is standardised again with the training crops' channel statistics.
 SQUARE_LAB_REFERENCE: tuple[tuple[float, float, float], tuple[float, float, float]] = (
     (70.6, 12.0, -8.0), (15.7, 12.0, 10.0))
+#: Stains that need the segmented leukocyte (its plasma kept apart, or its own pixels as the reference).
+CELL_STAINS: tuple[str, ...] = ("white-balance", "reinhard", "reinhard-cell", "nucleus-relative", "rbc-relative")
+#: ``reinhard-cell``: the CIE Lab mean and standard deviation the segmented cell's pixels are moved to
+#: (the medians over every 70th ``pbc/`` image, cell framing at 96 px; docs/cross_lab.md section 9).
+CELL_LAB_REFERENCE: tuple[tuple[float, float, float], tuple[float, float, float]] = (
+    (47.9, 31.4, -23.6), (18.3, 12.8, 20.3))
+#: ``nucleus-relative``: the optical density (RGB, log10) the nucleus's median is moved to (the median
+#: of the nucleus medians over the same ``pbc/`` images).
+NUCLEUS_OD_REFERENCE: tuple[float, float, float] = (0.43, 0.71, 0.16)
+#: ``rbc-relative``: the optical density (RGB, log10) the red cells' median is moved to (the median of
+#: the red-cell medians over every 70th ``pbc/`` image, cell framing at 96 px).
+RBC_OD_REFERENCE: tuple[float, float, float] = (0.082, 0.12, 0.072)
+#: ``rbc-relative``: fewest red-cell pixels (in the square at twice the input side) to take their colour.
+MIN_RBC_PIXELS = 50
+#: ``cell-masked`` framing: the colour of every pixel outside the segmented cell (white, as plasma
+#: after white balance).
+MASK_FILL: tuple[int, int, int] = (255, 255, 255)
 
 
 @dataclass(frozen=True)
@@ -54,17 +75,22 @@ class Preprocessing:
     mean, std : tuple of float
         Per-channel (RGB) mean and standard deviation of the training crops, on the 0-1 scale,
         used to standardise the input.
-    framing : {"cell", "centre"}
+    framing : {"cell", "centre", "cell-masked"}
         How the square is chosen (see the module notes). Model files written before the cell
         framing existed read as ``centre``.
     cell_context : float
         ``cell`` framing: side of the square in equivalent diameters of the segmented cell.
-    stain : {"none", "white-balance", "reinhard", "reinhard-square"}
+    stain : str
+        One of :data:`wekawbc.cnn.settings.STAINS`.
         Colour normalisation of the framed square: :func:`wekawbc.cells.stain.normalise_stain`
         (the segmented leukocyte kept out of the plasma), or ``reinhard-square``: every pixel's CIE
         Lab moved so that the square's mean and standard deviation become
         :data:`SQUARE_LAB_REFERENCE` (:func:`wekawbc.cells.stain.reinhard_normalise` on the whole
-        square; no plasma estimate needed, so it also holds for tight crops with little plasma).
+        square; no plasma estimate needed, so it also holds for tight crops with little plasma);
+        ``reinhard-cell``: the same fitted on the segmented cell's pixels (to
+        :data:`CELL_LAB_REFERENCE`); ``nucleus-relative`` / ``rbc-relative``: optical density
+        relative to the cell's nucleus / the red cells around it (:func:`nucleus_relative`,
+        :func:`rbc_relative`). Measured in docs/cross_lab.md section 9.
     """
 
     image_size: int = 48
@@ -145,41 +171,145 @@ def _field_box(record: CellRecord) -> tuple[int, int, int, int] | None:
     return boxes[0]
 
 
+@dataclass(frozen=True)
+class FramedSquare:
+    """The framed square of one image before colour normalisation, with its masks framed alike.
+
+    Attributes
+    ----------
+    rgb : ndarray of uint8, shape (size, size, 3)
+    cell, nucleus : ndarray of bool, shape (size, size) or None
+        The segmented leukocyte and its nucleus in the square; None when nothing needed them.
+    found : bool
+        Whether a leukocyte was segmented (True when nothing needed one).
+    """
+
+    rgb: np.ndarray
+    cell: np.ndarray | None
+    nucleus: np.ndarray | None
+    found: bool
+
+
+def frame_image(image: np.ndarray, *, size: int, crop_fraction: float = 0.7, framing: str = "centre",
+                cell_context: float = 1.6, stain: str = "none",
+                box: tuple[int, int, int, int] | None = None) -> FramedSquare:
+    """The ``size``-pixel square of one image that :func:`prepare_input` normalises (see :class:`Preprocessing`)."""
+    from wekawbc.cells.segmentation import segment_cell
+
+    if box is not None:
+        image = _around_box(image, box)
+    needs_cell = framing in ("cell", "cell-masked") or stain in CELL_STAINS
+    segmentation = segment_cell(image) if needs_cell else None
+    if segmentation is None:
+        return FramedSquare(prepare_crop(image, size, crop_fraction), None, None, True)
+    if framing == "centre":
+        frame = lambda picture: prepare_crop(picture, size, crop_fraction)  # noqa: E731
+    else:
+        cx, cy, side = _cell_square(segmentation.cell_mask, cell_context)
+        frame = lambda picture: _square(picture, cx, cy, side, size)  # noqa: E731
+    cell = frame(segmentation.cell_mask.astype(np.uint8) * 255) > 127
+    nucleus = frame(segmentation.nucleus_mask.astype(np.uint8) * 255) > 127
+    return FramedSquare(frame(image), cell, nucleus, bool(segmentation.cell_mask.any()))
+
+
+def nucleus_relative(rgb: np.ndarray, nucleus: np.ndarray, background: np.ndarray,
+                     reference: tuple[float, float, float] | None = None) -> np.ndarray:
+    """Optical density per channel scaled so that the nucleus's median becomes ``reference``.
+
+    Each channel's absorbance ``-log10(I / I_plasma)`` (:func:`wekawbc.cells.stain.optical_density`)
+    is multiplied by one gain, ``reference / median(nucleus)``, and turned back into intensity on a
+    white plasma: the plasma's colour and the stain's strength and hue in each channel drop out,
+    and every colour reads relative to the cell's own nucleus. With fewer than 16 nucleus pixels only
+    the white balance is applied (gain 1).
+    """
+    from wekawbc.cells.stain import optical_density
+
+    reference = NUCLEUS_OD_REFERENCE if reference is None else reference
+    density = optical_density(rgb, background)
+    gain = np.ones(3)
+    if nucleus.sum() >= 16:
+        gain = np.asarray(reference, np.float64) / np.maximum(np.median(density[nucleus], axis=0), 0.02)
+    return np.clip(255.0 * 10.0 ** (-np.maximum(density, 0.0) * gain) + 0.5, 0, 255).astype(np.uint8)
+
+
+def red_cells(rgb: np.ndarray, cell: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The plasma's colour and the red cells' pixels of a framed square: what is neither plasma
+    (:func:`wekawbc.cells.stain.background_mask`) nor within 5 pixels of the leukocyte."""
+    import cv2
+
+    from wekawbc.cells.stain import background_mask
+
+    leukocyte = cell if cell.any() else None
+    plasma, _ = background_mask(rgb, leukocyte)
+    near = cv2.dilate(cell.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(bool)
+    background = np.maximum(np.median(rgb[plasma].astype(np.float64), axis=0), 1.0)
+    return background, ~plasma & ~near
+
+
+def rbc_relative(rgb: np.ndarray, cell: np.ndarray,
+                 reference: tuple[float, float, float] = RBC_OD_REFERENCE) -> np.ndarray:
+    """Optical density per channel scaled so that the red cells' median becomes ``reference``.
+
+    Red cells take eosin alone and look alike in every lab's smear, so one gain per channel that
+    gives them the reference colour calibrates the eosin (and the lamp) of the image; the
+    leukocyte's colours are then read against them. With fewer than :data:`MIN_RBC_PIXELS` red-cell
+    pixels (tight crops) only the white balance is applied.
+    """
+    from wekawbc.cells.stain import optical_density
+
+    background, rbc = red_cells(rgb, cell)
+    density = optical_density(rgb, background)
+    gain = np.ones(3)
+    if rbc.sum() >= MIN_RBC_PIXELS:
+        gain = np.asarray(reference, np.float64) / np.maximum(np.median(density[rbc], axis=0), 0.01)
+    return np.clip(255.0 * 10.0 ** (-np.maximum(density, 0.0) * gain) + 0.5, 0, 255).astype(np.uint8)
+
+
+def normalise_square(framed: FramedSquare, stain: str, masked: bool) -> np.ndarray:
+    """Colour normalisation of a framed square (``stain``, see :class:`Preprocessing`), then the mask.
+
+    ``masked``: every pixel outside the segmented cell becomes :data:`MASK_FILL` (after the colour
+    normalisation), so that plasma and red cells, which carry the lab, no longer reach the network.
+    """
+    from wekawbc.cells.stain import background_colour, normalise_stain, reinhard_normalise
+
+    square, cell = framed.rgb, framed.cell
+    if stain == "reinhard-square":
+        square = reinhard_normalise(square, np.ones(square.shape[:2], bool), SQUARE_LAB_REFERENCE)
+    elif stain == "reinhard-cell":
+        square = reinhard_normalise(square, cell, CELL_LAB_REFERENCE)
+    elif stain == "nucleus-relative":
+        background, _ = background_colour(square, cell if cell.any() else None)
+        square = nucleus_relative(square, framed.nucleus, background)
+    elif stain == "rbc-relative":
+        square = rbc_relative(square, cell)
+    elif stain != "none":
+        square = normalise_stain(square, stain, cell if cell.any() else None).rgb
+    if masked and cell.any():
+        square = np.where(cell[..., None], square, np.asarray(MASK_FILL, np.uint8))
+    return square
+
+
 def prepare_input(image: np.ndarray, *, image_size: int = 48, crop_fraction: float = 0.7, framing: str = "centre",
                   cell_context: float = 1.6, stain: str = "none",
                   box: tuple[int, int, int, int] | None = None) -> tuple[np.ndarray, bool]:
     """The network's ``uint8`` input square of one image (see :class:`Preprocessing`).
 
     ``box``: the leukocyte's box in a smear field, cut out first (either framing). The stain is
-    normalised on the framed square at twice ``image_size`` (its plasma and the leukocyte's mask
-    framed alike; far cheaper than on the whole image), then the square is resized. Returns the
-    square and whether a leukocyte was segmented (always True when nothing needed one).
+    normalised (and the ``cell-masked`` mask applied) on the framed square at twice ``image_size``
+    (its plasma and the leukocyte's masks framed alike; far cheaper than on the whole image), then
+    the square is resized. Returns the square and whether a leukocyte was segmented (always True
+    when nothing needed one).
     """
     import cv2
 
-    from wekawbc.cells.segmentation import segment_cell
-    from wekawbc.cells.stain import normalise_stain, reinhard_normalise
-
-    if box is not None:
-        image = _around_box(image, box)
-    needs_cell = framing == "cell" or stain in ("white-balance", "reinhard")
-    cell = segment_cell(image).cell_mask if needs_cell else None
-    found = cell is None or bool(cell.any())
-    size = image_size if stain == "none" else 2 * image_size
-    if framing == "centre":
-        frame = lambda picture: prepare_crop(picture, size, crop_fraction)  # noqa: E731
-    else:
-        cx, cy, side = _cell_square(cell, cell_context)
-        frame = lambda picture: _square(picture, cx, cy, side, size)  # noqa: E731
-    square = frame(image)
-    if stain == "none":
-        return square, found
-    if stain == "reinhard-square":
-        square = reinhard_normalise(square, np.ones(square.shape[:2], bool), SQUARE_LAB_REFERENCE)
-    else:
-        leukocyte = frame(cell.astype(np.uint8) * 255) > 127
-        square = normalise_stain(square, stain, leukocyte if leukocyte.any() else None).rgb
-    return cv2.resize(square, (image_size, image_size), interpolation=cv2.INTER_AREA), found
+    plain = stain == "none" and framing != "cell-masked"
+    framed = frame_image(image, size=image_size if plain else 2 * image_size, crop_fraction=crop_fraction,
+                         framing=framing, cell_context=cell_context, stain=stain, box=box)
+    if plain:
+        return framed.rgb, framed.found
+    square = normalise_square(framed, stain, framing == "cell-masked")
+    return cv2.resize(square, (image_size, image_size), interpolation=cv2.INTER_AREA), framed.found
 
 
 @dataclass

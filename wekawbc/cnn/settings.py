@@ -24,6 +24,7 @@ class Augmentation:
     hue: float = 0.0  # hue rotation drawn from [-hue, hue] of a full turn
     stain: float = 0.0  # haematoxylin/eosin/DAB optical densities scaled by [1 - stain, 1 + stain] each
     blur: float = 0.0  # Gaussian blur of sigma drawn from [0, blur] pixels
+    stain_vectors: float = 0.0  # each stain's RGB absorbance vector moved by noise of this std (then unit length)
 
 
 #: Named augmentation presets (``--augment``): ``basic`` (the default) is the in-lab set measured in
@@ -38,10 +39,13 @@ AUGMENTATIONS: dict[str, Augmentation] = {
 Balance = Literal["none", "weights", "sampler"]
 BALANCES: tuple[str, ...] = ("none", "weights", "sampler")
 #: How the network's input square is chosen (see :mod:`wekawbc.cnn.images`).
-FRAMINGS: tuple[str, ...] = ("cell", "centre")
+FRAMINGS: tuple[str, ...] = ("cell", "centre", "cell-masked")
 #: Colour normalisations of the input: those of :func:`wekawbc.cells.stain.normalise_stain`, and
-#: ``reinhard-square`` (Reinhard on every pixel of the framed square, see :mod:`wekawbc.cnn.images`).
-STAINS: tuple[str, ...] = ("none", "white-balance", "reinhard", "reinhard-square")
+#: ``reinhard-square`` (Reinhard on every pixel of the framed square), ``reinhard-cell`` (fitted on the
+#: segmented cell's pixels only) and ``nucleus-relative`` (optical density per channel relative to the
+#: cell's own nucleus), ``rbc-relative`` (relative to the red cells around it); see :mod:`wekawbc.cnn.images`.
+STAINS: tuple[str, ...] = ("none", "white-balance", "reinhard", "reinhard-square", "reinhard-cell", "nucleus-relative",
+                           "rbc-relative")
 #: Normalisation layers of the network (see :func:`wekawbc.cnn.network.norm_layer`; kept here torch-free).
 NORMS: tuple[str, ...] = ("batch", "group", "instance", "layer")
 
