@@ -36,7 +36,8 @@ from scipy import ndimage as ndi
 from skimage.filters import threshold_multiotsu, threshold_otsu
 from skimage.segmentation import watershed
 
-__all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image"]
+__all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
+           "fill_holes"]
 
 
 @dataclass(frozen=True)
@@ -105,12 +106,16 @@ def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.nda
     return darkness, score
 
 
-def _fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
-    """``mask`` with its holes (background not 4-connected to the border) of at most ``max_area`` filled."""
+def fill_holes(mask: np.ndarray, max_area: int | None = None) -> np.ndarray:
+    """``mask`` with its holes (background not 4-connected to the border) of at most ``max_area`` pixels filled.
+
+    Without ``max_area`` every hole is filled: the pixels of ``scipy.ndimage.binary_fill_holes(mask)``
+    (default structure), from one OpenCV labelling instead of SciPy's iterated dilation.
+    """
     count, labels, stats, _ = cv2.connectedComponentsWithStats((~mask).astype(np.uint8), connectivity=4)
     if count <= 1:
-        return mask
-    small = stats[:, cv2.CC_STAT_AREA] <= max_area
+        return mask.copy()
+    small = stats[:, cv2.CC_STAT_AREA] <= (mask.size if max_area is None else max_area)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
     small[border] = False
     small[0] = False  # the mask itself
@@ -198,11 +203,11 @@ def segment_cell(rgb: np.ndarray, params: SegmentationParams = SegmentationParam
     if not nucleus.any():
         return _empty(rows, cols)
     hole_area = int(params.hole_fraction * nucleus.size)
-    nucleus = _fill_small_holes(nucleus, hole_area)
-    foreground = _fill_small_holes(darkness > low, hole_area) | nucleus
+    nucleus = fill_holes(nucleus, hole_area)
+    foreground = fill_holes(darkness > low, hole_area) | nucleus
     foreground = cv2.morphologyEx(foreground.astype(np.uint8), cv2.MORPH_OPEN, _disk(2)).astype(bool) | nucleus
     cell = _cell_from_foreground(foreground, nucleus, params.marker_reach)
-    cell = _fill_small_holes(cell, cell.size) | nucleus
+    cell = fill_holes(cell) | nucleus
     nucleus, high = _split_granules(nucleus, cell, score, high, params)
     nucleus, cell = _at_size(nucleus, cell, rows, cols)
     nucleus = _refine_nucleus(rgb, nucleus, high, scale, params) & cell
@@ -270,7 +275,7 @@ def _refine_nucleus(rgb: np.ndarray, coarse: np.ndarray, threshold: float, scale
     overlapping = np.zeros(count + 1, bool)
     overlapping[np.unique(labels[coarse[window] & fine])] = True
     overlapping[0] = False
-    fine = _fill_small_holes(overlapping[labels], int(params.hole_fraction * coarse.size))
+    fine = fill_holes(overlapping[labels], int(params.hole_fraction * coarse.size))
     refined = np.zeros_like(coarse)
     refined[window] = fine
     return refined if refined.any() else coarse
