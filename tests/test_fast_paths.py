@@ -17,7 +17,7 @@ from skimage.measure import regionprops
 from skimage.morphology import convex_hull_image
 
 from wekawbc.cells.dataset import load_dataset, read_image
-from wekawbc.cells.scale import RedCellParams, _stain_channels, convex_area, red_cell_diameters
+from wekawbc.cells.scale import RedCellParams, _stain_channels, convex_area, find_red_cells
 from wekawbc.cells.segmentation import fill_holes, segment_cell
 from wekawbc.cells.stain import channel_medians
 
@@ -75,7 +75,7 @@ def test_channel_medians_is_numpys_median(images):
             assert np.array_equal(channel_medians(rgb, mask), np.median(rgb[mask].astype(np.float64), axis=0))
 
 
-def _reference_diameters(rgb, leukocyte, params=RedCellParams()):
+def _reference_red_cells(rgb, leukocyte, params=RedCellParams()):
     """The red-cell finder before the fast path: SciPy labels and hole filling, scikit-image regionprops."""
     darkness, score, bluish = _stain_channels(rgb)
     low, _ = threshold_multiotsu(darkness, classes=3, nbins=128)
@@ -102,14 +102,15 @@ def _reference_diameters(rgb, leukocyte, params=RedCellParams()):
         if nucleus[region.coords[:, 0], region.coords[:, 1]].mean() > params.nucleus_fraction:
             continue
         if region.solidity >= params.min_solidity:
-            found.append(2.0 * math.sqrt(region.area / math.pi))
-    return sorted(found)
+            found.append(labels == region.label)
+    return found
 
 
 def test_red_cells_are_those_regionprops_finds(images):
     measured = 0
     for rgb, cell in images:
-        fast = sorted(red_cell_diameters(rgb, cell).tolist())
-        assert fast == _reference_diameters(rgb, cell)
+        fast, reference = find_red_cells(rgb, cell), _reference_red_cells(rgb, cell)
+        assert len(fast) == len(reference)
+        assert all(np.array_equal(a, b) for a, b in zip(fast, reference))  # same cells, same order
         measured += len(fast)
     assert measured > 20  # the comparison covered red cells, not only empty lists

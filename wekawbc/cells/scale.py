@@ -22,6 +22,7 @@ from typing import Literal, Sequence
 
 import cv2
 import numpy as np
+from scipy import ndimage as ndi
 from scipy.spatial import ConvexHull
 from scipy.stats import trim_mean
 from skimage.filters import threshold_multiotsu
@@ -146,9 +147,9 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
     nucleus = (score > high) & bluish  # without a leukocyte the top class may be the red cells
     if leukocyte is not None and leukocyte.any():
         foreground &= ~cv2.dilate(leukocyte.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
-    # 4-connected objects, as scipy.ndimage.label's default (the numbering may differ: unused).
-    count, labels, stats, _ = cv2.connectedComponentsWithStats(foreground.astype(np.uint8), connectivity=4)
-    areas = stats[:, cv2.CC_STAT_AREA].astype(np.int64)
+    # 4-connected objects, numbered as scipy.ndimage.label numbers them (raster order).
+    count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=4)
+    areas = np.bincount(labels.ravel(), minlength=count)
     nucleus_pixels = np.bincount(labels[nucleus], minlength=count)
     rows, cols = rgb.shape[:2]
     side = max(rows, cols)
@@ -160,13 +161,12 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
     found = []
     # Cheap tests first; the convex hull (solidity) only for the objects left. The measures are
     # regionprops' (equivalent_diameter_area, eccentricity, solidity).
-    for label in range(1, count):
-        x0, y0, width, height = stats[label, :4]
-        x1, y1 = x0 + width, y0 + height
-        if y0 < params.border or x0 < params.border or y1 > rows - params.border or x1 > cols - params.border:
-            continue
+    for label, box in enumerate(ndi.find_objects(labels), 1):
         area = int(areas[label])
-        if not low_d <= (4 * area / math.pi) ** 0.5 <= high_d:
+        if box is None or not low_d <= (4 * area / math.pi) ** 0.5 <= high_d:
+            continue
+        y0, y1, x0, x1 = box[0].start, box[0].stop, box[1].start, box[1].stop
+        if y0 < params.border or x0 < params.border or y1 > rows - params.border or x1 > cols - params.border:
             continue
         region = labels[y0:y1, x0:x1] == label
         if _eccentricity(region) > params.max_eccentricity:

@@ -102,15 +102,6 @@ def _intensity(channels: np.ndarray, mask: np.ndarray) -> dict[tuple[str, str], 
     return {"Mean": mean, "Std": std, "Quantile25": quartiles[0], "Median": quartiles[1], "Quantile75": quartiles[2]}
 
 
-_CHANNEL_INDEX = {channel: index for index, channel in enumerate(CHANNELS)}
-
-
-def _statistic(stats: dict[str, np.ndarray], measure: str, channel: str | None) -> float | None:
-    """One channel's value of an :func:`_intensity` statistic (None when the compartment is empty)."""
-    values = stats.get(measure)
-    return None if values is None or channel is None else float(values[_CHANNEL_INDEX[channel]])
-
-
 def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """Haralick features of the compartment only: outside pixels get grey level 0, dropped from P."""
     if mask.sum() < 4:
@@ -282,6 +273,10 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
     return values
 
 
+#: Each registry feature's key in the values :func:`compute_features` gathers, in registry order.
+_KEYS = [(feature.group, feature.compartment, feature.measure, feature.channel) for feature in FEATURES]
+
+
 def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, um_per_pixel: float | None = None,
                      background: np.ndarray | None = None) -> np.ndarray:
     """Every registry feature of one cell, in registry order (NaN where undefined).
@@ -318,35 +313,27 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border)}
     size = _size(shape, um_per_pixel)
     density = _density(rgb, masks, background)
-    values = np.full(len(FEATURES), np.nan)
-    for index, feature in enumerate(FEATURES):
-        if feature.group == "shape":
-            value = shape[feature.compartment].get(feature.measure)
-        elif feature.group == "intensity":
-            value = _statistic(intensity[feature.compartment], feature.measure, feature.channel)
-        elif feature.group == "texture":
-            value = texture[feature.compartment].get(feature.measure)
-        elif feature.group == "lbp":
-            value = lbp.get(feature.measure)
-        elif feature.group == "lobes":
-            value = lobes[feature.measure]
-        elif feature.group == "granule":
-            value = granules[feature.measure]
-        elif feature.group == "size":
-            value = size.get((feature.compartment, feature.measure))
-        elif feature.group == "density":
-            value = density.get((feature.compartment, feature.measure, feature.channel))
-        elif feature.measure == "NucleusAreaRatio":
-            value = nucleus.sum() / cell_area if cell_area else None
-        else:
-            inner = _statistic(intensity["Nucleus"], "Mean", feature.channel)
-            outer = _statistic(intensity["Cytoplasm"], "Mean", feature.channel)
-            if inner is None or outer is None:
-                value = None
-            elif feature.measure == "MeanDifference":
-                value = inner - outer
-            else:
-                value = inner / outer if outer else None
-        if value is not None and math.isfinite(value):
-            values[index] = value
+    found: dict[tuple[str, str, str, str | None], float | None] = {}
+    for compartment, measures in shape.items():
+        found.update({("shape", compartment, measure, None): value for measure, value in measures.items()})
+    for compartment, stats in intensity.items():
+        for measure, array in stats.items():
+            found.update({("intensity", compartment, measure, channel): value
+                          for channel, value in zip(CHANNELS, array.tolist())})
+    for compartment, measures in texture.items():
+        found.update({("texture", compartment, measure, None): value for measure, value in measures.items()})
+    found.update({("lbp", "Nucleus", measure, None): value for measure, value in lbp.items()})
+    found.update({("lobes", "Nucleus", measure, None): value for measure, value in lobes.items()})
+    found.update({("granule", "Cytoplasm", measure, None): value for measure, value in granules.items()})
+    found.update({("size", compartment, measure, None): value for (compartment, measure), value in size.items()})
+    found.update({("density", compartment, measure, channel): value
+                  for (compartment, measure, channel), value in density.items()})
+    found[("ratio", "Cell", "NucleusAreaRatio", None)] = nucleus.sum() / cell_area if cell_area else None
+    if intensity["Nucleus"] and intensity["Cytoplasm"]:
+        for channel, inner, outer in zip(CHANNELS, intensity["Nucleus"]["Mean"].tolist(),
+                                         intensity["Cytoplasm"]["Mean"].tolist()):
+            found[("ratio", "NucleusCytoplasm", "MeanDifference", channel)] = inner - outer
+            found[("ratio", "NucleusCytoplasm", "MeanRatio", channel)] = inner / outer if outer else None
+    values = np.array([found.get(key) for key in _KEYS], dtype=float)  # None becomes NaN
+    values[~np.isfinite(values)] = np.nan
     return values
