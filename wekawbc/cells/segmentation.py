@@ -277,10 +277,9 @@ def _refine_nucleus(rgb: np.ndarray, coarse: np.ndarray, threshold: float, scale
     """
     if abs(scale - 1) < 0.05:
         return coarse
-    ys, xs = np.nonzero(coarse)
+    x0, y0, x1, y1 = _box(coarse)
     reach = int(np.ceil(2 / scale))
-    top, left = max(ys.min() - reach, 0), max(xs.min() - reach, 0)
-    window = (slice(top, ys.max() + reach + 1), slice(left, xs.max() + reach + 1))
+    window = (slice(max(y0 - reach, 0), y1 + reach), slice(max(x0 - reach, 0), x1 + reach))
     score = _score(rgb[window], params.smooth_sigma, params.blue_weight)
     near = cv2.dilate(coarse[window].astype(np.uint8), _disk(reach)).astype(bool)
     fine = cv2.morphologyEx(((score > threshold) & near).astype(np.uint8), cv2.MORPH_OPEN, _disk(1)).astype(bool)
