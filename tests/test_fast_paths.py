@@ -114,3 +114,36 @@ def test_red_cells_are_those_regionprops_finds(images):
         assert all(np.array_equal(a, b) for a, b in zip(fast, reference))  # same cells, same order
         measured += len(fast)
     assert measured > 20  # the comparison covered red cells, not only empty lists
+
+
+def _reference_density(rgb, masks, background):
+    """The density group as first written: whole (N, 3) arrays, numpy's mean and sum over them."""
+    from wekawbc.cells.stain import WHITE, optical_density
+
+    background = np.asarray(background, np.float64)
+    table = optical_density(np.repeat(np.arange(256, dtype=np.float64)[:, None], 3, axis=1), background)
+    values = {}
+    for compartment in ("Nucleus", "Cytoplasm"):
+        levels = rgb[masks[compartment]]
+        density = table[levels, np.arange(3)]
+        mean, summed = density.mean(axis=0), density.sum(axis=1)
+        values[compartment] = (mean, summed.std() / summed.mean(),
+                               np.clip(levels.astype(np.float64).mean(axis=0) * WHITE / np.maximum(background, 1.0),
+                                       0, 255) / 255.0)
+    return values
+
+
+def test_density_features_are_the_straightforward_numbers(images):
+    from wekawbc.cells.stain import background_colour
+    from wekawbc.features.compute import _density
+
+    for rgb, cell in images[:12]:
+        nucleus = segment_cell(rgb).nucleus_mask
+        masks = {"Nucleus": nucleus & cell, "Cytoplasm": cell & ~nucleus}
+        background, _ = background_colour(rgb, cell)
+        fast, reference = _density(rgb, masks, background), _reference_density(rgb, masks, background)
+        for compartment, (mean, spread, balanced) in reference.items():
+            assert [fast[(compartment, "Mean", channel)] for channel in "RGB"] == mean.tolist()
+            assert fast[(compartment, "Std", None)] == spread
+            lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
+            assert [fast[(compartment, "Balanced", channel)] for channel in "Lab"] == lab.tolist()

@@ -253,10 +253,12 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
         levels = rgb[masks[compartment]]
         if len(levels) == 0:
             continue
-        pixels = levels.astype(np.float64)
-        density = table[levels, np.arange(3)]
-        mean = density.mean(axis=0)
-        summed = density.sum(axis=1)
+        columns = [table[levels[:, index], index] for index in range(3)]  # each channel's densities
+        # The numbers of density.mean(axis=0) and density.sum(axis=1) for density = the columns side by
+        # side: numpy adds the rows of an axis-0 mean one after the other (a running sum) and the
+        # three values of a row left to right; column by column it is cheaper.
+        mean = np.array([np.cumsum(column)[-1] for column in columns]) / len(levels)
+        summed = (columns[0] + columns[1]) + columns[2]
         totals[compartment] = float(mean.sum())
         for index, channel in enumerate("RGB"):
             values[(compartment, "Mean", channel)] = float(mean[index])
@@ -264,7 +266,9 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
                 values[(compartment, "Fraction", channel)] = float(mean[index] / mean.sum())
         if summed.mean() > 0:
             values[(compartment, "Std", None)] = float(summed.std() / summed.mean())
-        balanced = np.clip(pixels.mean(axis=0) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
+        # The mean 8-bit level: the exact integer sum over the count, as the float64 mean of the levels.
+        balanced = np.clip(levels.sum(axis=0, dtype=np.int64) / len(levels) * WHITE / np.maximum(background, 1.0),
+                           0, 255) / 255.0
         lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
         for index, channel in enumerate("Lab"):
             values[(compartment, "Balanced", channel)] = float(lab[index])
