@@ -118,8 +118,8 @@ def convex_area(region: np.ndarray) -> int:
     """``np.count_nonzero(skimage.morphology.convex_hull_image(region))``, testing fewer pixels.
 
     The same polygon as scikit-image's: the convex hull (Qhull) of the midpoints of the four edges
-    of the region's pixels (here of its border pixels only, which have the same hull). Pixels
-    inside the region and not on its border lie at least half a pixel inside that polygon, so only
+    of the region's pixels (here of its border pixels only, which have the same hull). The centre of
+    each pixel of the region lies inside its own four midpoints, well inside that polygon, so only
     the other pixels of the box are tested, with the same point-in-polygon test
     (``skimage.measure.points_in_poly``) that ``grid_points_in_poly`` applies to every pixel.
     """
@@ -129,8 +129,8 @@ def convex_area(region: np.ndarray) -> int:
     keys = np.unique(doubled[:, 0] * width + doubled[:, 1])  # the points once each (Qhull dislikes repeats)
     points = (np.stack([keys // width, keys % width], axis=1) - 1) / 2.0
     hull = ConvexHull(points)
-    others = np.argwhere(~interior).astype(np.float64)
-    return int(np.count_nonzero(interior)) + int(np.count_nonzero(points_in_poly(others, hull.points[hull.vertices])))
+    others = np.argwhere(~region).astype(np.float64)
+    return int(np.count_nonzero(region)) + int(np.count_nonzero(points_in_poly(others, hull.points[hull.vertices])))
 
 
 def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedCellParams
