@@ -3,7 +3,8 @@
 Each part of ``extract_features(rgb, mode="crop")`` is timed alone on the same pbc crops (the
 benchmark's selection, ``WEKAWBC_BENCH_IMAGES``, 100 by default): JPEG reading, segmentation
 (``segment_cell``), the red-cell scale (``estimate_scale``), the plasma colour (``background_colour``),
-the feature functions (``compute_features`` on the cell's window, lobes and granules included) and the
+the feature functions (``compute_features`` on the cell's window, lobes and granules included), the
+lobe and granule measures alone (``assess_lobes``, ``granule_measures``: part of the features) and the
 whole call. The base code is a detached tree of another commit (``WEKAWBC_BASE_TREE``, default
 ``/tmp/base``, e.g. ``git worktree add --detach /tmp/base 9a3288a``); each code runs in its own
 process, alternately, ``ROUNDS`` times (best round kept), in CPU seconds of that process. Both
@@ -26,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 ROUNDS = 3
-PARTS = ("read", "segment", "scale", "background", "features", "extract_features")
+PARTS = ("read", "segment", "scale", "background", "features", "lobes_granules", "extract_features")
 
 
 def _worker(out: str) -> None:
@@ -35,6 +36,8 @@ def _worker(out: str) -> None:
 
     from benchmarks.bench_extract import _images
     from wekawbc.cells.dataset import read_image
+    from wekawbc.cells.granules import granule_measures
+    from wekawbc.cells.lobes import assess_lobes
     from wekawbc.cells.scale import estimate_scale
     from wekawbc.cells.segmentation import segment_cell
     from wekawbc.cells.stain import background_colour
@@ -63,6 +66,9 @@ def _worker(out: str) -> None:
         window = (slice(max(y0 - 2, 0), y1 + 2), slice(max(x0 - 2, 0), x1 + 2))
         rows.append(timed("features", compute_features, rgb[window], cell.nucleus_mask[window], cell.cell_mask[window],
                           um_per_pixel=scale.um_per_pixel if scale.known else None, background=background))
+        nucleus = cell.nucleus_mask[window] & cell.cell_mask[window]  # as compute_features passes them
+        granules = timed("lobes_granules", granule_measures, rgb[window], nucleus, cell.cell_mask[window], background)
+        timed("lobes_granules", assess_lobes, nucleus, rgb[window], granules)
         timed("extract_features", extract_features, rgb, mode="crop")
         masks.append(hashlib.sha256(np.packbits(np.stack([cell.nucleus_mask, cell.cell_mask])).tobytes()).hexdigest())
         scales.append(scale.um_per_pixel)
