@@ -31,7 +31,7 @@ from skimage.measure import points_in_poly
 from wekawbc.cells.segmentation import fill_holes
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
-           "ScaleSource", "dataset_scale", "estimate_scale", "find_red_cells", "red_cell_diameters"]
+           "ScaleSource", "convex_area", "dataset_scale", "estimate_scale", "find_red_cells", "red_cell_diameters"]
 
 #: Mean diameter of a normal red cell on a dried, stained smear (µm).
 RED_CELL_DIAMETER_UM = 7.5
