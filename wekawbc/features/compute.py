@@ -102,15 +102,6 @@ def _intensity(channels: np.ndarray, mask: np.ndarray) -> dict[tuple[str, str], 
     return {"Mean": mean, "Std": std, "Quantile25": quartiles[0], "Median": quartiles[1], "Quantile75": quartiles[2]}
 
 
-_CHANNEL_INDEX = {channel: index for index, channel in enumerate(CHANNELS)}
-
-
-def _statistic(stats: dict[str, np.ndarray], measure: str, channel: str | None) -> float | None:
-    """One channel's value of an :func:`_intensity` statistic (None when the compartment is empty)."""
-    values = stats.get(measure)
-    return None if values is None or channel is None else float(values[_CHANNEL_INDEX[channel]])
-
-
 def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """Haralick features of the compartment only: outside pixels get grey level 0, dropped from P."""
     if mask.sum() < 4:
@@ -262,10 +253,12 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
         levels = rgb[masks[compartment]]
         if len(levels) == 0:
             continue
-        pixels = levels.astype(np.float64)
-        density = table[levels, np.arange(3)]
-        mean = density.mean(axis=0)
-        summed = density.sum(axis=1)
+        columns = [table[levels[:, index], index] for index in range(3)]  # each channel's densities
+        # The numbers of density.mean(axis=0) and density.sum(axis=1) for density = the columns side by
+        # side: numpy adds the rows of an axis-0 mean one after the other (a running sum) and the
+        # three values of a row left to right; column by column it is cheaper.
+        mean = np.array([np.cumsum(column)[-1] for column in columns]) / len(levels)
+        summed = (columns[0] + columns[1]) + columns[2]
         totals[compartment] = float(mean.sum())
         for index, channel in enumerate("RGB"):
             values[(compartment, "Mean", channel)] = float(mean[index])
@@ -273,13 +266,19 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
                 values[(compartment, "Fraction", channel)] = float(mean[index] / mean.sum())
         if summed.mean() > 0:
             values[(compartment, "Std", None)] = float(summed.std() / summed.mean())
-        balanced = np.clip(pixels.mean(axis=0) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
+        # The mean 8-bit level: the exact integer sum over the count, as the float64 mean of the levels.
+        balanced = np.clip(levels.sum(axis=0, dtype=np.int64) / len(levels) * WHITE / np.maximum(background, 1.0),
+                           0, 255) / 255.0
         lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
         for index, channel in enumerate("Lab"):
             values[(compartment, "Balanced", channel)] = float(lab[index])
     if totals.get("Cytoplasm", 0) > 0 and "Nucleus" in totals:
         values[("NucleusCytoplasm", "Ratio", None)] = totals["Nucleus"] / totals["Cytoplasm"]
     return values
+
+
+#: Each registry feature's key in the values :func:`compute_features` gathers, in registry order.
+_KEYS = [(feature.group, feature.compartment, feature.measure, feature.channel) for feature in FEATURES]
 
 
 def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, um_per_pixel: float | None = None,
@@ -318,35 +317,27 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border)}
     size = _size(shape, um_per_pixel)
     density = _density(rgb, masks, background)
-    values = np.full(len(FEATURES), np.nan)
-    for index, feature in enumerate(FEATURES):
-        if feature.group == "shape":
-            value = shape[feature.compartment].get(feature.measure)
-        elif feature.group == "intensity":
-            value = _statistic(intensity[feature.compartment], feature.measure, feature.channel)
-        elif feature.group == "texture":
-            value = texture[feature.compartment].get(feature.measure)
-        elif feature.group == "lbp":
-            value = lbp.get(feature.measure)
-        elif feature.group == "lobes":
-            value = lobes[feature.measure]
-        elif feature.group == "granule":
-            value = granules[feature.measure]
-        elif feature.group == "size":
-            value = size.get((feature.compartment, feature.measure))
-        elif feature.group == "density":
-            value = density.get((feature.compartment, feature.measure, feature.channel))
-        elif feature.measure == "NucleusAreaRatio":
-            value = nucleus.sum() / cell_area if cell_area else None
-        else:
-            inner = _statistic(intensity["Nucleus"], "Mean", feature.channel)
-            outer = _statistic(intensity["Cytoplasm"], "Mean", feature.channel)
-            if inner is None or outer is None:
-                value = None
-            elif feature.measure == "MeanDifference":
-                value = inner - outer
-            else:
-                value = inner / outer if outer else None
-        if value is not None and math.isfinite(value):
-            values[index] = value
+    found: dict[tuple[str, str, str, str | None], float | None] = {}
+    for compartment, measures in shape.items():
+        found.update({("shape", compartment, measure, None): value for measure, value in measures.items()})
+    for compartment, stats in intensity.items():
+        for measure, array in stats.items():
+            found.update({("intensity", compartment, measure, channel): value
+                          for channel, value in zip(CHANNELS, array.tolist())})
+    for compartment, measures in texture.items():
+        found.update({("texture", compartment, measure, None): value for measure, value in measures.items()})
+    found.update({("lbp", "Nucleus", measure, None): value for measure, value in lbp.items()})
+    found.update({("lobes", "Nucleus", measure, None): value for measure, value in lobes.items()})
+    found.update({("granule", "Cytoplasm", measure, None): value for measure, value in granules.items()})
+    found.update({("size", compartment, measure, None): value for (compartment, measure), value in size.items()})
+    found.update({("density", compartment, measure, channel): value
+                  for (compartment, measure, channel), value in density.items()})
+    found[("ratio", "Cell", "NucleusAreaRatio", None)] = nucleus.sum() / cell_area if cell_area else None
+    if intensity["Nucleus"] and intensity["Cytoplasm"]:
+        for channel, inner, outer in zip(CHANNELS, intensity["Nucleus"]["Mean"].tolist(),
+                                         intensity["Cytoplasm"]["Mean"].tolist()):
+            found[("ratio", "NucleusCytoplasm", "MeanDifference", channel)] = inner - outer
+            found[("ratio", "NucleusCytoplasm", "MeanRatio", channel)] = inner / outer if outer else None
+    values = np.array([found.get(key) for key in _KEYS], dtype=float)  # None becomes NaN
+    values[~np.isfinite(values)] = np.nan
     return values

@@ -1,0 +1,129 @@
+"""Where extraction's time goes, base commit vs now: CPU ms per cell for each part, and whether outputs agree.
+
+Each part of ``extract_features(rgb, mode="crop")`` is timed alone on the same pbc crops (the
+benchmark's selection, ``WEKAWBC_BENCH_IMAGES``, 100 by default): JPEG reading, segmentation
+(``segment_cell``), the red-cell scale (``estimate_scale``), the plasma colour (``background_colour``),
+the feature functions (``compute_features`` on the cell's window, lobes and granules included), the
+lobe and granule measures alone (``assess_lobes``, ``granule_measures``: part of the features) and the
+whole call. The base code is a detached tree of another commit (``WEKAWBC_BASE_TREE``, default
+``/tmp/base``, e.g. ``git worktree add --detach /tmp/base 9a3288a``); each code runs in its own
+process, alternately, ``ROUNDS`` times (best round kept), in CPU seconds of that process. Both
+also write every crop's masks, scale and 245 values, compared here. Run:
+``WEKAWBC_BASE_TREE=/tmp/base python3 -m benchmarks extract_parts``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROUNDS = 3
+PARTS = ("read", "segment", "scale", "background", "features", "lobes_granules", "extract_features")
+
+
+def _worker(out: str) -> None:
+    """Time each part on the crops with the ``wekawbc`` found first on the path; save timings and outputs."""
+    import cv2
+
+    from benchmarks.bench_extract import _images
+    from wekawbc.cells.dataset import read_image
+    from wekawbc.cells.granules import granule_measures
+    from wekawbc.cells.lobes import assess_lobes
+    from wekawbc.cells.scale import estimate_scale
+    from wekawbc.cells.segmentation import segment_cell
+    from wekawbc.cells.stain import background_colour
+    from wekawbc.features.compute import compute_features
+    from wekawbc.features.extract import extract_features
+
+    cv2.setNumThreads(1)
+    paths = _images()
+    images = [read_image(path) for path in paths]
+    extract_features(images[0], mode="crop")  # first-call costs out of the timings
+    spent = dict.fromkeys(PARTS, 0.0)
+    rows, masks, scales = [], [], []
+
+    def timed(part, function, *args, **kwargs):
+        started = time.process_time()
+        result = function(*args, **kwargs)
+        spent[part] += time.process_time() - started
+        return result
+
+    for path, rgb in zip(paths, images):
+        timed("read", read_image, path)
+        cell = timed("segment", segment_cell, rgb)
+        scale = timed("scale", estimate_scale, rgb, cell.cell_mask)
+        background, _ = timed("background", background_colour, rgb, cell.cell_mask)
+        x0, y0, x1, y1 = cell.box
+        window = (slice(max(y0 - 2, 0), y1 + 2), slice(max(x0 - 2, 0), x1 + 2))
+        rows.append(timed("features", compute_features, rgb[window], cell.nucleus_mask[window], cell.cell_mask[window],
+                          um_per_pixel=scale.um_per_pixel if scale.known else None, background=background))
+        nucleus = cell.nucleus_mask[window] & cell.cell_mask[window]  # as compute_features passes them
+        granules = timed("lobes_granules", granule_measures, rgb[window], nucleus, cell.cell_mask[window], background)
+        timed("lobes_granules", assess_lobes, nucleus, rgb[window], granules)
+        timed("extract_features", extract_features, rgb, mode="crop")
+        masks.append(hashlib.sha256(np.packbits(np.stack([cell.nucleus_mask, cell.cell_mask])).tobytes()).hexdigest())
+        scales.append(scale.um_per_pixel)
+    np.savez(out, rows=np.array(rows), masks=np.array(masks), scales=np.array(scales),
+             ms=np.array([1000 * spent[part] / len(paths) for part in PARTS]))
+
+
+def _run(tree: Path, out: Path) -> None:
+    env = dict(os.environ, PYTHONPATH=str(tree), OMP_NUM_THREADS="1", MKL_NUM_THREADS="1",
+               WEKAWBC_BENCH_IMAGES=os.environ.get("WEKAWBC_BENCH_IMAGES", "100"))
+    # Run as a script from the tree measured: its ``wekawbc`` and ``benchmarks`` come first on the path.
+    subprocess.run([sys.executable, str(Path(__file__).resolve()), "--worker", str(out)], cwd=tree, env=env, check=True)
+
+
+def main() -> str:
+    here = Path(__file__).resolve().parents[1]
+    base_tree = Path(os.environ.get("WEKAWBC_BASE_TREE", "/tmp/base"))
+    base_commit = subprocess.run(["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"], capture_output=True,
+                                 text=True).stdout.strip() or "?"
+    load = os.getloadavg()[0]
+    timings: dict[str, list[np.ndarray]] = {"base": [], "now": []}
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(ROUNDS):
+            for name, tree in (("base", base_tree), ("now", here)):
+                out = Path(folder) / f"{name}.npz"
+                _run(tree, out)
+                timings[name].append(np.load(out)["ms"])
+        base, now = np.load(Path(folder) / "base.npz"), np.load(Path(folder) / "now.npz")
+        same_masks = bool(np.array_equal(base["masks"], now["masks"]))
+        same_scales = bool(np.array_equal(base["scales"], now["scales"], equal_nan=True))
+        old, new = base["rows"], now["rows"]
+        same_nan = bool(np.array_equal(np.isnan(old), np.isnan(new)))
+        relative = float(np.nanmax(np.abs(new - old) / np.maximum(np.abs(old), 1e-300)))
+        cells = len(old)
+    best = {name: np.min(np.array(values), axis=0) for name, values in timings.items()}
+    result = {"base_commit": base_commit, "cells": cells, "rounds": ROUNDS, "load_average_at_start": round(load, 1),
+              "ms_per_cell_cpu": {name: dict(zip(PARTS, np.round(values, 3).tolist())) for name, values in best.items()},
+              "same_masks": same_masks, "same_scales": same_scales, "same_missing_values": same_nan,
+              "max_relative_difference": relative}
+    lines = ["## Extraction by part, base commit vs now (bench_extract_parts)", "",
+             f"Command: `WEKAWBC_BASE_TREE=/tmp/base python3 -m benchmarks extract_parts` (base {base_commit}); "
+             f"{cells} pbc crops, CPU ms per cell, best of {ROUNDS} alternating rounds, one process per round; "
+             f"{platform.machine()}, {os.cpu_count()} cores, load average {load:.1f} at the start.", "",
+             "| part | base | now | speed-up |", "|---|---:|---:|---:|"]
+    for index, part in enumerate(PARTS):
+        lines.append(f"| {part} | {best['base'][index]:.2f} | {best['now'][index]:.2f} "
+                     f"| {best['base'][index] / best['now'][index]:.2f}× |")
+    lines += ["", f"Same masks: {same_masks}; same scales: {same_scales}; same missing values: {same_nan}; largest "
+              f"relative difference of the {old.shape[1]} values on any crop: {relative:.1e}.", "",
+              "```json", json.dumps(result, indent=1), "```", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--worker"]:
+        _worker(sys.argv[2])
+    else:
+        print(main())
