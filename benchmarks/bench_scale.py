@@ -122,6 +122,8 @@ def _one(cells: int, root: Path, cnn: str, heap: str | None) -> dict:
             "arff_mb": round(arff.stat().st_size / 1024**2, 2),
             "parquet": any((root / "arff").glob("*.parquet")), "load_average_at_start": round(load, 1),
             "load_average_at_end": round(os.getloadavg()[0], 1),
+            "scheme_seconds": {unit["scheme"]: unit["seconds"] for unit in
+                               (json.loads(path.read_text()) for path in (root / "reports").rglob("unit.json"))},
             "pct_correct": {row.get("scheme", str(i)): row.get("pct_correct_mean", row.get("pct_correct"))
                             for i, row in enumerate(rows)}}
 
