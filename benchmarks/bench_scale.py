@@ -6,7 +6,7 @@ synthetic crops (the paper's class mix, seed 1; timed apart), then ``python3 -m 
 an experiment on them as a separate process under ``/usr/bin/time``: feature extraction (batches
 written to disk as they finish), the ARFF (and Parquet when pyarrow is installed), Weka's
 RandomForest (defaults) on 10 folds, the CNN on the same 10 folds (``WEKAWBC_SCALE_CNN``, default
-``epochs = 1, image_size = 32, threads = 1``; ``none`` leaves it out), the evaluation engine, the
+``epochs = 1, image_size = 32, batch_size = 64, threads = 1``; ``none`` leaves it out), the evaluation engine, the
 run folder and the HTML report.
 
 Reported: wall and CPU time and peak resident memory of that process (the JVM and torch run inside
@@ -31,7 +31,7 @@ from pathlib import Path
 
 _ROOT = Path(__file__).resolve().parent.parent
 _PHASES = ("features", "grid", "report")
-_CNN_DEFAULT = "epochs = 1, image_size = 32, threads = 1"
+_CNN_DEFAULT = "epochs = 1, image_size = 32, batch_size = 64, threads = 1"
 
 
 def _config(data: Path, out: Path, cnn: str) -> str:
@@ -141,6 +141,8 @@ def plot(results: Path, out: Path) -> Path:
     figure, (times, memory) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     times.plot(cells, [row["run_wall_s"] / 60 for row in rows], "o-", label="wall")
     times.plot(cells, [row["run_cpu_s"] / 60 for row in rows], "s-", label="CPU")
+    times.plot(cells, [rows[-1]["run_cpu_s"] / 60 * c / cells[-1] for c in cells], "k:",
+               label="CPU, linear through the largest")
     times.set(xscale="log", yscale="log", xlabel="cells", ylabel="minutes", title="time of `wekawbc run`")
     times.legend()
     memory.plot(cells, [row["peak_rss_mb"] for row in rows], "o-", label="whole run")
@@ -161,16 +163,16 @@ def main() -> str:
     heap = os.environ.get("WEKAWBC_SCALE_HEAP") or None
     revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                               cwd=_ROOT).stdout.strip()
-    rows = []
-    for size in sizes:
-        with tempfile.TemporaryDirectory() as tmp:
-            rows.append(_one(size, Path(tmp), cnn, heap))
+    rows: list[dict] = []
     record = {"code": revision, "machine": f"{platform.machine()}, {os.cpu_count()} cores, "
                                            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 1024**3:.0f} GB",
               "python": platform.python_version(), "rows": rows}
     out = Path(os.environ.get("WEKAWBC_BENCH_JSON", _ROOT / "docs" / "results" / "bench_scale.json"))
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(record, indent=1) + "\n")
+    for size in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows.append(_one(size, Path(tmp), cnn, heap))
+        out.write_text(json.dumps(record, indent=1) + "\n")  # after each size: a long run keeps what it finished
     lines = [
         "## The whole pipeline at growing cell counts (bench_scale)",
         "",
