@@ -10,7 +10,8 @@ RandomForest (defaults) on 10 folds, the CNN on the same 10 folds (``WEKAWBC_SCA
 run folder and the HTML report.
 
 Reported: wall and CPU time and peak resident memory of that process (the JVM and torch run inside
-it), and per phase the peak of the resident memory sampled every 0.2 s with the phase's wall time:
+it), and per phase the peak of the resident memory sampled every 0.2 s with the phase's wall and CPU time
+(the CPU used after the last sample, under a second, is not counted):
 ``features`` (until the ARFF appears), ``grid`` (ARFF/Parquet, Weka and the CNN on every fold, until
 the summary appears), ``report`` (the run folders and the HTML report). ``WEKAWBC_SCALE_HEAP``
 sets the run's ``WEKAWBC_MAX_HEAP`` (default: unset, wekawbc's own default). Results as JSON
@@ -64,6 +65,15 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _cpu_s(pid: int) -> float:
+    """User and system CPU seconds of the process ``pid`` so far (threads included), from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _phase(root: Path) -> str:
     if not any((root / "arff").glob("*.arff")):
         return "features"
@@ -75,9 +85,9 @@ def _phase(root: Path) -> str:
 def _watch(command: list[str], env: dict, root: Path) -> tuple[subprocess.CompletedProcess, dict]:
     """Run ``command`` (``/usr/bin/time`` around the run); the run's resident memory peak and wall time per phase."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    phases = {name: {"wall_s": 0.0, "peak_rss_mb": 0.0} for name in _PHASES}
+    phases = {name: {"wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0} for name in _PHASES}
     child = None
-    last = time.perf_counter()
+    last, last_cpu = time.perf_counter(), 0.0
     while process.poll() is None:
         time.sleep(0.2)
         if child is None:  # the Python process /usr/bin/time started
@@ -89,9 +99,13 @@ def _watch(command: list[str], env: dict, root: Path) -> tuple[subprocess.Comple
         last = now
         if child is not None:
             phase["peak_rss_mb"] = max(phase["peak_rss_mb"], _rss_kb(child) / 1024)
+            cpu = _cpu_s(child) or last_cpu  # 0 once the process is gone
+            phase["cpu_s"] += cpu - last_cpu
+            last_cpu = cpu
     stdout, stderr = process.communicate()
     for phase in phases.values():
-        phase["wall_s"], phase["peak_rss_mb"] = round(phase["wall_s"], 1), round(phase["peak_rss_mb"], 1)
+        for key in phase:
+            phase[key] = round(phase[key], 1)
     return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), phases
 
 
@@ -182,11 +196,12 @@ def main() -> str:
         f"Machine: {record['machine']}.",
         "",
         "| cells | generating (s) | run: wall (s) | run: CPU (s) | CPU ms per cell | peak memory (MB) "
-        "| features: wall (s), peak (MB) | grid | report | load average start/end |",
+        "| features: wall (s), CPU (s), peak (MB) | grid | report | load average start/end |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         *(f"| {r['cells']:,} | {r['generate_s']} | {r['run_wall_s']} | {r['run_cpu_s']} | "
           f"{1000 * r['run_cpu_s'] / r['cells']:.1f} | {r['peak_rss_mb']} | "
-          + " | ".join(f"{r['phases'][p]['wall_s']}, {r['phases'][p]['peak_rss_mb']}" for p in _PHASES)
+          + " | ".join(f"{r['phases'][p]['wall_s']}, {r['phases'][p]['cpu_s']}, {r['phases'][p]['peak_rss_mb']}"
+                       for p in _PHASES)
           + f" | {r['load_average_at_start']}/{r['load_average_at_end']} |" for r in rows),
         "",
     ]
