@@ -16,7 +16,8 @@ it), and per phase the peak of the resident memory sampled every 0.2 s with the 
 the summary appears), ``report`` (the run folders and the HTML report). ``WEKAWBC_SCALE_HEAP``
 sets the run's ``WEKAWBC_MAX_HEAP`` (default: unset, wekawbc's own default). Results as JSON
 (``WEKAWBC_BENCH_JSON``, default ``docs/results/bench_scale.json``); ``python3 -m benchmarks.bench_scale
-plot RESULTS.json OUT.png`` draws the growth curve. Run: ``python3 -m benchmarks scale``.
+plot RESULTS.json [MORE.json ...] OUT.png`` draws the growth curve. ``WEKAWBC_SCALE_DATA`` (a path
+with ``{cells}``, e.g. ``/tmp/data{cells}``) reuses data sets the generator wrote before (seed 1). Run: ``python3 -m benchmarks scale``.
 """
 
 from __future__ import annotations
@@ -113,8 +114,14 @@ def _one(cells: int, root: Path, cnn: str, heap: str | None) -> dict:
     from wekawbc.synthetic import PAPER_CLASS_COUNTS, scaled_counts, write_dataset
 
     started = time.perf_counter()
-    data = write_dataset(root / "data", scaled_counts(cells / sum(PAPER_CLASS_COUNTS.values())), seed=1)
-    generated = time.perf_counter() - started
+    given = os.environ.get("WEKAWBC_SCALE_DATA")
+    if given:  # generated before (the same generator and seed), not timed here
+        data, generated = Path(given.format(cells=cells)), None
+        if not (data / "labels.csv").is_file():
+            raise RuntimeError(f"{data}: no synthetic data set (labels.csv) there")
+    else:
+        data = write_dataset(root / "data", scaled_counts(cells / sum(PAPER_CLASS_COUNTS.values())), seed=1)
+        generated = round(time.perf_counter() - started, 1)
     (root / "run.toml").write_text(_config(data, root, cnn))
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(_ROOT), os.environ.get("PYTHONPATH"))))}
     env.pop("WEKAWBC_MAX_HEAP", None)
@@ -129,7 +136,7 @@ def _one(cells: int, root: Path, cnn: str, heap: str | None) -> dict:
     arff = next((root / "arff").glob("*.arff"))
     summary = json.loads(next((root / "reports").glob("*/*/experiment.json")).read_text())
     rows = summary.get("summary") or []
-    return {"cells": sum(1 for _ in (data / "images").rglob("*.png")), "generate_s": round(generated, 1),
+    return {"cells": sum(1 for _ in (data / "images").rglob("*.png")), "generate_s": generated,
             "run_wall_s": float(wall), "run_cpu_s": round(float(user) + float(system), 1),
             "peak_rss_mb": round(int(peak_kb) / 1024, 1), "phases": phases,
             "max_heap": heap or "wekawbc default", "cnn": cnn,
@@ -142,15 +149,16 @@ def _one(cells: int, root: Path, cnn: str, heap: str | None) -> dict:
                             for i, row in enumerate(rows)}}
 
 
-def plot(results: Path, out: Path) -> Path:
-    """Wall and CPU time per 1,000 cells and peak memory against the cell count, from a results JSON."""
+def plot(results: list[Path], out: Path) -> Path:
+    """Wall and CPU time and peak memory against the cell count, from results JSON files (their rows together)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    record = json.loads(results.read_text())
-    rows = sorted(record["rows"], key=lambda row: row["cells"])
+    record = json.loads(results[0].read_text())
+    rows = sorted((row for path in results for row in json.loads(path.read_text())["rows"]),
+                  key=lambda row: row["cells"])
     cells = [row["cells"] for row in rows]
     figure, (times, memory) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
     times.plot(cells, [row["run_wall_s"] / 60 for row in rows], "o-", label="wall")
@@ -198,7 +206,7 @@ def main() -> str:
         "| cells | generating (s) | run: wall (s) | run: CPU (s) | CPU ms per cell | peak memory (MB) "
         "| features: wall (s), CPU (s), peak (MB) | grid | report | load average start/end |",
         "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
-        *(f"| {r['cells']:,} | {r['generate_s']} | {r['run_wall_s']} | {r['run_cpu_s']} | "
+        *(f"| {r['cells']:,} | {'-' if r['generate_s'] is None else r['generate_s']} | {r['run_wall_s']} | {r['run_cpu_s']} | "
           f"{1000 * r['run_cpu_s'] / r['cells']:.1f} | {r['peak_rss_mb']} | "
           + " | ".join(f"{r['phases'][p]['wall_s']}, {r['phases'][p]['cpu_s']}, {r['phases'][p]['peak_rss_mb']}"
                        for p in _PHASES)
@@ -209,4 +217,4 @@ def main() -> str:
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["plot"]:
-    print(plot(Path(sys.argv[2]), Path(sys.argv[3])))
+    print(plot([Path(name) for name in sys.argv[2:-1]], Path(sys.argv[-1])))
