@@ -195,10 +195,16 @@ def main() -> str:
         with tempfile.TemporaryDirectory() as tmp:
             rows.append(_one(size, Path(tmp), cnn, heap))
         out.write_text(json.dumps(record, indent=1) + "\n")  # after each size: a long run keeps what it finished
+    return markdown(record, out.name, cnn)
+
+
+def markdown(record: dict, results: str, cnn: str) -> str:
+    """The Markdown section of a results record (``python3 -m benchmarks.bench_scale table RESULTS.json``)."""
+    rows, revision = record["rows"], record["code"]
     lines = [
         "## The whole pipeline at growing cell counts (bench_scale)",
         "",
-        f"Command: `python3 -m benchmarks scale` (code {revision}; results {out.name}). Synthetic crops (128 px, the "
+        f"Command: `python3 -m benchmarks scale` (code {revision}; results {results}). Synthetic crops (128 px, the "
         "paper's class mix) -> `python3 -m wekawbc run`: features, ARFF and Parquet, Weka RandomForest (defaults) "
         f"and a CNN ({cnn}) 10-fold, evaluation, run folder and report, one process (JVM and torch inside). "
         f"Machine: {record['machine']}.",
@@ -218,3 +224,6 @@ def main() -> str:
 
 if __name__ == "__main__" and sys.argv[1:2] == ["plot"]:
     print(plot([Path(name) for name in sys.argv[2:-1]], Path(sys.argv[-1])))
+elif __name__ == "__main__" and sys.argv[1:2] == ["table"]:
+    data = json.loads(Path(sys.argv[2]).read_text())
+    print(markdown(data, Path(sys.argv[2]).name, data["rows"][0]["cnn"]))

@@ -146,9 +146,10 @@ def _write_comments(handle, comments: Sequence[str]) -> None:
 
 
 def prepend_comments(path: str | os.PathLike, body: str | os.PathLike, comments: Sequence[str]) -> Path:
-    """Write ``path``: the ``comments`` as :func:`arff_writer` writes them, then the file ``body`` (an ARFF
-    written without comments), copied in blocks; atomically. For comments known only once the rows
-    are written (``wekawbc extract``'s counts): the result is the file :func:`write_arff` writes."""
+    """Write ``path``: the ``comments`` as :func:`arff_writer` writes them (``%`` lines), then the file
+    ``body`` copied in blocks; atomically. For an ARFF whose comments are known only once its rows are
+    written (``wekawbc extract``'s counts; ``body`` an ARFF written without comments); without comments,
+    an atomic copy."""
     with atomic_write(path, "w") as handle, open(body, encoding="utf-8", newline="") as source:
         _write_comments(handle, comments)
         shutil.copyfileobj(source, handle, 1 << 20)

@@ -139,9 +139,9 @@ class _Streamed:
 
 def _stream(args: argparse.Namespace, dataset, source: Path, output: Path, log: Path, relation: str,
             masks_out, progress, keep_overlay_cells: bool) -> _Streamed:
-    """Extract ``dataset`` and write each block of images' rows as it comes: the ARFF (its rows to a file
-    beside it, then the comments with the counts and those rows), ``--csv`` and the log. Holds no table;
-    every file appears only when all are complete (the same bytes as writing the whole table at once)."""
+    """Extract ``dataset``, writing each block of images' rows as it comes to files in a hidden folder
+    beside the ARFF; then write the ARFF (the comments, which hold the counts, then those rows), ``--csv``
+    and the log from them. Holds no table; the same bytes as writing the whole table at once."""
     import tempfile
     from itertools import islice
 
@@ -163,30 +163,44 @@ def _stream(args: argparse.Namespace, dataset, source: Path, output: Path, log: 
         spooled = tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.")
     except OSError as error:
         raise cannot_write(output, error) from None
-    with contextlib.ExitStack() as files, spooled as spool:
-        write_table = files.enter_context(csv_writer(args.csv, columns)) if args.csv else None
-        write_log = files.enter_context(csv_writer(log, _LOG_COLUMNS))
-        body = Path(spool) / "rows.arff"
-        with arff_writer(body, names, class_values(args.task), relation=relation) as write_arff_rows:
-            while block := list(islice(results, _BLOCK)):
-                rows = [row for found, _ in block for row in found]
-                frame = frame_of_rows(rows, columns)
-                write_arff_rows(*arff_rows(frame[[*names, "class"]]))
-                if write_table is not None:
-                    write_table(rows)
-                write_log([{"image": o.image, "status": o.status, "cells": o.cells, "reason": o.reason}
-                           for _, o in block])
-                counts["images"] += len(block)
-                counts["cells"] += len(rows)
-                for _, outcome in block:
-                    counts[outcome.status] += 1
-                reported += [outcome for _, outcome in block if outcome.status != "ok"]
-                if keep_overlay_cells:
-                    outcomes += [outcome for _, outcome in block]
-                    cells.append(frame[["image", "cell", "x0", "y0", "x1", "y1", LOBES_FEATURE]])
+    with spooled as spool:
+        # Rows go to files beside the ARFF as they come; the outputs are written from them at the end,
+        # in the order (and with the errors) of writing the whole table: the ARFF, the CSV, the log.
+        body, rows_csv, log_csv = (Path(spool) / name for name in ("rows.arff", "table.csv", "log.csv"))
+        targets = {str(body): str(output), str(rows_csv): str(args.csv), str(log_csv): str(log)}
+        try:
+            with contextlib.ExitStack() as files:
+                write_arff_rows = files.enter_context(arff_writer(body, names, class_values(args.task),
+                                                                  relation=relation))
+                write_table = files.enter_context(csv_writer(rows_csv, columns)) if args.csv else None
+                write_log = files.enter_context(csv_writer(log_csv, _LOG_COLUMNS))
+                while block := list(islice(results, _BLOCK)):
+                    rows = [row for found, _ in block for row in found]
+                    frame = frame_of_rows(rows, columns)
+                    write_arff_rows(*arff_rows(frame[[*names, "class"]]))
+                    if write_table is not None:
+                        write_table(rows)
+                    write_log([{"image": o.image, "status": o.status, "cells": o.cells, "reason": o.reason}
+                               for _, o in block])
+                    counts["images"] += len(block)
+                    counts["cells"] += len(rows)
+                    for _, outcome in block:
+                        counts[outcome.status] += 1
+                    reported += [outcome for _, outcome in block if outcome.status != "ok"]
+                    if keep_overlay_cells:
+                        outcomes += [outcome for _, outcome in block]
+                        cells.append(frame[["image", "cell", "x0", "y0", "x1", "y1", LOBES_FEATURE]])
+        except WekawbcError as error:  # a spooled file: named as the output it becomes
+            message = str(error)
+            for spooled_name, target in targets.items():
+                message = message.replace(spooled_name, target)
+            raise WekawbcError(message) from None
         for outcome in reported:
             print(f"wekawbc: {outcome.message}", file=sys.stderr)
         prepend_comments(output, body, _comments(args, source, counts))
+        if args.csv:
+            prepend_comments(args.csv, rows_csv, ())
+        prepend_comments(log, log_csv, ())
     if not keep_overlay_cells:
         return _Streamed(counts)
     import pandas as pd
