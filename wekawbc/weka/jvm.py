@@ -45,10 +45,8 @@ _LIBJVM_CANDIDATES = (
 _DEFAULT_MAX_HEAP_ENV = "WEKAWBC_MAX_HEAP"
 #: Without ``--max-heap``, ``$WEKAWBC_MAX_HEAP`` or an ``-Xmx`` in ``JAVA_TOOL_OPTIONS``, Java sizes its heap
 #: as it does by default, a quarter of the memory (a container's limit included), but as if the
-#: machine had at most this much: a heap of at most 2 GB. Java's parallel collector grows the heap
-#: towards its maximum rather than collect, so on a large machine an unbounded default let the
-#: process grow with the data (a RandomForest fold on 30,000 rows: 434 MB of heap used, against
-#: 98 MB for 10,000 rows under a 256 MB cap, as fast); 2 GB holds 100,000 cells' folds with room.
+#: machine had at most this much: a heap of at most 2 GB, so that Java's share of a large run is
+#: bounded whatever the machine (docs/scale.md, "Java's heap").
 DEFAULT_MAX_RAM = "8g"
 DEFAULT_HEAP_TEXT = "Java default capped at 2g"
 _WEKA_HOME_ENV = "WEKAWBC_WEKA_HOME"
