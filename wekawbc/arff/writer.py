@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import shutil
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
@@ -21,7 +22,8 @@ import pandas as pd
 
 from wekawbc._io import WekawbcError, atomic_write
 
-__all__ = ["weka_quote", "write_arff", "arff_writer", "parquet_writer", "write_csv", "frame_of_rows"]
+__all__ = ["weka_quote", "write_arff", "arff_writer", "arff_rows", "prepend_comments", "parquet_writer", "write_csv",
+           "csv_writer", "frame_of_rows"]
 
 # Characters that make Weka's Utils.quote wrap a string in single quotes, and their escapes.
 _NEEDS_QUOTES = set("\n\r'\"\\\t%\u001e ,{}")
@@ -105,6 +107,26 @@ def write_arff(path: str | os.PathLike, frame_or_rows: pd.DataFrame | Iterable[M
     if not class_values or len(set(class_values)) != len(class_values):
         raise ValueError(f"class_values must list distinct values, got {list(class_values)!r}")
     features = [column for column in frame.columns if column != class_attribute]
+    matrix, classes = arff_rows(frame, class_attribute)
+    unknown = sorted({value for value in classes if value is not None} - set(class_values))
+    if unknown:
+        raise ValueError(f"class values {unknown} are not among {list(class_values)}")
+    with arff_writer(path, [str(column) for column in features], class_values, relation=relation,
+                     comments=comments, class_attribute=class_attribute) as write:
+        write(matrix, classes)
+    return Path(path)
+
+
+def arff_rows(frame: pd.DataFrame, class_attribute: str = "class") -> tuple[np.ndarray, list[str | None]]:
+    """A table's feature matrix (every column but the class, float64, NaN for missing) and class values
+    (None for missing), as :func:`write_arff` writes them; what ``write`` of :func:`arff_writer` takes.
+
+    Raises
+    ------
+    ValueError
+        When a feature column is not numeric.
+    """
+    features = [column for column in frame.columns if column != class_attribute]
     for column in features:
         if not pd.api.types.is_numeric_dtype(frame[column]) and not frame[column].isna().all():
             raise ValueError(f"column {column!r} is not numeric (ARFF features are numeric)")
@@ -113,13 +135,24 @@ def write_arff(path: str | os.PathLike, frame_or_rows: pd.DataFrame | Iterable[M
                    for value in frame[class_attribute].tolist()]
     else:
         classes = [None] * len(frame)
-    unknown = sorted({value for value in classes if value is not None} - set(class_values))
-    if unknown:
-        raise ValueError(f"class values {unknown} are not among {list(class_values)}")
     matrix = frame[features].to_numpy(dtype=np.float64, na_value=np.nan) if features else np.empty((len(frame), 0))
-    with arff_writer(path, [str(column) for column in features], class_values, relation=relation,
-                     comments=comments, class_attribute=class_attribute) as write:
-        write(matrix, classes)
+    return matrix, classes
+
+
+def _write_comments(handle, comments: Sequence[str]) -> None:
+    for line in comments:
+        for part in str(line).splitlines() or [""]:
+            handle.write(f"% {part}\n" if part else "%\n")
+
+
+def prepend_comments(path: str | os.PathLike, body: str | os.PathLike, comments: Sequence[str]) -> Path:
+    """Write ``path``: the ``comments`` as :func:`arff_writer` writes them (``%`` lines), then the file
+    ``body`` copied in blocks; atomically. For an ARFF whose comments are known only once its rows are
+    written (``wekawbc extract``'s counts; ``body`` an ARFF written without comments); without comments,
+    an atomic copy."""
+    with atomic_write(path, "w") as handle, open(body, encoding="utf-8", newline="") as source:
+        _write_comments(handle, comments)
+        shutil.copyfileobj(source, handle, 1 << 20)
     return Path(path)
 
 
@@ -135,9 +168,7 @@ def arff_writer(path: str | os.PathLike, features: Sequence[str], class_values: 
     the layout is :func:`write_arff`'s, byte for byte.
     """
     with atomic_write(path, "w") as handle:
-        for line in comments:
-            for part in str(line).splitlines() or [""]:
-                handle.write(f"% {part}\n" if part else "%\n")
+        _write_comments(handle, comments)
         handle.write(f"@relation {weka_quote(relation)}\n\n")
         for column in features:
             handle.write(f"@attribute {weka_quote(str(column))} numeric\n")
@@ -201,3 +232,22 @@ def write_csv(path: str | os.PathLike, frame_or_rows: pd.DataFrame | Iterable[Ma
     with atomic_write(path, "w") as handle:
         frame.to_csv(handle, index=False, lineterminator="\n", float_format=None)
     return Path(path)
+
+
+@contextlib.contextmanager
+def csv_writer(path: str | os.PathLike, columns: Sequence[str]) -> Iterator[Callable[[Sequence[Mapping[str, Any]]], None]]:
+    """Write a CSV in pieces: the header now, then rows (dicts) as they come (memory flat in the rows).
+
+    Yields ``write(rows)``, to call once per block of rows; each block's values are laid out as
+    :func:`write_csv` lays out a frame of them (:func:`frame_of_rows`), so the file equals
+    ``write_csv(path, frame_of_rows(all_rows, columns))`` where every column holds values of one kind
+    (numbers, or text and None) throughout. Written atomically when the block ends without an exception.
+    """
+    with atomic_write(path, "w") as handle:
+        frame_of_rows([], columns).to_csv(handle, index=False, lineterminator="\n")
+
+        def write(rows: Sequence[Mapping[str, Any]]) -> None:
+            if rows:
+                frame_of_rows(rows, columns).to_csv(handle, index=False, header=False, lineterminator="\n")
+
+        yield write

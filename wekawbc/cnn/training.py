@@ -105,10 +105,21 @@ def _to_chw(images: np.ndarray) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).contiguous()
 
 
+_STATS_CHUNK = 1024
+"""Images per step of :func:`_channel_stats` (their float64 copy: 8 bytes a value, 25 KB a 32-px crop)."""
+
+
 def _channel_stats(images: torch.Tensor) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    data = images.to(torch.float64) / 255.0
-    mean = data.mean(dim=(0, 2, 3))
-    std = data.std(dim=(0, 2, 3)).clamp_min(1e-3)
+    """Per-channel mean and standard deviation (unbiased, at least 1e-3) of uint8 images ``(n, 3, h, w)``
+    scaled to [0, 1], in float64, :data:`_STATS_CHUNK` images at a time (the mean, then the squared
+    deviations from it): memory stays flat in the images, where one float64 copy of them all took
+    8 times their size (4 GB for 100,000 training crops of 48 px)."""
+    count = images.shape[0] * images.shape[2] * images.shape[3]
+    chunks = torch.split(images, _STATS_CHUNK)
+    mean = sum(chunk.to(torch.float64).div_(255.0).sum(dim=(0, 2, 3)) for chunk in chunks) / count
+    centre = mean.view(1, 3, 1, 1)
+    squares = sum((chunk.to(torch.float64).div_(255.0).sub_(centre)).square_().sum(dim=(0, 2, 3)) for chunk in chunks)
+    std = (squares / (count - 1)).sqrt().clamp_min(1e-3)
     return tuple(float(v) for v in mean), tuple(float(v) for v in std)
 
 

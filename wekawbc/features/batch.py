@@ -25,7 +25,8 @@ from wekawbc.features.extract import Mode, extract_features
 from wekawbc.features.registry import FEATURES, feature_names, size_power
 from wekawbc.cells.scale import Scale, dataset_scale
 
-__all__ = ["ImageOutcome", "BatchResult", "extract_image", "extract_dataset", "rescale_to_dataset", "BOX_COLUMNS",
+__all__ = ["ImageOutcome", "BatchResult", "extract_image", "extract_dataset", "iter_extract", "table_columns",
+           "rescale_to_dataset", "BOX_COLUMNS",
            "IDENTIFIER_COLUMNS", "SCALE_COLUMNS"]
 
 BOX_COLUMNS = ("x0", "y0", "x1", "y1")
@@ -163,6 +164,43 @@ def worker_count(jobs: int) -> int:
     return int(jobs)
 
 
+def iter_extract(dataset: CellDataset, *, task: Task = "five", mode: Mode = "auto", jobs: int = 1,
+                 masks_out: str | os.PathLike | None = None, one_per_image: bool = False,
+                 progress: Callable[[Iterator], Iterator] | None = None, pixel_size: float | None = None,
+                 stain: StainMethod = "none") -> Iterator[tuple[list[dict], ImageOutcome]]:
+    """Each image's feature rows and outcome as it is extracted, in index order (the index's problems first,
+    as ``failed`` outcomes without rows); what :func:`extract_dataset` gathers, one image at a time.
+
+    Parameters as :func:`extract_dataset`'s. Only the images being extracted are in memory, so a
+    caller that writes each image's rows as they come (``wekawbc extract``) holds no table.
+    """
+    if masks_out is not None:
+        Path(masks_out).mkdir(parents=True, exist_ok=True)
+    work = partial(_process, task=task, mode=mode, one_per_image=one_per_image, pixel_size=pixel_size, stain=stain)
+    records = list(dataset)
+    targets = ([Path(masks_out) / name for name in mask_names(records, dataset.root)] if masks_out is not None
+               else [None] * len(records))
+    items = list(zip(records, targets))
+    workers = worker_count(jobs)
+    for problem in dataset.problems:
+        yield [], ImageOutcome(problem.path, "failed", 0, problem.reason)
+    if workers == 1:
+        results: Iterator = map(work, items)
+        yield from (progress(results) if progress else results)
+        return
+    # forkserver, not fork: a caller may hold a JVM or threads that a forked child would inherit
+    # half-locked (a fork after jpype started the JVM deadlocks the workers).
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_one_thread) as pool:
+        results = pool.map(work, items, chunksize=max(1, min(16, len(records) // (4 * workers) or 1)))
+        yield from (progress(results) if progress else results)
+
+
+def table_columns() -> list[str]:
+    """The columns of the extraction's table (:func:`extract_dataset`), in order."""
+    return [*IDENTIFIER_COLUMNS[:-len(SCALE_COLUMNS)], *feature_names(), *SCALE_COLUMNS, "class"]
+
+
 def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "auto", jobs: int = 1,
                     masks_out: str | os.PathLike | None = None, one_per_image: bool = False,
                     progress: Callable[[Iterator], Iterator] | None = None, pixel_size: float | None = None,
@@ -195,38 +233,17 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
     Returns
     -------
     BatchResult
-        ``table`` columns: image, cell, x0, y0, x1, y1, confidence, every feature, um_per_pixel,
-        scale_source, scale_note, class; outcomes in index order.
+        ``table`` columns (:func:`table_columns`): image, cell, x0, y0, x1, y1, confidence, every
+        feature, um_per_pixel, scale_source, scale_note, class; outcomes in index order.
     """
-    if masks_out is not None:
-        Path(masks_out).mkdir(parents=True, exist_ok=True)
-    work = partial(_process, task=task, mode=mode, one_per_image=one_per_image, pixel_size=pixel_size, stain=stain)
-    records = list(dataset)
-    targets = ([Path(masks_out) / name for name in mask_names(records, dataset.root)] if masks_out is not None
-               else [None] * len(records))
-    items = list(zip(records, targets))
-    workers = worker_count(jobs)
-    outcomes = [ImageOutcome(problem.path, "failed", 0, problem.reason) for problem in dataset.problems]
+    outcomes: list[ImageOutcome] = []
     rows: list[dict] = []
-    if workers == 1:
-        results: Iterator = map(work, items)
-        results = progress(results) if progress else results
-        for found, outcome in results:
-            rows.extend(found)
-            outcomes.append(outcome)
-    else:
-        # forkserver, not fork: a caller may hold a JVM or threads that a forked child would inherit
-        # half-locked (a fork after jpype started the JVM deadlocks the workers).
-        context = multiprocessing.get_context("forkserver")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_one_thread) as pool:
-            results = pool.map(work, items, chunksize=max(1, min(16, len(records) // (4 * workers) or 1)))
-            results = progress(results) if progress else results
-            for found, outcome in results:
-                rows.extend(found)
-                outcomes.append(outcome)
-    columns = [*IDENTIFIER_COLUMNS[:-len(SCALE_COLUMNS)], *feature_names(), *SCALE_COLUMNS, "class"]
-    return BatchResult(frame_of_rows(rows, columns), outcomes)
-
+    for found, outcome in iter_extract(dataset, task=task, mode=mode, jobs=jobs, masks_out=masks_out,
+                                       one_per_image=one_per_image, progress=progress, pixel_size=pixel_size,
+                                       stain=stain):
+        rows.extend(found)
+        outcomes.append(outcome)
+    return BatchResult(frame_of_rows(rows, table_columns()), outcomes)
 
 
 def rescale_to_dataset(table: pd.DataFrame) -> tuple[pd.DataFrame, Scale]:

@@ -11,11 +11,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from wekawbc._io import WekawbcError
+from wekawbc._io import WekawbcError, cannot_write
 from wekawbc.cells.options import add_dataset_options, index_format
 
 __all__ = ["register", "EXIT_SOME_FAILED"]
@@ -93,9 +93,8 @@ def _extract(args: argparse.Namespace) -> int:
     from functools import partial
 
     from wekawbc._progress import progress_bar
-    from wekawbc.arff import write_arff, write_csv
-    from wekawbc.cells.dataset import class_values, load_dataset
-    from wekawbc.features.batch import extract_dataset, worker_count
+    from wekawbc.cells.dataset import load_dataset
+    from wekawbc.features.batch import worker_count
     from wekawbc.features.registry import feature_names
     from wekawbc.report.overlays import ExtractOverlays
 
@@ -110,27 +109,103 @@ def _extract(args: argparse.Namespace) -> int:
     # Checked before the work; a folder that cannot be written is reported after the results are written.
     overlays = ExtractOverlays(args.overlays, args.masks_out) if args.overlays else None
     masks_out = overlays.masks_dir if overlays else args.masks_out
-    result = extract_dataset(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=masks_out,
-                             one_per_image=args.one_cell_per_image, pixel_size=args.pixel_size, stain=args.stain,
-                             progress=partial(progress_bar, total=total, unit="image", desc="extract"))
-    for outcome in result.outcomes:
-        if outcome.status != "ok":
-            print(f"wekawbc: {outcome.message}", file=sys.stderr)
-    counts = result.counts()
     named = source.resolve().parent if source.suffix.lower() == ".csv" else source.resolve()  # index.csv: its folder
-    relation = args.relation or f"wekawbc-{named.name}-{args.task}"
-    table = result.table
-    write_arff(output, table[[*feature_names(), "class"]], class_values(args.task), relation=relation,
-               comments=_comments(args, source, counts))
-    if args.csv:
-        write_csv(args.csv, table)
     log = Path(args.log) if args.log else output.with_suffix(".log.csv")
-    write_csv(log, [{"image": o.image, "status": o.status, "cells": o.cells, "reason": o.reason}
-                    for o in result.outcomes])
+    streamed = _stream(args, dataset, source, output, log, args.relation or f"wekawbc-{named.name}-{args.task}",
+                       masks_out, partial(progress_bar, total=total, unit="image", desc="extract"), overlays is not None)
+    counts = streamed.counts
     print(f"{counts['images']} images: {counts['ok']} ok, {counts['no cell']} without a leukocyte, "
           f"{counts['failed']} failed; {counts['cells']} cells, {len(feature_names())} features -> {output}"
           + (f", {args.csv}" if args.csv else "") + f"; log {log}")
     if overlays:
         with contextlib.closing(overlays):
-            print(f"overlays: {overlays.write(dataset, result, args.task)}")
-    return EXIT_SOME_FAILED if result.any_failed else 0
+            print(f"overlays: {overlays.write(dataset, streamed.result, args.task)}")
+    return EXIT_SOME_FAILED if any(counts[status] for status in ("no cell", "failed")) else 0
+
+
+_BLOCK = 256
+"""Images whose rows are written to the ARFF, CSV and log at a time."""
+_LOG_COLUMNS = ("image", "status", "cells", "reason")
+
+
+@dataclass
+class _Streamed:
+    """What ``extract`` keeps of a streamed extraction: the counts, and for ``--overlays`` each cell's box
+    and lobe count with every outcome (a :class:`~wekawbc.features.batch.BatchResult` of those columns)."""
+
+    counts: dict[str, int]
+    result: object = None
+
+
+def _stream(args: argparse.Namespace, dataset, source: Path, output: Path, log: Path, relation: str,
+            masks_out, progress, keep_overlay_cells: bool) -> _Streamed:
+    """Extract ``dataset``, writing each block of images' rows as it comes to files in a hidden folder
+    beside the ARFF; then write the ARFF (the comments, which hold the counts, then those rows), ``--csv``
+    and the log from them. Holds no table; the same bytes as writing the whole table at once."""
+    import tempfile
+    from itertools import islice
+
+    from wekawbc.arff import arff_rows, arff_writer, csv_writer, prepend_comments
+    from wekawbc.arff.writer import frame_of_rows
+    from wekawbc.cells.dataset import class_values
+    from wekawbc.features.batch import BatchResult, iter_extract, table_columns
+    from wekawbc.features.registry import feature_names
+    from wekawbc.report.overlays import LOBES_FEATURE
+
+    columns, names = table_columns(), feature_names()
+    counts = {"images": 0, "ok": 0, "no cell": 0, "failed": 0, "cells": 0}
+    reported, outcomes, cells = [], [], []
+    results = iter_extract(dataset, task=args.task, mode=args.mode, jobs=args.jobs, masks_out=masks_out,
+                           one_per_image=args.one_cell_per_image, pixel_size=args.pixel_size, stain=args.stain,
+                           progress=progress)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        spooled = tempfile.TemporaryDirectory(dir=output.parent, prefix=f".{output.name}.")
+    except OSError as error:
+        raise cannot_write(output, error) from None
+    with spooled as spool:
+        # Rows go to files beside the ARFF as they come; the outputs are written from them at the end,
+        # in the order (and with the errors) of writing the whole table: the ARFF, the CSV, the log.
+        body, rows_csv, log_csv = (Path(spool) / name for name in ("rows.arff", "table.csv", "log.csv"))
+        targets = {str(body): str(output), str(rows_csv): str(args.csv), str(log_csv): str(log)}
+        try:
+            with contextlib.ExitStack() as files:
+                write_arff_rows = files.enter_context(arff_writer(body, names, class_values(args.task),
+                                                                  relation=relation))
+                write_table = files.enter_context(csv_writer(rows_csv, columns)) if args.csv else None
+                write_log = files.enter_context(csv_writer(log_csv, _LOG_COLUMNS))
+                while block := list(islice(results, _BLOCK)):
+                    rows = [row for found, _ in block for row in found]
+                    frame = frame_of_rows(rows, columns)
+                    write_arff_rows(*arff_rows(frame[[*names, "class"]]))
+                    if write_table is not None:
+                        write_table(rows)
+                    write_log([{"image": o.image, "status": o.status, "cells": o.cells, "reason": o.reason}
+                               for _, o in block])
+                    counts["images"] += len(block)
+                    counts["cells"] += len(rows)
+                    for _, outcome in block:
+                        counts[outcome.status] += 1
+                    reported += [outcome for _, outcome in block if outcome.status != "ok"]
+                    if keep_overlay_cells:
+                        outcomes += [outcome for _, outcome in block]
+                        cells.append(frame[["image", "cell", "x0", "y0", "x1", "y1", LOBES_FEATURE]])
+        except WekawbcError as error:  # a spooled file: named as the output it becomes
+            message = str(error)
+            for spooled_name, target in targets.items():
+                message = message.replace(spooled_name, target)
+            raise WekawbcError(message) from None
+        for outcome in reported:
+            print(f"wekawbc: {outcome.message}", file=sys.stderr)
+        prepend_comments(output, body, _comments(args, source, counts))
+        if args.csv:
+            prepend_comments(args.csv, rows_csv, ())
+        prepend_comments(log, log_csv, ())
+    if not keep_overlay_cells:
+        return _Streamed(counts)
+    import pandas as pd
+
+    table = pd.concat(cells, ignore_index=True) if cells else pd.DataFrame(columns=columns)
+    return _Streamed(counts, BatchResult(table, outcomes))
+
+
