@@ -85,7 +85,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _add_jvm_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--max-heap", metavar="SIZE", help="Java's maximum heap, e.g. 4g (default: $WEKAWBC_MAX_HEAP, else Java's own capped at 2g)")
+    parser.add_argument("--max-heap", metavar="SIZE", help="Java's maximum heap, e.g. 4g (default: Java's own)")
     parser.add_argument("--packages", action="store_true",
                         help="load the Weka packages installed in WEKA_HOME (see 'wekawbc packages list')")
 

