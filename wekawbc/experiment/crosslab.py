@@ -28,8 +28,8 @@ from wekawbc._io import WekawbcError
 from wekawbc.experiment.grid import FoldPlan
 from wekawbc.predictions import Predictions
 
-__all__ = ["CrossLabResult", "class_balance_weights", "cross_lab_markdown", "group_plans", "group_values",
-           "prior_balanced_standardise", "robust_standardise", "shared_class_rows"]
+__all__ = ["CrossLabResult", "SelfTraining", "class_balance_weights", "cross_lab_markdown", "group_plans",
+           "group_values", "prior_balanced_standardise", "robust_standardise", "self_train", "shared_class_rows"]
 
 
 def _weighted_quantiles(column: np.ndarray, weights: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
@@ -115,6 +115,82 @@ def prior_balanced_standardise(train_blocks: Sequence[np.ndarray], train_codes: 
         counts.append(np.bincount(predicted).tolist())
         X_test = robust_standardise(test, class_balance_weights(predicted))
     return X_train, X_test, counts
+
+
+@dataclass
+class SelfTraining:
+    """What :func:`self_train` ends with, and what it chose on the way."""
+
+    probabilities: np.ndarray
+    """Class probabilities of every test row from the last refit (shape: test rows × classes)."""
+    pseudo_rows: list[np.ndarray]
+    """The test rows pseudo-labelled in each round (labelled with the class of ``history[round - 1]``)."""
+    pseudo_counts: list[list[int]]
+    """Pseudo-labelled test rows per class in each round."""
+    predicted_counts: list[list[int]]
+    """Test rows predicted in each class: trained on the training labs alone, then after each refit."""
+    history: list[np.ndarray]
+    """The probabilities of every fit (the first: the training labs alone); ``history[r]`` is what
+    ``rounds = r`` ends with."""
+
+
+def self_train(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, fit_predict_proba,
+               rounds: int = 2, fraction: float = 0.1, balance: str = "equal") -> SelfTraining:
+    """Class-balanced self-training on an unlabelled test lab (pseudo-labelling; Zou et al. 2018, CBST).
+
+    A transductive, label-free adaptation: ``fit_predict_proba`` trained on the training labs predicts
+    the test lab; in round ``r`` (1 … ``rounds``) the test rows it is most confident about *within each
+    predicted class* join the training rows with their predicted class, replacing the previous round's,
+    and it is refitted. Each class is ranked on its own, so a dominant class's confidences do not crowd
+    the others out. How many per class: ``balance="equal"``: ``ceil(r * fraction * n_test / n_classes)``
+    (every row of a class predicted for fewer), which keeps the added rows near the training lab's equal
+    mix rather than copying the test lab's skew; ``"proportional"``: ``ceil(r * fraction)`` of the rows
+    predicted in the class (CBST's per-class share), which copies the predicted mix. The growing share
+    follows CBST's schedule. Only the classifier's own probabilities are read, never the test labels.
+    Prior adjustment (EM) goes inside ``fit_predict_proba`` when wanted.
+
+    Parameters
+    ----------
+    X_train, y_train :
+        Training matrix and class codes (``0 … n_classes - 1``).
+    X_test : ndarray, shape (n, features)
+        The unlabelled test lab.
+    fit_predict_proba : callable
+        ``fit_predict_proba(X_train, y_train, X_test) -> probabilities, shape (n, n_classes)``.
+    rounds : int
+        Refits with pseudo-labelled rows (0: the plain prediction).
+    fraction : float
+        Share added per class in round 1 (``r`` times it in round ``r``, at most all): of
+        ``n_test / n_classes`` (``balance="equal"``) or of the rows predicted in the class (``"proportional"``).
+    balance : {"equal", "proportional"}
+    """
+    if rounds < 0:
+        raise ValueError(f"rounds must be >= 0, got {rounds}")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    if balance not in ("equal", "proportional"):
+        raise ValueError(f"balance must be 'equal' or 'proportional', got {balance!r}")
+    X_train, X_test = np.asarray(X_train, dtype=np.float64), np.asarray(X_test, dtype=np.float64)
+    y_train = np.asarray(y_train, dtype=np.int64)
+    probabilities = np.asarray(fit_predict_proba(X_train, y_train, X_test), dtype=np.float64)
+    history = [probabilities]
+    n_classes = probabilities.shape[1]
+    pseudo_rows, pseudo_counts, predicted_counts = [], [], []
+    for r in range(1, rounds + 1):
+        predicted, confidence = probabilities.argmax(axis=1), probabilities.max(axis=1)
+        predicted_counts.append(np.bincount(predicted, minlength=n_classes).tolist())
+        share = min(1.0, r * fraction)
+        by_class = [np.flatnonzero(predicted == c) for c in range(n_classes)]
+        chosen = np.concatenate([rows[np.argsort(-confidence[rows], kind="stable")[:int(np.ceil(
+            share * (len(X_test) / n_classes if balance == "equal" else len(rows))))]] for rows in by_class])
+        pseudo_rows.append(chosen)
+        pseudo_counts.append(np.bincount(predicted[chosen], minlength=n_classes).tolist())
+        probabilities = np.asarray(fit_predict_proba(np.vstack([X_train, X_test[chosen]]),
+                                                     np.concatenate([y_train, predicted[chosen]]), X_test),
+                                   dtype=np.float64)
+        history.append(probabilities)
+    predicted_counts.append(np.bincount(probabilities.argmax(axis=1), minlength=n_classes).tolist())
+    return SelfTraining(probabilities, pseudo_rows, pseudo_counts, predicted_counts, history)
 
 
 def group_values(records: Sequence, column: str, source: str) -> np.ndarray:
