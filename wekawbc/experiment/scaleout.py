@@ -138,7 +138,13 @@ class DaskExecutor:
         from distributed import as_completed
 
         with progress_bar(total=len(handles), desc=desc, unit="task", enabled=progress, leave=False) as bar:
-            for future in as_completed(handles):
+            completed = as_completed(handles)
+            for future in completed:
+                if future.status == "lost":
+                    # It had finished, and its result went with a worker that restarted since: the scheduler
+                    # runs it again for this client, which still holds it, so wait for it once more.
+                    completed.add(future)
+                    continue
                 if future.status != "finished":
                     failure = f"task {future.key} {self._failure(future)}"  # before cancelling it too
                     for other in handles:
