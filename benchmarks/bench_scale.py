@@ -156,8 +156,9 @@ def plot(results: list[Path], out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    record = json.loads(results[0].read_text())
-    rows = sorted((row for path in results for row in json.loads(path.read_text())["rows"]),
+    records = [json.loads(path.read_text()) for path in results]
+    codes = " + ".join(dict.fromkeys(record["code"] for record in records))
+    rows = sorted((row for record in records for row in record["rows"]),
                   key=lambda row: row["cells"])
     cells = [row["cells"] for row in rows]
     figure, (times, memory) = plt.subplots(1, 2, figsize=(10, 4), constrained_layout=True)
@@ -173,7 +174,7 @@ def plot(results: list[Path], out: Path) -> Path:
     memory.set(xscale="log", xlabel="cells", ylabel="peak resident memory (MB)", ylim=(0, None),
                title="peak memory")
     memory.legend()
-    figure.suptitle(f"bench_scale, code {record['code']}, {record['machine']}", fontsize=9)
+    figure.suptitle(f"bench_scale, code {codes}, {records[0]['machine']}", fontsize=9)
     out.parent.mkdir(parents=True, exist_ok=True)
     figure.savefig(out, dpi=90)
     return out
