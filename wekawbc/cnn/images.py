@@ -222,13 +222,20 @@ def nucleus_relative(rgb: np.ndarray, nucleus: np.ndarray, background: np.ndarra
     and every colour reads relative to the cell's own nucleus. With fewer than 16 nucleus pixels only
     the white balance is applied (gain 1).
     """
+    reference = NUCLEUS_OD_REFERENCE if reference is None else reference
+    return _density_matched(rgb, background, nucleus, reference, min_pixels=16, floor=0.02)
+
+
+def _density_matched(rgb: np.ndarray, background: np.ndarray, region: np.ndarray,
+                     reference: tuple[float, float, float], min_pixels: int, floor: float) -> np.ndarray:
+    """The image on a white plasma, each channel's optical density scaled by ``reference / median(region)``
+    (the median at least ``floor``); gain 1 (white balance only) when ``region`` has under ``min_pixels``."""
     from wekawbc.cells.stain import optical_density
 
-    reference = NUCLEUS_OD_REFERENCE if reference is None else reference
     density = optical_density(rgb, background)
     gain = np.ones(3)
-    if nucleus.sum() >= 16:
-        gain = np.asarray(reference, np.float64) / np.maximum(np.median(density[nucleus], axis=0), 0.02)
+    if region.sum() >= min_pixels:
+        gain = np.asarray(reference, np.float64) / np.maximum(np.median(density[region], axis=0), floor)
     return np.clip(255.0 * 10.0 ** (-np.maximum(density, 0.0) * gain) + 0.5, 0, 255).astype(np.uint8)
 
 
@@ -255,14 +262,8 @@ def rbc_relative(rgb: np.ndarray, cell: np.ndarray,
     leukocyte's colours are then read against them. With fewer than :data:`MIN_RBC_PIXELS` red-cell
     pixels (tight crops) only the white balance is applied.
     """
-    from wekawbc.cells.stain import optical_density
-
     background, rbc = red_cells(rgb, cell)
-    density = optical_density(rgb, background)
-    gain = np.ones(3)
-    if rbc.sum() >= MIN_RBC_PIXELS:
-        gain = np.asarray(reference, np.float64) / np.maximum(np.median(density[rbc], axis=0), 0.01)
-    return np.clip(255.0 * 10.0 ** (-np.maximum(density, 0.0) * gain) + 0.5, 0, 255).astype(np.uint8)
+    return _density_matched(rgb, background, rbc, reference, min_pixels=MIN_RBC_PIXELS, floor=0.01)
 
 
 def normalise_square(framed: FramedSquare, stain: str, masked: bool) -> np.ndarray:
