@@ -22,14 +22,19 @@ GRANULARITY_COLOUR, GRANULARITY_SCALE = 0.15, 0.45
 GRANULARITY_ROBUST = ("CV", "FineShare", "Homogeneity", "Correlation", "Entropy")
 
 
+def _segmented(datasets, name, index):
+    """The labelled image ``index`` of data set ``name``: its path, pixels, nucleus and cell masks."""
+    records = [r for r in load_dataset(datasets / name) if r.label]
+    rgb = read_image(records[index].image)
+    cell = segment_cell(rgb)
+    assert cell.found
+    return records[index].image, rgb, cell.nucleus_mask, cell.cell_mask
+
+
 def _cells(datasets):
     for name, picks in (("pbc", (0, 1500, 2500)), ("jtsc", (3, 200))):
-        records = [r for r in load_dataset(datasets / name) if r.label]
         for index in picks:
-            rgb = read_image(records[index].image)
-            cell = segment_cell(rgb)
-            assert cell.found
-            yield records[index].image, rgb, cell.nucleus_mask, cell.cell_mask
+            yield _segmented(datasets, name, index)
 
 
 def _features(rgb, nucleus, cell):

@@ -11,9 +11,7 @@ import math
 
 import numpy as np
 
-from test_features_invariant import _rescaled, _stronger_stain
-from wekawbc.cells.dataset import load_dataset, read_image
-from wekawbc.cells.segmentation import segment_cell
+from test_features_invariant import _rescaled, _segmented, _stronger_stain
 from wekawbc.cells.stain import background_colour
 from wekawbc.features.invariant import REFERENCE_FEATURES, reference_features
 
@@ -24,14 +22,6 @@ COLOUR = {"FractionDifference": 0.01, "EosinShare": 0.05, "EosinShareDifference"
 SCALE = {"FractionDifference": 0.03, "EosinShare": 0.15, "EosinShareDifference": 0.15, "BasicRatio": 0.03,
          "HueDifference": 10.0, "DensityRatio": 0.12, "EosinRatio": 0.12}
 RELATIVE = ("DensityRatio", "EosinRatio")
-
-
-def _cell(datasets, name, index):
-    records = [r for r in load_dataset(datasets / name) if r.label]
-    rgb = read_image(records[index].image)
-    cell = segment_cell(rgb)
-    assert cell.found
-    return records[index].image, rgb, cell.nucleus_mask, cell.cell_mask
 
 
 def _features(rgb, nucleus, cell):
@@ -49,7 +39,7 @@ def _check(base, other, what, tolerances):
 
 def test_reference_features_hold_under_lamp_stain_and_scale_changes(datasets):
     for index in (0, 800, 1500, 2500, 3100):
-        image, rgb, nucleus, cell = _cell(datasets, "pbc", index)
+        image, rgb, nucleus, cell = _segmented(datasets, "pbc", index)
         base = _features(rgb, nucleus, cell)
         assert list(base) == list(REFERENCE_FEATURES)
         assert all(math.isfinite(v) for v in base.values()), f"{image.name}: undefined with red cells in view"
@@ -61,7 +51,7 @@ def test_reference_features_hold_under_lamp_stain_and_scale_changes(datasets):
 
 
 def test_tight_crop_without_red_cells_gives_missing_red_cell_values(datasets):
-    _, rgb, nucleus, cell = _cell(datasets, "jtsc", 3)
+    _, rgb, nucleus, cell = _segmented(datasets, "jtsc", 3)
     values = _features(rgb, nucleus, cell)
     assert all(math.isnan(v) for k, v in values.items() if "_RedCell_" in k)
     assert all(math.isfinite(v) for k, v in values.items() if "_RedCell_" not in k)
