@@ -7,11 +7,13 @@ import numpy as np
 import pandas as pd
 
 from wekawbc.cells.dataset import load_dataset, read_image
-from wekawbc.cells.granules import COMPARTMENT_COLOURS, GRANULE_MEASURES, granule_calls, granule_measures
+from wekawbc.cells.granules import (COMPARTMENT_COLOURS, GRANULE_MEASURES, OVER_NUCLEUS_MEASURES, granule_calls,
+                                    granule_measures, granule_probabilities)
 from wekawbc.cells.lobes import (LOBE_MODEL_INPUTS, SHAPE_INPUTS, _lobe_model, assess_lobes, count_lobes,
                                  eosinophilic_granules, segmented_probability, shape_inputs)
 from wekawbc.cells.validation import cell_lobes, in_share
 from wekawbc.cli import main
+from wekawbc.features import extract_features
 from wekawbc.features.registry import feature_names
 
 PLASMA = np.array([240.0, 230.0, 215.0])
@@ -81,7 +83,8 @@ def test_granule_measures_tell_red_from_purple_from_none():
     red = granule_measures(*_granular_cell((215, 95, 70)), background=PLASMA)
     purple = granule_measures(*_granular_cell((70, 30, 110)), background=PLASMA)
     smooth = granule_measures(*_granular_cell((225, 200, 205)), background=PLASMA)
-    assert set(red) == set(GRANULE_MEASURES + COMPARTMENT_COLOURS)
+    assert set(red) == set(GRANULE_MEASURES + OVER_NUCLEUS_MEASURES + ("Probability",) + COMPARTMENT_COLOURS)
+    assert len(red) == len(GRANULE_MEASURES + OVER_NUCLEUS_MEASURES + ("Probability",) + COMPARTMENT_COLOURS)
     assert red["Nucleus_Share_G"] > red["Nucleus_Share_R"] > red["Nucleus_Share_B"]  # purple: absorbs green, red
     assert red["Colour_Eosinophilic"] > purple["Colour_Eosinophilic"]
     assert red["Presence"] > smooth["Presence"] and purple["Density"] > smooth["Density"]
@@ -89,6 +92,7 @@ def test_granule_measures_tell_red_from_purple_from_none():
     assert granule_calls(smooth) != granule_calls(red)
     no_colour = granule_measures(*_granular_cell((215, 95, 70)))  # no plasma colour given
     assert np.isnan(no_colour["Colour_Eosinophilic"]) and np.isfinite(no_colour["Presence"])
+    assert np.isnan(no_colour["Probability"]) and granule_probabilities(no_colour) == {}
     assert granule_calls(no_colour).granule_colour in {"nil", "pink", "purple", "red"}
     empty = granule_measures(np.zeros((20, 20, 3), np.uint8), np.zeros((20, 20), bool), np.zeros((20, 20), bool))
     assert all(np.isnan(v) for v in empty.values()) and granule_calls(empty).granularity == "no"
@@ -99,7 +103,41 @@ def test_registry_keeps_the_old_order_and_appends_granules():
     first = names.index("Nucleus_Lobes_Confidence")
     assert names[first - 1] == "NucleusCytoplasm_Density_Ratio"
     assert names[first:] == ("Nucleus_Lobes_Confidence", "Nucleus_Lobes_BorderTouch",
-                             *(f"Granule_{m}" for m in GRANULE_MEASURES))
+                             *(f"Granule_{m}" for m in GRANULE_MEASURES), "Nucleus_Lobes_Probability",
+                             *(f"Granule_{m}" for m in OVER_NUCLEUS_MEASURES), "Granule_Probability")
+
+
+def test_granule_probabilities_are_the_calls_model():
+    red = granule_measures(*_granular_cell((215, 95, 70)), background=PLASMA)
+    purple = granule_measures(*_granular_cell((70, 30, 110)), background=PLASMA)
+    for measures in (red, purple):
+        probabilities = granule_probabilities(measures)
+        assert set(probabilities) == {"nil", "pink", "purple", "red"} and np.isclose(sum(probabilities.values()), 1)
+        assert max(probabilities, key=probabilities.get) == granule_calls(measures).granule_colour
+        assert measures["Probability"] == 1 - probabilities["nil"] > 0.5
+    smooth = granule_measures(*_granular_cell((225, 200, 205)), background=PLASMA)  # no specks: no size ratio
+    assert np.isnan(smooth["Probability"]) and granule_calls(smooth).granule_colour == "nil"
+
+
+def test_probability_and_over_nucleus_features_on_real_pbc_crops(datasets):
+    # Extraction (the ARFF's values) on development-share crops: eosinophils read red-orange
+    # granules, lymphocytes none; basophil granules strew the nucleus with specks, a lymphocyte's
+    # chromatin fewer; the lobe probability is the one the count and confidence round.
+    pbc = [r for r in load_dataset(datasets / "pbc") if in_share(r, "development")]
+    values = {name: [extract_features(read_image(r.image), mode="crop")[0].values
+                     for r in [r for r in pbc if r.label == name][7::80]]
+              for name in ("eosinophil", "basophil", "lymphocyte")}
+    eos, baso, lym = values["eosinophil"], values["basophil"], values["lymphocyte"]
+    assert np.mean([v["Granule_Probability"] >= 0.5 for v in eos + baso]) >= 0.8
+    assert np.mean([v["Granule_Probability"] < 0.5 for v in lym]) >= 0.8
+    assert np.mean([v["Granule_Colour_Eosinophilic"] for v in eos]) > np.mean([v["Granule_Colour_Eosinophilic"] for v in lym])
+    assert (np.mean([v["Granule_OverNucleus_Presence"] for v in baso])
+            > np.mean([v["Granule_OverNucleus_Presence"] for v in lym]) + 0.1)
+    for v in eos + baso + lym:
+        p = v["Nucleus_Lobes_Probability"]
+        assert 0 <= p <= 1 and v["Nucleus_Lobes_Confidence"] == max(p, 1 - p)
+        assert (v["Nucleus_Lobes_Count"] >= 2) == (p >= 0.5)
+        assert 0 <= v["Granule_OverNucleus_Presence"] <= 1 and v["Granule_OverNucleus_Density"] > 0
 
 
 def test_real_pbc_granulocytes_and_agranulocytes(datasets):

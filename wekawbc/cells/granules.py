@@ -14,6 +14,9 @@ cues, at a fixed scale so they hold for any microscope:
   where it exceeds :data:`SPECK_CONTRAST`;
 * *size*: the top-hat with a disc of radius 4 px over the one of radius 1 px (coarse granules raise
   it, fine ones lower it);
+* *over the nucleus*: the same top-hat's presence and mean over the nucleus (away from its edge and
+  the cell's): basophil granules strew the nucleus with dark specks, a lymphocyte's smooth chromatin
+  shows few;
 * *compartment colours* (model inputs only): the red, green and blue shares of the nucleus's and
   the cytoplasm's mean optical density relative to the plasma, its sum and spread (granules over the
   nucleus, as in basophils, colour it);
@@ -25,7 +28,8 @@ cues, at a fixed scale so they hold for any microscope:
 
 :func:`granule_calls` turns the measures into WBCAtt's categories with a small model (a
 multinomial logistic regression, plain numbers in ``granule_model.json``) fitted on the ``pbc``
-development share by ``docs/cells_results/train_granule_model.py``.
+development share by ``docs/cells_results/train_granule_model.py``; the model's probability of
+visible granules (any colour but ``nil``) is itself a measure, ``Probability``.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from typing import Mapping
 import cv2
 import numpy as np
 
-__all__ = ["BASE_INPUTS", "COMPARTMENT_COLOURS", "GRANULE_MEASURES", "MODEL_INPUTS", "model_inputs", "GranuleCalls", "granule_calls", "granule_measures", "WORKING_DIAMETER"]
+__all__ = ["BASE_INPUTS", "COMPARTMENT_COLOURS", "GRANULE_MEASURES", "MODEL_INPUTS", "OVER_NUCLEUS_MEASURES", "model_inputs",
+           "GranuleCalls", "granule_calls", "granule_measures", "granule_probabilities", "WORKING_DIAMETER"]
 
 #: The cell's equivalent diameter, in pixels, at which granules are measured.
 WORKING_DIAMETER = 64
@@ -52,6 +57,9 @@ EDGE = 2
 #: Measure keys, in registry order (``Granule_<key>``).
 GRANULE_MEASURES: tuple[str, ...] = ("Presence", "Density", "Size", "Colour_Eosinophilic", "Colour_Green",
                                      "Colour_Strength")
+#: Further measure keys (registry features ``Granule_<key>``, after the lobe ones; not inputs of the
+#: granule model): the specks over the nucleus, and the granule model's probability of granules.
+OVER_NUCLEUS_MEASURES: tuple[str, ...] = ("OverNucleus_Presence", "OverNucleus_Density")
 #: Compartment colour keys also returned by :func:`granule_measures` (model inputs, not registry
 #: features): per compartment, the red, green and blue shares of the mean optical density relative
 #: to the plasma, that mean's sum, and the spread (standard deviation) of the summed density.
@@ -78,7 +86,8 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
         The plasma's RGB (:func:`wekawbc.cells.stain.background_colour`); without it the colour
         measures are NaN.
     """
-    values = dict.fromkeys(GRANULE_MEASURES + COMPARTMENT_COLOURS, float("nan"))
+    values = dict.fromkeys(GRANULE_MEASURES + OVER_NUCLEUS_MEASURES + ("Probability",) + COMPARTMENT_COLOURS,
+                           float("nan"))
     area = int(cell.sum())
     if area < 16:
         return values
@@ -105,7 +114,12 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
         return values
     grey = small.astype(np.float32).mean(axis=2) / 255.0
     fine = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(1))[region]
-    tophat = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(2))[region]
+    specks = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(2))
+    tophat = specks[region]
+    over_nucleus = inner & cv2.erode(small_nucleus.astype(np.uint8), _disk(EDGE)).astype(bool)
+    if over_nucleus.sum() >= 8:
+        values["OverNucleus_Presence"] = float((specks[over_nucleus] > SPECK_CONTRAST).mean())
+        values["OverNucleus_Density"] = float(specks[over_nucleus].mean())
     coarse = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(4))[region]
     values["Presence"] = float((tophat > SPECK_CONTRAST).mean())
     values["Density"] = float(tophat.mean())
@@ -119,6 +133,9 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
         if total > 0:
             values["Colour_Eosinophilic"] = float((mean[2] - mean[0]) / total)
             values["Colour_Green"] = float(mean[1] / total)
+    probabilities = granule_probabilities(values)
+    if probabilities:
+        values["Probability"] = 1.0 - probabilities["nil"]
     return values
 
 
@@ -171,20 +188,33 @@ def _model() -> dict:
     return json.loads(_MODEL.read_text())
 
 
-def granule_calls(measures: Mapping[str, float]) -> GranuleCalls:
-    """WBCAtt's ``granule_colour`` and ``granularity`` (``yes`` unless the colour is ``nil``) of a cell.
+def granule_probabilities(measures: Mapping[str, float]) -> dict[str, float]:
+    """The granule model's probability of each WBCAtt ``granule_colour`` (empty where it cannot tell).
 
     A multinomial logistic regression on :data:`MODEL_INPUTS`, fitted on the ``pbc`` development
     share by ``docs/cells_results/train_granule_model.py`` (its command, commit and size are in
-    ``granule_model.json``). A cell with a missing granule measure (no plasma colour) is
-    ``no``/``nil``; a missing compartment colour (a compartment under 10 pixels) takes the
+    ``granule_model.json``). A cell with a missing granule measure (no plasma colour) gets no
+    probabilities; a missing compartment colour (a compartment under 10 pixels) takes the
     development share's median.
     """
     inputs = model_inputs(measures)
     if not np.isfinite(inputs[:BASE_INPUTS]).all():
-        return GranuleCalls("no", "nil")
+        return {}
     model = _model()
     inputs = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"]))
     scores = np.asarray(model["coef"]) @ ((inputs - np.asarray(model["mean"])) / np.asarray(model["scale"]))
-    colour = model["classes"][int(np.argmax(scores + np.asarray(model["intercept"])))]
+    scores = scores + np.asarray(model["intercept"])
+    weights = np.exp(scores - scores.max())
+    return dict(zip(model["classes"], (weights / weights.sum()).tolist()))
+
+
+def granule_calls(measures: Mapping[str, float]) -> GranuleCalls:
+    """WBCAtt's ``granule_colour`` and ``granularity`` (``yes`` unless the colour is ``nil``) of a cell.
+
+    The most probable colour of :func:`granule_probabilities`; ``no``/``nil`` where it gives none.
+    """
+    probabilities = granule_probabilities(measures)
+    if not probabilities:
+        return GranuleCalls("no", "nil")
+    colour = max(probabilities, key=probabilities.__getitem__)
     return GranuleCalls("no" if colour == "nil" else "yes", colour)

@@ -314,7 +314,8 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     granules = granule_measures(rgb, nucleus, cell, background)
     lobe_count = assess_lobes(nucleus, rgb, granules, cell_mask=cell)
     lobes = {"Count": float(lobe_count.count), "Parts": float(ndi.label(nucleus)[1]),
-             "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border)}
+             "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border),
+             "Probability": lobe_count.probability}
     size = _size(shape, um_per_pixel)
     density = _density(rgb, masks, background)
     found: dict[tuple[str, str, str, str | None], float | None] = {}
@@ -328,7 +329,7 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
         found.update({("texture", compartment, measure, None): value for measure, value in measures.items()})
     found.update({("lbp", "Nucleus", measure, None): value for measure, value in lbp.items()})
     found.update({("lobes", "Nucleus", measure, None): value for measure, value in lobes.items()})
-    found.update({("granule", "Cytoplasm", measure, None): value for measure, value in granules.items()})
+    found.update({key: granules[key[2]] for key in _KEYS if key[0] == "granule"})
     found.update({("size", compartment, measure, None): value for (compartment, measure), value in size.items()})
     found.update({("density", compartment, measure, channel): value
                   for (compartment, measure, channel), value in density.items()})

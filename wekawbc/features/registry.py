@@ -130,6 +130,7 @@ def _build() -> tuple[Feature, ...]:
                             "number of separate (non-touching) nucleus parts"))
     features += _transfer_features()
     features += _granule_features()
+    features += _probability_features()
     return tuple(features)
 
 
@@ -158,6 +159,30 @@ def _granule_features() -> list[Feature]:
         features.append(Feature(f"Granule_{measure}", "granule", "Cytoplasm", measure, None,
                                 f"granules (wekawbc.cells.granules; the cytoplasm, or the whole cell when the "
                                 f"nucleus fills it): {doc}"))
+    return features
+
+
+#: Granule measures added after the lobe and granule features above (wekawbc.cells.granules.OVER_NUCLEUS_MEASURES,
+#: then the granule model's probability), with their compartment and definition.
+_GRANULES_MORE = (
+    ("OverNucleus_Presence", "Nucleus", "granules over the nucleus (wekawbc.cells.granules): fraction of the nucleus, "
+                                    "away from its edge, whose black top-hat (disc of 2 px, cell at 64 px) exceeds 0.04"),
+    ("OverNucleus_Density", "Nucleus", "granules over the nucleus: mean black top-hat (disc of 2 px) of the grey level "
+                                   "over the nucleus, away from its edge"),
+    ("Probability", "Cytoplasm", "the granule model's probability of visible granules, 1 − P(granule_colour nil) "
+                                 "(wekawbc.cells.granules.granule_probabilities: a logistic regression on the granule "
+                                 "measures and the nucleus's and cytoplasm's colour, fitted on the pbc development share "
+                                 "to WBCAtt's granule_colour)"),
+)
+
+
+def _probability_features() -> list[Feature]:
+    """The lobe model's probability, then the granule measures over the nucleus and the granule model's probability."""
+    features = [Feature("Nucleus_Lobes_Probability", "lobes", "Nucleus", "Probability", None,
+                        "the lobe model's probability p of a segmented nucleus (wekawbc.cells.lobes.assess_lobes; "
+                        "Nucleus_Lobes_Count and Nucleus_Lobes_Confidence round it)")]
+    features += [Feature(f"Granule_{measure}", "granule", compartment, measure, None, doc)
+                 for measure, compartment, doc in _GRANULES_MORE]
     return features
 
 
