@@ -57,8 +57,9 @@ EDGE = 2
 #: Measure keys, in registry order (``Granule_<key>``).
 GRANULE_MEASURES: tuple[str, ...] = ("Presence", "Density", "Size", "Colour_Eosinophilic", "Colour_Green",
                                      "Colour_Strength")
-#: Further measure keys (registry features ``Granule_<key>``, after the lobe ones; not inputs of the
-#: granule model): the specks over the nucleus, and the granule model's probability of granules.
+#: The specks over the nucleus (registry features ``Granule_<key>``, after the first ones; not inputs of
+#: the granule model). :func:`granule_measures` also returns ``Probability``, the granule model's
+#: probability of visible granules (1 − P(``nil``), :func:`granule_probabilities`).
 OVER_NUCLEUS_MEASURES: tuple[str, ...] = ("OverNucleus_Presence", "OverNucleus_Density")
 #: Compartment colour keys also returned by :func:`granule_measures` (model inputs, not registry
 #: features): per compartment, the red, green and blue shares of the mean optical density relative

@@ -162,13 +162,14 @@ def _granule_features() -> list[Feature]:
     return features
 
 
-#: Granule measures added after the lobe and granule features above (wekawbc.cells.granules.OVER_NUCLEUS_MEASURES,
-#: then the granule model's probability), with their compartment and definition.
+#: Granule measures appended later (wekawbc.cells.granules.OVER_NUCLEUS_MEASURES, then the granule
+#: model's probability), with their compartment and definition.
 _GRANULES_MORE = (
-    ("OverNucleus_Presence", "Nucleus", "granules over the nucleus (wekawbc.cells.granules): fraction of the nucleus, "
-                                    "away from its edge, whose black top-hat (disc of 2 px, cell at 64 px) exceeds 0.04"),
-    ("OverNucleus_Density", "Nucleus", "granules over the nucleus: mean black top-hat (disc of 2 px) of the grey level "
-                                   "over the nucleus, away from its edge"),
+    ("OverNucleus_Presence", "Nucleus", "granules over the nucleus (wekawbc.cells.granules): fraction of the "
+                                        "nucleus, away from its edge, whose black top-hat (disc of 2 px, cell at "
+                                        "64 px) exceeds 0.04"),
+    ("OverNucleus_Density", "Nucleus", "granules over the nucleus: mean black top-hat (disc of 2 px) of the grey "
+                                       "level over the nucleus, away from its edge"),
     ("Probability", "Cytoplasm", "the granule model's probability of visible granules, 1 − P(granule_colour nil) "
                                  "(wekawbc.cells.granules.granule_probabilities: a logistic regression on the granule "
                                  "measures and the nucleus's and cytoplasm's colour, fitted on the pbc development share "
