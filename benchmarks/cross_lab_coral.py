@@ -67,7 +67,7 @@ def aligned_runs(train, test, columns: list[str], classifier: str, variants: lis
         weights = ((class_balance_weights(y_train), class_balance_weights(predicted)) if weighting == "balanced"
                    else (None, None))
         aligned = coral_align(source, target, *weights, ridge=ridge)
-        out[name] = (fit(aligned), {"predicted_counts_per_round": counts, "coral": {"weighting": weighting,
+        out[name] = (fit(aligned), {"predicted_counts_per_round": counts, "alignment": {"weighting": weighting,
                      "ridge": ridge, "target_weights_from": "predicted classes after the standardisation"
                      if weighting == "balanced" else None,
                      "missing_imputed": int(np.isnan(X_train).sum() + np.isnan(X_test).sum())}})
