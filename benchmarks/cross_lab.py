@@ -220,7 +220,8 @@ def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
     tables = {}
     for lab in LABS:
         table, _ = rescale_to_dataset(pd.read_csv(folder / f"{lab}_{stain}.csv"))
-        extra = folder / f"{lab}_invariant.csv"
+        extra = folder / f"{lab}_{stain}_invariant.csv"  # invariant features of the normalised images, if made
+        extra = extra if extra.exists() else folder / f"{lab}_invariant.csv"
         if extra.exists():
             table = table.merge(pd.read_csv(extra), on="image", how="left", validate="many_to_one")
         table["class"] = pd.Categorical(table["class"], categories=list(CLASSES))
