@@ -118,10 +118,24 @@ def test_reinhard_brings_a_stain_shift_back_towards_the_reference(datasets):
     assert np.abs(first - second).mean() < 0.5 * np.abs(shifted.astype(float) - rgb).mean()
 
 
+def test_macenko_undoes_a_stronger_stain(datasets):
+    rgb = read_image(next(iter(load_dataset(datasets / "pbc"))).image)
+    balanced = normalise_stain(rgb, "white-balance").rgb.astype(float)
+    # a stain 1.3 times as strong: every optical density (relative to the white plasma) scaled by 1.3
+    stronger = np.clip(240.0 * (np.maximum(balanced, 1.0) / 240.0) ** 1.3, 0, 255).astype(np.uint8)
+    first = normalise_stain(balanced.astype(np.uint8), "macenko")
+    second = normalise_stain(stronger, "macenko")
+    assert first.note == second.note == ""
+    before = np.abs(stronger.astype(float) - balanced).mean()
+    assert np.abs(first.rgb.astype(float) - second.rgb.astype(float)).mean() < 0.5 * before
+
+
 def test_bad_stain_method_and_flat_images():
     flat = np.full((32, 32, 3), 180, np.uint8)
     with pytest.raises(ValueError, match="stain method"):
-        normalise_stain(flat, "macenko")
+        normalise_stain(flat, "vahadane")
+    plain = normalise_stain(flat, "macenko")  # no stained pixel: white-balanced only, and said
+    assert (plain.rgb == 240).all() and "Macenko not applied" in plain.note
     result = normalise_stain(flat, "white-balance")
     assert result.background == (180.0, 180.0, 180.0)
     assert (white_balance(flat, np.array(result.background)) == 240).all()
