@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Literal
+from typing import Iterable, Literal
 
 import cv2
 import numpy as np
@@ -35,7 +35,8 @@ from skimage.color import lab2rgb, rgb2lab
 from skimage.filters import threshold_multiotsu
 
 __all__ = ["MIN_BACKGROUND_FRACTION", "REFERENCE_LAB", "StainMethod", "StainResult", "WHITE", "background_colour",
-           "background_mask", "channel_medians", "MACENKO_REFERENCE", "STAIN_METHODS", "macenko_normalise", "normalise_stain",
+           "background_mask", "channel_medians", "MACENKO_REFERENCE", "STAIN_METHODS", "StainVectors", "fit_stain_vectors",
+           "macenko_normalise", "normalise_stain", "remix_stains",
            "optical_density", "reinhard_normalise", "white_balance"]
 
 StainMethod = Literal["none", "white-balance", "reinhard", "macenko"]
@@ -199,6 +200,49 @@ def macenko_normalise(rgb: np.ndarray, reference=MACENKO_REFERENCE) -> tuple[np.
     except (np.linalg.LinAlgError, ValueError, IndexError) as error:
         return rgb.copy(), f"Macenko not applied ({type(error).__name__}: too few stained pixels?)"
     return normalised, ""
+
+
+@dataclass(frozen=True)
+class StainVectors:
+    """A lab's two stain vectors in optical density (3 × 2: R, G, B rows; the nucleus's basic dye, then eosin)
+    and the 99th percentiles of their concentrations."""
+
+    vectors: np.ndarray
+    maxima: np.ndarray
+
+
+def fit_stain_vectors(images: Iterable[np.ndarray], pixels_per_image: int = 4000, seed: int = 0) -> StainVectors:
+    """One Macenko fit (``torchstain``'s) on pixels pooled over a lab's images, each white-balanced first.
+
+    Fitted per image, Macenko's vectors follow what the image shows (an eosinophil's granules pull the eosin
+    vector), which on single-cell crops normalises away the colour that tells the types apart; pooled over
+    many images of one lab they describe the lab's stain.
+    """
+    rng = np.random.default_rng(seed)
+    pooled = []
+    for rgb in images:
+        pixels = white_balance(rgb, background_colour(rgb)[0]).reshape(-1, 3)
+        pooled.append(pixels[rng.choice(len(pixels), min(pixels_per_image, len(pixels)), replace=False)])
+    macenko = _macenko()
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)
+        macenko.fit(np.concatenate(pooled)[:, None, :], Io=WHITE)
+    return StainVectors(np.asarray(macenko.HERef, np.float64), np.asarray(macenko.maxCRef, np.float64))
+
+
+def remix_stains(rgb: np.ndarray, source: StainVectors, reference: StainVectors) -> np.ndarray:
+    """A white-balanced image's stains moved from its lab's vectors to a reference lab's (Macenko at lab level).
+
+    Each pixel's optical density (relative to :data:`WHITE`, ``torchstain``'s convention) is unmixed on
+    ``source``'s two vectors (least squares), the concentrations scaled by the reference's maxima over the
+    lab's, and re-mixed on the reference's vectors; what the two vectors leave unexplained is kept as it is.
+    """
+    od = -np.log((rgb.reshape(-1, 3).astype(np.float64) + 1.0) / WHITE).T
+    concentrations = np.linalg.lstsq(source.vectors, od, rcond=None)[0]
+    residual = od - source.vectors @ concentrations
+    scaled = concentrations * (reference.maxima / source.maxima)[:, None]
+    remixed = WHITE * np.exp(-(reference.vectors @ scaled + residual))
+    return np.clip(remixed.T.reshape(rgb.shape) - 1.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 def normalise_stain(rgb: np.ndarray, method: StainMethod = "white-balance",
