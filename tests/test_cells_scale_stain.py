@@ -11,7 +11,8 @@ import pytest
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import LEUKOCYTE_DIAMETER_UM, RED_CELL_DIAMETER_UM, estimate_scale
 from wekawbc.cells.segmentation import segment_cell
-from wekawbc.cells.stain import background_colour, normalise_stain, optical_density, white_balance
+from wekawbc.cells.stain import (background_colour, fit_stain_vectors, normalise_stain, optical_density, remix_stains,
+                                 white_balance)
 
 FACTORS = (0.7, 1.4)
 
@@ -128,6 +129,24 @@ def test_macenko_undoes_a_stronger_stain(datasets):
     assert first.note == second.note == ""
     before = np.abs(stronger.astype(float) - balanced).mean()
     assert np.abs(first.rgb.astype(float) - second.rgb.astype(float)).mean() < 0.5 * before
+
+
+def test_lab_level_macenko_moves_one_labs_stain_vectors_to_anothers(datasets):
+    jtsc = [read_image(r.image) for r in list(load_dataset(datasets / "jtsc"))[:30]]
+    pbc = [read_image(r.image) for r in list(load_dataset(datasets / "pbc"))[::120]]
+    source, reference = fit_stain_vectors(jtsc), fit_stain_vectors(pbc)
+    balanced = [white_balance(rgb, background_colour(rgb)[0]) for rgb in jtsc]
+    own = remix_stains(balanced[0], source, source)  # to its own vectors: only the part they do not explain goes
+    assert np.abs(own.astype(float) - balanced[0]).mean() < 10
+
+    def angle(a, b):  # degrees between matching stain vectors, the larger of the two
+        return max(math.degrees(math.acos(np.clip(a[:, k] @ b[:, k] / np.linalg.norm(a[:, k]) / np.linalg.norm(b[:, k]),
+                                                  -1, 1))) for k in (0, 1))
+
+    remixed = fit_stain_vectors([remix_stains(rgb, source, reference) for rgb in balanced])
+    assert angle(remixed.vectors, reference.vectors) < 0.2 * angle(source.vectors, reference.vectors)
+    assert np.allclose(remixed.maxima, reference.maxima, rtol=0.1)
+    assert not np.allclose(source.maxima, reference.maxima, rtol=0.1)
 
 
 def test_bad_stain_method_and_flat_images():
