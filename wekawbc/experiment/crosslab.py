@@ -125,8 +125,6 @@ def _weighted_moments(values: np.ndarray, weights: np.ndarray | None) -> tuple[n
 def _symmetric_power(matrix: np.ndarray, power: float) -> np.ndarray:
     """``matrix ** power`` of a symmetric positive semi-definite matrix (definite for a negative power)."""
     eigenvalues, vectors = np.linalg.eigh(matrix)
-    if power < 0 and eigenvalues.min() <= 1e-12 * max(eigenvalues.max(), 1.0):
-        raise ValueError("the covariance is singular: give coral_align a ridge > 0")
     eigenvalues = np.clip(eigenvalues, 0.0, None)
     return (vectors * eigenvalues ** power) @ vectors.T
 
@@ -173,6 +171,10 @@ def coral_align(source: np.ndarray, target: np.ndarray, source_weights: np.ndarr
             raise ValueError(f"{name}_weights must be {len(rows)} positive numbers, one per row")
     eye = ridge * np.eye(source.shape[1])
     mean_s, cov_s = _weighted_moments(source, source_weights)
+    if ridge == 0:
+        eigenvalues = np.linalg.eigvalsh(cov_s)
+        if eigenvalues.min() <= 1e-12 * max(eigenvalues.max(), 1.0):
+            raise ValueError("the source covariance is singular: give coral_align a ridge > 0")
     mean_t, cov_t = _weighted_moments(target, target_weights)
     transform = _symmetric_power(cov_s + eye, -0.5) @ _symmetric_power(cov_t + eye, 0.5)
     return (source - mean_s) @ transform + mean_t
