@@ -12,7 +12,8 @@ best accuracy there (ties: the first listed, no CORAL before CORAL, no EM before
 ``pbc → jtsc``, with the same setting without CORAL beside it (the ablation); and ``pbc → bccd`` with the chosen
 setting on the columns selected without ``bccd``'s labels (a stable set "without jtsc" becomes "without bccd")::
 
-    python -m benchmarks.cross_lab_coral FEATURE_DIR OUT.json [--stain none|macenko] [--sets S ...]
+    python -m benchmarks.cross_lab_coral FEATURE_DIR OUT.json [--stain none|macenko|macenko-lab] [--sets S ...]
+    python -m benchmarks.cross_lab_coral x OUT.json --tables LABEL=DIR:STAIN:HU ...   # table variants as candidates
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ def aligned_runs(train, test, columns: list[str], classifier: str, variants: lis
     return out
 
 
-def candidates(tables, test_lab: str, sets, classifiers, variants, bootstrap: int) -> list[dict]:
+def candidates(tables, test_lab: str, sets, classifiers, variants, bootstrap: int, label: str = "") -> list[dict]:
     from benchmarks.cross_lab_priors import score, set_columns
     from wekawbc.predictions import adjust_priors
 
@@ -86,7 +87,7 @@ def candidates(tables, test_lab: str, sets, classifiers, variants, bootstrap: in
             for variant, (predictions, info) in aligned_runs(tables["pbc"], tables[test_lab], columns, classifier,
                                                              variants, std_rounds).items():
                 for em in (False, True):
-                    entry = {"feature_set": set_name, "classifier": classifier, "coral": variant, "em": em,
+                    entry = {"tables": label, "feature_set": set_name, "classifier": classifier, "coral": variant, "em": em,
                              "train": "pbc", "test": test_lab, "n_features": len(columns),
                              "features_not_in_tables": missing, **info}
                     if em:
@@ -95,13 +96,38 @@ def candidates(tables, test_lab: str, sets, classifiers, variants, bootstrap: in
                     else:
                         entry.update(score(predictions, bootstrap))
                     runs.append(entry)
-                    print(f"{set_name[:34]:34s} {classifier[:12]:12s} {variant:26s} em={em!s:5s} {test_lab} "
+                    print(f"{label[:16]:16s} {set_name[:34]:34s} {classifier[:12]:12s} {variant:26s} em={em!s:5s} {test_lab} "
                           f"acc {entry['accuracy']['estimate']:.3f}", flush=True)
     return runs
 
 
+def log_hu(tables: dict) -> None:
+    """Hu's moment invariants on a log scale, in place (``-sign(h) log10 |h|``, their usual form; 0 becomes missing):
+    raw, they span many orders of magnitude and a few cells lie millions of interquartile ranges out."""
+    for table in tables.values():
+        for column in [c for c in table.columns if "_AreaShape_HuMoment_" in c]:
+            values = table[column].to_numpy(np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                table[column] = np.where(values != 0, -np.sign(values) * np.log10(np.abs(values)), np.nan)
+
+
+def load(spec: str, features: Path, stain: str) -> tuple[str, dict, dict]:
+    """``LABEL=DIR:STAIN:HU`` (HU ``raw`` or ``log``: :func:`log_hu`) → its label, tables and description."""
+    from benchmarks.cross_lab import load_tables
+
+    label, _, rest = spec.partition("=")
+    folder, stain, hu = (rest.split(":") if rest else (str(features), stain, "raw"))
+    if hu not in ("raw", "log"):
+        raise SystemExit(f"cross_lab_coral: error: {spec}: HU must be raw or log")
+    tables = load_tables(Path(folder), stain)
+    if hu == "log":
+        log_hu(tables)
+    return label, tables, {"folder": folder, "stain": stain, "hu_moments": hu,
+                           "cells": {lab: int(len(t)) for lab, t in tables.items()}}
+
+
 def main(argv: list[str] | None = None) -> int:
-    from benchmarks.cross_lab import FEATURE_SETS, STABLE_SETS, _commit, load_tables
+    from benchmarks.cross_lab import FEATURE_SETS, STABLE_SETS, _commit
     from benchmarks.cross_lab_priors import set_columns
     from wekawbc.provenance import library_versions
 
@@ -109,40 +135,48 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("features", type=Path, help="folder of LAB_STAIN.csv tables (and LAB_invariant.csv)")
     parser.add_argument("output", type=Path)
     parser.add_argument("--stain", default="none", help="which LAB_STAIN.csv tables to read")
+    parser.add_argument("--tables", nargs="+", metavar="LABEL=DIR:STAIN:HU",
+                        help="several table variants as candidates (instead of FEATURE_DIR and --stain): the tables of "
+                             "DIR for STAIN, Hu's moments raw or on a log scale (log_hu)")
     parser.add_argument("--bootstrap", type=int, default=1000)
     parser.add_argument("--sets", nargs="+", default=list(SETS), choices=[*FEATURE_SETS, *STABLE_SETS], metavar="SET")
     parser.add_argument("--classifiers", nargs="+", default=list(CLASSIFIERS))
     parser.add_argument("--variants", nargs="+", default=list(CORAL_VARIANTS), choices=list(CORAL_VARIANTS))
     args = parser.parse_args(argv)
-    tables = load_tables(args.features, args.stain)
-    runs = candidates(tables, TUNING, args.sets, args.classifiers, args.variants, args.bootstrap)
+    loaded = {label: (tables, about) for label, tables, about in
+              (load(spec, args.features, args.stain) for spec in (args.tables or [f"{args.stain}="]))}
+    runs = [r for label, (tables, _) in loaded.items()
+            for r in candidates(tables, TUNING, args.sets, args.classifiers, args.variants, args.bootstrap, label)]
     best = max(runs, key=lambda r: r["accuracy"]["estimate"])  # max keeps the first of equals
-    setting = {k: best[k] for k in ("feature_set", "classifier", "coral", "em")}
+    setting = {k: best[k] for k in ("tables", "feature_set", "classifier", "coral", "em")}
     print(f"chosen on pbc -> {TUNING}: {setting}", flush=True)
+    tables = loaded[setting["tables"]][0]
     # The reported lab, once: the chosen setting, and the same without CORAL (the ablation).
     variants = list(dict.fromkeys(["none", setting["coral"]]))
-    reported = candidates(tables, REPORTED, [setting["feature_set"]], [setting["classifier"]], variants, args.bootstrap)
+    reported = candidates(tables, REPORTED, [setting["feature_set"]], [setting["classifier"]], variants,
+                          args.bootstrap, setting["tables"])
     reported = [r for r in reported if r["em"] == setting["em"]]
     runs += reported
     chosen = next(r for r in reported if r["coral"] == setting["coral"])
     # bccd with the chosen setting on the columns selected without bccd's labels (on pbc and jtsc): still the
     # direction the setting was chosen on, so optimistic, but its column selection no longer saw bccd's labels.
     without = setting["feature_set"].replace("without jtsc:", "without bccd:")
+    stable = {}
     if without != setting["feature_set"]:
-        check = candidates(tables, TUNING, [without], [setting["classifier"]], variants, args.bootstrap)
+        check = candidates(tables, TUNING, [without], [setting["classifier"]], variants, args.bootstrap,
+                           setting["tables"])
         runs += [r for r in check if r["em"] == setting["em"]]
-        sets = [*args.sets, without]
-    else:
-        sets = list(args.sets)
+        stable[f"{setting['tables']}: {without}"] = set_columns(without, tables)[3]
+    for label, (label_tables, _) in loaded.items():
+        stable.update({f"{label}: {s}": set_columns(s, label_tables)[3] for s in args.sets if s in STABLE_SETS})
     document = {"code_commit": _commit(), "versions": library_versions(),
                 "command": shlex.join(["python", "-m", "benchmarks.cross_lab_coral", *(argv or sys.argv[1:])]),
-                "stain": args.stain,
+                "tables": {label: about for label, (_, about) in loaded.items()},
                 "bootstrap": {"n_resamples": args.bootstrap, "seed": 1, "confidence": 0.95, "stratified": True},
                 "method": "CORAL (Sun, Feng & Saenko 2016; wekawbc.experiment.crosslab.coral_align) after round 4's "
                           "prior-balanced per-lab standardisation; EM of Saerens et al. 2002 "
                           "(wekawbc.predictions.adjust_priors)",
-                "stable_sets": {s: set_columns(s, tables)[3] for s in sets if s in STABLE_SETS},
-                "pbc_table": "pbc_STAIN.csv of FEATURE_DIR: the class-balanced 1000 of docs/cross_lab.md round 4",
+                "stable_sets": stable,
                 "chosen": {"rule": f"best accuracy on pbc -> {TUNING}; pbc -> {REPORTED} scored once", "setting": setting,
                            "results": {TUNING: {k: best[k] for k in ("accuracy", "macro_f1")},
                                        REPORTED: {k: chosen[k] for k in ("accuracy", "macro_f1")}}},
