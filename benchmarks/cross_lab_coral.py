@@ -12,7 +12,7 @@ best accuracy there (ties: the first listed, no CORAL before CORAL, no EM before
 ``pbc → jtsc``, with the same setting without CORAL beside it (the ablation); and ``pbc → bccd`` with the chosen
 setting on the columns selected without ``bccd``'s labels (a stable set "without jtsc" becomes "without bccd")::
 
-    python -m benchmarks.cross_lab_coral FEATURE_DIR OUT.json [--stain none|macenko|macenko-lab] [--sets S ...]
+    python -m benchmarks.cross_lab_coral FEATURE_DIR OUT.json [--stain STAIN] [--sets S ...]
     python -m benchmarks.cross_lab_coral x OUT.json --tables LABEL=DIR:STAIN:HU ...   # table variants as candidates
 """
 

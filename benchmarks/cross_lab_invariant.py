@@ -50,23 +50,18 @@ def invariant_table(images: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def both_tables(records, stain: str = "none", remix=None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def both_tables(records, stain: str = "none") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The registry table (``extract --csv --mode crop --stain STAIN`` columns) and the invariant table, one
-    segmentation each, both on the image colour-normalised by ``stain`` (:func:`wekawbc.cells.stain.normalise_stain`);
-    with ``remix = (lab's StainVectors, reference's)``, white-balanced and remixed by
-    :func:`wekawbc.cells.stain.remix_stains` instead (lab-level Macenko)."""
+    segmentation each, both on the image colour-normalised by ``stain`` (:func:`wekawbc.cells.stain.normalise_stain`)."""
     from wekawbc._progress import progress_bar
     from wekawbc.cells.dataset import read_image
-    from wekawbc.cells.stain import normalise_stain, remix_stains
+    from wekawbc.cells.stain import normalise_stain
     from wekawbc.features.batch import SCALE_COLUMNS
     from wekawbc.features.extract import extract_features
 
     registry, invariant = [], []
     for record in progress_bar(records, desc="features", unit="image"):
-        if remix is None:
-            rgb = normalise_stain(read_image(record.image), stain).rgb  # as extract_features(..., stain=stain) does
-        else:
-            rgb = remix_stains(normalise_stain(read_image(record.image), "white-balance").rgb, *remix)
+        rgb = normalise_stain(read_image(record.image), stain).rgb  # as extract_features(..., stain=stain) does
         found = extract_features(rgb, mode="crop")
         if not found:
             continue
@@ -94,22 +89,9 @@ def main(argv: list[str] | None = None) -> int:
                                                 "(the data set's labelled images, as extract names them)")
     parser.add_argument("--with-registry", action="store_true", help="also write LAB_none.csv (LAB=DATASET_DIR only)")
     parser.add_argument("--stain", default="none", help="with --with-registry: colour-normalise each image first "
-                        "(wekawbc.cells.stain.normalise_stain); writes LAB_STAIN.csv and LAB_STAIN_invariant.csv. "
-                        "'macenko-lab': one Macenko fit per lab on its images pooled (fit_stain_vectors), every image "
-                        "remixed to the first LAB's vectors (remix_stains)")
+                        "(wekawbc.cells.stain.normalise_stain); writes LAB_STAIN.csv and LAB_STAIN_invariant.csv")
     args = parser.parse_args(argv)
     args.features.mkdir(parents=True, exist_ok=True)
-    vectors: dict = {}
-    if args.stain == "macenko-lab":  # every lab's stain vectors first: the first lab's are the reference
-        from wekawbc.cells.dataset import load_dataset, read_image
-        from wekawbc.cells.stain import fit_stain_vectors
-
-        for lab in args.labs:
-            name, folder = lab.split("=", 1)
-            records = [r for r in load_dataset(folder, allow_outside=True) if r.label]
-            vectors[name] = fit_stain_vectors(read_image(r.image) for r in records)
-            print(f"{name}: stain vectors {vectors[name].vectors.round(4).tolist()}, maxima "
-                  f"{vectors[name].maxima.round(4).tolist()}", flush=True)
     for lab in args.labs:
         if "=" in lab:
             from wekawbc.cells.dataset import load_dataset
@@ -117,8 +99,7 @@ def main(argv: list[str] | None = None) -> int:
             lab, folder = lab.split("=", 1)
             records = [r for r in load_dataset(folder, allow_outside=True) if r.label]
             if args.with_registry:
-                remix = (vectors[lab], vectors[args.labs[0].split("=", 1)[0]]) if vectors else None
-                registry, table = both_tables(records, args.stain, remix)
+                registry, table = both_tables(records, args.stain)
                 _write(registry, args.features / f"{lab}_{args.stain}.csv")
             else:
                 table = invariant_table([str(r.image) for r in records])

@@ -10,9 +10,6 @@ Three tools, each usable alone:
 * :func:`reinhard_normalise` moves the CIE Lab mean and standard deviation of the stained pixels to
   a reference's (Reinhard et al. 2001, here in CIE Lab via scikit-image's colour conversions), which
   also evens out stain strength and hue.
-* :func:`macenko_normalise` unmixes the image on its own two stain vectors in optical density
-  (Macenko et al. 2009, through ``torchstain``'s numpy backend) and re-mixes the concentrations on a
-  reference's vectors (:data:`MACENKO_REFERENCE`, measured on ``pbc``).
 
 :func:`optical_density` turns intensities into absorbance relative to the plasma
 (Beer-Lambert: ``OD = -log10(I / I_plasma)``): the relative colour features of
@@ -25,9 +22,8 @@ Three tools, each usable alone:
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 import cv2
 import numpy as np
@@ -35,13 +31,9 @@ from skimage.color import lab2rgb, rgb2lab
 from skimage.filters import threshold_multiotsu
 
 __all__ = ["MIN_BACKGROUND_FRACTION", "REFERENCE_LAB", "StainMethod", "StainResult", "WHITE", "background_colour",
-           "background_mask", "channel_medians", "MACENKO_REFERENCE", "STAIN_METHODS", "StainVectors", "fit_stain_vectors",
-           "macenko_normalise", "normalise_stain", "remix_stains",
-           "optical_density", "reinhard_normalise", "white_balance"]
+           "background_mask", "channel_medians", "normalise_stain", "optical_density", "reinhard_normalise", "white_balance"]
 
-StainMethod = Literal["none", "white-balance", "reinhard", "macenko"]
-#: The methods of :func:`normalise_stain`.
-STAIN_METHODS: tuple[str, ...] = ("none", "white-balance", "reinhard", "macenko")
+StainMethod = Literal["none", "white-balance", "reinhard"]
 #: The plasma's colour after :func:`white_balance` (a little under 255 so nothing clips).
 WHITE = 240.0
 #: Under this fraction of the image, the plasma is too small to trust: the brightest pixels are used.
@@ -51,11 +43,6 @@ MIN_BACKGROUND_FRACTION = 0.02
 #: medians over ``pbc/`` (every 10th image, 350), from ``python -m wekawbc.cells.stain ../shared/datasets/pbc``.
 REFERENCE_LAB: tuple[tuple[float, float, float], tuple[float, float, float]] = (
     (70.5, 14.2, -14.7), (16.0, 13.2, 16.7))
-#: Macenko reference: the two stain vectors in optical density (R, G, B rows; columns: the basic dye
-#: that stains the nucleus, then eosin) and the 99th percentiles of their concentrations, after white
-#: balance; medians over ``pbc/`` (every 10th image), from ``python -m wekawbc.cells.stain ../shared/datasets/pbc``.
-MACENKO_REFERENCE: tuple[tuple[tuple[float, float], ...], tuple[float, float]] = (
-    ((0.7105, 0.407), (0.6739, 0.9096), (0.2027, 0.0833)), (1.0102, 2.1194))
 
 
 @dataclass(frozen=True)
@@ -174,85 +161,14 @@ def reinhard_normalise(rgb: np.ndarray, stained: np.ndarray,
     return np.clip(lab2rgb(normalised) * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
-def _macenko(reference=None):
-    import torchstain
-
-    normaliser = torchstain.normalizers.MacenkoNormalizer(backend="numpy")
-    if reference is not None:
-        normaliser.HERef = np.asarray(reference[0], np.float64)
-        normaliser.maxCRef = np.asarray(reference[1], np.float64)
-    return normaliser
-
-
-def macenko_normalise(rgb: np.ndarray, reference=MACENKO_REFERENCE) -> tuple[np.ndarray, str]:
-    """Macenko stain normalisation of a white-balanced image (plasma at :data:`WHITE`) to ``reference``.
-
-    The image's two stain vectors are the extreme angles of its stained pixels' optical densities in
-    the plane of their two main directions; each pixel's concentrations on them, scaled so their 99th
-    percentiles match the reference's, are re-mixed with the reference's vectors (``torchstain``'s
-    ``MacenkoNormalizer``, numpy backend). An image too plain to find two stains is returned unchanged,
-    with a note.
-    """
-    try:
-        with warnings.catch_warnings(), np.errstate(all="ignore"):  # a plain image fails below, with a note
-            warnings.simplefilter("ignore", RuntimeWarning)
-            normalised, _, _ = _macenko(reference).normalize(I=rgb, Io=WHITE, stains=False)
-    except (np.linalg.LinAlgError, ValueError, IndexError) as error:
-        return rgb.copy(), f"Macenko not applied ({type(error).__name__}: too few stained pixels?)"
-    return normalised, ""
-
-
-@dataclass(frozen=True)
-class StainVectors:
-    """A lab's two stain vectors in optical density (3 × 2: R, G, B rows; the nucleus's basic dye, then eosin)
-    and the 99th percentiles of their concentrations."""
-
-    vectors: np.ndarray
-    maxima: np.ndarray
-
-
-def fit_stain_vectors(images: Iterable[np.ndarray], pixels_per_image: int = 4000, seed: int = 0) -> StainVectors:
-    """One Macenko fit (``torchstain``'s) on pixels pooled over a lab's images, each white-balanced first.
-
-    Fitted per image, Macenko's vectors follow what the image shows (an eosinophil's granules pull the eosin
-    vector), which on single-cell crops normalises away the colour that tells the types apart; pooled over
-    many images of one lab they describe the lab's stain.
-    """
-    rng = np.random.default_rng(seed)
-    pooled = []
-    for rgb in images:
-        pixels = white_balance(rgb, background_colour(rgb)[0]).reshape(-1, 3)
-        pooled.append(pixels[rng.choice(len(pixels), min(pixels_per_image, len(pixels)), replace=False)])
-    macenko = _macenko()
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore", RuntimeWarning)
-        macenko.fit(np.concatenate(pooled)[:, None, :], Io=WHITE)
-    return StainVectors(np.asarray(macenko.HERef, np.float64), np.asarray(macenko.maxCRef, np.float64))
-
-
-def remix_stains(rgb: np.ndarray, source: StainVectors, reference: StainVectors) -> np.ndarray:
-    """A white-balanced image's stains moved from its lab's vectors to a reference lab's (Macenko at lab level).
-
-    Each pixel's optical density (relative to :data:`WHITE`, ``torchstain``'s convention) is unmixed on
-    ``source``'s two vectors (least squares), the concentrations scaled by the reference's maxima over the
-    lab's, and re-mixed on the reference's vectors, as Macenko's method does; what the two vectors leave
-    unexplained is dropped (keeping it moved a refit's vectors away from the reference's, measured on jtsc).
-    """
-    od = -np.log((rgb.reshape(-1, 3).astype(np.float64) + 1.0) / WHITE).T
-    concentrations = np.linalg.lstsq(source.vectors, od, rcond=None)[0]
-    scaled = concentrations * (reference.maxima / source.maxima)[:, None]
-    remixed = WHITE * np.exp(-(reference.vectors @ scaled))
-    return np.clip(remixed.T.reshape(rgb.shape) - 1.0 + 0.5, 0, 255).astype(np.uint8)
-
-
 def normalise_stain(rgb: np.ndarray, method: StainMethod = "white-balance",
                     leukocyte: np.ndarray | None = None) -> StainResult:
-    """Colour-normalise an image: ``"none"``, ``"white-balance"``, ``"reinhard"`` or ``"macenko"`` (white balance first).
+    """Colour-normalise an image: ``"none"``, ``"white-balance"`` or ``"reinhard"`` (white balance first).
 
     Parameters
     ----------
     rgb : ndarray of uint8, shape (rows, cols, 3)
-    method : {"none", "white-balance", "reinhard", "macenko"}
+    method : {"none", "white-balance", "reinhard"}
     leukocyte : ndarray of bool, optional
         The leukocyte's cell mask (kept out of the plasma estimate).
 
@@ -260,8 +176,8 @@ def normalise_stain(rgb: np.ndarray, method: StainMethod = "white-balance",
     -------
     StainResult
     """
-    if method not in STAIN_METHODS:
-        raise ValueError(f"stain method must be one of {', '.join(STAIN_METHODS)}, got {method!r}")
+    if method not in ("none", "white-balance", "reinhard"):
+        raise ValueError(f"stain method must be 'none', 'white-balance' or 'reinhard', got {method!r}")
     background, note = background_colour(rgb, leukocyte)
     plain = tuple(float(v) for v in background)
     if method == "none":
@@ -269,19 +185,15 @@ def normalise_stain(rgb: np.ndarray, method: StainMethod = "white-balance",
     balanced = white_balance(rgb, background)
     if method == "white-balance":
         return StainResult(balanced, method, plain, note)
-    if method == "macenko":
-        normalised, problem = macenko_normalise(balanced)
-        return StainResult(normalised, method, plain, "; ".join(n for n in (note, problem) if n))
     plasma, _ = background_mask(balanced, leukocyte)
     return StainResult(reinhard_normalise(balanced, ~plasma), method, plain, note)
 
 
-def _reference_statistics(folder: str, step: int = 10) -> dict[str, list]:
-    """Median Lab mean/std of the stained pixels, and the median Macenko stain vectors (each unit length)
-    and concentration percentiles, after white balance, over every ``step``-th image."""
+def _reference_statistics(folder: str, step: int = 10) -> tuple[list[float], list[float]]:
+    """Median Lab mean/std of the stained pixels, after white balance, over every ``step``-th image."""
     from wekawbc.cells.dataset import load_dataset, read_image
 
-    means, stds, vectors, maxima = [], [], [], []
+    means, stds = [], []
     for record in list(load_dataset(folder))[::step]:
         rgb = read_image(record.image)
         balanced = white_balance(rgb, background_colour(rgb)[0])
@@ -289,17 +201,10 @@ def _reference_statistics(folder: str, step: int = 10) -> dict[str, list]:
         mean, std = _lab_stats(rgb2lab(balanced)[~plasma])
         means.append(mean)
         stds.append(std)
-        macenko = _macenko()
-        macenko.fit(balanced, Io=WHITE)
-        vectors.append(macenko.HERef / np.linalg.norm(macenko.HERef, axis=0))
-        maxima.append(macenko.maxCRef)
-    he = np.median(vectors, axis=0)
-    return {"REFERENCE_LAB": [np.round(np.median(means, axis=0), 1).tolist(), np.round(np.median(stds, axis=0), 1).tolist()],
-            "MACENKO_REFERENCE": [np.round(he / np.linalg.norm(he, axis=0), 4).tolist(),
-                                  np.round(np.median(maxima, axis=0), 4).tolist()]}
+    return (np.round(np.median(means, axis=0), 1).tolist(), np.round(np.median(stds, axis=0), 1).tolist())
 
 
-if __name__ == "__main__":  # python -m wekawbc.cells.stain FOLDER: the REFERENCE_LAB and MACENKO_REFERENCE of a data set
+if __name__ == "__main__":  # python -m wekawbc.cells.stain FOLDER: the REFERENCE_LAB of a data set
     import sys
 
     print(_reference_statistics(sys.argv[1]))

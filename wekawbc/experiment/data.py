@@ -167,8 +167,8 @@ def extraction_options(parameters: dict[str, Any]) -> dict[str, Any]:
             raise WekawbcError(f"[features]: pixel_size must be a positive number of µm, got {size!r}")
         options["pixel_size"] = float(size)
     if "stain" in parameters:
-        if parameters["stain"] not in ("none", "white-balance", "reinhard", "macenko"):
-            raise WekawbcError(f"[features]: stain must be \"none\", \"white-balance\", \"reinhard\" or \"macenko\", "
+        if parameters["stain"] not in ("none", "white-balance", "reinhard"):
+            raise WekawbcError(f"[features]: stain must be \"none\", \"white-balance\" or \"reinhard\", "
                                f"got {parameters['stain']!r}")
         options["stain"] = parameters["stain"]
     for key, kind in (("segmentation", SegmentationParams), ("detection", DetectionParams)):

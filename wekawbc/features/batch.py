@@ -227,7 +227,7 @@ def extract_dataset(dataset: CellDataset, *, task: Task = "five", mode: Mode = "
     pixel_size : float, optional
         µm per pixel of every image; without it each image's scale is estimated (see
         :func:`wekawbc.features.extract_features`).
-    stain : {"none", "white-balance", "reinhard", "macenko"}
+    stain : {"none", "white-balance", "reinhard"}
         Colour normalisation before segmentation (:func:`wekawbc.cells.stain.normalise_stain`).
 
     Returns

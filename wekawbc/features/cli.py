@@ -53,9 +53,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--pixel-size", type=float, metavar="UM",
                         help="µm per pixel of every image (default: estimated per image from its red cells, else "
                              "its leukocyte; the CSV records each cell's scale and its source)")
-    parser.add_argument("--stain", choices=("none", "white-balance", "reinhard", "macenko"), default="none",
+    parser.add_argument("--stain", choices=("none", "white-balance", "reinhard"), default="none",
                         help="colour normalisation before segmentation: white balance on the plasma, or that and "
-                             "Reinhard in CIE Lab, or that and Macenko's stain vectors (torchstain) (default: none)")
+                             "Reinhard in CIE Lab (default: none)")
     parser.add_argument("--relation", help="ARFF relation name (default: wekawbc-<folder>-<task>)")
     add_dataset_options(parser)
     parser.set_defaults(handler=_extract)

@@ -97,7 +97,7 @@ def extract_features(rgb: np.ndarray, *, mode: Mode = "auto",
     pixel_size : float, optional
         µm per pixel (``--pixel-size``); without it each image's scale is estimated from its red
         cells, else its leukocyte (:func:`wekawbc.cells.scale.estimate_scale`).
-    stain : {"none", "white-balance", "reinhard", "macenko"}, default="none"
+    stain : {"none", "white-balance", "reinhard"}, default="none"
         Colour normalisation of the image before segmentation and features
         (:func:`wekawbc.cells.stain.normalise_stain`).
 
