@@ -88,6 +88,13 @@ SPECKLE = [n for n in REFERENCE_FEATURES if n.startswith("Speckle_") and "_RedCe
 RED_CELL = [n for n in REFERENCE_FEATURES if "_RedCell_" in n]
 #: Shape, µm sizes and lobes: what carries no colour at all.
 SHAPE_ONLY = [n for n in RELATIVE_NO_TEXTURE if n not in DENSITY]
+#: Hue-free evidence (issue 12's named error: a rapid stain's pink neutrophil cytoplasm read as eosinophil
+#: granules): shape, µm sizes, lobes, granule presence/size/strength (not their colour), stain strength and
+#: its spread relative to the plasma and between nucleus and cytoplasm, the speckle's density contrast and
+#: the granularity at a cell-relative size; no channel fraction, hue or chroma.
+HUE_FREE = ([n for n in SHAPE_ONLY if not n.startswith("Granule_Colour_") or n == "Granule_Colour_Strength"]
+            + [n for n in DENSITY if n.endswith("_Std") or n.endswith("_Mean_L") or n.endswith("Density_Ratio")]
+            + ["Speckle_DensityRatio"] + [n for n in INVARIANT if "_Granularity_" in n])
 
 #: name → (stain setting of the tables, feature columns, standardise each lab's table on its own)
 FEATURE_SETS = {
@@ -125,10 +132,13 @@ FEATURE_SETS = {
         "none", RELATIVE_NO_TEXTURE + INVARIANT_COLOUR + SPECKLE + RED_CELL, "balanced8"),
     "relative only without texture + invariant + speckle + red cells, prior-balanced (8 rounds)": (
         "none", RELATIVE_NO_TEXTURE + INVARIANT + SPECKLE + RED_CELL, "balanced8"),
+    "hue-free (shape, size, lobes, granule strength, speckle contrast), prior-balanced (8 rounds)": (
+        "none", HUE_FREE, "balanced8"),
 }
 #: The bases and thresholds of the stability-selected sets (:func:`stable_columns`), for each left-out lab.
 STABLE_BASES = ("relative only without texture + invariant colour, prior-balanced (8 rounds)",
-                "relative only without texture + invariant + speckle + red cells, prior-balanced (8 rounds)")
+                "relative only without texture + invariant + speckle + red cells, prior-balanced (8 rounds)",
+                "hue-free (shape, size, lobes, granule strength, speckle contrast), prior-balanced (8 rounds)")
 STABLE_THRESHOLDS = (0.75, 1.0)
 #: name → (base set, threshold, the lab left out of the selection)
 STABLE_SETS = {f"stable<{tau:g} without {lab}: {base}": (base, tau, lab)
@@ -210,7 +220,8 @@ def load_tables(folder: Path, stain: str) -> dict[str, pd.DataFrame]:
     tables = {}
     for lab in LABS:
         table, _ = rescale_to_dataset(pd.read_csv(folder / f"{lab}_{stain}.csv"))
-        extra = folder / f"{lab}_invariant.csv"
+        extra = folder / f"{lab}_{stain}_invariant.csv"  # invariant features of the normalised images, if made
+        extra = extra if extra.exists() else folder / f"{lab}_invariant.csv"
         if extra.exists():
             table = table.merge(pd.read_csv(extra), on="image", how="left", validate="many_to_one")
         table["class"] = pd.Categorical(table["class"], categories=list(CLASSES))

@@ -50,16 +50,18 @@ def invariant_table(images: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def both_tables(records) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The registry table (``extract --csv --mode crop`` columns) and the invariant table, one segmentation each."""
+def both_tables(records, stain: str = "none") -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The registry table (``extract --csv --mode crop --stain STAIN`` columns) and the invariant table, one
+    segmentation each, both on the image colour-normalised by ``stain`` (:func:`wekawbc.cells.stain.normalise_stain`)."""
     from wekawbc._progress import progress_bar
     from wekawbc.cells.dataset import read_image
+    from wekawbc.cells.stain import normalise_stain
     from wekawbc.features.batch import SCALE_COLUMNS
     from wekawbc.features.extract import extract_features
 
     registry, invariant = [], []
     for record in progress_bar(records, desc="features", unit="image"):
-        rgb = read_image(record.image)
+        rgb = normalise_stain(read_image(record.image), stain).rgb  # as extract_features(..., stain=stain) does
         found = extract_features(rgb, mode="crop")
         if not found:
             continue
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("labs", nargs="+", help="LAB (its LAB_none.csv lists the images) or LAB=DATASET_DIR "
                                                 "(the data set's labelled images, as extract names them)")
     parser.add_argument("--with-registry", action="store_true", help="also write LAB_none.csv (LAB=DATASET_DIR only)")
+    parser.add_argument("--stain", default="none", help="with --with-registry: colour-normalise each image first "
+                        "(wekawbc.cells.stain.normalise_stain); writes LAB_STAIN.csv and LAB_STAIN_invariant.csv")
     args = parser.parse_args(argv)
     args.features.mkdir(parents=True, exist_ok=True)
     for lab in args.labs:
@@ -95,14 +99,15 @@ def main(argv: list[str] | None = None) -> int:
             lab, folder = lab.split("=", 1)
             records = [r for r in load_dataset(folder, allow_outside=True) if r.label]
             if args.with_registry:
-                registry, table = both_tables(records)
-                _write(registry, args.features / f"{lab}_none.csv")
+                registry, table = both_tables(records, args.stain)
+                _write(registry, args.features / f"{lab}_{args.stain}.csv")
             else:
                 table = invariant_table([str(r.image) for r in records])
         else:
             table = invariant_table(pd.read_csv(args.features / f"{lab}_none.csv", usecols=["image"])["image"].tolist())
-        _write(table, args.features / f"{lab}_invariant.csv")
-        print(f"{lab}: {len(table)} rows -> {args.features / f'{lab}_invariant.csv'}", flush=True)
+        name = "invariant.csv" if args.stain == "none" else f"{args.stain}_invariant.csv"
+        _write(table, args.features / f"{lab}_{name}")
+        print(f"{lab}: {len(table)} rows -> {args.features / f'{lab}_{name}'}", flush=True)
     return 0
 
 

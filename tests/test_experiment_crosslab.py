@@ -187,3 +187,44 @@ def test_prior_balanced_cross_lab_equals_weka_on_the_prior_balanced_tables(jvm, 
     assert len(counts) == PRIOR_BALANCED_ROUNDS
     with pytest.raises(WekawbcError, match="prior-balanced"):
         parse_config(_config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "standardise": "yes"}))
+
+
+@pytest.mark.slow  # a whole run plus the oracle's 2 Weka fits: 30-60 s on the shared machine
+def test_coral_cross_lab_equals_weka_on_the_aligned_tables(jvm, labs, tmp_path):
+    from wekawbc.experiment.crosslab import class_balance_weights, coral_align, robust_standardise
+    from wekawbc.experiment.data import extract_table, select_cells
+    from wekawbc.experiment.runner import CORAL_RIDGE
+    from wekawbc.weka import run_classifier
+
+    raw = _config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "bootstrap": 50, "standardise": True,
+                                             "coral": "class-balanced"})
+    config = parse_config(raw)
+    outcome = run_experiment(config, SerialExecutor(), progress=False)
+    document = json.loads((outcome.run_dir / "cross_lab.json").read_text())
+    assert document["coral"] == "class-balanced" and document["coral_ridge"] == CORAL_RIDGE
+    assert "CORAL" in (outcome.run_dir / "cross_lab.md").read_text()
+    tables = {}
+    for name in ("a", "b"):
+        selection = select_cells(name, labs[name], None, 1)
+        table = extract_table(selection, {}, config.output.cache_dir, SerialExecutor(), progress=False)
+        by_id = {str(r.image): r.label for r in selection.records}
+        labels = list(selection.labels("five"))
+        tables[name] = (robust_standardise(table.values), np.array([labels.index(by_id[i]) for i in table.ids]),
+                        list(table.names), labels)
+    (X_train, y_train, names, labels), (X_test, y_test, _, _) = tables["a"], tables["b"]
+
+    def frame(values, codes):
+        result = pd.DataFrame(values, columns=names)
+        result["class"] = pd.Categorical(np.asarray(labels, dtype=object)[codes], categories=labels)
+        return result
+
+    # the oracle: Weka on its own; the test lab weighted by its predicted classes, missing values at the median (0)
+    predicted = np.asarray(run_classifier(frame(X_train, y_train), J48, test=frame(X_test, y_test)
+                                          ).predictions.distribution).argmax(axis=1)
+    aligned = coral_align(np.nan_to_num(X_train), np.nan_to_num(X_test), class_balance_weights(y_train),
+                          class_balance_weights(predicted), ridge=CORAL_RIDGE)
+    weka = run_classifier(frame(aligned, y_train), J48, test=frame(X_test, y_test))
+    result = next(r for r in document["results"] if r["test"] == "b")
+    assert result["accuracy"]["estimate"] == pytest.approx(weka.statistics["pct_correct"] / 100, abs=1e-12)
+    with pytest.raises(WekawbcError, match="class-balanced"):
+        parse_config(_config(labs, tmp_path, cross_lab={"train": ["a"], "test": ["b"], "coral": "yes"}))

@@ -39,6 +39,8 @@ A complete example (every key shown; only ``[[datasets]]`` and ``[[classifiers]]
                                       # "prior-balanced": at an equal class mix (docs/cross_lab.md, round 3)
     adapt_priors = false              # re-weight the probabilities to each test set's class mix, estimated
                                       # without labels (EM of Saerens et al. 2002; docs/cross_lab.md)
+    coral = false                     # re-colour the training rows to each test set's feature covariance
+                                      # (CORAL); "class-balanced": both at an equal class mix (docs/cross_lab.md)
 
     [[classifiers]]
     name = "J48"
@@ -162,6 +164,10 @@ class CrossLabSpec:
     adapt_priors: bool = False
     """Re-weight each test set's predicted probabilities to its class mix estimated without labels
     (:func:`wekawbc.predictions.adjust_priors`)."""
+    coral: bool | str = False
+    """Re-colour the training rows to each test set's covariance (:func:`wekawbc.experiment.crosslab.coral_align`),
+    after any standardisation; ``"class-balanced"``: both covariances at an equal class mix (the test set's by
+    the scheme's own predictions)."""
 
 
 @dataclass(frozen=True)
@@ -468,7 +474,7 @@ def _cross_lab(raw: Any, datasets: tuple[DatasetSpec, ...], where: str) -> Cross
         return None
     if not isinstance(raw, dict):
         raise _fail(where, "cross_lab", "must be a table with 'train' and 'test'")
-    _check_keys(raw, {"train", "test", "bootstrap", "standardise", "adapt_priors"}, where, "[cross_lab]")
+    _check_keys(raw, {"train", "test", "bootstrap", "standardise", "adapt_priors", "coral"}, where, "[cross_lab]")
     names = [d.name for d in datasets]
     parts = {}
     for key in ("train", "test"):
@@ -491,7 +497,10 @@ def _cross_lab(raw: Any, datasets: tuple[DatasetSpec, ...], where: str) -> Cross
     if isinstance(standardise, str) and standardise != "prior-balanced":
         raise _fail(where, "cross_lab.standardise", f"must be true, false or \"prior-balanced\", got {standardise!r}")
     adapt_priors = _typed(raw, "adapt_priors", bool, where, False)
-    return CrossLabSpec(parts["train"], parts["test"], bootstrap, standardise, adapt_priors)
+    coral = _typed(raw, "coral", (bool, str), where, False)
+    if isinstance(coral, str) and coral != "class-balanced":
+        raise _fail(where, "cross_lab.coral", f"must be true, false or \"class-balanced\", got {coral!r}")
+    return CrossLabSpec(parts["train"], parts["test"], bootstrap, standardise, adapt_priors, coral)
 
 
 def _output(raw: Any, where: str) -> OutputSpec:

@@ -28,7 +28,7 @@ from wekawbc._io import WekawbcError
 from wekawbc.experiment.grid import FoldPlan
 from wekawbc.predictions import Predictions
 
-__all__ = ["CrossLabResult", "SelfTraining", "class_balance_weights", "cross_lab_markdown", "group_plans",
+__all__ = ["CrossLabResult", "SelfTraining", "class_balance_weights", "coral_align", "cross_lab_markdown", "group_plans",
            "group_values", "prior_balanced_standardise", "robust_standardise", "self_train", "shared_class_rows"]
 
 
@@ -115,6 +115,69 @@ def prior_balanced_standardise(train_blocks: Sequence[np.ndarray], train_codes: 
         counts.append(np.bincount(predicted).tolist())
         X_test = robust_standardise(test, class_balance_weights(predicted))
     return X_train, X_test, counts
+
+
+def _weighted_moments(values: np.ndarray, weights: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """The (weighted) mean and covariance of the rows of ``values``."""
+    return np.average(values, axis=0, weights=weights), np.atleast_2d(np.cov(values, rowvar=False, aweights=weights))
+
+
+def _symmetric_power(matrix: np.ndarray, power: float) -> np.ndarray:
+    """``matrix ** power`` of a symmetric positive semi-definite matrix (definite for a negative power)."""
+    eigenvalues, vectors = np.linalg.eigh(matrix)
+    eigenvalues = np.clip(eigenvalues, 0.0, None)
+    return (vectors * eigenvalues ** power) @ vectors.T
+
+
+def coral_align(source: np.ndarray, target: np.ndarray, source_weights: np.ndarray | None = None,
+                target_weights: np.ndarray | None = None, ridge: float = 1.0) -> np.ndarray:
+    """The source rows re-coloured to the target's second-order statistics (CORAL; Sun, Feng & Saenko 2016).
+
+    Correlation alignment, label-free on the target: the source rows are centred on their mean, whitened
+    by their covariance ``C_s + ridge I`` and re-coloured by the target's ``C_t + ridge I``
+    (``X_s (C_s + λI)^(-1/2) (C_t + λI)^(1/2)``), then moved to the target's mean. A classifier trained on
+    the result is applied to the target rows as they are. With ``ridge = 0`` the covariance of the aligned
+    rows equals the target's exactly; the paper's ``ridge = 1`` (on standardised features) regularises both.
+
+    The weights (one per row) make the means and covariances those of a chosen class mix:
+    :func:`class_balance_weights` of the source labels and of the target's *predicted* classes give an
+    equal mix on both sides, as :func:`prior_balanced_standardise` does for the medians, so a target lab
+    of mostly one type is not read as that type's covariance. Missing values are refused: impute first
+    (after :func:`robust_standardise`, 0 is the median).
+
+    Parameters
+    ----------
+    source, target : ndarray, shape (n_s, features), (n_t, features)
+        Feature matrices of the training lab(s) and of the test lab, finite.
+    source_weights, target_weights : ndarray, optional
+        Positive weights, one per row (default: equal).
+    ridge : float
+        Added to the diagonal of both covariances (≥ 0).
+
+    Returns
+    -------
+    ndarray, shape (n_s, features)
+        The aligned source rows.
+    """
+    source, target = np.asarray(source, dtype=np.float64), np.asarray(target, dtype=np.float64)
+    if source.ndim != 2 or target.ndim != 2 or source.shape[1] != target.shape[1]:
+        raise ValueError(f"source and target must be 2-D with the same columns, got {source.shape} and {target.shape}")
+    if not (np.isfinite(source).all() and np.isfinite(target).all()):
+        raise ValueError("coral_align needs finite values: impute missing ones first")
+    if ridge < 0:
+        raise ValueError(f"ridge must be >= 0, got {ridge}")
+    for name, rows, weights in (("source", source, source_weights), ("target", target, target_weights)):
+        if weights is not None and (np.shape(weights) != (len(rows),) or not (np.asarray(weights) > 0).all()):
+            raise ValueError(f"{name}_weights must be {len(rows)} positive numbers, one per row")
+    eye = ridge * np.eye(source.shape[1])
+    mean_s, cov_s = _weighted_moments(source, source_weights)
+    if ridge == 0:
+        eigenvalues = np.linalg.eigvalsh(cov_s)
+        if eigenvalues.min() <= 1e-12 * max(eigenvalues.max(), 1.0):
+            raise ValueError("the source covariance is singular: give coral_align a ridge > 0")
+    mean_t, cov_t = _weighted_moments(target, target_weights)
+    transform = _symmetric_power(cov_s + eye, -0.5) @ _symmetric_power(cov_t + eye, 0.5)
+    return (source - mean_s) @ transform + mean_t
 
 
 @dataclass
