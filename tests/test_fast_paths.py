@@ -18,7 +18,7 @@ from skimage.morphology import convex_hull_image
 
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import RedCellParams, _stain_channels, convex_area, find_red_cells
-from wekawbc.cells.segmentation import disc_opening, fill_holes, segment_cell
+from wekawbc.cells.segmentation import _distance, disc_opening, fill_holes, segment_cell
 from wekawbc.cells.stain import channel_medians
 
 LABS = (("pbc", 12), ("jtsc", 6), ("bccd", 4))
@@ -159,3 +159,13 @@ def test_disc_opening_is_opencvs_opening_by_an_elliptic_disc(images):
         for radius in (1, 3, 7, 8, 9, 12, 17, 25, 33, 60):
             disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
             assert np.array_equal(disc_opening(mask, radius), cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc))
+
+
+def test_distance_is_scipys_exact_transform(images):
+    rng = np.random.default_rng(4)
+    masks = [_foreground(rgb) for rgb, _ in images] + [~cell for _, cell in images]
+    masks += [cv2.GaussianBlur(rng.random((int(rng.integers(2, 140)), int(rng.integers(2, 140)))).astype(np.float32),
+                               (0, 0), float(rng.uniform(0.5, 10))) > rng.uniform(0.2, 0.8) for _ in range(300)]
+    masks += [np.ones((5, 7), bool), np.zeros((5, 7), bool)]
+    for mask in masks:
+        assert np.array_equal(_distance(mask), ndi.distance_transform_edt(mask).astype(np.float32))
