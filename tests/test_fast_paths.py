@@ -18,7 +18,7 @@ from skimage.morphology import convex_hull_image
 
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import RedCellParams, _stain_channels, convex_area, find_red_cells
-from wekawbc.cells.segmentation import _distance, disc_opening, fill_holes, segment_cell
+from wekawbc.cells.segmentation import _distance, disc_opening, fill_holes, segment_cell, three_class_thresholds
 from wekawbc.cells.stain import channel_medians
 
 LABS = (("pbc", 12), ("jtsc", 6), ("bccd", 4))
@@ -169,3 +169,16 @@ def test_distance_is_scipys_exact_transform(images):
     masks += [np.ones((5, 7), bool), np.zeros((5, 7), bool)]
     for mask in masks:
         assert np.array_equal(_distance(mask), ndi.distance_transform_edt(mask).astype(np.float32))
+
+
+def test_three_class_thresholds_are_multiotsus_whatever_was_asked_before(images):
+    channels = [channel for rgb, _ in images for channel in _stain_channels(rgb)[:2]]
+    for channel in channels + channels[::-1] + channels[:3] * 2:  # new images, then ones remembered
+        expected = threshold_multiotsu(channel, classes=3, nbins=128)
+        assert np.array_equal(three_class_thresholds(channel), expected)
+    first = channels[0].copy()
+    three_class_thresholds(first)
+    first[0, 0] += 0.5  # the same array changed in place is a new image
+    assert np.array_equal(three_class_thresholds(first), threshold_multiotsu(first, classes=3, nbins=128))
+    with pytest.raises(ValueError):
+        three_class_thresholds(np.zeros((20, 20), np.float32))

@@ -25,10 +25,9 @@ import numpy as np
 from scipy import ndimage as ndi
 from scipy.spatial import ConvexHull
 from scipy.stats import trim_mean
-from skimage.filters import threshold_multiotsu
 from skimage.measure import points_in_poly
 
-from wekawbc.cells.segmentation import fill_holes
+from wekawbc.cells.segmentation import fill_holes, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
            "ScaleSource", "convex_area", "dataset_scale", "estimate_scale", "find_red_cells", "red_cell_diameters"]
@@ -138,8 +137,8 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
     """The labelled foreground, the labels of its red cells and every label's area (see :func:`find_red_cells`)."""
     darkness, score, bluish = _stain_channels(rgb)
     try:
-        low, _ = threshold_multiotsu(darkness, classes=3, nbins=128)
-        _, high = threshold_multiotsu(score, classes=3, nbins=128)
+        low, _ = three_class_thresholds(darkness)
+        _, high = three_class_thresholds(score)
     except ValueError:  # a flat image
         return np.zeros(rgb.shape[:2], np.int32), [], np.zeros(1, np.int64)
     foreground = fill_holes(cv2.morphologyEx((darkness > low).astype(np.uint8), cv2.MORPH_OPEN,

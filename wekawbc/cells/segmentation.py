@@ -28,6 +28,7 @@ Method (classic image processing, no training; every parameter below is fixed in
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import cv2
@@ -37,7 +38,7 @@ from skimage.filters import threshold_multiotsu, threshold_otsu
 from skimage.segmentation import watershed
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
-           "fill_holes", "disc_opening"]
+           "fill_holes", "disc_opening", "three_class_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,26 @@ def naive_nucleus_mask(rgb: np.ndarray) -> np.ndarray:
 
     channel = rgb[..., 2].astype(np.int16) - rgb[..., 1].astype(np.int16)
     return channel > threshold_otsu(channel)
+
+
+#: The last few images :func:`three_class_thresholds` was given, with their thresholds.
+_RECENT_THRESHOLDS: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=4)
+
+
+def three_class_thresholds(values: np.ndarray) -> np.ndarray:
+    """``threshold_multiotsu(values, classes=3, nbins=128)``: the two thresholds of a stain channel.
+
+    Remembered for the last few images given (compared bit for bit): extraction asks twice for the
+    plasma's darkness of an image (for the red cells, then for the plasma's colour), and the
+    histogram of a whole image is most of the cost. Raises ``ValueError`` for a flat image, as
+    ``threshold_multiotsu`` does.
+    """
+    for seen, thresholds in tuple(_RECENT_THRESHOLDS):
+        if seen.shape == values.shape and np.array_equal(seen, values):
+            return thresholds.copy()
+    thresholds = threshold_multiotsu(values, classes=3, nbins=128)
+    _RECENT_THRESHOLDS.append((values.copy(), thresholds.copy()))
+    return thresholds
 
 
 def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.ndarray, np.ndarray]:
@@ -252,8 +273,8 @@ def segment_cell(rgb: np.ndarray, params: SegmentationParams = SegmentationParam
         rgb, (max(int(round(cols * scale)), 8), max(int(round(rows * scale)), 8)), interpolation=cv2.INTER_AREA)
     darkness, score = _darkness(small, params.smooth_sigma, params.blue_weight)
     try:
-        low, _ = threshold_multiotsu(darkness, classes=3, nbins=128)
-        _, high = threshold_multiotsu(score, classes=3, nbins=128)
+        low, _ = three_class_thresholds(darkness)
+        _, high = three_class_thresholds(score)
     except ValueError:  # a flat image: nothing to find
         return _empty(rows, cols)
     candidates = score > high
