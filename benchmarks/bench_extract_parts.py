@@ -6,7 +6,8 @@ benchmark's selection, ``WEKAWBC_BENCH_IMAGES``, 100 by default): JPEG reading, 
 the feature functions (``compute_features`` on the cell's window, lobes and granules included), the
 lobe and granule measures alone (``assess_lobes``, ``granule_measures``: part of the features) and the
 whole call. The base code is a detached tree of another commit (``WEKAWBC_BASE_TREE``, default
-``/tmp/base``, e.g. ``git worktree add --detach /tmp/base 9a3288a``); each code runs in its own
+``/tmp/base``, e.g. ``git worktree add --detach /tmp/base 9a3288a``; ``WEKAWBC_BASE_COMMIT`` names it when the
+tree is an exported copy, not a git tree); each code runs in its own
 process, alternately, ``ROUNDS`` times (best round kept), in CPU seconds of that process. Both
 also write every crop's masks, scale and 245 values, compared here. Run:
 ``WEKAWBC_BASE_TREE=/tmp/base python3 -m benchmarks extract_parts``.
@@ -69,9 +70,12 @@ def _worker(out: str) -> None:
         nucleus = cell.nucleus_mask[window] & cell.cell_mask[window]  # as compute_features passes them
         granules = timed("lobes_granules", granule_measures, rgb[window], nucleus, cell.cell_mask[window], background)
         timed("lobes_granules", assess_lobes, nucleus, rgb[window], granules)
-        timed("extract_features", extract_features, rgb, mode="crop")
         masks.append(hashlib.sha256(np.packbits(np.stack([cell.nucleus_mask, cell.cell_mask])).tobytes()).hexdigest())
         scales.append(scale.um_per_pixel)
+    # The whole call in a pass of its own: right after the parts on the same image it would find their
+    # Otsu thresholds remembered (wekawbc.cells.segmentation.three_class_thresholds) and look faster.
+    for rgb in images:
+        timed("extract_features", extract_features, rgb, mode="crop")
     np.savez(out, rows=np.array(rows), masks=np.array(masks), scales=np.array(scales),
              ms=np.array([1000 * spent[part] / len(paths) for part in PARTS]))
 
@@ -86,8 +90,8 @@ def _run(tree: Path, out: Path) -> None:
 def main() -> str:
     here = Path(__file__).resolve().parents[1]
     base_tree = Path(os.environ.get("WEKAWBC_BASE_TREE", "/tmp/base"))
-    base_commit = subprocess.run(["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                 text=True).stdout.strip() or "?"
+    base_commit = os.environ.get("WEKAWBC_BASE_COMMIT") or subprocess.run(
+        ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
     load = os.getloadavg()[0]
     timings: dict[str, list[np.ndarray]] = {"base": [], "now": []}
     with tempfile.TemporaryDirectory() as folder:

@@ -18,7 +18,7 @@ from skimage.morphology import convex_hull_image
 
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import RedCellParams, _stain_channels, convex_area, find_red_cells
-from wekawbc.cells.segmentation import fill_holes, segment_cell
+from wekawbc.cells.segmentation import _distance, disc_opening, fill_holes, segment_cell, three_class_thresholds
 from wekawbc.cells.stain import channel_medians
 
 LABS = (("pbc", 12), ("jtsc", 6), ("bccd", 4))
@@ -147,3 +147,38 @@ def test_density_features_are_the_straightforward_numbers(images):
             assert fast[(compartment, "Std", None)] == spread
             lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
             assert [fast[(compartment, "Balanced", channel)] for channel in "Lab"] == lab.tolist()
+
+
+def test_disc_opening_is_opencvs_opening_by_an_elliptic_disc(images):
+    rng = np.random.default_rng(3)
+    masks = [np.pad(segment_cell(rgb).nucleus_mask.astype(np.uint8), 2) for rgb, _ in images]
+    masks += [_foreground(rgb).astype(np.uint8) for rgb, _ in images[::4]]
+    masks += [(cv2.GaussianBlur(rng.random((int(rng.integers(3, 90)), int(rng.integers(3, 90)))).astype(np.float32),
+                                (0, 0), float(rng.uniform(0.7, 6))) > 0.5).astype(np.uint8) for _ in range(30)]
+    for mask in masks:
+        for radius in (1, 3, 7, 8, 9, 12, 17, 25, 33, 60):
+            disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+            assert np.array_equal(disc_opening(mask, radius), cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc))
+
+
+def test_distance_is_scipys_exact_transform(images):
+    rng = np.random.default_rng(4)
+    masks = [_foreground(rgb) for rgb, _ in images] + [~cell for _, cell in images]
+    masks += [cv2.GaussianBlur(rng.random((int(rng.integers(2, 140)), int(rng.integers(2, 140)))).astype(np.float32),
+                               (0, 0), float(rng.uniform(0.5, 10))) > rng.uniform(0.2, 0.8) for _ in range(300)]
+    masks += [np.ones((5, 7), bool), np.zeros((5, 7), bool)]
+    for mask in masks:
+        assert np.array_equal(_distance(mask), ndi.distance_transform_edt(mask).astype(np.float32))
+
+
+def test_three_class_thresholds_are_multiotsus_whatever_was_asked_before(images):
+    channels = [channel for rgb, _ in images for channel in _stain_channels(rgb)[:2]]
+    for channel in channels + channels[::-1] + channels[:3] * 2:  # new images, then ones remembered
+        expected = threshold_multiotsu(channel, classes=3, nbins=128)
+        assert np.array_equal(three_class_thresholds(channel), expected)
+    first = channels[0].copy()
+    three_class_thresholds(first)
+    first[0, 0] += 0.5  # the same array changed in place is a new image
+    assert np.array_equal(three_class_thresholds(first), threshold_multiotsu(first, classes=3, nbins=128))
+    with pytest.raises(ValueError):
+        three_class_thresholds(np.zeros((20, 20), np.float32))

@@ -44,6 +44,7 @@ from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
+from wekawbc.cells.segmentation import disc_opening
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -90,9 +91,7 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
             continue
         radius = float(cv2.distanceTransform(part, cv2.DIST_L2, 5).max())
         for which, neck_ratio in enumerate(neck_ratios):
-            size = max(int(round(neck_ratio * radius)), 1)
-            disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * size + 1, 2 * size + 1))
-            pieces, _ = ndi.label(cv2.morphologyEx(part, cv2.MORPH_OPEN, disc))
+            pieces, _ = ndi.label(disc_opening(part, max(int(round(neck_ratio * radius)), 1)))
             areas = np.bincount(pieces.ravel())[1:]
             lobes[which] += max(int((areas >= min_lobe_fraction * total).sum()), 1)
     return lobes

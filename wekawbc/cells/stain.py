@@ -28,7 +28,8 @@ from typing import Literal
 import cv2
 import numpy as np
 from skimage.color import lab2rgb, rgb2lab
-from skimage.filters import threshold_multiotsu
+
+from wekawbc.cells.segmentation import three_class_thresholds
 
 __all__ = ["MIN_BACKGROUND_FRACTION", "REFERENCE_LAB", "StainMethod", "StainResult", "WHITE", "background_colour",
            "background_mask", "channel_medians", "normalise_stain", "optical_density", "reinhard_normalise", "white_balance"]
@@ -91,7 +92,7 @@ def background_mask(rgb: np.ndarray, leukocyte: np.ndarray | None = None) -> tup
     if leukocyte is not None and leukocyte.any():
         keep_out = cv2.dilate(leukocyte.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(bool)
     try:
-        low, _ = threshold_multiotsu(darkness, classes=3, nbins=128)
+        low, _ = three_class_thresholds(darkness)
         plasma = cv2.erode((darkness < low).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~keep_out
     except ValueError:  # a flat image: all of it is "plasma"
         plasma = ~keep_out

@@ -11,6 +11,7 @@ from skimage.feature import graycomatrix
 
 from wekawbc.cells.granules import granule_measures
 from wekawbc.cells.lobes import assess_lobes
+from wekawbc.cells.segmentation import _box
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -22,10 +23,17 @@ _DIRECTIONS = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)])
 
 def colour_channels(rgb: np.ndarray) -> np.ndarray:
     """The nine channels of :data:`~wekawbc.features.registry.CHANNELS`, shape (rows, cols, 9), float32."""
-    unit = rgb.astype(np.float32) / 255.0
+    levels = rgb.astype(np.float32)
+    unit = levels / 255.0
     hsv = cv2.cvtColor(unit, cv2.COLOR_RGB2HSV)  # H in degrees, S and V in [0, 1]
     lab = cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)  # L in [0, 100], a and b signed
-    return np.concatenate([rgb.astype(np.float32), hsv, lab], axis=2)
+    return cv2.merge([*cv2.split(levels), *cv2.split(hsv), *cv2.split(lab)])  # np.concatenate's, faster
+
+
+def _pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``image[mask]`` (the mask's pixels in raster order, one row each), by ``np.compress``: the same rows,
+    copied in about half the time of boolean indexing for a multi-channel image."""
+    return np.compress(mask.ravel(), image.reshape(mask.size, -1), axis=0)
 
 
 def _shape(mask: np.ndarray) -> dict[str, float]:
@@ -39,8 +47,8 @@ def _shape(mask: np.ndarray) -> dict[str, float]:
     hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
     hull_area = max(float(cv2.contourArea(hull.astype(np.float32))), area)
     hull_perimeter = float(cv2.arcLength(hull.astype(np.float32), True))
-    ys, xs = np.nonzero(mask)
-    box_area = float((xs.max() - xs.min() + 1) * (ys.max() - ys.min() + 1))
+    x0, y0, x1, y1 = _box(mask)
+    box_area = float((x1 - x0) * (y1 - y0))
     moments = cv2.moments(mask8, binaryImage=True)
     mu20, mu02, mu11 = (moments[key] / moments["m00"] for key in ("mu20", "mu02", "mu11"))
     root = math.sqrt(max(((mu20 - mu02) / 2) ** 2 + mu11 ** 2, 0.0))
@@ -88,7 +96,7 @@ def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) ->
 
 def _intensity(channels: np.ndarray, mask: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
     """Mean, Std and quartiles of each channel over the compartment (arrays over :data:`CHANNELS`)."""
-    pixels = channels[mask]
+    pixels = _pixels(channels, mask)
     if len(pixels) == 0:
         return {}
     mean = pixels.mean(axis=0)
@@ -106,9 +114,8 @@ def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """Haralick features of the compartment only: outside pixels get grey level 0, dropped from P."""
     if mask.sum() < 4:
         return {}
-    ys, xs = np.nonzero(mask)
-    patch = lightness[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
-    inside = mask[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    x0, y0, x1, y1 = _box(mask)
+    patch, inside = lightness[y0:y1, x0:x1], mask[y0:y1, x0:x1]
     scale = min(1.0, GLCM_SIZE / max(patch.shape))
     if scale < 1.0:
         size = (max(int(patch.shape[1] * scale), 2), max(int(patch.shape[0] * scale), 2))
@@ -215,8 +222,8 @@ def uniform_lbp(grey: np.ndarray) -> np.ndarray:
 def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     if not mask.any():
         return {}
-    ys, xs = np.nonzero(mask)
-    window = (slice(max(ys.min() - 1, 0), ys.max() + 2), slice(max(xs.min() - 1, 0), xs.max() + 2))
+    x0, y0, x1, y1 = _box(mask)
+    window = (slice(max(y0 - 1, 0), y1 + 1), slice(max(x0 - 1, 0), x1 + 1))
     grey = np.round(lightness[window] * 2.55).astype(np.uint8)  # integer input, as skimage advises
     codes = uniform_lbp(grey)[mask[window]]
     histogram = np.bincount(codes.astype(np.int64), minlength=LBP_BINS)[:LBP_BINS] / len(codes)
@@ -250,7 +257,7 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
     values: dict[tuple[str, str, str | None], float] = {}
     totals = {}
     for compartment in ("Nucleus", "Cytoplasm"):
-        levels = rgb[masks[compartment]]
+        levels = _pixels(rgb, masks[compartment])
         if len(levels) == 0:
             continue
         columns = [table[levels[:, index], index] for index in range(3)]  # each channel's densities
