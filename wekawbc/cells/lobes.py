@@ -340,7 +340,7 @@ def _saddles(mask: np.ndarray) -> tuple[float, float, int]:
             continue
         peaks = np.zeros(count, np.float32)
         inside = labels > 0
-        np.maximum.at(peaks, labels[inside], depth[inside])
+        np.maximum.at(peaks, labels[inside].astype(np.intp), depth[inside])
         lobes = np.sort(peaks[(peaks >= LOBE_PEAK * radius) & (peaks - level * radius >= 0.5)])[::-1]
         if len(lobes) < 2:
             continue
