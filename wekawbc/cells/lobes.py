@@ -91,7 +91,7 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
         part = np.pad((labels[found] == index).astype(np.uint8), 2)
         if part.sum() < min_lobe_fraction * total:
             continue
-        depth = cv2.distanceTransform(part, cv2.DIST_L2, cv2.DIST_MASK_PRECISE)
+        depth = ndi.distance_transform_edt(part)
         radius = float(depth.max())
         for which, neck_ratio in enumerate(neck_ratios):
             pieces = _opened(depth, max(int(round(neck_ratio * radius)), 1))
@@ -105,11 +105,13 @@ def _opened(depth: np.ndarray, size: float) -> np.ndarray:
 
     The erosion is the pixels deeper than ``size``, the dilation back the pixels within ``size``
     of them (two distance transforms: far cheaper than a morphological opening with a large disc).
+    SciPy's exact transforms, not OpenCV's ``DIST_MASK_PRECISE``, whose last bits vary from call to
+    call (see :func:`wekawbc.cells.segmentation._distance`) and would flip the comparisons at ties.
     """
     inner = depth > size
     if not inner.any():
         return inner
-    return cv2.distanceTransform((~inner).astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE) <= size
+    return ndi.distance_transform_edt(~inner) <= size
 
 
 @dataclass(frozen=True)
