@@ -9,7 +9,7 @@ import pandas as pd
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.granules import COMPARTMENT_COLOURS, GRANULE_MEASURES, granule_calls, granule_measures
 from wekawbc.cells.lobes import (LOBE_MODEL_INPUTS, SHAPE_INPUTS, _lobe_model, assess_lobes, count_lobes,
-                                 eosinophilic_granules, segmented_probability, shape_inputs)
+                                 eosinophilic_granules, lobe_model_inputs, segmented_probability, shape_inputs)
 from wekawbc.cells.validation import cell_lobes, in_share
 from wekawbc.cli import main
 from wekawbc.features.registry import feature_names
@@ -228,3 +228,18 @@ def test_lobe_model_on_real_pbc_crops(datasets):
     assert np.mean([c.count >= 2 for c in counts["lobed"]]) >= 0.7
     assert np.mean([c.count == 1 for c in counts["round"]]) >= 0.9
     assert np.mean([c.probability for c in counts["lobed"]]) > np.mean([c.probability for c in counts["round"]]) + 0.4
+
+
+def test_lobe_inputs_repeat_exactly_on_fresh_buffers(datasets):
+    # The docs' figures are re-run and compared exactly: every lobe-model input of a real nucleus
+    # (distance transforms, saddles, openings) must be the same from one call to the next.
+    from wekawbc.cells.segmentation import segment_cell
+
+    for crop in ("neutrophil/SNE_494764.jpg", "basophil/BA_515577.jpg"):
+        rgb = read_image(datasets / "pbc" / "images" / crop)
+        found = segment_cell(rgb)
+        granules = granule_measures(rgb, found.nucleus_mask, found.cell_mask)
+        first = lobe_model_inputs(found.nucleus_mask, rgb, granules, found.cell_mask)
+        for _ in range(5):
+            again = lobe_model_inputs(found.nucleus_mask.copy(), rgb.copy(), granules, found.cell_mask.copy())
+            assert np.array_equal(again, first, equal_nan=True)
