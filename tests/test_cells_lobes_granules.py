@@ -10,7 +10,7 @@ from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.granules import (COMPARTMENT_COLOURS, GRANULE_MEASURES, OVER_NUCLEUS_MEASURES, granule_calls,
                                     granule_measures, granule_probabilities)
 from wekawbc.cells.lobes import (LOBE_MODEL_INPUTS, SHAPE_INPUTS, _lobe_model, assess_lobes, count_lobes,
-                                 eosinophilic_granules, segmented_probability, shape_inputs)
+                                 eosinophilic_granules, lobe_model_inputs, segmented_probability, shape_inputs)
 from wekawbc.cells.validation import cell_lobes, in_share
 from wekawbc.cli import main
 from wekawbc.features import extract_features
@@ -209,6 +209,29 @@ def test_split_ratio_tells_a_filament_from_a_round_nucleus():
     assert fraction == joined.sum() / cell.sum()
 
 
+def test_saddle_follows_the_filament_rule_and_a_band_has_none():
+    # Lobes joined by a filament far thinner than a third of their width: a low saddle, one extra
+    # lobe at the third, pinched from both sides. A broad join (wider than a third): a saddle above
+    # the third. A horseshoe band of even width: only the outline's pixel ripples (a saddle near 1),
+    # no pinch; a round nucleus: no saddle at all.
+    inputs = {name: SHAPE_INPUTS.index(name) for name in
+              ("mask_saddle", "mask_saddle_over_lobe", "mask_lobes_at_third", "pinch", "deep_defects")}
+    thin, image = _two_lobes(4)
+    broad, _ = _two_lobes(44)
+    band = np.zeros((100, 160), np.uint8)
+    cv2.ellipse(band, (80, 50), (55, 32), 0, 180, 360, 1, 16)
+    found = {name: shape_inputs(mask, image) for name, mask in
+             (("thin", thin), ("broad", broad), ("band", band.astype(bool)),
+              ("round", _disc((100, 160), (50, 80), 35)))}
+    assert found["thin"][inputs["mask_saddle"]] <= 0.2 and found["thin"][inputs["mask_lobes_at_third"]] == 1
+    assert found["thin"][inputs["mask_saddle_over_lobe"]] <= 0.2 and found["thin"][inputs["pinch"]] < 0.5
+    assert 1 / 3 < found["broad"][inputs["mask_saddle"]] < 1 and found["broad"][inputs["mask_lobes_at_third"]] == 0
+    for name in ("band", "round"):
+        assert found[name][inputs["mask_saddle"]] >= 0.8 and found[name][inputs["mask_lobes_at_third"]] == 0
+        assert found[name][inputs["pinch"]] == 3.0
+    assert found["round"][inputs["mask_saddle"]] == 1.0 and found["round"][inputs["deep_defects"]] == 0
+
+
 def test_lobe_model_is_the_stored_development_forest():
     model = _lobe_model()
     assert model["inputs"] == list(LOBE_MODEL_INPUTS) and len(model["median"]) == len(LOBE_MODEL_INPUTS)
@@ -243,3 +266,18 @@ def test_lobe_model_on_real_pbc_crops(datasets):
     assert np.mean([c.count >= 2 for c in counts["lobed"]]) >= 0.7
     assert np.mean([c.count == 1 for c in counts["round"]]) >= 0.9
     assert np.mean([c.probability for c in counts["lobed"]]) > np.mean([c.probability for c in counts["round"]]) + 0.4
+
+
+def test_lobe_inputs_repeat_exactly_on_fresh_buffers(datasets):
+    # The docs' figures are re-run and compared exactly: every lobe-model input of a real nucleus
+    # (distance transforms, saddles, openings) must be the same from one call to the next.
+    from wekawbc.cells.segmentation import segment_cell
+
+    for crop in ("neutrophil/SNE_494764.jpg", "basophil/BA_515577.jpg"):
+        rgb = read_image(datasets / "pbc" / "images" / crop)
+        found = segment_cell(rgb)
+        granules = granule_measures(rgb, found.nucleus_mask, found.cell_mask)
+        first = lobe_model_inputs(found.nucleus_mask, rgb, granules, found.cell_mask)
+        for _ in range(5):
+            again = lobe_model_inputs(found.nucleus_mask.copy(), rgb.copy(), granules, found.cell_mask.copy())
+            assert np.array_equal(again, first, equal_nan=True)

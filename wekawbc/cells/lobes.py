@@ -20,7 +20,10 @@ forest, stored as plain numbers in ``lobe_model.json``, fitted on the ``pbc`` de
 WBCAtt's ``nucleus_shape`` (segmented against unsegmented, bands unsegmented) by
 ``docs/cells_results/train_lobe_model.py``. Its inputs (:data:`LOBE_MODEL_INPUTS`) are read from the
 crop only, never the cell type: the nucleus's shape at a fixed size (:func:`shape_inputs`: split
-ratios of the mask and of its chromatin cores, outline, skeleton, neck width, share of the cell),
+ratios of the mask and of its chromatin cores, outline, skeleton, neck width, share of the cell,
+the saddles of the inscribed-radius map — the width of the narrowest bridge between two lobes
+against the widest lobe, the hematologist's "filament thinner than a third" rule — and the
+outline's indentations),
 the whole mask's lobe counts, and the granule inputs. Because those inputs also tell the cell type
 apart, the model can learn WBCAtt's class prior (most eosinophils and basophils segmented) as well
 as the shape; ``docs/cells.md`` reports both the agreement and the discrimination within each class.
@@ -44,7 +47,6 @@ from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
-from wekawbc.cells.segmentation import disc_opening
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -89,12 +91,27 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
         part = np.pad((labels[found] == index).astype(np.uint8), 2)
         if part.sum() < min_lobe_fraction * total:
             continue
-        radius = float(cv2.distanceTransform(part, cv2.DIST_L2, 5).max())
+        depth = ndi.distance_transform_edt(part)
+        radius = float(depth.max())
         for which, neck_ratio in enumerate(neck_ratios):
-            pieces, _ = ndi.label(disc_opening(part, max(int(round(neck_ratio * radius)), 1)))
-            areas = np.bincount(pieces.ravel())[1:]
+            pieces = _opened(depth, max(int(round(neck_ratio * radius)), 1))
+            areas = np.bincount(ndi.label(pieces)[0].ravel())[1:]
             lobes[which] += max(int((areas >= min_lobe_fraction * total).sum()), 1)
     return lobes
+
+
+def _opened(depth: np.ndarray, size: float) -> np.ndarray:
+    """The opening by a disc of radius ``size`` of the mask whose distance transform is ``depth``.
+
+    The erosion is the pixels deeper than ``size``, the dilation back the pixels within ``size``
+    of them (two distance transforms: far cheaper than a morphological opening with a large disc).
+    SciPy's exact transforms, not OpenCV's ``DIST_MASK_PRECISE``, whose last bits vary from call to
+    call (see :func:`wekawbc.cells.segmentation._distance`) and would flip the comparisons at ties.
+    """
+    inner = depth > size
+    if not inner.any():
+        return inner
+    return ndi.distance_transform_edt(~inner) <= size
 
 
 @dataclass(frozen=True)
@@ -200,7 +217,20 @@ SPLIT_CORES: tuple[float, ...] = (0.1, 0.2)
 SHAPE_INPUTS: tuple[str, ...] = (
     "split_neck", *(f"core_{round(100 * q)}_split_neck" for q in SPLIT_CORES), "core_50_lobes", "parts",
     "solidity", "convexity", "endpoints", "branches", "skeleton_length", "neck_width", "inscribed_radius",
-    "nucleus_fraction")
+    "nucleus_fraction",
+    *(f"{name}_{measure}" for name in ("mask", *(f"core_{round(100 * q)}" for q in SPLIT_CORES))
+      for measure in ("saddle", "saddle_over_lobe", "lobes_at_third")),
+    "defect_1", "defect_2", "deep_defects", "pinch", "fringe")
+#: Levels (fractions of the largest inscribed radius) at which :func:`_saddles` cuts the distance map.
+SADDLE_LEVELS: tuple[float, ...] = tuple(round(0.05 * k, 2) for k in range(1, 20))
+#: A lobe's own inscribed radius is at least this fraction of the nucleus's largest (smaller bulges
+#: are the outline's bumps, not lobes).
+LOBE_PEAK = 0.4
+#: The hematologist's rule: lobes joined by a filament thinner than about a third of the widest
+#: lobe are separate (the level of ``lobes_at_third``, on the :data:`SADDLE_LEVELS` grid).
+THIRD_LEVEL = 0.35
+#: Convexity defects at least this deep (fraction of the largest inscribed radius) count as deep.
+DEEP_DEFECT = 0.25
 
 
 def _outline(mask: np.ndarray) -> tuple[float, float]:
@@ -247,8 +277,10 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     nucleus), the lobes of the core at the median, the number of separate parts, solidity and
     convexity, the skeleton's end and branch points and its length over the square root of the
     area, the neck width (10th percentile of the inscribed radius along the skeleton over its
-    maximum), the largest inscribed radius over the square root of the area, and the nucleus's share
-    of the cell (NaN without ``cell_mask``).
+    maximum), the largest inscribed radius over the square root of the area, the nucleus's share
+    of the cell (NaN without ``cell_mask``); then the saddles (:func:`_saddles`) of the nucleus and
+    of its chromatin cores, the outline's indentations (:func:`_defects`) and the *fringe* (the share
+    of the nucleus an opening by a disc of radius 2 px removes: granules or cytoplasm taken in).
     """
     nucleus = np.asarray(nucleus_mask, bool)
     area = int(nucleus.sum())
@@ -265,7 +297,8 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     if not small.any():
         return np.full(len(SHAPE_INPUTS), np.nan)
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[window]), size, interpolation=cv2.INTER_AREA)
-    cores = [_split_neck(_chromatin_core(small_rgb, small, quantile)) for quantile in SPLIT_CORES]
+    core_masks = [_chromatin_core(small_rgb, small, quantile) for quantile in SPLIT_CORES]
+    cores = [_split_neck(core) for core in core_masks]
     solidity, convexity = _outline(small)
     skeleton = skeletonize(small)
     neighbours = ndi.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
@@ -274,11 +307,79 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     along = distance[skeleton]
     root = float(np.sqrt(small.sum()))
     fraction = area / float(cell_mask.sum()) if cell_mask is not None and cell_mask.any() else float("nan")
+    saddles = [value for mask in (small, *core_masks) for value in _saddles(mask)]
+    opened = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_OPEN,
+                              cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     return np.array([
         _split_neck(small), *cores, _lobe_counts(_chromatin_core(small_rgb, small), (CORE_NECK_RATIO,))[0],
         ndi.label(small)[1], solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
         int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
-        float(np.percentile(along, 10)) / radius if along.size else float("nan"), radius / root, fraction], float)
+        float(np.percentile(along, 10)) / radius if along.size else float("nan"), radius / root, fraction,
+        *saddles, *_defects(small, radius), 1.0 - opened.sum() / float(small.sum())], float)
+
+
+def _saddles(mask: np.ndarray) -> tuple[float, float, int]:
+    """Where the inscribed-radius landscape of ``mask`` splits into lobes (the hematologist's filament rule).
+
+    The pixels deeper than a level (a fraction of the largest inscribed radius ``R``, rising through
+    :data:`SADDLE_LEVELS`) fall into separate regions once the level passes the width of the
+    narrowest bridge between two lobes; a region is a lobe when its own depth is at least
+    :data:`LOBE_PEAK` ``R`` (and half a pixel above the level). Returns the first level with two
+    lobes (1 when none: the bridge's half-width over ``R``), that level over the smaller lobe's own
+    depth (the bridge against that lobe, 1 when none), and the number of extra lobes at
+    :data:`THIRD_LEVEL` (the lobes a filament thinner than a third of the widest lobe separates).
+    """
+    if mask.sum() < 10:
+        return 1.0, 1.0, 0
+    depth = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)
+    radius = float(depth.max())
+    saddle, over_lobe, third = 1.0, 1.0, 0
+    for level in SADDLE_LEVELS:
+        if saddle < 1.0 and level > THIRD_LEVEL:
+            break
+        count, labels = cv2.connectedComponents((depth > level * radius).astype(np.uint8), connectivity=4)
+        if count < 3:
+            continue
+        peaks = np.zeros(count, np.float32)
+        inside = labels > 0
+        np.maximum.at(peaks, labels[inside].astype(np.intp), depth[inside])
+        lobes = np.sort(peaks[(peaks >= LOBE_PEAK * radius) & (peaks - level * radius >= 0.5)])[::-1]
+        if len(lobes) < 2:
+            continue
+        if saddle == 1.0:
+            saddle, over_lobe = level, level * radius / float(lobes[1])
+        if level == THIRD_LEVEL:
+            third = len(lobes) - 1
+    return saddle, over_lobe, third
+
+
+def _defects(mask: np.ndarray, radius: float) -> tuple[float, float, int, float]:
+    """The outline's indentations: the two deepest convexity defects over ``radius``, the number at least
+    :data:`DEEP_DEFECT` deep, and the *pinch* (the shortest chord, inside the nucleus, between two deep
+    defects, over ``2 * radius``; 3 when fewer than two): lobes pinched from both sides.
+    """
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+    contour = max(contours, key=cv2.contourArea)
+    depths, points = np.zeros(0), []
+    if len(contour) > 3:
+        try:
+            found = cv2.convexityDefects(contour, cv2.convexHull(contour, returnPoints=False))
+        except cv2.error:  # a self-touching outline
+            found = None
+        if found is not None:
+            found = found.reshape(-1, 4)
+            depths = np.sort(found[:, 3] / 256.0)[::-1]
+            points = [contour[k, 0] for k in found[found[:, 3] / 256.0 >= DEEP_DEFECT * radius, 2]]
+    pinch = 3.0
+    for first, a in enumerate(points):
+        for b in points[first + 1:]:
+            steps = int(np.hypot(*(a - b))) + 1
+            xs = np.linspace(a[0], b[0], steps).round().astype(int)
+            ys = np.linspace(a[1], b[1], steps).round().astype(int)
+            if mask[ys, xs].mean() > 0.8:
+                pinch = min(pinch, float(np.hypot(*(a - b))) / (2 * radius))
+    padded = np.concatenate([depths, [0.0, 0.0]]) / radius
+    return float(padded[0]), float(padded[1]), len(points), pinch
 
 #: Neck ratios of the whole-mask lobe counts given to the lobe model (full resolution).
 MASK_NECKS: tuple[float, ...] = CONFIDENCE_NECKS
