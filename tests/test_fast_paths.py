@@ -18,7 +18,7 @@ from skimage.morphology import convex_hull_image
 
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import RedCellParams, _stain_channels, convex_area, find_red_cells
-from wekawbc.cells.segmentation import _distance, disc_opening, fill_holes, segment_cell, three_class_thresholds
+from wekawbc.cells.segmentation import _distance, fill_holes, segment_cell, three_class_thresholds
 from wekawbc.cells.stain import channel_medians
 
 LABS = (("pbc", 12), ("jtsc", 6), ("bccd", 4))
@@ -147,18 +147,6 @@ def test_density_features_are_the_straightforward_numbers(images):
             assert fast[(compartment, "Std", None)] == spread
             lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
             assert [fast[(compartment, "Balanced", channel)] for channel in "Lab"] == lab.tolist()
-
-
-def test_disc_opening_is_opencvs_opening_by_an_elliptic_disc(images):
-    rng = np.random.default_rng(3)
-    masks = [np.pad(segment_cell(rgb).nucleus_mask.astype(np.uint8), 2) for rgb, _ in images]
-    masks += [_foreground(rgb).astype(np.uint8) for rgb, _ in images[::4]]
-    masks += [(cv2.GaussianBlur(rng.random((int(rng.integers(3, 90)), int(rng.integers(3, 90)))).astype(np.float32),
-                                (0, 0), float(rng.uniform(0.7, 6))) > 0.5).astype(np.uint8) for _ in range(30)]
-    for mask in masks:
-        for radius in (1, 3, 7, 8, 9, 12, 17, 25, 33, 60):
-            disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-            assert np.array_equal(disc_opening(mask, radius), cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc))
 
 
 def test_distance_is_scipys_exact_transform(images):

@@ -47,6 +47,7 @@ from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
+from wekawbc.cells.segmentation import _distance
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -91,7 +92,7 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
         part = np.pad((labels[found] == index).astype(np.uint8), 2)
         if part.sum() < min_lobe_fraction * total:
             continue
-        depth = ndi.distance_transform_edt(part)
+        depth = _distance(part)
         radius = float(depth.max())
         for which, neck_ratio in enumerate(neck_ratios):
             pieces = _opened(depth, max(int(round(neck_ratio * radius)), 1))
@@ -105,13 +106,14 @@ def _opened(depth: np.ndarray, size: float) -> np.ndarray:
 
     The erosion is the pixels deeper than ``size``, the dilation back the pixels within ``size``
     of them (two distance transforms: far cheaper than a morphological opening with a large disc).
-    SciPy's exact transforms, not OpenCV's ``DIST_MASK_PRECISE``, whose last bits vary from call to
-    call (see :func:`wekawbc.cells.segmentation._distance`) and would flip the comparisons at ties.
+    The distances are SciPy's exact numbers (:func:`wekawbc.cells.segmentation._distance`), not
+    OpenCV's raw ``DIST_MASK_PRECISE`` ones, whose last bits vary from call to call and would flip
+    the comparisons at ties.
     """
     inner = depth > size
     if not inner.any():
         return inner
-    return ndi.distance_transform_edt(~inner) <= size
+    return _distance(~inner) <= size
 
 
 @dataclass(frozen=True)

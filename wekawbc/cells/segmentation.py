@@ -38,7 +38,7 @@ from skimage.filters import threshold_multiotsu, threshold_otsu
 from skimage.segmentation import watershed
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
-           "fill_holes", "disc_opening", "three_class_thresholds"]
+           "fill_holes", "three_class_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -173,43 +173,6 @@ def _distance(mask: np.ndarray) -> np.ndarray:
 def _disk(radius: int) -> np.ndarray:
     radius = max(int(round(radius)), 1)
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-
-
-#: From this radius on, :func:`disc_opening` goes by rectangles (below it OpenCV's own call is faster).
-_RECTANGLES_FROM = 8
-
-
-def disc_opening(mask: np.ndarray, radius: int) -> np.ndarray:
-    """``cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc)`` for OpenCV's elliptic disc of ``2 radius + 1`` pixels.
-
-    The same pixels (uint8 in, uint8 out), faster for large discs: the disc is the union of the
-    centred rectangles of its rows (one per row length), an erosion by a union is the minimum of
-    the erosions by its parts and a dilation the maximum, and OpenCV erodes and dilates by a
-    rectangle in two cheap one-dimensional passes where a disc costs a pass per pixel of it. The
-    borders are OpenCV's defaults, as in ``morphologyEx``; the dilation is made only around the
-    eroded pixels (nothing else can be reached).
-    """
-    disc = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
-    if radius < _RECTANGLES_FROM:
-        return cv2.morphologyEx(mask, cv2.MORPH_OPEN, disc)
-    lengths = disc.sum(axis=1)
-    rectangles = [cv2.getStructuringElement(cv2.MORPH_RECT, (int(length), int((lengths >= length).sum())))
-                  for length in np.unique(lengths)]
-    eroded = cv2.erode(mask, rectangles[0])
-    for rectangle in rectangles[1:]:
-        cv2.min(eroded, cv2.erode(mask, rectangle), dst=eroded)
-    rows, cols = np.flatnonzero(eroded.any(axis=1)), np.flatnonzero(eroded.any(axis=0))
-    if rows.size == 0:
-        return eroded
-    window = (slice(max(rows[0] - radius, 0), rows[-1] + radius + 1),
-              slice(max(cols[0] - radius, 0), cols[-1] + radius + 1))
-    part = np.ascontiguousarray(eroded[window])
-    grown = cv2.dilate(part, rectangles[0])
-    for rectangle in rectangles[1:]:
-        cv2.max(grown, cv2.dilate(part, rectangle), dst=grown)
-    opened = np.zeros_like(eroded)
-    opened[window] = grown
-    return opened
 
 
 def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndarray:
