@@ -56,9 +56,10 @@ def lab_data(model, source: str, tables: dict, lab: str):
 
     crops = load_crops(source, task="five", **model.preprocessing.input_options(), allow_outside=True)
     taught, table_ids = teacher(tables, lab)
-    row = {path: i for i, path in enumerate(table_ids)}
-    keep = [i for i, path in enumerate(crops.ids) if path in row]
-    rows = [row[crops.ids[i]] for i in keep]
+    row = {str(Path(path).resolve()): i for i, path in enumerate(table_ids)}
+    resolved = [str(Path(path).resolve()) for path in crops.ids]
+    keep = [i for i, path in enumerate(resolved) if path in row]
+    rows = [row[resolved[i]] for i in keep]
     order = [list(taught.labels).index(name) for name in model.labels]
     distribution = np.asarray(taught.distribution)[rows][:, order]
     named = [taught.labels[c] for c in np.asarray(taught.actual)[rows]]
