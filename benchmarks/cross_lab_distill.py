@@ -13,6 +13,9 @@ and each is scored once on ``pbc → jtsc``, beside the teacher alone and the CN
 cells; then the two chosen settings again with fine-tuning seeds 2-5 on both labs (the spread, not a choice)::
 
     python -m benchmarks.cross_lab_distill MODEL.pt FEATURE_DIR BCCD_CROPS JTSC OUT.json
+
+The teacher's predictions are written beside OUT.json (OUT/teacher_LAB.csv, with image paths as ids): the
+``--pseudo-labels`` input of ``wekawbc cnn adapt``.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import json
 import shlex
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -48,7 +52,7 @@ def teacher(tables: dict, lab: str):
     runs = aligned_runs(tables["pbc"], tables[lab], columns, CORAL_SETTING["classifier"], [CORAL_SETTING["coral"]],
                         std_rounds)
     predictions, _ = runs[CORAL_SETTING["coral"]]
-    return adjust_priors(predictions).predictions, [str(p) for p in tables[lab]["image"]]
+    return adjust_priors(predictions).predictions, lab_ids(tables, lab)
 
 
 def lab_data(model, source: str, tables: dict, lab: str):
@@ -67,7 +71,11 @@ def lab_data(model, source: str, tables: dict, lab: str):
     if named != [model.labels[c] for c in crops.y[keep]]:  # the two files must be the same cells
         raise SystemExit(f"cross_lab_distill: error: {lab}: the crops' and the table's classes differ")
     return {"images": crops.images[keep], "y": crops.y[keep], "ids": [crops.ids[i] for i in keep],
-            "teacher": distribution, "n_crops": len(crops), "n_table": len(table_ids)}
+            "teacher": distribution, "teacher_predictions": taught, "n_crops": len(crops), "n_table": len(table_ids)}
+
+
+def lab_ids(tables: dict, lab: str) -> list[str]:
+    return [str(p) for p in tables[lab]["image"]]
 
 
 def scored(model, data: dict, distribution: np.ndarray, bootstrap: int) -> dict:
@@ -120,6 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     from wekawbc.cnn.evaluate import BALANCED_ROUNDS
     from wekawbc.cnn.model_file import load_model
     from wekawbc.cnn.training import adapt_batch_norm
+    from wekawbc.predictions import write_predictions_csv
     from wekawbc.provenance import library_versions
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -146,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     data, models = {}, {}
     for lab, source in ((TUNING, args.bccd), (REPORTED, args.jtsc)):
         data[lab] = lab_data(base, source, tables, lab)
+        write_predictions_csv(replace(data[lab].pop("teacher_predictions"), ids=tuple(lab_ids(tables, lab))),
+                              args.output.with_suffix("") / f"teacher_{lab}.csv")
         models[lab] = adapt_batch_norm(base, data[lab]["images"], balanced_rounds=BALANCED_ROUNDS, threads=1)
         document["labs"][lab] = {"source": source, "cells": len(data[lab]["y"]), "crops": data[lab]["n_crops"],
                                  "table_rows": data[lab]["n_table"]}

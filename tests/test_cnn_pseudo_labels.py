@@ -76,3 +76,37 @@ def test_bad_pseudo_labels_are_refused(model, crops):
     one_class[:, 0] = 1.0
     with pytest.raises(WekawbcError, match="fewer than two classes"):
         fine_tune_on_pseudo_labels(model, images, one_class, threshold=0.5)
+
+
+@pytest.mark.slow  # two interpreter starts importing torch
+def test_cli_adapt_with_pseudo_labels(model, crops, datasets, tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from wekawbc.cnn.model_file import save_model
+    from wekawbc.predictions import Predictions, read_predictions_csv, write_predictions_csv
+
+    _, jtsc = crops
+    model_path = save_model(model, tmp_path / "tiny.pt")
+    teacher = _teacher(jtsc.y, len(CLASSES))[:, ::-1]  # columns in another order than the model's
+    preds = write_predictions_csv(Predictions(tuple(CLASSES[::-1]), np.full(len(jtsc.y), -1), teacher,
+                                              ids=jtsc.ids), tmp_path / "teacher.csv")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "wekawbc", "cnn", "adapt", str(model_path), str(datasets / "jtsc"),
+                           "--pseudo-labels", str(preds), "--confidence", "0.9", "--pseudo-per-class", "3",
+                           "--epochs", "1", "--threads", "1", "--bootstrap", "0", "--quiet", "--out", str(out)],
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    document = json.loads((out / "adapt.json").read_text())
+    expected = confident_per_class(_teacher(jtsc.y, len(CLASSES)), 0.9, 3)
+    assert document["matched"] == len(jtsc.y) and sorted(document["train_ids"]) == sorted(jtsc.ids[i] for i in expected)
+    assert list(document["pseudo_class_counts"].values()) == np.bincount(jtsc.y[expected], minlength=5).tolist()
+    assert read_predictions_csv(out / "predictions.csv").n_instances == len(jtsc.y)
+    assert "evaluation" in document and (out / "model_pseudo.pt").is_file()
+    no_ids = tmp_path / "no_ids.csv"
+    write_predictions_csv(Predictions(tuple(CLASSES), np.full(3, -1), np.full((3, 5), 0.2)), no_ids)
+    bad = subprocess.run([sys.executable, "-m", "wekawbc", "cnn", "adapt", str(model_path), str(datasets / "jtsc"),
+                          "--pseudo-labels", str(no_ids), "--out", str(tmp_path / "bad")], capture_output=True, text=True)
+    assert bad.returncode != 0 and bad.stderr.strip().count("\n") == 0 and "no 'id' column" in bad.stderr
+    assert not (tmp_path / "bad").exists()

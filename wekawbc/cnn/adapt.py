@@ -20,12 +20,16 @@ from wekawbc.cnn.training import TrainedCnn, predict_proba, train_cnn
 from wekawbc.predictions import Predictions
 
 __all__ = ["AdaptPoint", "adapt_curve", "confident_per_class", "draw_per_class", "duplicate_groups",
-           "fine_tune_on_pseudo_labels"]
+           "fine_tune_on_pseudo_labels", "match_pseudo_labels"]
 
 #: Fine-tuning defaults: few images, so a lower rate, more passes, no early-stopping split.
 ADAPT_EPOCHS = 30
 ADAPT_LEARNING_RATE = 1e-3
 ADAPT_BATCH_SIZE = 16
+#: Pseudo-label defaults: the setting chosen on pbc -> bccd in docs/cross_lab.md (distill_round4.json).
+PSEUDO_THRESHOLD = 0.6
+PSEUDO_PER_CLASS = 40
+PSEUDO_EPOCHS = 10
 
 
 @dataclass
@@ -198,3 +202,31 @@ def fine_tune_on_pseudo_labels(model: TrainedCnn, images: np.ndarray, distributi
                        validation_fraction=0.0, seed=seed, threads=threads, balance="sampler")
     tuned = train_cnn(images[chosen], y, tuple(model.labels), settings, progress=progress, start_from=model)
     return tuned, chosen
+
+
+def match_pseudo_labels(teacher: Predictions, ids: Sequence[str], labels: Sequence[str],
+                        where: str = "pseudo-labels") -> tuple[np.ndarray, np.ndarray]:
+    """Rows of another classifier's predictions matched to images by path: positions into ``ids`` and probabilities.
+
+    ``teacher.ids`` and ``ids`` are compared as resolved paths; the columns are put in the order of
+    ``labels``. Images the teacher does not name are left out.
+
+    Raises
+    ------
+    WekawbcError
+        No ``id`` column, classes other than ``labels``, or no image in common.
+    """
+    from pathlib import Path
+
+    if teacher.ids is None:
+        raise WekawbcError(f"{where}: no 'id' column: its rows cannot be matched to the images")
+    if sorted(teacher.labels) != sorted(labels):
+        raise WekawbcError(f"{where}: classes {list(teacher.labels)} are not the model's {list(labels)}")
+    row = {str(Path(i).resolve()): k for k, i in enumerate(teacher.ids)}
+    found = [(position, row.get(str(Path(i).resolve()))) for position, i in enumerate(ids)]
+    found = [(position, k) for position, k in found if k is not None]
+    if not found:
+        raise WekawbcError(f"{where}: none of its ids is an image of the data set")
+    positions, rows = (np.asarray(v, dtype=np.int64) for v in zip(*found))
+    order = [list(teacher.labels).index(name) for name in labels]
+    return positions, np.asarray(teacher.distribution, dtype=np.float64)[rows][:, order]
