@@ -19,12 +19,17 @@ from wekawbc._io import WekawbcError
 from wekawbc.cnn.training import TrainedCnn, predict_proba, train_cnn
 from wekawbc.predictions import Predictions
 
-__all__ = ["AdaptPoint", "adapt_curve", "draw_per_class", "duplicate_groups"]
+__all__ = ["AdaptPoint", "adapt_curve", "confident_per_class", "draw_per_class", "duplicate_groups",
+           "fine_tune_on_pseudo_labels", "match_pseudo_labels"]
 
 #: Fine-tuning defaults: few images, so a lower rate, more passes, no early-stopping split.
 ADAPT_EPOCHS = 30
 ADAPT_LEARNING_RATE = 1e-3
 ADAPT_BATCH_SIZE = 16
+#: Pseudo-label defaults: the setting chosen on pbc -> bccd in docs/cross_lab.md (distill_round4.json).
+PSEUDO_THRESHOLD = 0.6
+PSEUDO_PER_CLASS = 40
+PSEUDO_EPOCHS = 10
 
 
 @dataclass
@@ -140,3 +145,88 @@ def adapt_curve(model: TrainedCnn, images: np.ndarray, y: np.ndarray, ids: Seque
         points.append(AdaptPoint(k, tuple(ids[i] for i in train), predictions, reason, tuned))
     return points, notes
 
+
+
+def confident_per_class(distribution: np.ndarray, threshold: float, per_class: int | None = None) -> np.ndarray:
+    """Positions whose most probable class has at least ``threshold``, the ``per_class`` most confident of each.
+
+    Parameters
+    ----------
+    distribution : ndarray, shape (n, n_classes)
+        Another classifier's class probabilities for the images (a teacher; no labels read).
+    threshold : float
+        Least top probability kept.
+    per_class : int, optional
+        At most this many images of each predicted class (the most confident; ties by position).
+
+    Returns
+    -------
+    ndarray of int
+        Sorted positions.
+    """
+    distribution = np.asarray(distribution, dtype=np.float64)
+    predicted, confidence = distribution.argmax(axis=1), distribution.max(axis=1)
+    kept = []
+    for c in np.unique(predicted):
+        members = np.flatnonzero((predicted == c) & (confidence >= threshold))
+        members = members[np.argsort(-confidence[members], kind="stable")]
+        kept.extend(members[:per_class].tolist())
+    return np.asarray(sorted(kept), dtype=np.int64)
+
+
+def fine_tune_on_pseudo_labels(model: TrainedCnn, images: np.ndarray, distribution: np.ndarray, *,
+                               threshold: float, per_class: int | None = None, epochs: int = ADAPT_EPOCHS,
+                               learning_rate: float = ADAPT_LEARNING_RATE, seed: int = 1,
+                               threads: int | None = None, progress: bool = False) -> tuple[TrainedCnn, np.ndarray]:
+    """Fine-tune ``model`` on unlabelled images with another classifier's confident predictions as classes.
+
+    Label-free adaptation to a new lab (co-training / distillation): the images of
+    :func:`confident_per_class` get the teacher's most probable class and ``model`` is fine-tuned
+    on them as :func:`adapt_curve` does, with a class-balanced sampler (each pseudo-class drawn
+    equally often). Column k of ``distribution`` is ``model.labels[k]``.
+
+    Returns
+    -------
+    (TrainedCnn, ndarray of int)
+        The fine-tuned model and the positions trained on.
+    """
+    distribution = np.asarray(distribution, dtype=np.float64)
+    if distribution.shape != (len(images), len(model.labels)):
+        raise WekawbcError(f"pseudo-labels: {distribution.shape[0]} row(s) of {distribution.shape[1:]} "
+                           f"probabilities for {len(images)} image(s) of {len(model.labels)} classes")
+    chosen = confident_per_class(distribution, threshold, per_class)
+    y = distribution.argmax(axis=1)[chosen]
+    if np.unique(y).size < 2:
+        raise WekawbcError(f"pseudo-labels: fewer than two classes reach confidence {threshold}")
+    settings = replace(model.settings, epochs=epochs, learning_rate=learning_rate, batch_size=ADAPT_BATCH_SIZE,
+                       validation_fraction=0.0, seed=seed, threads=threads, balance="sampler")
+    tuned = train_cnn(images[chosen], y, tuple(model.labels), settings, progress=progress, start_from=model)
+    return tuned, chosen
+
+
+def match_pseudo_labels(teacher: Predictions, ids: Sequence[str], labels: Sequence[str],
+                        where: str = "pseudo-labels") -> tuple[np.ndarray, np.ndarray]:
+    """Rows of another classifier's predictions matched to images by path: positions into ``ids`` and probabilities.
+
+    ``teacher.ids`` and ``ids`` are compared as resolved paths; the columns are put in the order of
+    ``labels``. Images the teacher does not name are left out.
+
+    Raises
+    ------
+    WekawbcError
+        No ``id`` column, classes other than ``labels``, or no image in common.
+    """
+    from pathlib import Path
+
+    if teacher.ids is None:
+        raise WekawbcError(f"{where}: no 'id' column: its rows cannot be matched to the images")
+    if sorted(teacher.labels) != sorted(labels):
+        raise WekawbcError(f"{where}: classes {list(teacher.labels)} are not the model's {list(labels)}")
+    row = {str(Path(i).resolve()): k for k, i in enumerate(teacher.ids)}
+    found = [(position, row.get(str(Path(i).resolve()))) for position, i in enumerate(ids)]
+    found = [(position, k) for position, k in found if k is not None]
+    if not found:
+        raise WekawbcError(f"{where}: none of its ids is an image of the data set")
+    positions, rows = (np.asarray(v, dtype=np.int64) for v in zip(*found))
+    order = [list(teacher.labels).index(name) for name in labels]
+    return positions, np.asarray(teacher.distribution, dtype=np.float64)[rows][:, order]

@@ -153,14 +153,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "(the same test set for every K; K = 0 is the model unchanged).")
     adapt.add_argument("model", metavar="MODEL", help="a model file written by 'wekawbc cnn train'")
     adapt.add_argument("dataset", metavar="NEW_DATA", help="the new lab's labelled data set folder")
-    adapt.add_argument("--per-class", type=_counts_list, default=(0, 5, 10, 20), metavar="K[,K...]",
+    adapt.add_argument("--per-class", type=_counts_list, metavar="K[,K...]",
                        help="labelled images per class to fine-tune on (default: 0,5,10,20)")
+    adapt.add_argument("--pseudo-labels", metavar="PREDS.csv",
+                       help="label-free instead: fine-tune on NEW_DATA's images with another classifier's confident "
+                            "predictions (a predictions CSV with an 'id' column of image paths) as classes; writes "
+                            "adapt.json, predictions.csv (scored where NEW_DATA has labels) and model_pseudo.pt")
+    adapt.add_argument("--confidence", type=float, metavar="P",
+                       help="with --pseudo-labels: least probability of a pseudo-label (default: 0.6)")
+    adapt.add_argument("--pseudo-per-class", type=int, metavar="N",
+                       help="with --pseudo-labels: at most N images per pseudo-class, the most confident (default: 40)")
+    _add_adapt_bn(adapt, "NEW_DATA's images, before fine-tuning on pseudo-labels")
     adapt.add_argument("--small-classes", choices=("error", "test"), default="error",
                        help="a class with K images or fewer: an error (default), or kept for testing only")
     adapt.add_argument("--out", required=True, metavar="DIR",
                        help="write adapt.json, predictions_k<K>.csv and the fine-tuned model_k<K>.pt here")
     adapt.add_argument("--seed", type=int, default=1, metavar="S", help="seed of the draw and fine-tuning (default: 1)")
-    adapt.add_argument("--epochs", type=int, metavar="N", help="fine-tuning epochs (default: 30)")
+    adapt.add_argument("--epochs", type=int, metavar="N",
+                       help="fine-tuning epochs (default: 30; 10 with --pseudo-labels)")
     adapt.add_argument("--bootstrap", type=int, default=1000, metavar="N",
                        help="bootstrap resamples for the intervals (default: 1000; 0 for none)")
     adapt.add_argument("--threads", type=int, metavar="T", help="torch CPU threads")
@@ -443,6 +453,11 @@ def _adapt(args: argparse.Namespace) -> int:
     crops = load_crops(args.dataset, task=task, **model.preprocessing.input_options(), progress=not args.quiet,
                        allow_outside=args.allow_outside, index=index_format(args))
     _report_skipped(crops.skipped)
+    if args.pseudo_labels:
+        return _adapt_pseudo(args, model, payload, crops)
+    if args.confidence is not None or args.pseudo_per_class is not None or args.adapt_bn:
+        raise WekawbcError("--confidence, --pseudo-per-class and --adapt-bn apply to --pseudo-labels only")
+    args.per_class = args.per_class or (0, 5, 10, 20)
     images, y, ids = _labelled(crops)
     points, notes = adapt_curve(model, images, y, ids, args.per_class, seed=args.seed,
                                 small_classes=args.small_classes, epochs=args.epochs or ADAPT_EPOCHS,
@@ -475,6 +490,66 @@ def _adapt(args: argparse.Namespace) -> int:
                 "command": command_line(), "versions": library_versions()}
     atomic_write_text(folder / "adapt.json", json.dumps(json_ready(document), indent=2, allow_nan=False) + "\n")
     print(f"written: {folder / 'adapt.json'}, predictions_k<K>.csv and model_k<K>.pt (K > 0)")
+    return 0
+
+
+def _adapt_pseudo(args: argparse.Namespace, model, payload: dict, crops) -> int:
+    """``cnn adapt --pseudo-labels``: fine-tune on another classifier's confident predictions (no label read)."""
+    import json
+
+    import numpy as np
+
+    from wekawbc._io import atomic_write_text
+    from wekawbc._json import json_ready
+    from wekawbc.cnn.adapt import (PSEUDO_EPOCHS, PSEUDO_PER_CLASS, PSEUDO_THRESHOLD, fine_tune_on_pseudo_labels,
+                                   match_pseudo_labels)
+    from wekawbc.cnn.model_file import save_model
+    from wekawbc.cnn.training import predict_proba
+    from wekawbc.evaluation import evaluate
+    from wekawbc.predictions import Predictions, read_predictions_csv, write_predictions_csv
+    from wekawbc.provenance import command_line, library_versions
+
+    if args.per_class is not None:
+        raise WekawbcError("--per-class and --pseudo-labels exclude each other (labelled or label-free)")
+    confidence = PSEUDO_THRESHOLD if args.confidence is None else args.confidence
+    cap = PSEUDO_PER_CLASS if args.pseudo_per_class is None else args.pseudo_per_class
+    if not 0.0 <= confidence <= 1.0 or cap < 1:
+        raise WekawbcError("--confidence takes a probability (0 to 1) and --pseudo-per-class a positive count")
+    teacher = read_predictions_csv(args.pseudo_labels)
+    positions, distribution = match_pseudo_labels(teacher, crops.ids, model.labels, str(args.pseudo_labels))
+    if args.adapt_bn:
+        model = _adapted(model, crops.images, args)
+    epochs = args.epochs or PSEUDO_EPOCHS
+    tuned, chosen = fine_tune_on_pseudo_labels(model, crops.images[positions], distribution, threshold=confidence,
+                                               per_class=cap, epochs=epochs, seed=args.seed, threads=args.threads,
+                                               progress=not args.quiet)
+    trained = [crops.ids[i] for i in positions[chosen]]
+    predictions = Predictions(model.labels, crops.y, predict_proba(tuned, crops.images, threads=args.threads),
+                              train_counts=np.asarray(tuned.train_counts, dtype=np.float64)[None, :], ids=crops.ids)
+    folder = Path(args.out)
+    write_predictions_csv(predictions, folder / "predictions.csv")
+    save_model(tuned, folder / "model_pseudo.pt", task=payload.get("task", "five"),
+               extra={"adapted_from": str(args.model), "adapt_dataset": str(args.dataset),
+                      "pseudo_labels": str(args.pseudo_labels), "confidence": confidence, "pseudo_per_class": cap,
+                      "adapt_bn": args.adapt_bn, "seed": args.seed, "train_ids": trained, "command": command_line(),
+                      "base_extra": payload.get("extra", {})})
+    document = {"model": str(args.model), "dataset": str(args.dataset), "pseudo_labels": str(args.pseudo_labels),
+                "confidence": confidence, "pseudo_per_class": cap, "adapt_bn": args.adapt_bn, "epochs": epochs,
+                "seed": args.seed, "images": len(crops), "matched": int(positions.size),
+                "pseudo_class_counts": dict(zip(model.labels, tuned.train_counts)), "train_ids": trained,
+                "skipped": crops.skipped, "unsegmented": crops.unsegmented, "command": command_line(),
+                "versions": library_versions()}
+    print(f"{len(trained)} of {positions.size} matched image(s) fine-tuned on (confidence >= {confidence}, at most "
+          f"{cap} per class); {len(crops)} predicted")
+    labelled = crops.y >= 0
+    if labelled.any():
+        result = evaluate(predictions.select(labelled))
+        intervals = result.bootstrap(args.bootstrap, seed=args.seed) if args.bootstrap > 0 else None
+        document.update(evaluation=result.to_dict(), bootstrap=intervals)
+        print(f"on the {int(labelled.sum())} labelled image(s): accuracy "
+              + ", macro-F1 ".join(_interval_cell(intervals, name, result) for name in ("accuracy", "macro_f1")))
+    atomic_write_text(folder / "adapt.json", json.dumps(json_ready(document), indent=2, allow_nan=False) + "\n")
+    print(f"written: {folder / 'adapt.json'}, predictions.csv and model_pseudo.pt")
     return 0
 
 
