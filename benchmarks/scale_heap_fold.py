@@ -3,7 +3,9 @@
 Usage: ``[WEKAWBC_MAX_HEAP=256m] python3 -m benchmarks.scale_heap_fold N FEATURES.csv``, where FEATURES.csv is
 a feature cache file of ``wekawbc run`` on synthetic crops (``<cache>/features-synthetic-*.csv``); its rows
 are repeated, each copy times 1 + N(0, 0.01) noise, up to N rows. Prints the time, the peak heap Java used
-(its heap pools' peak usage) and the process's peak resident memory (VmHWM).
+(its heap pools' peak usage), the process's peak resident memory (VmHWM), Java's collector and the
+process's resident memory after :func:`wekawbc.weka.jvm.release_heap` (``JAVA_TOOL_OPTIONS=-XX:+UseParallelGC``
+runs it under the collector wekawbc used before G1).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def main(n: int, features: str) -> str:
     import jpype
 
     from wekawbc.experiment.grid import weka_fold
-    from wekawbc.weka.jvm import start
+    from wekawbc.weka.jvm import release_heap, start
 
     frame = pd.read_csv(features)
     x0 = frame.iloc[:, 1:].to_numpy(np.float64)
@@ -44,8 +46,12 @@ def main(n: int, features: str) -> str:
     peak = sum(pool.getPeakUsage().getUsed() for pool in factory.getMemoryPoolMXBeans()
                if str(pool.getType()) == "Heap memory")
     rss = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) // 1024
+    collector = factory.getGarbageCollectorMXBeans()[0].getName()
+    release_heap()
+    after = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) // 1024
     return (f"{n} {os.environ.get('WEKAWBC_MAX_HEAP', 'default')} {outcome} {time.time() - started:.0f}s "
-            f"heap peak used {peak / 2**20:.0f} MB VmHWM {rss} MB")
+            f"heap peak used {peak / 2**20:.0f} MB VmHWM {rss} MB collector '{collector}' "
+            f"VmRSS after release_heap {after} MB")
 
 
 if __name__ == "__main__":
