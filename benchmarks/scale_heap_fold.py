@@ -4,7 +4,7 @@ Usage: ``[WEKAWBC_MAX_HEAP=256m] python3 -m benchmarks.scale_heap_fold N FEATURE
 a feature cache file of ``wekawbc run`` on synthetic crops (``<cache>/features-synthetic-*.csv``); its rows
 are repeated, each copy times 1 + N(0, 0.01) noise, up to N rows. Prints the time, the peak heap Java used
 (its heap pools' peak usage), the process's peak resident memory (VmHWM), Java's collector and the
-process's resident memory after :func:`wekawbc.weka.jvm.release_heap` (``JAVA_TOOL_OPTIONS=-XX:+UseParallelGC``
+process's resident memory 3 s after :func:`wekawbc.weka.jvm.release_heap` (``JAVA_TOOL_OPTIONS=-XX:+UseParallelGC``
 runs it under the collector wekawbc used before G1).
 """
 
@@ -17,6 +17,8 @@ import time
 import numpy as np
 import pandas as pd
 
+_UNCOMMIT_S = 3.0
+"""Seconds waited after release_heap before reading the resident memory: G1 gives the heap back in a thread of its own."""
 LABELS = ("basophil", "eosinophil", "lymphocyte", "monocyte", "neutrophil")
 
 
@@ -48,6 +50,7 @@ def main(n: int, features: str) -> str:
     rss = int(open("/proc/self/status").read().split("VmHWM:")[1].split()[0]) // 1024
     collector = factory.getGarbageCollectorMXBeans()[0].getName()
     release_heap()
+    time.sleep(_UNCOMMIT_S)
     after = int(open("/proc/self/status").read().split("VmRSS:")[1].split()[0]) // 1024
     return (f"{n} {os.environ.get('WEKAWBC_MAX_HEAP', 'default')} {outcome} {time.time() - started:.0f}s "
             f"heap peak used {peak / 2**20:.0f} MB VmHWM {rss} MB collector '{collector}' "
