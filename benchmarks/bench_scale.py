@@ -10,7 +10,9 @@ RandomForest (defaults) on 10 folds, the CNN on the same 10 folds (``WEKAWBC_SCA
 run folder and the HTML report.
 
 Reported: wall and CPU time and peak resident memory of that process (the JVM and torch run inside
-it), and per phase the peak of the resident memory sampled every 0.2 s with the phase's wall and CPU time
+it): the larger of ``/usr/bin/time``'s peak (the largest single process's) and the peak of the resident
+memory of the whole process tree (the run and any process it starts, summed), sampled every 0.2 s; and
+per phase that sampled peak of the tree with the phase's wall and CPU time
 (the CPU used after the last sample, under a second, is not counted):
 ``features`` (until the ARFF appears), ``grid`` (ARFF/Parquet, Weka and the CNN on every fold, until
 the summary appears), ``report`` (the run folders and the HTML report). ``WEKAWBC_SCALE_HEAP``
@@ -34,6 +36,8 @@ from pathlib import Path
 _ROOT = Path(__file__).resolve().parent.parent
 _PHASES = ("features", "grid", "report")
 _CNN_DEFAULT = "epochs = 1, image_size = 32, batch_size = 64, threads = 1"
+_TRACE_S = 10.0
+"""Seconds between the rows of the memory trace: elapsed s, tree RSS (MB), phase, units finished."""
 
 
 def _config(data: Path, out: Path, cnn: str) -> str:
@@ -66,6 +70,25 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+def _tree(pid: int) -> list[int]:
+    """``pid`` and every process below it (children of each of its threads, recursively), from /proc."""
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        for children in Path(f"/proc/{current}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in children.read_text().split()]
+            except OSError:
+                pass
+    return found
+
+
+def _tree_rss_kb(pid: int) -> int:
+    """The resident memory of ``pid`` and all its descendants, summed (a stage moved into a child counts)."""
+    return sum(_rss_kb(member) for member in _tree(pid))
+
+
 def _cpu_s(pid: int) -> float:
     """User and system CPU seconds of the process ``pid`` so far (threads included), from /proc."""
     try:
@@ -83,12 +106,14 @@ def _phase(root: Path) -> str:
     return "report"
 
 
-def _watch(command: list[str], env: dict, root: Path) -> tuple[subprocess.CompletedProcess, dict]:
-    """Run ``command`` (``/usr/bin/time`` around the run); the run's resident memory peak and wall time per phase."""
+def _watch(command: list[str], env: dict, root: Path) -> tuple[subprocess.CompletedProcess, dict, list]:
+    """Run ``command`` (``/usr/bin/time`` around the run); the run's resident memory peak and wall time per phase,
+    and a trace of the memory (:data:`_TRACE_S`)."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     phases = {name: {"wall_s": 0.0, "cpu_s": 0.0, "peak_rss_mb": 0.0} for name in _PHASES}
     child = None
-    last, last_cpu = time.perf_counter(), 0.0
+    started = last = time.perf_counter()
+    last_cpu, trace, traced, stages = 0.0, [], -_TRACE_S, {}
     while process.poll() is None:
         time.sleep(0.2)
         if child is None:  # the Python process /usr/bin/time started
@@ -99,7 +124,14 @@ def _watch(command: list[str], env: dict, root: Path) -> tuple[subprocess.Comple
         phase["wall_s"] += now - last
         last = now
         if child is not None:
-            phase["peak_rss_mb"] = max(phase["peak_rss_mb"], _rss_kb(child) / 1024)
+            rss = _tree_rss_kb(child) / 1024
+            phase["peak_rss_mb"] = max(phase["peak_rss_mb"], rss)
+            units = sum(1 for _ in (root / "reports").rglob("unit.json"))
+            stage = f"{_phase(root)}, {units} units done"
+            stages[stage] = round(max(stages.get(stage, 0.0), rss), 1)
+            if now - started - traced >= _TRACE_S:
+                traced = now - started
+                trace.append([round(traced), round(rss), _phase(root), units])
             cpu = _cpu_s(child) or last_cpu  # 0 once the process is gone
             phase["cpu_s"] += cpu - last_cpu
             last_cpu = cpu
@@ -107,7 +139,9 @@ def _watch(command: list[str], env: dict, root: Path) -> tuple[subprocess.Comple
     for phase in phases.values():
         for key in phase:
             phase[key] = round(phase[key], 1)
-    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), phases
+    # The peak of each stage: the phase and the units (schemes) finished, in the configuration's order.
+    phases["stages"] = stages
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr), phases, trace
 
 
 def _one(cells: int, root: Path, cnn: str, heap: str | None) -> dict:
@@ -128,23 +162,27 @@ def _one(cells: int, root: Path, cnn: str, heap: str | None) -> dict:
     if heap:
         env["WEKAWBC_MAX_HEAP"] = heap
     load = os.getloadavg()[0]
-    done, phases = _watch(["/usr/bin/time", "-f", "TIME %e %M %U %S", sys.executable, "-m", "wekawbc", "run",
+    done, phases, trace = _watch(["/usr/bin/time", "-f", "TIME %e %M %U %S", sys.executable, "-m", "wekawbc", "run",
                            str(root / "run.toml"), "--no-progress"], env, root)
     if done.returncode != 0:
         raise RuntimeError(done.stderr[-3000:])
     wall, peak_kb, user, system = done.stderr.strip().splitlines()[-1].split()[1:]
+    # /usr/bin/time's peak is the largest single process's; the sampled one sums the process tree: the larger.
+    sampled = max(phases[name]["peak_rss_mb"] for name in _PHASES)
     arff = next((root / "arff").glob("*.arff"))
     summary = json.loads(next((root / "reports").glob("*/*/experiment.json")).read_text())
     rows = summary.get("summary") or []
     return {"cells": sum(1 for _ in (data / "images").rglob("*.png")), "generate_s": generated,
             "run_wall_s": float(wall), "run_cpu_s": round(float(user) + float(system), 1),
-            "peak_rss_mb": round(int(peak_kb) / 1024, 1), "phases": phases,
+            "peak_rss_mb": round(max(int(peak_kb) / 1024, sampled), 1),
+            "peak_rss_mb_time": round(int(peak_kb) / 1024, 1), "peak_rss_mb_sampled_tree": sampled, "phases": phases,
             "max_heap": heap or "wekawbc default", "cnn": cnn,
             "arff_mb": round(arff.stat().st_size / 1024**2, 2),
             "parquet": any((root / "arff").glob("*.parquet")), "load_average_at_start": round(load, 1),
             "load_average_at_end": round(os.getloadavg()[0], 1),
             "scheme_seconds": {unit["scheme"]: unit["seconds"] for unit in
                                (json.loads(path.read_text()) for path in (root / "reports").rglob("unit.json"))},
+            "trace": trace,
             "pct_correct": {row.get("scheme", str(i)): row.get("pct_correct_mean", row.get("pct_correct"))
                             for i, row in enumerate(rows)}}
 

@@ -212,8 +212,12 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
         torch.manual_seed(settings.seed)
         generator = torch.Generator().manual_seed(settings.seed)
         fit_idx, val_idx = inner_validation_split(y, settings.validation_fraction, settings.seed)
+        # The crops as two tensors, training and validation; the whole tensor goes, so at most one
+        # copy of the crops (besides the caller's) is held while training.
+        fit_images, val_images = tensor[fit_idx], tensor[val_idx]
+        del tensor
         if start_from is None:
-            mean, std = _channel_stats(tensor[fit_idx])
+            mean, std = _channel_stats(fit_images)
             preprocessing = Preprocessing(settings.image_size, settings.crop_fraction, mean, std, settings.framing,
                                           settings.cell_context, settings.stain)
             network = CellNet(len(labels), settings.channels, settings.dropout, settings.norm)
@@ -225,8 +229,7 @@ def train_cnn(images: np.ndarray, y: np.ndarray, labels: Sequence[str], settings
         optimiser = torch.optim.AdamW(network.parameters(), lr=settings.learning_rate,
                                       weight_decay=settings.weight_decay)
         weights = _class_weights(y[fit_idx], len(labels)) if settings.balance == "weights" else None
-        fit_images, fit_y = tensor[fit_idx], y[fit_idx]
-        val_images, val_y = tensor[val_idx], torch.from_numpy(y[val_idx])
+        fit_y, val_y = y[fit_idx], torch.from_numpy(y[val_idx])
         fit_ids = [ids[i] for i in fit_idx]
 
         result = TrainedCnn(network, labels, preprocessing, settings,

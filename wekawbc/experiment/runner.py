@@ -207,11 +207,18 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
     if len(cnn_specs) > 1:
         raise WekawbcError("several CNN classifiers with different image settings in one run are not supported; "
                            "give them the same image_size, crop_fraction, framing, cell_context and stain")
-    if cnn_specs:
-        from wekawbc.cnn.training import TrainSettings
 
-        settings = TrainSettings.from_dict(json.loads(next(iter(cnn_specs))))
-        inputs["crops"] = executor.scatter(load_cnn_crops(features.ids, settings.input_options()))
+    def unit_inputs(unit: _Unit) -> dict[str, Any]:
+        # The CNN's crops are read when its first unit starts, not beside the Weka units before it; the
+        # heap Java grew for those is given back first (a JVM cannot be stopped, its heap can shrink).
+        if unit.classifier.kind == "cnn" and "crops" not in inputs:
+            from wekawbc.cnn.training import TrainSettings
+            from wekawbc.weka.jvm import release_heap
+
+            release_heap()
+            settings = TrainSettings.from_dict(json.loads(next(iter(cnn_specs))))
+            inputs["crops"] = executor.scatter(load_cnn_crops(features.ids, settings.input_options()))
+        return inputs
     plans = {u.repetition: (group_plans(groups, u.seed, u.repetition) if groups is not None
                             else plan_folds(codes, u.seed, evaluation.folds, evaluation.split, u.repetition))
              for u in pending}
@@ -220,7 +227,7 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
     in_flight: deque = deque()
     with progress_bar(total=len(pending), desc=f"{dataset}/{task}", unit="run", enabled=progress) as bar:
         for position, unit in enumerate(pending):
-            in_flight.append((unit, _submit_unit(unit, plans[unit.repetition], inputs, labels, executor),
+            in_flight.append((unit, _submit_unit(unit, plans[unit.repetition], unit_inputs(unit), labels, executor),
                               time.perf_counter()))
             while in_flight and (len(in_flight) >= executor.window or position == len(pending) - 1):
                 done, handles, started = in_flight.popleft()

@@ -30,7 +30,7 @@ from wekawbc._cores import usable_cores
 from wekawbc._io import WekawbcError
 
 __all__ = ["JavaRuntime", "find_java", "java_error", "java_message", "start", "is_started", "runtime", "weka_home",
-           "read_timeout", "with_watchdog"]
+           "read_timeout", "with_watchdog", "release_heap"]
 
 _log = logging.getLogger(__name__)
 
@@ -232,6 +232,35 @@ def _check_heap(heap: str, option: str) -> None:
         raise WekawbcError(f"{option} {heap} is more than this machine's memory ({memory / 1024**3:.1f} GiB)")
 
 
+def _collector(bounded: bool) -> str:
+    """Java's garbage collector: G1 without a maximum heap, the parallel collector under one (``bounded``).
+
+    G1 (Java's own choice on a machine of two or more cores; named, since with one usable core Java
+    would pick its serial collector) keeps the heap near what Weka holds and gives unused heap back to
+    the system (:func:`release_heap`), where the parallel collector grows the heap towards Java's
+    default maximum (a quarter of the machine's memory) to collect rarely, and keeps it
+    (docs/scale.md, "Java's heap").
+    Under a maximum the user chose, the parallel collector's overhead limit ends a heap too small
+    for the data with an OutOfMemoryError within seconds (one wekawbc line), where G1 can spend
+    minutes collecting first. Results do not depend on the collector.
+    """
+    return "-XX:+UseParallelGC" if bounded else "-XX:+UseG1GC"
+
+
+def release_heap() -> None:
+    """Give the Java heap Weka no longer uses back to the system, when a JVM runs in this process.
+
+    A full collection (``System.gc()``); under G1, :func:`start`'s collector without a maximum heap,
+    it shrinks the heap to what is still held, so what comes next in the process (the CNN) does
+    not sit beside a heap grown for the Weka grid. Nothing happens before :func:`start`.
+    """
+    if _runtime is None:
+        return
+    from jpype import JClass
+
+    JClass("java.lang.System").gc()
+
+
 def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
     """Start the JVM with Weka on its class path, once per process; later calls return at once.
 
@@ -272,11 +301,9 @@ def start(max_heap: str | None = None, packages: bool = False) -> JavaRuntime:
                 f"-XX:ActiveProcessorCount={usable_cores()}"]
         if heap:
             args.append(f"-Xmx{heap}")
-        if "GC" not in os.environ.get("JAVA_TOOL_OPTIONS", ""):
-            # The parallel collector's overhead limit ends a heap too small for the data with an
-            # OutOfMemoryError within seconds (one wekawbc line), where the default collector can
-            # spend minutes collecting first; results do not depend on the collector.
-            args.append("-XX:+UseParallelGC")
+        tool_options = os.environ.get("JAVA_TOOL_OPTIONS", "")
+        if "GC" not in tool_options:
+            args.append(_collector(bool(heap) or "-Xmx" in tool_options))
         if not packages:
             args.append("-Dweka.packageManager.loadPackages=false")
         try:
