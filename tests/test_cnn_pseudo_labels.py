@@ -12,27 +12,10 @@ from wekawbc._io import WekawbcError
 
 torch = pytest.importorskip("torch")
 
+from test_cnn_adabn import crops, model  # noqa: E402, F401  (the fixtures: tiny pbc model, pbc and jtsc crops)
+
 from wekawbc.cells.dataset import CLASSES  # noqa: E402
 from wekawbc.cnn.adapt import confident_per_class, fine_tune_on_pseudo_labels  # noqa: E402
-from wekawbc.cnn.images import load_crops  # noqa: E402
-from wekawbc.cnn.settings import TrainSettings  # noqa: E402
-from wekawbc.cnn.training import train_cnn  # noqa: E402
-
-TINY = TrainSettings(epochs=1, image_size=24, channels=(8, 16), batch_size=16, threads=1, seed=3, framing="cell")
-
-
-@pytest.fixture(scope="module")
-def crops(datasets):
-    pbc = load_crops(datasets / "pbc", **TINY.input_options(), class_counts=dict.fromkeys(CLASSES, 6),
-                     subsample_seed=2)
-    jtsc = load_crops(datasets / "jtsc", **TINY.input_options())
-    return pbc, jtsc
-
-
-@pytest.fixture(scope="module")
-def model(crops):
-    pbc, _ = crops
-    return train_cnn(pbc.images, pbc.y, pbc.labels, TINY, ids=pbc.ids)
 
 
 def _teacher(y: np.ndarray, n_classes: int) -> np.ndarray:
@@ -50,7 +33,7 @@ def test_confident_per_class_keeps_the_most_confident_of_each_predicted_class():
     assert confident_per_class(distribution, 0.99).tolist() == []
 
 
-def test_fine_tunes_on_the_confident_pseudo_labels_only(model, crops):
+def test_fine_tunes_on_the_confident_pseudo_labels_only(model, crops):  # noqa: F811
     _, jtsc = crops
     images, y = jtsc.images[:60], jtsc.y[:60]
     teacher = _teacher(y, len(CLASSES))
@@ -67,7 +50,7 @@ def test_fine_tunes_on_the_confident_pseudo_labels_only(model, crops):
     assert any(not torch.equal(before[k], v) for k, v in tuned.network.state_dict().items())
 
 
-def test_bad_pseudo_labels_are_refused(model, crops):
+def test_bad_pseudo_labels_are_refused(model, crops):  # noqa: F811
     _, jtsc = crops
     images = jtsc.images[:10]
     with pytest.raises(WekawbcError, match="probabilities for 10 image"):
@@ -79,7 +62,7 @@ def test_bad_pseudo_labels_are_refused(model, crops):
 
 
 @pytest.mark.slow  # two interpreter starts importing torch
-def test_cli_adapt_with_pseudo_labels(model, crops, datasets, tmp_path):
+def test_cli_adapt_with_pseudo_labels(model, crops, datasets, tmp_path):  # noqa: F811
     import json
     import subprocess
     import sys

@@ -148,10 +148,23 @@ def test_standardised_cross_lab_equals_weka_on_each_lab_standardised_alone(jvm, 
     assert np.allclose(column[:4, 0], [-1, -1 / 3, 1 / 3, 1]) and np.isnan(column[4, 0])
 
 
+def _lab_tables(labs, config) -> tuple[tuple, tuple]:
+    """Labs ``a`` and ``b`` as the run extracts them: each its feature table, class codes and class names."""
+    from wekawbc.experiment.data import extract_table, select_cells
+
+    tables = []
+    for name in ("a", "b"):
+        selection = select_cells(name, labs[name], None, 1)
+        table = extract_table(selection, {}, config.output.cache_dir, SerialExecutor(), progress=False)
+        by_id = {str(r.image): r.label for r in selection.records}
+        labels = list(selection.labels("five"))
+        tables.append((table, np.array([labels.index(by_id[i]) for i in table.ids]), labels))
+    return tables[0], tables[1]
+
+
 @pytest.mark.slow  # a whole run plus the oracle's 9 Weka fits: 30-60 s on the shared machine
 def test_prior_balanced_cross_lab_equals_weka_on_the_prior_balanced_tables(jvm, labs, tmp_path):
     from wekawbc.experiment.crosslab import prior_balanced_standardise
-    from wekawbc.experiment.data import extract_table, select_cells
     from wekawbc.experiment.runner import PRIOR_BALANCED_ROUNDS
     from wekawbc.weka import run_classifier
 
@@ -161,14 +174,7 @@ def test_prior_balanced_cross_lab_equals_weka_on_the_prior_balanced_tables(jvm, 
     outcome = run_experiment(config, SerialExecutor(), progress=False)
     document = json.loads((outcome.run_dir / "cross_lab.json").read_text())
     assert document["standardise"] == "prior-balanced"
-    tables = {}
-    for name in ("a", "b"):
-        selection = select_cells(name, labs[name], None, 1)
-        table = extract_table(selection, {}, config.output.cache_dir, SerialExecutor(), progress=False)
-        by_id = {str(r.image): r.label for r in selection.records}
-        labels = list(selection.labels("five"))
-        tables[name] = (table, np.array([labels.index(by_id[i]) for i in table.ids]), labels)
-    (train, y_train, labels), (test, y_test, _) = tables["a"], tables["b"]
+    (train, y_train, labels), (test, y_test, _) = _lab_tables(labs, config)
 
     def frame(values, codes):
         result = pd.DataFrame(values, columns=list(train.names))
@@ -192,7 +198,6 @@ def test_prior_balanced_cross_lab_equals_weka_on_the_prior_balanced_tables(jvm, 
 @pytest.mark.slow  # a whole run plus the oracle's 2 Weka fits: 30-60 s on the shared machine
 def test_coral_cross_lab_equals_weka_on_the_aligned_tables(jvm, labs, tmp_path):
     from wekawbc.experiment.crosslab import class_balance_weights, coral_align, robust_standardise
-    from wekawbc.experiment.data import extract_table, select_cells
     from wekawbc.experiment.runner import CORAL_RIDGE
     from wekawbc.weka import run_classifier
 
@@ -203,15 +208,8 @@ def test_coral_cross_lab_equals_weka_on_the_aligned_tables(jvm, labs, tmp_path):
     document = json.loads((outcome.run_dir / "cross_lab.json").read_text())
     assert document["coral"] == "class-balanced" and document["coral_ridge"] == CORAL_RIDGE
     assert "CORAL" in (outcome.run_dir / "cross_lab.md").read_text()
-    tables = {}
-    for name in ("a", "b"):
-        selection = select_cells(name, labs[name], None, 1)
-        table = extract_table(selection, {}, config.output.cache_dir, SerialExecutor(), progress=False)
-        by_id = {str(r.image): r.label for r in selection.records}
-        labels = list(selection.labels("five"))
-        tables[name] = (robust_standardise(table.values), np.array([labels.index(by_id[i]) for i in table.ids]),
-                        list(table.names), labels)
-    (X_train, y_train, names, labels), (X_test, y_test, _, _) = tables["a"], tables["b"]
+    (train, y_train, labels), (test, y_test, _) = _lab_tables(labs, config)
+    X_train, X_test, names = robust_standardise(train.values), robust_standardise(test.values), list(train.names)
 
     def frame(values, codes):
         result = pd.DataFrame(values, columns=names)
