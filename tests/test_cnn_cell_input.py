@@ -32,17 +32,25 @@ def _restained(image: np.ndarray, lamp: tuple[float, float, float], density: tup
     return np.clip(plasma * np.asarray(lamp) * 10.0 ** -od + 0.5, 0, 255).astype(np.uint8)
 
 
+def _lamp_and_stain_gaps(image: np.ndarray, stain: str, framing: str) -> tuple[float, float]:
+    """How much a yellow lamp and a stain 30 % stronger in red, 10 % weaker in blue change the 48-px
+    input, un-normalised and under ``stain``."""
+    other = _restained(image, lamp=(1.0, 0.85, 0.65), density=(1.3, 1.0, 0.9))
+    options = dict(image_size=48, framing=framing)
+
+    def gap(name: str) -> float:
+        return _gap(prepare_input(other, stain=name, **options)[0], prepare_input(image, stain=name, **options)[0])
+
+    return gap("none"), gap(stain)
+
+
 @pytest.mark.parametrize("name", ["pbc", "jtsc"])
 def test_nucleus_relative_input_holds_under_a_lamp_and_stain_change(datasets, name):
     """Stated tolerance: a yellow lamp and a stain 30 % stronger in red, 10 % weaker in blue change the
     ``nucleus-relative`` input by under 4 of 255 on average and by under a quarter of what they change
     the un-normalised input."""
     image = _pbc_neutrophil(datasets) if name == "pbc" else read_image(datasets / "jtsc" / "images" / "002.bmp")
-    other = _restained(image, lamp=(1.0, 0.85, 0.65), density=(1.3, 1.0, 0.9))
-    options = dict(image_size=48, framing="cell-masked")
-    plain = _gap(prepare_input(other, stain="none", **options)[0], prepare_input(image, stain="none", **options)[0])
-    relative = _gap(prepare_input(other, stain="nucleus-relative", **options)[0],
-                    prepare_input(image, stain="nucleus-relative", **options)[0])
+    plain, relative = _lamp_and_stain_gaps(image, "nucleus-relative", "cell-masked")
     assert relative < 4.0 and relative < plain / 4, f"nucleus-relative {relative:.1f}, none {plain:.1f}"
 
 
@@ -119,11 +127,7 @@ def test_rbc_relative_input_holds_under_a_lamp_and_stain_change(datasets):
     from wekawbc.cnn.images import RBC_OD_REFERENCE, rbc_relative, red_cells
 
     image = _pbc_neutrophil(datasets)
-    other = _restained(image, lamp=(1.0, 0.85, 0.65), density=(1.3, 1.0, 0.9))
-    options = dict(image_size=48, framing="cell")
-    plain = _gap(prepare_input(other, stain="none", **options)[0], prepare_input(image, stain="none", **options)[0])
-    relative = _gap(prepare_input(other, stain="rbc-relative", **options)[0],
-                    prepare_input(image, stain="rbc-relative", **options)[0])
+    plain, relative = _lamp_and_stain_gaps(image, "rbc-relative", "cell")
     assert relative < 5.0 and relative < plain / 3, f"rbc-relative {relative:.1f}, none {plain:.1f}"
     framed = frame_image(image, size=96, framing="cell", stain="rbc-relative")
     _, rbc = red_cells(framed.rgb, framed.cell)

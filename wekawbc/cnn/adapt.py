@@ -146,7 +146,6 @@ def adapt_curve(model: TrainedCnn, images: np.ndarray, y: np.ndarray, ids: Seque
     return points, notes
 
 
-
 def confident_per_class(distribution: np.ndarray, threshold: float, per_class: int | None = None) -> np.ndarray:
     """Positions whose most probable class has at least ``threshold``, the ``per_class`` most confident of each.
 
