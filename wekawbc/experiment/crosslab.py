@@ -20,7 +20,7 @@ so neither is read without the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -29,7 +29,8 @@ from wekawbc.experiment.grid import FoldPlan
 from wekawbc.predictions import Predictions
 
 __all__ = ["CrossLabResult", "SelfTraining", "class_balance_weights", "coral_align", "cross_lab_markdown", "group_plans",
-           "group_values", "prior_balanced_standardise", "robust_standardise", "self_train", "shared_class_rows"]
+           "group_values", "prior_balanced_standardise", "quantile_standardise", "robust_standardise", "self_train",
+           "shared_class_rows"]
 
 
 def _weighted_quantiles(column: np.ndarray, weights: np.ndarray, quantiles: Sequence[float]) -> np.ndarray:
@@ -67,14 +68,54 @@ def robust_standardise(values: np.ndarray, weights: np.ndarray | None = None) ->
     return (values - np.where(np.isfinite(median), median, 0.0)) / spread
 
 
+def quantile_standardise(values: np.ndarray, weights: np.ndarray | None = None) -> np.ndarray:
+    """Each column replaced by the normal score of its own (weighted) empirical distribution (a rank-Gaussian map).
+
+    A value ``x`` of a column becomes ``Φ⁻¹(F(x))``, with ``F(x)`` the weight of the column's values
+    below ``x`` plus half the weight of those equal to it, over the total (Hazen's mid-rank plotting
+    position; with equal weights ``(rank − ½) / n``). Applied to each data set on its own it maps every
+    lab's distribution of a feature onto the same standard normal one: where :func:`robust_standardise`
+    matches a lab's median and interquartile range, this matches every quantile (a per-feature quantile
+    mapping between labs, skew and long tails included), so a rank is what a classifier sees. With
+    ``weights`` (one per row, :func:`class_balance_weights`) the distribution is that of the weighted
+    mix, e.g. an equal class mix. NaN (missing) stays NaN; ties share one score.
+    """
+    from scipy.special import ndtri
+
+    values = np.asarray(values, dtype=np.float64)
+    weights = np.ones(values.shape[0]) if weights is None else np.asarray(weights, dtype=np.float64)
+    if weights.shape != (values.shape[0],) or not (np.isfinite(weights).all() and (weights > 0).all()):
+        raise ValueError(f"weights must be {values.shape[0]} positive numbers, one per row")
+    out = np.full(values.shape, np.nan)
+    for j in range(values.shape[1]):
+        known = np.isfinite(values[:, j])
+        if not known.any():
+            continue
+        distinct, inverse = np.unique(values[known, j], return_inverse=True)
+        mass = np.bincount(inverse, weights=weights[known], minlength=len(distinct))
+        below = np.cumsum(mass) - mass
+        out[known, j] = ndtri((below + mass / 2) / mass.sum())[inverse]
+    return out
+
+
 def class_balance_weights(codes: np.ndarray) -> np.ndarray:
-    """``1 / (rows of the row's class)`` for each row: weights of an equal class mix."""
-    codes = np.asarray(codes, dtype=np.int64)
+    """Weights of an equal class mix: ``1 / (rows of the row's class)`` for each row.
+
+    ``codes`` may also be class probabilities (rows × classes, e.g. after EM): each row then weighs
+    ``Σ_c p_ic / Σ_j p_jc``, the soft version (one-hot rows give the hard weights).
+    """
+    codes = np.asarray(codes)
+    if codes.ndim == 2:
+        probabilities = codes.astype(np.float64)
+        totals = probabilities.sum(axis=0)
+        return (probabilities[:, totals > 0] / totals[totals > 0]).sum(axis=1)
+    codes = codes.astype(np.int64)
     return 1.0 / np.bincount(codes)[codes]
 
 
 def prior_balanced_standardise(train_blocks: Sequence[np.ndarray], train_codes: Sequence[np.ndarray],
-                               test: np.ndarray, fit_predict, rounds: int = 8
+                               test: np.ndarray, fit_predict, rounds: int = 8,
+                               standardiser: Callable[[np.ndarray, np.ndarray | None], np.ndarray] = robust_standardise,
                                ) -> tuple[np.ndarray, np.ndarray, list[list[int]]]:
     """Per-lab standardisation at an equal class mix on both sides; unsupervised on the test lab.
 
@@ -93,9 +134,15 @@ def prior_balanced_standardise(train_blocks: Sequence[np.ndarray], train_codes: 
     test : ndarray, shape (n, features)
         The test lab's feature matrix.
     fit_predict : callable
-        ``fit_predict(X_train, y_train, X_test) -> predicted codes of X_test``.
+        ``fit_predict(X_train, y_train, X_test) -> predicted codes of X_test``, or their class
+        probabilities (rows × classes, e.g. adjusted by EM): each test row is then weighted softly
+        (:func:`class_balance_weights` of the probabilities).
     rounds : int
         Re-estimations of the test lab's statistics.
+    standardiser : callable
+        ``standardiser(values, weights) -> standardised values`` applied to each lab:
+        :func:`robust_standardise` (median and interquartile range) or :func:`quantile_standardise`
+        (every quantile).
 
     Returns
     -------
@@ -105,15 +152,16 @@ def prior_balanced_standardise(train_blocks: Sequence[np.ndarray], train_codes: 
     """
     if rounds < 0:
         raise ValueError(f"rounds must be >= 0, got {rounds}")
-    X_train = np.vstack([robust_standardise(block, class_balance_weights(codes))
+    X_train = np.vstack([standardiser(block, class_balance_weights(codes))
                          for block, codes in zip(train_blocks, train_codes)])
     y_train = np.concatenate([np.asarray(c, dtype=np.int64) for c in train_codes])
-    X_test = robust_standardise(test)
+    X_test = standardiser(test, None)
     counts = []
     for _ in range(rounds):
-        predicted = np.asarray(fit_predict(X_train, y_train, X_test), dtype=np.int64)
-        counts.append(np.bincount(predicted).tolist())
-        X_test = robust_standardise(test, class_balance_weights(predicted))
+        predicted = np.asarray(fit_predict(X_train, y_train, X_test))
+        codes = predicted.argmax(axis=1) if predicted.ndim == 2 else predicted.astype(np.int64)
+        counts.append(np.bincount(codes).tolist())
+        X_test = standardiser(test, class_balance_weights(predicted))
     return X_train, X_test, counts
 
 
