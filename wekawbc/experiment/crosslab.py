@@ -102,7 +102,8 @@ def class_balance_weights(codes: np.ndarray) -> np.ndarray:
     """Weights of an equal class mix: ``1 / (rows of the row's class)`` for each row.
 
     ``codes`` may also be class probabilities (rows × classes, e.g. after EM): each row then weighs
-    ``Σ_c p_ic / Σ_j p_jc``, the soft version (one-hot rows give the hard weights).
+    ``Σ_c p_ic / Σ_j p_jc``, so the weighted rows are the equal mix of the classes' soft
+    distributions (one-hot rows give the hard weights).
     """
     codes = np.asarray(codes)
     if codes.ndim == 2:
