@@ -21,7 +21,10 @@ final probabilities as they are or after EM.
 on ``pbc → jtsc``, set selected on ``pbc`` and ``jtsc``). Beside the chosen setting on the reported lab, the
 same setting with round 4's standardisation (``robust``, ``predicted``) as the ablation::
 
-    python -m benchmarks.cross_lab_quantile FEATURE_DIR OUT.json --report jtsc
+    python -m benchmarks.cross_lab_quantile FEATURE_DIR OUT.json --report jtsc [--in-lab]
+
+With ``--in-lab``, Weka's 10-fold CV inside ``pbc`` (its table standardised at an equal class mix) with the
+chosen classifier and standardiser, and with round 4's, as the in-lab check.
 """
 
 from __future__ import annotations
@@ -116,6 +119,22 @@ def candidates(tables, test_lab: str, columns: list[str], settings, bootstrap: i
 SETTING_KEYS = ("standardiser", "weighting", "classifier", "coral", "em")
 
 
+def in_lab(table, columns: list[str], classifier: str, standardiser: str, bootstrap: int) -> dict:
+    """Weka's 10-fold CV (seed 1) inside ``pbc``, its table standardised at an equal class mix (its labels)."""
+    from benchmarks.cross_lab import CLASSIFIERS as SCHEMES
+    from benchmarks.cross_lab_priors import _frame, score
+    from wekawbc.experiment.crosslab import class_balance_weights
+    from wekawbc.weka import run_classifier
+
+    codes = np.asarray(table["class"].cat.codes)
+    X = _standardiser(standardiser)(table[columns].to_numpy(np.float64), class_balance_weights(codes))
+    run = run_classifier(_frame(X, codes, columns), SCHEMES[classifier], folds=10, seed=1)
+    entry = {"standardiser": standardiser, "classifier": classifier, "train": "pbc",
+             "test": "10-fold CV (pbc table)", **score(run.predictions, bootstrap)}
+    print(f"{standardiser:8s} {classifier[:12]:12s} pbc 10-fold CV acc {entry['accuracy']['estimate']:.3f}", flush=True)
+    return entry
+
+
 def main(argv: list[str] | None = None) -> int:
     from benchmarks.cross_lab import _commit, load_tables
     from benchmarks.cross_lab_priors import set_columns
@@ -126,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("output", type=Path)
     parser.add_argument("--report", choices=list(TUNING), required=True, help="the lab reported (scored once)")
     parser.add_argument("--bootstrap", type=int, default=1000)
+    parser.add_argument("--in-lab", action="store_true", help="also 10-fold CV inside pbc with the chosen classifier, "
+                        "the table standardised by the chosen standardiser and by round 4's (the in-lab check)")
     args = parser.parse_args(argv)
     tuning, reported = TUNING[args.report], args.report
     tables = load_tables(args.features, "none")
@@ -143,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
                      if r["em"] == setting["em"]]
     chosen = next(r for r in reported_runs
                   if (r["standardiser"], r["weighting"]) == (setting["standardiser"], setting["weighting"]))
+    in_lab_runs = [in_lab(tables["pbc"], columns, setting["classifier"], name, args.bootstrap)
+                   for name in dict.fromkeys([setting["standardiser"], "robust"])] if args.in_lab else []
     document = {"code_commit": _commit(), "versions": library_versions(),
                 "command": shlex.join(["python", "-m", "benchmarks.cross_lab_quantile", *(argv or sys.argv[1:])]),
                 "tables": {"folder": str(args.features), "cells": {lab: int(len(t)) for lab, t in tables.items()}},
@@ -157,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
                            "setting": setting,
                            "results": {tuning: {k: best[k] for k in ("accuracy", "macro_f1")},
                                        reported: {k: chosen[k] for k in ("accuracy", "macro_f1")}}},
-                "runs": runs + reported_runs}
+                "runs": runs + reported_runs, "in_lab": in_lab_runs}
     args.output.parent.mkdir(parents=True, exist_ok=True)
     temporary = args.output.with_name(f".{args.output.name}.tmp")
     temporary.write_text(json.dumps(document, indent=1, default=float) + "\n")
