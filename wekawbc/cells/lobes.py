@@ -81,24 +81,44 @@ def count_lobes(nucleus_mask: np.ndarray, *, neck_ratio: float = NECK_RATIO,
 
 def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
                  min_lobe_fraction: float = 0.08) -> list[int]:
-    """:func:`count_lobes` at each neck ratio (one distance transform per nucleus part)."""
+    """:func:`count_lobes` at each neck ratio (one distance transform per nucleus part, one opening per
+    distinct disc radius)."""
     mask = np.ascontiguousarray(nucleus_mask, dtype=np.uint8)
     total = int(mask.sum())
     if total == 0:
         return [0] * len(neck_ratios)
-    labels, _ = ndi.label(mask)
+    least = min_lobe_fraction * total
+    labels, areas = _components(mask)
     lobes = [0] * len(neck_ratios)
     for index, found in enumerate(ndi.find_objects(labels), start=1):
-        part = np.pad((labels[found] == index).astype(np.uint8), 2)
-        if part.sum() < min_lobe_fraction * total:
+        if areas[index] < least:
             continue
+        part = _padded(labels[found] == index, 2)
         depth = _distance(part)
         radius = float(depth.max())
+        counted: dict[int, int] = {}
         for which, neck_ratio in enumerate(neck_ratios):
-            pieces = _opened(depth, max(int(round(neck_ratio * radius)), 1))
-            areas = np.bincount(ndi.label(pieces)[0].ravel())[1:]
-            lobes[which] += max(int((areas >= min_lobe_fraction * total).sum()), 1)
+            size = max(int(round(neck_ratio * radius)), 1)
+            if size not in counted:
+                counted[size] = max(int((_components(_opened(depth, size))[1][1:] >= least).sum()), 1)
+            lobes[which] += counted[size]
     return lobes
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 4-connected components of a mask and their areas (index 0: the background): the partition of
+    ``scipy.ndimage.label`` (its default structure), from OpenCV's faster labelling."""
+    _, labels = cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8) if mask.dtype == bool
+                                        else mask, connectivity=4)
+    return labels, np.bincount(labels.ravel())
+
+
+def _padded(mask: np.ndarray, width: int) -> np.ndarray:
+    """``np.pad(mask.astype(np.uint8), width)`` (zeros around), without ``np.pad``'s overhead."""
+    rows, cols = mask.shape
+    out = np.zeros((rows + 2 * width, cols + 2 * width), np.uint8)
+    out[width:width + rows, width:width + cols] = mask
+    return out
 
 
 def _opened(depth: np.ndarray, size: float) -> np.ndarray:
@@ -253,10 +273,9 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08) -> float:
     The opening by a disc of radius ``neck * r`` (``r`` the largest inscribed radius) is the set of
     pixels within that radius of the pixels deeper than it (two distance transforms).
     """
-    part = np.pad(mask.astype(np.uint8), 1)
+    part = _padded(mask, 1)
     least = min_lobe_fraction * float(part.sum())
-    labels, _ = ndi.label(part)
-    if (np.bincount(labels.ravel())[1:] >= least).sum() >= 2:
+    if (_components(part)[1][1:] >= least).sum() >= 2:
         return 0.0
     depth = cv2.distanceTransform(part, cv2.DIST_L2, 5)
     radius = float(depth.max())
@@ -264,9 +283,8 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08) -> float:
         inner = depth > neck * radius
         if not inner.any():
             break
-        opened = cv2.distanceTransform((~inner).astype(np.uint8), cv2.DIST_L2, 5) <= neck * radius
-        pieces, _ = ndi.label(opened)
-        if (np.bincount(pieces.ravel())[1:] >= least).sum() >= 2:
+        opened = cv2.distanceTransform((~inner).view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
+        if (_components(opened)[1][1:] >= least).sum() >= 2:
             return neck
     return 1.0
 
@@ -304,7 +322,7 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     solidity, convexity = _outline(small)
     skeleton = skeletonize(small)
     neighbours = ndi.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
-    distance = cv2.distanceTransform(np.pad(small.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    distance = cv2.distanceTransform(_padded(small, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
     radius = float(distance.max())
     along = distance[skeleton]
     root = float(np.sqrt(small.sum()))
@@ -314,7 +332,7 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     return np.array([
         _split_neck(small), *cores, _lobe_counts(_chromatin_core(small_rgb, small), (CORE_NECK_RATIO,))[0],
-        ndi.label(small)[1], solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
+        len(_components(small)[1]) - 1, solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
         int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
         float(np.percentile(along, 10)) / radius if along.size else float("nan"), radius / root, fraction,
         *saddles, *_defects(small, radius), 1.0 - opened.sum() / float(small.sum())], float)
@@ -333,7 +351,7 @@ def _saddles(mask: np.ndarray) -> tuple[float, float, int]:
     """
     if mask.sum() < 10:
         return 1.0, 1.0, 0
-    depth = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)
+    depth = cv2.distanceTransform(_padded(mask, 1), cv2.DIST_L2, 5)
     radius = float(depth.max())
     saddle, over_lobe, third = 1.0, 1.0, 0
     for level in SADDLE_LEVELS:
@@ -409,13 +427,18 @@ def _lobe_model() -> dict:
     return json.loads(_LOBE_MODEL.read_text())
 
 
-def _tree_probability(tree: Mapping[str, list], values: np.ndarray) -> float:
-    """The leaf value of one stored decision tree (scikit-learn's layout: ``value <= threshold`` goes left)."""
-    node = 0
-    left, right, feature, threshold = tree["left"], tree["right"], tree["feature"], tree["threshold"]
-    while left[node] >= 0:
-        node = left[node] if values[feature[node]] <= threshold[node] else right[node]
-    return float(tree["value"][node])
+@lru_cache(maxsize=1)
+def _forest() -> tuple[np.ndarray, ...]:
+    """The stored trees as flat arrays (every tree's nodes one after the other): each node's children (as
+    flat indices; -1 at a leaf), input, threshold (float32: :func:`segmented_probability` compares in the
+    inputs' float32, as the Python comparison of a float32 with a float did) and leaf value, and the roots."""
+    trees = _lobe_model()["trees"]
+    starts = np.cumsum([0] + [len(tree["left"]) for tree in trees[:-1]])
+    children = [np.concatenate([np.where(np.asarray(tree[side]) >= 0, np.asarray(tree[side]) + start, -1)
+                                for tree, start in zip(trees, starts)]) for side in ("left", "right")]
+    flat = [np.concatenate([np.asarray(tree[key], dtype) for tree in trees])
+            for key, dtype in (("feature", np.intp), ("threshold", np.float32), ("value", np.float64))]
+    return (*children, *flat, starts)
 
 
 def segmented_probability(inputs: np.ndarray) -> float:
@@ -425,8 +448,16 @@ def segmented_probability(inputs: np.ndarray) -> float:
     ``segmented-*`` against ``unsegmented-*``) by ``docs/cells_results/train_lobe_model.py`` (its
     command, commit, settings and size are in ``lobe_model.json``, the trees as plain numbers): the
     mean over its trees of each leaf's share of segmented nuclei. Missing inputs take the
-    development share's median.
+    development share's median. The trees are walked together, one level per step (scikit-learn's
+    layout: ``value <= threshold`` goes left).
     """
     model = _lobe_model()
     values = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"])).astype(np.float32)  # as scikit-learn
-    return float(np.mean([_tree_probability(tree, values) for tree in model["trees"]]))
+    left, right, feature, threshold, leaf, node = _forest()
+    node = node.copy()
+    inner = left[node] >= 0
+    while inner.any():
+        walking = node[inner]
+        node[inner] = np.where(values[feature[walking]] <= threshold[walking], left[walking], right[walking])
+        inner = left[node] >= 0
+    return float(np.mean(leaf[node]))
