@@ -149,16 +149,44 @@ def _compartment_colours(rgb: np.ndarray, nucleus: np.ndarray, cytoplasm: np.nda
     table = np.maximum(optical_density(levels, background), 0.0)  # every 8-bit level, once
     values = {}
     for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cytoplasm)):
-        if mask.sum() < 10:
+        density = level_values(table, compartment_pixels(rgb, mask))
+        if len(density) < 10:
             continue
-        density = table[rgb[mask], np.arange(3)]
-        mean = density.mean(axis=0)
+        mean = column_sums(density) / len(density)  # density.mean(axis=0)'s numbers
         total = float(mean.sum())
         shares = mean / max(total, 1e-6)
         values.update({f"{name}_Share_R": float(shares[0]), f"{name}_Share_G": float(shares[1]),
                        f"{name}_Share_B": float(shares[2]), f"{name}_Density": total,
-                       f"{name}_Spread": float(density.sum(axis=1).std())})
+                       f"{name}_Spread": float(pixel_totals(density).std())})
     return values
+
+
+def compartment_pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``image[mask]`` (the mask's pixels in raster order, one row each), by ``np.compress``: the same rows,
+    copied in about half the time of boolean indexing for a multi-channel image."""
+    return np.compress(mask.ravel(), image.reshape(mask.size, -1), axis=0)
+
+
+def level_values(table: np.ndarray, levels: np.ndarray) -> np.ndarray:
+    """``table[levels, np.arange(3)]``: each pixel's value per channel looked up from its 8-bit level
+    (``table`` of shape (256, 3), ``levels`` uint8 of shape (n, 3)), by one flat ``np.take``."""
+    return np.take(table.ravel(), levels * np.uint16(3) + np.arange(3, dtype=np.uint16))
+
+
+def column_sums(rows: np.ndarray) -> np.ndarray:
+    """``np.add.reduce(rows, axis=0)`` of a float32 or float64 array of shape (n, channels), the same numbers.
+
+    numpy adds the rows one after the other (a running sum per column, in the rows' type) when it
+    reduces along the first axis; OpenCV's reduction to one row (``cv2.reduce``) does the same adds in
+    the same order, several times faster for a few columns (``tests/test_fast_paths.py`` compares them).
+    """
+    depth = cv2.CV_32F if rows.dtype == np.float32 else cv2.CV_64F
+    return cv2.reduce(np.ascontiguousarray(rows), 0, cv2.REDUCE_SUM, dtype=depth).ravel()
+
+
+def pixel_totals(values: np.ndarray) -> np.ndarray:
+    """``values.sum(axis=1)`` of an (n, 3) array, the same numbers (``(first + second) + third``), faster."""
+    return (values[:, 0] + values[:, 1]) + values[:, 2]
 
 
 @dataclass(frozen=True)

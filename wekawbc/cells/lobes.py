@@ -100,9 +100,25 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
         for which, neck_ratio in enumerate(neck_ratios):
             size = max(int(round(neck_ratio * radius)), 1)
             if size not in counted:
-                counted[size] = max(int((_components(_opened(depth, size))[1][1:] >= least).sum()), 1)
+                counted[size] = _pieces(depth, size, least)
             lobes[which] += counted[size]
     return lobes
+
+
+def _pieces(depth: np.ndarray, size: int, least: float) -> int:
+    """The number of pieces of at least ``least`` pixels (at least 1) of the opening by a disc of radius ``size``
+    of the mask whose distance transform is ``depth`` (:func:`_opened`).
+
+    Each piece of the opening is the union of the discs centred in some of the 4-connected components
+    of the eroded mask (``depth > size``): the disc of lattice points within ``size`` is 4-connected and
+    holds the unit steps, so a component's discs join up, and the opening has no more pieces than the
+    erosion has components. An erosion in one piece (or none) therefore gives 1 without the opening.
+    """
+    inner = depth > size
+    labels, _ = _components(inner)
+    if labels.max() <= 1:
+        return 1
+    return max(int((_components(_distance(~inner) <= size)[1][1:] >= least).sum()), 1)
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -283,6 +299,8 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08) -> float:
         inner = depth > neck * radius
         if not inner.any():
             break
+        if _components(inner)[0].max() <= 1:  # one piece eroded, one piece opened (see _pieces)
+            continue
         opened = cv2.distanceTransform((~inner).view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
         if (_components(opened)[1][1:] >= least).sum() >= 2:
             return neck
@@ -357,13 +375,15 @@ def _saddles(mask: np.ndarray) -> tuple[float, float, int]:
     for level in SADDLE_LEVELS:
         if saddle < 1.0 and level > THIRD_LEVEL:
             break
-        count, labels = cv2.connectedComponents((depth > level * radius).astype(np.uint8), connectivity=4)
+        count, labels = cv2.connectedComponents((depth > level * radius).view(np.uint8), connectivity=4)
         if count < 3:
             continue
+        # A region is a lobe when its peak passes both tests; both rise with the depth, so the regions
+        # holding a pixel that passes them are the lobes, and their largest such pixel is their peak.
+        high = (depth >= LOBE_PEAK * radius) & (depth - level * radius >= 0.5)
         peaks = np.zeros(count, np.float32)
-        inside = labels > 0
-        np.maximum.at(peaks, labels[inside].astype(np.intp), depth[inside])
-        lobes = np.sort(peaks[(peaks >= LOBE_PEAK * radius) & (peaks - level * radius >= 0.5)])[::-1]
+        np.maximum.at(peaks, labels[high], depth[high])
+        lobes = np.sort(peaks[1:][peaks[1:] > 0])[::-1]
         if len(lobes) < 2:
             continue
         if saddle == 1.0:
