@@ -306,25 +306,46 @@ def _outline(mask: np.ndarray) -> tuple[float, float]:
             cv2.arcLength(hull, True) / max(perimeter, 1.0))
 
 
-def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08) -> float:
+class _Landscape:
+    """A mask's inscribed-radius map (OpenCV's 5x5 chamfer distances of the mask padded by one pixel) and its
+    4-connected regions deeper than each level, each labelled once: :func:`_split_neck` and
+    :func:`_saddles` cut the same map at the same levels."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.part = _padded(mask, 1)
+        self.depth = cv2.distanceTransform(self.part, cv2.DIST_L2, 5)
+        self.radius = float(self.depth.max())
+        self._regions: dict[float, tuple[int, np.ndarray]] = {}
+
+    def regions(self, level: float) -> tuple[int, np.ndarray]:
+        """The labels of ``depth > level * radius`` (``cv2.connectedComponents``: their number, background
+        included, and the label image)."""
+        if level not in self._regions:
+            self._regions[level] = cv2.connectedComponents((self.depth > level * self.radius).view(np.uint8),
+                                                           connectivity=4)
+        return self._regions[level]
+
+
+def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _Landscape | None = None) -> float:
     """The smallest of :data:`SPLIT_NECKS` whose opening splits ``mask`` into two lobes or more (0 when
     it is in separate parts already, 1 when no neck splits it).
 
     The opening by a disc of radius ``neck * r`` (``r`` the largest inscribed radius) is the set of
-    pixels within that radius of the pixels deeper than it (two distance transforms).
+    pixels within that radius of the pixels deeper than it (two distance transforms). ``landscape``:
+    the mask's :class:`_Landscape`, when already made.
     """
-    part = _padded(mask, 1)
+    landscape = landscape or _Landscape(mask)
+    part, depth, radius = landscape.part, landscape.depth, landscape.radius
     least = min_lobe_fraction * float(part.sum())
     if (_components(part)[1][1:] >= least).sum() >= 2:
         return 0.0
-    depth = cv2.distanceTransform(part, cv2.DIST_L2, 5)
-    radius = float(depth.max())
     for neck in SPLIT_NECKS:
-        inner = depth > neck * radius
-        if not inner.any():
+        regions = landscape.regions(neck)[0] - 1
+        if regions == 0:
             break
-        if _count(inner) <= 1:  # one piece eroded, one piece opened (see _pieces)
+        if regions == 1:  # one piece eroded, one piece opened (see _pieces)
             continue
+        inner = depth > neck * radius
         opened = cv2.distanceTransform((~inner).view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
         if (_components(opened)[1][1:] >= least).sum() >= 2:
             return neck
@@ -359,28 +380,29 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
         return np.full(len(SHAPE_INPUTS), np.nan)
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[window]), size, interpolation=cv2.INTER_AREA)
     core_masks = [_chromatin_core(small_rgb, small, quantile) for quantile in SPLIT_CORES]
-    cores = [_split_neck(core) for core in core_masks]
+    landscapes = [_Landscape(mask) for mask in (small, *core_masks)]
+    cores = [_split_neck(core, landscape=landscape) for core, landscape in zip(core_masks, landscapes[1:])]
     solidity, convexity = _outline(small)
     skeleton = skeletonize(small)
     # ndi.convolve(skeleton, np.ones((3, 3)), mode="constant")'s counts, by OpenCV's unnormalised box filter
     neighbours = cv2.boxFilter(skeleton.view(np.uint8), -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
-    distance = cv2.distanceTransform(_padded(small, 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    distance = landscapes[0].depth[1:-1, 1:-1]
     radius = float(distance.max())
     along = distance[skeleton]
     root = float(np.sqrt(small.sum()))
     fraction = area / float(cell_mask.sum()) if cell_mask is not None and cell_mask.any() else float("nan")
-    saddles = [value for mask in (small, *core_masks) for value in _saddles(mask)]
+    saddles = [value for mask, landscape in zip((small, *core_masks), landscapes) for value in _saddles(mask, landscape)]
     opened = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     return np.array([
-        _split_neck(small), *cores, _lobe_counts(_chromatin_core(small_rgb, small), (CORE_NECK_RATIO,))[0],
+        _split_neck(small, landscape=landscapes[0]), *cores, _lobe_counts(_chromatin_core(small_rgb, small), (CORE_NECK_RATIO,))[0],
         _count(small), solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
         int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
         float(np.percentile(along, 10)) / radius if along.size else float("nan"), radius / root, fraction,
         *saddles, *_defects(small, radius), 1.0 - opened.sum() / float(small.sum())], float)
 
 
-def _saddles(mask: np.ndarray) -> tuple[float, float, int]:
+def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[float, float, int]:
     """Where the inscribed-radius landscape of ``mask`` splits into lobes (the hematologist's filament rule).
 
     The pixels deeper than a level (a fraction of the largest inscribed radius ``R``, rising through
@@ -390,16 +412,17 @@ def _saddles(mask: np.ndarray) -> tuple[float, float, int]:
     lobes (1 when none: the bridge's half-width over ``R``), that level over the smaller lobe's own
     depth (the bridge against that lobe, 1 when none), and the number of extra lobes at
     :data:`THIRD_LEVEL` (the lobes a filament thinner than a third of the widest lobe separates).
+    ``landscape``: the mask's :class:`_Landscape`, when already made.
     """
     if mask.sum() < 10:
         return 1.0, 1.0, 0
-    depth = cv2.distanceTransform(_padded(mask, 1), cv2.DIST_L2, 5)
-    radius = float(depth.max())
+    landscape = landscape or _Landscape(mask)
+    depth, radius = landscape.depth, landscape.radius
     saddle, over_lobe, third = 1.0, 1.0, 0
     for level in SADDLE_LEVELS:
         if saddle < 1.0 and level > THIRD_LEVEL:
             break
-        count, labels = cv2.connectedComponents((depth > level * radius).view(np.uint8), connectivity=4)
+        count, labels = landscape.regions(level)
         if count < 3:
             continue
         # A region is a lobe when its peak passes both tests; both rise with the depth, so the regions
