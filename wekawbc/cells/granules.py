@@ -94,10 +94,9 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
         return values
     if background is not None:
         values.update(_compartment_colours(rgb, nucleus & cell, cell & ~nucleus, background))
-    ys, xs = np.nonzero(cell)
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(cell).view(np.uint8))
     margin = 3
-    top, left = max(ys.min() - margin, 0), max(xs.min() - margin, 0)
-    window = (slice(top, ys.max() + margin + 1), slice(left, xs.max() + margin + 1))
+    window = (slice(max(y - margin, 0), y + height + margin), slice(max(x - margin, 0), x + width + margin))
     scale = WORKING_DIAMETER / (2.0 * np.sqrt(area / np.pi))
     crop = rgb[window]
     size = (max(int(round(crop.shape[1] * scale)), 8), max(int(round(crop.shape[0] * scale)), 8))
@@ -113,7 +112,13 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
         region = inner & ~cv2.dilate(small_nucleus.astype(np.uint8), _disk(EDGE)).astype(bool)
     if region.sum() < 8:
         return values
-    grey = small.astype(np.float32).mean(axis=2) / 255.0
+    # small.astype(np.float32).mean(axis=2)'s numbers: the three levels added in turn, the sum divided
+    # by the count (an intp, as numpy's mean divides), then / 255.
+    levels = small.astype(np.float32)
+    grey = levels[..., 0] + levels[..., 1]
+    grey += levels[..., 2]
+    np.true_divide(grey, np.intp(3), out=grey, casting="unsafe")
+    grey /= np.float32(255.0)
     fine = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(1))[region]
     specks = cv2.morphologyEx(grey, cv2.MORPH_BLACKHAT, _disk(2))
     tophat = specks[region]
