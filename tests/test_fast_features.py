@@ -17,7 +17,8 @@ from scipy import ndimage as ndi
 
 from wekawbc.cells import lobes
 from wekawbc.cells.dataset import load_dataset, read_image
-from wekawbc.cells.granules import column_sums, compartment_pixels, granule_measures, level_values, pixel_totals
+from wekawbc.cells.granules import (_density_table, column_sums, compartment_pixels, granule_measures, level_values,
+                                    pixel_totals)
 from wekawbc.cells.segmentation import _distance, segment_cell
 from wekawbc.cells.stain import background_colour, optical_density
 from wekawbc.features.compute import _quantiles, colour_channels
@@ -85,6 +86,10 @@ def test_column_sums_are_numpys_running_sums(cells):
         assert np.array_equal(pixel_totals(density), density.sum(axis=1))
         assert np.array_equal(cv2.reduce(levels, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel(),
                               levels.sum(axis=0, dtype=np.int64))
+        # granule_measures' colour: the clipped density of every level looked up, not computed per pixel
+        per_pixel = np.maximum(-np.log10(np.maximum(levels.astype(np.float64), 1.0)
+                                         / np.maximum(np.asarray(background, np.float64), 1.0)), 0.0)
+        assert np.array_equal(level_values(_density_table(background), levels), per_pixel)
 
 
 def test_granule_grey_level_is_numpys_mean(cells):
