@@ -115,6 +115,7 @@ def test_quantiles_are_numpys(cells):
             found = lobes._quantile(values.copy(), fraction)
             assert found == expected and found.dtype == expected.dtype
         assert np.array_equal(_quantiles(values, (0.01, 0.99)), np.percentile(values, [1, 99]))
+        assert lobes._quantile(values.copy(), 0.1) == np.percentile(values, 10)  # shape_inputs' neck width
 
 
 def test_opencv_components_are_scipys(cells):

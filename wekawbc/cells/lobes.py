@@ -337,7 +337,7 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _L
     landscape = landscape or _Landscape(mask)
     part, depth, radius = landscape.part, landscape.depth, landscape.radius
     least = min_lobe_fraction * float(part.sum())
-    if (_components(part)[1][1:] >= least).sum() >= 2:
+    if _count(part) >= 2 and (_components(part)[1][1:] >= least).sum() >= 2:
         return 0.0
     for neck in SPLIT_NECKS:
         regions = landscape.regions(neck)[0] - 1
@@ -398,7 +398,7 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
         _split_neck(small, landscape=landscapes[0]), *cores, _lobe_counts(_chromatin_core(small_rgb, small), (CORE_NECK_RATIO,))[0],
         _count(small), solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
         int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
-        float(np.percentile(along, 10)) / radius if along.size else float("nan"), radius / root, fraction,
+        float(_quantile(along, 0.1)) / radius if along.size else float("nan"), radius / root, fraction,
         *saddles, *_defects(small, radius), 1.0 - opened.sum() / float(small.sum())], float)
 
 
