@@ -232,3 +232,33 @@ def test_forest_walk_is_the_tree_by_tree_walk(cells):
     for row in rows:
         assert lobes.segmented_probability(row) == tree_by_tree(row)
     assert not math.isnan(lobes.segmented_probability(rows[0]))
+
+
+def test_haralick_sums_are_graycoprops(cells):
+    from skimage.feature import graycoprops
+
+    from wekawbc.features.compute import _haralick, quantised_glcm
+    from wekawbc.features.registry import GLCM_LEVELS
+
+    checked = 0
+    for rgb, nucleus, cell, _ in cells:
+        lightness = colour_channels(rgb)[..., 8]
+        for mask in (nucleus, cell & ~nucleus):
+            matrix = quantised_glcm(lightness, mask, GLCM_LEVELS)
+            if matrix is None:
+                continue
+            found = _haralick(matrix)
+            for name in ("Contrast", "Dissimilarity", "Homogeneity", "ASM", "Correlation"):
+                expected = float(graycoprops(matrix, name.lower() if name != "ASM" else name).mean())
+                assert found[name] == pytest.approx(expected, rel=1e-12, abs=1e-15), name
+            checked += 1
+    assert checked >= 20
+
+
+def test_colour_channels_are_the_three_conversions_side_by_side(cells):
+    for rgb, *_ in cells:
+        levels = rgb.astype(np.float32)
+        unit = levels / 255.0
+        expected = np.concatenate([levels, cv2.cvtColor(unit, cv2.COLOR_RGB2HSV), cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)],
+                                  axis=2)
+        assert np.array_equal(colour_channels(rgb), expected)

@@ -28,7 +28,8 @@ def colour_channels(rgb: np.ndarray) -> np.ndarray:
     lab = cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)  # L in [0, 100], a and b signed
     channels = np.empty(rgb.shape[:2] + (len(CHANNELS),), np.float32)
     # np.concatenate([levels, hsv, lab], axis=2)'s array, copied channel by channel in one OpenCV call (faster)
-    cv2.mixChannels([levels, hsv, lab], [channels], [index for channel in range(len(CHANNELS)) for index in (channel, channel)])
+    cv2.mixChannels([levels, hsv, lab], [channels], [index for channel in range(len(CHANNELS))
+                                                     for index in (channel, channel)])
     return channels
 
 
