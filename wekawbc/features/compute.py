@@ -218,6 +218,9 @@ def uniform_lbp(grey: np.ndarray) -> np.ndarray:
 
     row = np.arange(rows, dtype=np.float64)[:, None]
     col = np.arange(cols, dtype=np.float64)[None, :]
+    # Each column step's interpolation along the row, on every padded row: the top and bottom
+    # interpolations of the points sharing that column step are row-shifted views of it.
+    across: dict[float, np.ndarray] = {}
     bits = []
     for step_row, step_col in _LBP_STEPS:
         # floor/ceil of (pixel + step) is pixel + floor/ceil(step): the four corners are shifted views.
@@ -226,10 +229,12 @@ def uniform_lbp(grey: np.ndarray) -> np.ndarray:
         if low_r == high_r and low_c == high_c:  # a pixel itself: the interpolation gives it exactly
             bits.append(shifted(low_r, low_c) - image >= 0)
             continue
-        r, c = row + step_row, col + step_col
-        dr, dc = r - (row + low_r), c - (col + low_c)
-        top = (1 - dc) * shifted(low_r, low_c) + dc * shifted(low_r, high_c)
-        bottom = (1 - dc) * shifted(high_r, low_c) + dc * shifted(high_r, high_c)
+        if step_col not in across:
+            dc = (col + step_col) - (col + low_c)
+            across[step_col] = ((1 - dc) * padded[:, 1 + low_c:1 + low_c + cols]
+                                + dc * padded[:, 1 + high_c:1 + high_c + cols])
+        top, bottom = across[step_col][1 + low_r:1 + low_r + rows], across[step_col][1 + high_r:1 + high_r + rows]
+        dr = (row + step_row) - (row + low_r)
         bits.append(((1 - dr) * top + dr * bottom) - image >= 0)
     pattern = np.zeros((rows, cols), np.uint16)  # one bit per point (up to 16 points)
     for point, bit in enumerate(bits):
