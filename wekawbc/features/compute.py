@@ -77,7 +77,9 @@ def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) ->
     the interpolation ``a + (b - a) t`` (from ``b`` where ``t >= 0.5``), the difference taken in the
     data's type and the rest in float64.
     """
-    ordered = np.sort(values, axis=0)
+    ordered = values.T.copy()  # each column's values side by side: sorted in place, faster than along axis 0
+    ordered.sort(axis=-1)
+    ordered = ordered.T
     count = len(ordered)
     rows = []
     for fraction in fractions:
