@@ -189,16 +189,25 @@ class LobeCount:
 
 def _chromatin_core(rgb: np.ndarray, nucleus: np.ndarray, quantile: float = CORE_QUANTILE) -> np.ndarray:
     """Nucleus pixels whose score is above the nucleus's ``quantile`` quantile (granules removed)."""
+    return _chromatin_cores(rgb, nucleus, (quantile,))[0]
+
+
+def _chromatin_cores(rgb: np.ndarray, nucleus: np.ndarray, quantiles: tuple[float, ...]) -> list[np.ndarray]:
+    """:func:`_chromatin_core` at each quantile (the score computed once)."""
     x, y, width, height = cv2.boundingRect(np.ascontiguousarray(nucleus).view(np.uint8))
     window = (slice(y, y + height), slice(x, x + width))
     data = rgb[window].astype(np.float32) / 255.0
     score = cv2.GaussianBlur((1.0 - data[..., 1]) + (data[..., 2] - data[..., 0]), (0, 0), 1.5)
     inside = nucleus[window]
-    core = inside & (score > _quantile(score[inside], quantile))
-    core = cv2.morphologyEx(core.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
-    full = np.zeros_like(nucleus)
-    full[window] = core
-    return full if full.any() else nucleus
+    scores = score[inside]
+    cores = []
+    for quantile in quantiles:
+        core = inside & (score > _quantile(scores, quantile))
+        core = cv2.morphologyEx(core.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+        full = np.zeros_like(nucleus)
+        full[window] = core
+        cores.append(full if full.any() else nucleus)
+    return cores
 
 
 def _quantile(values: np.ndarray, fraction: float) -> np.floating:
@@ -379,7 +388,7 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     if not small.any():
         return np.full(len(SHAPE_INPUTS), np.nan)
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[window]), size, interpolation=cv2.INTER_AREA)
-    core_masks = [_chromatin_core(small_rgb, small, quantile) for quantile in SPLIT_CORES]
+    *core_masks, median_core = _chromatin_cores(small_rgb, small, (*SPLIT_CORES, CORE_QUANTILE))
     landscapes = [_Landscape(mask) for mask in (small, *core_masks)]
     cores = [_split_neck(core, landscape=landscape) for core, landscape in zip(core_masks, landscapes[1:])]
     solidity, convexity = _outline(small)
@@ -395,7 +404,7 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     opened = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     return np.array([
-        _split_neck(small, landscape=landscapes[0]), *cores, _lobe_counts(_chromatin_core(small_rgb, small), (CORE_NECK_RATIO,))[0],
+        _split_neck(small, landscape=landscapes[0]), *cores, _lobe_counts(median_core, (CORE_NECK_RATIO,))[0],
         _count(small), solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
         int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
         float(_quantile(along, 0.1)) / radius if along.size else float("nan"), radius / root, fraction,
