@@ -428,17 +428,21 @@ def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[flo
     landscape = landscape or _Landscape(mask)
     depth, radius = landscape.depth, landscape.radius
     saddle, over_lobe, third = 1.0, 1.0, 0
+    deep: np.ndarray | None = None  # the pixels deep enough to be a lobe's peak, and their depths
     for level in SADDLE_LEVELS:
         if saddle < 1.0 and level > THIRD_LEVEL:
             break
         count, labels = landscape.regions(level)
         if count < 3:
             continue
+        if deep is None:
+            deep = np.flatnonzero(depth >= LOBE_PEAK * radius)
+            deep_depth = depth.ravel()[deep]
         # A region is a lobe when its peak passes both tests; both rise with the depth, so the regions
         # holding a pixel that passes them are the lobes, and their largest such pixel is their peak.
-        high = (depth >= LOBE_PEAK * radius) & (depth - level * radius >= 0.5)
+        high = deep_depth - level * radius >= 0.5
         peaks = np.zeros(count, np.float32)
-        np.maximum.at(peaks, labels[high], depth[high])
+        np.maximum.at(peaks, labels.ravel()[deep[high]], deep_depth[high])
         lobes = np.sort(peaks[1:][peaks[1:] > 0])[::-1]
         if len(lobes) < 2:
             continue
