@@ -115,10 +115,9 @@ def _pieces(depth: np.ndarray, size: int, least: float) -> int:
     holds the unit steps, so a component's discs join up, and the opening has no more pieces than the
     erosion has components. An erosion in one piece (or none) therefore gives 1 without the opening.
     """
-    inner = depth > size
-    if _count(inner) <= 1:
+    if _count(depth > size) <= 1:
         return 1
-    return max(int((_components(_distance(~inner) <= size)[1][1:] >= least).sum()), 1)
+    return max(int((_components(_opened(depth, size))[1][1:] >= least).sum()), 1)
 
 
 def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
