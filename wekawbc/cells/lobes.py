@@ -36,6 +36,7 @@ is 0, and a flag when the nucleus touches the image border (a lobe may be cut of
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -81,24 +82,63 @@ def count_lobes(nucleus_mask: np.ndarray, *, neck_ratio: float = NECK_RATIO,
 
 def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
                  min_lobe_fraction: float = 0.08) -> list[int]:
-    """:func:`count_lobes` at each neck ratio (one distance transform per nucleus part)."""
+    """:func:`count_lobes` at each neck ratio (one distance transform per nucleus part, one opening per
+    distinct disc radius)."""
     mask = np.ascontiguousarray(nucleus_mask, dtype=np.uint8)
     total = int(mask.sum())
     if total == 0:
         return [0] * len(neck_ratios)
-    labels, _ = ndi.label(mask)
+    least = min_lobe_fraction * total
+    labels, areas = _components(mask)
     lobes = [0] * len(neck_ratios)
     for index, found in enumerate(ndi.find_objects(labels), start=1):
-        part = np.pad((labels[found] == index).astype(np.uint8), 2)
-        if part.sum() < min_lobe_fraction * total:
+        if areas[index] < least:
             continue
+        part = _padded(labels[found] == index, 2)
         depth = _distance(part)
         radius = float(depth.max())
+        counted: dict[int, int] = {}
         for which, neck_ratio in enumerate(neck_ratios):
-            pieces = _opened(depth, max(int(round(neck_ratio * radius)), 1))
-            areas = np.bincount(ndi.label(pieces)[0].ravel())[1:]
-            lobes[which] += max(int((areas >= min_lobe_fraction * total).sum()), 1)
+            size = max(int(round(neck_ratio * radius)), 1)
+            if size not in counted:
+                counted[size] = _pieces(depth, size, least)
+            lobes[which] += counted[size]
     return lobes
+
+
+def _pieces(depth: np.ndarray, size: int, least: float) -> int:
+    """The number of pieces of at least ``least`` pixels (at least 1) of the opening by a disc of radius ``size``
+    of the mask whose distance transform is ``depth`` (:func:`_opened`).
+
+    Each piece of the opening is the union of the discs centred in some of the 4-connected components
+    of the eroded mask (``depth > size``): the disc of lattice points within ``size`` is 4-connected and
+    holds the unit steps, so a component's discs join up, and the opening has no more pieces than the
+    erosion has components. An erosion in one piece (or none) therefore gives 1 without the opening.
+    """
+    if _count(depth > size) <= 1:
+        return 1
+    return max(int((_components(_opened(depth, size))[1][1:] >= least).sum()), 1)
+
+
+def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 4-connected components of a mask and their areas (index 0: the background): the partition of
+    ``scipy.ndimage.label`` (its default structure), from OpenCV's faster labelling."""
+    _, labels = cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8) if mask.dtype == bool
+                                        else mask, connectivity=4)
+    return labels, np.bincount(labels.ravel())
+
+
+def _count(mask: np.ndarray) -> int:
+    """The number of 4-connected components of a mask (``scipy.ndimage.label(mask)[1]``), by OpenCV."""
+    return cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8), connectivity=4)[0] - 1
+
+
+def _padded(mask: np.ndarray, width: int) -> np.ndarray:
+    """``np.pad(mask.astype(np.uint8), width)`` (zeros around), without ``np.pad``'s overhead."""
+    rows, cols = mask.shape
+    out = np.zeros((rows + 2 * width, cols + 2 * width), np.uint8)
+    out[width:width + rows, width:width + cols] = mask
+    return out
 
 
 def _opened(depth: np.ndarray, size: float) -> np.ndarray:
@@ -148,16 +188,44 @@ class LobeCount:
 
 def _chromatin_core(rgb: np.ndarray, nucleus: np.ndarray, quantile: float = CORE_QUANTILE) -> np.ndarray:
     """Nucleus pixels whose score is above the nucleus's ``quantile`` quantile (granules removed)."""
-    ys, xs = np.nonzero(nucleus)
-    window = (slice(ys.min(), ys.max() + 1), slice(xs.min(), xs.max() + 1))
+    return _chromatin_cores(rgb, nucleus, (quantile,))[0]
+
+
+def _chromatin_cores(rgb: np.ndarray, nucleus: np.ndarray, quantiles: tuple[float, ...]) -> list[np.ndarray]:
+    """:func:`_chromatin_core` at each quantile (the score computed once)."""
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(nucleus).view(np.uint8))
+    window = (slice(y, y + height), slice(x, x + width))
     data = rgb[window].astype(np.float32) / 255.0
     score = cv2.GaussianBlur((1.0 - data[..., 1]) + (data[..., 2] - data[..., 0]), (0, 0), 1.5)
     inside = nucleus[window]
-    core = inside & (score > np.quantile(score[inside], quantile))
-    core = cv2.morphologyEx(core.astype(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
-    full = np.zeros_like(nucleus)
-    full[window] = core
-    return full if full.any() else nucleus
+    scores = score[inside]
+    cores = []
+    for quantile in quantiles:
+        core = inside & (score > _quantile(scores, quantile))
+        core = cv2.morphologyEx(core.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
+        full = np.zeros_like(nucleus)
+        full[window] = core
+        cores.append(full if full.any() else nucleus)
+    return cores
+
+
+def _quantile(values: np.ndarray, fraction: float) -> np.floating:
+    """``np.quantile(values, fraction)`` of a 1-D float array (linear method), the same number, from one partition.
+
+    numpy's steps: the virtual index ``(n - 1) * fraction``, its floor and the next index, and the
+    interpolation ``a + (b - a) t`` (``b - (b - a)(1 - t)`` where ``t >= 0.5``) in the data's type
+    (the fraction is a Python float); ``np.quantile`` costs several times this in its set-up.
+    """
+    count = len(values)
+    virtual = (count - 1) * fraction
+    if virtual >= count - 1:
+        return np.partition(values, count - 1)[count - 1]
+    below = max(math.floor(virtual), 0)
+    ordered = np.partition(values, (below, below + 1))
+    low, high = ordered[below], ordered[below + 1]
+    weight = virtual - below
+    difference = high - low
+    return high - difference * (1 - weight) if weight >= 0.5 else low + difference * weight
 
 
 def eosinophilic_granules(granules: Mapping[str, float]) -> bool:
@@ -246,27 +314,48 @@ def _outline(mask: np.ndarray) -> tuple[float, float]:
             cv2.arcLength(hull, True) / max(perimeter, 1.0))
 
 
-def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08) -> float:
+class _Landscape:
+    """A mask's inscribed-radius map (OpenCV's 5x5 chamfer distances of the mask padded by one pixel) and its
+    4-connected regions deeper than each level, each labelled once: :func:`_split_neck` and
+    :func:`_saddles` cut the same map at the same levels."""
+
+    def __init__(self, mask: np.ndarray) -> None:
+        self.part = _padded(mask, 1)
+        self.depth = cv2.distanceTransform(self.part, cv2.DIST_L2, 5)
+        self.radius = float(self.depth.max())
+        self._regions: dict[float, tuple[int, np.ndarray]] = {}
+
+    def regions(self, level: float) -> tuple[int, np.ndarray]:
+        """The labels of ``depth > level * radius`` (``cv2.connectedComponents``: their number, background
+        included, and the label image)."""
+        if level not in self._regions:
+            self._regions[level] = cv2.connectedComponents((self.depth > level * self.radius).view(np.uint8),
+                                                           connectivity=4)
+        return self._regions[level]
+
+
+def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _Landscape | None = None) -> float:
     """The smallest of :data:`SPLIT_NECKS` whose opening splits ``mask`` into two lobes or more (0 when
     it is in separate parts already, 1 when no neck splits it).
 
     The opening by a disc of radius ``neck * r`` (``r`` the largest inscribed radius) is the set of
-    pixels within that radius of the pixels deeper than it (two distance transforms).
+    pixels within that radius of the pixels deeper than it (two distance transforms). ``landscape``:
+    the mask's :class:`_Landscape`, when already made.
     """
-    part = np.pad(mask.astype(np.uint8), 1)
+    landscape = landscape or _Landscape(mask)
+    part, depth, radius = landscape.part, landscape.depth, landscape.radius
     least = min_lobe_fraction * float(part.sum())
-    labels, _ = ndi.label(part)
-    if (np.bincount(labels.ravel())[1:] >= least).sum() >= 2:
+    if _count(part) >= 2 and (_components(part)[1][1:] >= least).sum() >= 2:
         return 0.0
-    depth = cv2.distanceTransform(part, cv2.DIST_L2, 5)
-    radius = float(depth.max())
     for neck in SPLIT_NECKS:
-        inner = depth > neck * radius
-        if not inner.any():
+        regions = landscape.regions(neck)[0] - 1
+        if regions == 0:
             break
-        opened = cv2.distanceTransform((~inner).astype(np.uint8), cv2.DIST_L2, 5) <= neck * radius
-        pieces, _ = ndi.label(opened)
-        if (np.bincount(pieces.ravel())[1:] >= least).sum() >= 2:
+        if regions == 1:  # one piece eroded, one piece opened (see _pieces)
+            continue
+        inner = depth > neck * radius
+        opened = cv2.distanceTransform((~inner).view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
+        if (_components(opened)[1][1:] >= least).sum() >= 2:
             return neck
     return 1.0
 
@@ -288,10 +377,9 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     area = int(nucleus.sum())
     if area == 0:
         return np.full(len(SHAPE_INPUTS), np.nan)
-    ys, xs = np.nonzero(nucleus)
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(nucleus).view(np.uint8))
     margin = 2
-    window = (slice(max(ys.min() - margin, 0), ys.max() + margin + 1),
-              slice(max(xs.min() - margin, 0), xs.max() + margin + 1))
+    window = (slice(max(y - margin, 0), y + height + margin), slice(max(x - margin, 0), x + width + margin))
     scale = SHAPE_DIAMETER / (2.0 * np.sqrt(area / np.pi))
     crop = nucleus[window]
     size = (max(int(round(crop.shape[1] * scale)), 4), max(int(round(crop.shape[0] * scale)), 4))
@@ -299,28 +387,30 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     if not small.any():
         return np.full(len(SHAPE_INPUTS), np.nan)
     small_rgb = cv2.resize(np.ascontiguousarray(rgb[window]), size, interpolation=cv2.INTER_AREA)
-    core_masks = [_chromatin_core(small_rgb, small, quantile) for quantile in SPLIT_CORES]
-    cores = [_split_neck(core) for core in core_masks]
+    *core_masks, median_core = _chromatin_cores(small_rgb, small, (*SPLIT_CORES, CORE_QUANTILE))
+    landscapes = [_Landscape(mask) for mask in (small, *core_masks)]
+    cores = [_split_neck(core, landscape=landscape) for core, landscape in zip(core_masks, landscapes[1:])]
     solidity, convexity = _outline(small)
     skeleton = skeletonize(small)
-    neighbours = ndi.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8), mode="constant")
-    distance = cv2.distanceTransform(np.pad(small.astype(np.uint8), 1), cv2.DIST_L2, 5)[1:-1, 1:-1]
+    # ndi.convolve(skeleton, np.ones((3, 3)), mode="constant")'s counts, by OpenCV's unnormalised box filter
+    neighbours = cv2.boxFilter(skeleton.view(np.uint8), -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+    distance = landscapes[0].depth[1:-1, 1:-1]
     radius = float(distance.max())
     along = distance[skeleton]
     root = float(np.sqrt(small.sum()))
     fraction = area / float(cell_mask.sum()) if cell_mask is not None and cell_mask.any() else float("nan")
-    saddles = [value for mask in (small, *core_masks) for value in _saddles(mask)]
+    saddles = [value for mask, landscape in zip((small, *core_masks), landscapes) for value in _saddles(mask, landscape)]
     opened = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     return np.array([
-        _split_neck(small), *cores, _lobe_counts(_chromatin_core(small_rgb, small), (CORE_NECK_RATIO,))[0],
-        ndi.label(small)[1], solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
+        _split_neck(small, landscape=landscapes[0]), *cores, _lobe_counts(median_core, (CORE_NECK_RATIO,))[0],
+        _count(small), solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
         int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
-        float(np.percentile(along, 10)) / radius if along.size else float("nan"), radius / root, fraction,
+        float(_quantile(along, 0.1)) / radius if along.size else float("nan"), radius / root, fraction,
         *saddles, *_defects(small, radius), 1.0 - opened.sum() / float(small.sum())], float)
 
 
-def _saddles(mask: np.ndarray) -> tuple[float, float, int]:
+def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[float, float, int]:
     """Where the inscribed-radius landscape of ``mask`` splits into lobes (the hematologist's filament rule).
 
     The pixels deeper than a level (a fraction of the largest inscribed radius ``R``, rising through
@@ -330,22 +420,29 @@ def _saddles(mask: np.ndarray) -> tuple[float, float, int]:
     lobes (1 when none: the bridge's half-width over ``R``), that level over the smaller lobe's own
     depth (the bridge against that lobe, 1 when none), and the number of extra lobes at
     :data:`THIRD_LEVEL` (the lobes a filament thinner than a third of the widest lobe separates).
+    ``landscape``: the mask's :class:`_Landscape`, when already made.
     """
     if mask.sum() < 10:
         return 1.0, 1.0, 0
-    depth = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)
-    radius = float(depth.max())
+    landscape = landscape or _Landscape(mask)
+    depth, radius = landscape.depth, landscape.radius
     saddle, over_lobe, third = 1.0, 1.0, 0
+    deep: np.ndarray | None = None  # the pixels deep enough to be a lobe's peak, and their depths
     for level in SADDLE_LEVELS:
         if saddle < 1.0 and level > THIRD_LEVEL:
             break
-        count, labels = cv2.connectedComponents((depth > level * radius).astype(np.uint8), connectivity=4)
+        count, labels = landscape.regions(level)
         if count < 3:
             continue
+        if deep is None:
+            deep = np.flatnonzero(depth >= LOBE_PEAK * radius)
+            deep_depth = depth.ravel()[deep]
+        # A region is a lobe when its peak passes both tests; both rise with the depth, so the regions
+        # holding a pixel that passes them are the lobes, and their largest such pixel is their peak.
+        high = deep_depth - level * radius >= 0.5
         peaks = np.zeros(count, np.float32)
-        inside = labels > 0
-        np.maximum.at(peaks, labels[inside].astype(np.intp), depth[inside])
-        lobes = np.sort(peaks[(peaks >= LOBE_PEAK * radius) & (peaks - level * radius >= 0.5)])[::-1]
+        np.maximum.at(peaks, labels.ravel()[deep[high]], deep_depth[high])
+        lobes = np.sort(peaks[1:][peaks[1:] > 0])[::-1]
         if len(lobes) < 2:
             continue
         if saddle == 1.0:
@@ -409,13 +506,18 @@ def _lobe_model() -> dict:
     return json.loads(_LOBE_MODEL.read_text())
 
 
-def _tree_probability(tree: Mapping[str, list], values: np.ndarray) -> float:
-    """The leaf value of one stored decision tree (scikit-learn's layout: ``value <= threshold`` goes left)."""
-    node = 0
-    left, right, feature, threshold = tree["left"], tree["right"], tree["feature"], tree["threshold"]
-    while left[node] >= 0:
-        node = left[node] if values[feature[node]] <= threshold[node] else right[node]
-    return float(tree["value"][node])
+@lru_cache(maxsize=1)
+def _forest() -> tuple[np.ndarray, ...]:
+    """The stored trees as flat arrays (every tree's nodes one after the other): each node's children (as
+    flat indices; -1 at a leaf), input, threshold (float32: :func:`segmented_probability` compares in the
+    inputs' float32, as the Python comparison of a float32 with a float did) and leaf value, and the roots."""
+    trees = _lobe_model()["trees"]
+    starts = np.cumsum([0] + [len(tree["left"]) for tree in trees[:-1]])
+    children = [np.concatenate([np.where(np.asarray(tree[side]) >= 0, np.asarray(tree[side]) + start, -1)
+                                for tree, start in zip(trees, starts)]) for side in ("left", "right")]
+    flat = [np.concatenate([np.asarray(tree[key], dtype) for tree in trees])
+            for key, dtype in (("feature", np.intp), ("threshold", np.float32), ("value", np.float64))]
+    return (*children, *flat, starts)
 
 
 def segmented_probability(inputs: np.ndarray) -> float:
@@ -425,8 +527,16 @@ def segmented_probability(inputs: np.ndarray) -> float:
     ``segmented-*`` against ``unsegmented-*``) by ``docs/cells_results/train_lobe_model.py`` (its
     command, commit, settings and size are in ``lobe_model.json``, the trees as plain numbers): the
     mean over its trees of each leaf's share of segmented nuclei. Missing inputs take the
-    development share's median.
+    development share's median. The trees are walked together, one level per step (scikit-learn's
+    layout: ``value <= threshold`` goes left).
     """
     model = _lobe_model()
     values = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"])).astype(np.float32)  # as scikit-learn
-    return float(np.mean([_tree_probability(tree, values) for tree in model["trees"]]))
+    left, right, feature, threshold, leaf, node = _forest()
+    node = node.copy()
+    inner = left[node] >= 0
+    while inner.any():
+        walking = node[inner]
+        node[inner] = np.where(values[feature[walking]] <= threshold[walking], left[walking], right[walking])
+        inner = left[node] >= 0
+    return float(np.mean(leaf[node]))

@@ -6,10 +6,9 @@ import math
 
 import cv2
 import numpy as np
-from scipy import ndimage as ndi
 from skimage.feature import graycomatrix
 
-from wekawbc.cells.granules import granule_measures
+from wekawbc.cells.granules import column_sums, compartment_pixels, granule_measures, level_values, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
 from wekawbc.cells.segmentation import _box
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
@@ -27,13 +26,11 @@ def colour_channels(rgb: np.ndarray) -> np.ndarray:
     unit = levels / 255.0
     hsv = cv2.cvtColor(unit, cv2.COLOR_RGB2HSV)  # H in degrees, S and V in [0, 1]
     lab = cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)  # L in [0, 100], a and b signed
-    return cv2.merge([*cv2.split(levels), *cv2.split(hsv), *cv2.split(lab)])  # np.concatenate's, faster
-
-
-def _pixels(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """``image[mask]`` (the mask's pixels in raster order, one row each), by ``np.compress``: the same rows,
-    copied in about half the time of boolean indexing for a multi-channel image."""
-    return np.compress(mask.ravel(), image.reshape(mask.size, -1), axis=0)
+    channels = np.empty(rgb.shape[:2] + (len(CHANNELS),), np.float32)
+    # np.concatenate([levels, hsv, lab], axis=2)'s array, copied channel by channel in one OpenCV call (faster)
+    cv2.mixChannels([levels, hsv, lab], [channels], [index for channel in range(len(CHANNELS))
+                                                     for index in (channel, channel)])
+    return channels
 
 
 def _shape(mask: np.ndarray) -> dict[str, float]:
@@ -74,16 +71,19 @@ _QUANTILES = (0.25, 0.5, 0.75)
 def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) -> np.ndarray:
     """``np.percentile(values, 100 * fractions, axis=0)`` (linear method), the same numbers, from one sort.
 
-    numpy partitions the data again for every call; one sort per column serves every quantile. The
-    steps are numpy's: the virtual index ``n q + (1 - q) - 1``, its floor and the next index (kept
-    inside the data), and the interpolation ``a + (b - a) t`` (from ``b`` where ``t >= 0.5``), the
-    difference taken in the data's type and the rest in float64.
+    numpy partitions the data again for every call; one sort per column serves every quantile (and
+    numpy's float sort is several times faster than a partition at several places). The steps are
+    numpy's: the virtual index ``(n - 1) q``, its floor and the next index (kept inside the data), and
+    the interpolation ``a + (b - a) t`` (from ``b`` where ``t >= 0.5``), the difference taken in the
+    data's type and the rest in float64.
     """
-    ordered = np.sort(values, axis=0)
+    ordered = values.T.copy()  # each column's values side by side: sorted in place, faster than along axis 0
+    ordered.sort(axis=-1)
+    ordered = ordered.T
     count = len(ordered)
     rows = []
     for fraction in fractions:
-        position = count * fraction + (1 - fraction) - 1
+        position = (count - 1) * fraction
         below = min(max(math.floor(position), 0), count - 1)
         above = min(below + 1, count - 1)
         weight = position - below
@@ -96,14 +96,16 @@ def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) ->
 
 def _intensity(channels: np.ndarray, mask: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
     """Mean, Std and quartiles of each channel over the compartment (arrays over :data:`CHANNELS`)."""
-    pixels = _pixels(channels, mask)
+    pixels = compartment_pixels(channels, mask)
     if len(pixels) == 0:
         return {}
-    mean = pixels.mean(axis=0)
+    # pixels.mean(axis=0)'s numbers: numpy divides the float32 sums by the count (an intp) into float32.
+    mean = column_sums(pixels)
+    np.true_divide(mean, np.intp(len(pixels)), out=mean, casting="unsafe")
     # The standard deviation as numpy's std computes it (same float32 steps, same values), reusing the mean.
     deviations = pixels - mean
     np.multiply(deviations, deviations, out=deviations)
-    std = np.sqrt(np.add.reduce(deviations, axis=0) / len(pixels))
+    std = np.sqrt(column_sums(deviations) / len(pixels))
     # Quantiles from a regular sample of at most _QUANTILE_SAMPLE pixels: the same to within a grey
     # level, at a fraction of the cost of partitioning every pixel of a large cell.
     quartiles = _quantiles(pixels[:: max(len(pixels) // _QUANTILE_SAMPLE, 1)])
@@ -137,7 +139,7 @@ def quantised_glcm(values: np.ndarray, inside: np.ndarray, levels: int) -> np.nd
     45°, 90° and 135°, symmetric: shape ``(levels, levels, 1, 4)``, each angle's matrix summing to 1.
     None when an angle has no pair of inside pixels.
     """
-    low, high = np.percentile(values[inside], [1, 99]) if inside.any() else (0.0, 1.0)
+    low, high = _quantiles(values[inside], (0.01, 0.99)) if inside.any() else (0.0, 1.0)  # np.percentile's
     quantised = np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1
     quantised[~inside] = 0
     matrix = graycomatrix(quantised, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=levels + 1,
@@ -152,28 +154,32 @@ def glcm_entropy(matrix: np.ndarray) -> float:
         return float(np.nansum(-matrix * np.log2(matrix), axis=(0, 1)).mean())
 
 
-_I, _J = (np.arange(GLCM_LEVELS, dtype=np.float64).reshape(shape) for shape in ((-1, 1, 1, 1), (1, -1, 1, 1)))
+_I, _J = (np.repeat(np.arange(GLCM_LEVELS, dtype=np.float64), GLCM_LEVELS),
+          np.tile(np.arange(GLCM_LEVELS, dtype=np.float64), GLCM_LEVELS))  # (i, j) of the flattened matrix
+#: Weights of contrast, dissimilarity and homogeneity over the flattened (i, j) cells, one column each.
+_WEIGHTS = np.stack([(_I - _J) ** 2, np.abs(_I - _J), 1.0 / (1.0 + (_I - _J) ** 2)], axis=1)
+_ONES = np.ones(GLCM_LEVELS * GLCM_LEVELS)
 
 
 def _haralick(matrix: np.ndarray) -> dict[str, float]:
     """skimage ``graycoprops``' contrast, dissimilarity, homogeneity, ASM and correlation of normalised
     GLCMs (levels, levels, 1, angles), averaged over the angles: its formulas, in one pass.
 
-    ``graycoprops`` normalises and builds its weights again for every property; here they are shared.
+    ``graycoprops`` normalises and builds its weights again for every property; here the matrices are
+    flattened to one column per angle and the weighted sums are one matrix product (the same sums,
+    added in another order: equal to within rounding).
     """
-    difference = _I - _J
-    square = difference ** 2
-    sums = {"Contrast": matrix * square, "Dissimilarity": matrix * np.abs(difference),
-            "Homogeneity": matrix * (1.0 / (1.0 + square)), "ASM": matrix ** 2}
-    values = {name: float(np.sum(term, axis=(0, 1)).mean()) for name, term in sums.items()}
-    diff_i = _I - np.sum(_I * matrix, axis=(0, 1))
-    diff_j = _J - np.sum(_J * matrix, axis=(0, 1))
-    std_i = np.sqrt(np.sum(matrix * diff_i ** 2, axis=(0, 1)))
-    std_j = np.sqrt(np.sum(matrix * diff_j ** 2, axis=(0, 1)))
-    covariance = np.sum(matrix * (diff_i * diff_j), axis=(0, 1))
+    cells = matrix.reshape(GLCM_LEVELS * GLCM_LEVELS, -1)
+    weighted = (_WEIGHTS.T @ cells).mean(axis=1)
+    values = {"Contrast": float(weighted[0]), "Dissimilarity": float(weighted[1]),
+              "Homogeneity": float(weighted[2]), "ASM": float((_ONES @ (cells * cells)).mean())}
+    diff_i = _I[:, None] - _I @ cells
+    diff_j = _J[:, None] - _J @ cells
+    std_i = np.sqrt(_ONES @ (cells * diff_i * diff_i))
+    std_j = np.sqrt(_ONES @ (cells * diff_j * diff_j))
+    covariance = _ONES @ (cells * diff_i * diff_j)
     flat = (std_i < 1e-15) | (std_j < 1e-15)  # graycoprops' rule: correlation 1 where a side is constant
-    with np.errstate(divide="ignore", invalid="ignore"):
-        correlation = np.where(flat, 1.0, covariance / (std_i * std_j))
+    correlation = np.where(flat, 1.0, covariance / np.where(flat, 1.0, std_i * std_j))
     values["Correlation"] = float(correlation.mean())
     return values
 
@@ -183,13 +189,26 @@ _LBP_STEPS = [(round(-math.sin(2 * math.pi * p / LBP_POINTS), 5), round(math.cos
               for p in range(LBP_POINTS)]
 
 
+def _uniform_codes() -> np.ndarray:
+    """The uniform code of every bit pattern of the circle (bit p: point p at or above the centre): the number
+    of ones where consecutive points change at most twice, else ``LBP_POINTS + 1`` (float64)."""
+    patterns = np.arange(2 ** LBP_POINTS)
+    bits = (patterns[:, None] >> np.arange(LBP_POINTS)) & 1
+    changes = (bits[:, 1:] != bits[:, :-1]).sum(axis=1)
+    return np.where(changes <= 2, bits.sum(axis=1), LBP_POINTS + 1).astype(np.float64)
+
+
+_UNIFORM_CODES = _uniform_codes()
+
+
 def uniform_lbp(grey: np.ndarray) -> np.ndarray:
     """``skimage.feature.local_binary_pattern(grey, LBP_POINTS, 1, method="uniform")``, vectorised.
 
     The same arithmetic on whole arrays instead of pixel by pixel: each neighbour bilinearly
     interpolated in float64 (pixels outside the image count 0), compared with the centre (``>=``);
     the code is the number of neighbours at or above the centre where the circle has at most two
-    0/1 changes (counted between consecutive points, as skimage does), else ``LBP_POINTS + 1``.
+    0/1 changes (counted between consecutive points, as skimage does), else ``LBP_POINTS + 1``, read
+    from a table of every bit pattern.
     """
     image = grey.astype(np.float64)
     rows, cols = image.shape
@@ -201,6 +220,9 @@ def uniform_lbp(grey: np.ndarray) -> np.ndarray:
 
     row = np.arange(rows, dtype=np.float64)[:, None]
     col = np.arange(cols, dtype=np.float64)[None, :]
+    # Each column step's interpolation along the row, on every padded row: the top and bottom
+    # interpolations of the points sharing that column step are row-shifted views of it.
+    across: dict[float, np.ndarray] = {}
     bits = []
     for step_row, step_col in _LBP_STEPS:
         # floor/ceil of (pixel + step) is pixel + floor/ceil(step): the four corners are shifted views.
@@ -209,14 +231,17 @@ def uniform_lbp(grey: np.ndarray) -> np.ndarray:
         if low_r == high_r and low_c == high_c:  # a pixel itself: the interpolation gives it exactly
             bits.append(shifted(low_r, low_c) - image >= 0)
             continue
-        r, c = row + step_row, col + step_col
-        dr, dc = r - (row + low_r), c - (col + low_c)
-        top = (1 - dc) * shifted(low_r, low_c) + dc * shifted(low_r, high_c)
-        bottom = (1 - dc) * shifted(high_r, low_c) + dc * shifted(high_r, high_c)
+        if step_col not in across:
+            dc = (col + step_col) - (col + low_c)
+            across[step_col] = ((1 - dc) * padded[:, 1 + low_c:1 + low_c + cols]
+                                + dc * padded[:, 1 + high_c:1 + high_c + cols])
+        top, bottom = across[step_col][1 + low_r:1 + low_r + rows], across[step_col][1 + high_r:1 + high_r + rows]
+        dr = (row + step_row) - (row + low_r)
         bits.append(((1 - dr) * top + dr * bottom) - image >= 0)
-    changes = sum((bits[i] != bits[i + 1]).astype(np.int8) for i in range(LBP_POINTS - 1))
-    ones = sum(bit.astype(np.int8) for bit in bits)
-    return np.where(changes <= 2, ones, LBP_POINTS + 1).astype(np.float64)
+    pattern = np.zeros((rows, cols), np.uint16)  # one bit per point (up to 16 points)
+    for point, bit in enumerate(bits):
+        pattern |= bit.view(np.uint8).astype(np.uint16) << point
+    return _UNIFORM_CODES[pattern]
 
 
 def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -257,15 +282,12 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
     values: dict[tuple[str, str, str | None], float] = {}
     totals = {}
     for compartment in ("Nucleus", "Cytoplasm"):
-        levels = _pixels(rgb, masks[compartment])
+        levels = compartment_pixels(rgb, masks[compartment])
         if len(levels) == 0:
             continue
-        columns = [table[levels[:, index], index] for index in range(3)]  # each channel's densities
-        # The numbers of density.mean(axis=0) and density.sum(axis=1) for density = the columns side by
-        # side: numpy adds the rows of an axis-0 mean one after the other (a running sum) and the
-        # three values of a row left to right; column by column it is cheaper.
-        mean = np.array([np.cumsum(column)[-1] for column in columns]) / len(levels)
-        summed = (columns[0] + columns[1]) + columns[2]
+        density = level_values(table, levels)
+        mean = column_sums(density) / len(levels)  # density.mean(axis=0)'s numbers
+        summed = pixel_totals(density)
         totals[compartment] = float(mean.sum())
         for index, channel in enumerate("RGB"):
             values[(compartment, "Mean", channel)] = float(mean[index])
@@ -274,8 +296,8 @@ def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarr
         if summed.mean() > 0:
             values[(compartment, "Std", None)] = float(summed.std() / summed.mean())
         # The mean 8-bit level: the exact integer sum over the count, as the float64 mean of the levels.
-        balanced = np.clip(levels.sum(axis=0, dtype=np.int64) / len(levels) * WHITE / np.maximum(background, 1.0),
-                           0, 255) / 255.0
+        sums = cv2.reduce(levels, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.int64)  # exact integers
+        balanced = np.clip(sums / len(levels) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
         lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
         for index, channel in enumerate("Lab"):
             values[(compartment, "Balanced", channel)] = float(lab[index])
@@ -320,7 +342,9 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     cell_area = float(cell.sum())
     granules = granule_measures(rgb, nucleus, cell, background)
     lobe_count = assess_lobes(nucleus, rgb, granules, cell_mask=cell)
-    lobes = {"Count": float(lobe_count.count), "Parts": float(ndi.label(nucleus)[1]),
+    # "Parts": scipy.ndimage.label's number of 4-connected parts, counted by OpenCV
+    parts = cv2.connectedComponents(nucleus.view(np.uint8), connectivity=4)[0] - 1
+    lobes = {"Count": float(lobe_count.count), "Parts": float(parts),
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border),
              "Probability": lobe_count.probability}
     size = _size(shape, um_per_pixel)

@@ -1,0 +1,264 @@
+"""The fast paths of the feature computation give what the straightforward computations give, on real cells.
+
+Each replaced step (numpy reductions by OpenCV's, ``np.quantile`` from one partition, SciPy's labelling
+by OpenCV's, the lobe counts' shortcuts, the forest walked level by level) is compared with the plain
+computation it stands for, exactly, on cells of the three labs and on random masks.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import cv2
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+
+from wekawbc.cells import lobes
+from wekawbc.cells.dataset import load_dataset, read_image
+from wekawbc.cells.granules import (_density_table, column_sums, compartment_pixels, granule_measures, level_values,
+                                    pixel_totals)
+from wekawbc.cells.segmentation import _distance, segment_cell
+from wekawbc.cells.stain import background_colour, optical_density
+from wekawbc.features.compute import _quantiles, colour_channels
+
+
+def _bccd_crops(root, count):
+    """The first ``count`` single-box bccd fields, cut around the box (as benchmarks/bccd_crops.py cuts them)."""
+    crops = []
+    with open(root / "labels.csv", newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["label"] and row["n_wbc_boxes"] == "1" and len(crops) < count:
+                x0, y0, x1, y1 = map(int, row["wbc_boxes_xyxy"].split(","))
+                field = read_image(root / "images" / row["image"])
+                w, h = x1 - x0, y1 - y0
+                crops.append(np.ascontiguousarray(field[max(int(y0 - 0.3 * h), 0):int(y1 + 0.3 * h),
+                                                        max(int(x0 - 0.3 * w), 0):int(x1 + 0.3 * w)]))
+    return crops
+
+
+@pytest.fixture(scope="module")
+def cells(datasets):
+    """Crops of the three labs (every class of pbc, eosinophils and basophils among them) with their
+    nucleus and cell masks and plasma colour."""
+    crops = []
+    pbc = list(load_dataset(datasets / "pbc"))
+    crops += [read_image(r.image) for r in pbc[::250]]
+    jtsc = list(load_dataset(datasets / "jtsc"))
+    crops += [read_image(r.image) for r in jtsc[::60]]
+    crops += _bccd_crops(datasets / "bccd", 3)
+    found = []
+    for rgb in crops:
+        cell = segment_cell(rgb)
+        if cell.found:
+            background, _ = background_colour(rgb, cell.cell_mask)
+            found.append((rgb, cell.nucleus_mask & cell.cell_mask, cell.cell_mask, background))
+    assert len(found) >= 15
+    return found
+
+
+def _masks(cells):
+    """Nuclei, cytoplasms, chromatin cores and random masks."""
+    rng = np.random.default_rng(0)
+    masks = []
+    for rgb, nucleus, cell, _ in cells:
+        masks += [nucleus, cell & ~nucleus, lobes._chromatin_core(rgb, nucleus, 0.5)]
+    masks += [ndi.binary_opening(rng.random((60, 70)) < 0.7) for _ in range(10)]
+    return masks
+
+
+def test_column_sums_are_numpys_running_sums(cells):
+    for rgb, nucleus, cell, background in cells:
+        channels = colour_channels(rgb)
+        for mask in (nucleus, cell & ~nucleus, cell):
+            pixels = compartment_pixels(channels, mask)
+            assert np.array_equal(pixels, channels[mask])
+            assert np.array_equal(column_sums(pixels), np.add.reduce(pixels, axis=0))
+            mean = column_sums(pixels)
+            np.true_divide(mean, np.intp(len(pixels)), out=mean, casting="unsafe")
+            assert np.array_equal(mean, pixels.mean(axis=0))
+        table = optical_density(np.repeat(np.arange(256, dtype=np.float64)[:, None], 3, axis=1), background)
+        levels = compartment_pixels(rgb, nucleus)
+        density = level_values(table, levels)
+        assert np.array_equal(density, table[rgb[nucleus], np.arange(3)])
+        assert np.array_equal(column_sums(density) / len(density), density.mean(axis=0))
+        assert np.array_equal(pixel_totals(density), density.sum(axis=1))
+        assert np.array_equal(cv2.reduce(levels, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel(),
+                              levels.sum(axis=0, dtype=np.int64))
+        # granule_measures' colour: the clipped density of every level looked up, not computed per pixel
+        per_pixel = np.maximum(-np.log10(np.maximum(levels.astype(np.float64), 1.0)
+                                         / np.maximum(np.asarray(background, np.float64), 1.0)), 0.0)
+        assert np.array_equal(level_values(_density_table(background), levels), per_pixel)
+
+
+def test_granule_grey_level_is_numpys_mean(cells):
+    # granule_measures' grey: the three levels added in turn and divided as numpy's mean divides.
+    for rgb, *_ in cells:
+        levels = rgb.astype(np.float32)
+        grey = levels[..., 0] + levels[..., 1]
+        grey += levels[..., 2]
+        np.true_divide(grey, np.intp(3), out=grey, casting="unsafe")
+        assert np.array_equal(grey / np.float32(255.0), levels.mean(axis=2) / 255.0)
+
+
+def test_quantiles_are_numpys(cells):
+    rng = np.random.default_rng(3)
+    samples = [rng.random(int(n)).astype(np.float32) for n in rng.integers(1, 3000, 200)]
+    samples += [np.round(s * 8).astype(np.float32) for s in samples[:50]]  # ties
+    for rgb, nucleus, cell, _ in cells:
+        lightness = colour_channels(rgb)[..., 8]
+        samples += [lightness[nucleus], lightness[cell & ~nucleus]]
+    for values in samples:
+        for fraction in (0.1, 0.2, 0.5):
+            expected = np.quantile(values, fraction)
+            found = lobes._quantile(values.copy(), fraction)
+            assert found == expected and found.dtype == expected.dtype
+        assert np.array_equal(_quantiles(values, (0.01, 0.99)), np.percentile(values, [1, 99]))
+        assert lobes._quantile(values.copy(), 0.1) == np.percentile(values, 10)  # shape_inputs' neck width
+
+
+def test_opencv_components_are_scipys(cells):
+    for mask in _masks(cells):
+        labels, count = ndi.label(mask)
+        assert lobes._count(mask) == count
+        found, areas = lobes._components(mask.astype(np.uint8))
+        assert sorted(areas[1:].tolist()) == sorted(np.bincount(labels.ravel())[1:].tolist())
+        assert np.array_equal(found > 0, mask)
+
+
+def _plain_lobe_counts(mask, necks, least_fraction=0.08):
+    """The lobe counts without shortcuts: every part opened at every neck, labelled by SciPy."""
+    total = int(mask.sum())
+    labels, _ = ndi.label(mask)
+    counts = [0] * len(necks)
+    for index, found in enumerate(ndi.find_objects(labels), start=1):
+        part = np.pad((labels[found] == index).astype(np.uint8), 2)
+        if part.sum() < least_fraction * total:
+            continue
+        depth = _distance(part)
+        for which, neck in enumerate(necks):
+            size = max(int(round(neck * float(depth.max()))), 1)
+            inner = depth > size
+            opened = _distance(~inner) <= size if inner.any() else inner
+            areas = np.bincount(ndi.label(opened)[0].ravel())[1:]
+            counts[which] += max(int((areas >= least_fraction * total).sum()), 1)
+    return counts
+
+
+def _plain_split_neck(mask, least_fraction=0.08):
+    part = np.pad(mask.astype(np.uint8), 1)
+    least = least_fraction * float(part.sum())
+    if (np.bincount(ndi.label(part)[0].ravel())[1:] >= least).sum() >= 2:
+        return 0.0
+    depth = cv2.distanceTransform(part, cv2.DIST_L2, 5)
+    radius = float(depth.max())
+    for neck in lobes.SPLIT_NECKS:
+        inner = depth > neck * radius
+        if not inner.any():
+            break
+        opened = cv2.distanceTransform((~inner).astype(np.uint8), cv2.DIST_L2, 5) <= neck * radius
+        if (np.bincount(ndi.label(opened)[0].ravel())[1:] >= least).sum() >= 2:
+            return neck
+    return 1.0
+
+
+def _plain_saddles(mask):
+    if mask.sum() < 10:
+        return 1.0, 1.0, 0
+    depth = cv2.distanceTransform(np.pad(mask.astype(np.uint8), 1), cv2.DIST_L2, 5)
+    radius = float(depth.max())
+    saddle, over_lobe, third = 1.0, 1.0, 0
+    for level in lobes.SADDLE_LEVELS:
+        if saddle < 1.0 and level > lobes.THIRD_LEVEL:
+            break
+        labels, count = ndi.label(depth > level * radius)
+        peaks = np.array(ndi.maximum(depth, labels, np.arange(1, count + 1)), np.float32).reshape(-1)
+        found = np.sort(peaks[(peaks >= lobes.LOBE_PEAK * radius) & (peaks - level * radius >= 0.5)])[::-1]
+        if len(found) < 2:
+            continue
+        if saddle == 1.0:
+            saddle, over_lobe = level, level * radius / float(found[1])
+        if level == lobes.THIRD_LEVEL:
+            third = len(found) - 1
+    return saddle, over_lobe, third
+
+
+def test_lobe_counts_split_ratios_and_saddles_are_the_plain_computations(cells):
+    necks = (0.4, 0.3, 0.4, 0.5, 0.6)
+    for mask in _masks(cells):
+        if not mask.any():
+            continue
+        assert lobes._lobe_counts(mask, necks) == _plain_lobe_counts(mask, necks)
+        small = cv2.resize(mask.astype(np.uint8), None, fx=0.5, fy=0.5, interpolation=cv2.INTER_NEAREST).astype(bool)
+        for shape in (mask, small):
+            landscape = lobes._Landscape(shape)
+            assert lobes._split_neck(shape, landscape=landscape) == _plain_split_neck(shape)
+            assert lobes._saddles(shape, landscape) == _plain_saddles(shape)
+            assert lobes._split_neck(shape) == _plain_split_neck(shape)
+
+
+def test_skeleton_neighbours_by_box_filter_are_the_convolution(cells):
+    from skimage.morphology import skeletonize
+
+    for mask in _masks(cells):
+        skeleton = skeletonize(mask)
+        neighbours = cv2.boxFilter(skeleton.view(np.uint8), -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
+        assert np.array_equal(neighbours, ndi.convolve(skeleton.astype(np.uint8), np.ones((3, 3), np.uint8),
+                                                       mode="constant"))
+
+
+def test_forest_walk_is_the_tree_by_tree_walk(cells):
+    model = lobes._lobe_model()
+
+    def tree_by_tree(inputs):
+        values = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"])).astype(np.float32)
+        leaves = []
+        for tree in model["trees"]:
+            node = 0
+            while tree["left"][node] >= 0:
+                node = (tree["left"][node] if values[tree["feature"][node]] <= tree["threshold"][node]
+                        else tree["right"][node])
+            leaves.append(float(tree["value"][node]))
+        return float(np.mean(leaves))
+
+    rng = np.random.default_rng(5)
+    rows = []
+    for rgb, nucleus, cell, background in cells:
+        granules = granule_measures(rgb, nucleus, cell, background)
+        rows.append(lobes.lobe_model_inputs(nucleus, rgb, granules, cell))
+    rows += [row * rng.uniform(0.5, 1.5, row.shape) for row in rows for _ in range(5)]
+    rows.append(np.full(len(lobes.LOBE_MODEL_INPUTS), np.nan))
+    for row in rows:
+        assert lobes.segmented_probability(row) == tree_by_tree(row)
+    assert not math.isnan(lobes.segmented_probability(rows[0]))
+
+
+def test_haralick_sums_are_graycoprops(cells):
+    from skimage.feature import graycoprops
+
+    from wekawbc.features.compute import _haralick, quantised_glcm
+    from wekawbc.features.registry import GLCM_LEVELS
+
+    checked = 0
+    for rgb, nucleus, cell, _ in cells:
+        lightness = colour_channels(rgb)[..., 8]
+        for mask in (nucleus, cell & ~nucleus):
+            matrix = quantised_glcm(lightness, mask, GLCM_LEVELS)
+            if matrix is None:
+                continue
+            found = _haralick(matrix)
+            for name in ("Contrast", "Dissimilarity", "Homogeneity", "ASM", "Correlation"):
+                expected = float(graycoprops(matrix, name.lower() if name != "ASM" else name).mean())
+                assert found[name] == pytest.approx(expected, rel=1e-12, abs=1e-15), name
+            checked += 1
+    assert checked >= 20
+
+
+def test_colour_channels_are_the_three_conversions_side_by_side(cells):
+    for rgb, *_ in cells:
+        levels = rgb.astype(np.float32)
+        unit = levels / 255.0
+        expected = np.concatenate([levels, cv2.cvtColor(unit, cv2.COLOR_RGB2HSV), cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)],
+                                  axis=2)
+        assert np.array_equal(colour_channels(rgb), expected)
