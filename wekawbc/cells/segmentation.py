@@ -28,14 +28,14 @@ Method (classic image processing, no training; every parameter below is fixed in
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_multiotsu, threshold_otsu
-from skimage.segmentation import watershed
+
+from wekawbc.cells._kernels import bin_counts, flood_from_markers
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
            "fill_holes", "three_class_thresholds"]
@@ -97,24 +97,18 @@ def naive_nucleus_mask(rgb: np.ndarray) -> np.ndarray:
     return channel > threshold_otsu(channel)
 
 
-#: The last few images :func:`three_class_thresholds` was given, with their thresholds.
-_RECENT_THRESHOLDS: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=4)
-
-
 def three_class_thresholds(values: np.ndarray) -> np.ndarray:
     """``threshold_multiotsu(values, classes=3, nbins=128)``: the two thresholds of a stain channel.
 
-    Remembered for the last few images given (compared bit for bit): extraction asks twice for the
-    plasma's darkness of an image (for the red cells, then for the plasma's colour), and the
-    histogram of a whole image is most of the cost. Raises ``ValueError`` for a flat image, as
-    ``threshold_multiotsu`` does.
+    The same numbers: the histogram ``threshold_multiotsu`` would build (128 bins from the smallest
+    to the largest value, normalised), counted in one compiled pass (:func:`wekawbc.cells._kernels.bin_counts`)
+    instead of numpy's dozen passes, then given to ``threshold_multiotsu`` as its histogram. Raises
+    ``ValueError`` for a flat image, as ``threshold_multiotsu`` does.
     """
-    for seen, thresholds in tuple(_RECENT_THRESHOLDS):
-        if seen.shape == values.shape and np.array_equal(seen, values):
-            return thresholds.copy()
-    thresholds = threshold_multiotsu(values, classes=3, nbins=128)
-    _RECENT_THRESHOLDS.append((values.copy(), thresholds.copy()))
-    return thresholds
+    values = np.asarray(values)
+    edges = np.histogram_bin_edges(values, 128, range=(values.min(), values.max()))
+    counts = bin_counts(values, edges)
+    return threshold_multiotsu(hist=(counts / np.sum(counts), (edges[:-1] + edges[1:]) / 2.0), classes=3)
 
 
 def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.ndarray, np.ndarray]:
@@ -202,7 +196,11 @@ def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndar
 
 
 def _cell_from_foreground(foreground: np.ndarray, nucleus: np.ndarray, reach: float) -> np.ndarray:
-    """The nucleus's basin in a watershed of the foreground's distance transform (see the module notes)."""
+    """The nucleus's basin in a watershed of the foreground's distance transform (see the module notes).
+
+    The watershed is scikit-image's (``watershed(-distance, markers)``), computed by
+    :func:`wekawbc.cells._kernels.flood_from_markers`.
+    """
     distance = _distance(foreground)
     to_nucleus = _distance(~nucleus)
     # Local maxima of the distance transform (7x7 neighbourhood); those whose inscribed disc stays
@@ -212,7 +210,7 @@ def _cell_from_foreground(foreground: np.ndarray, nucleus: np.ndarray, reach: fl
     markers = np.where(foreground, 0, 2).astype(np.int32)
     markers[peaks & (to_nucleus > reach * distance)] = 2
     markers[nucleus] = 1
-    return watershed(-distance, markers) == 1
+    return flood_from_markers(-distance, markers) == 1
 
 
 def segment_cell(rgb: np.ndarray, params: SegmentationParams = SegmentationParams()) -> CellSegmentation:

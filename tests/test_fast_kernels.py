@@ -1,0 +1,83 @@
+"""The compiled kernels (wekawbc.cells._kernels) and the fast paths built on them give the library's numbers.
+
+Each is compared with the call it stands for (numpy's histogram, scikit-image's watershed and
+multi-Otsu) on real crops of the three labs and on inputs built to break it: values on and beside
+bin edges, plateaus, ties between markers of different labels, negative zeros.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.filters import threshold_multiotsu
+from skimage.segmentation import watershed
+
+from wekawbc.cells._kernels import bin_counts, flood_from_markers
+from wekawbc.cells.dataset import load_dataset, read_image
+from wekawbc.cells.scale import _stain_channels
+from wekawbc.cells.segmentation import _distance, three_class_thresholds
+
+LABS = (("pbc", 10), ("jtsc", 6), ("bccd", 4))
+
+
+@pytest.fixture(scope="module")
+def channels(datasets):
+    """The darkness and nucleus-score channels of a few images of each lab (every n-th), full size."""
+    found = []
+    for name, count in LABS:
+        records = list(load_dataset(datasets / name))
+        for record in records[:: max(len(records) // count, 1)][:count]:
+            found += list(_stain_channels(read_image(record.image))[:2])
+    return found
+
+
+def test_bin_counts_are_numpys_histogram(channels):
+    rng = np.random.default_rng(0)
+    arrays = list(channels)
+    for _ in range(300):
+        values = rng.random(int(rng.integers(1, 400))).astype(np.float32)
+        if rng.random() < 0.5:  # few distinct values: many land on edges
+            values = (np.round(values * rng.integers(2, 40)) / 7).astype(np.float32)
+        arrays.append(values)
+    for values in arrays:
+        low, high = values.min(), values.max()
+        edges = np.histogram_bin_edges(values, 128, range=(low, high))
+        beside = np.concatenate([values.ravel(), edges, np.nextafter(edges, np.float32(-1)),
+                                 np.nextafter(edges, np.float32(2)), [low - 1, high + 1]]).astype(np.float32)
+        for sample in (values, beside):
+            assert np.array_equal(bin_counts(sample, edges), np.histogram(sample, 128, range=(low, high))[0])
+
+
+def test_three_class_thresholds_are_multiotsus(channels):
+    for channel in channels + [channel[5:60, 7:90] for channel in channels]:  # whole and windows (not contiguous)
+        assert np.array_equal(three_class_thresholds(channel), threshold_multiotsu(channel, classes=3, nbins=128))
+    for flat in (np.zeros((20, 20), np.float32), np.array([[0.0, 1.0]], np.float32)):
+        with pytest.raises(ValueError):
+            threshold_multiotsu(flat, classes=3, nbins=128)
+        with pytest.raises(ValueError):
+            three_class_thresholds(flat)
+
+
+def test_flood_from_markers_is_scikit_images_watershed(channels):
+    rng = np.random.default_rng(1)
+    cases = []
+    for channel in channels:  # segmentation's use: -distance of a stained mask, nucleus and peak markers
+        low, high = three_class_thresholds(channel)
+        foreground, seeds = channel > low, channel > high
+        distance = _distance(foreground)
+        markers = np.where(foreground, 0, 2).astype(np.int32)
+        markers[(distance >= np.max(distance) * 0.8) & foreground] = 2
+        markers[seeds & foreground] = 1
+        cases.append((-distance, markers))
+    for _ in range(3000):  # plateaus and ties: integer levels, markers of up to four labels side by side
+        shape = tuple(int(n) for n in rng.integers(1, 30, 2))
+        image = (rng.integers(0, int(rng.integers(1, 5)), shape) * rng.choice([1.0, -1.0, 0.5, -0.7])).astype(np.float32)
+        if rng.random() < 0.3:
+            image = (rng.random(shape) * 3 - 1).astype(np.float32)
+        markers = np.where(rng.random(shape) < rng.uniform(0.01, 0.5),
+                           rng.integers(1, int(rng.integers(2, 6)), shape), 0).astype(np.int32)
+        cases.append((image, markers))
+    for image, markers in cases:
+        assert np.array_equal(flood_from_markers(image, markers), watershed(image, markers))
+    with pytest.raises(TypeError):
+        flood_from_markers(np.zeros((3, 3)), np.ones((3, 3), np.int32))

@@ -1,0 +1,162 @@
+"""Compiled loops (numba) behind exact fast paths of segmentation and the red-cell scale.
+
+Each function gives, bit for bit, what the library call named in its docstring gives on the inputs
+wekawbc passes it; ``tests/test_fast_kernels.py`` compares them on real crops of the three labs and on
+inputs built to break them (values on bin edges, plateaus and ties). Compiled once per machine
+(``cache=True``: numba keeps the machine code beside this file, or in its user cache folder).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["bin_counts", "flood_from_markers"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    bins = edges.size - 1
+    counts = np.zeros(bins, np.int64)
+    first, last = edges[0], edges[bins]
+    scale = bins / (np.float64(last) - np.float64(first))
+    for k in range(values.size):
+        value = values[k]
+        if not (value >= first and value <= last):  # outside the range, or NaN: not counted
+            continue
+        index = min(int((np.float64(value) - np.float64(first)) * scale), bins - 1)
+        # The estimate is within one bin; the comparisons with the edges decide, as numpy's do.
+        while index > 0 and value < edges[index]:
+            index -= 1
+        while index < bins - 1 and value >= edges[index + 1]:
+            index += 1
+        counts[index] += 1
+    return counts
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.histogram(values, bins=edges)[0]`` for increasing, evenly spaced ``edges`` of ``values``' dtype.
+
+    A value ``v`` falls in bin ``i`` when ``edges[i] <= v < edges[i + 1]`` (the last bin closed), the
+    rule numpy applies after its own estimate; here the estimate and the comparisons run in one pass
+    over the values instead of a dozen array operations.
+    """
+    flat = np.ascontiguousarray(values).reshape(-1)
+    return _bin_counts(flat, np.asarray(edges, flat.dtype))
+
+
+@numba.njit(cache=True, nogil=True)
+def _push(keys: np.ndarray, places: np.ndarray, items: int, key: int, place: int) -> None:  # pragma: no cover
+    child = items  # sift up: parents larger than the new item move down
+    while child > 0:
+        parent = (child - 1) // 2
+        if not key < keys[parent]:
+            break
+        keys[child], places[child] = keys[parent], places[parent]
+        child = parent
+    keys[child], places[child] = key, place
+
+
+@numba.njit(cache=True, nogil=True)
+def _pop(keys: np.ndarray, places: np.ndarray, items: int) -> None:  # pragma: no cover - compiled
+    # The top leaves (the caller read it; ``items`` counts what is left): the last item takes its
+    # place and sifts down, swapping with its smaller child (the left one when both are equal).
+    if items == 0:
+        return
+    key, place = keys[items], places[items]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= items:
+            break
+        smallest, smallest_key = i, key
+        if keys[left] < smallest_key:
+            smallest, smallest_key = left, keys[left]
+        if left + 1 < items and keys[left + 1] < smallest_key:
+            smallest = left + 1
+        if smallest == i:
+            break
+        keys[i], places[i] = keys[smallest], places[smallest]
+        i = smallest
+    keys[i], places[i] = key, place
+
+
+@numba.njit(cache=True, nogil=True)
+def _flood(order: np.ndarray, labels: np.ndarray, inside: np.ndarray,
+           offsets: np.ndarray) -> None:  # pragma: no cover - compiled
+    # scikit-image's binary heap of (value, age), smallest first, pushed and popped as it does them so
+    # that equal values leave in the same order; each item's (value, age) is one integer here,
+    # ``order`` (the value's rank, 32 bits) above the age (32 bits).
+    capacity = labels.size
+    keys = np.empty(capacity, np.uint64)
+    places = np.empty(capacity, np.int64)
+    waiting = np.zeros(labels.max() + 1, np.int64)  # items in the heap per label
+    kinds = 0  # labels with items in the heap
+    items = 0
+    for place in range(labels.size):  # the markers, in raster order, age 0
+        if labels[place] != 0:
+            _push(keys, places, items, np.uint64(order[place]) << np.uint64(32), place)
+            items += 1
+            kinds += waiting[labels[place]] == 0
+            waiting[labels[place]] += 1
+    age = np.uint64(1)
+    # Once every item waiting has one label, all that is left to flood takes that label, whatever
+    # the order: the pixels connected to the waiting ones through unlabelled pixels.
+    while kinds > 1:
+        value, place = keys[0] >> np.uint64(32), places[0]
+        label = labels[place]
+        items -= 1
+        _pop(keys, places, items)
+        waiting[label] -= 1
+        kinds -= waiting[label] == 0
+        for offset in offsets:
+            neighbour = place + offset
+            if not inside[neighbour] or labels[neighbour] != 0:
+                continue
+            age += np.uint64(1)
+            labels[neighbour] = label  # labelled when pushed: nothing reaches it cheaper later
+            _push(keys, places, items, (max(np.uint64(order[neighbour]), value) << np.uint64(32)) | age, neighbour)
+            items += 1
+            kinds += waiting[label] == 0
+            waiting[label] += 1
+    while items > 0:  # (kinds is 1) a depth-first fill from the waiting pixels, in the heap's arrays
+        items -= 1
+        place = places[items]
+        for offset in offsets:
+            neighbour = place + offset
+            if inside[neighbour] and labels[neighbour] == 0:
+                labels[neighbour] = labels[place]
+                places[items] = neighbour
+                items += 1
+
+
+def flood_from_markers(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
+    """``skimage.segmentation.watershed(image, markers)`` of a 2-D float32 image (4-connected, no mask, no compactness).
+
+    Pixels are flooded from the markers in order of value, then of the time they were reached, each
+    taking the label of the pixel that reached it: scikit-image's algorithm and its priority queue,
+    compiled here without its general-purpose checks. Once only one label is left to spread, the
+    rest is a plain fill (the heap's order no longer matters).
+
+    Parameters
+    ----------
+    image : ndarray of float32, shape (rows, cols)
+        No NaN. (scikit-image widens it to float64, which keeps every value and every comparison.)
+    markers : ndarray of int, shape (rows, cols)
+        0 where unlabelled; labels are positive.
+    """
+    if image.dtype != np.float32 or image.ndim != 2:
+        raise TypeError(f"expected a 2-D float32 image, got {image.dtype} {image.shape}")
+    rows, cols = image.shape
+    # Each value's rank as an unsigned integer: the float's bits, negatives reversed (-0 counted as 0).
+    bits = (image + np.float32(0.0)).view(np.uint32)
+    ranks = np.where(bits >> 31, ~bits, bits | np.uint32(1 << 31))
+    order = np.zeros((rows + 2, cols + 2), np.uint32)
+    order[1:-1, 1:-1] = ranks
+    labels = np.zeros((rows + 2, cols + 2), np.int32)
+    labels[1:-1, 1:-1] = markers
+    inside = np.zeros((rows + 2, cols + 2), np.uint8)
+    inside[1:-1, 1:-1] = 1
+    width = cols + 2
+    _flood(order.reshape(-1), labels.reshape(-1), inside.reshape(-1), np.array([-width, -1, 1, width], np.int64))
+    return labels[1:-1, 1:-1].copy()
