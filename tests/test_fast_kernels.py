@@ -7,14 +7,17 @@ bin edges, plateaus, ties between markers of different labels, negative zeros.
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
+from scipy import ndimage as ndi
+from scipy.stats import trim_mean
 from skimage.filters import threshold_multiotsu
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import bin_counts, flood_from_markers
+from wekawbc.cells._kernels import bin_counts, flood_from_markers, region_statistics
 from wekawbc.cells.dataset import load_dataset, read_image
-from wekawbc.cells.scale import _stain_channels
+from wekawbc.cells.scale import _interquartile_mean, _stain_channels
 from wekawbc.cells.segmentation import _distance, three_class_thresholds
 
 LABS = (("pbc", 10), ("jtsc", 6), ("bccd", 4))
@@ -51,6 +54,14 @@ def test_bin_counts_are_numpys_histogram(channels):
 def test_three_class_thresholds_are_multiotsus(channels):
     for channel in channels + [channel[5:60, 7:90] for channel in channels]:  # whole and windows (not contiguous)
         assert np.array_equal(three_class_thresholds(channel), threshold_multiotsu(channel, classes=3, nbins=128))
+    for channel in channels + channels[:4]:  # remembered: the same image again, then a different one
+        expected = threshold_multiotsu(channel, classes=3, nbins=128)
+        assert np.array_equal(three_class_thresholds(channel, remember=True), expected)
+        assert np.array_equal(three_class_thresholds(channel.copy(), remember=True), expected)
+    changed = channels[0].copy()
+    three_class_thresholds(changed, remember=True)
+    changed[3, 3] += 0.25  # changed in place: a new image
+    assert np.array_equal(three_class_thresholds(changed, remember=True), threshold_multiotsu(changed, classes=3, nbins=128))
     for flat in (np.zeros((20, 20), np.float32), np.array([[0.0, 1.0]], np.float32)):
         with pytest.raises(ValueError):
             threshold_multiotsu(flat, classes=3, nbins=128)
@@ -81,3 +92,26 @@ def test_flood_from_markers_is_scikit_images_watershed(channels):
         assert np.array_equal(flood_from_markers(image, markers), watershed(image, markers))
     with pytest.raises(TypeError):
         flood_from_markers(np.zeros((3, 3)), np.ones((3, 3), np.int32))
+
+
+def test_region_statistics_are_bincount_and_find_objects(channels):
+    rng = np.random.default_rng(2)
+    masks = [channel > three_class_thresholds(channel)[0] for channel in channels]
+    masks += [rng.random(tuple(int(n) for n in rng.integers(1, 60, 2))) < 0.5 for _ in range(300)]
+    for mask in masks:
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+        marked = rng.random(mask.shape) < 0.3
+        areas, hits, boxes = region_statistics(labels, count, marked)
+        assert np.array_equal(areas, np.bincount(labels.ravel(), minlength=count))
+        assert np.array_equal(hits, np.bincount(labels[marked], minlength=count))
+        found = [(box[0].start, box[0].stop, box[1].start, box[1].stop) for box in ndi.find_objects(labels)]
+        assert [tuple(box) for box in boxes[1:].tolist()] == found
+
+
+def test_interquartile_mean_is_scipys_trim_mean():
+    rng = np.random.default_rng(3)
+    for _ in range(2000):
+        values = rng.random(int(rng.integers(1, 40))) * float(rng.integers(1, 100))
+        if rng.random() < 0.3:
+            values = np.round(values)  # ties
+        assert _interquartile_mean(values) == float(trim_mean(values, 0.25))

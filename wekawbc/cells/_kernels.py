@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["bin_counts", "flood_from_markers"]
+__all__ = ["bin_counts", "flood_from_markers", "region_statistics"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -160,3 +160,33 @@ def flood_from_markers(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
     width = cols + 2
     _flood(order.reshape(-1), labels.reshape(-1), inside.reshape(-1), np.array([-width, -1, 1, width], np.int64))
     return labels[1:-1, 1:-1].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _region_statistics(labels: np.ndarray, count: int, marked: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    areas = np.zeros(count, np.int64)
+    hits = np.zeros(count, np.int64)
+    boxes = np.empty((count, 4), np.int64)  # row start, row stop, column start, column stop
+    boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3] = labels.shape[0], 0, labels.shape[1], 0
+    for row in range(labels.shape[0]):
+        for col in range(labels.shape[1]):
+            label = labels[row, col]
+            areas[label] += 1
+            hits[label] += marked[row, col]
+            boxes[label, 0] = min(boxes[label, 0], row)
+            boxes[label, 1] = max(boxes[label, 1], row + 1)
+            boxes[label, 2] = min(boxes[label, 2], col)
+            boxes[label, 3] = max(boxes[label, 3], col + 1)
+    return areas, hits, boxes
+
+
+def region_statistics(labels: np.ndarray, count: int, marked: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per label of a 2-D label image (labels ``0 .. count - 1``): pixels, ``marked`` pixels, bounding box.
+
+    ``np.bincount(labels.ravel(), minlength=count)``, ``np.bincount(labels[marked], minlength=count)``
+    and the boxes of ``scipy.ndimage.find_objects(labels)`` as ``(row start, row stop, column start,
+    column stop)`` rows (a label without pixels gets an empty box: start past stop), in one pass.
+    """
+    return _region_statistics(labels, count, marked.view(np.uint8) if marked.dtype == bool else marked)

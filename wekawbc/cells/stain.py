@@ -92,7 +92,7 @@ def background_mask(rgb: np.ndarray, leukocyte: np.ndarray | None = None) -> tup
     if leukocyte is not None and leukocyte.any():
         keep_out = cv2.dilate(leukocyte.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(bool)
     try:
-        low, _ = three_class_thresholds(darkness)
+        low, _ = three_class_thresholds(darkness, remember=True)
         plasma = cv2.erode((darkness < low).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~keep_out
     except ValueError:  # a flat image: all of it is "plasma"
         plasma = ~keep_out
