@@ -15,10 +15,10 @@ from scipy.stats import trim_mean
 from skimage.filters import threshold_multiotsu
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import bin_counts, flood_from_markers, region_statistics
+from wekawbc.cells._kernels import bin_counts, fill_small_holes, flood_from_markers, region_statistics
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
-from wekawbc.cells.segmentation import _distance, three_class_thresholds
+from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
 
 LABS = (("pbc", 10), ("jtsc", 6), ("bccd", 4))
 
@@ -115,3 +115,26 @@ def test_interquartile_mean_is_scipys_trim_mean():
         if rng.random() < 0.3:
             values = np.round(values)  # ties
         assert _interquartile_mean(values) == float(trim_mean(values, 0.25))
+
+
+def _small_holes_by_scipy(mask, max_area):
+    """The holes up to ``max_area`` pixels, straightforwardly: SciPy's 4-connected labels of the background."""
+    labels, count = ndi.label(~mask)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    small = areas <= max_area
+    small[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = False
+    small[0] = False
+    return mask | small[labels]
+
+
+def test_fill_holes_are_scipys(channels):
+    rng = np.random.default_rng(4)
+    masks = [channel > three_class_thresholds(channel)[0] for channel in channels]
+    masks += [rng.random(tuple(int(n) for n in rng.integers(1, 40, 2))) < rng.uniform(0.2, 0.9) for _ in range(1000)]
+    masks += [np.zeros((3, 4), bool), np.ones((3, 4), bool), np.ones((1, 1), bool)]
+    for mask in masks:
+        assert np.array_equal(fill_holes(mask), ndi.binary_fill_holes(mask))
+        for max_area in (0, 1, 5, 300, mask.size):
+            expected = _small_holes_by_scipy(mask, max_area)
+            assert np.array_equal(fill_small_holes(mask, max_area), expected)
+            assert np.array_equal(fill_holes(mask, max_area), expected)

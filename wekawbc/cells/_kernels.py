@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["bin_counts", "flood_from_markers", "region_statistics"]
+__all__ = ["bin_counts", "fill_small_holes", "flood_from_markers", "region_statistics"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -190,3 +190,55 @@ def region_statistics(labels: np.ndarray, count: int, marked: np.ndarray
     column stop)`` rows (a label without pixels gets an empty box: start past stop), in one pass.
     """
     return _region_statistics(labels, count, marked.view(np.uint8) if marked.dtype == bool else marked)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_holes(mask: np.ndarray, rows: int, cols: int, max_area: int) -> np.ndarray:  # pragma: no cover
+    filled = mask.copy()
+    seen = mask.copy()  # pixels labelled already: the mask's, then each hole's as it is walked
+    queue = np.empty(rows * cols, np.int64)
+    for start in range(rows * cols):
+        if seen[start]:
+            continue
+        # Walk one 4-connected component of the background, breadth first.
+        seen[start] = True
+        head, tail, border = 0, 1, False
+        queue[0] = start
+        while head < tail:
+            place = queue[head]
+            head += 1
+            row, col = place // cols, place % cols
+            if row == 0 or col == 0 or row == rows - 1 or col == cols - 1:
+                border = True
+            if row > 0 and not seen[place - cols]:
+                seen[place - cols] = True
+                queue[tail] = place - cols
+                tail += 1
+            if col > 0 and not seen[place - 1]:
+                seen[place - 1] = True
+                queue[tail] = place - 1
+                tail += 1
+            if col < cols - 1 and not seen[place + 1]:
+                seen[place + 1] = True
+                queue[tail] = place + 1
+                tail += 1
+            if row < rows - 1 and not seen[place + cols]:
+                seen[place + cols] = True
+                queue[tail] = place + cols
+                tail += 1
+        if not border and tail <= max_area:
+            for k in range(tail):
+                filled[queue[k]] = True
+    return filled
+
+
+def fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
+    """``mask`` (2-D bool) with its holes of at most ``max_area`` pixels filled.
+
+    A hole is a 4-connected component of the background that does not touch the image's border
+    (as :func:`wekawbc.cells.segmentation.fill_holes` counts them), here found and measured in one
+    walk of the background.
+    """
+    rows, cols = mask.shape
+    flat = np.ascontiguousarray(mask, dtype=bool).reshape(-1)
+    return _fill_holes(flat, rows, cols, int(max_area)).reshape(rows, cols)

@@ -154,19 +154,18 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
         low_d = max(low_d, params.leukocyte_ratio[0] * reference)
         high_d = min(high_d, params.leukocyte_ratio[1] * reference)
     found = []
-    # Cheap tests first; the convex hull (solidity) only for the objects left. The measures are
+    # Cheap tests first (every test must pass: their order changes nothing found); the convex hull
+    # (solidity) only for the objects left. The measures are
     # regionprops' (equivalent_diameter_area, eccentricity, solidity).
     for label in range(1, count):  # (OpenCV's labels are consecutive: none is empty)
         area = int(areas[label])
-        if not low_d <= (4 * area / math.pi) ** 0.5 <= high_d:
+        if not low_d <= (4 * area / math.pi) ** 0.5 <= high_d or nucleus_pixels[label] / area > params.nucleus_fraction:
             continue
         y0, y1, x0, x1 = (int(edge) for edge in boxes[label])
         if y0 < params.border or x0 < params.border or y1 > rows - params.border or x1 > cols - params.border:
             continue
         region = labels[y0:y1, x0:x1] == label
         if _eccentricity(region) > params.max_eccentricity:
-            continue
-        if nucleus_pixels[label] / area > params.nucleus_fraction:
             continue
         if area / convex_area(region) < params.min_solidity:
             continue
