@@ -15,7 +15,8 @@ from scipy.stats import trim_mean
 from skimage.filters import threshold_multiotsu
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import bin_counts, fill_small_holes, flood_from_markers, region_statistics
+from wekawbc.cells._kernels import (bin_counts, fill_small_holes, flood_from_markers, label_minima, label_sums,
+                                    region_statistics)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
 from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
@@ -138,3 +139,23 @@ def test_fill_holes_are_scipys(channels):
             expected = _small_holes_by_scipy(mask, max_area)
             assert np.array_equal(fill_small_holes(mask, max_area), expected)
             assert np.array_equal(fill_holes(mask, max_area), expected)
+
+
+def test_label_sums_minima_and_opencv_labels_are_scipys(channels):
+    rng = np.random.default_rng(5)
+    masks = [channel > three_class_thresholds(channel)[1] for channel in channels]
+    masks += [rng.random(tuple(int(n) for n in rng.integers(1, 50, 2))) < rng.uniform(0.1, 0.9) for _ in range(500)]
+    for mask in masks:
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+        expected, found = ndi.label(mask)
+        assert count - 1 == found and np.array_equal(labels, expected)  # the same numbering
+        flat = labels.ravel()
+        row, col = np.indices(labels.shape, dtype=float)
+        sizes, rows, cols = label_sums(labels, count)
+        assert np.array_equal(sizes, np.bincount(flat, minlength=count))
+        assert np.array_equal(rows.astype(float), np.bincount(flat, row.ravel(), count))
+        assert np.array_equal(cols.astype(float), np.bincount(flat, col.ravel(), count))
+        values = _distance(~mask)
+        minima = np.full(count, np.inf, np.float32)
+        np.minimum.at(minima, flat, values.ravel())
+        assert np.array_equal(label_minima(labels, count, values), minima)

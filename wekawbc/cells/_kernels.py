@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["bin_counts", "fill_small_holes", "flood_from_markers", "region_statistics"]
+__all__ = ["bin_counts", "fill_small_holes", "flood_from_markers", "label_minima", "label_sums", "region_statistics"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -242,3 +242,39 @@ def fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
     rows, cols = mask.shape
     flat = np.ascontiguousarray(mask, dtype=bool).reshape(-1)
     return _fill_holes(flat, rows, cols, int(max_area)).reshape(rows, cols)
+
+
+@numba.njit(cache=True, nogil=True)
+def _label_sums(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    sizes = np.zeros(count, np.int64)
+    rows = np.zeros(count, np.int64)
+    cols = np.zeros(count, np.int64)
+    for row in range(labels.shape[0]):
+        for col in range(labels.shape[1]):
+            label = labels[row, col]
+            sizes[label] += 1
+            rows[label] += row
+            cols[label] += col
+    return sizes, rows, cols
+
+
+def label_sums(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per label ``0 .. count - 1`` of a 2-D label image: pixels, and the sums of their row and column indices.
+
+    Integers, so exact: ``np.bincount(labels.ravel(), weights)`` of the row and column indices gives
+    the same sums as floats (every partial sum is an integer well under 2**53).
+    """
+    return _label_sums(labels, count)
+
+
+@numba.njit(cache=True, nogil=True)
+def _label_minima(labels: np.ndarray, count: int, values: np.ndarray) -> np.ndarray:  # pragma: no cover
+    minima = np.full(count, np.inf, values.dtype)
+    for k in range(labels.size):
+        minima[labels[k]] = min(minima[labels[k]], values[k])
+    return minima
+
+
+def label_minima(labels: np.ndarray, count: int, values: np.ndarray) -> np.ndarray:
+    """Per label ``0 .. count - 1``: the smallest of ``values`` (inf where none), as ``np.minimum.at`` gives it."""
+    return _label_minima(np.ascontiguousarray(labels).reshape(-1), count, np.ascontiguousarray(values).reshape(-1))

@@ -35,7 +35,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_multiotsu, threshold_otsu
 
-from wekawbc.cells._kernels import bin_counts, fill_small_holes, flood_from_markers
+from wekawbc.cells._kernels import bin_counts, fill_small_holes, flood_from_markers, label_minima, label_sums
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
            "fill_holes", "three_class_thresholds"]
@@ -185,15 +185,15 @@ def _disk(radius: int) -> np.ndarray:
 
 def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndarray:
     """The central leukocyte's nucleus: the best-placed large component and its nearby lobes."""
-    labels, count = ndi.label(candidates)
+    # 4-connected parts, numbered as ndi.label numbers them (raster order of their first pixel).
+    count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=4)
+    count -= 1  # (OpenCV counts the background)
     if count == 0:
         return candidates
-    flat = labels.ravel()
-    sizes = np.bincount(flat, minlength=count + 1)[1:].astype(float)
-    # ndi.center_of_mass's sums (np.bincount of coordinate-weighted pixels), without its generality.
-    row, col = np.indices(labels.shape, dtype=float)
-    centres = np.stack([np.bincount(flat, row.ravel(), count + 1)[1:], np.bincount(flat, col.ravel(), count + 1)[1:]],
-                       axis=1) / sizes[:, None]
+    # ndi.center_of_mass's sums of coordinates (integers: exact in any order), without its generality.
+    pixels, row_sums, col_sums = label_sums(labels, count + 1)
+    sizes = pixels[1:].astype(float)
+    centres = np.stack([row_sums[1:], col_sums[1:]], axis=1).astype(float) / sizes[:, None]
     middle = (np.array(candidates.shape) - 1) / 2.0
     distance = np.linalg.norm((centres - middle) / max(candidates.shape), axis=1)
     main = int(np.argmax(sizes * np.exp(-4.0 * distance ** 2))) + 1
@@ -203,8 +203,7 @@ def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndar
     if keep.sum() > 1:  # other parts to weigh: their distance to the main one
         radius = np.sqrt(sizes[keep].sum() / np.pi) * 1.6  # rough cell radius from nucleus area
         gap = _distance(labels != main)
-        closest = np.full(count + 1, np.inf, np.float32)
-        np.minimum.at(closest, flat, gap.ravel())
+        closest = label_minima(labels, count + 1, gap)
         near[1:] |= keep & (closest[1:] <= params.lobe_gap * radius)
     return near[labels]
 
@@ -323,12 +322,12 @@ def _refine_nucleus(rgb: np.ndarray, coarse: np.ndarray, threshold: float, scale
     window = (slice(max(y0 - reach, 0), y1 + reach), slice(max(x0 - reach, 0), x1 + reach))
     score = _score(rgb[window], params.smooth_sigma, params.blue_weight)
     near = cv2.dilate(coarse[window].astype(np.uint8), _disk(reach)).astype(bool)
-    fine = cv2.morphologyEx(((score > threshold) & near).astype(np.uint8), cv2.MORPH_OPEN, _disk(1)).astype(bool)
-    labels, count = ndi.label(fine)
-    if count == 0:
+    fine = cv2.morphologyEx(((score > threshold) & near).astype(np.uint8), cv2.MORPH_OPEN, _disk(1))
+    count, labels = cv2.connectedComponents(fine, connectivity=4)  # (the background counted)
+    if count == 1:
         return coarse
-    overlapping = np.zeros(count + 1, bool)
-    overlapping[np.unique(labels[coarse[window] & fine])] = True
+    overlapping = np.zeros(count, bool)
+    overlapping[labels[coarse[window] & fine.astype(bool)]] = True  # the parts the coarse nucleus touches
     overlapping[0] = False
     fine = fill_holes(overlapping[labels], int(params.hole_fraction * coarse.size))
     refined = np.zeros_like(coarse)
