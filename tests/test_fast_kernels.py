@@ -13,9 +13,10 @@ import pytest
 from scipy import ndimage as ndi
 from scipy.stats import trim_mean
 from skimage.filters import threshold_multiotsu
+from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import (bin_counts, fill_small_holes, flood_from_markers, label_minima, label_sums,
+from wekawbc.cells._kernels import (bin_counts, count_in_convex_polygon, fill_small_holes, flood_from_markers, label_minima, label_sums,
                                     region_statistics)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
@@ -159,3 +160,17 @@ def test_label_sums_minima_and_opencv_labels_are_scipys(channels):
         minima = np.full(count, np.inf, np.float32)
         np.minimum.at(minima, flat, values.ravel())
         assert np.array_equal(label_minima(labels, count, values), minima)
+
+
+def test_count_in_convex_polygon_is_points_in_poly():
+    rng = np.random.default_rng(6)
+    for _ in range(2000):  # small integer hulls, either orientation, points on and beside their edges
+        corners = cv2.convexHull(rng.integers(-20, 20, (int(rng.integers(3, 30)), 2)).astype(np.int32)).reshape(-1, 2)
+        corners = corners[::-1] if rng.random() < 0.5 else corners
+        points = rng.integers(-22, 22, (200, 2))
+        if cv2.contourArea(corners) == 0:
+            with pytest.raises(ValueError):
+                count_in_convex_polygon(points, corners)
+            continue
+        expected = np.count_nonzero(points_in_poly(points.astype(float), corners.astype(float)))
+        assert count_in_convex_polygon(points, corners) == expected

@@ -22,9 +22,8 @@ from typing import Literal, Sequence
 
 import cv2
 import numpy as np
-from skimage.measure import points_in_poly
 
-from wekawbc.cells._kernels import region_statistics
+from wekawbc.cells._kernels import count_in_convex_polygon, region_statistics
 from wekawbc.cells.segmentation import fill_holes, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
@@ -119,14 +118,14 @@ def convex_area(region: np.ndarray) -> int:
     the midpoints' exact integer coordinates in half pixels (scikit-image asks Qhull, several times
     slower on these few hundred points; the hull of a point set is one polygon). The centre of
     each pixel of the region lies inside its own four midpoints, well inside that polygon, so only
-    the other pixels of the box are tested, with the same point-in-polygon test
-    (``skimage.measure.points_in_poly``) that ``grid_points_in_poly`` applies to every pixel.
+    the other pixels of the box are tested: in the closed polygon, as ``skimage.measure.points_in_poly``
+    (which ``grid_points_in_poly`` applies to every pixel) counts them, here in exact integer
+    arithmetic on the half-pixel grid (:func:`wekawbc.cells._kernels.count_in_convex_polygon`).
     """
     interior = cv2.erode(region.astype(np.uint8), _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
     doubled = (2 * np.argwhere(region & ~interior)[:, None, :] + _DIAMOND).reshape(-1, 2).astype(np.int32)
-    corners = cv2.convexHull(doubled).reshape(-1, 2)[::-1] / 2.0
-    others = np.argwhere(~region).astype(np.float64)
-    return int(np.count_nonzero(region)) + int(np.count_nonzero(points_in_poly(others, corners)))
+    corners = cv2.convexHull(doubled).reshape(-1, 2)
+    return int(np.count_nonzero(region)) + count_in_convex_polygon(2 * np.argwhere(~region), corners)
 
 
 def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedCellParams
