@@ -17,7 +17,7 @@ from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
 from wekawbc.cells._kernels import (bin_counts, count_in_convex_polygon, fill_small_holes, flood_from_markers, label_minima, label_sums,
-                                    region_statistics)
+                                    region_statistics, stain_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
 from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
@@ -174,3 +174,17 @@ def test_count_in_convex_polygon_is_points_in_poly():
             continue
         expected = np.count_nonzero(points_in_poly(points.astype(float), corners.astype(float)))
         assert count_in_convex_polygon(points, corners) == expected
+
+
+def test_stain_planes_are_numpys(datasets):
+    rng = np.random.default_rng(7)
+    images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::150]]
+    blurred = [cv2.GaussianBlur(rgb.astype(np.float32) / 255.0, (0, 0), 1.0) for rgb in images]
+    blurred += [rng.random((int(rng.integers(1, 50)), int(rng.integers(1, 50)), 3)).astype(np.float32) for _ in range(200)]
+    for data in blurred:
+        darkness = 1.0 - data[..., 1]
+        expected = (darkness, darkness + data[..., 2] - data[..., 0], data[..., 2] > data[..., 0])
+        for found, wanted in zip(stain_planes(data), expected):
+            assert found.dtype == wanted.dtype and np.array_equal(found, wanted)
+    with pytest.raises(TypeError):
+        stain_planes(np.zeros((4, 4, 3)))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["bin_counts", "count_in_convex_polygon", "fill_small_holes", "flood_from_markers", "label_minima", "label_sums", "region_statistics"]
+__all__ = ["bin_counts", "count_in_convex_polygon", "fill_small_holes", "flood_from_markers", "label_minima", "label_sums", "region_statistics", "stain_planes"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -308,3 +308,31 @@ def count_in_convex_polygon(points: np.ndarray, corners: np.ndarray) -> int:
     if twice_area == 0:
         raise ValueError("the polygon has no area")
     return int(_count_in_polygon(np.asarray(points, np.int64).reshape(-1, 2), corners, 1 if twice_area > 0 else -1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _stain_planes(blurred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    rows, cols = blurred.shape[0], blurred.shape[1]
+    darkness = np.empty((rows, cols), np.float32)
+    score = np.empty((rows, cols), np.float32)
+    bluish = np.empty((rows, cols), np.bool_)
+    one = np.float32(1.0)
+    for row in range(rows):
+        for col in range(cols):
+            red, green, blue = blurred[row, col, 0], blurred[row, col, 1], blurred[row, col, 2]
+            dark = one - green  # float32 operations, one at a time, as numpy does them
+            darkness[row, col] = dark
+            score[row, col] = (dark + blue) - red
+            bluish[row, col] = blue > red
+    return darkness, score, bluish
+
+
+def stain_planes(blurred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From a blurred float32 RGB image: ``1 - G``, ``(1 - G) + B - R`` and ``B > R``, in one pass.
+
+    The numbers of ``darkness = 1.0 - blurred[..., 1]``, ``darkness + blurred[..., 2] - blurred[..., 0]``
+    and ``blurred[..., 2] > blurred[..., 0]`` (float32 arithmetic, left to right).
+    """
+    if blurred.dtype != np.float32 or blurred.ndim != 3 or blurred.shape[2] != 3:
+        raise TypeError(f"expected a float32 RGB image, got {blurred.dtype} {blurred.shape}")
+    return _stain_planes(blurred)

@@ -23,7 +23,7 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
-from wekawbc.cells._kernels import count_in_convex_polygon, region_statistics
+from wekawbc.cells._kernels import count_in_convex_polygon, region_statistics, stain_planes
 from wekawbc.cells.segmentation import fill_holes, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
@@ -91,9 +91,7 @@ def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """``darkness = 1 - G``, the nucleus score ``darkness + (B - R)`` (see the segmentation module), ``B > R``."""
     data = rgb.astype(np.float32)
     data /= 255.0
-    data = cv2.GaussianBlur(data, (0, 0), 1.0)
-    darkness = 1.0 - data[..., 1]
-    return darkness, darkness + data[..., 2] - data[..., 0], data[..., 2] > data[..., 0]
+    return stain_planes(cv2.GaussianBlur(data, (0, 0), 1.0))
 
 
 def _eccentricity(region: np.ndarray) -> float:
