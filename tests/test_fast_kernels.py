@@ -17,7 +17,7 @@ from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
 from wekawbc.cells._kernels import (bin_counts, count_in_convex_polygon, fill_small_holes, flood_from_markers, label_minima, label_sums,
-                                    region_statistics, stain_planes)
+                                    masked_histograms, region_statistics, stain_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
 from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
@@ -188,3 +188,16 @@ def test_stain_planes_are_numpys(datasets):
             assert found.dtype == wanted.dtype and np.array_equal(found, wanted)
     with pytest.raises(TypeError):
         stain_planes(np.zeros((4, 4, 3)))
+
+
+def test_masked_histograms_are_bincounts(datasets):
+    rng = np.random.default_rng(8)
+    images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::200]]
+    images += [rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(1, 40)), 3), dtype=np.uint8)
+               for _ in range(100)]
+    for rgb in images:
+        for mask in (rng.random(rgb.shape[:2]) < 0.5, np.zeros(rgb.shape[:2], bool), np.ones(rgb.shape[:2], bool)):
+            for window in ((slice(None), slice(None)), (slice(1, None), slice(0, -1))):  # whole, and a view
+                found = masked_histograms(rgb[window], mask[window])
+                for channel in range(3):
+                    assert np.array_equal(found[channel], np.bincount(rgb[window][mask[window]][:, channel], minlength=256))

@@ -11,7 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["bin_counts", "count_in_convex_polygon", "fill_small_holes", "flood_from_markers", "label_minima", "label_sums", "region_statistics", "stain_planes"]
+__all__ = ["bin_counts", "count_in_convex_polygon", "fill_small_holes", "flood_from_markers", "label_minima",
+           "label_sums", "masked_histograms", "region_statistics", "stain_planes"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -336,3 +337,24 @@ def stain_planes(blurred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if blurred.dtype != np.float32 or blurred.ndim != 3 or blurred.shape[2] != 3:
         raise TypeError(f"expected a float32 RGB image, got {blurred.dtype} {blurred.shape}")
     return _stain_planes(blurred)
+
+
+@numba.njit(cache=True, nogil=True)
+def _masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    counts = np.zeros((image.shape[2], 256), np.int64)
+    for row in range(image.shape[0]):
+        for col in range(image.shape[1]):
+            if mask[row, col]:
+                for channel in range(image.shape[2]):
+                    counts[channel, image[row, col, channel]] += 1
+    return counts
+
+
+def masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per channel of an 8-bit image (rows, cols, channels): the 256-level histogram of the ``mask``'s pixels.
+
+    ``np.bincount(image[mask][:, c], minlength=256)`` for every channel ``c``, in one pass.
+    """
+    if image.dtype != np.uint8 or image.ndim != 3:
+        raise TypeError(f"expected an 8-bit image of shape (rows, cols, channels), got {image.dtype} {image.shape}")
+    return _masked_histograms(image, mask.view(np.uint8) if mask.dtype == bool else mask)
