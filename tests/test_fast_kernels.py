@@ -16,7 +16,7 @@ from skimage.filters import threshold_multiotsu
 from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import (bin_counts, count_in_convex_polygon, fill_small_holes, flood_from_markers, label_minima, label_sums,
+from wekawbc.cells._kernels import (bin_counts, count_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
                                     masked_histograms, region_statistics, stain_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
@@ -201,3 +201,21 @@ def test_masked_histograms_are_bincounts(datasets):
                 found = masked_histograms(rgb[window], mask[window])
                 for channel in range(3):
                     assert np.array_equal(found[channel], np.bincount(rgb[window][mask[window]][:, channel], minlength=256))
+
+
+def test_distances_to_outside_are_scipys_exact_transform(channels):
+    rng = np.random.default_rng(9)
+    masks = [channel > three_class_thresholds(channel)[0] for channel in channels]
+    for _ in range(1500):  # speckle and blobs, thin and single-row shapes
+        shape = (int(rng.integers(1, 60)), int(rng.integers(1, 60)))
+        if rng.random() < 0.5:
+            masks.append(rng.random(shape) < rng.uniform(0.3, 0.999))
+        else:
+            blurred = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), float(rng.uniform(0.5, 6)))
+            masks.append(blurred > rng.uniform(0.2, 0.8))
+    masks = [mask for mask in masks if not mask.all()]
+    assert len(masks) > 1000
+    for mask in masks:
+        assert np.array_equal(distances_to_outside(mask), ndi.distance_transform_edt(mask).astype(np.float32))
+    with pytest.raises(ValueError):
+        distances_to_outside(np.ones((3, 3), bool))

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["bin_counts", "count_in_convex_polygon", "fill_small_holes", "flood_from_markers", "label_minima",
-           "label_sums", "masked_histograms", "region_statistics", "stain_planes"]
+__all__ = ["bin_counts", "count_in_convex_polygon", "distances_to_outside", "fill_small_holes", "flood_from_markers",
+           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -358,3 +358,67 @@ def masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if image.dtype != np.uint8 or image.ndim != 3:
         raise TypeError(f"expected an 8-bit image of shape (rows, cols, channels), got {image.dtype} {image.shape}")
     return _masked_histograms(image, mask.view(np.uint8) if mask.dtype == bool else mask)
+
+
+@numba.njit(cache=True, nogil=True)
+def _distances(mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    rows, cols = mask.shape
+    # Down each column: the distance to the nearest 0 above or below (-1 while none is known).
+    reach = np.empty((rows, cols), np.int64)
+    last = np.full(cols, -1, np.int64)  # (row by row, all columns at once: the array's own order)
+    for row in range(rows):
+        for col in range(cols):
+            if mask[row, col] == 0:
+                last[col] = row
+            reach[row, col] = row - last[col] if last[col] >= 0 else -1
+    last[:] = -1
+    for row in range(rows - 1, -1, -1):
+        for col in range(cols):
+            if mask[row, col] == 0:
+                last[col] = row
+            if last[col] >= 0 and (reach[row, col] < 0 or last[col] - row < reach[row, col]):
+                reach[row, col] = last[col] - row
+    # Along each row: the lower envelope of the parabolas (col - q)**2 + reach[q]**2 (Felzenszwalb and
+    # Huttenlocher), their crossings kept as exact fractions (numerator, positive denominator).
+    distances = np.empty((rows, cols), np.float32)
+    apex = np.empty(cols, np.int64)
+    top = np.empty(cols, np.int64)
+    bottom = np.empty(cols, np.int64)
+    height = np.empty(cols, np.int64)  # reach**2 + q**2 of each column's parabola
+    for row in range(rows):
+        last_apex = -1
+        for q in range(cols):
+            up = reach[row, q]
+            if up < 0:
+                continue
+            height[q] = up * up + q * q
+            numerator, denominator = 0, 1
+            while last_apex >= 0:
+                p = apex[last_apex]
+                numerator, denominator = height[q] - height[p], 2 * (q - p)
+                if last_apex == 0 or numerator * bottom[last_apex] > top[last_apex] * denominator:
+                    break
+                last_apex -= 1  # parabola p is nowhere lowest
+            last_apex += 1
+            apex[last_apex], top[last_apex], bottom[last_apex] = q, numerator, denominator
+        j = 0
+        for col in range(cols):
+            while j < last_apex and top[j + 1] < col * bottom[j + 1]:
+                j += 1
+            p = apex[j]
+            squared = (col - p) * (col - p) + reach[row, p] * reach[row, p]
+            distances[row, col] = np.float32(np.sqrt(np.float64(squared)))
+    return distances
+
+
+def distances_to_outside(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance (float32) of each pixel of a 2-D mask to the nearest pixel outside it.
+
+    ``scipy.ndimage.distance_transform_edt(mask).astype(np.float32)``: the exact squared distances
+    (integers) in two compiled passes (columns, then rows by the lower envelope of parabolas, in
+    integer arithmetic throughout), then the float64 square root rounded to float32 as SciPy's result
+    is. The mask must have a pixel outside it (0).
+    """
+    if mask.all():
+        raise ValueError("the mask has no pixel outside it: no distance to measure")
+    return _distances(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))

@@ -35,7 +35,8 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_multiotsu, threshold_otsu
 
-from wekawbc.cells._kernels import bin_counts, fill_small_holes, flood_from_markers, label_minima, label_sums
+from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small_holes, flood_from_markers,
+                                    label_minima, label_sums)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
            "fill_holes", "three_class_thresholds"]
@@ -163,19 +164,15 @@ def _distance(mask: np.ndarray) -> np.ndarray:
     """Euclidean distance of each ``mask`` pixel to the nearest pixel outside it (float32).
 
     The numbers of SciPy's exact transform (``ndi.distance_transform_edt(mask).astype(np.float32)``:
-    the float64 square root of an integer squared distance), from OpenCV's exact transform
-    (``DIST_MASK_PRECISE``, several times faster): its squared distances rounded to integers, then
-    SciPy's square root. OpenCV's own float32 distances are not used as they are: their last bits
-    depend on where the buffers lie in memory and on whether the process's thread pool has started,
-    which flipped ties in the watershed below (the same crop gave two cell masks from run to run);
-    an error of a few units in the last place cannot move a squared distance to another integer.
-    A mask without outside pixels is left to SciPy (OpenCV has no distance to give there).
+    the float64 square root of an integer squared distance), from a compiled exact transform in
+    integer arithmetic (:func:`wekawbc.cells._kernels.distances_to_outside`, several times faster on
+    these small masks). Floating-point distances are not compared anywhere on the way: OpenCV's own
+    float32 distances, used before, had last bits that depended on where the buffers lay in memory,
+    which flipped ties in the watershed below. A mask without outside pixels is left to SciPy.
     """
     if mask.all():
         return ndi.distance_transform_edt(mask).astype(np.float32)
-    squared = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE).astype(np.float64)
-    np.multiply(squared, squared, out=squared)
-    return np.sqrt(np.rint(squared, out=squared), out=squared).astype(np.float32)
+    return distances_to_outside(mask)
 
 
 def _disk(radius: int) -> np.ndarray:
