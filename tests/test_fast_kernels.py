@@ -71,6 +71,20 @@ def test_three_class_thresholds_are_multiotsus(channels):
             three_class_thresholds(flat)
 
 
+def test_remembered_thresholds_are_per_thread(channels):
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = [threshold_multiotsu(channel, classes=3, nbins=128) for channel in channels]
+
+    def asked(index):
+        return three_class_thresholds(channels[index % len(channels)], remember=True)
+
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(asked, range(8 * len(channels))))
+    for index, thresholds in enumerate(found):
+        assert np.array_equal(thresholds, expected[index % len(channels)])
+
+
 def test_flood_from_markers_is_scikit_images_watershed(channels):
     rng = np.random.default_rng(1)
     cases = []

@@ -28,6 +28,7 @@ Method (classic image processing, no training; every parameter below is fixed in
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import cv2
@@ -98,8 +99,9 @@ def naive_nucleus_mask(rgb: np.ndarray) -> np.ndarray:
     return channel > threshold_otsu(channel)
 
 
-#: The last image :func:`three_class_thresholds` was asked to remember (a buffer kept), and its thresholds.
-_REMEMBERED: list[np.ndarray] = []
+#: Per thread: the last image :func:`three_class_thresholds` was asked to remember (``image``, a buffer
+#: kept) and its ``thresholds``.
+_REMEMBERED = threading.local()
 
 
 def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.ndarray:
@@ -115,16 +117,17 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
     red cells, then for the plasma's colour; the two blurs agree to the bit at most image sizes).
     """
     values = np.asarray(values)
-    if remember and _REMEMBERED and _REMEMBERED[0].shape == values.shape and np.array_equal(_REMEMBERED[0], values):
-        return _REMEMBERED[1].copy()
+    seen = getattr(_REMEMBERED, "image", None) if remember else None
+    fits = seen is not None and seen.shape == values.shape and seen.dtype == values.dtype
+    if fits and np.array_equal(seen, values):
+        return _REMEMBERED.thresholds.copy()
     edges = np.histogram_bin_edges(values, 128, range=(values.min(), values.max()))
     counts = bin_counts(values, edges)
     thresholds = threshold_multiotsu(hist=(counts / np.sum(counts), (edges[:-1] + edges[1:]) / 2.0), classes=3)
     if remember:  # into the buffer kept when it fits: a fresh copy of a large array costs more than the comparison
-        if not (_REMEMBERED and _REMEMBERED[0].shape == values.shape and _REMEMBERED[0].dtype == values.dtype):
-            _REMEMBERED[:] = [np.empty_like(values), thresholds]
-        np.copyto(_REMEMBERED[0], values)
-        _REMEMBERED[1] = thresholds.copy()
+        _REMEMBERED.image = seen if fits else np.empty_like(values)
+        np.copyto(_REMEMBERED.image, values)
+        _REMEMBERED.thresholds = thresholds.copy()
     return thresholds
 
 
