@@ -9,7 +9,7 @@ whole call. The base code is a detached tree of another commit (``WEKAWBC_BASE_T
 ``/tmp/base``, e.g. ``git worktree add --detach /tmp/base 9a3288a``; ``WEKAWBC_BASE_COMMIT`` names it when the
 tree is an exported copy, not a git tree); each code runs in its own
 process, alternately, ``ROUNDS`` times (best round kept), in CPU seconds of that process. Both
-also write every crop's masks, scale and 245 values, compared here. Once per code, untimed, a wider check
+also write every crop's masks, scale and feature values, compared here. Once per code, untimed, a wider check
 runs ``extract_features`` on more images of the three labs (:data:`CHECK`: 200 pbc crops, 40 per class;
 all 300 jtsc crops; 50 bccd crops around their leukocyte box; 10 bccd fields in ``mode="field"``) and
 compares masks, scales and values per lab. Run:
