@@ -22,10 +22,8 @@ from typing import Literal, Sequence
 
 import cv2
 import numpy as np
-from scipy import ndimage as ndi
-from scipy.stats import trim_mean
-from skimage.measure import points_in_poly
 
+from wekawbc.cells._kernels import count_in_convex_polygon, region_statistics, stain_planes
 from wekawbc.cells.segmentation import fill_holes, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
@@ -93,9 +91,7 @@ def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """``darkness = 1 - G``, the nucleus score ``darkness + (B - R)`` (see the segmentation module), ``B > R``."""
     data = rgb.astype(np.float32)
     data /= 255.0
-    data = cv2.GaussianBlur(data, (0, 0), 1.0)
-    darkness = 1.0 - data[..., 1]
-    return darkness, darkness + data[..., 2] - data[..., 0], data[..., 2] > data[..., 0]
+    return stain_planes(cv2.GaussianBlur(data, (0, 0), 1.0))
 
 
 def _eccentricity(region: np.ndarray) -> float:
@@ -120,14 +116,14 @@ def convex_area(region: np.ndarray) -> int:
     the midpoints' exact integer coordinates in half pixels (scikit-image asks Qhull, several times
     slower on these few hundred points; the hull of a point set is one polygon). The centre of
     each pixel of the region lies inside its own four midpoints, well inside that polygon, so only
-    the other pixels of the box are tested, with the same point-in-polygon test
-    (``skimage.measure.points_in_poly``) that ``grid_points_in_poly`` applies to every pixel.
+    the other pixels of the box are tested: in the closed polygon, as ``skimage.measure.points_in_poly``
+    (which ``grid_points_in_poly`` applies to every pixel) counts them, here in exact integer
+    arithmetic on the half-pixel grid (:func:`wekawbc.cells._kernels.count_in_convex_polygon`).
     """
     interior = cv2.erode(region.astype(np.uint8), _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
     doubled = (2 * np.argwhere(region & ~interior)[:, None, :] + _DIAMOND).reshape(-1, 2).astype(np.int32)
-    corners = cv2.convexHull(doubled).reshape(-1, 2)[::-1] / 2.0
-    others = np.argwhere(~region).astype(np.float64)
-    return int(np.count_nonzero(region)) + int(np.count_nonzero(points_in_poly(others, corners)))
+    corners = cv2.convexHull(doubled).reshape(-1, 2)
+    return int(np.count_nonzero(region)) + count_in_convex_polygon(2 * np.argwhere(~region), corners)
 
 
 def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedCellParams
@@ -135,7 +131,7 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
     """The labelled foreground, the labels of its red cells and every label's area (see :func:`find_red_cells`)."""
     darkness, score, bluish = _stain_channels(rgb)
     try:
-        low, _ = three_class_thresholds(darkness)
+        low, _ = three_class_thresholds(darkness, remember=True)
         _, high = three_class_thresholds(score)
     except ValueError:  # a flat image
         return np.zeros(rgb.shape[:2], np.int32), [], np.zeros(1, np.int64)
@@ -146,8 +142,7 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
         foreground &= ~cv2.dilate(leukocyte.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
     # 4-connected objects, numbered as scipy.ndimage.label numbers them (raster order).
     count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=4)
-    areas = np.bincount(labels.ravel(), minlength=count)
-    nucleus_pixels = np.bincount(labels[nucleus], minlength=count)
+    areas, nucleus_pixels, boxes = region_statistics(labels, count, nucleus)
     rows, cols = rgb.shape[:2]
     side = max(rows, cols)
     low_d, high_d = params.min_diameter * side, params.max_diameter * side
@@ -156,19 +151,18 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
         low_d = max(low_d, params.leukocyte_ratio[0] * reference)
         high_d = min(high_d, params.leukocyte_ratio[1] * reference)
     found = []
-    # Cheap tests first; the convex hull (solidity) only for the objects left. The measures are
+    # Cheap tests first (every test must pass: their order changes nothing found); the convex hull
+    # (solidity) only for the objects left. The measures are
     # regionprops' (equivalent_diameter_area, eccentricity, solidity).
-    for label, box in enumerate(ndi.find_objects(labels), 1):
+    for label in range(1, count):  # (OpenCV's labels are consecutive: none is empty)
         area = int(areas[label])
-        if box is None or not low_d <= (4 * area / math.pi) ** 0.5 <= high_d:
+        if not low_d <= (4 * area / math.pi) ** 0.5 <= high_d or nucleus_pixels[label] / area > params.nucleus_fraction:
             continue
-        y0, y1, x0, x1 = box[0].start, box[0].stop, box[1].start, box[1].stop
+        y0, y1, x0, x1 = (int(edge) for edge in boxes[label])
         if y0 < params.border or x0 < params.border or y1 > rows - params.border or x1 > cols - params.border:
             continue
         region = labels[y0:y1, x0:x1] == label
         if _eccentricity(region) > params.max_eccentricity:
-            continue
-        if nucleus_pixels[label] / area > params.nucleus_fraction:
             continue
         if area / convex_area(region) < params.min_solidity:
             continue
@@ -204,6 +198,12 @@ def red_cell_diameters(rgb: np.ndarray, leukocyte: np.ndarray | None = None,
     return np.array([2.0 * math.sqrt(int(areas[label]) / math.pi) for label in found])
 
 
+def _interquartile_mean(values: np.ndarray) -> float:
+    """``scipy.stats.trim_mean(values, 0.25)`` of a 1-D array: the same partition and mean, without SciPy's checks."""
+    cut = int(0.25 * len(values))
+    return float(np.mean(np.partition(values, (cut, len(values) - cut - 1))[cut:len(values) - cut]))
+
+
 def estimate_scale(rgb: np.ndarray, leukocyte: np.ndarray | None = None, *, pixel_size: float | None = None,
                    params: RedCellParams = RedCellParams()) -> Scale:
     """The image's µm per pixel: the user's, else from its red cells, else from its leukocyte.
@@ -231,7 +231,7 @@ def estimate_scale(rgb: np.ndarray, leukocyte: np.ndarray | None = None, *, pixe
     if len(diameters) >= params.min_red_cells:
         # The interquartile mean: robust to a stray clump, and smoother than the median when a
         # borderline cell joins or leaves the set.
-        typical = float(trim_mean(diameters, 0.25))
+        typical = _interquartile_mean(diameters)
         return Scale(RED_CELL_DIAMETER_UM / typical, "red cells",
                      f"interquartile mean diameter of {len(diameters)} red cell(s): {typical:.1f} px "
                      f"= {RED_CELL_DIAMETER_UM} µm",

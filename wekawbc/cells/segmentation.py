@@ -28,14 +28,16 @@ Method (classic image processing, no training; every parameter below is fixed in
 
 from __future__ import annotations
 
-from collections import deque
+import threading
 from dataclasses import dataclass
 
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_multiotsu, threshold_otsu
-from skimage.segmentation import watershed
+
+from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small_holes, flood_from_markers,
+                                    label_minima, label_sums)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
            "fill_holes", "three_class_thresholds"]
@@ -97,23 +99,35 @@ def naive_nucleus_mask(rgb: np.ndarray) -> np.ndarray:
     return channel > threshold_otsu(channel)
 
 
-#: The last few images :func:`three_class_thresholds` was given, with their thresholds.
-_RECENT_THRESHOLDS: deque[tuple[np.ndarray, np.ndarray]] = deque(maxlen=4)
+#: Per thread: the last image :func:`three_class_thresholds` was asked to remember (``image``, a buffer
+#: kept) and its ``thresholds``.
+_REMEMBERED = threading.local()
 
 
-def three_class_thresholds(values: np.ndarray) -> np.ndarray:
+def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.ndarray:
     """``threshold_multiotsu(values, classes=3, nbins=128)``: the two thresholds of a stain channel.
 
-    Remembered for the last few images given (compared bit for bit): extraction asks twice for the
-    plasma's darkness of an image (for the red cells, then for the plasma's colour), and the
-    histogram of a whole image is most of the cost. Raises ``ValueError`` for a flat image, as
-    ``threshold_multiotsu`` does.
+    The same numbers: the histogram ``threshold_multiotsu`` would build (128 bins from the smallest
+    to the largest value, normalised), counted in one compiled pass (:func:`wekawbc.cells._kernels.bin_counts`)
+    instead of numpy's dozen passes, then given to ``threshold_multiotsu`` as its histogram. Raises
+    ``ValueError`` for a flat image, as ``threshold_multiotsu`` does.
+
+    With ``remember``, the answer for the last image asked that way is reused when the image is the
+    same bit for bit: extraction asks for the plasma's darkness of an image twice in a row (for the
+    red cells, then for the plasma's colour; the two blurs agree to the bit at most image sizes).
     """
-    for seen, thresholds in tuple(_RECENT_THRESHOLDS):
-        if seen.shape == values.shape and np.array_equal(seen, values):
-            return thresholds.copy()
-    thresholds = threshold_multiotsu(values, classes=3, nbins=128)
-    _RECENT_THRESHOLDS.append((values.copy(), thresholds.copy()))
+    values = np.asarray(values)
+    seen = getattr(_REMEMBERED, "image", None) if remember else None
+    fits = seen is not None and seen.shape == values.shape and seen.dtype == values.dtype
+    if fits and np.array_equal(seen, values):
+        return _REMEMBERED.thresholds.copy()
+    edges = np.histogram_bin_edges(values, 128, range=(values.min(), values.max()))
+    counts = bin_counts(values, edges)
+    thresholds = threshold_multiotsu(hist=(counts / np.sum(counts), (edges[:-1] + edges[1:]) / 2.0), classes=3)
+    if remember:  # into the buffer kept when it fits: a fresh copy of a large array costs more than the comparison
+        _REMEMBERED.image = seen if fits else np.empty_like(values)
+        np.copyto(_REMEMBERED.image, values)
+        _REMEMBERED.thresholds = thresholds.copy()
     return thresholds
 
 
@@ -138,36 +152,30 @@ def fill_holes(mask: np.ndarray, max_area: int | None = None) -> np.ndarray:
     """``mask`` with its holes (background not 4-connected to the border) of at most ``max_area`` pixels filled.
 
     Without ``max_area`` every hole is filled: the pixels of ``scipy.ndimage.binary_fill_holes(mask)``
-    (default structure), from one OpenCV labelling instead of SciPy's iterated dilation.
+    (default structure), from one OpenCV flood fill of the background from a frame around the mask
+    instead of SciPy's iterated dilation. With it, each hole is measured
+    (:func:`wekawbc.cells._kernels.fill_small_holes`).
     """
-    count, labels = cv2.connectedComponents((~mask).astype(np.uint8), connectivity=4)
-    if count <= 1:
-        return mask.copy()
-    # (OpenCV's statistics cost three times its labelling: the areas are counted here.)
-    small = np.ones(count, bool) if max_area is None else np.bincount(labels.ravel(), minlength=count) <= max_area
-    border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    small[border] = False
-    small[0] = False  # the mask itself
-    return mask | small[labels]
+    if max_area is not None:
+        return fill_small_holes(mask, max_area)
+    framed = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(framed, None, (0, 0), 2, flags=4)  # the background the border reaches
+    return framed[1:-1, 1:-1] != 2
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
     """Euclidean distance of each ``mask`` pixel to the nearest pixel outside it (float32).
 
     The numbers of SciPy's exact transform (``ndi.distance_transform_edt(mask).astype(np.float32)``:
-    the float64 square root of an integer squared distance), from OpenCV's exact transform
-    (``DIST_MASK_PRECISE``, several times faster): its squared distances rounded to integers, then
-    SciPy's square root. OpenCV's own float32 distances are not used as they are: their last bits
-    depend on where the buffers lie in memory and on whether the process's thread pool has started,
-    which flipped ties in the watershed below (the same crop gave two cell masks from run to run);
-    an error of a few units in the last place cannot move a squared distance to another integer.
-    A mask without outside pixels is left to SciPy (OpenCV has no distance to give there).
+    the float64 square root of an integer squared distance), from a compiled exact transform in
+    integer arithmetic (:func:`wekawbc.cells._kernels.distances_to_outside`, several times faster on
+    these small masks). Floating-point distances are not compared anywhere on the way: OpenCV's own
+    float32 distances, used before, had last bits that depended on where the buffers lay in memory,
+    which flipped ties in the watershed below. A mask without outside pixels is left to SciPy.
     """
     if mask.all():
         return ndi.distance_transform_edt(mask).astype(np.float32)
-    squared = cv2.distanceTransform(mask.astype(np.uint8), cv2.DIST_L2, cv2.DIST_MASK_PRECISE).astype(np.float64)
-    np.multiply(squared, squared, out=squared)
-    return np.sqrt(np.rint(squared, out=squared), out=squared).astype(np.float32)
+    return distances_to_outside(mask)
 
 
 def _disk(radius: int) -> np.ndarray:
@@ -177,15 +185,15 @@ def _disk(radius: int) -> np.ndarray:
 
 def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndarray:
     """The central leukocyte's nucleus: the best-placed large component and its nearby lobes."""
-    labels, count = ndi.label(candidates)
+    # 4-connected parts, numbered as ndi.label numbers them (raster order of their first pixel).
+    count, labels = cv2.connectedComponents(candidates.astype(np.uint8), connectivity=4)
+    count -= 1  # (OpenCV counts the background)
     if count == 0:
         return candidates
-    flat = labels.ravel()
-    sizes = np.bincount(flat, minlength=count + 1)[1:].astype(float)
-    # ndi.center_of_mass's sums (np.bincount of coordinate-weighted pixels), without its generality.
-    row, col = np.indices(labels.shape, dtype=float)
-    centres = np.stack([np.bincount(flat, row.ravel(), count + 1)[1:], np.bincount(flat, col.ravel(), count + 1)[1:]],
-                       axis=1) / sizes[:, None]
+    # ndi.center_of_mass's sums of coordinates (integers: exact in any order), without its generality.
+    pixels, row_sums, col_sums = label_sums(labels, count + 1)
+    sizes = pixels[1:].astype(float)
+    centres = np.stack([row_sums[1:], col_sums[1:]], axis=1).astype(float) / sizes[:, None]
     middle = (np.array(candidates.shape) - 1) / 2.0
     distance = np.linalg.norm((centres - middle) / max(candidates.shape), axis=1)
     main = int(np.argmax(sizes * np.exp(-4.0 * distance ** 2))) + 1
@@ -195,14 +203,17 @@ def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndar
     if keep.sum() > 1:  # other parts to weigh: their distance to the main one
         radius = np.sqrt(sizes[keep].sum() / np.pi) * 1.6  # rough cell radius from nucleus area
         gap = _distance(labels != main)
-        closest = np.full(count + 1, np.inf, np.float32)
-        np.minimum.at(closest, flat, gap.ravel())
+        closest = label_minima(labels, count + 1, gap)
         near[1:] |= keep & (closest[1:] <= params.lobe_gap * radius)
     return near[labels]
 
 
 def _cell_from_foreground(foreground: np.ndarray, nucleus: np.ndarray, reach: float) -> np.ndarray:
-    """The nucleus's basin in a watershed of the foreground's distance transform (see the module notes)."""
+    """The nucleus's basin in a watershed of the foreground's distance transform (see the module notes).
+
+    The watershed is scikit-image's (``watershed(-distance, markers)``), computed by
+    :func:`wekawbc.cells._kernels.flood_from_markers`.
+    """
     distance = _distance(foreground)
     to_nucleus = _distance(~nucleus)
     # Local maxima of the distance transform (7x7 neighbourhood); those whose inscribed disc stays
@@ -212,7 +223,7 @@ def _cell_from_foreground(foreground: np.ndarray, nucleus: np.ndarray, reach: fl
     markers = np.where(foreground, 0, 2).astype(np.int32)
     markers[peaks & (to_nucleus > reach * distance)] = 2
     markers[nucleus] = 1
-    return watershed(-distance, markers) == 1
+    return flood_from_markers(-distance, markers) == 1
 
 
 def segment_cell(rgb: np.ndarray, params: SegmentationParams = SegmentationParams()) -> CellSegmentation:
@@ -311,12 +322,12 @@ def _refine_nucleus(rgb: np.ndarray, coarse: np.ndarray, threshold: float, scale
     window = (slice(max(y0 - reach, 0), y1 + reach), slice(max(x0 - reach, 0), x1 + reach))
     score = _score(rgb[window], params.smooth_sigma, params.blue_weight)
     near = cv2.dilate(coarse[window].astype(np.uint8), _disk(reach)).astype(bool)
-    fine = cv2.morphologyEx(((score > threshold) & near).astype(np.uint8), cv2.MORPH_OPEN, _disk(1)).astype(bool)
-    labels, count = ndi.label(fine)
-    if count == 0:
+    fine = cv2.morphologyEx(((score > threshold) & near).astype(np.uint8), cv2.MORPH_OPEN, _disk(1))
+    count, labels = cv2.connectedComponents(fine, connectivity=4)  # (the background counted)
+    if count == 1:
         return coarse
-    overlapping = np.zeros(count + 1, bool)
-    overlapping[np.unique(labels[coarse[window] & fine])] = True
+    overlapping = np.zeros(count, bool)
+    overlapping[labels[coarse[window] & fine.astype(bool)]] = True  # the parts the coarse nucleus touches
     overlapping[0] = False
     fine = fill_holes(overlapping[labels], int(params.hole_fraction * coarse.size))
     refined = np.zeros_like(coarse)

@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 from skimage.color import lab2rgb, rgb2lab
 
+from wekawbc.cells._kernels import masked_histograms
 from wekawbc.cells.segmentation import three_class_thresholds
 
 __all__ = ["MIN_BACKGROUND_FRACTION", "REFERENCE_LAB", "StainMethod", "StainResult", "WHITE", "background_colour",
@@ -92,11 +93,11 @@ def background_mask(rgb: np.ndarray, leukocyte: np.ndarray | None = None) -> tup
     if leukocyte is not None and leukocyte.any():
         keep_out = cv2.dilate(leukocyte.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(bool)
     try:
-        low, _ = three_class_thresholds(darkness)
+        low, _ = three_class_thresholds(darkness, remember=True)
         plasma = cv2.erode((darkness < low).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~keep_out
     except ValueError:  # a flat image: all of it is "plasma"
         plasma = ~keep_out
-    if plasma.mean() >= MIN_BACKGROUND_FRACTION:
+    if np.count_nonzero(plasma) / plasma.size >= MIN_BACKGROUND_FRACTION:  # (the mean of the mask)
         return plasma, ""
     candidates = ~keep_out if (~keep_out).any() else np.ones(darkness.shape, bool)
     cut = np.percentile(darkness[candidates], 5)
@@ -113,16 +114,15 @@ def channel_medians(rgb: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """``np.median(rgb[mask].astype(float), axis=0)`` of an 8-bit image, from one histogram per channel.
 
     The median of integers is a middle value (or the mean of the two middle ones, for an even
-    count): the cumulative histogram finds them exactly, without copying and sorting the pixels.
+    count): the cumulative histogram finds them exactly, without copying and sorting the pixels
+    (the three histograms in one pass, :func:`wekawbc.cells._kernels.masked_histograms`).
     """
     count = int(np.count_nonzero(mask))
     if count == 0:
         return np.full(rgb.shape[-1], np.nan)
-    mask8 = mask.astype(np.uint8)
     medians = []
-    for channel in range(rgb.shape[-1]):
-        histogram = cv2.calcHist([rgb], [channel], mask8, [256], [0, 256]).ravel()
-        cumulative = np.cumsum(histogram.astype(np.int64))
+    for histogram in masked_histograms(rgb, mask):
+        cumulative = np.cumsum(histogram)
         lower, upper = np.searchsorted(cumulative, [(count - 1) // 2 + 1, count // 2 + 1])
         medians.append((float(lower) + float(upper)) / 2)
     return np.array(medians)

@@ -1,0 +1,235 @@
+"""The compiled kernels (wekawbc.cells._kernels) and the fast paths built on them give the library's numbers.
+
+Each is compared with the call it stands for (numpy's histogram, scikit-image's watershed and
+multi-Otsu) on real crops of the three labs and on inputs built to break it: values on and beside
+bin edges, plateaus, ties between markers of different labels, negative zeros.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from scipy import ndimage as ndi
+from scipy.stats import trim_mean
+from skimage.filters import threshold_multiotsu
+from skimage.measure import points_in_poly
+from skimage.segmentation import watershed
+
+from wekawbc.cells._kernels import (bin_counts, count_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
+                                    masked_histograms, region_statistics, stain_planes)
+from wekawbc.cells.dataset import load_dataset, read_image
+from wekawbc.cells.scale import _interquartile_mean, _stain_channels
+from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
+
+LABS = (("pbc", 10), ("jtsc", 6), ("bccd", 4))
+
+
+@pytest.fixture(scope="module")
+def channels(datasets):
+    """The darkness and nucleus-score channels of a few images of each lab (every n-th), full size."""
+    found = []
+    for name, count in LABS:
+        records = list(load_dataset(datasets / name))
+        for record in records[:: max(len(records) // count, 1)][:count]:
+            found += list(_stain_channels(read_image(record.image))[:2])
+    return found
+
+
+def test_bin_counts_are_numpys_histogram(channels):
+    rng = np.random.default_rng(0)
+    arrays = list(channels)
+    for _ in range(300):
+        values = rng.random(int(rng.integers(1, 400))).astype(np.float32)
+        if rng.random() < 0.5:  # few distinct values: many land on edges
+            values = (np.round(values * rng.integers(2, 40)) / 7).astype(np.float32)
+        arrays.append(values)
+    for values in arrays:
+        low, high = values.min(), values.max()
+        edges = np.histogram_bin_edges(values, 128, range=(low, high))
+        beside = np.concatenate([values.ravel(), edges, np.nextafter(edges, np.float32(-1)),
+                                 np.nextafter(edges, np.float32(2)), [low - 1, high + 1]]).astype(np.float32)
+        for sample in (values, beside):
+            assert np.array_equal(bin_counts(sample, edges), np.histogram(sample, 128, range=(low, high))[0])
+
+
+def test_three_class_thresholds_are_multiotsus(channels):
+    for channel in channels + [channel[5:60, 7:90] for channel in channels]:  # whole and windows (not contiguous)
+        assert np.array_equal(three_class_thresholds(channel), threshold_multiotsu(channel, classes=3, nbins=128))
+    for channel in channels + channels[:4]:  # remembered: the same image again, then a different one
+        expected = threshold_multiotsu(channel, classes=3, nbins=128)
+        assert np.array_equal(three_class_thresholds(channel, remember=True), expected)
+        assert np.array_equal(three_class_thresholds(channel.copy(), remember=True), expected)
+    changed = channels[0].copy()
+    three_class_thresholds(changed, remember=True)
+    changed[3, 3] += 0.25  # changed in place: a new image
+    assert np.array_equal(three_class_thresholds(changed, remember=True), threshold_multiotsu(changed, classes=3, nbins=128))
+    for flat in (np.zeros((20, 20), np.float32), np.array([[0.0, 1.0]], np.float32)):
+        with pytest.raises(ValueError):
+            threshold_multiotsu(flat, classes=3, nbins=128)
+        with pytest.raises(ValueError):
+            three_class_thresholds(flat)
+
+
+def test_remembered_thresholds_are_per_thread(channels):
+    from concurrent.futures import ThreadPoolExecutor
+
+    expected = [threshold_multiotsu(channel, classes=3, nbins=128) for channel in channels]
+
+    def asked(index):
+        return three_class_thresholds(channels[index % len(channels)], remember=True)
+
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(asked, range(8 * len(channels))))
+    for index, thresholds in enumerate(found):
+        assert np.array_equal(thresholds, expected[index % len(channels)])
+
+
+def test_flood_from_markers_is_scikit_images_watershed(channels):
+    rng = np.random.default_rng(1)
+    cases = []
+    for channel in channels:  # segmentation's use: -distance of a stained mask, nucleus and peak markers
+        low, high = three_class_thresholds(channel)
+        foreground, seeds = channel > low, channel > high
+        distance = _distance(foreground)
+        markers = np.where(foreground, 0, 2).astype(np.int32)
+        markers[(distance >= np.max(distance) * 0.8) & foreground] = 2
+        markers[seeds & foreground] = 1
+        cases.append((-distance, markers))
+    for _ in range(3000):  # plateaus and ties: integer levels, markers of up to four labels side by side
+        shape = tuple(int(n) for n in rng.integers(1, 30, 2))
+        image = (rng.integers(0, int(rng.integers(1, 5)), shape) * rng.choice([1.0, -1.0, 0.5, -0.7])).astype(np.float32)
+        if rng.random() < 0.3:
+            image = (rng.random(shape) * 3 - 1).astype(np.float32)
+        markers = np.where(rng.random(shape) < rng.uniform(0.01, 0.5),
+                           rng.integers(1, int(rng.integers(2, 6)), shape), 0).astype(np.int32)
+        cases.append((image, markers))
+    for image, markers in cases:
+        assert np.array_equal(flood_from_markers(image, markers), watershed(image, markers))
+    with pytest.raises(TypeError):
+        flood_from_markers(np.zeros((3, 3)), np.ones((3, 3), np.int32))
+
+
+def test_region_statistics_are_bincount_and_find_objects(channels):
+    rng = np.random.default_rng(2)
+    masks = [channel > three_class_thresholds(channel)[0] for channel in channels]
+    masks += [rng.random(tuple(int(n) for n in rng.integers(1, 60, 2))) < 0.5 for _ in range(300)]
+    for mask in masks:
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+        marked = rng.random(mask.shape) < 0.3
+        areas, hits, boxes = region_statistics(labels, count, marked)
+        assert np.array_equal(areas, np.bincount(labels.ravel(), minlength=count))
+        assert np.array_equal(hits, np.bincount(labels[marked], minlength=count))
+        found = [(box[0].start, box[0].stop, box[1].start, box[1].stop) for box in ndi.find_objects(labels)]
+        assert [tuple(box) for box in boxes[1:].tolist()] == found
+
+
+def test_interquartile_mean_is_scipys_trim_mean():
+    rng = np.random.default_rng(3)
+    for _ in range(2000):
+        values = rng.random(int(rng.integers(1, 40))) * float(rng.integers(1, 100))
+        if rng.random() < 0.3:
+            values = np.round(values)  # ties
+        assert _interquartile_mean(values) == float(trim_mean(values, 0.25))
+
+
+def _small_holes_by_scipy(mask, max_area):
+    """The holes up to ``max_area`` pixels, straightforwardly: SciPy's 4-connected labels of the background."""
+    labels, count = ndi.label(~mask)
+    areas = np.bincount(labels.ravel(), minlength=count + 1)
+    small = areas <= max_area
+    small[np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))] = False
+    small[0] = False
+    return mask | small[labels]
+
+
+def test_fill_holes_are_scipys(channels):
+    rng = np.random.default_rng(4)
+    masks = [channel > three_class_thresholds(channel)[0] for channel in channels]
+    masks += [rng.random(tuple(int(n) for n in rng.integers(1, 40, 2))) < rng.uniform(0.2, 0.9) for _ in range(1000)]
+    masks += [np.zeros((3, 4), bool), np.ones((3, 4), bool), np.ones((1, 1), bool)]
+    for mask in masks:
+        assert np.array_equal(fill_holes(mask), ndi.binary_fill_holes(mask))
+        for max_area in (0, 1, 5, 300, mask.size):
+            expected = _small_holes_by_scipy(mask, max_area)
+            assert np.array_equal(fill_small_holes(mask, max_area), expected)
+            assert np.array_equal(fill_holes(mask, max_area), expected)
+
+
+def test_label_sums_minima_and_opencv_labels_are_scipys(channels):
+    rng = np.random.default_rng(5)
+    masks = [channel > three_class_thresholds(channel)[1] for channel in channels]
+    masks += [rng.random(tuple(int(n) for n in rng.integers(1, 50, 2))) < rng.uniform(0.1, 0.9) for _ in range(500)]
+    for mask in masks:
+        count, labels = cv2.connectedComponents(mask.astype(np.uint8), connectivity=4)
+        expected, found = ndi.label(mask)
+        assert count - 1 == found and np.array_equal(labels, expected)  # the same numbering
+        flat = labels.ravel()
+        row, col = np.indices(labels.shape, dtype=float)
+        sizes, rows, cols = label_sums(labels, count)
+        assert np.array_equal(sizes, np.bincount(flat, minlength=count))
+        assert np.array_equal(rows.astype(float), np.bincount(flat, row.ravel(), count))
+        assert np.array_equal(cols.astype(float), np.bincount(flat, col.ravel(), count))
+        values = _distance(~mask)
+        minima = np.full(count, np.inf, np.float32)
+        np.minimum.at(minima, flat, values.ravel())
+        assert np.array_equal(label_minima(labels, count, values), minima)
+
+
+def test_count_in_convex_polygon_is_points_in_poly():
+    rng = np.random.default_rng(6)
+    for _ in range(2000):  # small integer hulls, either orientation, points on and beside their edges
+        corners = cv2.convexHull(rng.integers(-20, 20, (int(rng.integers(3, 30)), 2)).astype(np.int32)).reshape(-1, 2)
+        corners = corners[::-1] if rng.random() < 0.5 else corners
+        points = rng.integers(-22, 22, (200, 2))
+        if cv2.contourArea(corners) == 0:
+            with pytest.raises(ValueError):
+                count_in_convex_polygon(points, corners)
+            continue
+        expected = np.count_nonzero(points_in_poly(points.astype(float), corners.astype(float)))
+        assert count_in_convex_polygon(points, corners) == expected
+
+
+def test_stain_planes_are_numpys(datasets):
+    rng = np.random.default_rng(7)
+    images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::150]]
+    blurred = [cv2.GaussianBlur(rgb.astype(np.float32) / 255.0, (0, 0), 1.0) for rgb in images]
+    blurred += [rng.random((int(rng.integers(1, 50)), int(rng.integers(1, 50)), 3)).astype(np.float32) for _ in range(200)]
+    for data in blurred:
+        darkness = 1.0 - data[..., 1]
+        expected = (darkness, darkness + data[..., 2] - data[..., 0], data[..., 2] > data[..., 0])
+        for found, wanted in zip(stain_planes(data), expected):
+            assert found.dtype == wanted.dtype and np.array_equal(found, wanted)
+    with pytest.raises(TypeError):
+        stain_planes(np.zeros((4, 4, 3)))
+
+
+def test_masked_histograms_are_bincounts(datasets):
+    rng = np.random.default_rng(8)
+    images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::200]]
+    images += [rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(1, 40)), 3), dtype=np.uint8)
+               for _ in range(100)]
+    for rgb in images:
+        for mask in (rng.random(rgb.shape[:2]) < 0.5, np.zeros(rgb.shape[:2], bool), np.ones(rgb.shape[:2], bool)):
+            for window in ((slice(None), slice(None)), (slice(1, None), slice(0, -1))):  # whole, and a view
+                found = masked_histograms(rgb[window], mask[window])
+                for channel in range(3):
+                    assert np.array_equal(found[channel], np.bincount(rgb[window][mask[window]][:, channel], minlength=256))
+
+
+def test_distances_to_outside_are_scipys_exact_transform(channels):
+    rng = np.random.default_rng(9)
+    masks = [channel > three_class_thresholds(channel)[0] for channel in channels]
+    for _ in range(1500):  # speckle and blobs, thin and single-row shapes
+        shape = (int(rng.integers(1, 60)), int(rng.integers(1, 60)))
+        if rng.random() < 0.5:
+            masks.append(rng.random(shape) < rng.uniform(0.3, 0.999))
+        else:
+            blurred = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), float(rng.uniform(0.5, 6)))
+            masks.append(blurred > rng.uniform(0.2, 0.8))
+    masks = [mask for mask in masks if not mask.all()]
+    assert len(masks) > 1000
+    for mask in masks:
+        assert np.array_equal(distances_to_outside(mask), ndi.distance_transform_edt(mask).astype(np.float32))
+    with pytest.raises(ValueError):
+        distances_to_outside(np.ones((3, 3), bool))

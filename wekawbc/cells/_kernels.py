@@ -1,0 +1,424 @@
+"""Compiled loops (numba) behind exact fast paths of segmentation and the red-cell scale.
+
+Each function gives, bit for bit, what the library call named in its docstring gives on the inputs
+wekawbc passes it; ``tests/test_fast_kernels.py`` compares them on real crops of the three labs and on
+inputs built to break them (values on bin edges, plateaus and ties). Compiled once per machine
+(``cache=True``: numba keeps the machine code beside this file, or in its user cache folder).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["bin_counts", "count_in_convex_polygon", "distances_to_outside", "fill_small_holes", "flood_from_markers",
+           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    bins = edges.size - 1
+    counts = np.zeros(bins, np.int64)
+    first, last = edges[0], edges[bins]
+    scale = bins / (np.float64(last) - np.float64(first))
+    for k in range(values.size):
+        value = values[k]
+        if not (value >= first and value <= last):  # outside the range, or NaN: not counted
+            continue
+        index = min(int((np.float64(value) - np.float64(first)) * scale), bins - 1)
+        # The estimate is within one bin; the comparisons with the edges decide, as numpy's do.
+        while index > 0 and value < edges[index]:
+            index -= 1
+        while index < bins - 1 and value >= edges[index + 1]:
+            index += 1
+        counts[index] += 1
+    return counts
+
+
+def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """``np.histogram(values, bins=edges)[0]`` for increasing, evenly spaced ``edges`` of ``values``' dtype.
+
+    A value ``v`` falls in bin ``i`` when ``edges[i] <= v < edges[i + 1]`` (the last bin closed), the
+    rule numpy applies after its own estimate; here the estimate and the comparisons run in one pass
+    over the values instead of a dozen array operations.
+    """
+    flat = np.ascontiguousarray(values).reshape(-1)
+    return _bin_counts(flat, np.asarray(edges, flat.dtype))
+
+
+@numba.njit(cache=True, nogil=True)
+def _push(keys: np.ndarray, places: np.ndarray, items: int, key: int, place: int) -> None:  # pragma: no cover
+    child = items  # sift up: parents larger than the new item move down
+    while child > 0:
+        parent = (child - 1) // 2
+        if not key < keys[parent]:
+            break
+        keys[child], places[child] = keys[parent], places[parent]
+        child = parent
+    keys[child], places[child] = key, place
+
+
+@numba.njit(cache=True, nogil=True)
+def _pop(keys: np.ndarray, places: np.ndarray, items: int) -> None:  # pragma: no cover - compiled
+    # The top leaves (the caller read it; ``items`` counts what is left): the last item takes its
+    # place and sifts down, swapping with its smaller child (the left one when both are equal).
+    if items == 0:
+        return
+    key, place = keys[items], places[items]
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= items:
+            break
+        smallest, smallest_key = i, key
+        if keys[left] < smallest_key:
+            smallest, smallest_key = left, keys[left]
+        if left + 1 < items and keys[left + 1] < smallest_key:
+            smallest = left + 1
+        if smallest == i:
+            break
+        keys[i], places[i] = keys[smallest], places[smallest]
+        i = smallest
+    keys[i], places[i] = key, place
+
+
+@numba.njit(cache=True, nogil=True)
+def _flood(order: np.ndarray, labels: np.ndarray, inside: np.ndarray,
+           offsets: np.ndarray) -> None:  # pragma: no cover - compiled
+    # scikit-image's binary heap of (value, age), smallest first, pushed and popped as it does them so
+    # that equal values leave in the same order; each item's (value, age) is one integer here,
+    # ``order`` (the value's rank, 32 bits) above the age (32 bits).
+    capacity = labels.size
+    keys = np.empty(capacity, np.uint64)
+    places = np.empty(capacity, np.int64)
+    waiting = np.zeros(labels.max() + 1, np.int64)  # items in the heap per label
+    kinds = 0  # labels with items in the heap
+    items = 0
+    for place in range(labels.size):  # the markers, in raster order, age 0
+        if labels[place] != 0:
+            _push(keys, places, items, np.uint64(order[place]) << np.uint64(32), place)
+            items += 1
+            kinds += waiting[labels[place]] == 0
+            waiting[labels[place]] += 1
+    age = np.uint64(1)
+    # Once every item waiting has one label, all that is left to flood takes that label, whatever
+    # the order: the pixels connected to the waiting ones through unlabelled pixels.
+    while kinds > 1:
+        value, place = keys[0] >> np.uint64(32), places[0]
+        label = labels[place]
+        items -= 1
+        _pop(keys, places, items)
+        waiting[label] -= 1
+        kinds -= waiting[label] == 0
+        for offset in offsets:
+            neighbour = place + offset
+            if not inside[neighbour] or labels[neighbour] != 0:
+                continue
+            age += np.uint64(1)
+            labels[neighbour] = label  # labelled when pushed: nothing reaches it cheaper later
+            _push(keys, places, items, (max(np.uint64(order[neighbour]), value) << np.uint64(32)) | age, neighbour)
+            items += 1
+            kinds += waiting[label] == 0
+            waiting[label] += 1
+    while items > 0:  # (kinds is 1) a depth-first fill from the waiting pixels, in the heap's arrays
+        items -= 1
+        place = places[items]
+        for offset in offsets:
+            neighbour = place + offset
+            if inside[neighbour] and labels[neighbour] == 0:
+                labels[neighbour] = labels[place]
+                places[items] = neighbour
+                items += 1
+
+
+def flood_from_markers(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
+    """``skimage.segmentation.watershed(image, markers)`` of a 2-D float32 image (4-connected, no mask, no compactness).
+
+    Pixels are flooded from the markers in order of value, then of the time they were reached, each
+    taking the label of the pixel that reached it: scikit-image's algorithm and its priority queue,
+    compiled here without its general-purpose checks. Once only one label is left to spread, the
+    rest is a plain fill (the heap's order no longer matters).
+
+    Parameters
+    ----------
+    image : ndarray of float32, shape (rows, cols)
+        No NaN. (scikit-image widens it to float64, which keeps every value and every comparison.)
+    markers : ndarray of int, shape (rows, cols)
+        0 where unlabelled; labels are positive.
+    """
+    if image.dtype != np.float32 or image.ndim != 2:
+        raise TypeError(f"expected a 2-D float32 image, got {image.dtype} {image.shape}")
+    rows, cols = image.shape
+    # Each value's rank as an unsigned integer: the float's bits, negatives reversed (-0 counted as 0).
+    bits = (image + np.float32(0.0)).view(np.uint32)
+    ranks = np.where(bits >> 31, ~bits, bits | np.uint32(1 << 31))
+    order = np.zeros((rows + 2, cols + 2), np.uint32)
+    order[1:-1, 1:-1] = ranks
+    labels = np.zeros((rows + 2, cols + 2), np.int32)
+    labels[1:-1, 1:-1] = markers
+    inside = np.zeros((rows + 2, cols + 2), np.uint8)
+    inside[1:-1, 1:-1] = 1
+    width = cols + 2
+    _flood(order.reshape(-1), labels.reshape(-1), inside.reshape(-1), np.array([-width, -1, 1, width], np.int64))
+    return labels[1:-1, 1:-1].copy()
+
+
+@numba.njit(cache=True, nogil=True)
+def _region_statistics(labels: np.ndarray, count: int, marked: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    areas = np.zeros(count, np.int64)
+    hits = np.zeros(count, np.int64)
+    boxes = np.empty((count, 4), np.int64)  # row start, row stop, column start, column stop
+    boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3] = labels.shape[0], 0, labels.shape[1], 0
+    for row in range(labels.shape[0]):
+        for col in range(labels.shape[1]):
+            label = labels[row, col]
+            areas[label] += 1
+            hits[label] += marked[row, col]
+            boxes[label, 0] = min(boxes[label, 0], row)
+            boxes[label, 1] = max(boxes[label, 1], row + 1)
+            boxes[label, 2] = min(boxes[label, 2], col)
+            boxes[label, 3] = max(boxes[label, 3], col + 1)
+    return areas, hits, boxes
+
+
+def region_statistics(labels: np.ndarray, count: int, marked: np.ndarray
+                      ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per label of a 2-D label image (labels ``0 .. count - 1``): pixels, ``marked`` pixels, bounding box.
+
+    ``np.bincount(labels.ravel(), minlength=count)``, ``np.bincount(labels[marked], minlength=count)``
+    and the boxes of ``scipy.ndimage.find_objects(labels)`` as ``(row start, row stop, column start,
+    column stop)`` rows (a label without pixels gets an empty box: start past stop), in one pass.
+    """
+    return _region_statistics(labels, count, marked.view(np.uint8) if marked.dtype == bool else marked)
+
+
+@numba.njit(cache=True, nogil=True)
+def _fill_holes(mask: np.ndarray, rows: int, cols: int, max_area: int) -> np.ndarray:  # pragma: no cover
+    filled = mask.copy()
+    seen = mask.copy()  # pixels labelled already: the mask's, then each hole's as it is walked
+    queue = np.empty(rows * cols, np.int64)
+    for start in range(rows * cols):
+        if seen[start]:
+            continue
+        # Walk one 4-connected component of the background, breadth first.
+        seen[start] = True
+        head, tail, border = 0, 1, False
+        queue[0] = start
+        while head < tail:
+            place = queue[head]
+            head += 1
+            row, col = place // cols, place % cols
+            if row == 0 or col == 0 or row == rows - 1 or col == cols - 1:
+                border = True
+            if row > 0 and not seen[place - cols]:
+                seen[place - cols] = True
+                queue[tail] = place - cols
+                tail += 1
+            if col > 0 and not seen[place - 1]:
+                seen[place - 1] = True
+                queue[tail] = place - 1
+                tail += 1
+            if col < cols - 1 and not seen[place + 1]:
+                seen[place + 1] = True
+                queue[tail] = place + 1
+                tail += 1
+            if row < rows - 1 and not seen[place + cols]:
+                seen[place + cols] = True
+                queue[tail] = place + cols
+                tail += 1
+        if not border and tail <= max_area:
+            for k in range(tail):
+                filled[queue[k]] = True
+    return filled
+
+
+def fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
+    """``mask`` (2-D bool) with its holes of at most ``max_area`` pixels filled.
+
+    A hole is a 4-connected component of the background that does not touch the image's border
+    (as :func:`wekawbc.cells.segmentation.fill_holes` counts them), here found and measured in one
+    walk of the background.
+    """
+    rows, cols = mask.shape
+    flat = np.ascontiguousarray(mask, dtype=bool).reshape(-1)
+    return _fill_holes(flat, rows, cols, int(max_area)).reshape(rows, cols)
+
+
+@numba.njit(cache=True, nogil=True)
+def _label_sums(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover
+    sizes = np.zeros(count, np.int64)
+    rows = np.zeros(count, np.int64)
+    cols = np.zeros(count, np.int64)
+    for row in range(labels.shape[0]):
+        for col in range(labels.shape[1]):
+            label = labels[row, col]
+            sizes[label] += 1
+            rows[label] += row
+            cols[label] += col
+    return sizes, rows, cols
+
+
+def label_sums(labels: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per label ``0 .. count - 1`` of a 2-D label image: pixels, and the sums of their row and column indices.
+
+    Integers, so exact: ``np.bincount(labels.ravel(), weights)`` of the row and column indices gives
+    the same sums as floats (every partial sum is an integer well under 2**53).
+    """
+    return _label_sums(labels, count)
+
+
+@numba.njit(cache=True, nogil=True)
+def _label_minima(labels: np.ndarray, count: int, values: np.ndarray) -> np.ndarray:  # pragma: no cover
+    minima = np.full(count, np.inf, values.dtype)
+    for k in range(labels.size):
+        minima[labels[k]] = min(minima[labels[k]], values[k])
+    return minima
+
+
+def label_minima(labels: np.ndarray, count: int, values: np.ndarray) -> np.ndarray:
+    """Per label ``0 .. count - 1``: the smallest of ``values`` (inf where none), as ``np.minimum.at`` gives it."""
+    return _label_minima(np.ascontiguousarray(labels).reshape(-1), count, np.ascontiguousarray(values).reshape(-1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _count_in_polygon(points: np.ndarray, corners: np.ndarray, turn: int) -> int:  # pragma: no cover - compiled
+    found = 0
+    for k in range(points.shape[0]):
+        y, x = points[k, 0], points[k, 1]
+        inside = True
+        for i in range(corners.shape[0]):
+            y0, x0 = corners[i - 1, 0], corners[i - 1, 1]
+            y1, x1 = corners[i, 0], corners[i, 1]
+            if turn * ((y1 - y0) * (x - x0) - (x1 - x0) * (y - y0)) < 0:  # strictly on the outer side of an edge
+                inside = False
+                break
+        found += inside
+    return found
+
+
+def count_in_convex_polygon(points: np.ndarray, corners: np.ndarray) -> int:
+    """How many integer ``points`` lie in the closed convex polygon with integer ``corners`` (in order).
+
+    Exact integer arithmetic: a point is in unless it lies strictly outside one edge's line. What
+    ``np.count_nonzero(skimage.measure.points_in_poly(points, corners))`` counts for such polygons
+    (points on an edge or a corner count as in), without its floating-point crossing test.
+    """
+    corners = np.asarray(corners, np.int64)
+    twice_area = int(np.sum(corners[:, 1] * np.roll(corners[:, 0], 1) - corners[:, 0] * np.roll(corners[:, 1], 1)))
+    if twice_area == 0:
+        raise ValueError("the polygon has no area")
+    return int(_count_in_polygon(np.asarray(points, np.int64).reshape(-1, 2), corners, 1 if twice_area > 0 else -1))
+
+
+@numba.njit(cache=True, nogil=True)
+def _stain_planes(blurred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    rows, cols = blurred.shape[0], blurred.shape[1]
+    darkness = np.empty((rows, cols), np.float32)
+    score = np.empty((rows, cols), np.float32)
+    bluish = np.empty((rows, cols), np.bool_)
+    one = np.float32(1.0)
+    for row in range(rows):
+        for col in range(cols):
+            red, green, blue = blurred[row, col, 0], blurred[row, col, 1], blurred[row, col, 2]
+            dark = one - green  # float32 operations, one at a time, as numpy does them
+            darkness[row, col] = dark
+            score[row, col] = (dark + blue) - red
+            bluish[row, col] = blue > red
+    return darkness, score, bluish
+
+
+def stain_planes(blurred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """From a blurred float32 RGB image: ``1 - G``, ``(1 - G) + B - R`` and ``B > R``, in one pass.
+
+    The numbers of ``darkness = 1.0 - blurred[..., 1]``, ``darkness + blurred[..., 2] - blurred[..., 0]``
+    and ``blurred[..., 2] > blurred[..., 0]`` (float32 arithmetic, left to right).
+    """
+    if blurred.dtype != np.float32 or blurred.ndim != 3 or blurred.shape[2] != 3:
+        raise TypeError(f"expected a float32 RGB image, got {blurred.dtype} {blurred.shape}")
+    return _stain_planes(blurred)
+
+
+@numba.njit(cache=True, nogil=True)
+def _masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    counts = np.zeros((image.shape[2], 256), np.int64)
+    for row in range(image.shape[0]):
+        for col in range(image.shape[1]):
+            if mask[row, col]:
+                for channel in range(image.shape[2]):
+                    counts[channel, image[row, col, channel]] += 1
+    return counts
+
+
+def masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per channel of an 8-bit image (rows, cols, channels): the 256-level histogram of the ``mask``'s pixels.
+
+    ``np.bincount(image[mask][:, c], minlength=256)`` for every channel ``c``, in one pass.
+    """
+    if image.dtype != np.uint8 or image.ndim != 3:
+        raise TypeError(f"expected an 8-bit image of shape (rows, cols, channels), got {image.dtype} {image.shape}")
+    return _masked_histograms(image, mask.view(np.uint8) if mask.dtype == bool else mask)
+
+
+@numba.njit(cache=True, nogil=True)
+def _distances(mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    rows, cols = mask.shape
+    # Down each column: the distance to the nearest 0 above or below (-1 while none is known).
+    reach = np.empty((rows, cols), np.int64)
+    last = np.full(cols, -1, np.int64)  # (row by row, all columns at once: the array's own order)
+    for row in range(rows):
+        for col in range(cols):
+            if mask[row, col] == 0:
+                last[col] = row
+            reach[row, col] = row - last[col] if last[col] >= 0 else -1
+    last[:] = -1
+    for row in range(rows - 1, -1, -1):
+        for col in range(cols):
+            if mask[row, col] == 0:
+                last[col] = row
+            if last[col] >= 0 and (reach[row, col] < 0 or last[col] - row < reach[row, col]):
+                reach[row, col] = last[col] - row
+    # Along each row: the lower envelope of the parabolas (col - q)**2 + reach[q]**2 (Felzenszwalb and
+    # Huttenlocher), their crossings kept as exact fractions (numerator, positive denominator).
+    distances = np.empty((rows, cols), np.float32)
+    apex = np.empty(cols, np.int64)
+    top = np.empty(cols, np.int64)
+    bottom = np.empty(cols, np.int64)
+    height = np.empty(cols, np.int64)  # reach**2 + q**2 of each column's parabola
+    for row in range(rows):
+        last_apex = -1
+        for q in range(cols):
+            up = reach[row, q]
+            if up < 0:
+                continue
+            height[q] = up * up + q * q
+            numerator, denominator = 0, 1
+            while last_apex >= 0:
+                p = apex[last_apex]
+                numerator, denominator = height[q] - height[p], 2 * (q - p)
+                if last_apex == 0 or numerator * bottom[last_apex] > top[last_apex] * denominator:
+                    break
+                last_apex -= 1  # parabola p is nowhere lowest
+            last_apex += 1
+            apex[last_apex], top[last_apex], bottom[last_apex] = q, numerator, denominator
+        j = 0
+        for col in range(cols):
+            while j < last_apex and top[j + 1] < col * bottom[j + 1]:
+                j += 1
+            p = apex[j]
+            squared = (col - p) * (col - p) + reach[row, p] * reach[row, p]
+            distances[row, col] = np.float32(np.sqrt(np.float64(squared)))
+    return distances
+
+
+def distances_to_outside(mask: np.ndarray) -> np.ndarray:
+    """Euclidean distance (float32) of each pixel of a 2-D mask to the nearest pixel outside it.
+
+    ``scipy.ndimage.distance_transform_edt(mask).astype(np.float32)``: the exact squared distances
+    (integers) in two compiled passes (columns, then rows by the lower envelope of parabolas, in
+    integer arithmetic throughout), then the float64 square root rounded to float32 as SciPy's result
+    is. The mask must have a pixel outside it (0).
+    """
+    if mask.all():
+        raise ValueError("the mask has no pixel outside it: no distance to measure")
+    return _distances(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
