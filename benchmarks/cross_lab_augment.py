@@ -107,9 +107,7 @@ def load_copies(folder: Path, setting: str) -> pd.DataFrame:
 
     table = pd.read_csv(folder / f"pbc_{setting}_none.csv").merge(
         pd.read_csv(folder / f"pbc_{setting}_invariant.csv"), on="image", how="left", validate="one_to_one")
-    table["class"] = pd.Categorical(table["class"], categories=list(CLASSES))
-    table["lab"] = "pbc"
-    return table
+    return table.assign(**{"class": pd.Categorical(table["class"], categories=list(CLASSES)), "lab": "pbc"})
 
 
 def training_table(tables: dict, folder: Path, augmentation: str) -> pd.DataFrame:
