@@ -50,29 +50,38 @@ def invariant_table(images: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def table_rows(rgb, image: str, label: str | None) -> tuple[dict, dict] | None:
+    """One image's row of the registry table (``extract --csv --mode crop`` columns) and of the invariant
+    table, one segmentation for both; None when no cell is found."""
+    from wekawbc.features.batch import SCALE_COLUMNS
+    from wekawbc.features.extract import extract_features
+
+    found = extract_features(rgb, mode="crop")
+    if not found:
+        return None
+    cell = found[0]
+    scale = cell.scale
+    x0, y0, x1, y1 = cell.box
+    registry = {"image": image, "cell": 0, "x0": x0, "y0": y0, "x1": x1, "y1": y1, "confidence": cell.confidence,
+                **cell.values, **dict(zip(SCALE_COLUMNS, (scale.um_per_pixel, scale.source, scale.note))),
+                "class": label}
+    return registry, {"image": image, **_invariant(rgb, cell.segmentation)}
+
+
 def both_tables(records, stain: str = "none") -> tuple[pd.DataFrame, pd.DataFrame]:
     """The registry table (``extract --csv --mode crop --stain STAIN`` columns) and the invariant table, one
     segmentation each, both on the image colour-normalised by ``stain`` (:func:`wekawbc.cells.stain.normalise_stain`)."""
     from wekawbc._progress import progress_bar
     from wekawbc.cells.dataset import read_image
     from wekawbc.cells.stain import normalise_stain
-    from wekawbc.features.batch import SCALE_COLUMNS
-    from wekawbc.features.extract import extract_features
 
     registry, invariant = [], []
     for record in progress_bar(records, desc="features", unit="image"):
         rgb = normalise_stain(read_image(record.image), stain).rgb  # as extract_features(..., stain=stain) does
-        found = extract_features(rgb, mode="crop")
-        if not found:
-            continue
-        cell = found[0]
-        scale = cell.scale
-        x0, y0, x1, y1 = cell.box
-        registry.append({"image": str(record.image), "cell": 0, "x0": x0, "y0": y0, "x1": x1, "y1": y1,
-                         "confidence": cell.confidence, **cell.values,
-                         **dict(zip(SCALE_COLUMNS, (scale.um_per_pixel, scale.source, scale.note))),
-                         "class": record.label})
-        invariant.append({"image": str(record.image), **_invariant(rgb, cell.segmentation)})
+        rows = table_rows(rgb, str(record.image), record.label)
+        if rows is not None:
+            registry.append(rows[0])
+            invariant.append(rows[1])
     return pd.DataFrame(registry), pd.DataFrame(invariant)
 
 
