@@ -283,3 +283,21 @@ def test_level_regions_count_what_labelling_each_level_counts(cells):
             assert second[index] == (peaks[1] if len(peaks) >= 2 else 0.0)
     with pytest.raises(ValueError):
         level_regions(np.ones((5, 5), np.float32), np.array([0.5], np.float32), np.float32(1.0))
+
+
+def test_compartment_statistics_are_numpys(cells):
+    from wekawbc.features.compute import _intensities
+
+    for rgb, nucleus, cell, _ in cells:
+        channels = colour_channels(rgb)
+        found = _intensities(channels, nucleus, cell)
+        for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cell & ~nucleus), ("Cell", cell)):
+            pixels = channels[mask]
+            if len(pixels) == 0:
+                assert found[name] == {}
+                continue
+            assert np.array_equal(found[name]["Mean"], pixels.mean(axis=0))
+            assert np.array_equal(found[name]["Std"], pixels.std(axis=0))
+            quartiles = np.percentile(pixels[::max(len(pixels) // 2048, 1)], [25, 50, 75], axis=0)
+            for index, measure in enumerate(("Quantile25", "Median", "Quantile75")):
+                assert np.array_equal(found[name][measure], quartiles[index])

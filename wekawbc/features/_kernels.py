@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["level_regions"]
+__all__ = ["compartment_spreads", "compartment_sums", "level_regions"]
 
 
 @numba.njit(cache=True)
@@ -106,3 +106,70 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
         lobes[level] = found
         second[level] = next_best if found >= 2 else np.float32(0.0)
     return counts, lobes, second
+
+
+@numba.njit(cache=True)
+def compartment_sums(channels: np.ndarray, compartment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each compartment's running float32 sums of the channels and its pixel count, in one pass.
+
+    ``compartment``: 1 on the nucleus, 2 on the cytoplasm, 0 outside the cell. Rows of the result: the
+    nucleus, the cytoplasm and the whole cell (both). Each sum adds the compartment's pixels in raster
+    order, one after the other, in float32: ``np.add.reduce(channels[mask], axis=0)``'s numbers.
+    """
+    rows, cols, depth = channels.shape
+    sums = np.zeros((3, depth), np.float32)
+    counts = np.zeros(3, np.int64)
+    for row in range(rows):
+        for col in range(cols):
+            code = compartment[row, col]
+            if code == 0:
+                continue
+            which = code - 1
+            counts[which] += 1
+            counts[2] += 1
+            for channel in range(depth):
+                value = channels[row, col, channel]
+                sums[which, channel] += value
+                sums[2, channel] += value
+    return sums, counts
+
+
+@numba.njit(cache=True)
+def compartment_spreads(channels: np.ndarray, compartment: np.ndarray, means: np.ndarray, counts: np.ndarray,
+                        steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each compartment's float32 sums of squared deviations from ``means`` (raster order, as
+    :func:`compartment_sums`) and every ``steps[k]``-th of its pixels (``channels[mask][::step]``).
+
+    Rows and ``compartment`` as in :func:`compartment_sums`; each deviation is ``value - mean`` in float32,
+    squared in float32: ``np.add.reduce((pixels - mean) ** 2, axis=0)``'s numbers.
+    """
+    rows, cols, depth = channels.shape
+    spreads = np.zeros((3, depth), np.float32)
+    nucleus = np.empty(((counts[0] + steps[0] - 1) // steps[0], depth), np.float32)
+    cytoplasm = np.empty(((counts[1] + steps[1] - 1) // steps[1], depth), np.float32)
+    cell = np.empty(((counts[2] + steps[2] - 1) // steps[2], depth), np.float32)
+    seen = np.zeros(3, np.int64)
+    for row in range(rows):
+        for col in range(cols):
+            code = compartment[row, col]
+            if code == 0:
+                continue
+            which = code - 1
+            own = seen[which] % steps[which] == 0
+            whole = seen[2] % steps[2] == 0
+            for channel in range(depth):
+                value = channels[row, col, channel]
+                deviation = value - means[which, channel]
+                spreads[which, channel] += deviation * deviation
+                deviation = value - means[2, channel]
+                spreads[2, channel] += deviation * deviation
+                if own:
+                    if which == 0:
+                        nucleus[seen[0] // steps[0], channel] = value
+                    else:
+                        cytoplasm[seen[1] // steps[1], channel] = value
+                if whole:
+                    cell[seen[2] // steps[2], channel] = value
+            seen[which] += 1
+            seen[2] += 1
+    return spreads, nucleus, cytoplasm, cell
