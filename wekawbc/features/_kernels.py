@@ -148,28 +148,30 @@ def compartment_spreads(channels: np.ndarray, compartment: np.ndarray, means: np
     nucleus = np.empty(((counts[0] + steps[0] - 1) // steps[0], depth), np.float32)
     cytoplasm = np.empty(((counts[1] + steps[1] - 1) // steps[1], depth), np.float32)
     cell = np.empty(((counts[2] + steps[2] - 1) // steps[2], depth), np.float32)
-    seen = np.zeros(3, np.int64)
+    written = np.zeros(3, np.int64)  # the sample's rows so far
+    left = np.zeros(3, np.int64)  # pixels until the next sampled one
     for row in range(rows):
         for col in range(cols):
             code = compartment[row, col]
             if code == 0:
                 continue
             which = code - 1
-            own = seen[which] % steps[which] == 0
-            whole = seen[2] % steps[2] == 0
             for channel in range(depth):
                 value = channels[row, col, channel]
                 deviation = value - means[which, channel]
                 spreads[which, channel] += deviation * deviation
                 deviation = value - means[2, channel]
                 spreads[2, channel] += deviation * deviation
-                if own:
-                    if which == 0:
-                        nucleus[seen[0] // steps[0], channel] = value
-                    else:
-                        cytoplasm[seen[1] // steps[1], channel] = value
-                if whole:
-                    cell[seen[2] // steps[2], channel] = value
-            seen[which] += 1
-            seen[2] += 1
+            if left[which] == 0:
+                own = nucleus if which == 0 else cytoplasm
+                own[written[which]] = channels[row, col]
+                written[which] += 1
+                left[which] = steps[which]
+            left[which] -= 1
+            if left[2] == 0:
+                cell[written[2]] = channels[row, col]
+                written[2] += 1
+                left[2] = steps[2]
+            left[2] -= 1
     return spreads, nucleus, cytoplasm, cell
+
