@@ -262,3 +262,42 @@ def test_colour_channels_are_the_three_conversions_side_by_side(cells):
         expected = np.concatenate([levels, cv2.cvtColor(unit, cv2.COLOR_RGB2HSV), cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)],
                                   axis=2)
         assert np.array_equal(colour_channels(rgb), expected)
+
+
+def test_level_regions_count_what_labelling_each_level_counts(cells):
+    from wekawbc.features._kernels import level_regions
+
+    for mask in _masks(cells):
+        if mask.sum() < 10:
+            continue
+        landscape = lobes._Landscape(mask)
+        depth, radius = landscape.depth, landscape.radius
+        thresholds = np.array([level * radius for level in lobes._LEVELS], np.float32)
+        counts, found, second = level_regions(depth, thresholds, np.float32(lobes.LOBE_PEAK * radius))
+        for index, level in enumerate(lobes._LEVELS):
+            labels, count = ndi.label(depth > level * radius)
+            assert counts[index] == count
+            peaks = np.array(ndi.maximum(depth, labels, np.arange(1, count + 1)), np.float32).reshape(-1)
+            peaks = np.sort(peaks[(peaks >= lobes.LOBE_PEAK * radius) & (peaks - level * radius >= 0.5)])[::-1]
+            assert found[index] == len(peaks)
+            assert second[index] == (peaks[1] if len(peaks) >= 2 else 0.0)
+    with pytest.raises(ValueError):
+        level_regions(np.ones((5, 5), np.float32), np.array([0.5], np.float32), np.float32(1.0))
+
+
+def test_compartment_statistics_are_numpys(cells):
+    from wekawbc.features.compute import _intensities
+
+    for rgb, nucleus, cell, _ in cells:
+        channels = colour_channels(rgb)
+        found = _intensities(channels, nucleus, cell)
+        for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cell & ~nucleus), ("Cell", cell)):
+            pixels = channels[mask]
+            if len(pixels) == 0:
+                assert found[name] == {}
+                continue
+            assert np.array_equal(found[name]["Mean"], pixels.mean(axis=0))
+            assert np.array_equal(found[name]["Std"], pixels.std(axis=0))
+            quartiles = np.percentile(pixels[::max(len(pixels) // 2048, 1)], [25, 50, 75], axis=0)
+            for index, measure in enumerate(("Quantile25", "Median", "Quantile75")):
+                assert np.array_equal(found[name][measure], quartiles[index])

@@ -49,6 +49,7 @@ from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
 from wekawbc.cells.segmentation import _distance
+from wekawbc.features._kernels import level_regions
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -299,6 +300,9 @@ LOBE_PEAK = 0.4
 #: The hematologist's rule: lobes joined by a filament thinner than about a third of the widest
 #: lobe are separate (the level of ``lobes_at_third``, on the :data:`SADDLE_LEVELS` grid).
 THIRD_LEVEL = 0.35
+#: The levels of :class:`_Landscape` (both scans), ascending, and each one's place among them.
+_LEVELS: tuple[float, ...] = tuple(sorted(set(SADDLE_LEVELS) | set(SPLIT_NECKS)))
+_LEVEL_INDEX = {level: index for index, level in enumerate(_LEVELS)}
 #: Convexity defects at least this deep (fraction of the largest inscribed radius) count as deep.
 DEEP_DEFECT = 0.25
 
@@ -316,22 +320,29 @@ def _outline(mask: np.ndarray) -> tuple[float, float]:
 
 class _Landscape:
     """A mask's inscribed-radius map (OpenCV's 5x5 chamfer distances of the mask padded by one pixel) and its
-    4-connected regions deeper than each level, each labelled once: :func:`_split_neck` and
-    :func:`_saddles` cut the same map at the same levels."""
+    4-connected regions deeper than each of :data:`_LEVELS` (fractions of the largest inscribed radius),
+    found once for all of them: :func:`_split_neck` and :func:`_saddles` cut the same map at the same levels."""
 
     def __init__(self, mask: np.ndarray) -> None:
         self.part = _padded(mask, 1)
         self.depth = cv2.distanceTransform(self.part, cv2.DIST_L2, 5)
         self.radius = float(self.depth.max())
-        self._regions: dict[float, tuple[int, np.ndarray]] = {}
+        self._levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def regions(self, level: float) -> tuple[int, np.ndarray]:
-        """The labels of ``depth > level * radius`` (``cv2.connectedComponents``: their number, background
-        included, and the label image)."""
-        if level not in self._regions:
-            self._regions[level] = cv2.connectedComponents((self.depth > level * self.radius).view(np.uint8),
-                                                           connectivity=4)
-        return self._regions[level]
+    def regions(self, level: float) -> tuple[int, int, float]:
+        """At ``level`` (one of :data:`_LEVELS`): the number of regions of ``depth > level * radius``
+        (``cv2.connectedComponents``' number less the background), the number of lobes among them
+        (:func:`_saddles`) and the second-deepest lobe's depth (0 with fewer than two lobes).
+
+        The thresholds and the lobe tests in float32, as numpy compares the float32 map with a Python
+        float; every level from one pass (:func:`wekawbc.features._kernels.level_regions`).
+        """
+        if self._levels is None:
+            thresholds = np.array([level * self.radius for level in _LEVELS], np.float32)
+            self._levels = level_regions(self.depth, thresholds, np.float32(LOBE_PEAK * self.radius))
+        counts, lobes, second = self._levels
+        index = _LEVEL_INDEX[level]
+        return int(counts[index]), int(lobes[index]), float(second[index])
 
 
 def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _Landscape | None = None) -> float:
@@ -348,7 +359,7 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _L
     if _count(part) >= 2 and (_components(part)[1][1:] >= least).sum() >= 2:
         return 0.0
     for neck in SPLIT_NECKS:
-        regions = landscape.regions(neck)[0] - 1
+        regions = landscape.regions(neck)[0]
         if regions == 0:
             break
         if regions == 1:  # one piece eroded, one piece opened (see _pieces)
@@ -425,30 +436,19 @@ def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[flo
     if mask.sum() < 10:
         return 1.0, 1.0, 0
     landscape = landscape or _Landscape(mask)
-    depth, radius = landscape.depth, landscape.radius
+    radius = landscape.radius
     saddle, over_lobe, third = 1.0, 1.0, 0
-    deep: np.ndarray | None = None  # the pixels deep enough to be a lobe's peak, and their depths
     for level in SADDLE_LEVELS:
         if saddle < 1.0 and level > THIRD_LEVEL:
             break
-        count, labels = landscape.regions(level)
-        if count < 3:
-            continue
-        if deep is None:
-            deep = np.flatnonzero(depth >= LOBE_PEAK * radius)
-            deep_depth = depth.ravel()[deep]
-        # A region is a lobe when its peak passes both tests; both rise with the depth, so the regions
-        # holding a pixel that passes them are the lobes, and their largest such pixel is their peak.
-        high = deep_depth - level * radius >= 0.5
-        peaks = np.zeros(count, np.float32)
-        np.maximum.at(peaks, labels.ravel()[deep[high]], deep_depth[high])
-        lobes = np.sort(peaks[1:][peaks[1:] > 0])[::-1]
-        if len(lobes) < 2:
+        # A region is a lobe when its peak passes both tests (landscape.regions).
+        _, lobes, second = landscape.regions(level)
+        if lobes < 2:
             continue
         if saddle == 1.0:
-            saddle, over_lobe = level, level * radius / float(lobes[1])
+            saddle, over_lobe = level, level * radius / second
         if level == THIRD_LEVEL:
-            third = len(lobes) - 1
+            third = lobes - 1
     return saddle, over_lobe, third
 
 

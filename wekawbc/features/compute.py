@@ -11,6 +11,7 @@ from skimage.feature import graycomatrix
 from wekawbc.cells.granules import column_sums, compartment_pixels, granule_measures, level_values, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
 from wekawbc.cells.segmentation import _box
+from wekawbc.features._kernels import compartment_spreads, compartment_sums
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -94,22 +95,36 @@ def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) ->
     return np.array(rows)
 
 
-def _intensity(channels: np.ndarray, mask: np.ndarray) -> dict[tuple[str, str], np.ndarray]:
-    """Mean, Std and quartiles of each channel over the compartment (arrays over :data:`CHANNELS`)."""
-    pixels = compartment_pixels(channels, mask)
-    if len(pixels) == 0:
-        return {}
-    # pixels.mean(axis=0)'s numbers: numpy divides the float32 sums by the count (an intp) into float32.
-    mean = column_sums(pixels)
-    np.true_divide(mean, np.intp(len(pixels)), out=mean, casting="unsafe")
-    # The standard deviation as numpy's std computes it (same float32 steps, same values), reusing the mean.
-    deviations = pixels - mean
-    np.multiply(deviations, deviations, out=deviations)
-    std = np.sqrt(column_sums(deviations) / len(pixels))
+def _intensities(channels: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+    """Mean, Std and quartiles of each channel (arrays over :data:`CHANNELS`) over the nucleus, the cytoplasm and
+    the cell (``nucleus`` inside ``cell``); an empty compartment gets an empty dict.
+
+    Each compartment's numbers are numpy's over ``channels[mask]``: the float32 sums of its pixels one after
+    the other, divided as ``pixels.mean(axis=0)`` divides (by the count, an intp, into float32); the standard
+    deviation as numpy's std computes it from that mean (float32 deviations, squared, summed in the same
+    order, over the count); the sums of the three compartments from two compiled passes over the window
+    (:mod:`wekawbc.features._kernels`).
+    """
+    compartment = (cell.view(np.uint8) << 1) - nucleus.view(np.uint8)  # 1 nucleus, 2 cytoplasm, 0 outside
+    sums, counts = compartment_sums(channels, compartment)
+    means = sums.copy()
+    for which, count in enumerate(counts.tolist()):
+        if count:
+            np.true_divide(means[which], np.intp(count), out=means[which], casting="unsafe")
     # Quantiles from a regular sample of at most _QUANTILE_SAMPLE pixels: the same to within a grey
     # level, at a fraction of the cost of partitioning every pixel of a large cell.
-    quartiles = _quantiles(pixels[:: max(len(pixels) // _QUANTILE_SAMPLE, 1)])
-    return {"Mean": mean, "Std": std, "Quantile25": quartiles[0], "Median": quartiles[1], "Quantile75": quartiles[2]}
+    steps = np.maximum(counts // _QUANTILE_SAMPLE, 1)
+    spreads, *samples = compartment_spreads(channels, compartment, means, counts, steps)
+    found: dict[str, dict[str, np.ndarray]] = {}
+    for which, name in enumerate(("Nucleus", "Cytoplasm", "Cell")):
+        count = int(counts[which])
+        if count == 0:
+            found[name] = {}
+            continue
+        quartiles = _quantiles(samples[which])
+        found[name] = {"Mean": means[which], "Std": np.sqrt(spreads[which] / count), "Quantile25": quartiles[0],
+                       "Median": quartiles[1], "Quantile75": quartiles[2]}
+    return found
 
 
 def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
@@ -336,7 +351,7 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     lightness = np.ascontiguousarray(channels[..., CHANNELS.index("L")])
     shape = {name: _shape(masks[name]) for name in ("Nucleus", "Cell")}
     shape["Cytoplasm"] = {"Area": float(masks["Cytoplasm"].sum())}
-    intensity = {name: _intensity(channels, mask) for name, mask in masks.items()}
+    intensity = _intensities(channels, nucleus, cell)
     texture = {name: _glcm(lightness, masks[name]) for name in ("Nucleus", "Cytoplasm")}
     lbp = _lbp(lightness, nucleus)
     cell_area = float(cell.sum())

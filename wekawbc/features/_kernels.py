@@ -1,0 +1,177 @@
+"""Compiled loops (numba) of the feature computation, where numpy and OpenCV need many small calls.
+
+Each kernel gives the numbers of the plain computation it replaces (``tests/test_fast_features.py``
+compares them on real cells): exact integer counts, float32 comparisons made in float32 as numpy makes
+them for a float32 array and a Python float.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+__all__ = ["compartment_spreads", "compartment_sums", "level_regions"]
+
+
+@numba.njit(cache=True)
+def _root(parent: np.ndarray, node: int) -> int:
+    while parent[node] != node:
+        parent[node] = parent[parent[node]]  # path halving
+        node = parent[node]
+    return node
+
+
+@numba.njit(cache=True)
+def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.float32
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The 4-connected regions of ``depth > t`` for each of the ascending float32 ``thresholds``, in one pass.
+
+    For each threshold ``t``: the number of regions (``cv2.connectedComponents(depth > t, connectivity=4)[0] - 1``),
+    the number of *lobes* among them (regions whose deepest pixel ``p`` has ``p >= peak_floor`` and
+    ``p - t >= 0.5``, both in float32) and the second-largest lobe peak (0 with fewer than two lobes).
+    ``depth``'s border must pass no threshold (a distance map of a mask padded with zeros).
+
+    The pixels are bucketed by the number of thresholds they pass and joined (union-find over the
+    4-neighbours) from the deepest bucket down; after each bucket the regions are those of the next
+    lower threshold. A region's deepest pixel is kept at its root, and the roots in a list.
+    """
+    rows, cols = depth.shape
+    levels = len(thresholds)
+    flat = depth.ravel()
+    size = rows * cols
+    for row in range(rows):
+        for col in (0, cols - 1):
+            if depth[row, col] > thresholds[0]:
+                raise ValueError("the map's border passes a threshold")
+    for col in range(cols):
+        if depth[0, col] > thresholds[0] or depth[rows - 1, col] > thresholds[0]:
+            raise ValueError("the map's border passes a threshold")
+    bucket = np.zeros(size, np.int64)  # the number of thresholds below the pixel's depth
+    starts = np.zeros(levels + 2, np.int64)
+    for pixel in range(size):
+        value = flat[pixel]
+        passed = 0
+        if value > thresholds[0]:
+            for level in range(levels):
+                passed += thresholds[level] < value
+        bucket[pixel] = passed
+        starts[passed + 1] += 1
+    for index in range(levels + 1):
+        starts[index + 1] += starts[index]
+    order = np.empty(size, np.int64)
+    filled = starts[:-1].copy()
+    for pixel in range(size):
+        order[filled[bucket[pixel]]] = pixel
+        filled[bucket[pixel]] += 1
+    parent = np.full(size, -1, np.int64)
+    peak = np.zeros(size, np.float32)
+    roots = np.empty(size, np.int64)  # the current regions' roots, first ``regions`` entries
+    place = np.empty(size, np.int64)  # each root's place in ``roots``
+    counts = np.zeros(levels, np.int64)
+    lobes = np.zeros(levels, np.int64)
+    second = np.zeros(levels, np.float32)
+    regions = 0
+    for which in range(levels, 0, -1):  # bucket ``which``: the pixels above threshold ``which - 1``
+        for position in range(starts[which], starts[which + 1]):
+            pixel = order[position]
+            parent[pixel] = pixel
+            peak[pixel] = flat[pixel]
+            roots[regions] = pixel
+            place[pixel] = regions
+            regions += 1
+            for other in (pixel - cols, pixel + cols, pixel - 1, pixel + 1):  # inside: the border is never added
+                if parent[other] < 0:
+                    continue
+                first, last = _root(parent, pixel), _root(parent, other)
+                if first != last:
+                    parent[last] = first
+                    if peak[last] > peak[first]:
+                        peak[first] = peak[last]
+                    regions -= 1  # ``last`` leaves the list: the list's last root takes its place
+                    moved = roots[regions]
+                    roots[place[last]] = moved
+                    place[moved] = place[last]
+        level = which - 1
+        counts[level] = regions
+        threshold = thresholds[level]
+        best, next_best, found = np.float32(0.0), np.float32(0.0), 0
+        for index in range(regions):
+            top = peak[roots[index]]
+            if top >= peak_floor and top - threshold >= 0.5:
+                found += 1
+                if top > best:
+                    next_best, best = best, top
+                elif top > next_best:
+                    next_best = top
+        lobes[level] = found
+        second[level] = next_best if found >= 2 else np.float32(0.0)
+    return counts, lobes, second
+
+
+@numba.njit(cache=True)
+def compartment_sums(channels: np.ndarray, compartment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each compartment's running float32 sums of the channels and its pixel count, in one pass.
+
+    ``compartment``: 1 on the nucleus, 2 on the cytoplasm, 0 outside the cell. Rows of the result: the
+    nucleus, the cytoplasm and the whole cell (both). Each sum adds the compartment's pixels in raster
+    order, one after the other, in float32: ``np.add.reduce(channels[mask], axis=0)``'s numbers.
+    """
+    rows, cols, depth = channels.shape
+    sums = np.zeros((3, depth), np.float32)
+    counts = np.zeros(3, np.int64)
+    for row in range(rows):
+        for col in range(cols):
+            code = compartment[row, col]
+            if code == 0:
+                continue
+            which = code - 1
+            counts[which] += 1
+            counts[2] += 1
+            for channel in range(depth):
+                value = channels[row, col, channel]
+                sums[which, channel] += value
+                sums[2, channel] += value
+    return sums, counts
+
+
+@numba.njit(cache=True)
+def compartment_spreads(channels: np.ndarray, compartment: np.ndarray, means: np.ndarray, counts: np.ndarray,
+                        steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each compartment's float32 sums of squared deviations from ``means`` (raster order, as
+    :func:`compartment_sums`) and every ``steps[k]``-th of its pixels (``channels[mask][::step]``).
+
+    Rows and ``compartment`` as in :func:`compartment_sums`; each deviation is ``value - mean`` in float32,
+    squared in float32: ``np.add.reduce((pixels - mean) ** 2, axis=0)``'s numbers.
+    """
+    rows, cols, depth = channels.shape
+    spreads = np.zeros((3, depth), np.float32)
+    nucleus = np.empty(((counts[0] + steps[0] - 1) // steps[0], depth), np.float32)
+    cytoplasm = np.empty(((counts[1] + steps[1] - 1) // steps[1], depth), np.float32)
+    cell = np.empty(((counts[2] + steps[2] - 1) // steps[2], depth), np.float32)
+    written = np.zeros(3, np.int64)  # the sample's rows so far
+    left = np.zeros(3, np.int64)  # pixels until the next sampled one
+    for row in range(rows):
+        for col in range(cols):
+            code = compartment[row, col]
+            if code == 0:
+                continue
+            which = code - 1
+            for channel in range(depth):
+                value = channels[row, col, channel]
+                deviation = value - means[which, channel]
+                spreads[which, channel] += deviation * deviation
+                deviation = value - means[2, channel]
+                spreads[2, channel] += deviation * deviation
+            if left[which] == 0:
+                own = nucleus if which == 0 else cytoplasm
+                own[written[which]] = channels[row, col]
+                written[which] += 1
+                left[which] = steps[which]
+            left[which] -= 1
+            if left[2] == 0:
+                cell[written[2]] = channels[row, col]
+                written[2] += 1
+                left[2] = steps[2]
+            left[2] -= 1
+    return spreads, nucleus, cytoplasm, cell
+
