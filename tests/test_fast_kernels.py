@@ -233,3 +233,40 @@ def test_distances_to_outside_are_scipys_exact_transform(channels):
         assert np.array_equal(distances_to_outside(mask), ndi.distance_transform_edt(mask).astype(np.float32))
     with pytest.raises(ValueError):
         distances_to_outside(np.ones((3, 3), bool))
+
+
+def _pillow_rgb(path) -> np.ndarray:
+    """What read_image gave for every JPEG before OpenCV decoded complete ones: Pillow's pixels."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def test_jpeg_read_by_opencv_is_pillows(datasets, tmp_path):
+    from PIL import Image
+
+    paths = []
+    for name in ("pbc", "jtsc", "bccd"):
+        records = list(load_dataset(datasets / name))
+        paths += [record.image for record in records[:: max(len(records) // 40, 1)]]
+    assert sum(path.suffix.lower() in {".jpg", ".jpeg"} for path in paths) > 40
+    for path in paths:
+        assert np.array_equal(read_image(path), _pillow_rgb(path)), path
+    # Encoder settings a lab's files may have: progressive, every chroma subsampling, odd sizes, low
+    # and high quality, an EXIF orientation tag (ignored by both), bytes after the end marker.
+    rng = np.random.default_rng(3)
+    rgb = read_image(paths[0])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90°": Pillow does not apply it, OpenCV is told not to
+    for index in range(16):
+        rows, cols = int(rng.integers(9, 200)), int(rng.integers(9, 200))
+        crop = np.ascontiguousarray(rgb[:rows, :cols])
+        if index % 4 == 3:  # noise: every coefficient busy
+            crop = rng.integers(0, 256, crop.shape, dtype=np.uint8)
+        path = tmp_path / f"{index}.jpg"
+        Image.fromarray(crop).save(path, quality=int(rng.choice([30, 75, 95, 100])), subsampling=index % 3,
+                                   progressive=index % 2 == 1, exif=exif if index % 5 == 0 else Image.Exif())
+        if index % 7 == 6:
+            path.write_bytes(path.read_bytes() + b"trailing bytes")  # Pillow decodes these
+        assert np.array_equal(read_image(path), _pillow_rgb(path)), index
