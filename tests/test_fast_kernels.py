@@ -270,3 +270,31 @@ def test_jpeg_read_by_opencv_is_pillows(datasets, tmp_path):
         if index % 7 == 6:
             path.write_bytes(path.read_bytes() + b"trailing bytes")  # Pillow decodes these
         assert np.array_equal(read_image(path), _pillow_rgb(path)), index
+
+
+def test_kept_buffers_give_fresh_arrays_numbers(datasets):
+    """The red cells' stain planes and the plasma's darkness computed in kept work arrays: the numbers of
+    fresh arrays, whatever the image size before, and in several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wekawbc.cells.stain import _darkness
+
+    images = []
+    for name, count in LABS:
+        records = list(load_dataset(datasets / name))
+        images += [read_image(record.image) for record in records[:: max(len(records) // count, 1)][:count]]
+    images += [np.ascontiguousarray(image[3:-5, 7:]) for image in images[::3]]  # other sizes in between
+
+    def both(rgb):
+        return _stain_channels(rgb), _darkness(rgb).copy()
+
+    def expected(rgb):
+        planes = stain_planes(cv2.GaussianBlur(rgb.astype(np.float32) / 255.0, (0, 0), 1.0))
+        return planes, 1.0 - cv2.GaussianBlur(rgb[..., 1].astype(np.float32) / 255.0, (0, 0), 1.0)
+
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(both, images * 2))
+    for rgb, (planes, darkness) in zip(images * 2, found):
+        want_planes, want_darkness = expected(rgb)
+        assert all(np.array_equal(a, b) for a, b in zip(planes, want_planes))
+        assert darkness.dtype == np.float32 and np.array_equal(darkness, want_darkness)

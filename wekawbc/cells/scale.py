@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from wekawbc.cells._kernels import count_in_convex_polygon, region_statistics, stain_planes
-from wekawbc.cells.segmentation import fill_holes, three_class_thresholds
+from wekawbc.cells.segmentation import fill_holes, kept_buffer, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
            "ScaleSource", "convex_area", "dataset_scale", "estimate_scale", "find_red_cells", "red_cell_diameters"]
@@ -89,9 +89,10 @@ class RedCellParams:
 
 def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``darkness = 1 - G``, the nucleus score ``darkness + (B - R)`` (see the segmentation module), ``B > R``."""
-    data = rgb.astype(np.float32)
-    data /= 255.0
-    return stain_planes(cv2.GaussianBlur(data, (0, 0), 1.0))
+    data = kept_buffer("scale_rgb", rgb.shape, np.float32)
+    np.divide(rgb, np.float32(255.0), out=data)  # (as rgb.astype(np.float32) / 255.0: a float32 division)
+    blurred = cv2.GaussianBlur(data, (0, 0), 1.0, dst=kept_buffer("scale_blurred", rgb.shape, np.float32))
+    return stain_planes(blurred)
 
 
 def _eccentricity(region: np.ndarray) -> float:
