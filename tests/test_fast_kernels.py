@@ -16,7 +16,7 @@ from skimage.filters import threshold_multiotsu
 from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import (bin_counts, count_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
+from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
                                     masked_histograms, region_statistics, stain_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
@@ -176,18 +176,22 @@ def test_label_sums_minima_and_opencv_labels_are_scipys(channels):
         assert np.array_equal(label_minima(labels, count, values), minima)
 
 
-def test_count_in_convex_polygon_is_points_in_poly():
+def test_count_off_mask_in_convex_polygon_is_points_in_poly():
     rng = np.random.default_rng(6)
-    for _ in range(2000):  # small integer hulls, either orientation, points on and beside their edges
-        corners = cv2.convexHull(rng.integers(-20, 20, (int(rng.integers(3, 30)), 2)).astype(np.int32)).reshape(-1, 2)
+    for _ in range(2000):  # small integer hulls, either orientation, grid points on and beside their edges
+        spots = rng.integers(-4, 44, (int(rng.integers(3, 30)), 2))
+        if rng.random() < 0.3:  # on a coarse grid: edges along rows and columns
+            spots = (spots // 8) * 8
+        corners = cv2.convexHull(spots.astype(np.int32)).reshape(-1, 2)
         corners = corners[::-1] if rng.random() < 0.5 else corners
-        points = rng.integers(-22, 22, (200, 2))
+        mask = rng.random((int(rng.integers(1, 22)), int(rng.integers(1, 22)))) < rng.random()
         if cv2.contourArea(corners) == 0:
             with pytest.raises(ValueError):
-                count_in_convex_polygon(points, corners)
+                count_off_mask_in_convex_polygon(mask, corners)
             continue
-        expected = np.count_nonzero(points_in_poly(points.astype(float), corners.astype(float)))
-        assert count_in_convex_polygon(points, corners) == expected
+        points = 2 * np.argwhere(~mask)
+        expected = np.count_nonzero(points_in_poly(points.astype(float), corners.astype(float))) if len(points) else 0
+        assert count_off_mask_in_convex_polygon(mask, corners) == expected
 
 
 def test_stain_planes_are_numpys(datasets):

@@ -23,7 +23,7 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
-from wekawbc.cells._kernels import count_in_convex_polygon, region_statistics, stain_planes
+from wekawbc.cells._kernels import count_off_mask_in_convex_polygon, region_statistics, stain_planes
 from wekawbc.cells.segmentation import fill_holes, kept_buffer, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
@@ -119,12 +119,12 @@ def convex_area(region: np.ndarray) -> int:
     each pixel of the region lies inside its own four midpoints, well inside that polygon, so only
     the other pixels of the box are tested: in the closed polygon, as ``skimage.measure.points_in_poly``
     (which ``grid_points_in_poly`` applies to every pixel) counts them, here in exact integer
-    arithmetic on the half-pixel grid (:func:`wekawbc.cells._kernels.count_in_convex_polygon`).
+    arithmetic on the half-pixel grid, a row at a time (:func:`wekawbc.cells._kernels.count_off_mask_in_convex_polygon`).
     """
     interior = cv2.erode(region.astype(np.uint8), _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
     doubled = (2 * np.argwhere(region & ~interior)[:, None, :] + _DIAMOND).reshape(-1, 2).astype(np.int32)
     corners = cv2.convexHull(doubled).reshape(-1, 2)
-    return int(np.count_nonzero(region)) + count_in_convex_polygon(2 * np.argwhere(~region), corners)
+    return int(np.count_nonzero(region)) + count_off_mask_in_convex_polygon(region, corners)
 
 
 def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedCellParams
