@@ -48,7 +48,7 @@ def test_bin_counts_are_numpys_histogram(channels):
         low, high = values.min(), values.max()
         edges = np.histogram_bin_edges(values, 128, range=(low, high))
         beside = np.concatenate([values.ravel(), edges, np.nextafter(edges, np.float32(-1)),
-                                 np.nextafter(edges, np.float32(2)), [low - 1, high + 1]]).astype(np.float32)
+                                 np.nextafter(edges, np.float32(2)), [low - 1, high + 1, np.nan, np.inf, -np.inf]]).astype(np.float32)
         for sample in (values, beside):
             assert np.array_equal(bin_counts(sample, edges), np.histogram(sample, 128, range=(low, high))[0])
 
