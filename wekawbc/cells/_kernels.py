@@ -298,11 +298,17 @@ def label_minima(labels: np.ndarray, count: int, values: np.ndarray) -> np.ndarr
 
 
 @numba.njit(cache=True, nogil=True)
-def _count_off_mask_in_polygon(mask: np.ndarray, corners: np.ndarray, turn: int) -> int:  # pragma: no cover
-    # Row by row: the point (2r, 2c) is in unless strictly outside an edge's line,
+def _count_off_mask_in_polygon(mask: np.ndarray, corners: np.ndarray) -> int:  # pragma: no cover - compiled
+    # The polygon's turn from its signed doubled area (-1 when it has none). Row by row: the point (2r, 2c) is in unless strictly outside an edge's line,
     # turn * ((y1 - y0) * (x - x0) - (x1 - x0) * (y - y0)) < 0, i.e. in when 2c * a >= a * x0 + b with
     # a = turn * (y1 - y0), b = turn * (x1 - x0) * (y - y0): a range of columns per edge, in exact
     # integer (floor) divisions; their intersection is the row's stretch inside the polygon.
+    twice_area = 0
+    for i in range(corners.shape[0]):
+        twice_area += corners[i, 1] * corners[i - 1, 0] - corners[i, 0] * corners[i - 1, 1]
+    if twice_area == 0:
+        return -1
+    turn = 1 if twice_area > 0 else -1
     rows, cols = mask.shape
     found = 0
     for r in range(rows):
@@ -335,11 +341,10 @@ def count_off_mask_in_convex_polygon(mask: np.ndarray, corners: np.ndarray) -> i
     such polygons (points on an edge or a corner count as in), without its floating-point crossing
     test, and row by row (each row's stretch inside the polygon from the edges) instead of point by point.
     """
-    corners = np.asarray(corners, np.int64)
-    twice_area = int(np.sum(corners[:, 1] * np.roll(corners[:, 0], 1) - corners[:, 0] * np.roll(corners[:, 1], 1)))
-    if twice_area == 0:
+    found = int(_count_off_mask_in_polygon(np.ascontiguousarray(mask, dtype=bool), np.asarray(corners, np.int64)))
+    if found < 0:
         raise ValueError("the polygon has no area")
-    return int(_count_off_mask_in_polygon(np.ascontiguousarray(mask, dtype=bool), corners, 1 if twice_area > 0 else -1))
+    return found
 
 
 @numba.njit(cache=True, nogil=True)
