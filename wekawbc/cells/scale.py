@@ -90,7 +90,7 @@ class RedCellParams:
 def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``darkness = 1 - G``, the nucleus score ``darkness + (B - R)`` (see the segmentation module), ``B > R``."""
     data = kept_buffer("scale_rgb", rgb.shape, np.float32)
-    np.divide(rgb, np.float32(255.0), out=data)  # (as rgb.astype(np.float32) / 255.0: a float32 division)
+    np.divide(rgb, np.float32(255.0), out=data, dtype=np.float32)  # rgb.astype(np.float32) / 255.0, in place
     blurred = cv2.GaussianBlur(data, (0, 0), 1.0, dst=kept_buffer("scale_blurred", rgb.shape, np.float32))
     return stain_planes(blurred)
 
