@@ -302,3 +302,20 @@ def test_kept_buffers_give_fresh_arrays_numbers(datasets):
         want_planes, want_darkness = expected(rgb)
         assert all(np.array_equal(a, b) for a, b in zip(planes, want_planes))
         assert darkness.dtype == np.float32 and np.array_equal(darkness, want_darkness)
+
+
+def test_pool_workers_start_from_the_warmed_fork_server(datasets):
+    """The fork server's warm-up runs (a broken one would only leave workers cold, so it is called here),
+    and workers forked from the warmed server extract what the serial run extracts."""
+    import pandas as pd
+
+    from wekawbc.cells.dataset import CellDataset
+    from wekawbc.features._warm import warm
+    from wekawbc.features.batch import extract_dataset
+
+    warm()
+    dataset = load_dataset(datasets / "pbc")
+    four = CellDataset(records=list(dataset)[::900][:4], root=dataset.root, layout=dataset.layout)
+    serial, parallel = extract_dataset(four, jobs=1), extract_dataset(four, jobs=2)
+    assert len(serial.table) == 4 and [o.status for o in parallel.outcomes] == ["ok"] * 4
+    pd.testing.assert_frame_equal(serial.table, parallel.table)
