@@ -16,7 +16,7 @@ from skimage.filters import threshold_multiotsu
 from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import (bin_counts, count_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
+from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
                                     masked_histograms, region_statistics, stain_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
@@ -48,7 +48,7 @@ def test_bin_counts_are_numpys_histogram(channels):
         low, high = values.min(), values.max()
         edges = np.histogram_bin_edges(values, 128, range=(low, high))
         beside = np.concatenate([values.ravel(), edges, np.nextafter(edges, np.float32(-1)),
-                                 np.nextafter(edges, np.float32(2)), [low - 1, high + 1]]).astype(np.float32)
+                                 np.nextafter(edges, np.float32(2)), [low - 1, high + 1, np.nan, np.inf, -np.inf]]).astype(np.float32)
         for sample in (values, beside):
             assert np.array_equal(bin_counts(sample, edges), np.histogram(sample, 128, range=(low, high))[0])
 
@@ -176,18 +176,22 @@ def test_label_sums_minima_and_opencv_labels_are_scipys(channels):
         assert np.array_equal(label_minima(labels, count, values), minima)
 
 
-def test_count_in_convex_polygon_is_points_in_poly():
+def test_count_off_mask_in_convex_polygon_is_points_in_poly():
     rng = np.random.default_rng(6)
-    for _ in range(2000):  # small integer hulls, either orientation, points on and beside their edges
-        corners = cv2.convexHull(rng.integers(-20, 20, (int(rng.integers(3, 30)), 2)).astype(np.int32)).reshape(-1, 2)
+    for _ in range(2000):  # small integer hulls, either orientation, grid points on and beside their edges
+        spots = rng.integers(-4, 44, (int(rng.integers(3, 30)), 2))
+        if rng.random() < 0.3:  # on a coarse grid: edges along rows and columns
+            spots = (spots // 8) * 8
+        corners = cv2.convexHull(spots.astype(np.int32)).reshape(-1, 2)
         corners = corners[::-1] if rng.random() < 0.5 else corners
-        points = rng.integers(-22, 22, (200, 2))
+        mask = rng.random((int(rng.integers(1, 22)), int(rng.integers(1, 22)))) < rng.random()
         if cv2.contourArea(corners) == 0:
             with pytest.raises(ValueError):
-                count_in_convex_polygon(points, corners)
+                count_off_mask_in_convex_polygon(mask, corners)
             continue
-        expected = np.count_nonzero(points_in_poly(points.astype(float), corners.astype(float)))
-        assert count_in_convex_polygon(points, corners) == expected
+        points = 2 * np.argwhere(~mask)
+        expected = np.count_nonzero(points_in_poly(points.astype(float), corners.astype(float))) if len(points) else 0
+        assert count_off_mask_in_convex_polygon(mask, corners) == expected
 
 
 def test_stain_planes_are_numpys(datasets):
@@ -233,3 +237,85 @@ def test_distances_to_outside_are_scipys_exact_transform(channels):
         assert np.array_equal(distances_to_outside(mask), ndi.distance_transform_edt(mask).astype(np.float32))
     with pytest.raises(ValueError):
         distances_to_outside(np.ones((3, 3), bool))
+
+
+def _pillow_rgb(path) -> np.ndarray:
+    """What read_image gave for every JPEG before OpenCV decoded complete ones: Pillow's pixels."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def test_jpeg_read_by_opencv_is_pillows(datasets, tmp_path):
+    from PIL import Image
+
+    paths = []
+    for name in ("pbc", "jtsc", "bccd"):
+        records = list(load_dataset(datasets / name))
+        paths += [record.image for record in records[:: max(len(records) // 40, 1)]]
+    assert sum(path.suffix.lower() in {".jpg", ".jpeg"} for path in paths) > 40
+    for path in paths:
+        assert np.array_equal(read_image(path), _pillow_rgb(path)), path
+    # Encoder settings a lab's files may have: progressive, every chroma subsampling, odd sizes, low
+    # and high quality, an EXIF orientation tag (ignored by both), bytes after the end marker.
+    rng = np.random.default_rng(3)
+    rgb = read_image(paths[0])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # "rotate 90°": Pillow does not apply it, OpenCV is told not to
+    for index in range(16):
+        rows, cols = int(rng.integers(9, 200)), int(rng.integers(9, 200))
+        crop = np.ascontiguousarray(rgb[:rows, :cols])
+        if index % 4 == 3:  # noise: every coefficient busy
+            crop = rng.integers(0, 256, crop.shape, dtype=np.uint8)
+        path = tmp_path / f"{index}.jpg"
+        Image.fromarray(crop).save(path, quality=int(rng.choice([30, 75, 95, 100])), subsampling=index % 3,
+                                   progressive=index % 2 == 1, exif=exif if index % 5 == 0 else Image.Exif())
+        if index % 7 == 6:
+            path.write_bytes(path.read_bytes() + b"trailing bytes")  # Pillow decodes these
+        assert np.array_equal(read_image(path), _pillow_rgb(path)), index
+
+
+def test_kept_buffers_give_fresh_arrays_numbers(datasets):
+    """The red cells' stain planes and the plasma's darkness computed in kept work arrays: the numbers of
+    fresh arrays, whatever the image size before, and in several threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from wekawbc.cells.stain import _darkness
+
+    images = []
+    for name, count in LABS:
+        records = list(load_dataset(datasets / name))
+        images += [read_image(record.image) for record in records[:: max(len(records) // count, 1)][:count]]
+    images += [np.ascontiguousarray(image[3:-5, 7:]) for image in images[::3]]  # other sizes in between
+
+    def both(rgb):
+        return _stain_channels(rgb), _darkness(rgb).copy()
+
+    def expected(rgb):
+        planes = stain_planes(cv2.GaussianBlur(rgb.astype(np.float32) / 255.0, (0, 0), 1.0))
+        return planes, 1.0 - cv2.GaussianBlur(rgb[..., 1].astype(np.float32) / 255.0, (0, 0), 1.0)
+
+    with ThreadPoolExecutor(4) as pool:
+        found = list(pool.map(both, images * 2))
+    for rgb, (planes, darkness) in zip(images * 2, found):
+        want_planes, want_darkness = expected(rgb)
+        assert all(np.array_equal(a, b) for a, b in zip(planes, want_planes))
+        assert darkness.dtype == np.float32 and np.array_equal(darkness, want_darkness)
+
+
+def test_pool_workers_start_from_the_warmed_fork_server(datasets):
+    """The fork server's warm-up runs (a broken one would only leave workers cold, so it is called here),
+    and workers forked from the warmed server extract what the serial run extracts."""
+    import pandas as pd
+
+    from wekawbc.cells.dataset import CellDataset
+    from wekawbc.features._warm import warm
+    from wekawbc.features.batch import extract_dataset
+
+    warm()
+    dataset = load_dataset(datasets / "pbc")
+    four = CellDataset(records=list(dataset)[::900][:4], root=dataset.root, layout=dataset.layout)
+    serial, parallel = extract_dataset(four, jobs=1), extract_dataset(four, jobs=2)
+    assert len(serial.table) == 4 and [o.status for o in parallel.outcomes] == ["ok"] * 4
+    pd.testing.assert_frame_equal(serial.table, parallel.table)

@@ -23,8 +23,8 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
-from wekawbc.cells._kernels import count_in_convex_polygon, region_statistics, stain_planes
-from wekawbc.cells.segmentation import fill_holes, three_class_thresholds
+from wekawbc.cells._kernels import count_off_mask_in_convex_polygon, region_statistics, stain_planes
+from wekawbc.cells.segmentation import fill_holes, kept_buffer, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
            "ScaleSource", "convex_area", "dataset_scale", "estimate_scale", "find_red_cells", "red_cell_diameters"]
@@ -89,9 +89,10 @@ class RedCellParams:
 
 def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``darkness = 1 - G``, the nucleus score ``darkness + (B - R)`` (see the segmentation module), ``B > R``."""
-    data = rgb.astype(np.float32)
-    data /= 255.0
-    return stain_planes(cv2.GaussianBlur(data, (0, 0), 1.0))
+    data = kept_buffer("scale_rgb", rgb.shape, np.float32)
+    np.divide(rgb, np.float32(255.0), out=data, dtype=np.float32)  # rgb.astype(np.float32) / 255.0, in place
+    blurred = cv2.GaussianBlur(data, (0, 0), 1.0, dst=kept_buffer("scale_blurred", rgb.shape, np.float32))
+    return stain_planes(blurred)
 
 
 def _eccentricity(region: np.ndarray) -> float:
@@ -118,12 +119,12 @@ def convex_area(region: np.ndarray) -> int:
     each pixel of the region lies inside its own four midpoints, well inside that polygon, so only
     the other pixels of the box are tested: in the closed polygon, as ``skimage.measure.points_in_poly``
     (which ``grid_points_in_poly`` applies to every pixel) counts them, here in exact integer
-    arithmetic on the half-pixel grid (:func:`wekawbc.cells._kernels.count_in_convex_polygon`).
+    arithmetic on the half-pixel grid, a row at a time (:func:`wekawbc.cells._kernels.count_off_mask_in_convex_polygon`).
     """
     interior = cv2.erode(region.astype(np.uint8), _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
     doubled = (2 * np.argwhere(region & ~interior)[:, None, :] + _DIAMOND).reshape(-1, 2).astype(np.int32)
     corners = cv2.convexHull(doubled).reshape(-1, 2)
-    return int(np.count_nonzero(region)) + count_in_convex_polygon(2 * np.argwhere(~region), corners)
+    return int(np.count_nonzero(region)) + count_off_mask_in_convex_polygon(region, corners)
 
 
 def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedCellParams

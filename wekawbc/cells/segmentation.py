@@ -40,7 +40,7 @@ from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small
                                     label_minima, label_sums)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
-           "fill_holes", "three_class_thresholds"]
+           "fill_holes", "kept_buffer", "three_class_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -102,6 +102,24 @@ def naive_nucleus_mask(rgb: np.ndarray) -> np.ndarray:
 #: Per thread: the last image :func:`three_class_thresholds` was asked to remember (``image``, a buffer
 #: kept) and its ``thresholds``.
 _REMEMBERED = threading.local()
+
+
+#: Per thread: work arrays of whole images kept between calls (:func:`kept_buffer`).
+_BUFFERS = threading.local()
+
+
+def kept_buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
+    """A work array of this thread for ``name``, reused while the shape and dtype stay the same (contents undefined).
+
+    A fresh array of a whole image's float planes (half a megabyte and more) comes from the system
+    as new pages, each zeroed at its first touch: on a crop that costs as much as the arithmetic
+    done in it. Only for arrays used within one call and never returned.
+    """
+    found = getattr(_BUFFERS, name, None)
+    if found is None or found.shape != shape or found.dtype != dtype:
+        found = np.empty(shape, dtype)
+        setattr(_BUFFERS, name, found)
+    return found
 
 
 def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.ndarray:

@@ -191,6 +191,9 @@ def iter_extract(dataset: CellDataset, *, task: Task = "five", mode: Mode = "aut
     # forkserver, not fork: a caller may hold a JVM or threads that a forked child would inherit
     # half-locked (a fork after jpype started the JVM deadlocks the workers).
     context = multiprocessing.get_context("forkserver")
+    # The fork server imports and warms extraction once (wekawbc.features._warm); workers fork from it.
+    # (It applies when this process starts its fork server: the first pool.)
+    context.set_forkserver_preload(["__main__", "wekawbc.features._warm"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=_one_thread) as pool:
         results = pool.map(work, items, chunksize=max(1, min(16, len(records) // (4 * workers) or 1)))
         yield from (progress(results) if progress else results)
