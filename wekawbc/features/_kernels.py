@@ -46,23 +46,28 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
     for col in range(cols):
         if depth[0, col] > thresholds[0] or depth[rows - 1, col] > thresholds[0]:
             raise ValueError("the map's border passes a threshold")
-    bucket = np.zeros(size, np.int64)  # the number of thresholds below the pixel's depth
+    low = thresholds[0]
+    inside = np.empty(size, np.int32)  # the pixels above the lowest threshold, in raster order
+    bucket = np.empty(size, np.int32)  # each one's number of thresholds below its depth (at least 1)
     starts = np.zeros(levels + 2, np.int64)
+    above = 0
     for pixel in range(size):
         value = flat[pixel]
-        passed = 0
-        if value > thresholds[0]:
-            for level in range(levels):
-                passed += thresholds[level] < value
-        bucket[pixel] = passed
-        starts[passed + 1] += 1
+        if value > low:
+            passed = 1
+            while passed < levels and thresholds[passed] < value:  # ascending: the first not below ends it
+                passed += 1
+            inside[above] = pixel
+            bucket[above] = passed
+            above += 1
+            starts[passed + 1] += 1
     for index in range(levels + 1):
         starts[index + 1] += starts[index]
-    order = np.empty(size, np.int64)
+    order = np.empty(above, np.int32)  # the pixels above, bucket by bucket
     filled = starts[:-1].copy()
-    for pixel in range(size):
-        order[filled[bucket[pixel]]] = pixel
-        filled[bucket[pixel]] += 1
+    for index in range(above):
+        order[filled[bucket[index]]] = inside[index]
+        filled[bucket[index]] += 1
     parent = np.full(size, -1, np.int64)
     peak = np.zeros(size, np.float32)
     roots = np.empty(size, np.int64)  # the current regions' roots, first ``regions`` entries
