@@ -32,7 +32,7 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
     ``depth``'s border must pass no threshold (a distance map of a mask padded with zeros).
 
     The pixels are bucketed by the number of thresholds they pass and joined (union-find over the
-    4-neighbours) from the deepest bucket down; after each bucket the regions are those of the next
+    4-neighbours, the smaller tree under the larger) from the deepest bucket down; after each bucket the regions are those of the next
     lower threshold. A region's deepest pixel is kept at its root, and the roots in a list.
     """
     rows, cols = depth.shape
@@ -70,6 +70,7 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
         filled[bucket[index]] += 1
     parent = np.full(size, -1, np.int64)
     peak = np.zeros(size, np.float32)
+    weight = np.zeros(size, np.int32)  # each root's number of pixels
     roots = np.empty(size, np.int64)  # the current regions' roots, first ``regions`` entries
     place = np.empty(size, np.int64)  # each root's place in ``roots``
     counts = np.zeros(levels, np.int64)
@@ -84,12 +85,16 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
             roots[regions] = pixel
             place[pixel] = regions
             regions += 1
+            weight[pixel] = 1
             for other in (pixel - cols, pixel + cols, pixel - 1, pixel + 1):  # inside: the border is never added
                 if parent[other] < 0:
                     continue
                 first, last = _root(parent, pixel), _root(parent, other)
                 if first != last:
+                    if weight[first] < weight[last]:  # the smaller tree under the larger (short paths)
+                        first, last = last, first
                     parent[last] = first
+                    weight[first] += weight[last]
                     if peak[last] > peak[first]:
                         peak[first] = peak[last]
                     regions -= 1  # ``last`` leaves the list: the list's last root takes its place
