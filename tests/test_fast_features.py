@@ -127,6 +127,17 @@ def test_opencv_components_are_scipys(cells):
         assert np.array_equal(found > 0, mask)
 
 
+def test_parts_are_the_labelled_parts_in_their_boxes(cells):
+    for mask in _masks(cells):
+        labels, _ = ndi.label(mask)
+        for least in (0.08 * mask.sum(), 0.0, mask.sum() + 1.0):
+            plain = [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
+                     if (labels[found] == index).sum() >= least]
+            fast = lobes._parts(np.ascontiguousarray(mask, dtype=np.uint8), least)
+            assert sorted((part.shape, part.astype(bool).tobytes()) for part in fast) == sorted(
+                (part.shape, part.tobytes()) for part in plain)
+
+
 def _plain_lobe_counts(mask, necks, least_fraction=0.08):
     """The lobe counts without shortcuts: every part opened at every neck, labelled by SciPy."""
     total = int(mask.sum())

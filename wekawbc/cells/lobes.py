@@ -90,12 +90,9 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
     if total == 0:
         return [0] * len(neck_ratios)
     least = min_lobe_fraction * total
-    labels, areas = _components(mask)
     lobes = [0] * len(neck_ratios)
-    for index, found in enumerate(ndi.find_objects(labels), start=1):
-        if areas[index] < least:
-            continue
-        part = _padded(labels[found] == index, 2)
+    for piece in _parts(mask, least):
+        part = _padded(piece, 2)
         depth = _distance(part)
         radius = float(depth.max())
         counted: dict[int, int] = {}
@@ -105,6 +102,19 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
                 counted[size] = _pieces(depth, size, least)
             lobes[which] += counted[size]
     return lobes
+
+
+def _parts(mask: np.ndarray, least: float) -> list[np.ndarray]:
+    """The 4-connected parts of a uint8 mask of at least ``least`` pixels, each cut to its bounding box (0/1):
+    ``labels[box] == index`` for each of ``ndi.find_objects(labels)``. A mask in one part (the usual nucleus,
+    ``least`` below its area) is its own bounding box, found by ``cv2.boundingRect`` without labelling boxes."""
+    count, labels = cv2.connectedComponents(mask, connectivity=4)
+    if count == 2 and cv2.countNonZero(mask) >= least:
+        x, y, width, height = cv2.boundingRect(mask)
+        return [mask[y:y + height, x:x + width]]
+    areas = np.bincount(labels.ravel())
+    return [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
+            if areas[index] >= least]
 
 
 def _pieces(depth: np.ndarray, size: int, least: float) -> int:
