@@ -92,6 +92,33 @@ def test_column_sums_are_numpys_running_sums(cells):
         assert np.array_equal(level_values(_density_table(background), levels), per_pixel)
 
 
+def test_granule_colours_from_the_shared_densities_are_their_own(cells):
+    # compute_features looks the compartments' densities up once for the density group and the granule colours
+    from wekawbc.cells.granules import compartment_densities
+
+    for rgb, nucleus, cell, background in cells:
+        masks = {"Nucleus": nucleus & cell, "Cytoplasm": cell & ~nucleus}
+        pixels = {name: compartment_densities(rgb, mask, background) for name, mask in masks.items()}
+        for name, (levels, density) in pixels.items():
+            assert np.array_equal(levels, rgb[masks[name]])
+            assert np.array_equal(density, optical_density(levels, background))
+        shared = granule_measures(rgb, nucleus, cell, background,
+                                  densities={name: density for name, (_, density) in pixels.items()})
+        plain = granule_measures(rgb, nucleus, cell, background)
+        assert _same_measures(shared, plain)
+        # negative densities (pixels brighter than the plasma) are clipped as the table's levels are
+        brighter = {name: density - 0.05 for name, (_, density) in pixels.items()}
+        clipped = {name: np.maximum(density, 0.0) for name, density in brighter.items()}
+        assert _same_measures(granule_measures(rgb, nucleus, cell, background, densities=brighter),
+                              granule_measures(rgb, nucleus, cell, background, densities=clipped))
+
+
+def _same_measures(first, second):
+    """The same keys and numbers (NaN where the other is NaN)."""
+    return first.keys() == second.keys() and all(
+        first[key] == second[key] or (math.isnan(first[key]) and math.isnan(second[key])) for key in first)
+
+
 def test_granule_grey_level_is_numpys_mean(cells):
     # granule_measures' grey: the three levels added in turn and divided as numpy's mean divides.
     for rgb, *_ in cells:

@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 from skimage.feature import graycomatrix
 
-from wekawbc.cells.granules import column_sums, compartment_pixels, granule_measures, level_values, pixel_totals
+from wekawbc.cells.granules import column_sums, compartment_densities, granule_measures, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
 from wekawbc.cells.segmentation import _box
 from wekawbc.features._kernels import compartment_spreads, compartment_sums
@@ -284,23 +284,21 @@ def _size(shape: dict[str, dict[str, float]], um_per_pixel: float | None) -> dic
     return values
 
 
-def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarray | None
+def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.ndarray | None
              ) -> dict[tuple[str, str, str | None], float]:
-    """The ``density`` group: colour relative to the plasma (empty without the plasma's colour)."""
+    """The ``density`` group: colour relative to the plasma (empty without the plasma's colour). ``pixels``: the
+    nucleus's and cytoplasm's levels and optical densities (:func:`wekawbc.cells.granules.compartment_densities`)."""
     if background is None:
         return {}
-    from wekawbc.cells.stain import WHITE, optical_density
+    from wekawbc.cells.stain import WHITE
 
     background = np.asarray(background, np.float64)
-    # Every 8-bit level's optical density per channel, once: a look-up replaces a logarithm per pixel.
-    table = optical_density(np.repeat(np.arange(256, dtype=np.float64)[:, None], 3, axis=1), background)
     values: dict[tuple[str, str, str | None], float] = {}
     totals = {}
     for compartment in ("Nucleus", "Cytoplasm"):
-        levels = compartment_pixels(rgb, masks[compartment])
+        levels, density = pixels[compartment]
         if len(levels) == 0:
             continue
-        density = level_values(table, levels)
         mean = column_sums(density) / len(levels)  # density.mean(axis=0)'s numbers
         summed = pixel_totals(density)
         totals[compartment] = float(mean.sum())
@@ -355,7 +353,10 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     texture = {name: _glcm(lightness, masks[name]) for name in ("Nucleus", "Cytoplasm")}
     lbp = _lbp(lightness, nucleus)
     cell_area = float(cell.sum())
-    granules = granule_measures(rgb, nucleus, cell, background)
+    pixels = ({name: compartment_densities(rgb, masks[name], background) for name in ("Nucleus", "Cytoplasm")}
+              if background is not None else {})
+    granules = granule_measures(rgb, nucleus, cell, background,
+                                densities={name: density for name, (_, density) in pixels.items()} or None)
     lobe_count = assess_lobes(nucleus, rgb, granules, cell_mask=cell)
     # "Parts": scipy.ndimage.label's number of 4-connected parts, counted by OpenCV
     parts = cv2.connectedComponents(nucleus.view(np.uint8), connectivity=4)[0] - 1
@@ -363,7 +364,7 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border),
              "Probability": lobe_count.probability}
     size = _size(shape, um_per_pixel)
-    density = _density(rgb, masks, background)
+    density = _density(pixels, background)
     found: dict[tuple[str, str, str, str | None], float | None] = {}
     for compartment, measures in shape.items():
         found.update({("shape", compartment, measure, None): value for measure, value in measures.items()})
