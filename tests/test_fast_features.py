@@ -149,6 +149,7 @@ def test_opencv_components_are_scipys(cells):
     for mask in _masks(cells):
         labels, count = ndi.label(mask)
         assert lobes._count(mask) == count
+        assert lobes._Landscape(mask).parts() == count  # the padded mask's parts, counted once
         found, areas = lobes._components(mask.astype(np.uint8))
         assert sorted(areas[1:].tolist()) == sorted(np.bincount(labels.ravel())[1:].tolist())
         assert np.array_equal(found > 0, mask)
