@@ -172,15 +172,22 @@ def compartment_spreads(channels: np.ndarray, compartment: np.ndarray, means: np
                 spreads[which, channel] += deviation * deviation
                 deviation = value - means[2, channel]
                 spreads[2, channel] += deviation * deviation
-            if left[which] == 0:
-                own = nucleus if which == 0 else cytoplasm
-                own[written[which]] = channels[row, col]
-                written[which] += 1
+            if left[which] == 0:  # copied value by value into the compartment's own sample (no array chosen)
+                at = written[which]
+                if which == 0:
+                    for channel in range(depth):
+                        nucleus[at, channel] = channels[row, col, channel]
+                else:
+                    for channel in range(depth):
+                        cytoplasm[at, channel] = channels[row, col, channel]
+                written[which] = at + 1
                 left[which] = steps[which]
             left[which] -= 1
             if left[2] == 0:
-                cell[written[2]] = channels[row, col]
-                written[2] += 1
+                at = written[2]
+                for channel in range(depth):
+                    cell[at, channel] = channels[row, col, channel]
+                written[2] = at + 1
                 left[2] = steps[2]
             left[2] -= 1
     return spreads, nucleus, cytoplasm, cell
