@@ -145,6 +145,16 @@ def test_quantiles_are_numpys(cells):
         assert lobes._quantile(values.copy(), 0.1) == np.percentile(values, 10)  # shape_inputs' neck width
 
 
+def test_bounds_are_the_projections_box(cells):
+    from wekawbc.cells.segmentation import _box
+    from wekawbc.features.compute import _bounds
+
+    for mask in _masks(cells):
+        for part in (mask, mask[1:, 2:]):  # a strided view too
+            if part.any():
+                assert _bounds(part) == _box(part)
+
+
 def test_opencv_components_are_scipys(cells):
     for mask in _masks(cells):
         labels, count = ndi.label(mask)
