@@ -40,7 +40,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -317,12 +317,12 @@ _LEVEL_INDEX = {level: index for index, level in enumerate(_LEVELS)}
 DEEP_DEFECT = 0.25
 
 
-def _contours(mask: np.ndarray) -> tuple[np.ndarray, ...]:
+def _contours(mask: np.ndarray) -> Sequence[np.ndarray]:
     """The outer contours of a mask, every outline pixel (``cv2.findContours``), for :func:`_outline` and :func:`_defects`."""
     return cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0]
 
 
-def _outline(mask: np.ndarray, contours: tuple[np.ndarray, ...]) -> tuple[float, float]:
+def _outline(mask: np.ndarray, contours: Sequence[np.ndarray]) -> tuple[float, float]:
     """Solidity (area / convex-hull area) and convexity (hull perimeter / perimeter) of a mask (``contours``: its
     :func:`_contours`)."""
     if not contours:
@@ -475,7 +475,7 @@ def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[flo
     return saddle, over_lobe, third
 
 
-def _defects(mask: np.ndarray, radius: float, contours: tuple[np.ndarray, ...]) -> tuple[float, float, int, float]:
+def _defects(mask: np.ndarray, radius: float, contours: Sequence[np.ndarray]) -> tuple[float, float, int, float]:
     """The outline's indentations: the two deepest convexity defects over ``radius``, the number at least
     :data:`DEEP_DEFECT` deep, and the *pinch* (the shortest chord, inside the nucleus, between two deep
     defects, over ``2 * radius``; 3 when fewer than two): lobes pinched from both sides. ``contours``: the
