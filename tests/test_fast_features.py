@@ -350,3 +350,23 @@ def test_compartment_statistics_are_numpys(cells):
             quartiles = np.percentile(pixels[::max(len(pixels) // 2048, 1)], [25, 50, 75], axis=0)
             for index, measure in enumerate(("Quantile25", "Median", "Quantile75")):
                 assert np.array_equal(found[name][measure], quartiles[index])
+
+
+def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells):
+    from wekawbc.features._kernels import lbp_histogram
+    from wekawbc.features.compute import _LBP_STEP_ARRAY, _UNIFORM_CODES, uniform_lbp
+    from wekawbc.features.registry import LBP_BINS
+
+    def histogram(grey, mask):
+        return lbp_histogram(grey, mask, _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
+
+    rng = np.random.default_rng(3)
+    for rgb, nucleus, cell, _ in cells:
+        grey = np.round(colour_channels(rgb)[..., 6] * 2.55).astype(np.uint8)
+        codes = uniform_lbp(grey)
+        for mask in (nucleus, cell, np.ones_like(cell), rng.random(cell.shape) < 0.3):
+            assert np.array_equal(histogram(grey, mask), np.bincount(codes[mask].astype(np.int64), minlength=LBP_BINS))
+    # ties everywhere (every neighbour equal to its centre) and few levels
+    for grey in (np.full((7, 9), 100, np.uint8), rng.integers(0, 3, (15, 12)).astype(np.uint8)):
+        expected = np.bincount(uniform_lbp(grey).ravel().astype(np.int64), minlength=LBP_BINS)
+        assert np.array_equal(histogram(grey, np.ones(grey.shape, bool)), expected)

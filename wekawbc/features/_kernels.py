@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["compartment_spreads", "compartment_sums", "level_regions"]
+__all__ = ["compartment_spreads", "compartment_sums", "lbp_histogram", "level_regions"]
 
 
 @numba.njit(cache=True)
@@ -192,3 +192,54 @@ def compartment_spreads(channels: np.ndarray, compartment: np.ndarray, means: np
             left[2] -= 1
     return spreads, nucleus, cytoplasm, cell
 
+
+
+@numba.njit(cache=True)
+def lbp_histogram(grey: np.ndarray, inside: np.ndarray, steps: np.ndarray, table: np.ndarray, bins: int
+                  ) -> np.ndarray:
+    """The counts of each uniform LBP code (:func:`wekawbc.features.compute.uniform_lbp`) over the ``inside``
+    pixels of a 2-D uint8 ``grey``, computed at those pixels only.
+
+    ``steps``: each point's (row, column) offset; ``table``: the code of every bit pattern. Each point's value
+    is ``uniform_lbp``'s arithmetic at the pixel, in float64 and in the same order (the interpolation
+    along the row at the two rows around the point, then across them; a point on the lattice read as it is),
+    pixels outside the image 0.
+    """
+    rows, cols = grey.shape
+    points = steps.shape[0]
+    corners = np.empty((points, 4), np.int64)  # each point's floor and ceiling of its row and column offsets
+    for point in range(points):
+        corners[point, 0], corners[point, 1] = np.floor(steps[point, 0]), np.ceil(steps[point, 0])
+        corners[point, 2], corners[point, 3] = np.floor(steps[point, 1]), np.ceil(steps[point, 1])
+    counts = np.zeros(bins, np.int64)
+    for row in range(rows):
+        for col in range(cols):
+            if not inside[row, col]:
+                continue
+            centre = np.float64(grey[row, col])
+            pattern = 0
+            for point in range(points):
+                step_row, step_col = steps[point, 0], steps[point, 1]
+                low_r, high_r, low_c, high_c = corners[point, 0], corners[point, 1], corners[point, 2], corners[point, 3]
+                if low_r == high_r and low_c == high_c:
+                    value = _level(grey, row + low_r, col + low_c)
+                else:
+                    dc = (np.float64(col) + step_col) - (np.float64(col) + low_c)
+                    top = ((1 - dc) * _level(grey, row + low_r, col + low_c)
+                           + dc * _level(grey, row + low_r, col + high_c))
+                    bottom = ((1 - dc) * _level(grey, row + high_r, col + low_c)
+                              + dc * _level(grey, row + high_r, col + high_c))
+                    dr = (np.float64(row) + step_row) - (np.float64(row) + low_r)
+                    value = (1 - dr) * top + dr * bottom
+                if value - centre >= 0:
+                    pattern |= 1 << point
+            counts[int(table[pattern])] += 1
+    return counts
+
+
+@numba.njit(cache=True)
+def _level(grey: np.ndarray, row: int, col: int) -> np.float64:
+    """A pixel's level as float64, 0 outside the image."""
+    if row < 0 or col < 0 or row >= grey.shape[0] or col >= grey.shape[1]:
+        return np.float64(0.0)
+    return np.float64(grey[row, col])

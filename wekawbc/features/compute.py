@@ -10,7 +10,7 @@ from skimage.feature import graycomatrix
 
 from wekawbc.cells.granules import column_sums, compartment_densities, granule_measures, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
-from wekawbc.features._kernels import compartment_spreads, compartment_sums
+from wekawbc.features._kernels import compartment_spreads, compartment_sums, lbp_histogram
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -210,6 +210,9 @@ _LBP_STEPS = [(round(-math.sin(2 * math.pi * p / LBP_POINTS), 5), round(math.cos
               for p in range(LBP_POINTS)]
 
 
+_LBP_STEP_ARRAY = np.array(_LBP_STEPS, np.float64)
+
+
 def _uniform_codes() -> np.ndarray:
     """The uniform code of every bit pattern of the circle (bit p: point p at or above the centre): the number
     of ones where consecutive points change at most twice, else ``LBP_POINTS + 1`` (float64)."""
@@ -271,8 +274,9 @@ def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     x0, y0, x1, y1 = _bounds(mask)
     window = (slice(max(y0 - 1, 0), y1 + 1), slice(max(x0 - 1, 0), x1 + 1))
     grey = np.round(lightness[window] * 2.55).astype(np.uint8)  # integer input, as skimage advises
-    codes = uniform_lbp(grey)[mask[window]]
-    histogram = np.bincount(codes.astype(np.int64), minlength=LBP_BINS)[:LBP_BINS] / len(codes)
+    # np.bincount(uniform_lbp(grey)[mask[window]].astype(np.int64))'s counts, the codes computed at the mask's pixels
+    counts = lbp_histogram(grey, np.ascontiguousarray(mask[window]), _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
+    histogram = counts / int(counts.sum())
     return {f"LBP_{code:02d}": float(value) for code, value in enumerate(histogram)}
 
 
