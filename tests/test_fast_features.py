@@ -92,6 +92,33 @@ def test_column_sums_are_numpys_running_sums(cells):
         assert np.array_equal(level_values(_density_table(background), levels), per_pixel)
 
 
+def test_granule_colours_from_the_shared_densities_are_their_own(cells):
+    # compute_features looks the compartments' densities up once for the density group and the granule colours
+    from wekawbc.cells.granules import compartment_densities
+
+    for rgb, nucleus, cell, background in cells:
+        masks = {"Nucleus": nucleus & cell, "Cytoplasm": cell & ~nucleus}
+        pixels = {name: compartment_densities(rgb, mask, background) for name, mask in masks.items()}
+        for name, (levels, density) in pixels.items():
+            assert np.array_equal(levels, rgb[masks[name]])
+            assert np.array_equal(density, optical_density(levels, background))
+        shared = granule_measures(rgb, nucleus, cell, background,
+                                  densities={name: density for name, (_, density) in pixels.items()})
+        plain = granule_measures(rgb, nucleus, cell, background)
+        assert _same_measures(shared, plain)
+        # negative densities (pixels brighter than the plasma) are clipped as the table's levels are
+        brighter = {name: density - 0.05 for name, (_, density) in pixels.items()}
+        clipped = {name: np.maximum(density, 0.0) for name, density in brighter.items()}
+        assert _same_measures(granule_measures(rgb, nucleus, cell, background, densities=brighter),
+                              granule_measures(rgb, nucleus, cell, background, densities=clipped))
+
+
+def _same_measures(first, second):
+    """The same keys and numbers (NaN where the other is NaN)."""
+    return first.keys() == second.keys() and all(
+        first[key] == second[key] or (math.isnan(first[key]) and math.isnan(second[key])) for key in first)
+
+
 def test_granule_grey_level_is_numpys_mean(cells):
     # granule_measures' grey: the three levels added in turn and divided as numpy's mean divides.
     for rgb, *_ in cells:
@@ -118,13 +145,35 @@ def test_quantiles_are_numpys(cells):
         assert lobes._quantile(values.copy(), 0.1) == np.percentile(values, 10)  # shape_inputs' neck width
 
 
+def test_bounds_are_the_projections_box(cells):
+    from wekawbc.cells.segmentation import _box
+    from wekawbc.features.compute import _bounds
+
+    for mask in _masks(cells):
+        for part in (mask, mask[1:, 2:]):  # a strided view too
+            if part.any():
+                assert _bounds(part) == _box(part)
+
+
 def test_opencv_components_are_scipys(cells):
     for mask in _masks(cells):
         labels, count = ndi.label(mask)
         assert lobes._count(mask) == count
+        assert lobes._Landscape(mask).parts() == count  # the padded mask's parts, counted once
         found, areas = lobes._components(mask.astype(np.uint8))
         assert sorted(areas[1:].tolist()) == sorted(np.bincount(labels.ravel())[1:].tolist())
         assert np.array_equal(found > 0, mask)
+
+
+def test_parts_are_the_labelled_parts_in_their_boxes(cells):
+    for mask in _masks(cells):
+        labels, _ = ndi.label(mask)
+        for least in (0.08 * mask.sum(), 0.0, mask.sum() + 1.0):
+            plain = [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
+                     if (labels[found] == index).sum() >= least]
+            fast = lobes._parts(np.ascontiguousarray(mask, dtype=np.uint8), least)
+            assert sorted((part.shape, part.astype(bool).tobytes()) for part in fast) == sorted(
+                (part.shape, part.tobytes()) for part in plain)
 
 
 def _plain_lobe_counts(mask, necks, least_fraction=0.08):
@@ -301,3 +350,23 @@ def test_compartment_statistics_are_numpys(cells):
             quartiles = np.percentile(pixels[::max(len(pixels) // 2048, 1)], [25, 50, 75], axis=0)
             for index, measure in enumerate(("Quantile25", "Median", "Quantile75")):
                 assert np.array_equal(found[name][measure], quartiles[index])
+
+
+def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells):
+    from wekawbc.features._kernels import lbp_histogram
+    from wekawbc.features.compute import _LBP_STEP_ARRAY, _UNIFORM_CODES, uniform_lbp
+    from wekawbc.features.registry import LBP_BINS
+
+    def histogram(grey, mask):
+        return lbp_histogram(grey, mask, _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
+
+    rng = np.random.default_rng(3)
+    for rgb, nucleus, cell, _ in cells:
+        grey = np.round(colour_channels(rgb)[..., 6] * 2.55).astype(np.uint8)
+        codes = uniform_lbp(grey)
+        for mask in (nucleus, cell, np.ones_like(cell), rng.random(cell.shape) < 0.3):
+            assert np.array_equal(histogram(grey, mask), np.bincount(codes[mask].astype(np.int64), minlength=LBP_BINS))
+    # ties everywhere (every neighbour equal to its centre) and few levels
+    for grey in (np.full((7, 9), 100, np.uint8), rng.integers(0, 3, (15, 12)).astype(np.uint8)):
+        expected = np.bincount(uniform_lbp(grey).ravel().astype(np.int64), minlength=LBP_BINS)
+        assert np.array_equal(histogram(grey, np.ones(grey.shape, bool)), expected)

@@ -135,13 +135,15 @@ def _reference_density(rgb, masks, background):
 
 def test_density_features_are_the_straightforward_numbers(images):
     from wekawbc.cells.stain import background_colour
+    from wekawbc.cells.granules import compartment_densities
     from wekawbc.features.compute import _density
 
     for rgb, cell in images[:12]:
         nucleus = segment_cell(rgb).nucleus_mask
         masks = {"Nucleus": nucleus & cell, "Cytoplasm": cell & ~nucleus}
         background, _ = background_colour(rgb, cell)
-        fast, reference = _density(rgb, masks, background), _reference_density(rgb, masks, background)
+        pixels = {name: compartment_densities(rgb, mask, background) for name, mask in masks.items()}
+        fast, reference = _density(pixels, background), _reference_density(rgb, masks, background)
         for compartment, (mean, spread, balanced) in reference.items():
             assert [fast[(compartment, "Mean", channel)] for channel in "RGB"] == mean.tolist()
             assert fast[(compartment, "Std", None)] == spread

@@ -74,7 +74,8 @@ def _disk(radius: int) -> np.ndarray:
 
 
 def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
-                     background: np.ndarray | None = None) -> dict[str, float]:
+                     background: np.ndarray | None = None, *,
+                     densities: Mapping[str, np.ndarray] | None = None) -> dict[str, float]:
     """The granule measures of one cell (NaN where undefined: no cell, no background for colour).
 
     Parameters
@@ -86,6 +87,10 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
     background : array of 3 floats, optional
         The plasma's RGB (:func:`wekawbc.cells.stain.background_colour`); without it the colour
         measures are NaN.
+    densities : mapping, optional
+        The optical densities (not clipped) of the ``"Nucleus"`` (``nucleus & cell``) and ``"Cytoplasm"``
+        (``cell & ~nucleus``) pixels relative to ``background``, one row per pixel in raster order, when
+        already computed (:func:`compartment_densities`).
     """
     values = dict.fromkeys(GRANULE_MEASURES + OVER_NUCLEUS_MEASURES + ("Probability",) + COMPARTMENT_COLOURS,
                            float("nan"))
@@ -94,7 +99,7 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
         return values
     if background is not None:
         table = _density_table(background)
-        values.update(_compartment_colours(rgb, nucleus & cell, cell & ~nucleus, table))
+        values.update(_compartment_colours(rgb, nucleus & cell, cell & ~nucleus, table, densities))
     x, y, width, height = cv2.boundingRect(np.ascontiguousarray(cell).view(np.uint8))
     margin = 3
     window = (slice(max(y - margin, 0), y + height + margin), slice(max(x - margin, 0), x + width + margin))
@@ -145,22 +150,39 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
     return values
 
 
-def _density_table(background: np.ndarray) -> np.ndarray:
-    """The optical density relative to the plasma, clipped at 0, of every 8-bit level of each channel
-    (shape (256, 3)): a look-up replaces a logarithm per pixel, with the same numbers."""
+def _density_levels(background: np.ndarray) -> np.ndarray:
+    """The optical density relative to the plasma of every 8-bit level of each channel (shape (256, 3)): a
+    look-up replaces a logarithm per pixel, with the same numbers."""
     from wekawbc.cells.stain import optical_density
 
-    levels = np.repeat(np.arange(256, dtype=np.float64)[:, None], 3, axis=1)
-    return np.maximum(optical_density(levels, background), 0.0)
+    return optical_density(np.repeat(np.arange(256, dtype=np.float64)[:, None], 3, axis=1), background)
 
 
-def _compartment_colours(rgb: np.ndarray, nucleus: np.ndarray, cytoplasm: np.ndarray,
-                         table: np.ndarray) -> dict[str, float]:
+def _density_table(background: np.ndarray) -> np.ndarray:
+    """:func:`_density_levels` clipped at 0."""
+    return np.maximum(_density_levels(background), 0.0)
+
+
+def compartment_densities(rgb: np.ndarray, mask: np.ndarray, background: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The 8-bit levels of the ``mask`` pixels (:func:`compartment_pixels`) and their optical densities relative to
+    the plasma, not clipped (:func:`wekawbc.cells.stain.optical_density` of every level, looked up)."""
+    levels = compartment_pixels(rgb, mask)
+    return levels, level_values(_density_levels(background), levels)
+
+
+def _compartment_colours(rgb: np.ndarray, nucleus: np.ndarray, cytoplasm: np.ndarray, table: np.ndarray,
+                         densities: Mapping[str, np.ndarray] | None = None) -> dict[str, float]:
     """The :data:`COMPARTMENT_COLOURS` (optical density clipped at 0, ``table``: :func:`_density_table`;
-    compartments under 10 pixels left out)."""
+    compartments under 10 pixels left out). ``densities``: the compartments' densities not clipped
+    (:func:`granule_measures`), clipped here elementwise as the table's levels are (the same numbers)."""
     values = {}
     for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cytoplasm)):
-        density = level_values(table, compartment_pixels(rgb, mask))
+        if densities is None:
+            density = level_values(table, compartment_pixels(rgb, mask))
+        else:
+            density = densities[name]
+            if not (len(density) and density.min() > 0.0):  # positive densities are their own clipped values
+                density = np.maximum(density, 0.0)
         if len(density) < 10:
             continue
         mean = column_sums(density) / len(density)  # density.mean(axis=0)'s numbers

@@ -40,7 +40,7 @@ import math
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -90,12 +90,9 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
     if total == 0:
         return [0] * len(neck_ratios)
     least = min_lobe_fraction * total
-    labels, areas = _components(mask)
     lobes = [0] * len(neck_ratios)
-    for index, found in enumerate(ndi.find_objects(labels), start=1):
-        if areas[index] < least:
-            continue
-        part = _padded(labels[found] == index, 2)
+    for piece in _parts(mask, least):
+        part = _padded(piece, 2)
         depth = _distance(part)
         radius = float(depth.max())
         counted: dict[int, int] = {}
@@ -105,6 +102,19 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
                 counted[size] = _pieces(depth, size, least)
             lobes[which] += counted[size]
     return lobes
+
+
+def _parts(mask: np.ndarray, least: float) -> list[np.ndarray]:
+    """The 4-connected parts of a uint8 mask of at least ``least`` pixels, each cut to its bounding box (0/1):
+    ``labels[box] == index`` for each of ``ndi.find_objects(labels)``. A mask in one part (the usual nucleus,
+    ``least`` below its area) is its own bounding box, found by ``cv2.boundingRect`` without labelling boxes."""
+    count, labels = cv2.connectedComponents(mask, connectivity=4)
+    if count == 2 and cv2.countNonZero(mask) >= least:
+        x, y, width, height = cv2.boundingRect(mask)
+        return [mask[y:y + height, x:x + width]]
+    areas = np.bincount(labels.ravel())
+    return [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
+            if areas[index] >= least]
 
 
 def _pieces(depth: np.ndarray, size: int, least: float) -> int:
@@ -307,9 +317,14 @@ _LEVEL_INDEX = {level: index for index, level in enumerate(_LEVELS)}
 DEEP_DEFECT = 0.25
 
 
-def _outline(mask: np.ndarray) -> tuple[float, float]:
-    """Solidity (area / convex-hull area) and convexity (hull perimeter / perimeter) of a mask."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
+def _contours(mask: np.ndarray) -> Sequence[np.ndarray]:
+    """The outer contours of a mask, every outline pixel (``cv2.findContours``), for :func:`_outline` and :func:`_defects`."""
+    return cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)[0]
+
+
+def _outline(mask: np.ndarray, contours: Sequence[np.ndarray]) -> tuple[float, float]:
+    """Solidity (area / convex-hull area) and convexity (hull perimeter / perimeter) of a mask (``contours``: its
+    :func:`_contours`)."""
     if not contours:
         return float("nan"), float("nan")
     hull = cv2.convexHull(np.vstack(contours))
@@ -328,6 +343,13 @@ class _Landscape:
         self.depth = cv2.distanceTransform(self.part, cv2.DIST_L2, 5)
         self.radius = float(self.depth.max())
         self._levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._parts: int | None = None
+
+    def parts(self) -> int:
+        """The mask's number of 4-connected parts (:func:`_count`; the padding adds none), counted once."""
+        if self._parts is None:
+            self._parts = _count(self.part)
+        return self._parts
 
     def regions(self, level: float) -> tuple[int, int, float]:
         """At ``level`` (one of :data:`_LEVELS`): the number of regions of ``depth > level * radius``
@@ -356,7 +378,7 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _L
     landscape = landscape or _Landscape(mask)
     part, depth, radius = landscape.part, landscape.depth, landscape.radius
     least = min_lobe_fraction * float(part.sum())
-    if _count(part) >= 2 and (_components(part)[1][1:] >= least).sum() >= 2:
+    if landscape.parts() >= 2 and (_components(part)[1][1:] >= least).sum() >= 2:
         return 0.0
     for neck in SPLIT_NECKS:
         regions = landscape.regions(neck)[0]
@@ -401,7 +423,8 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     *core_masks, median_core = _chromatin_cores(small_rgb, small, (*SPLIT_CORES, CORE_QUANTILE))
     landscapes = [_Landscape(mask) for mask in (small, *core_masks)]
     cores = [_split_neck(core, landscape=landscape) for core, landscape in zip(core_masks, landscapes[1:])]
-    solidity, convexity = _outline(small)
+    outline = _contours(small)
+    solidity, convexity = _outline(small, outline)
     skeleton = skeletonize(small)
     # ndi.convolve(skeleton, np.ones((3, 3)), mode="constant")'s counts, by OpenCV's unnormalised box filter
     neighbours = cv2.boxFilter(skeleton.view(np.uint8), -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
@@ -415,10 +438,10 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     return np.array([
         _split_neck(small, landscape=landscapes[0]), *cores, _lobe_counts(median_core, (CORE_NECK_RATIO,))[0],
-        _count(small), solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
+        landscapes[0].parts(), solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
         int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
         float(_quantile(along, 0.1)) / radius if along.size else float("nan"), radius / root, fraction,
-        *saddles, *_defects(small, radius), 1.0 - opened.sum() / float(small.sum())], float)
+        *saddles, *_defects(small, radius, outline), 1.0 - opened.sum() / float(small.sum())], float)
 
 
 def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[float, float, int]:
@@ -452,12 +475,12 @@ def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[flo
     return saddle, over_lobe, third
 
 
-def _defects(mask: np.ndarray, radius: float) -> tuple[float, float, int, float]:
+def _defects(mask: np.ndarray, radius: float, contours: Sequence[np.ndarray]) -> tuple[float, float, int, float]:
     """The outline's indentations: the two deepest convexity defects over ``radius``, the number at least
     :data:`DEEP_DEFECT` deep, and the *pinch* (the shortest chord, inside the nucleus, between two deep
-    defects, over ``2 * radius``; 3 when fewer than two): lobes pinched from both sides.
+    defects, over ``2 * radius``; 3 when fewer than two): lobes pinched from both sides. ``contours``: the
+    mask's :func:`_contours`.
     """
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     contour = max(contours, key=cv2.contourArea)
     depths, points = np.zeros(0), []
     if len(contour) > 3:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["compartment_spreads", "compartment_sums", "level_regions"]
+__all__ = ["compartment_spreads", "compartment_sums", "lbp_histogram", "level_regions"]
 
 
 @numba.njit(cache=True)
@@ -32,7 +32,7 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
     ``depth``'s border must pass no threshold (a distance map of a mask padded with zeros).
 
     The pixels are bucketed by the number of thresholds they pass and joined (union-find over the
-    4-neighbours) from the deepest bucket down; after each bucket the regions are those of the next
+    4-neighbours, the smaller tree under the larger) from the deepest bucket down; after each bucket the regions are those of the next
     lower threshold. A region's deepest pixel is kept at its root, and the roots in a list.
     """
     rows, cols = depth.shape
@@ -46,25 +46,31 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
     for col in range(cols):
         if depth[0, col] > thresholds[0] or depth[rows - 1, col] > thresholds[0]:
             raise ValueError("the map's border passes a threshold")
-    bucket = np.zeros(size, np.int64)  # the number of thresholds below the pixel's depth
+    low = thresholds[0]
+    inside = np.empty(size, np.int32)  # the pixels above the lowest threshold, in raster order
+    bucket = np.empty(size, np.int32)  # each one's number of thresholds below its depth (at least 1)
     starts = np.zeros(levels + 2, np.int64)
+    above = 0
     for pixel in range(size):
         value = flat[pixel]
-        passed = 0
-        if value > thresholds[0]:
-            for level in range(levels):
-                passed += thresholds[level] < value
-        bucket[pixel] = passed
-        starts[passed + 1] += 1
+        if value > low:
+            passed = 1
+            while passed < levels and thresholds[passed] < value:  # ascending: the first not below ends it
+                passed += 1
+            inside[above] = pixel
+            bucket[above] = passed
+            above += 1
+            starts[passed + 1] += 1
     for index in range(levels + 1):
         starts[index + 1] += starts[index]
-    order = np.empty(size, np.int64)
+    order = np.empty(above, np.int32)  # the pixels above, bucket by bucket
     filled = starts[:-1].copy()
-    for pixel in range(size):
-        order[filled[bucket[pixel]]] = pixel
-        filled[bucket[pixel]] += 1
+    for index in range(above):
+        order[filled[bucket[index]]] = inside[index]
+        filled[bucket[index]] += 1
     parent = np.full(size, -1, np.int64)
     peak = np.zeros(size, np.float32)
+    weight = np.zeros(size, np.int32)  # each root's number of pixels
     roots = np.empty(size, np.int64)  # the current regions' roots, first ``regions`` entries
     place = np.empty(size, np.int64)  # each root's place in ``roots``
     counts = np.zeros(levels, np.int64)
@@ -79,12 +85,16 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
             roots[regions] = pixel
             place[pixel] = regions
             regions += 1
+            weight[pixel] = 1
             for other in (pixel - cols, pixel + cols, pixel - 1, pixel + 1):  # inside: the border is never added
                 if parent[other] < 0:
                     continue
                 first, last = _root(parent, pixel), _root(parent, other)
                 if first != last:
+                    if weight[first] < weight[last]:  # the smaller tree under the larger (short paths)
+                        first, last = last, first
                     parent[last] = first
+                    weight[first] += weight[last]
                     if peak[last] > peak[first]:
                         peak[first] = peak[last]
                     regions -= 1  # ``last`` leaves the list: the list's last root takes its place
@@ -162,16 +172,74 @@ def compartment_spreads(channels: np.ndarray, compartment: np.ndarray, means: np
                 spreads[which, channel] += deviation * deviation
                 deviation = value - means[2, channel]
                 spreads[2, channel] += deviation * deviation
-            if left[which] == 0:
-                own = nucleus if which == 0 else cytoplasm
-                own[written[which]] = channels[row, col]
-                written[which] += 1
+            if left[which] == 0:  # copied value by value into the compartment's own sample (no array chosen)
+                at = written[which]
+                if which == 0:
+                    for channel in range(depth):
+                        nucleus[at, channel] = channels[row, col, channel]
+                else:
+                    for channel in range(depth):
+                        cytoplasm[at, channel] = channels[row, col, channel]
+                written[which] = at + 1
                 left[which] = steps[which]
             left[which] -= 1
             if left[2] == 0:
-                cell[written[2]] = channels[row, col]
-                written[2] += 1
+                at = written[2]
+                for channel in range(depth):
+                    cell[at, channel] = channels[row, col, channel]
+                written[2] = at + 1
                 left[2] = steps[2]
             left[2] -= 1
     return spreads, nucleus, cytoplasm, cell
 
+
+
+@numba.njit(cache=True)
+def lbp_histogram(grey: np.ndarray, inside: np.ndarray, steps: np.ndarray, table: np.ndarray, bins: int
+                  ) -> np.ndarray:
+    """The counts of each uniform LBP code (:func:`wekawbc.features.compute.uniform_lbp`) over the ``inside``
+    pixels of a 2-D uint8 ``grey``, computed at those pixels only.
+
+    ``steps``: each point's (row, column) offset; ``table``: the code of every bit pattern. Each point's value
+    is ``uniform_lbp``'s arithmetic at the pixel, in float64 and in the same order (the interpolation
+    along the row at the two rows around the point, then across them; a point on the lattice read as it is),
+    pixels outside the image 0.
+    """
+    rows, cols = grey.shape
+    points = steps.shape[0]
+    corners = np.empty((points, 4), np.int64)  # each point's floor and ceiling of its row and column offsets
+    for point in range(points):
+        corners[point, 0], corners[point, 1] = np.floor(steps[point, 0]), np.ceil(steps[point, 0])
+        corners[point, 2], corners[point, 3] = np.floor(steps[point, 1]), np.ceil(steps[point, 1])
+    counts = np.zeros(bins, np.int64)
+    for row in range(rows):
+        for col in range(cols):
+            if not inside[row, col]:
+                continue
+            centre = np.float64(grey[row, col])
+            pattern = 0
+            for point in range(points):
+                step_row, step_col = steps[point, 0], steps[point, 1]
+                low_r, high_r, low_c, high_c = corners[point, 0], corners[point, 1], corners[point, 2], corners[point, 3]
+                if low_r == high_r and low_c == high_c:
+                    value = _level(grey, row + low_r, col + low_c)
+                else:
+                    dc = (np.float64(col) + step_col) - (np.float64(col) + low_c)
+                    top = ((1 - dc) * _level(grey, row + low_r, col + low_c)
+                           + dc * _level(grey, row + low_r, col + high_c))
+                    bottom = ((1 - dc) * _level(grey, row + high_r, col + low_c)
+                              + dc * _level(grey, row + high_r, col + high_c))
+                    dr = (np.float64(row) + step_row) - (np.float64(row) + low_r)
+                    value = (1 - dr) * top + dr * bottom
+                if value - centre >= 0:
+                    pattern |= 1 << point
+            counts[int(table[pattern])] += 1
+    return counts
+
+
+@numba.njit(cache=True)
+def _level(grey: np.ndarray, row: int, col: int) -> np.float64:
+    """A pixel's level as float64, 0 outside the image."""
+    if row < 0 or col < 0 or row >= grey.shape[0] or col >= grey.shape[1]:
+        return np.float64(0.0)
+    return np.float64(grey[row, col])

@@ -8,10 +8,9 @@ import cv2
 import numpy as np
 from skimage.feature import graycomatrix
 
-from wekawbc.cells.granules import column_sums, compartment_pixels, granule_measures, level_values, pixel_totals
+from wekawbc.cells.granules import column_sums, compartment_densities, granule_measures, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
-from wekawbc.cells.segmentation import _box
-from wekawbc.features._kernels import compartment_spreads, compartment_sums
+from wekawbc.features._kernels import compartment_spreads, compartment_sums, lbp_histogram
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -34,6 +33,13 @@ def colour_channels(rgb: np.ndarray) -> np.ndarray:
     return channels
 
 
+def _bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
+    """``(x0, y0, x1, y1)`` of a non-empty mask (x1, y1 exclusive): :func:`wekawbc.cells.segmentation._box`'s
+    numbers, from ``cv2.boundingRect`` (faster than the row and column projections)."""
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+    return x, y, x + width, y + height
+
+
 def _shape(mask: np.ndarray) -> dict[str, float]:
     area = float(mask.sum())
     if area == 0:
@@ -45,7 +51,7 @@ def _shape(mask: np.ndarray) -> dict[str, float]:
     hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
     hull_area = max(float(cv2.contourArea(hull.astype(np.float32))), area)
     hull_perimeter = float(cv2.arcLength(hull.astype(np.float32), True))
-    x0, y0, x1, y1 = _box(mask)
+    x0, y0, x1, y1 = _bounds(mask)
     box_area = float((x1 - x0) * (y1 - y0))
     moments = cv2.moments(mask8, binaryImage=True)
     mu20, mu02, mu11 = (moments[key] / moments["m00"] for key in ("mu20", "mu02", "mu11"))
@@ -131,7 +137,7 @@ def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """Haralick features of the compartment only: outside pixels get grey level 0, dropped from P."""
     if mask.sum() < 4:
         return {}
-    x0, y0, x1, y1 = _box(mask)
+    x0, y0, x1, y1 = _bounds(mask)
     patch, inside = lightness[y0:y1, x0:x1], mask[y0:y1, x0:x1]
     scale = min(1.0, GLCM_SIZE / max(patch.shape))
     if scale < 1.0:
@@ -204,6 +210,9 @@ _LBP_STEPS = [(round(-math.sin(2 * math.pi * p / LBP_POINTS), 5), round(math.cos
               for p in range(LBP_POINTS)]
 
 
+_LBP_STEP_ARRAY = np.array(_LBP_STEPS, np.float64)
+
+
 def _uniform_codes() -> np.ndarray:
     """The uniform code of every bit pattern of the circle (bit p: point p at or above the centre): the number
     of ones where consecutive points change at most twice, else ``LBP_POINTS + 1`` (float64)."""
@@ -262,11 +271,12 @@ def uniform_lbp(grey: np.ndarray) -> np.ndarray:
 def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     if not mask.any():
         return {}
-    x0, y0, x1, y1 = _box(mask)
+    x0, y0, x1, y1 = _bounds(mask)
     window = (slice(max(y0 - 1, 0), y1 + 1), slice(max(x0 - 1, 0), x1 + 1))
     grey = np.round(lightness[window] * 2.55).astype(np.uint8)  # integer input, as skimage advises
-    codes = uniform_lbp(grey)[mask[window]]
-    histogram = np.bincount(codes.astype(np.int64), minlength=LBP_BINS)[:LBP_BINS] / len(codes)
+    # np.bincount(uniform_lbp(grey)[mask[window]].astype(np.int64))'s counts, the codes computed at the mask's pixels
+    counts = lbp_histogram(grey, np.ascontiguousarray(mask[window]), _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
+    histogram = counts / int(counts.sum())
     return {f"LBP_{code:02d}": float(value) for code, value in enumerate(histogram)}
 
 
@@ -284,23 +294,21 @@ def _size(shape: dict[str, dict[str, float]], um_per_pixel: float | None) -> dic
     return values
 
 
-def _density(rgb: np.ndarray, masks: dict[str, np.ndarray], background: np.ndarray | None
+def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.ndarray | None
              ) -> dict[tuple[str, str, str | None], float]:
-    """The ``density`` group: colour relative to the plasma (empty without the plasma's colour)."""
+    """The ``density`` group: colour relative to the plasma (empty without the plasma's colour). ``pixels``: the
+    nucleus's and cytoplasm's levels and optical densities (:func:`wekawbc.cells.granules.compartment_densities`)."""
     if background is None:
         return {}
-    from wekawbc.cells.stain import WHITE, optical_density
+    from wekawbc.cells.stain import WHITE
 
     background = np.asarray(background, np.float64)
-    # Every 8-bit level's optical density per channel, once: a look-up replaces a logarithm per pixel.
-    table = optical_density(np.repeat(np.arange(256, dtype=np.float64)[:, None], 3, axis=1), background)
     values: dict[tuple[str, str, str | None], float] = {}
     totals = {}
     for compartment in ("Nucleus", "Cytoplasm"):
-        levels = compartment_pixels(rgb, masks[compartment])
+        levels, density = pixels[compartment]
         if len(levels) == 0:
             continue
-        density = level_values(table, levels)
         mean = column_sums(density) / len(levels)  # density.mean(axis=0)'s numbers
         summed = pixel_totals(density)
         totals[compartment] = float(mean.sum())
@@ -355,7 +363,10 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     texture = {name: _glcm(lightness, masks[name]) for name in ("Nucleus", "Cytoplasm")}
     lbp = _lbp(lightness, nucleus)
     cell_area = float(cell.sum())
-    granules = granule_measures(rgb, nucleus, cell, background)
+    pixels = ({name: compartment_densities(rgb, masks[name], background) for name in ("Nucleus", "Cytoplasm")}
+              if background is not None else {})
+    granules = granule_measures(rgb, nucleus, cell, background,
+                                densities={name: density for name, (_, density) in pixels.items()} or None)
     lobe_count = assess_lobes(nucleus, rgb, granules, cell_mask=cell)
     # "Parts": scipy.ndimage.label's number of 4-connected parts, counted by OpenCV
     parts = cv2.connectedComponents(nucleus.view(np.uint8), connectivity=4)[0] - 1
@@ -363,7 +374,7 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border),
              "Probability": lobe_count.probability}
     size = _size(shape, um_per_pixel)
-    density = _density(rgb, masks, background)
+    density = _density(pixels, background)
     found: dict[tuple[str, str, str, str | None], float | None] = {}
     for compartment, measures in shape.items():
         found.update({("shape", compartment, measure, None): value for measure, value in measures.items()})
