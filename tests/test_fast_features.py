@@ -167,13 +167,26 @@ def test_opencv_components_are_scipys(cells):
 
 def test_parts_are_the_labelled_parts_in_their_boxes(cells):
     for mask in _masks(cells):
-        labels, _ = ndi.label(mask)
+        labels, count = ndi.label(mask)
         for least in (0.08 * mask.sum(), 0.0, mask.sum() + 1.0):
             plain = [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
                      if (labels[found] == index).sum() >= least]
-            fast = lobes._parts(np.ascontiguousarray(mask, dtype=np.uint8), least)
+            parts, fast = lobes._parts(np.ascontiguousarray(mask, dtype=np.uint8), least)
+            assert parts == count
             assert sorted((part.shape, part.astype(bool).tobytes()) for part in fast) == sorted(
                 (part.shape, part.tobytes()) for part in plain)
+
+
+def test_lobe_count_parts_are_the_labelled_parts(cells):
+    """assess_lobes' parts (from the lobe count's own labelling) are ndi.label's number, on every path."""
+    for rgb, nucleus, cell, background in cells:
+        granules = granule_measures(rgb, nucleus, cell, background)
+        count = ndi.label(nucleus)[1]
+        for core in (None, True, False):
+            assert lobes.assess_lobes(nucleus, rgb, granules, core=core, cell_mask=cell).parts == count
+            assert lobes.assess_lobes(nucleus, rgb, core=core).parts == count
+        assert lobes.assess_lobes(nucleus).parts == count
+        assert lobes.assess_lobes(np.zeros_like(nucleus)).parts == 0
 
 
 def _plain_lobe_counts(mask, necks, least_fraction=0.08):

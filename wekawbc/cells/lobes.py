@@ -85,13 +85,20 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
                  min_lobe_fraction: float = 0.08) -> list[int]:
     """:func:`count_lobes` at each neck ratio (one distance transform per nucleus part, one opening per
     distinct disc radius)."""
+    return _lobe_counts_and_parts(nucleus_mask, neck_ratios, min_lobe_fraction)[0]
+
+
+def _lobe_counts_and_parts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
+                           min_lobe_fraction: float = 0.08) -> tuple[list[int], int]:
+    """:func:`_lobe_counts` and the mask's number of 4-connected parts (:func:`_count`), from the same labelling."""
     mask = np.ascontiguousarray(nucleus_mask, dtype=np.uint8)
     total = int(mask.sum())
     if total == 0:
-        return [0] * len(neck_ratios)
+        return [0] * len(neck_ratios), 0
     least = min_lobe_fraction * total
     lobes = [0] * len(neck_ratios)
-    for piece in _parts(mask, least):
+    count, pieces = _parts(mask, least)
+    for piece in pieces:
         part = _padded(piece, 2)
         depth = _distance(part)
         radius = float(depth.max())
@@ -101,20 +108,21 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
             if size not in counted:
                 counted[size] = _pieces(depth, size, least)
             lobes[which] += counted[size]
-    return lobes
+    return lobes, count
 
 
-def _parts(mask: np.ndarray, least: float) -> list[np.ndarray]:
-    """The 4-connected parts of a uint8 mask of at least ``least`` pixels, each cut to its bounding box (0/1):
-    ``labels[box] == index`` for each of ``ndi.find_objects(labels)``. A mask in one part (the usual nucleus,
-    ``least`` below its area) is its own bounding box, found by ``cv2.boundingRect`` without labelling boxes."""
+def _parts(mask: np.ndarray, least: float) -> tuple[int, list[np.ndarray]]:
+    """The number of 4-connected parts of a uint8 mask (:func:`_count`) and those of at least ``least`` pixels,
+    each cut to its bounding box (0/1): ``labels[box] == index`` for each of ``ndi.find_objects(labels)``. A mask
+    in one part (the usual nucleus, ``least`` below its area) is its own bounding box, found by
+    ``cv2.boundingRect`` without labelling boxes."""
     count, labels = cv2.connectedComponents(mask, connectivity=4)
     if count == 2 and cv2.countNonZero(mask) >= least:
         x, y, width, height = cv2.boundingRect(mask)
-        return [mask[y:y + height, x:x + width]]
+        return 1, [mask[y:y + height, x:x + width]]
     areas = np.bincount(labels.ravel())
-    return [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
-            if areas[index] >= least]
+    return count - 1, [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
+                       if areas[index] >= least]
 
 
 def _pieces(depth: np.ndarray, size: int, least: float) -> int:
@@ -187,6 +195,8 @@ class LobeCount:
     probability : float
         The lobe model's probability that the nucleus is segmented (:func:`segmented_probability`);
         NaN where the model was not used (no image or granule measures given, or no nucleus).
+    parts : int
+        The nucleus mask's number of 4-connected parts (``scipy.ndimage.label``'s number; 0 for an empty one).
     """
 
     count: int
@@ -195,6 +205,7 @@ class LobeCount:
     touches_border: bool = False
     core: bool = False
     probability: float = float("nan")
+    parts: int = 0
 
 
 def _chromatin_core(rgb: np.ndarray, nucleus: np.ndarray, quantile: float = CORE_QUANTILE) -> np.ndarray:
@@ -276,16 +287,17 @@ def assess_lobes(nucleus_mask: np.ndarray, rgb: np.ndarray | None = None,
             r + CORE_NECK_RATIO - NECK_RATIO for r in CONFIDENCE_NECKS)
     else:
         target, neck, necks = nucleus, NECK_RATIO, CONFIDENCE_NECKS
-    count, *others = _lobe_counts(target, (neck, *necks))
+    (count, *others), parts = _lobe_counts_and_parts(target, (neck, *necks))
     if rgb is not None and granules is not None:
-        mask_counts = _lobe_counts(nucleus, MASK_NECKS) if use_core else others
+        mask_counts, parts = _lobe_counts_and_parts(nucleus, MASK_NECKS) if use_core else (others, parts)
         probability = segmented_probability(lobe_model_inputs(nucleus, rgb, granules, cell_mask, mask_counts))
         segmented = probability >= 0.5
         return LobeCount(max(count, 2) if segmented else 1, max(probability, 1.0 - probability),
-                         touches_border=border, core=use_core, probability=probability)
+                         touches_border=border, core=use_core, probability=probability, parts=parts)
     votes = [other >= 2 for other in others]
     agree = sum(vote == (count >= 2) for vote in votes) / len(votes)
-    return LobeCount(count, max(agree, 0.5), touches_border=border, core=use_core)
+    return LobeCount(count, max(agree, 0.5), touches_border=border, core=use_core,
+                     parts=_count(nucleus) if use_core else parts)
 
 
 #: Equivalent diameter (pixels) to which the nucleus is resized before its shape is measured.

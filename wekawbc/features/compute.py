@@ -368,9 +368,8 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     granules = granule_measures(rgb, nucleus, cell, background,
                                 densities={name: density for name, (_, density) in pixels.items()} or None)
     lobe_count = assess_lobes(nucleus, rgb, granules, cell_mask=cell)
-    # "Parts": scipy.ndimage.label's number of 4-connected parts, counted by OpenCV
-    parts = cv2.connectedComponents(nucleus.view(np.uint8), connectivity=4)[0] - 1
-    lobes = {"Count": float(lobe_count.count), "Parts": float(parts),
+    # "Parts": scipy.ndimage.label's number of 4-connected parts, from the lobe count's labelling
+    lobes = {"Count": float(lobe_count.count), "Parts": float(lobe_count.parts),
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border),
              "Probability": lobe_count.probability}
     size = _size(shape, um_per_pixel)
