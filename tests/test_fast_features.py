@@ -317,6 +317,36 @@ def test_haralick_sums_are_graycoprops(cells):
     assert checked >= 20
 
 
+def test_cooccurrences_are_graycomatrix_counts(cells):
+    """The compiled co-occurrence counts are skimage's symmetric graycomatrix without level 0, on the cells'
+    quantised lightness (as quantised_glcm quantises it, at two level counts) and on random maps."""
+    from skimage.feature import graycomatrix
+
+    from wekawbc.features._kernels import cooccurrences
+
+    def plain(levels_map, levels):
+        return graycomatrix(levels_map, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=levels + 1,
+                            symmetric=True)[1:, 1:]
+
+    maps = []
+    for rgb, nucleus, cell, _ in cells:
+        lightness = colour_channels(rgb)[..., 8]
+        for mask in (nucleus, cell & ~nucleus, cell):
+            for levels in (8, 16):
+                low, high = _quantiles(lightness[mask], (0.01, 0.99))
+                quantised = np.clip((lightness - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(
+                    np.uint8) + 1
+                quantised[~mask] = 0
+                maps.append((quantised, levels))
+    generator = np.random.default_rng(0)
+    maps += [(generator.integers(0, levels + 1, shape).astype(np.uint8), levels)
+             for levels, shape in ((4, (1, 7)), (8, (9, 1)), (8, (2, 2)), (16, (40, 33)))]
+    for levels_map, levels in maps:
+        found = cooccurrences(levels_map, levels)
+        assert found.shape == (levels, levels, 1, 4)
+        assert np.array_equal(found, plain(levels_map, levels))
+
+
 def test_colour_channels_are_the_three_conversions_side_by_side(cells):
     for rgb, *_ in cells:
         levels = rgb.astype(np.float32)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["compartment_spreads", "compartment_sums", "lbp_histogram", "level_regions"]
+__all__ = ["compartment_spreads", "compartment_sums", "cooccurrences", "lbp_histogram", "level_regions"]
 
 
 @numba.njit(cache=True)
@@ -243,3 +243,28 @@ def _level(grey: np.ndarray, row: int, col: int) -> np.float64:
     if row < 0 or col < 0 or row >= grey.shape[0] or col >= grey.shape[1]:
         return np.float64(0.0)
     return np.float64(grey[row, col])
+
+
+#: The pixel steps (rows, columns) of skimage's ``graycomatrix`` at distance 1 and angles 0, 45, 90 and 135
+#: degrees (``round(sin(angle))``, ``round(cos(angle))``).
+GLCM_STEPS = np.array([[0, 1], [1, 1], [1, 0], [1, -1]], np.int64)
+
+
+@numba.njit(cache=True)
+def cooccurrences(levels_map: np.ndarray, levels: int) -> np.ndarray:
+    """``graycomatrix(levels_map, [1], angles, levels=levels + 1, symmetric=True)[1:, 1:]``'s counts (int64,
+    shape ``(levels, levels, 1, angles)``) for the steps of :data:`GLCM_STEPS`: every pair of pixels one step
+    apart whose grey levels (uint8, 0 outside, 1 to ``levels`` inside) are both above 0, counted both ways."""
+    rows, cols = levels_map.shape
+    angles = len(GLCM_STEPS)
+    counts = np.zeros((levels, levels, 1, angles), np.int64)
+    for angle in range(angles):
+        step_row, step_col = GLCM_STEPS[angle, 0], GLCM_STEPS[angle, 1]
+        for row in range(max(0, -step_row), min(rows, rows - step_row)):
+            for col in range(max(0, -step_col), min(cols, cols - step_col)):
+                first = levels_map[row, col]
+                second = levels_map[row + step_row, col + step_col]
+                if first > 0 and second > 0:
+                    counts[first - 1, second - 1, 0, angle] += 1
+                    counts[second - 1, first - 1, 0, angle] += 1
+    return counts

@@ -6,11 +6,10 @@ import math
 
 import cv2
 import numpy as np
-from skimage.feature import graycomatrix
 
 from wekawbc.cells.granules import column_sums, compartment_densities, granule_measures, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
-from wekawbc.features._kernels import compartment_spreads, compartment_sums, lbp_histogram
+from wekawbc.features._kernels import compartment_spreads, compartment_sums, cooccurrences, lbp_histogram
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -163,8 +162,8 @@ def quantised_glcm(values: np.ndarray, inside: np.ndarray, levels: int) -> np.nd
     low, high = _quantiles(values[inside], (0.01, 0.99)) if inside.any() else (0.0, 1.0)  # np.percentile's
     quantised = np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1
     quantised[~inside] = 0
-    matrix = graycomatrix(quantised, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=levels + 1,
-                          symmetric=True)[1:, 1:].astype(np.float64)
+    # skimage's graycomatrix(quantised, [1], angles, levels + 1, symmetric=True)[1:, 1:], counted in one compiled pass
+    matrix = cooccurrences(quantised, levels).astype(np.float64)
     totals = matrix.sum(axis=(0, 1), keepdims=True)
     return matrix / totals if totals.all() else None
 
