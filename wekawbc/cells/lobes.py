@@ -49,7 +49,7 @@ from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
 from wekawbc.cells.segmentation import _distance
-from wekawbc.features._kernels import level_regions
+from wekawbc.features._kernels import forest_leaves, level_regions
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -562,16 +562,10 @@ def segmented_probability(inputs: np.ndarray) -> float:
     ``segmented-*`` against ``unsegmented-*``) by ``docs/cells_results/train_lobe_model.py`` (its
     command, commit, settings and size are in ``lobe_model.json``, the trees as plain numbers): the
     mean over its trees of each leaf's share of segmented nuclei. Missing inputs take the
-    development share's median. The trees are walked together, one level per step (scikit-learn's
-    layout: ``value <= threshold`` goes left).
+    development share's median. The trees are walked by one compiled pass
+    (:func:`wekawbc.features._kernels.forest_leaves`; scikit-learn's layout: ``value <= threshold`` goes left).
     """
     model = _lobe_model()
     values = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"])).astype(np.float32)  # as scikit-learn
-    left, right, feature, threshold, leaf, node = _forest()
-    node = node.copy()
-    inner = left[node] >= 0
-    while inner.any():
-        walking = node[inner]
-        node[inner] = np.where(values[feature[walking]] <= threshold[walking], left[walking], right[walking])
-        inner = left[node] >= 0
-    return float(np.mean(leaf[node]))
+    left, right, feature, threshold, leaf, roots = _forest()
+    return float(np.mean(leaf[forest_leaves(values, left, right, feature, threshold, roots)]))

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["compartment_spreads", "compartment_sums", "cooccurrences", "lbp_histogram", "level_regions"]
+__all__ = ["compartment_spreads", "compartment_sums", "cooccurrences", "forest_leaves", "lbp_histogram",
+           "level_regions"]
 
 
 @numba.njit(cache=True)
@@ -268,3 +269,18 @@ def cooccurrences(levels_map: np.ndarray, levels: int) -> np.ndarray:
                     counts[first - 1, second - 1, 0, angle] += 1
                     counts[second - 1, first - 1, 0, angle] += 1
     return counts
+
+
+@numba.njit(cache=True)
+def forest_leaves(values: np.ndarray, left: np.ndarray, right: np.ndarray, feature: np.ndarray,
+                  threshold: np.ndarray, roots: np.ndarray) -> np.ndarray:
+    """The leaf each tree of a flat forest (:func:`wekawbc.cells.lobes._forest`'s arrays) sends ``values`` to:
+    from each root, left where ``values[feature] <= threshold`` (float32 against float32), until a node
+    without children (``left`` -1)."""
+    leaves = np.empty(len(roots), np.intp)
+    for tree in range(len(roots)):
+        node = roots[tree]
+        while left[node] >= 0:
+            node = left[node] if values[feature[node]] <= threshold[node] else right[node]
+        leaves[tree] = node
+    return leaves
