@@ -17,7 +17,7 @@ from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
 from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
-                                    masked_histograms, region_statistics, stain_planes)
+                                    masked_histograms, region_statistics, stain_planes, to_unit_float)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
 from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
@@ -206,6 +206,20 @@ def test_stain_planes_are_numpys(datasets):
             assert found.dtype == wanted.dtype and np.array_equal(found, wanted)
     with pytest.raises(TypeError):
         stain_planes(np.zeros((4, 4, 3)))
+
+
+def test_to_unit_float_is_numpys_division(datasets):
+    """The compiled ``astype(np.float32) / 255.0`` of crops, their green plane (a view) and windows, and every level."""
+    images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::150]]
+    images.append(np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2))
+    for rgb in images:
+        for image in (rgb, rgb[..., 1], rgb[5:-3, 2:-7], rgb[5:-3, 2:-7, 0]):
+            found = to_unit_float(image, np.empty(image.shape, np.float32))
+            assert found.dtype == np.float32 and np.array_equal(found, image.astype(np.float32) / 255.0)
+    with pytest.raises(TypeError):
+        to_unit_float(np.zeros((4, 4), np.float32), np.empty((4, 4), np.float32))
+    with pytest.raises(TypeError):
+        to_unit_float(np.zeros((4, 4), np.uint8), np.empty((4, 5), np.float32))
 
 
 def test_masked_histograms_are_bincounts(datasets):

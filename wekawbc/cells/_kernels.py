@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 __all__ = ["bin_counts", "count_off_mask_in_convex_polygon", "distances_to_outside", "fill_small_holes", "flood_from_markers",
-           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes"]
+           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "to_unit_float"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -345,6 +345,27 @@ def count_off_mask_in_convex_polygon(mask: np.ndarray, corners: np.ndarray) -> i
     if found < 0:
         raise ValueError("the polygon has no area")
     return found
+
+
+@numba.njit(cache=True, nogil=True)
+def _to_unit_float(values: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    scale = np.float32(255.0)
+    for index in range(values.size):  # (one flat loop: the compiler vectorises it)
+        out[index] = np.float32(values[index]) / scale
+
+
+def to_unit_float(image: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``image.astype(np.float32) / 255.0`` of an 8-bit image, into ``out`` (a C-contiguous float32 array of its shape).
+
+    The same float32 divisions (correctly rounded, as numpy's), in one compiled, vectorised pass
+    instead of numpy's buffered cast and divide (two to three times slower on a crop). A view (one
+    channel of an RGB image, a window) is copied to contiguous bytes first. Returns ``out``.
+    """
+    if image.dtype != np.uint8 or out.dtype != np.float32 or out.shape != image.shape or not out.flags.c_contiguous:
+        raise TypeError(f"expected an 8-bit image and a contiguous float32 array of its shape, got {image.dtype} "
+                        f"{image.shape}, {out.dtype} {out.shape}")
+    _to_unit_float(np.ascontiguousarray(image).ravel(), out.ravel())
+    return out
 
 
 @numba.njit(cache=True, nogil=True)

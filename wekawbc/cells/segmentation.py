@@ -37,7 +37,7 @@ from scipy import ndimage as ndi
 from skimage.filters import threshold_multiotsu, threshold_otsu
 
 from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small_holes, flood_from_markers,
-                                    label_minima, label_sums)
+                                    label_minima, label_sums, to_unit_float)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
            "fill_holes", "kept_buffer", "three_class_thresholds"]
@@ -150,7 +150,7 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
 
 
 def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    data = rgb.astype(np.float32) / 255.0
+    data = to_unit_float(rgb, np.empty(rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
     darkness = 1.0 - data[..., 1]
     score = darkness + blue_weight * (data[..., 2] - data[..., 0])
     if sigma > 0:
@@ -161,7 +161,7 @@ def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.nda
 
 def _score(rgb: np.ndarray, sigma: float, blue_weight: float) -> np.ndarray:
     """The nucleus score of :func:`_darkness` alone (the same numbers, one blur fewer)."""
-    data = rgb.astype(np.float32) / 255.0
+    data = to_unit_float(rgb, np.empty(rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
     score = (1.0 - data[..., 1]) + blue_weight * (data[..., 2] - data[..., 0])
     return cv2.GaussianBlur(score, (0, 0), sigma) if sigma > 0 else score
 
