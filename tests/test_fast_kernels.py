@@ -17,7 +17,8 @@ from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
 from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
-                                    masked_histograms, region_statistics, stain_planes, to_unit_float)
+                                    masked_histograms, region_statistics, stain_planes, three_class_otsu,
+                                    to_unit_float)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
 from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
@@ -69,6 +70,30 @@ def test_three_class_thresholds_are_multiotsus(channels):
             threshold_multiotsu(flat, classes=3, nbins=128)
         with pytest.raises(ValueError):
             three_class_thresholds(flat)
+
+
+def test_three_class_otsu_is_multiotsus_search(channels):
+    """The compiled search on histograms of crops, and on ones built to break it: sparse, ties, empty ends, three values."""
+    rng = np.random.default_rng(9)
+    histograms = []
+    for channel in channels:
+        edges = np.histogram_bin_edges(channel, 128, range=(channel.min(), channel.max()))
+        histograms.append(bin_counts(channel, edges))
+    for _ in range(300):
+        counts = rng.integers(0, 1000, int(rng.integers(3, 200)))
+        counts[rng.random(counts.size) < rng.random()] = 0  # sparse ones, empty ends among them
+        if counts.any():
+            histograms.append(counts)
+    histograms += [np.ones(128, np.int64), np.r_[0, 5, 0, 0, 7, 9, 0], np.r_[3, 0, 0, 3, 3], np.r_[1, 2, 3, 4]]
+    for counts in histograms:
+        centres = np.arange(len(counts), dtype=float)
+        try:
+            expected = threshold_multiotsu(hist=(counts / np.sum(counts), centres), classes=3)
+        except ValueError:
+            with pytest.raises(ValueError):
+                three_class_otsu(counts)
+            continue
+        assert np.array_equal(centres[list(three_class_otsu(counts))], expected)
 
 
 def test_remembered_thresholds_are_per_thread(channels):

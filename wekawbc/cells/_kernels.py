@@ -14,7 +14,7 @@ import numba
 import numpy as np
 
 __all__ = ["bin_counts", "count_off_mask_in_convex_polygon", "distances_to_outside", "fill_small_holes", "flood_from_markers",
-           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "to_unit_float"]
+           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -345,6 +345,57 @@ def count_off_mask_in_convex_polygon(mask: np.ndarray, corners: np.ndarray) -> i
     if found < 0:
         raise ValueError("the polygon has no area")
     return found
+
+
+@numba.njit(cache=True, nogil=True)
+def _three_class_otsu(prob: np.ndarray) -> tuple[int, int]:  # pragma: no cover - compiled
+    # scikit-image's _get_multiotsu_thresh_indices_lut for two thresholds, float32 as there (no FMA):
+    # the between-class variances of every bin range, then the first best pair in its loop order.
+    bins = prob.shape[0]
+    zeroth = np.empty(bins, np.float32)
+    first = np.empty(bins, np.float32)
+    between = np.zeros((bins, bins), np.float32)  # [i, j]: bins i to j as one class
+    zeroth[0] = prob[0]
+    first[0] = prob[0]  # (as there: not 0 * prob[0], and between[0, 0] stays 0)
+    for i in range(1, bins):
+        zeroth[i] = zeroth[i - 1] + prob[i]
+        first[i] = first[i - 1] + np.float32(i) * prob[i]
+        if zeroth[i] > 0:
+            between[0, i] = (first[i] * first[i]) / zeroth[i]
+    for i in range(1, bins):
+        for j in range(i, bins):
+            mass = zeroth[j] - zeroth[i - 1]
+            if mass > 0:
+                moment = first[j] - first[i - 1]
+                between[i, j] = (moment * moment) / mass
+    best = np.float32(0.0)
+    low, high = 0, 0
+    for lower in range(0, bins - 2):
+        for upper in range(lower + 1, bins - 1):
+            sigma = between[0, lower] + between[upper + 1, bins - 1]
+            sigma += between[lower + 1, upper]
+            if sigma > best:
+                best = sigma
+                low, high = lower, upper
+    return low, high
+
+
+def three_class_otsu(counts: np.ndarray) -> tuple[int, int]:
+    """The bins of ``threshold_multiotsu(hist=counts / counts.sum(), classes=3)``'s two thresholds.
+
+    The same indices as scikit-image's lookup-table search (its float32 arithmetic in the same order,
+    the first best pair in the same loop order), without its Python wrapper's work: empty bins at
+    either end trimmed off first, ``ValueError`` when fewer than three bins are filled, as there.
+    """
+    prob = (np.asarray(counts) / np.sum(counts)).astype(np.float32)
+    filled = np.flatnonzero(prob)
+    if len(filled) < 3:
+        raise ValueError(f"only {len(filled)} histogram bins filled: no three classes")
+    if len(filled) == 3:
+        return int(filled[0]), int(filled[1])
+    start = int(filled[0])
+    low, high = _three_class_otsu(prob[start:int(filled[-1]) + 1])
+    return int(low) + start, int(high) + start
 
 
 @numba.njit(cache=True, nogil=True)
