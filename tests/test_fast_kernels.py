@@ -252,11 +252,13 @@ def test_masked_histograms_are_bincounts(datasets):
     images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::200]]
     images += [rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(1, 40)), 3), dtype=np.uint8)
                for _ in range(100)]
+    images += [rng.integers(0, 256, (30, 20, channels), dtype=np.uint8) for channels in (1, 2, 4)]  # (not RGB)
     for rgb in images:
         for mask in (rng.random(rgb.shape[:2]) < 0.5, np.zeros(rgb.shape[:2], bool), np.ones(rgb.shape[:2], bool)):
             for window in ((slice(None), slice(None)), (slice(1, None), slice(0, -1))):  # whole, and a view
                 found = masked_histograms(rgb[window], mask[window])
-                for channel in range(3):
+                assert found.shape == (rgb.shape[2], 256)
+                for channel in range(rgb.shape[2]):
                     assert np.array_equal(found[channel], np.bincount(rgb[window][mask[window]][:, channel], minlength=256))
 
 

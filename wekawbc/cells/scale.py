@@ -147,7 +147,7 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
     side = max(rows, cols)
     low_d, high_d = params.min_diameter * side, params.max_diameter * side
     if leukocyte is not None and leukocyte.any():
-        reference = 2.0 * math.sqrt(leukocyte.sum() / math.pi)
+        reference = 2.0 * math.sqrt(np.count_nonzero(leukocyte) / math.pi)
         low_d = max(low_d, params.leukocyte_ratio[0] * reference)
         high_d = min(high_d, params.leukocyte_ratio[1] * reference)
     found = []
@@ -237,7 +237,7 @@ def estimate_scale(rgb: np.ndarray, leukocyte: np.ndarray | None = None, *, pixe
                      f"= {RED_CELL_DIAMETER_UM} µm",
                      len(diameters))
     if leukocyte is not None and leukocyte.any():
-        diameter = 2.0 * math.sqrt(leukocyte.sum() / math.pi)
+        diameter = 2.0 * math.sqrt(np.count_nonzero(leukocyte) / math.pi)
         return Scale(LEUKOCYTE_DIAMETER_UM / diameter, "leukocyte",
                      f"no whole red cell found; leukocyte taken as {LEUKOCYTE_DIAMETER_UM} µm across "
                      f"({diameter:.1f} px; rough: types differ in size)")

@@ -297,7 +297,7 @@ def _split_granules(nucleus: np.ndarray, cell: np.ndarray, score: np.ndarray, th
     histogram is clearly two-class (Otsu effectiveness above ``granule_separation``), the upper
     class is the nucleus. Returns the nucleus and the threshold that defines it.
     """
-    if nucleus.sum() <= params.granule_check * cell.sum():
+    if np.count_nonzero(nucleus) <= params.granule_check * np.count_nonzero(cell):
         return nucleus, threshold
     values = score[nucleus]
     split = float(threshold_otsu(values))
