@@ -147,6 +147,11 @@ def test_region_statistics_are_bincount_and_find_objects(channels):
         assert np.array_equal(hits, np.bincount(labels[marked], minlength=count))
         found = [(box[0].start, box[0].stop, box[1].start, box[1].stop) for box in ndi.find_objects(labels)]
         assert [tuple(box) for box in boxes[1:].tolist()] == found
+        rows, cols = np.nonzero(labels == 0)  # the background's box too, and labels without pixels
+        if len(rows):
+            assert tuple(boxes[0]) == (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1)
+        empty = region_statistics(labels, count + 2, marked)[2][count:]
+        assert np.all(empty[:, 0] > empty[:, 1]) and np.all(empty[:, 2] > empty[:, 3])
 
 
 def test_interquartile_mean_is_scipys_trim_mean():
