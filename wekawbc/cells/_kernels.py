@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 
+import cv2
 import numba
 import numpy as np
 
@@ -218,9 +219,9 @@ def region_statistics(labels: np.ndarray, count: int, marked: np.ndarray
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill_holes(mask: np.ndarray, rows: int, cols: int, max_area: int) -> np.ndarray:  # pragma: no cover
+def _fill_holes(mask: np.ndarray, seen: np.ndarray, rows: int, cols: int, max_area: int) -> np.ndarray:  # pragma: no cover
+    # ``seen``: the mask's pixels and the background the border reaches; each hole's are added as it is walked.
     filled = mask.copy()
-    seen = mask.copy()  # pixels labelled already: the mask's, then each hole's as it is walked
     queue = np.empty(rows * cols, np.int64)
     for start in range(rows * cols):
         if seen[start]:
@@ -261,12 +262,16 @@ def fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
     """``mask`` (2-D bool) with its holes of at most ``max_area`` pixels filled.
 
     A hole is a 4-connected component of the background that does not touch the image's border
-    (as :func:`wekawbc.cells.segmentation.fill_holes` counts them), here found and measured in one
-    walk of the background.
+    (as :func:`wekawbc.cells.segmentation.fill_holes` counts them). The background the border
+    reaches is marked first by one OpenCV flood fill from a frame around the mask; the compiled walk
+    then measures only what is left, the holes (it used to walk the whole background).
     """
     rows, cols = mask.shape
+    framed = cv2.copyMakeBorder(np.ascontiguousarray(mask, dtype=np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(framed, None, (0, 0), 2, flags=4)  # 0 is left in the holes only
+    seen = (framed[1:-1, 1:-1] != 0).reshape(-1)
     flat = np.ascontiguousarray(mask, dtype=bool).reshape(-1)
-    return _fill_holes(flat, rows, cols, int(max_area)).reshape(rows, cols)
+    return _fill_holes(flat, seen, rows, cols, int(max_area)).reshape(rows, cols)
 
 
 @numba.njit(cache=True, nogil=True)
