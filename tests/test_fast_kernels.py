@@ -17,7 +17,8 @@ from skimage.measure import points_in_poly
 from skimage.segmentation import watershed
 
 from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
-                                    masked_histograms, region_statistics, stain_planes)
+                                    masked_histograms, region_statistics, stain_planes, three_class_otsu,
+                                    to_unit_float)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
 from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
@@ -71,6 +72,30 @@ def test_three_class_thresholds_are_multiotsus(channels):
             three_class_thresholds(flat)
 
 
+def test_three_class_otsu_is_multiotsus_search(channels):
+    """The compiled search on histograms of crops, and on ones built to break it: sparse, ties, empty ends, three values."""
+    rng = np.random.default_rng(9)
+    histograms = []
+    for channel in channels:
+        edges = np.histogram_bin_edges(channel, 128, range=(channel.min(), channel.max()))
+        histograms.append(bin_counts(channel, edges))
+    for _ in range(300):
+        counts = rng.integers(0, 1000, int(rng.integers(3, 200)))
+        counts[rng.random(counts.size) < rng.random()] = 0  # sparse ones, empty ends among them
+        if counts.any():
+            histograms.append(counts)
+    histograms += [np.ones(128, np.int64), np.r_[0, 5, 0, 0, 7, 9, 0], np.r_[3, 0, 0, 3, 3], np.r_[1, 2, 3, 4]]
+    for counts in histograms:
+        centres = np.arange(len(counts), dtype=float)
+        try:
+            expected = threshold_multiotsu(hist=(counts / np.sum(counts), centres), classes=3)
+        except ValueError:
+            with pytest.raises(ValueError):
+                three_class_otsu(counts)
+            continue
+        assert np.array_equal(centres[list(three_class_otsu(counts))], expected)
+
+
 def test_remembered_thresholds_are_per_thread(channels):
     from concurrent.futures import ThreadPoolExecutor
 
@@ -122,6 +147,11 @@ def test_region_statistics_are_bincount_and_find_objects(channels):
         assert np.array_equal(hits, np.bincount(labels[marked], minlength=count))
         found = [(box[0].start, box[0].stop, box[1].start, box[1].stop) for box in ndi.find_objects(labels)]
         assert [tuple(box) for box in boxes[1:].tolist()] == found
+        rows, cols = np.nonzero(labels == 0)  # the background's box too, and labels without pixels
+        if len(rows):
+            assert tuple(boxes[0]) == (rows.min(), rows.max() + 1, cols.min(), cols.max() + 1)
+        empty = region_statistics(labels, count + 2, marked)[2][count:]
+        assert np.all(empty[:, 0] > empty[:, 1]) and np.all(empty[:, 2] > empty[:, 3])
 
 
 def test_interquartile_mean_is_scipys_trim_mean():
@@ -208,16 +238,32 @@ def test_stain_planes_are_numpys(datasets):
         stain_planes(np.zeros((4, 4, 3)))
 
 
+def test_to_unit_float_is_numpys_division(datasets):
+    """The compiled ``astype(np.float32) / 255.0`` of crops, their green plane (a view) and windows, and every level."""
+    images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::150]]
+    images.append(np.arange(256, dtype=np.uint8).reshape(16, 16, 1).repeat(3, axis=2))
+    for rgb in images:
+        for image in (rgb, rgb[..., 1], rgb[5:-3, 2:-7], rgb[5:-3, 2:-7, 0]):
+            found = to_unit_float(image, np.empty(image.shape, np.float32))
+            assert found.dtype == np.float32 and np.array_equal(found, image.astype(np.float32) / 255.0)
+    with pytest.raises(TypeError):
+        to_unit_float(np.zeros((4, 4), np.float32), np.empty((4, 4), np.float32))
+    with pytest.raises(TypeError):
+        to_unit_float(np.zeros((4, 4), np.uint8), np.empty((4, 5), np.float32))
+
+
 def test_masked_histograms_are_bincounts(datasets):
     rng = np.random.default_rng(8)
     images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::200]]
     images += [rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(1, 40)), 3), dtype=np.uint8)
                for _ in range(100)]
+    images += [rng.integers(0, 256, (30, 20, channels), dtype=np.uint8) for channels in (1, 2, 4)]  # (not RGB)
     for rgb in images:
         for mask in (rng.random(rgb.shape[:2]) < 0.5, np.zeros(rgb.shape[:2], bool), np.ones(rgb.shape[:2], bool)):
             for window in ((slice(None), slice(None)), (slice(1, None), slice(0, -1))):  # whole, and a view
                 found = masked_histograms(rgb[window], mask[window])
-                for channel in range(3):
+                assert found.shape == (rgb.shape[2], 256)
+                for channel in range(rgb.shape[2]):
                     assert np.array_equal(found[channel], np.bincount(rgb[window][mask[window]][:, channel], minlength=256))
 
 

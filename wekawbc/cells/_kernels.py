@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import threading
 
+import cv2
 import numba
 import numpy as np
 
 __all__ = ["bin_counts", "count_off_mask_in_convex_polygon", "distances_to_outside", "fill_small_holes", "flood_from_markers",
-           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes"]
+           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -186,15 +187,21 @@ def _region_statistics(labels: np.ndarray, count: int, marked: np.ndarray
     hits = np.zeros(count, np.int64)
     boxes = np.empty((count, 4), np.int64)  # row start, row stop, column start, column stop
     boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3] = labels.shape[0], 0, labels.shape[1], 0
-    for row in range(labels.shape[0]):
-        for col in range(labels.shape[1]):
+    cols = labels.shape[1]
+    for row in range(labels.shape[0]):  # a run of one label along the row at a time
+        col = 0
+        while col < cols:
             label = labels[row, col]
-            areas[label] += 1
-            hits[label] += marked[row, col]
+            start, hit = col, 0
+            while col < cols and labels[row, col] == label:
+                hit += marked[row, col]
+                col += 1
+            areas[label] += col - start
+            hits[label] += hit
             boxes[label, 0] = min(boxes[label, 0], row)
             boxes[label, 1] = max(boxes[label, 1], row + 1)
-            boxes[label, 2] = min(boxes[label, 2], col)
-            boxes[label, 3] = max(boxes[label, 3], col + 1)
+            boxes[label, 2] = min(boxes[label, 2], start)
+            boxes[label, 3] = max(boxes[label, 3], col)
     return areas, hits, boxes
 
 
@@ -204,15 +211,17 @@ def region_statistics(labels: np.ndarray, count: int, marked: np.ndarray
 
     ``np.bincount(labels.ravel(), minlength=count)``, ``np.bincount(labels[marked], minlength=count)``
     and the boxes of ``scipy.ndimage.find_objects(labels)`` as ``(row start, row stop, column start,
-    column stop)`` rows (a label without pixels gets an empty box: start past stop), in one pass.
+    column stop)`` rows (a label without pixels gets an empty box: start past stop), in one pass
+    that updates each label once per run of it along a row (about three times faster on a crop's
+    red-cell labels than once per pixel).
     """
     return _region_statistics(labels, count, marked.view(np.uint8) if marked.dtype == bool else marked)
 
 
 @numba.njit(cache=True, nogil=True)
-def _fill_holes(mask: np.ndarray, rows: int, cols: int, max_area: int) -> np.ndarray:  # pragma: no cover
+def _fill_holes(mask: np.ndarray, seen: np.ndarray, rows: int, cols: int, max_area: int) -> np.ndarray:  # pragma: no cover
+    # ``seen``: the mask's pixels and the background the border reaches; each hole's are added as it is walked.
     filled = mask.copy()
-    seen = mask.copy()  # pixels labelled already: the mask's, then each hole's as it is walked
     queue = np.empty(rows * cols, np.int64)
     for start in range(rows * cols):
         if seen[start]:
@@ -253,12 +262,16 @@ def fill_small_holes(mask: np.ndarray, max_area: int) -> np.ndarray:
     """``mask`` (2-D bool) with its holes of at most ``max_area`` pixels filled.
 
     A hole is a 4-connected component of the background that does not touch the image's border
-    (as :func:`wekawbc.cells.segmentation.fill_holes` counts them), here found and measured in one
-    walk of the background.
+    (as :func:`wekawbc.cells.segmentation.fill_holes` counts them). The background the border
+    reaches is marked first by one OpenCV flood fill from a frame around the mask; the compiled walk
+    then measures only what is left, the holes (it used to walk the whole background).
     """
     rows, cols = mask.shape
+    framed = cv2.copyMakeBorder(np.ascontiguousarray(mask, dtype=np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    cv2.floodFill(framed, None, (0, 0), 2, flags=4)  # 0 is left in the holes only
+    seen = (framed[1:-1, 1:-1] != 0).reshape(-1)
     flat = np.ascontiguousarray(mask, dtype=bool).reshape(-1)
-    return _fill_holes(flat, rows, cols, int(max_area)).reshape(rows, cols)
+    return _fill_holes(flat, seen, rows, cols, int(max_area)).reshape(rows, cols)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -348,6 +361,78 @@ def count_off_mask_in_convex_polygon(mask: np.ndarray, corners: np.ndarray) -> i
 
 
 @numba.njit(cache=True, nogil=True)
+def _three_class_otsu(prob: np.ndarray) -> tuple[int, int]:  # pragma: no cover - compiled
+    # scikit-image's _get_multiotsu_thresh_indices_lut for two thresholds, float32 as there (no FMA):
+    # the between-class variances of every bin range, then the first best pair in its loop order.
+    bins = prob.shape[0]
+    zeroth = np.empty(bins, np.float32)
+    first = np.empty(bins, np.float32)
+    between = np.zeros((bins, bins), np.float32)  # [i, j]: bins i to j as one class
+    zeroth[0] = prob[0]
+    first[0] = prob[0]  # (as there: not 0 * prob[0], and between[0, 0] stays 0)
+    for i in range(1, bins):
+        zeroth[i] = zeroth[i - 1] + prob[i]
+        first[i] = first[i - 1] + np.float32(i) * prob[i]
+        if zeroth[i] > 0:
+            between[0, i] = (first[i] * first[i]) / zeroth[i]
+    for i in range(1, bins):
+        for j in range(i, bins):
+            mass = zeroth[j] - zeroth[i - 1]
+            if mass > 0:
+                moment = first[j] - first[i - 1]
+                between[i, j] = (moment * moment) / mass
+    best = np.float32(0.0)
+    low, high = 0, 0
+    for lower in range(0, bins - 2):
+        for upper in range(lower + 1, bins - 1):
+            sigma = between[0, lower] + between[upper + 1, bins - 1]
+            sigma += between[lower + 1, upper]
+            if sigma > best:
+                best = sigma
+                low, high = lower, upper
+    return low, high
+
+
+def three_class_otsu(counts: np.ndarray) -> tuple[int, int]:
+    """The bins of ``threshold_multiotsu(hist=counts / counts.sum(), classes=3)``'s two thresholds.
+
+    The same indices as scikit-image's lookup-table search (its float32 arithmetic in the same order,
+    the first best pair in the same loop order), without its Python wrapper's work: empty bins at
+    either end trimmed off first, ``ValueError`` when fewer than three bins are filled, as there.
+    """
+    prob = (np.asarray(counts) / np.sum(counts)).astype(np.float32)
+    filled = np.flatnonzero(prob)
+    if len(filled) < 3:
+        raise ValueError(f"only {len(filled)} histogram bins filled: no three classes")
+    if len(filled) == 3:
+        return int(filled[0]), int(filled[1])
+    start = int(filled[0])
+    low, high = _three_class_otsu(prob[start:int(filled[-1]) + 1])
+    return int(low) + start, int(high) + start
+
+
+@numba.njit(cache=True, nogil=True)
+def _to_unit_float(values: np.ndarray, out: np.ndarray) -> None:  # pragma: no cover - compiled
+    scale = np.float32(255.0)
+    for index in range(values.size):  # (one flat loop: the compiler vectorises it)
+        out[index] = np.float32(values[index]) / scale
+
+
+def to_unit_float(image: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``image.astype(np.float32) / 255.0`` of an 8-bit image, into ``out`` (a C-contiguous float32 array of its shape).
+
+    The same float32 divisions (correctly rounded, as numpy's), in one compiled, vectorised pass
+    instead of numpy's buffered cast and divide (two to three times slower on a crop). A view (one
+    channel of an RGB image, a window) is copied to contiguous bytes first. Returns ``out``.
+    """
+    if image.dtype != np.uint8 or out.dtype != np.float32 or out.shape != image.shape or not out.flags.c_contiguous:
+        raise TypeError(f"expected an 8-bit image and a contiguous float32 array of its shape, got {image.dtype} "
+                        f"{image.shape}, {out.dtype} {out.shape}")
+    _to_unit_float(np.ascontiguousarray(image).ravel(), out.ravel())
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _stain_planes(blurred: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:  # pragma: no cover - compiled
     rows, cols = blurred.shape[0], blurred.shape[1]
     darkness = np.empty((rows, cols), np.float32)
@@ -386,6 +471,19 @@ def _masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pr
     return counts
 
 
+@numba.njit(cache=True, nogil=True)
+def _masked_histograms_rgb(image: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    # (_masked_histograms with its channel loop written out: about a third less time on a crop)
+    counts = np.zeros((3, 256), np.int64)
+    for row in range(image.shape[0]):
+        for col in range(image.shape[1]):
+            if mask[row, col]:
+                counts[0, image[row, col, 0]] += 1
+                counts[1, image[row, col, 1]] += 1
+                counts[2, image[row, col, 2]] += 1
+    return counts
+
+
 def masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """Per channel of an 8-bit image (rows, cols, channels): the 256-level histogram of the ``mask``'s pixels.
 
@@ -393,7 +491,8 @@ def masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
     """
     if image.dtype != np.uint8 or image.ndim != 3:
         raise TypeError(f"expected an 8-bit image of shape (rows, cols, channels), got {image.dtype} {image.shape}")
-    return _masked_histograms(image, mask.view(np.uint8) if mask.dtype == bool else mask)
+    mask = mask.view(np.uint8) if mask.dtype == bool else mask
+    return _masked_histograms_rgb(image, mask) if image.shape[2] == 3 else _masked_histograms(image, mask)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -23,7 +23,7 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
-from wekawbc.cells._kernels import count_off_mask_in_convex_polygon, region_statistics, stain_planes
+from wekawbc.cells._kernels import count_off_mask_in_convex_polygon, region_statistics, stain_planes, to_unit_float
 from wekawbc.cells.segmentation import fill_holes, kept_buffer, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
@@ -89,8 +89,7 @@ class RedCellParams:
 
 def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``darkness = 1 - G``, the nucleus score ``darkness + (B - R)`` (see the segmentation module), ``B > R``."""
-    data = kept_buffer("scale_rgb", rgb.shape, np.float32)
-    np.divide(rgb, np.float32(255.0), out=data, dtype=np.float32)  # rgb.astype(np.float32) / 255.0, in place
+    data = to_unit_float(rgb, kept_buffer("scale_rgb", rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
     blurred = cv2.GaussianBlur(data, (0, 0), 1.0, dst=kept_buffer("scale_blurred", rgb.shape, np.float32))
     return stain_planes(blurred)
 
@@ -148,7 +147,7 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
     side = max(rows, cols)
     low_d, high_d = params.min_diameter * side, params.max_diameter * side
     if leukocyte is not None and leukocyte.any():
-        reference = 2.0 * math.sqrt(leukocyte.sum() / math.pi)
+        reference = 2.0 * math.sqrt(np.count_nonzero(leukocyte) / math.pi)
         low_d = max(low_d, params.leukocyte_ratio[0] * reference)
         high_d = min(high_d, params.leukocyte_ratio[1] * reference)
     found = []
@@ -238,7 +237,7 @@ def estimate_scale(rgb: np.ndarray, leukocyte: np.ndarray | None = None, *, pixe
                      f"= {RED_CELL_DIAMETER_UM} µm",
                      len(diameters))
     if leukocyte is not None and leukocyte.any():
-        diameter = 2.0 * math.sqrt(leukocyte.sum() / math.pi)
+        diameter = 2.0 * math.sqrt(np.count_nonzero(leukocyte) / math.pi)
         return Scale(LEUKOCYTE_DIAMETER_UM / diameter, "leukocyte",
                      f"no whole red cell found; leukocyte taken as {LEUKOCYTE_DIAMETER_UM} µm across "
                      f"({diameter:.1f} px; rough: types differ in size)")

@@ -34,10 +34,11 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 from scipy import ndimage as ndi
-from skimage.filters import threshold_multiotsu, threshold_otsu
+from skimage.filters import threshold_otsu
 
 from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small_holes, flood_from_markers,
-                                    label_minima, label_sums)
+                                    label_minima, label_sums, three_class_otsu,
+                                    to_unit_float)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
            "fill_holes", "kept_buffer", "three_class_thresholds"]
@@ -126,9 +127,10 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
     """``threshold_multiotsu(values, classes=3, nbins=128)``: the two thresholds of a stain channel.
 
     The same numbers: the histogram ``threshold_multiotsu`` would build (128 bins from the smallest
-    to the largest value, normalised), counted in one compiled pass (:func:`wekawbc.cells._kernels.bin_counts`)
-    instead of numpy's dozen passes, then given to ``threshold_multiotsu`` as its histogram. Raises
-    ``ValueError`` for a flat image, as ``threshold_multiotsu`` does.
+    to the largest value), counted in one compiled pass (:func:`wekawbc.cells._kernels.bin_counts`)
+    instead of numpy's dozen passes, and scikit-image's search for the best two bins repeated in a
+    compiled loop (:func:`wekawbc.cells._kernels.three_class_otsu`); the thresholds are those bins'
+    centres. Raises ``ValueError`` for a flat image, as ``threshold_multiotsu`` does.
 
     With ``remember``, the answer for the last image asked that way is reused when the image is the
     same bit for bit: extraction asks for the plasma's darkness of an image twice in a row (for the
@@ -140,8 +142,7 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
     if fits and np.array_equal(seen, values):
         return _REMEMBERED.thresholds.copy()
     edges = np.histogram_bin_edges(values, 128, range=(values.min(), values.max()))
-    counts = bin_counts(values, edges)
-    thresholds = threshold_multiotsu(hist=(counts / np.sum(counts), (edges[:-1] + edges[1:]) / 2.0), classes=3)
+    thresholds = ((edges[:-1] + edges[1:]) / 2.0)[list(three_class_otsu(bin_counts(values, edges)))]
     if remember:  # into the buffer kept when it fits: a fresh copy of a large array costs more than the comparison
         _REMEMBERED.image = seen if fits else np.empty_like(values)
         np.copyto(_REMEMBERED.image, values)
@@ -150,7 +151,7 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
 
 
 def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    data = rgb.astype(np.float32) / 255.0
+    data = to_unit_float(rgb, np.empty(rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
     darkness = 1.0 - data[..., 1]
     score = darkness + blue_weight * (data[..., 2] - data[..., 0])
     if sigma > 0:
@@ -161,7 +162,7 @@ def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.nda
 
 def _score(rgb: np.ndarray, sigma: float, blue_weight: float) -> np.ndarray:
     """The nucleus score of :func:`_darkness` alone (the same numbers, one blur fewer)."""
-    data = rgb.astype(np.float32) / 255.0
+    data = to_unit_float(rgb, np.empty(rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
     score = (1.0 - data[..., 1]) + blue_weight * (data[..., 2] - data[..., 0])
     return cv2.GaussianBlur(score, (0, 0), sigma) if sigma > 0 else score
 
@@ -296,7 +297,7 @@ def _split_granules(nucleus: np.ndarray, cell: np.ndarray, score: np.ndarray, th
     histogram is clearly two-class (Otsu effectiveness above ``granule_separation``), the upper
     class is the nucleus. Returns the nucleus and the threshold that defines it.
     """
-    if nucleus.sum() <= params.granule_check * cell.sum():
+    if np.count_nonzero(nucleus) <= params.granule_check * np.count_nonzero(cell):
         return nucleus, threshold
     values = score[nucleus]
     split = float(threshold_otsu(values))

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 from skimage.color import lab2rgb, rgb2lab
 
-from wekawbc.cells._kernels import masked_histograms
+from wekawbc.cells._kernels import masked_histograms, to_unit_float
 from wekawbc.cells.segmentation import kept_buffer, three_class_thresholds
 
 __all__ = ["MIN_BACKGROUND_FRACTION", "REFERENCE_LAB", "StainMethod", "StainResult", "WHITE", "background_colour",
@@ -71,8 +71,7 @@ class StainResult:
 def _darkness(rgb: np.ndarray) -> np.ndarray:
     """``1.0 - cv2.GaussianBlur(rgb[..., 1].astype(np.float32) / 255.0, (0, 0), 1.0)`` in this thread's kept
     buffers (:func:`wekawbc.cells.segmentation.kept_buffer`): only for use within one call."""
-    green = kept_buffer("stain_green", rgb.shape[:2], np.float32)
-    np.divide(rgb[..., 1], np.float32(255.0), out=green, dtype=np.float32)
+    green = to_unit_float(rgb[..., 1], kept_buffer("stain_green", rgb.shape[:2], np.float32))
     darkness = cv2.GaussianBlur(green, (0, 0), 1.0, dst=kept_buffer("stain_darkness", rgb.shape[:2], np.float32))
     return np.subtract(np.float32(1.0), darkness, out=darkness)
 
