@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import shlex
 import sys
 from dataclasses import asdict, dataclass
@@ -157,7 +156,7 @@ SETTING_KEYS = ("augmentation", "classifier", "coral", "em")
 def score_main(args) -> int:
     from benchmarks.cross_lab import _commit, load_tables
     from benchmarks.cross_lab_priors import set_columns
-    from benchmarks.cross_lab_quantile import BASE, CORAL
+    from benchmarks.cross_lab_quantile import BASE, CORAL, chosen_record, write_results
     from wekawbc.provenance import library_versions
 
     tuning, reported = TUNING[args.report], args.report
@@ -189,15 +188,9 @@ def score_main(args) -> int:
                           "prior-balanced per-lab median/IQR standardisation (predicted classes); class-balanced "
                           "CORAL (coral_align); EM of Saerens et al. 2002 (adjust_priors)",
                 "n_candidates": len(runs),
-                "chosen": {"rule": f"best accuracy on pbc -> {tuning} (first of equals); pbc -> {reported} scored once",
-                           "setting": setting,
-                           "results": {tuning: {k: best[k] for k in ("accuracy", "macro_f1")},
-                                       reported: {k: chosen[k] for k in ("accuracy", "macro_f1")}}},
+                "chosen": chosen_record(tuning, reported, setting, best, chosen),
                 "runs": runs + reported_runs, "in_lab": in_lab_runs}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.output.with_name(f".{args.output.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=1, default=float) + "\n")
-    temporary.replace(args.output)
+    write_results(args.output, document)
     return 0
 
 

@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from wekawbc._io import atomic_write_text
+
 BASE = "relative only without texture + invariant colour, prior-balanced (8 rounds)"
 STANDARDISERS = ("robust", "quantile")
 WEIGHTINGS = ("predicted", "EM")
@@ -176,16 +178,24 @@ def main(argv: list[str] | None = None) -> int:
                           "wekawbc.experiment.crosslab.quantile_standardise), test mix from predicted classes or EM; "
                           "class-balanced CORAL (coral_align); EM of Saerens et al. 2002 (adjust_priors)",
                 "n_candidates": len(runs),
-                "chosen": {"rule": f"best accuracy on pbc -> {tuning} (first of equals); pbc -> {reported} scored once",
-                           "setting": setting,
-                           "results": {tuning: {k: best[k] for k in ("accuracy", "macro_f1")},
-                                       reported: {k: chosen[k] for k in ("accuracy", "macro_f1")}}},
+                "chosen": chosen_record(tuning, reported, setting, best, chosen),
                 "runs": runs + reported_runs, "in_lab": in_lab_runs}
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    temporary = args.output.with_name(f".{args.output.name}.tmp")
-    temporary.write_text(json.dumps(document, indent=1, default=float) + "\n")
-    temporary.replace(args.output)
+    write_results(args.output, document)
     return 0
+
+
+def chosen_record(tuning: str, reported: str, setting: dict, best: dict, chosen: dict) -> dict:
+    """The results file's record of the choice: the rule, the setting, its score on both directions."""
+    return {"rule": f"best accuracy on pbc -> {tuning} (first of equals); pbc -> {reported} scored once",
+            "setting": setting,
+            "results": {tuning: {k: best[k] for k in ("accuracy", "macro_f1")},
+                        reported: {k: chosen[k] for k in ("accuracy", "macro_f1")}}}
+
+
+def write_results(output: Path, document: dict) -> None:
+    """Write a results document as indented JSON, whole or not at all."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(output, json.dumps(document, indent=1, default=float) + "\n")
 
 
 if __name__ == "__main__":
