@@ -54,12 +54,8 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
 from wekawbc._io import atomic_write_text
-from wekawbc.cells.dataset import load_dataset, read_image
-from wekawbc.cells.granules import granule_measures
-from wekawbc.cells.lobes import lobe_model_inputs
-from wekawbc.cells.segmentation import segment_cell
-from wekawbc.cells.stain import background_colour
-from wekawbc.cells.validation import in_share
+
+from train_lobe_model import development_cells  # the same cells as the lobe model (this script's folder)
 
 WINDOW = 48
 CNN = {"size": 40, "width": 12, "epochs": 60, "batch": 64, "peak_lr": 5e-3, "weight_decay": 1e-3, "seed": 1}
@@ -239,18 +235,9 @@ source, out = sys.argv[1], sys.argv[2]
 start = time.perf_counter()
 rows, segmented, types, extra, windows = [], [], [], {"descriptors": [], "skeleton_darkness": [],
                                                       "internal_edges": [], "absolute_size": []}, []
-for record in load_dataset(source):
-    shape = record.extra.get("nucleus_shape", "")
-    if not in_share(record, "development") or not shape.startswith(("segmented", "unsegmented")):
-        continue
-    rgb = read_image(record.image)
-    found = segment_cell(rgb)
-    if not found.found or not found.nucleus_mask.any():
-        continue
-    background, _ = background_colour(rgb, found.cell_mask)
-    granules = granule_measures(rgb, found.nucleus_mask, found.cell_mask, background)
-    rows.append(lobe_model_inputs(found.nucleus_mask, rgb, granules, found.cell_mask))
-    segmented.append(int(shape.startswith("segmented")))
+for record, rgb, found, inputs, label in development_cells(source):
+    rows.append(inputs)
+    segmented.append(label)
     types.append(record.label)
     m, crop = window(found.nucleus_mask, rgb)
     windows.append((m, crop))

@@ -35,38 +35,24 @@ from wekawbc.cells.stain import background_colour
 from wekawbc.cells.validation import in_share
 
 SETTINGS = {"n_estimators": 100, "max_depth": 12, "min_samples_leaf": 2, "max_features": 0.25, "random_state": 1}
-source, out = sys.argv[1], sys.argv[2]
-rows, segmented, types = [], [], []
-for record in load_dataset(source):
-    shape = record.extra.get("nucleus_shape", "")
-    if not in_share(record, "development") or not shape.startswith(("segmented", "unsegmented")):
-        continue
-    rgb = read_image(record.image)
-    found = segment_cell(rgb)
-    if not found.found or not found.nucleus_mask.any():
-        continue
-    background, _ = background_colour(rgb, found.cell_mask)
-    granules = granule_measures(rgb, found.nucleus_mask, found.cell_mask, background)
-    rows.append(lobe_model_inputs(found.nucleus_mask, rgb, granules, found.cell_mask))
-    segmented.append(int(shape.startswith("segmented")))
-    types.append(record.label)
-X, y = np.array(rows), np.array(segmented)
-median = np.nanmedian(X, axis=0)
-X = np.where(np.isfinite(X), X, median)
-forest = RandomForestClassifier(**SETTINGS)
-called = cross_val_predict(forest, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=1))
-types = np.array(types)
 
 
-def cv_by_type(which: np.ndarray) -> dict:
-    """Cross-validated agreement and share called segmented among WBCAtt's segmented/unsegmented cells."""
-    seg, unseg = which & (y == 1), which & (y == 0)
-    return {"n": int(which.sum()), "agreement": float((called[which] == y[which]).mean()),
-            "called_segmented_if_segmented": float(called[seg].mean()) if seg.any() else None,
-            "called_segmented_if_unsegmented": float(called[unseg].mean()) if unseg.any() else None}
-
-
-forest.fit(X, y)
+def development_cells(source: str):
+    """``(record, rgb, segmentation, lobe-model inputs, segmented)`` of each development-share crop of
+    ``source`` whose WBCAtt ``nucleus_shape`` is ``segmented-*`` (1) or ``unsegmented-*`` (0) and whose
+    segmentation found a nucleus, in the data set's order."""
+    for record in load_dataset(source):
+        shape = record.extra.get("nucleus_shape", "")
+        if not in_share(record, "development") or not shape.startswith(("segmented", "unsegmented")):
+            continue
+        rgb = read_image(record.image)
+        found = segment_cell(rgb)
+        if not found.found or not found.nucleus_mask.any():
+            continue
+        background, _ = background_colour(rgb, found.cell_mask)
+        granules = granule_measures(rgb, found.nucleus_mask, found.cell_mask, background)
+        yield (record, rgb, found, lobe_model_inputs(found.nucleus_mask, rgb, granules, found.cell_mask),
+               int(shape.startswith("segmented")))
 
 
 def stored(tree) -> dict:
@@ -77,15 +63,41 @@ def stored(tree) -> dict:
             "value": [round(float(v), 6) for v in shares]}
 
 
-result = {"inputs": list(LOBE_MODEL_INPUTS), "target": "WBCAtt nucleus_shape segmented-* (1) vs unsegmented-* (0)",
-          "median": median.tolist(), "trees": [stored(tree.tree_) for tree in forest.estimators_],
-          "trained": {"command": " ".join(sys.argv), "commit": subprocess.run(
-              ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
-              "share": "pbc development", "n": len(y), "segmented": int(y.sum()), "settings": SETTINGS,
-              "cv5_accuracy_development": float((called == y).mean()),
-              "cv5_by_type_development": {name: cv_by_type(types == name) for name in sorted(set(types))}}}
-atomic_write_text(out, json.dumps(result, separators=(",", ":")) + "\n")
-lobes._lobe_model.cache_clear()
-mine = np.array([lobes.segmented_probability(row) for row in X[:200]])
-assert np.allclose(mine, forest.predict_proba(X[:200])[:, 1], atol=1e-5), "stored trees disagree with scikit-learn"
-print(json.dumps(result["trained"], indent=1))
+def main() -> None:
+    source, out = sys.argv[1], sys.argv[2]
+    rows, segmented, types = [], [], []
+    for record, _, _, inputs, label in development_cells(source):
+        rows.append(inputs)
+        segmented.append(label)
+        types.append(record.label)
+    X, y = np.array(rows), np.array(segmented)
+    median = np.nanmedian(X, axis=0)
+    X = np.where(np.isfinite(X), X, median)
+    forest = RandomForestClassifier(**SETTINGS)
+    called = cross_val_predict(forest, X, y, cv=StratifiedKFold(5, shuffle=True, random_state=1))
+    types = np.array(types)
+
+    def cv_by_type(which: np.ndarray) -> dict:
+        """Cross-validated agreement and share called segmented among WBCAtt's segmented/unsegmented cells."""
+        seg, unseg = which & (y == 1), which & (y == 0)
+        return {"n": int(which.sum()), "agreement": float((called[which] == y[which]).mean()),
+                "called_segmented_if_segmented": float(called[seg].mean()) if seg.any() else None,
+                "called_segmented_if_unsegmented": float(called[unseg].mean()) if unseg.any() else None}
+
+    forest.fit(X, y)
+    result = {"inputs": list(LOBE_MODEL_INPUTS), "target": "WBCAtt nucleus_shape segmented-* (1) vs unsegmented-* (0)",
+              "median": median.tolist(), "trees": [stored(tree.tree_) for tree in forest.estimators_],
+              "trained": {"command": " ".join(sys.argv), "commit": subprocess.run(
+                  ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+                  "share": "pbc development", "n": len(y), "segmented": int(y.sum()), "settings": SETTINGS,
+                  "cv5_accuracy_development": float((called == y).mean()),
+                  "cv5_by_type_development": {name: cv_by_type(types == name) for name in sorted(set(types))}}}
+    atomic_write_text(out, json.dumps(result, separators=(",", ":")) + "\n")
+    lobes._lobe_model.cache_clear()
+    mine = np.array([lobes.segmented_probability(row) for row in X[:200]])
+    assert np.allclose(mine, forest.predict_proba(X[:200])[:, 1], atol=1e-5), "stored trees disagree with scikit-learn"
+    print(json.dumps(result["trained"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
