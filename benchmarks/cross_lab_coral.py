@@ -77,8 +77,7 @@ def aligned_runs(train, test, columns: list[str], classifier: str, variants: lis
 
 
 def candidates(tables, test_lab: str, sets, classifiers, variants, bootstrap: int, label: str = "") -> list[dict]:
-    from benchmarks.cross_lab_priors import score, set_columns
-    from wekawbc.predictions import adjust_priors
+    from benchmarks.cross_lab_priors import score_with_em, set_columns
 
     runs = []
     for set_name in sets:
@@ -90,11 +89,7 @@ def candidates(tables, test_lab: str, sets, classifiers, variants, bootstrap: in
                     entry = {"tables": label, "feature_set": set_name, "classifier": classifier, "coral": variant, "em": em,
                              "train": "pbc", "test": test_lab, "n_features": len(columns),
                              "features_not_in_tables": missing, **info}
-                    if em:
-                        adjusted = adjust_priors(predictions)  # Weka's training counts: pbc's equal mix
-                        entry.update(score(adjusted.predictions, bootstrap), prior_adjustment=adjusted.to_dict())
-                    else:
-                        entry.update(score(predictions, bootstrap))
+                    entry.update(score_with_em(predictions, em, bootstrap))
                     runs.append(entry)
                     print(f"{label[:16]:16s} {set_name[:34]:34s} {classifier[:12]:12s} {variant:26s} em={em!s:5s} {test_lab} "
                           f"acc {entry['accuracy']['estimate']:.3f}", flush=True)

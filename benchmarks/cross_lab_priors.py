@@ -75,6 +75,15 @@ def score(predictions: Predictions, bootstrap: int) -> dict:
             "true_priors": (matrix.sum(axis=1) / matrix.sum()).tolist(), "n": int(predictions.n_instances)}
 
 
+def score_with_em(predictions: Predictions, em: bool, bootstrap: int) -> dict:
+    """:func:`score` of ``predictions``, first EM-adjusted when ``em`` (Weka's training counts as the
+    training priors: pbc's equal mix), then with the adjustment's record as ``prior_adjustment``."""
+    if not em:
+        return score(predictions, bootstrap)
+    adjusted = adjust_priors(predictions)
+    return {**score(adjusted.predictions, bootstrap), "prior_adjustment": adjusted.to_dict()}
+
+
 def both(predictions: Predictions, train_priors, bootstrap: int) -> list[dict]:
     """The run as it is, and after prior adjustment (the estimate and its iterations recorded)."""
     adjusted = adjust_priors(predictions, train_priors)

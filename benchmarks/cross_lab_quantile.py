@@ -97,8 +97,7 @@ def pipeline(train, test, columns: list[str], classifier: str, standardiser: str
 
 def candidates(tables, test_lab: str, columns: list[str], settings, bootstrap: int) -> list[dict]:
     """Every (standardiser, weighting, classifier) of ``settings`` with its CORAL variants, each as is and after EM."""
-    from benchmarks.cross_lab_priors import score
-    from wekawbc.predictions import adjust_priors
+    from benchmarks.cross_lab_priors import score_with_em
 
     runs = []
     for (standardiser, weighting, classifier), corals in settings.items():
@@ -107,11 +106,7 @@ def candidates(tables, test_lab: str, columns: list[str], settings, bootstrap: i
             for em in (False, True):
                 entry = {"standardiser": standardiser, "weighting": weighting, "classifier": classifier,
                          "coral": coral, "em": em, "train": "pbc", "test": test_lab, **info}
-                if em:
-                    adjusted = adjust_priors(predictions)  # Weka's training counts: pbc's equal mix
-                    entry.update(score(adjusted.predictions, bootstrap), prior_adjustment=adjusted.to_dict())
-                else:
-                    entry.update(score(predictions, bootstrap))
+                entry.update(score_with_em(predictions, em, bootstrap))
                 runs.append(entry)
                 print(f"{standardiser:8s} {weighting:9s} {classifier[:12]:12s} {coral:26s} em={em!s:5s} {test_lab} "
                       f"acc {entry['accuracy']['estimate']:.3f} F1 {entry['macro_f1']['estimate']:.3f}", flush=True)
