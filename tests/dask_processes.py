@@ -57,9 +57,12 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def process_cluster(workers: int, log_dir: Path, timeout: float = 180.0) -> Iterator[str]:
+def process_cluster(workers: int, log_dir: Path, timeout: float = 180.0, own_core: bool = False) -> Iterator[str]:
     """Start a scheduler and ``workers`` one-thread worker processes; yield ``tcp://127.0.0.1:PORT``.
 
+    ``own_core``: worker ``i`` may run only on the ``i``-th core this process may use (its CPU
+    affinity, as ``taskset -c`` or a batch scheduler's CPU set per job gives it), so it sizes its
+    JVM and threads to one core, as on a cluster where each worker is given its cores.
     Everything started is stopped on the way out (SIGTERM, then SIGKILL after 30 s). Each
     process's output goes to ``log_dir/<name>.log``.
     """
@@ -69,17 +72,21 @@ def process_cluster(workers: int, log_dir: Path, timeout: float = 180.0) -> Iter
     env = cluster_env()
     started: list[subprocess.Popen] = []
 
-    def launch(name: str, *args: str) -> None:
+    cores = sorted(os.sched_getaffinity(0))
+
+    def launch(name: str, *args: str, core: int | None = None) -> None:
+        pin = None if core is None else (lambda: os.sched_setaffinity(0, {core}))
         with open(log_dir / f"{name}.log", "wb") as log:
             started.append(subprocess.Popen([sys.executable, "-m", *args], stdout=log, stderr=subprocess.STDOUT,
-                                            env=env, cwd=log_dir, start_new_session=True))
+                                            env=env, cwd=log_dir, start_new_session=True, preexec_fn=pin))
 
     try:
         launch("scheduler", "distributed.cli.dask_scheduler", "--host", "127.0.0.1", "--port", str(port),
                "--no-dashboard")
         for i in range(workers):
             launch(f"worker-{i}", "distributed.cli.dask_worker", address, "--nthreads", "1", "--nworkers", "1",
-                   "--no-dashboard", "--name", f"worker-{i}", "--local-directory", str(log_dir / f"worker-{i}"))
+                   "--no-dashboard", "--name", f"worker-{i}", "--local-directory", str(log_dir / f"worker-{i}"),
+                   core=cores[i % len(cores)] if own_core else None)
         _wait_for_workers(address, workers, timeout, started)
         yield address
     finally:

@@ -15,17 +15,17 @@ from wekawbc.synthetic import scaled_counts, write_dataset
 
 
 class _Counting(SerialExecutor):
-    """The in-process executor, counting the batches it runs; ``stop_after`` windows, a Ctrl-C."""
+    """The in-process executor, counting the batches it runs; after ``stop_after`` waits for results, a Ctrl-C."""
 
     def __init__(self, stop_after: int | None = None) -> None:
         self.stop_after = stop_after
-        self.windows = 0
+        self.waits = 0
         self.tasks: list[str] = []
 
     def results(self, handles, desc, progress=True):
-        if self.stop_after is not None and self.windows == self.stop_after:
+        if self.stop_after is not None and self.waits == self.stop_after:
             raise KeyboardInterrupt
-        self.windows += 1
+        self.waits += 1
         self.tasks += [handle.key for handle in handles]
         return super().results(handles, desc, progress)
 
@@ -40,7 +40,7 @@ def test_an_interrupted_extraction_resumes_at_the_next_batch_and_gives_the_same_
     batches = -(-len(cells.records) // _BATCH)
     assert batches == 5
     whole = extract_table(cells, {}, tmp_path / "whole", _Counting(), progress=False)
-    interrupted = _Counting(stop_after=1)  # the first window (2 batches) done, then Ctrl-C
+    interrupted = _Counting(stop_after=2)  # two batches done, then Ctrl-C
     with pytest.raises(KeyboardInterrupt):
         extract_table(cells, {}, tmp_path / "resumed", interrupted, progress=False)
     assert interrupted.tasks == ["features-cells-0", "features-cells-1"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -246,19 +247,21 @@ def _cached_or_extracted(selection: CellSelection, parameters: dict[str, Any], e
     parts = cache_file.with_suffix(".parts")
     todo = [number for number in range(len(batches)) if not _part(parts, number).is_file()]
     window = max(1, 2 * int(getattr(executor, "window", 1)))
+    # A rolling window: the next batch is read and sent while the workers compute the ones in
+    # flight, and each batch is written (hence resumable) as soon as it and those before it are in.
+    in_flight: deque = deque()
     with progress_bar(total=len(batches), initial=len(batches) - len(todo), desc="features", unit="batch",
                       enabled=progress, leave=False) as bar:
-        for first in range(0, len(todo), window):
-            numbers = todo[first:first + window]
-            handles, read = [], []
-            for number in numbers:
-                images = _read_batch(batches[number])
-                readable = [(im, r) for im, r in zip(images, batches[number]) if not isinstance(im, str)]
-                read.append(([str(r.image) for _, r in readable], [im for im in images if isinstance(im, str)]))
-                handles.append(executor.submit(f"features-{selection.name}-{number}", _extract_batch,
-                                               [im for im, _ in readable], [r for _, r in readable], parameters))
-            for number, (ids, failures), results in zip(numbers, read, executor.results(handles, "features", False)):
-                _write_part(parts, number, ids, failures, results)
+        for position, number in enumerate(todo):
+            images = _read_batch(batches[number])
+            readable = [(im, r) for im, r in zip(images, batches[number]) if not isinstance(im, str)]
+            handle = executor.submit(f"features-{selection.name}-{number}", _extract_batch,
+                                     [im for im, _ in readable], [r for _, r in readable], parameters)
+            in_flight.append((number, [str(r.image) for _, r in readable],
+                              [im for im in images if isinstance(im, str)], handle))
+            while in_flight and (len(in_flight) >= window or position == len(todo) - 1):
+                done, ids, failures, handle = in_flight.popleft()
+                _write_part(parts, done, ids, failures, executor.results([handle], "features", False)[0])
                 bar.update()
     return _join_parts(selection.name, parts, len(batches), cache_file, failures_file, fingerprint)
 
