@@ -9,7 +9,8 @@ import numpy as np
 
 from wekawbc.cells.granules import column_sums, compartment_densities, granule_measures, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
-from wekawbc.features._kernels import compartment_spreads, compartment_sums, cooccurrences, lbp_histogram
+from wekawbc.features._kernels import cooccurrences, lbp_histogram
+from wekawbc.features._stat_kernels import compartment_moments, sorted_quantiles
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -72,6 +73,8 @@ def _shape(mask: np.ndarray) -> dict[str, float]:
 
 _QUANTILE_SAMPLE = 2048
 _QUANTILES = (0.25, 0.5, 0.75)
+_QUANTILE_FRACTIONS = np.array(_QUANTILES)
+_COMPARTMENTS = ("Nucleus", "Cytoplasm", "Cell")
 
 
 def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) -> np.ndarray:
@@ -107,28 +110,19 @@ def _intensities(channels: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) ->
     Each compartment's numbers are numpy's over ``channels[mask]``: the float32 sums of its pixels one after
     the other, divided as ``pixels.mean(axis=0)`` divides (by the count, an intp, into float32); the standard
     deviation as numpy's std computes it from that mean (float32 deviations, squared, summed in the same
-    order, over the count); the sums of the three compartments from two compiled passes over the window
-    (:mod:`wekawbc.features._kernels`).
+    order, over the count). Quantiles from a regular sample of at most about 2 × :data:`_QUANTILE_SAMPLE`
+    pixels: the same to within a grey level, at a fraction of the cost of partitioning every pixel of a large
+    cell; numpy's percentiles of that sample (:func:`_quantiles`). Two compiled passes over the window
+    (:mod:`wekawbc.features._stat_kernels`) and one sort of the three samples side by side.
     """
     compartment = (cell.view(np.uint8) << 1) - nucleus.view(np.uint8)  # 1 nucleus, 2 cytoplasm, 0 outside
-    sums, counts = compartment_sums(channels, compartment)
-    means = sums.copy()
-    for which, count in enumerate(counts.tolist()):
-        if count:
-            np.true_divide(means[which], np.intp(count), out=means[which], casting="unsafe")
-    # Quantiles from a regular sample of at most _QUANTILE_SAMPLE pixels: the same to within a grey
-    # level, at a fraction of the cost of partitioning every pixel of a large cell.
-    steps = np.maximum(counts // _QUANTILE_SAMPLE, 1)
-    spreads, *samples = compartment_spreads(channels, compartment, means, counts, steps)
+    counts, means, stds, samples, lengths = compartment_moments(channels, compartment, _QUANTILE_SAMPLE)
+    samples.sort(axis=-1)  # each sample's padding (+inf) stays at its end
+    quartiles = sorted_quantiles(samples, lengths, _QUANTILE_FRACTIONS)
     found: dict[str, dict[str, np.ndarray]] = {}
-    for which, name in enumerate(("Nucleus", "Cytoplasm", "Cell")):
-        count = int(counts[which])
-        if count == 0:
-            found[name] = {}
-            continue
-        quartiles = _quantiles(samples[which])
-        found[name] = {"Mean": means[which], "Std": np.sqrt(spreads[which] / count), "Quantile25": quartiles[0],
-                       "Median": quartiles[1], "Quantile75": quartiles[2]}
+    for which, name in enumerate(_COMPARTMENTS):
+        found[name] = ({"Mean": means[which], "Std": stds[which], "Quantile25": quartiles[which, 0],
+                        "Median": quartiles[which, 1], "Quantile75": quartiles[which, 2]} if counts[which] else {})
     return found
 
 
@@ -330,6 +324,32 @@ def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.nd
 
 #: Each registry feature's key in the values :func:`compute_features` gathers, in registry order.
 _KEYS = [(feature.group, feature.compartment, feature.measure, feature.channel) for feature in FEATURES]
+#: Each registry feature's place in the row, by its key.
+_PLACE = {key: place for place, key in enumerate(_KEYS)}
+#: The places of each (compartment, measure)'s intensity over :data:`CHANNELS`.
+_INTENSITY_PLACES = {(compartment, measure): np.array([_PLACE[("intensity", compartment, measure, channel)]
+                                                       for channel in CHANNELS])
+                     for group, compartment, measure, _ in _KEYS if group == "intensity"}
+#: The places of the nucleus-to-cytoplasm mean differences and ratios, and their channels' indices in :data:`CHANNELS`.
+_DIFFERENCE_PLACES, _RATIO_PLACES = ((np.array([place for place, key in enumerate(_KEYS) if key[2] == measure]),
+                                      np.array([CHANNELS.index(key[3]) for key in _KEYS if key[2] == measure]))
+                                     for measure in ("MeanDifference", "MeanRatio"))
+#: The granule features' places and their names in :func:`wekawbc.cells.granules.granule_measures`.
+_GRANULE_PLACES = [(place, key[2]) for place, key in enumerate(_KEYS) if key[0] == "granule"]
+
+
+def _fill(values: np.ndarray, group: str, measures: dict, compartment: str | None = None) -> None:
+    """Write ``measures`` (measure → value, or ``(compartment, measure[, channel])`` → value without
+    ``compartment``) at their registry places; values that are None and keys not in the registry are left out."""
+    for key, value in measures.items():
+        if value is None:
+            continue
+        if compartment is not None:
+            place = _PLACE.get((group, compartment, key, None))
+        else:
+            place = _PLACE.get((group, *key) if len(key) == 3 else (group, *key, None))
+        if place is not None:
+            values[place] = value
 
 
 def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, um_per_pixel: float | None = None,
@@ -371,29 +391,29 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     lobes = {"Count": float(lobe_count.count), "Parts": float(lobe_count.parts),
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border),
              "Probability": lobe_count.probability}
-    size = _size(shape, um_per_pixel)
-    density = _density(pixels, background)
-    found: dict[tuple[str, str, str, str | None], float | None] = {}
+    # The row in registry order, each group written at its places (NaN where a value is missing).
+    values = np.full(len(_KEYS), np.nan)
     for compartment, measures in shape.items():
-        found.update({("shape", compartment, measure, None): value for measure, value in measures.items()})
-    for compartment, stats in intensity.items():
-        for measure, array in stats.items():
-            found.update({("intensity", compartment, measure, channel): value
-                          for channel, value in zip(CHANNELS, array.tolist())})
+        _fill(values, "shape", measures, compartment)
+    for (compartment, measure), places in _INTENSITY_PLACES.items():
+        if intensity[compartment]:
+            values[places] = intensity[compartment][measure]
     for compartment, measures in texture.items():
-        found.update({("texture", compartment, measure, None): value for measure, value in measures.items()})
-    found.update({("lbp", "Nucleus", measure, None): value for measure, value in lbp.items()})
-    found.update({("lobes", "Nucleus", measure, None): value for measure, value in lobes.items()})
-    found.update({key: granules[key[2]] for key in _KEYS if key[0] == "granule"})
-    found.update({("size", compartment, measure, None): value for (compartment, measure), value in size.items()})
-    found.update({("density", compartment, measure, channel): value
-                  for (compartment, measure, channel), value in density.items()})
-    found[("ratio", "Cell", "NucleusAreaRatio", None)] = nucleus.sum() / cell_area if cell_area else None
+        _fill(values, "texture", measures, compartment)
+    _fill(values, "lbp", lbp, "Nucleus")
+    _fill(values, "lobes", lobes, "Nucleus")
+    for place, measure in _GRANULE_PLACES:
+        values[place] = granules[measure]
+    _fill(values, "size", _size(shape, um_per_pixel))
+    _fill(values, "density", _density(pixels, background))
+    if cell_area:
+        values[_PLACE[("ratio", "Cell", "NucleusAreaRatio", None)]] = nucleus.sum() / cell_area
     if intensity["Nucleus"] and intensity["Cytoplasm"]:
-        for channel, inner, outer in zip(CHANNELS, intensity["Nucleus"]["Mean"].tolist(),
-                                         intensity["Cytoplasm"]["Mean"].tolist()):
-            found[("ratio", "NucleusCytoplasm", "MeanDifference", channel)] = inner - outer
-            found[("ratio", "NucleusCytoplasm", "MeanRatio", channel)] = inner / outer if outer else None
-    values = np.array([found.get(key) for key in _KEYS], dtype=float)  # None becomes NaN
+        inner, outer = (intensity[name]["Mean"].astype(np.float64) for name in ("Nucleus", "Cytoplasm"))
+        places, which = _DIFFERENCE_PLACES
+        values[places] = inner[which] - outer[which]
+        places, which = _RATIO_PLACES
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values[places] = np.where(outer[which] != 0, inner[which] / outer[which], np.nan)
     values[~np.isfinite(values)] = np.nan
     return values
