@@ -377,22 +377,50 @@ def test_level_regions_count_what_labelling_each_level_counts(cells):
         level_regions(np.ones((5, 5), np.float32), np.array([0.5], np.float32), np.float32(1.0))
 
 
-def test_compartment_statistics_are_numpys(cells):
-    from wekawbc.features.compute import _intensities
+def _assert_statistics_are_numpys(rgb, nucleus, cell):
+    from wekawbc.features.compute import _intensities, colour_planes
 
+    channels = colour_channels(rgb)
+    found = _intensities(colour_planes(rgb), nucleus, cell)
+    for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cell & ~nucleus), ("Cell", cell)):
+        pixels = channels[mask]
+        if len(pixels) == 0:
+            assert found[name] == {}
+            continue
+        assert np.array_equal(found[name]["Mean"], pixels.mean(axis=0))
+        assert np.array_equal(found[name]["Std"], pixels.std(axis=0))
+        quartiles = np.percentile(pixels[::max(len(pixels) // 2048, 1)], [25, 50, 75], axis=0)
+        for index, measure in enumerate(("Quantile25", "Median", "Quantile75")):
+            assert np.array_equal(found[name][measure], quartiles[index])
+
+
+def test_compartment_statistics_are_numpys(cells):
     for rgb, nucleus, cell, _ in cells:
-        channels = colour_channels(rgb)
-        found = _intensities(channels, nucleus, cell)
-        for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cell & ~nucleus), ("Cell", cell)):
-            pixels = channels[mask]
-            if len(pixels) == 0:
-                assert found[name] == {}
-                continue
-            assert np.array_equal(found[name]["Mean"], pixels.mean(axis=0))
-            assert np.array_equal(found[name]["Std"], pixels.std(axis=0))
-            quartiles = np.percentile(pixels[::max(len(pixels) // 2048, 1)], [25, 50, 75], axis=0)
-            for index, measure in enumerate(("Quantile25", "Median", "Quantile75")):
-                assert np.array_equal(found[name][measure], quartiles[index])
+        _assert_statistics_are_numpys(rgb, nucleus, cell)
+
+
+def test_compartment_statistics_edge_cases_are_numpys(cells):
+    """Empty compartments, masks touching the border, one pixel, ties (a flat image) and samples of
+    every length around the sampling step."""
+    rgb, nucleus, cell, _ = cells[0]
+    empty = np.zeros_like(cell)
+    _assert_statistics_are_numpys(rgb, empty, cell)  # no nucleus
+    _assert_statistics_are_numpys(rgb, cell, cell)  # no cytoplasm
+    _assert_statistics_are_numpys(rgb, empty, empty)  # no cell
+    whole = np.ones_like(cell)
+    _assert_statistics_are_numpys(rgb, nucleus, whole)  # the cell on every border
+    one = empty.copy()
+    one[0, -1] = True
+    _assert_statistics_are_numpys(rgb, one, whole)
+    flat = np.full((70, 80, 3), 128, np.uint8)
+    _assert_statistics_are_numpys(flat, whole[:70, :80] & (np.arange(80) < 30), whole[:70, :80])
+    rng = np.random.default_rng(1)
+    noisy = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    for count in (1, 2, 3, 2047, 2048, 2049, 4095, 4096, 4097, 6200):
+        mask = np.zeros(10000, bool)
+        mask[rng.choice(10000, count, replace=False)] = True
+        mask = mask.reshape(100, 100)
+        _assert_statistics_are_numpys(noisy, mask & (rng.random((100, 100)) < 0.5), mask)
 
 
 def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells):

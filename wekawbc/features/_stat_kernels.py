@@ -15,14 +15,48 @@ import numpy as np
 __all__ = ["compartment_moments", "sorted_quantiles"]
 
 
+@numba.njit(cache=True, inline="always")
+def _add_pixel(sums: np.ndarray, which: int, plane: np.ndarray, row: int, col: int, offset: int) -> None:
+    """Add the pixel's channels of one plane to the running sums of compartment ``which`` and of the cell."""
+    for k in range(3):
+        value = plane[row, col, k]
+        sums[which, offset + k] += value
+        sums[2, offset + k] += value
+
+
+@numba.njit(cache=True, inline="always")
+def _add_deviations(spreads: np.ndarray, means: np.ndarray, which: int, plane: np.ndarray, row: int, col: int,
+                    offset: int) -> None:
+    """Add the squared float32 deviations of the pixel's channels of one plane from compartment ``which``'s
+    means and from the cell's."""
+    for k in range(3):
+        value = plane[row, col, k]
+        deviation = value - means[which, offset + k]
+        spreads[which, offset + k] += deviation * deviation
+        deviation = value - means[2, offset + k]
+        spreads[2, offset + k] += deviation * deviation
+
+
+@numba.njit(cache=True, inline="always")
+def _copy_pixel(samples: np.ndarray, part: int, at: int, first: np.ndarray, second: np.ndarray, third: np.ndarray,
+                row: int, col: int) -> None:
+    """Copy the pixel's nine channels into place ``at`` of sample ``part``."""
+    for k in range(3):
+        samples[part, k, at] = first[row, col, k]
+        samples[part, 3 + k, at] = second[row, col, k]
+        samples[part, 6 + k, at] = third[row, col, k]
+
+
 @numba.njit(cache=True)
-def compartment_moments(channels: np.ndarray, compartment: np.ndarray, sample: int
-                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def compartment_moments(first: np.ndarray, second: np.ndarray, third: np.ndarray, compartment: np.ndarray,
+                        sample: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pixel counts, means, standard deviations and regular samples of the channels over three compartments.
 
-    ``compartment``: 1 on the nucleus, 2 on the cytoplasm, 0 outside the cell; rows of the results: the
-    nucleus, the cytoplasm and the whole cell (both). For each compartment's pixels ``pixels = channels[mask]``
-    (raster order):
+    ``first``, ``second``, ``third``: float32 arrays of shape (rows, cols, 3) whose channels side by side are the
+    ``channels`` below (``np.concatenate([first, second, third], axis=2)``, without building it; read as three
+    arrays, not a tuple, so that the loops know each one's type). ``compartment``: 1 on the nucleus, 2 on the
+    cytoplasm, 0 outside the cell; rows of the results: the nucleus, the cytoplasm and the whole cell (both).
+    For each compartment's pixels ``pixels = channels[mask]`` (raster order):
 
     - ``means``: ``pixels.mean(axis=0)`` as float32: the running float32 sums over the count, divided in float64
       (numpy's float32 array over an ``np.intp``) and stored as float32;
@@ -33,7 +67,9 @@ def compartment_moments(channels: np.ndarray, compartment: np.ndarray, sample: i
 
     An empty compartment has count 0, zero means and deviations and an empty sample.
     """
-    rows, cols, depth = channels.shape
+    rows, cols, _ = first.shape
+    one, two = first.shape[2], first.shape[2] + second.shape[2]  # where the second and third planes' channels start
+    depth = two + third.shape[2]
     sums = np.zeros((3, depth), np.float32)
     counts = np.zeros(3, np.int64)
     for row in range(rows):
@@ -44,10 +80,9 @@ def compartment_moments(channels: np.ndarray, compartment: np.ndarray, sample: i
             which = code - 1
             counts[which] += 1
             counts[2] += 1
-            for channel in range(depth):
-                value = channels[row, col, channel]
-                sums[which, channel] += value
-                sums[2, channel] += value
+            _add_pixel(sums, which, first, row, col, 0)
+            _add_pixel(sums, which, second, row, col, one)
+            _add_pixel(sums, which, third, row, col, two)
     means = np.zeros((3, depth), np.float32)
     steps = np.ones(3, np.int64)
     lengths = np.zeros(3, np.int64)
@@ -68,20 +103,19 @@ def compartment_moments(channels: np.ndarray, compartment: np.ndarray, sample: i
             if code == 0:
                 continue
             which = code - 1
-            for channel in range(depth):
-                value = channels[row, col, channel]
-                deviation = value - means[which, channel]
-                spreads[which, channel] += deviation * deviation
-                deviation = value - means[2, channel]
-                spreads[2, channel] += deviation * deviation
-            for part in (which, 2):
-                if left[part] == 0:
-                    at = written[part]
-                    for channel in range(depth):
-                        samples[part, channel, at] = channels[row, col, channel]
-                    written[part] = at + 1
-                    left[part] = steps[part]
-                left[part] -= 1
+            _add_deviations(spreads, means, which, first, row, col, 0)
+            _add_deviations(spreads, means, which, second, row, col, one)
+            _add_deviations(spreads, means, which, third, row, col, two)
+            if left[which] == 0:
+                _copy_pixel(samples, which, written[which], first, second, third, row, col)
+                written[which] += 1
+                left[which] = steps[which]
+            left[which] -= 1
+            if left[2] == 0:
+                _copy_pixel(samples, 2, written[2], first, second, third, row, col)
+                written[2] += 1
+                left[2] = steps[2]
+            left[2] -= 1
     stds = np.zeros((3, depth), np.float32)
     for which in range(3):
         if counts[which]:

@@ -14,22 +14,28 @@ from wekawbc.features._stat_kernels import compartment_moments, sorted_quantiles
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
-__all__ = ["colour_channels", "compute_features", "uniform_lbp"]
+__all__ = ["colour_channels", "colour_planes", "compute_features", "uniform_lbp"]
 
 _ANGLES = np.deg2rad(np.arange(0, 180, 2.0))
 _DIRECTIONS = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)])
 
 
-def colour_channels(rgb: np.ndarray) -> np.ndarray:
-    """The nine channels of :data:`~wekawbc.features.registry.CHANNELS`, shape (rows, cols, 9), float32."""
+def colour_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The channels of :data:`~wekawbc.features.registry.CHANNELS` as three float32 arrays of shape
+    (rows, cols, 3): the RGB levels, HSV (H in degrees, S and V in [0, 1]) and CIE Lab (L in [0, 100],
+    a and b signed), OpenCV's conversions of the levels over 255."""
     levels = rgb.astype(np.float32)
     unit = levels / 255.0
-    hsv = cv2.cvtColor(unit, cv2.COLOR_RGB2HSV)  # H in degrees, S and V in [0, 1]
-    lab = cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)  # L in [0, 100], a and b signed
+    return levels, cv2.cvtColor(unit, cv2.COLOR_RGB2HSV), cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)
+
+
+def colour_channels(rgb: np.ndarray) -> np.ndarray:
+    """The nine channels of :data:`~wekawbc.features.registry.CHANNELS`, shape (rows, cols, 9), float32:
+    :func:`colour_planes` side by side."""
     channels = np.empty(rgb.shape[:2] + (len(CHANNELS),), np.float32)
-    # np.concatenate([levels, hsv, lab], axis=2)'s array, copied channel by channel in one OpenCV call (faster)
-    cv2.mixChannels([levels, hsv, lab], [channels], [index for channel in range(len(CHANNELS))
-                                                     for index in (channel, channel)])
+    # np.concatenate(colour_planes(rgb), axis=2)'s array, copied channel by channel in one OpenCV call (faster)
+    cv2.mixChannels(list(colour_planes(rgb)), [channels], [index for channel in range(len(CHANNELS))
+                                                           for index in (channel, channel)])
     return channels
 
 
@@ -103,9 +109,11 @@ def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) ->
     return np.array(rows)
 
 
-def _intensities(channels: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+def _intensities(planes: tuple[np.ndarray, ...], nucleus: np.ndarray, cell: np.ndarray
+                 ) -> dict[str, dict[str, np.ndarray]]:
     """Mean, Std and quartiles of each channel (arrays over :data:`CHANNELS`) over the nucleus, the cytoplasm and
-    the cell (``nucleus`` inside ``cell``); an empty compartment gets an empty dict.
+    the cell (``nucleus`` inside ``cell``); an empty compartment gets an empty dict. ``planes``: three float32
+    arrays of shape (rows, cols, 3) whose channels side by side are ``channels`` below (:func:`colour_planes`).
 
     Each compartment's numbers are numpy's over ``channels[mask]``: the float32 sums of its pixels one after
     the other, divided as ``pixels.mean(axis=0)`` divides (by the count, an intp, into float32); the standard
@@ -116,7 +124,7 @@ def _intensities(channels: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) ->
     (:mod:`wekawbc.features._stat_kernels`) and one sort of the three samples side by side.
     """
     compartment = (cell.view(np.uint8) << 1) - nucleus.view(np.uint8)  # 1 nucleus, 2 cytoplasm, 0 outside
-    counts, means, stds, samples, lengths = compartment_moments(channels, compartment, _QUANTILE_SAMPLE)
+    counts, means, stds, samples, lengths = compartment_moments(*planes, compartment, _QUANTILE_SAMPLE)
     samples.sort(axis=-1)  # each sample's padding (+inf) stays at its end
     quartiles = sorted_quantiles(samples, lengths, _QUANTILE_FRACTIONS)
     found: dict[str, dict[str, np.ndarray]] = {}
@@ -374,11 +382,11 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     """
     nucleus = nucleus & cell
     masks = {"Nucleus": nucleus, "Cytoplasm": cell & ~nucleus, "Cell": cell}
-    channels = colour_channels(rgb)
-    lightness = np.ascontiguousarray(channels[..., CHANNELS.index("L")])
+    planes = colour_planes(rgb)
+    lightness = planes[2][..., CHANNELS.index("L") - 6].copy()  # the third plane holds L, a and b
     shape = {name: _shape(masks[name]) for name in ("Nucleus", "Cell")}
     shape["Cytoplasm"] = {"Area": float(masks["Cytoplasm"].sum())}
-    intensity = _intensities(channels, nucleus, cell)
+    intensity = _intensities(planes, nucleus, cell)
     texture = {name: _glcm(lightness, masks[name]) for name in ("Nucleus", "Cytoplasm")}
     lbp = _lbp(lightness, nucleus)
     cell_area = float(cell.sum())
