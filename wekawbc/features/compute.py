@@ -47,18 +47,19 @@ def _bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _shape(mask: np.ndarray) -> dict[str, float]:
-    area = float(mask.sum())
+    area = float(np.count_nonzero(mask))
     if area == 0:
         return {}
     mask8 = mask.astype(np.uint8)
     contours, _ = cv2.findContours(mask8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     perimeter = float(sum(cv2.arcLength(contour, True) for contour in contours))
-    points = np.vstack([contour.reshape(-1, 2) for contour in contours]).astype(np.float64)
+    points = np.vstack([contour.reshape(-1, 2) for contour in contours])
     hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
     hull_area = max(float(cv2.contourArea(hull.astype(np.float32))), area)
     hull_perimeter = float(cv2.arcLength(hull.astype(np.float32), True))
-    x0, y0, x1, y1 = _bounds(mask)
-    box_area = float((x1 - x0) * (y1 - y0))
+    # the mask's box (_bounds): its outer contours pass through its extreme pixels
+    _, _, width, height = cv2.boundingRect(points)
+    box_area = float(width * height)
     moments = cv2.moments(mask8, binaryImage=True)
     mu20, mu02, mu11 = (moments[key] / moments["m00"] for key in ("mu20", "mu02", "mu11"))
     root = math.sqrt(max(((mu20 - mu02) / 2) ** 2 + mu11 ** 2, 0.0))
@@ -136,7 +137,7 @@ def _intensities(planes: tuple[np.ndarray, ...], nucleus: np.ndarray, cell: np.n
 
 def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """Haralick features of the compartment only: outside pixels get grey level 0, dropped from P."""
-    if mask.sum() < 4:
+    if np.count_nonzero(mask) < 4:
         return {}
     x0, y0, x1, y1 = _bounds(mask)
     patch, inside = lightness[y0:y1, x0:x1], mask[y0:y1, x0:x1]
@@ -172,8 +173,9 @@ def quantised_glcm(values: np.ndarray, inside: np.ndarray, levels: int) -> np.nd
 
 def glcm_entropy(matrix: np.ndarray) -> float:
     """Shannon entropy (bits) of normalised co-occurrence matrices, averaged over the angles."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.nansum(-matrix * np.log2(matrix), axis=(0, 1)).mean())
+    # np.nansum(-matrix * np.log2(matrix), axis=(0, 1))'s sums: 0 log 0 counted 0, without the NaN
+    logs = np.log2(matrix, out=np.zeros_like(matrix), where=matrix > 0)
+    return float(np.sum(-matrix * logs, axis=(0, 1)).mean())
 
 
 _I, _J = (np.repeat(np.arange(GLCM_LEVELS, dtype=np.float64), GLCM_LEVELS),
