@@ -423,13 +423,18 @@ def test_compartment_statistics_edge_cases_are_numpys(cells):
         _assert_statistics_are_numpys(noisy, mask & (rng.random((100, 100)) < 0.5), mask)
 
 
-def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells):
-    from wekawbc.features._kernels import lbp_histogram
+@pytest.mark.parametrize("kernel", ["_kernels.lbp_histogram", "_stat_kernels.lbp_counts"])
+def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells, kernel):
+    import importlib
+
     from wekawbc.features.compute import _LBP_STEP_ARRAY, _UNIFORM_CODES, uniform_lbp
     from wekawbc.features.registry import LBP_BINS
 
+    module, name = kernel.split(".")
+    counts = getattr(importlib.import_module(f"wekawbc.features.{module}"), name)
+
     def histogram(grey, mask):
-        return lbp_histogram(grey, mask, _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
+        return counts(grey, mask, _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
 
     rng = np.random.default_rng(3)
     for rgb, nucleus, cell, _ in cells:
@@ -438,6 +443,9 @@ def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells):
         for mask in (nucleus, cell, np.ones_like(cell), rng.random(cell.shape) < 0.3):
             assert np.array_equal(histogram(grey, mask), np.bincount(codes[mask].astype(np.int64), minlength=LBP_BINS))
     # ties everywhere (every neighbour equal to its centre) and few levels
-    for grey in (np.full((7, 9), 100, np.uint8), rng.integers(0, 3, (15, 12)).astype(np.uint8)):
+    # and images of one pixel, one row, one column
+    for grey in (np.full((7, 9), 100, np.uint8), rng.integers(0, 3, (15, 12)).astype(np.uint8),
+                 np.full((1, 1), 9, np.uint8), rng.integers(0, 256, (1, 6)).astype(np.uint8),
+                 rng.integers(0, 256, (5, 1)).astype(np.uint8)):
         expected = np.bincount(uniform_lbp(grey).ravel().astype(np.int64), minlength=LBP_BINS)
         assert np.array_equal(histogram(grey, np.ones(grey.shape, bool)), expected)

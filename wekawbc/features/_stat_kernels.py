@@ -12,7 +12,7 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["compartment_moments", "sorted_quantiles"]
+__all__ = ["compartment_moments", "lbp_counts", "sorted_quantiles"]
 
 
 @numba.njit(cache=True, inline="always")
@@ -155,3 +155,63 @@ def sorted_quantiles(ordered: np.ndarray, lengths: np.ndarray, fractions: np.nda
                 else:
                     found[which, k, channel] = np.float64(low) + difference * weight
     return found
+
+
+@numba.njit(cache=True)
+def lbp_counts(grey: np.ndarray, inside: np.ndarray, steps: np.ndarray, table: np.ndarray, bins: int) -> np.ndarray:
+    """The counts of each uniform LBP code (:func:`wekawbc.features.compute.uniform_lbp`) over the ``inside``
+    pixels of a 2-D uint8 ``grey``: ``np.bincount(uniform_lbp(grey)[inside])``'s counts.
+
+    ``steps``: each point's (row, column) offset; ``table``: the code of every bit pattern. Each point's value
+    is ``uniform_lbp``'s arithmetic, in float64 and in the same order (the interpolation along the row at the
+    two rows around the point, then across them; a point on the lattice read as it is), pixels outside the
+    image 0. Computed a row at a time, point by point, over every column (loops the compiler vectorises),
+    from a copy of ``grey`` framed by a pixel of 0 (no bounds tests), each point's interpolation weights
+    computed once per column and per row by the same expressions (``(col + step) - (col + floor(step))``,
+    which depends on the column); only the ``inside`` pixels' patterns are counted.
+    """
+    rows, cols = grey.shape
+    points = steps.shape[0]
+    framed = np.zeros((rows + 2, cols + 2), np.float64)
+    for row in range(rows):
+        for col in range(cols):
+            framed[row + 1, col + 1] = grey[row, col]
+    low_r = np.empty(points, np.int64)
+    high_r = np.empty(points, np.int64)
+    low_c = np.empty(points, np.int64)
+    high_c = np.empty(points, np.int64)
+    on_lattice = np.empty(points, np.bool_)
+    across = np.empty((points, cols))  # dc: each point's weight of the higher column, per column
+    down = np.empty((points, rows))  # dr: each point's weight of the lower row, per row
+    for point in range(points):
+        low_r[point], high_r[point] = np.floor(steps[point, 0]), np.ceil(steps[point, 0])
+        low_c[point], high_c[point] = np.floor(steps[point, 1]), np.ceil(steps[point, 1])
+        on_lattice[point] = low_r[point] == high_r[point] and low_c[point] == high_c[point]
+        for col in range(cols):
+            across[point, col] = (np.float64(col) + steps[point, 1]) - (np.float64(col) + low_c[point])
+        for row in range(rows):
+            down[point, row] = (np.float64(row) + steps[point, 0]) - (np.float64(row) + low_r[point])
+    counts = np.zeros(bins, np.int64)
+    pattern = np.zeros(cols, np.int64)  # one row's bit patterns, built point by point (loops without branches)
+    for row in range(rows):
+        pattern[:] = 0
+        for point in range(points):
+            top_row, bottom_row = row + 1 + low_r[point], row + 1 + high_r[point]
+            left, right = 1 + low_c[point], 1 + high_c[point]
+            bit = np.int64(1) << point
+            if on_lattice[point]:
+                for col in range(cols):
+                    if framed[top_row, col + left] - framed[row + 1, col + 1] >= 0:
+                        pattern[col] |= bit
+                continue
+            dr = down[point, row]
+            for col in range(cols):
+                dc = across[point, col]
+                top = (1 - dc) * framed[top_row, col + left] + dc * framed[top_row, col + right]
+                bottom = (1 - dc) * framed[bottom_row, col + left] + dc * framed[bottom_row, col + right]
+                if ((1 - dr) * top + dr * bottom) - framed[row + 1, col + 1] >= 0:
+                    pattern[col] |= bit
+        for col in range(cols):
+            if inside[row, col]:
+                counts[int(table[pattern[col]])] += 1
+    return counts

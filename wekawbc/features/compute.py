@@ -9,8 +9,8 @@ import numpy as np
 
 from wekawbc.cells.granules import column_sums, compartment_densities, granule_measures, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
-from wekawbc.features._kernels import cooccurrences, lbp_histogram
-from wekawbc.features._stat_kernels import compartment_moments, sorted_quantiles
+from wekawbc.features._kernels import cooccurrences
+from wekawbc.features._stat_kernels import compartment_moments, lbp_counts, sorted_quantiles
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -277,8 +277,8 @@ def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     x0, y0, x1, y1 = _bounds(mask)
     window = (slice(max(y0 - 1, 0), y1 + 1), slice(max(x0 - 1, 0), x1 + 1))
     grey = np.round(lightness[window] * 2.55).astype(np.uint8)  # integer input, as skimage advises
-    # np.bincount(uniform_lbp(grey)[mask[window]].astype(np.int64))'s counts, the codes computed at the mask's pixels
-    counts = lbp_histogram(grey, np.ascontiguousarray(mask[window]), _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
+    # np.bincount(uniform_lbp(grey)[mask[window]].astype(np.int64))'s counts, the codes computed row by row
+    counts = lbp_counts(grey, np.ascontiguousarray(mask[window]), _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
     histogram = counts / int(counts.sum())
     return {f"LBP_{code:02d}": float(value) for code, value in enumerate(histogram)}
 
