@@ -308,25 +308,29 @@ def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.nd
     background = np.asarray(background, np.float64)
     values: dict[tuple[str, str, str | None], float] = {}
     totals = {}
+    balanced = {}
     for compartment in ("Nucleus", "Cytoplasm"):
         levels, density = pixels[compartment]
         if len(levels) == 0:
             continue
         mean = column_sums(density) / len(levels)  # density.mean(axis=0)'s numbers
         summed = pixel_totals(density)
-        totals[compartment] = float(mean.sum())
-        for index, channel in enumerate("RGB"):
-            values[(compartment, "Mean", channel)] = float(mean[index])
-            if mean.sum() > 0:
-                values[(compartment, "Fraction", channel)] = float(mean[index] / mean.sum())
-        if summed.mean() > 0:
-            values[(compartment, "Std", None)] = float(summed.std() / summed.mean())
+        total = mean.sum()
+        totals[compartment] = float(total)
+        values.update({(compartment, "Mean", channel): value for channel, value in zip("RGB", mean.tolist())})
+        if total > 0:
+            values.update({(compartment, "Fraction", channel): value
+                           for channel, value in zip("RGB", (mean / total).tolist())})
+        summed_mean = summed.mean()
+        if summed_mean > 0:
+            values[(compartment, "Std", None)] = float(summed.std() / summed_mean)
         # The mean 8-bit level: the exact integer sum over the count, as the float64 mean of the levels.
         sums = cv2.reduce(levels, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.int64)  # exact integers
-        balanced = np.clip(sums / len(levels) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
-        lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
-        for index, channel in enumerate("Lab"):
-            values[(compartment, "Balanced", channel)] = float(lab[index])
+        balanced[compartment] = np.clip(sums / len(levels) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
+    if balanced:  # the compartments' balanced colours converted side by side, one pixel each
+        lab = cv2.cvtColor(np.array([list(balanced.values())], np.float32), cv2.COLOR_RGB2Lab)[0]
+        for compartment, colour in zip(balanced, lab.tolist()):
+            values.update({(compartment, "Balanced", channel): value for channel, value in zip("Lab", colour)})
     if totals.get("Cytoplasm", 0) > 0 and "Nucleus" in totals:
         values[("NucleusCytoplasm", "Ratio", None)] = totals["Nucleus"] / totals["Cytoplasm"]
     return values
