@@ -16,35 +16,42 @@ __all__ = ["compartment_moments", "lbp_counts", "sorted_quantiles"]
 
 
 @numba.njit(cache=True, inline="always")
-def _add_pixel(sums: np.ndarray, which: int, plane: np.ndarray, row: int, col: int, offset: int) -> None:
-    """Add the pixel's channels of one plane to the running sums of compartment ``which`` and of the cell."""
-    for k in range(3):
-        value = plane[row, col, k]
-        sums[which, offset + k] += value
-        sums[2, offset + k] += value
+def _pixel(first: np.ndarray, second: np.ndarray, third: np.ndarray, row: int, col: int) -> tuple:
+    """The pixel's nine channels (float32)."""
+    return (first[row, col, 0], first[row, col, 1], first[row, col, 2], second[row, col, 0], second[row, col, 1],
+            second[row, col, 2], third[row, col, 0], third[row, col, 1], third[row, col, 2])
 
 
 @numba.njit(cache=True, inline="always")
-def _add_deviations(spreads: np.ndarray, means: np.ndarray, which: int, plane: np.ndarray, row: int, col: int,
-                    offset: int) -> None:
-    """Add the squared float32 deviations of the pixel's channels of one plane from compartment ``which``'s
-    means and from the cell's."""
-    for k in range(3):
-        value = plane[row, col, k]
-        deviation = value - means[which, offset + k]
-        spreads[which, offset + k] += deviation * deviation
-        deviation = value - means[2, offset + k]
-        spreads[2, offset + k] += deviation * deviation
+def _plus(sums: tuple, values: tuple) -> tuple:
+    """Nine running float32 sums, each plus its value: kept in a tuple (registers), not in an array in memory."""
+    return (sums[0] + values[0], sums[1] + values[1], sums[2] + values[2], sums[3] + values[3], sums[4] + values[4],
+            sums[5] + values[5], sums[6] + values[6], sums[7] + values[7], sums[8] + values[8])
 
 
 @numba.njit(cache=True, inline="always")
-def _copy_pixel(samples: np.ndarray, part: int, at: int, first: np.ndarray, second: np.ndarray, third: np.ndarray,
-                row: int, col: int) -> None:
-    """Copy the pixel's nine channels into place ``at`` of sample ``part``."""
-    for k in range(3):
-        samples[part, k, at] = first[row, col, k]
-        samples[part, 3 + k, at] = second[row, col, k]
-        samples[part, 6 + k, at] = third[row, col, k]
+def _squares(values: tuple, means: tuple) -> tuple:
+    """The float32 squared deviations of nine values from their means."""
+    return ((values[0] - means[0]) * (values[0] - means[0]), (values[1] - means[1]) * (values[1] - means[1]),
+            (values[2] - means[2]) * (values[2] - means[2]), (values[3] - means[3]) * (values[3] - means[3]),
+            (values[4] - means[4]) * (values[4] - means[4]), (values[5] - means[5]) * (values[5] - means[5]),
+            (values[6] - means[6]) * (values[6] - means[6]), (values[7] - means[7]) * (values[7] - means[7]),
+            (values[8] - means[8]) * (values[8] - means[8]))
+
+
+@numba.njit(cache=True, inline="always")
+def _nine(row: np.ndarray) -> tuple:
+    """A row of nine values as a tuple."""
+    return row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8]
+
+
+@numba.njit(cache=True, inline="always")
+def _row(values: tuple) -> np.ndarray:
+    """Nine float32 values as an array."""
+    found = np.empty(9, np.float32)
+    for channel in range(9):
+        found[channel] = values[channel]
+    return found
 
 
 @numba.njit(cache=True)
@@ -52,11 +59,11 @@ def compartment_moments(first: np.ndarray, second: np.ndarray, third: np.ndarray
                         sample: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Pixel counts, means, standard deviations and regular samples of the channels over three compartments.
 
-    ``first``, ``second``, ``third``: float32 arrays of shape (rows, cols, 3) whose channels side by side are the
-    ``channels`` below (``np.concatenate([first, second, third], axis=2)``, without building it; read as three
-    arrays, not a tuple, so that the loops know each one's type). ``compartment``: 1 on the nucleus, 2 on the
-    cytoplasm, 0 outside the cell; rows of the results: the nucleus, the cytoplasm and the whole cell (both).
-    For each compartment's pixels ``pixels = channels[mask]`` (raster order):
+    ``first``, ``second``, ``third``: float32 arrays of shape (rows, cols, 3) whose nine channels side by side
+    are the ``channels`` below (``np.concatenate([first, second, third], axis=2)``, without building it).
+    ``compartment``: 1 on the nucleus, 2 on the cytoplasm, 0 outside the cell; rows of the results: the
+    nucleus, the cytoplasm and the whole cell (both). For each compartment's pixels ``pixels = channels[mask]``
+    (raster order):
 
     - ``means``: ``pixels.mean(axis=0)`` as float32: the running float32 sums over the count, divided in float64
       (numpy's float32 array over an ``np.intp``) and stored as float32;
@@ -65,36 +72,40 @@ def compartment_moments(first: np.ndarray, second: np.ndarray, third: np.ndarray
       +inf up to the common width (so that one sort along the last axis sorts every sample, the padding last);
     - ``lengths``: each sample's length.
 
-    An empty compartment has count 0, zero means and deviations and an empty sample.
+    An empty compartment has count 0, zero means and deviations and an empty sample. The running sums are
+    tuples of nine float32 (values the compiler keeps in registers), the same adds in the same order.
     """
-    rows, cols, _ = first.shape
-    one, two = first.shape[2], first.shape[2] + second.shape[2]  # where the second and third planes' channels start
-    depth = two + third.shape[2]
-    sums = np.zeros((3, depth), np.float32)
+    rows, cols = compartment.shape
+    zero = np.float32(0.0)
+    nucleus = cytoplasm = cell = (zero, zero, zero, zero, zero, zero, zero, zero, zero)
     counts = np.zeros(3, np.int64)
     for row in range(rows):
         for col in range(cols):
             code = compartment[row, col]
             if code == 0:
                 continue
-            which = code - 1
-            counts[which] += 1
-            counts[2] += 1
-            _add_pixel(sums, which, first, row, col, 0)
-            _add_pixel(sums, which, second, row, col, one)
-            _add_pixel(sums, which, third, row, col, two)
-    means = np.zeros((3, depth), np.float32)
+            values = _pixel(first, second, third, row, col)
+            if code == 1:
+                nucleus = _plus(nucleus, values)
+            else:
+                cytoplasm = _plus(cytoplasm, values)
+            cell = _plus(cell, values)
+            counts[code - 1] += 1
+    counts[2] = counts[0] + counts[1]
+    sums = np.stack((_row(nucleus), _row(cytoplasm), _row(cell)))
+    means = np.zeros((3, 9), np.float32)
     steps = np.ones(3, np.int64)
     lengths = np.zeros(3, np.int64)
     for which in range(3):
         count = counts[which]
         if count:
-            for channel in range(depth):
+            for channel in range(9):
                 means[which, channel] = np.float32(np.float64(sums[which, channel]) / np.float64(count))
             steps[which] = max(count // sample, 1)
             lengths[which] = (count + steps[which] - 1) // steps[which]
-    samples = np.full((3, depth, max(lengths.max(), 1)), np.inf, np.float32)
-    spreads = np.zeros((3, depth), np.float32)
+    nucleus_mean, cytoplasm_mean, cell_mean = _nine(means[0]), _nine(means[1]), _nine(means[2])
+    nucleus = cytoplasm = cell = (zero, zero, zero, zero, zero, zero, zero, zero, zero)
+    samples = np.full((3, 9, max(lengths.max(), 1)), np.inf, np.float32)
     written = np.zeros(3, np.int64)  # the samples' lengths so far
     left = np.zeros(3, np.int64)  # pixels until the next sampled one
     for row in range(rows):
@@ -102,25 +113,25 @@ def compartment_moments(first: np.ndarray, second: np.ndarray, third: np.ndarray
             code = compartment[row, col]
             if code == 0:
                 continue
-            which = code - 1
-            _add_deviations(spreads, means, which, first, row, col, 0)
-            _add_deviations(spreads, means, which, second, row, col, one)
-            _add_deviations(spreads, means, which, third, row, col, two)
-            if left[which] == 0:
-                _copy_pixel(samples, which, written[which], first, second, third, row, col)
-                written[which] += 1
-                left[which] = steps[which]
-            left[which] -= 1
-            if left[2] == 0:
-                _copy_pixel(samples, 2, written[2], first, second, third, row, col)
-                written[2] += 1
-                left[2] = steps[2]
-            left[2] -= 1
-    stds = np.zeros((3, depth), np.float32)
+            values = _pixel(first, second, third, row, col)
+            if code == 1:
+                nucleus = _plus(nucleus, _squares(values, nucleus_mean))
+            else:
+                cytoplasm = _plus(cytoplasm, _squares(values, cytoplasm_mean))
+            cell = _plus(cell, _squares(values, cell_mean))
+            for part in (code - 1, 2):
+                if left[part] == 0:
+                    for channel in range(9):
+                        samples[part, channel, written[part]] = values[channel]
+                    written[part] += 1
+                    left[part] = steps[part]
+                left[part] -= 1
+    spreads = np.stack((_row(nucleus), _row(cytoplasm), _row(cell)))
+    stds = np.zeros((3, 9), np.float32)
     for which in range(3):
         if counts[which]:
             count = np.float32(counts[which])
-            for channel in range(depth):
+            for channel in range(9):
                 stds[which, channel] = np.sqrt(spreads[which, channel] / count)
     return counts, means, stds, samples, lengths
 
