@@ -449,3 +449,18 @@ def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells, kernel):
                  rng.integers(0, 256, (5, 1)).astype(np.uint8)):
         expected = np.bincount(uniform_lbp(grey).ravel().astype(np.int64), minlength=LBP_BINS)
         assert np.array_equal(histogram(grey, np.ones(grey.shape, bool)), expected)
+
+
+def test_colour_sums_are_numpys(cells):
+    """The compartments' level sums (exact) and density sums (running, in the densities' type) on real cells,
+    in float32 and float64, and with no pixel."""
+    from wekawbc.cells.granules import compartment_densities
+    from wekawbc.features._stat_kernels import colour_sums
+
+    for rgb, nucleus, cell, background in cells:
+        for mask in (nucleus, cell & ~nucleus, np.zeros_like(cell)):
+            levels, density = compartment_densities(rgb, mask, background)
+            for values in (density, density.astype(np.float32)):
+                level_sums, sums = colour_sums(levels, values)
+                assert np.array_equal(level_sums, levels.sum(axis=0, dtype=np.int64))
+                assert sums.dtype == values.dtype and np.array_equal(sums, np.add.reduce(values, axis=0))

@@ -7,10 +7,10 @@ import math
 import cv2
 import numpy as np
 
-from wekawbc.cells.granules import column_sums, compartment_densities, granule_measures, pixel_totals
+from wekawbc.cells.granules import compartment_densities, granule_measures, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
 from wekawbc.features._kernels import cooccurrences
-from wekawbc.features._stat_kernels import compartment_moments, lbp_counts, sorted_quantiles
+from wekawbc.features._stat_kernels import colour_sums, compartment_moments, lbp_counts, sorted_quantiles
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -313,7 +313,8 @@ def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.nd
         levels, density = pixels[compartment]
         if len(levels) == 0:
             continue
-        mean = column_sums(density) / len(levels)  # density.mean(axis=0)'s numbers
+        level_sums, density_sums = colour_sums(levels, density)  # exact integers; column_sums(density)'s numbers
+        mean = density_sums / len(levels)  # density.mean(axis=0)'s numbers
         summed = pixel_totals(density)
         total = mean.sum()
         totals[compartment] = float(total)
@@ -325,8 +326,7 @@ def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.nd
         if summed_mean > 0:
             values[(compartment, "Std", None)] = float(summed.std() / summed_mean)
         # The mean 8-bit level: the exact integer sum over the count, as the float64 mean of the levels.
-        sums = cv2.reduce(levels, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.int64)  # exact integers
-        balanced[compartment] = np.clip(sums / len(levels) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
+        balanced[compartment] = np.clip(level_sums / len(levels) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
     if balanced:  # the compartments' balanced colours converted side by side, one pixel each
         lab = cv2.cvtColor(np.array([list(balanced.values())], np.float32), cv2.COLOR_RGB2Lab)[0]
         for compartment, colour in zip(balanced, lab.tolist()):
