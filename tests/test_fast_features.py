@@ -464,3 +464,35 @@ def test_colour_sums_are_numpys(cells):
                 level_sums, sums = colour_sums(levels, values)
                 assert np.array_equal(level_sums, levels.sum(axis=0, dtype=np.int64))
                 assert sums.dtype == values.dtype and np.array_equal(sums, np.add.reduce(values, axis=0))
+
+
+def test_quantised_glcm_is_the_plain_computation(cells):
+    """quantised_glcm (one compiled call after the percentiles) gives numpy's quantisation, skimage's counts and
+    their normalisation exactly: float32 lightness and float64 values, two level counts, and None where an
+    angle has no pair of inside pixels."""
+    from skimage.feature import graycomatrix
+
+    from wekawbc.features.compute import quantised_glcm
+
+    def plain(values, inside, levels):
+        low, high = np.percentile(values[inside], [1, 99])
+        quantised = np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1
+        quantised[~inside] = 0
+        matrix = graycomatrix(quantised, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=levels + 1,
+                              symmetric=True)[1:, 1:].astype(np.float64)
+        totals = matrix.sum(axis=(0, 1), keepdims=True)
+        return matrix / totals if totals.all() else None
+
+    cases = []
+    for rgb, nucleus, cell, _ in cells:
+        lightness = colour_channels(rgb)[..., 6]
+        for mask in (nucleus, cell & ~nucleus, cell):
+            cases += [(lightness, mask), (lightness.astype(np.float64) / 7.0, mask)]
+    diagonal = np.eye(6, dtype=bool)  # no horizontal or vertical pair
+    cases += [(np.arange(36, dtype=np.float32).reshape(6, 6), diagonal),
+              (np.full((5, 5), 3.0, np.float32), np.ones((5, 5), bool))]  # one value: the span's floor
+    for values, inside in cases:
+        for levels in (8, 16):
+            found, expected = quantised_glcm(values, inside, levels), plain(values, inside, levels)
+            assert (found is None) == (expected is None)
+            assert found is None or np.array_equal(found, expected)

@@ -12,7 +12,9 @@ import math
 import numba
 import numpy as np
 
-__all__ = ["colour_sums", "compartment_moments", "lbp_counts", "sorted_quantiles"]
+from wekawbc.features._kernels import cooccurrences
+
+__all__ = ["colour_sums", "compartment_moments", "lbp_counts", "quantised_cooccurrences", "sorted_quantiles"]
 
 
 @numba.njit(cache=True, inline="always")
@@ -249,3 +251,36 @@ def colour_sums(levels: np.ndarray, densities: np.ndarray) -> tuple[np.ndarray, 
     found = np.empty(3, densities.dtype)
     found[0], found[1], found[2] = first, second, third
     return np.array([red, green, blue], np.int64), found
+
+
+@numba.njit(cache=True)
+def quantised_cooccurrences(values: np.ndarray, inside: np.ndarray, low: float, high: float, levels: int
+                            ) -> np.ndarray | None:
+    """:func:`wekawbc.features.compute.quantised_glcm`'s matrices once its percentiles ``low`` and ``high`` are
+    known, in one compiled call: each ``inside`` value quantised as numpy quantises it, in float64
+    (``clip((value - low) / max(high - low, 1e-6) * levels, 0, levels - 1)``, truncated, plus 1; 0 outside),
+    the pairs counted by :func:`wekawbc.features._kernels.cooccurrences`, and each angle's counts over their
+    total (a sum of integers, exact in any order); None when an angle has no pair.
+    """
+    rows, cols = values.shape
+    span = max(high - low, 1e-6)
+    quantised = np.zeros((rows, cols), np.uint8)
+    for row in range(rows):
+        for col in range(cols):
+            if inside[row, col]:
+                level = (np.float64(values[row, col]) - low) / span * levels
+                level = min(max(level, 0.0), levels - 1.0)
+                quantised[row, col] = np.uint8(int(level) + 1)
+    counts = cooccurrences(quantised, levels)
+    matrix = np.empty(counts.shape)
+    for angle in range(counts.shape[3]):
+        total = 0
+        for first in range(levels):
+            for second in range(levels):
+                total += counts[first, second, 0, angle]
+        if total == 0:
+            return None
+        for first in range(levels):
+            for second in range(levels):
+                matrix[first, second, 0, angle] = counts[first, second, 0, angle] / np.float64(total)
+    return matrix

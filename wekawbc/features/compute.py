@@ -9,8 +9,8 @@ import numpy as np
 
 from wekawbc.cells.granules import compartment_densities, granule_measures, pixel_totals
 from wekawbc.cells.lobes import assess_lobes
-from wekawbc.features._kernels import cooccurrences
-from wekawbc.features._stat_kernels import colour_sums, compartment_moments, lbp_counts, sorted_quantiles
+from wekawbc.features._stat_kernels import (colour_sums, compartment_moments, lbp_counts, quantised_cooccurrences,
+                                            sorted_quantiles)
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -163,12 +163,10 @@ def quantised_glcm(values: np.ndarray, inside: np.ndarray, levels: int) -> np.nd
     None when an angle has no pair of inside pixels.
     """
     low, high = _quantiles(values[inside], (0.01, 0.99)) if inside.any() else (0.0, 1.0)  # np.percentile's
-    quantised = np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1
-    quantised[~inside] = 0
-    # skimage's graycomatrix(quantised, [1], angles, levels + 1, symmetric=True)[1:, 1:], counted in one compiled pass
-    matrix = cooccurrences(quantised, levels).astype(np.float64)
-    totals = matrix.sum(axis=(0, 1), keepdims=True)
-    return matrix / totals if totals.all() else None
+    # np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1, 0 outside;
+    # skimage's graycomatrix(quantised, [1], angles, levels + 1, symmetric=True)[1:, 1:] over each angle's
+    # total: one compiled call
+    return quantised_cooccurrences(values, inside, float(low), float(high), levels)
 
 
 def glcm_entropy(matrix: np.ndarray) -> float:
