@@ -64,7 +64,8 @@ def _shape(mask: np.ndarray) -> dict[str, float]:
     mu20, mu02, mu11 = (moments[key] / moments["m00"] for key in ("mu20", "mu02", "mu11"))
     root = math.sqrt(max(((mu20 - mu02) / 2) ** 2 + mu11 ** 2, 0.0))
     major, minor = (mu20 + mu02) / 2 + root, max((mu20 + mu02) / 2 - root, 0.0)
-    widths = np.ptp(hull @ _DIRECTIONS, axis=0) + 1.0  # +1: pixel centres to pixel edges
+    projections = hull @ _DIRECTIONS
+    widths = projections.max(axis=0) - projections.min(axis=0) + 1.0  # np.ptp's; +1: pixel centres to pixel edges
     values = {
         "Area": area, "Perimeter": perimeter,
         "FormFactor": 4 * math.pi * area / perimeter ** 2 if perimeter > 0 else math.nan,
@@ -389,11 +390,11 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     planes = colour_planes(rgb)
     lightness = planes[2][..., CHANNELS.index("L") - 6].copy()  # the third plane holds L, a and b
     shape = {name: _shape(masks[name]) for name in ("Nucleus", "Cell")}
-    shape["Cytoplasm"] = {"Area": float(masks["Cytoplasm"].sum())}
+    shape["Cytoplasm"] = {"Area": float(np.count_nonzero(masks["Cytoplasm"]))}
     intensity = _intensities(planes, nucleus, cell)
     texture = {name: _glcm(lightness, masks[name]) for name in ("Nucleus", "Cytoplasm")}
     lbp = _lbp(lightness, nucleus)
-    cell_area = float(cell.sum())
+    cell_area = float(np.count_nonzero(cell))
     pixels = ({name: compartment_densities(rgb, masks[name], background) for name in ("Nucleus", "Cytoplasm")}
               if background is not None else {})
     granules = granule_measures(rgb, nucleus, cell, background,
@@ -419,7 +420,7 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     _fill(values, "size", _size(shape, um_per_pixel))
     _fill(values, "density", _density(pixels, background))
     if cell_area:
-        values[_PLACE[("ratio", "Cell", "NucleusAreaRatio", None)]] = nucleus.sum() / cell_area
+        values[_PLACE[("ratio", "Cell", "NucleusAreaRatio", None)]] = np.count_nonzero(nucleus) / cell_area
     if intensity["Nucleus"] and intensity["Cytoplasm"]:
         inner, outer = (intensity[name]["Mean"].astype(np.float64) for name in ("Nucleus", "Cytoplasm"))
         places, which = _DIFFERENCE_PLACES
