@@ -181,7 +181,8 @@ def lbp_counts(grey: np.ndarray, inside: np.ndarray, steps: np.ndarray, table: n
     image 0. Computed a row at a time, point by point, over every column (loops the compiler vectorises),
     from a copy of ``grey`` framed by a pixel of 0 (no bounds tests), each point's interpolation weights
     computed once per column and per row by the same expressions (``(col + step) - (col + floor(step))``,
-    which depends on the column); only the ``inside`` pixels' patterns are counted.
+    which depends on the column), and the interpolations along the rows once for all the points with the same
+    column step (as ``uniform_lbp`` shares them); only the ``inside`` pixels' patterns are counted.
     """
     rows, cols = grey.shape
     points = steps.shape[0]
@@ -204,25 +205,41 @@ def lbp_counts(grey: np.ndarray, inside: np.ndarray, steps: np.ndarray, table: n
             across[point, col] = (np.float64(col) + steps[point, 1]) - (np.float64(col) + low_c[point])
         for row in range(rows):
             down[point, row] = (np.float64(row) + steps[point, 0]) - (np.float64(row) + low_r[point])
+    # Each point's interpolation along the row, (1 - dc) level[left] + dc level[right], on every framed row:
+    # the same numbers for the points that share a column step (computed once for them).
+    source = np.arange(points)  # the point whose along-row values each point reads
+    for point in range(points):
+        for earlier in range(point):
+            if not on_lattice[earlier] and steps[earlier, 1] == steps[point, 1]:
+                source[point] = earlier
+                break
+    along = np.empty((points, rows + 2, cols))
+    for point in range(points):
+        if on_lattice[point] or source[point] != point:
+            continue
+        left, right = 1 + low_c[point], 1 + high_c[point]
+        for row in range(rows + 2):
+            for col in range(cols):
+                dc = across[point, col]
+                along[point, row, col] = (1 - dc) * framed[row, col + left] + dc * framed[row, col + right]
     counts = np.zeros(bins, np.int64)
     pattern = np.zeros(cols, np.int64)  # one row's bit patterns, built point by point (loops without branches)
     for row in range(rows):
         pattern[:] = 0
         for point in range(points):
             top_row, bottom_row = row + 1 + low_r[point], row + 1 + high_r[point]
-            left, right = 1 + low_c[point], 1 + high_c[point]
             bit = np.int64(1) << point
             if on_lattice[point]:
+                left = 1 + low_c[point]
                 for col in range(cols):
                     if framed[top_row, col + left] - framed[row + 1, col + 1] >= 0:
                         pattern[col] |= bit
                 continue
             dr = down[point, row]
+            rows_along = along[source[point]]
             for col in range(cols):
-                dc = across[point, col]
-                top = (1 - dc) * framed[top_row, col + left] + dc * framed[top_row, col + right]
-                bottom = (1 - dc) * framed[bottom_row, col + left] + dc * framed[bottom_row, col + right]
-                if ((1 - dr) * top + dr * bottom) - framed[row + 1, col + 1] >= 0:
+                value = (1 - dr) * rows_along[top_row, col] + dr * rows_along[bottom_row, col]
+                if value - framed[row + 1, col + 1] >= 0:
                     pattern[col] |= bit
         for col in range(cols):
             if inside[row, col]:
