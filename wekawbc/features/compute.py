@@ -388,7 +388,7 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     nucleus = nucleus & cell
     masks = {"Nucleus": nucleus, "Cytoplasm": cell & ~nucleus, "Cell": cell}
     planes = colour_planes(rgb)
-    lightness = planes[2][..., CHANNELS.index("L") - 6].copy()  # the third plane holds L, a and b
+    lightness = planes[2][..., 0].copy()  # CHANNELS' "L": the first channel of the Lab plane
     shape = {name: _shape(masks[name]) for name in ("Nucleus", "Cell")}
     shape["Cytoplasm"] = {"Area": float(np.count_nonzero(masks["Cytoplasm"]))}
     intensity = _intensities(planes, nucleus, cell)
