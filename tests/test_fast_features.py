@@ -496,3 +496,23 @@ def test_quantised_glcm_is_the_plain_computation(cells):
             found, expected = quantised_glcm(values, inside, levels), plain(values, inside, levels)
             assert (found is None) == (expected is None)
             assert found is None or np.array_equal(found, expected)
+
+
+def test_density_spread_is_numpys_mean_and_std(cells):
+    """The summed densities' mean and std from the compiled pass (numpy's pairwise sums walked with a stack) are
+    numpy's exactly: real compartments, and every size around numpy's blocks of 8 and 128 values and their halves."""
+    from wekawbc.cells.granules import compartment_densities
+    from wekawbc.features._stat_kernels import density_spread
+
+    arrays = []
+    for rgb, nucleus, cell, background in cells:
+        for mask in (nucleus, cell & ~nucleus):
+            arrays.append(compartment_densities(rgb, mask, background)[1])
+    rng = np.random.default_rng(5)
+    sizes = [*range(1, 300), 1023, 1024, 1025, 4095, 4096, 4097, 20001]
+    arrays += [rng.random((size, 3)) * rng.choice([1e-3, 1.0, 50.0]) - rng.choice([0.0, 0.5]) for size in sizes]
+    for densities in arrays:
+        if len(densities) == 0:
+            continue
+        summed = pixel_totals(densities)
+        assert density_spread(densities) == (summed.mean(), summed.std())

@@ -14,7 +14,8 @@ import numpy as np
 
 from wekawbc.features._kernels import cooccurrences
 
-__all__ = ["colour_sums", "compartment_moments", "lbp_counts", "quantised_cooccurrences", "sorted_quantiles"]
+__all__ = ["colour_sums", "compartment_moments", "density_spread", "lbp_counts", "quantised_cooccurrences",
+           "sorted_quantiles"]
 
 
 @numba.njit(cache=True, inline="always")
@@ -301,3 +302,78 @@ def quantised_cooccurrences(values: np.ndarray, inside: np.ndarray, low: float, 
             for second in range(levels):
                 matrix[first, second, 0, angle] = counts[first, second, 0, angle] / np.float64(total)
     return matrix
+
+
+@numba.njit(cache=True)
+def _block_sum(values: np.ndarray, start: int, count: int) -> float:
+    """numpy's pairwise sum of at most 128 values: under 8 one after the other, else eight running sums combined as
+    ``((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))``, then the rest one after the other."""
+    if count < 8:
+        total = -0.0
+        for index in range(start, start + count):
+            total += values[index]
+        return total
+    r0, r1, r2, r3 = values[start], values[start + 1], values[start + 2], values[start + 3]
+    r4, r5, r6, r7 = values[start + 4], values[start + 5], values[start + 6], values[start + 7]
+    end = start + count - count % 8
+    for index in range(start + 8, end, 8):
+        r0 += values[index]
+        r1 += values[index + 1]
+        r2 += values[index + 2]
+        r3 += values[index + 3]
+        r4 += values[index + 4]
+        r5 += values[index + 5]
+        r6 += values[index + 6]
+        r7 += values[index + 7]
+    total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+    for index in range(end, start + count):
+        total += values[index]
+    return total
+
+
+@numba.njit(cache=True)
+def _pairwise_sum(values: np.ndarray) -> float:
+    """numpy's pairwise sum of a contiguous float64 array (``values.sum()``'s number): blocks of at most 128
+    values (:func:`_block_sum`); above that the first half (a multiple of 8) and the second summed alike and
+    added. numpy's recursion, walked with an explicit stack (numba's cache cannot hold a recursive function)."""
+    first = np.empty(64, np.int64)  # each pending node's first value, its count, its left half's count
+    counts = np.empty(64, np.int64)
+    halves = np.empty(64, np.int64)
+    lefts = np.empty(64)  # the left half's sum, once known
+    done_left = np.zeros(64, np.bool_)
+    depth = 0
+    first[0], counts[0], done_left[0] = 0, len(values), False
+    while True:
+        if counts[depth] <= 128:  # a leaf: its sum goes up until a node still needs its right half
+            total = _block_sum(values, first[depth], counts[depth])
+            depth -= 1
+            while depth >= 0 and done_left[depth]:
+                total = lefts[depth] + total
+                depth -= 1
+            if depth < 0:
+                return total
+            lefts[depth], done_left[depth] = total, True
+            first[depth + 1], counts[depth + 1] = first[depth] + halves[depth], counts[depth] - halves[depth]
+        else:  # a node: its left half first
+            half = counts[depth] // 2
+            halves[depth] = half - half % 8
+            first[depth + 1], counts[depth + 1] = first[depth], halves[depth]
+        depth += 1
+        done_left[depth] = False
+
+
+@numba.njit(cache=True)
+def density_spread(densities: np.ndarray) -> tuple[float, float]:
+    """The mean and standard deviation of a compartment's summed optical densities (float64, shape (n, 3), n > 0):
+    ``summed = (d[:, 0] + d[:, 1]) + d[:, 2]`` (:func:`wekawbc.cells.granules.pixel_totals`), then
+    ``summed.mean()`` and ``summed.std()`` as numpy computes them (pairwise sums, the deviations from the mean
+    squared and summed pairwise, over the count), without the intermediate arrays' calls."""
+    count = densities.shape[0]
+    summed = np.empty(count)
+    for index in range(count):
+        summed[index] = (densities[index, 0] + densities[index, 1]) + densities[index, 2]
+    mean = _pairwise_sum(summed) / count
+    for index in range(count):
+        deviation = summed[index] - mean
+        summed[index] = deviation * deviation
+    return mean, np.sqrt(_pairwise_sum(summed) / count)

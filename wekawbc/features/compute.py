@@ -7,10 +7,10 @@ import math
 import cv2
 import numpy as np
 
-from wekawbc.cells.granules import compartment_densities, granule_measures, pixel_totals
+from wekawbc.cells.granules import compartment_densities, granule_measures
 from wekawbc.cells.lobes import assess_lobes
-from wekawbc.features._stat_kernels import (colour_sums, compartment_moments, lbp_counts, quantised_cooccurrences,
-                                            sorted_quantiles)
+from wekawbc.features._stat_kernels import (colour_sums, compartment_moments, density_spread, lbp_counts,
+                                            quantised_cooccurrences, sorted_quantiles)
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
@@ -314,16 +314,15 @@ def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.nd
             continue
         level_sums, density_sums = colour_sums(levels, density)  # exact integers; column_sums(density)'s numbers
         mean = density_sums / len(levels)  # density.mean(axis=0)'s numbers
-        summed = pixel_totals(density)
         total = mean.sum()
         totals[compartment] = float(total)
         values.update({(compartment, "Mean", channel): value for channel, value in zip("RGB", mean.tolist())})
         if total > 0:
             values.update({(compartment, "Fraction", channel): value
                            for channel, value in zip("RGB", (mean / total).tolist())})
-        summed_mean = summed.mean()
+        summed_mean, summed_std = density_spread(density)  # pixel_totals(density)'s mean() and std()
         if summed_mean > 0:
-            values[(compartment, "Std", None)] = float(summed.std() / summed_mean)
+            values[(compartment, "Std", None)] = summed_std / summed_mean
         # The mean 8-bit level: the exact integer sum over the count, as the float64 mean of the levels.
         balanced[compartment] = np.clip(level_sums / len(levels) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
     if balanced:  # the compartments' balanced colours converted side by side, one pixel each
