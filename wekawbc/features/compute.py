@@ -54,9 +54,10 @@ def _shape(mask: np.ndarray) -> dict[str, float]:
     contours, _ = cv2.findContours(mask8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     perimeter = float(sum(cv2.arcLength(contour, True) for contour in contours))
     points = np.vstack([contour.reshape(-1, 2) for contour in contours])
-    hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
-    hull_area = max(float(cv2.contourArea(hull.astype(np.float32))), area)
-    hull_perimeter = float(cv2.arcLength(hull.astype(np.float32), True))
+    hull32 = cv2.convexHull(points.astype(np.float32))
+    hull = hull32.reshape(-1, 2).astype(np.float64)
+    hull_area = max(float(cv2.contourArea(hull32)), area)
+    hull_perimeter = float(cv2.arcLength(hull32, True))
     # the mask's box (_bounds): its outer contours pass through its extreme pixels
     _, _, width, height = cv2.boundingRect(points)
     box_area = float(width * height)
