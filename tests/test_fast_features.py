@@ -377,31 +377,64 @@ def test_level_regions_count_what_labelling_each_level_counts(cells):
         level_regions(np.ones((5, 5), np.float32), np.array([0.5], np.float32), np.float32(1.0))
 
 
+def _assert_statistics_are_numpys(rgb, nucleus, cell):
+    from wekawbc.features.compute import _intensities, colour_planes
+
+    channels = colour_channels(rgb)
+    found = _intensities(colour_planes(rgb), nucleus, cell)
+    for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cell & ~nucleus), ("Cell", cell)):
+        pixels = channels[mask]
+        if len(pixels) == 0:
+            assert found[name] == {}
+            continue
+        assert np.array_equal(found[name]["Mean"], pixels.mean(axis=0))
+        assert np.array_equal(found[name]["Std"], pixels.std(axis=0))
+        quartiles = np.percentile(pixels[::max(len(pixels) // 2048, 1)], [25, 50, 75], axis=0)
+        for index, measure in enumerate(("Quantile25", "Median", "Quantile75")):
+            assert np.array_equal(found[name][measure], quartiles[index])
+
+
 def test_compartment_statistics_are_numpys(cells):
-    from wekawbc.features.compute import _intensities
-
     for rgb, nucleus, cell, _ in cells:
-        channels = colour_channels(rgb)
-        found = _intensities(channels, nucleus, cell)
-        for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cell & ~nucleus), ("Cell", cell)):
-            pixels = channels[mask]
-            if len(pixels) == 0:
-                assert found[name] == {}
-                continue
-            assert np.array_equal(found[name]["Mean"], pixels.mean(axis=0))
-            assert np.array_equal(found[name]["Std"], pixels.std(axis=0))
-            quartiles = np.percentile(pixels[::max(len(pixels) // 2048, 1)], [25, 50, 75], axis=0)
-            for index, measure in enumerate(("Quantile25", "Median", "Quantile75")):
-                assert np.array_equal(found[name][measure], quartiles[index])
+        _assert_statistics_are_numpys(rgb, nucleus, cell)
 
 
-def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells):
-    from wekawbc.features._kernels import lbp_histogram
+def test_compartment_statistics_edge_cases_are_numpys(cells):
+    """Empty compartments, masks touching the border, one pixel, ties (a flat image) and samples of
+    every length around the sampling step."""
+    rgb, nucleus, cell, _ = cells[0]
+    empty = np.zeros_like(cell)
+    _assert_statistics_are_numpys(rgb, empty, cell)  # no nucleus
+    _assert_statistics_are_numpys(rgb, cell, cell)  # no cytoplasm
+    _assert_statistics_are_numpys(rgb, empty, empty)  # no cell
+    whole = np.ones_like(cell)
+    _assert_statistics_are_numpys(rgb, nucleus, whole)  # the cell on every border
+    one = empty.copy()
+    one[0, -1] = True
+    _assert_statistics_are_numpys(rgb, one, whole)
+    flat = np.full((70, 80, 3), 128, np.uint8)
+    _assert_statistics_are_numpys(flat, whole[:70, :80] & (np.arange(80) < 30), whole[:70, :80])
+    rng = np.random.default_rng(1)
+    noisy = rng.integers(0, 256, (100, 100, 3), dtype=np.uint8)
+    for count in (1, 2, 3, 2047, 2048, 2049, 4095, 4096, 4097, 6200):
+        mask = np.zeros(10000, bool)
+        mask[rng.choice(10000, count, replace=False)] = True
+        mask = mask.reshape(100, 100)
+        _assert_statistics_are_numpys(noisy, mask & (rng.random((100, 100)) < 0.5), mask)
+
+
+@pytest.mark.parametrize("kernel", ["_kernels.lbp_histogram", "_stat_kernels.lbp_counts"])
+def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells, kernel):
+    import importlib
+
     from wekawbc.features.compute import _LBP_STEP_ARRAY, _UNIFORM_CODES, uniform_lbp
     from wekawbc.features.registry import LBP_BINS
 
+    module, name = kernel.split(".")
+    counts = getattr(importlib.import_module(f"wekawbc.features.{module}"), name)
+
     def histogram(grey, mask):
-        return lbp_histogram(grey, mask, _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
+        return counts(grey, mask, _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
 
     rng = np.random.default_rng(3)
     for rgb, nucleus, cell, _ in cells:
@@ -410,6 +443,76 @@ def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells):
         for mask in (nucleus, cell, np.ones_like(cell), rng.random(cell.shape) < 0.3):
             assert np.array_equal(histogram(grey, mask), np.bincount(codes[mask].astype(np.int64), minlength=LBP_BINS))
     # ties everywhere (every neighbour equal to its centre) and few levels
-    for grey in (np.full((7, 9), 100, np.uint8), rng.integers(0, 3, (15, 12)).astype(np.uint8)):
+    # and images of one pixel, one row, one column
+    for grey in (np.full((7, 9), 100, np.uint8), rng.integers(0, 3, (15, 12)).astype(np.uint8),
+                 np.full((1, 1), 9, np.uint8), rng.integers(0, 256, (1, 6)).astype(np.uint8),
+                 rng.integers(0, 256, (5, 1)).astype(np.uint8)):
         expected = np.bincount(uniform_lbp(grey).ravel().astype(np.int64), minlength=LBP_BINS)
         assert np.array_equal(histogram(grey, np.ones(grey.shape, bool)), expected)
+
+
+def test_colour_sums_are_numpys(cells):
+    """The compartments' level sums (exact) and density sums (running, in the densities' type) on real cells,
+    in float32 and float64, and with no pixel."""
+    from wekawbc.cells.granules import compartment_densities
+    from wekawbc.features._stat_kernels import colour_sums
+
+    for rgb, nucleus, cell, background in cells:
+        for mask in (nucleus, cell & ~nucleus, np.zeros_like(cell)):
+            levels, density = compartment_densities(rgb, mask, background)
+            for values in (density, density.astype(np.float32)):
+                level_sums, sums = colour_sums(levels, values)
+                assert np.array_equal(level_sums, levels.sum(axis=0, dtype=np.int64))
+                assert sums.dtype == values.dtype and np.array_equal(sums, np.add.reduce(values, axis=0))
+
+
+def test_quantised_glcm_is_the_plain_computation(cells):
+    """quantised_glcm (one compiled call after the percentiles) gives numpy's quantisation, skimage's counts and
+    their normalisation exactly: float32 lightness and float64 values, two level counts, and None where an
+    angle has no pair of inside pixels."""
+    from skimage.feature import graycomatrix
+
+    from wekawbc.features.compute import quantised_glcm
+
+    def plain(values, inside, levels):
+        low, high = np.percentile(values[inside], [1, 99])
+        quantised = np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1
+        quantised[~inside] = 0
+        matrix = graycomatrix(quantised, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=levels + 1,
+                              symmetric=True)[1:, 1:].astype(np.float64)
+        totals = matrix.sum(axis=(0, 1), keepdims=True)
+        return matrix / totals if totals.all() else None
+
+    cases = []
+    for rgb, nucleus, cell, _ in cells:
+        lightness = colour_channels(rgb)[..., 6]
+        for mask in (nucleus, cell & ~nucleus, cell):
+            cases += [(lightness, mask), (lightness.astype(np.float64) / 7.0, mask)]
+    diagonal = np.eye(6, dtype=bool)  # no horizontal or vertical pair
+    cases += [(np.arange(36, dtype=np.float32).reshape(6, 6), diagonal),
+              (np.full((5, 5), 3.0, np.float32), np.ones((5, 5), bool))]  # one value: the span's floor
+    for values, inside in cases:
+        for levels in (8, 16):
+            found, expected = quantised_glcm(values, inside, levels), plain(values, inside, levels)
+            assert (found is None) == (expected is None)
+            assert found is None or np.array_equal(found, expected)
+
+
+def test_density_spread_is_numpys_mean_and_std(cells):
+    """The summed densities' mean and std from the compiled pass (numpy's pairwise sums walked with a stack) are
+    numpy's exactly: real compartments, and every size around numpy's blocks of 8 and 128 values and their halves."""
+    from wekawbc.cells.granules import compartment_densities
+    from wekawbc.features._stat_kernels import density_spread
+
+    arrays = []
+    for rgb, nucleus, cell, background in cells:
+        for mask in (nucleus, cell & ~nucleus):
+            arrays.append(compartment_densities(rgb, mask, background)[1])
+    rng = np.random.default_rng(5)
+    sizes = [*range(1, 300), 1023, 1024, 1025, 4095, 4096, 4097, 20001]
+    arrays += [rng.random((size, 3)) * rng.choice([1e-3, 1.0, 50.0]) - rng.choice([0.0, 0.5]) for size in sizes]
+    for densities in arrays:
+        if len(densities) == 0:
+            continue
+        summed = pixel_totals(densities)
+        assert density_spread(densities) == (summed.mean(), summed.std())

@@ -535,7 +535,8 @@ def _complete_rgb_jpeg(path: Path, image) -> np.ndarray | None:
     Pillow and OpenCV both decode JPEG with libjpeg-turbo's defaults (accurate integer DCT, smooth
     chroma upsampling), which give the same pixels (``tests/test_fast_kernels.py`` compares the two on
     the data sets' crops and on progressive, subsampled, odd-sized and rotated-tag files); OpenCV's
-    ``imdecode`` hands them over without Pillow's copy through ``tobytes`` (about a third of the time).
+    ``imdecode`` hands them over without Pillow's copy through ``tobytes`` (about a third of the time), in RGB
+    order straight from the decoder (no BGR copy to convert).
     Only files Pillow reads as RGB JPEG, that end with the end-of-image marker (a truncated file goes to
     Pillow, which refuses it) and that OpenCV decodes at the header's size; the EXIF orientation is
     ignored, as Pillow ignores it.
@@ -547,10 +548,10 @@ def _complete_rgb_jpeg(path: Path, image) -> np.ndarray | None:
     data = np.fromfile(path, np.uint8)
     if data.size < 4 or data[-2] != 0xFF or data[-1] != 0xD9:
         return None
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION)
-    if bgr is None or bgr.shape != (image.size[1], image.size[0], 3):
+    rgb = cv2.imdecode(data, cv2.IMREAD_COLOR_RGB | cv2.IMREAD_IGNORE_ORIENTATION)  # libjpeg-turbo writes RGB
+    if rgb is None or rgb.shape != (image.size[1], image.size[0], 3):
         return None
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    return rgb
 
 
 def _check_pixels(path: Path, cols: int, rows: int) -> None:

@@ -7,28 +7,35 @@ import math
 import cv2
 import numpy as np
 
-from wekawbc.cells.granules import column_sums, compartment_densities, granule_measures, pixel_totals
+from wekawbc.cells.granules import compartment_densities, granule_measures
 from wekawbc.cells.lobes import assess_lobes
-from wekawbc.features._kernels import compartment_spreads, compartment_sums, cooccurrences, lbp_histogram
+from wekawbc.features._stat_kernels import (colour_sums, compartment_moments, density_spread, lbp_counts,
+                                            quantised_cooccurrences, sorted_quantiles)
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
                                        SIZE_MEASURES)
 
-__all__ = ["colour_channels", "compute_features", "uniform_lbp"]
+__all__ = ["colour_channels", "colour_planes", "compute_features", "uniform_lbp"]
 
 _ANGLES = np.deg2rad(np.arange(0, 180, 2.0))
 _DIRECTIONS = np.stack([np.cos(_ANGLES), np.sin(_ANGLES)])
 
 
-def colour_channels(rgb: np.ndarray) -> np.ndarray:
-    """The nine channels of :data:`~wekawbc.features.registry.CHANNELS`, shape (rows, cols, 9), float32."""
+def colour_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The channels of :data:`~wekawbc.features.registry.CHANNELS` as three float32 arrays of shape
+    (rows, cols, 3): the RGB levels, HSV (H in degrees, S and V in [0, 1]) and CIE Lab (L in [0, 100],
+    a and b signed), OpenCV's conversions of the levels over 255."""
     levels = rgb.astype(np.float32)
     unit = levels / 255.0
-    hsv = cv2.cvtColor(unit, cv2.COLOR_RGB2HSV)  # H in degrees, S and V in [0, 1]
-    lab = cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)  # L in [0, 100], a and b signed
+    return levels, cv2.cvtColor(unit, cv2.COLOR_RGB2HSV), cv2.cvtColor(unit, cv2.COLOR_RGB2Lab)
+
+
+def colour_channels(rgb: np.ndarray) -> np.ndarray:
+    """The nine channels of :data:`~wekawbc.features.registry.CHANNELS`, shape (rows, cols, 9), float32:
+    :func:`colour_planes` side by side."""
     channels = np.empty(rgb.shape[:2] + (len(CHANNELS),), np.float32)
-    # np.concatenate([levels, hsv, lab], axis=2)'s array, copied channel by channel in one OpenCV call (faster)
-    cv2.mixChannels([levels, hsv, lab], [channels], [index for channel in range(len(CHANNELS))
-                                                     for index in (channel, channel)])
+    # np.concatenate(colour_planes(rgb), axis=2)'s array, copied channel by channel in one OpenCV call (faster)
+    cv2.mixChannels(list(colour_planes(rgb)), [channels], [index for channel in range(len(CHANNELS))
+                                                           for index in (channel, channel)])
     return channels
 
 
@@ -40,23 +47,26 @@ def _bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
 
 
 def _shape(mask: np.ndarray) -> dict[str, float]:
-    area = float(mask.sum())
+    area = float(np.count_nonzero(mask))
     if area == 0:
         return {}
     mask8 = mask.astype(np.uint8)
     contours, _ = cv2.findContours(mask8, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_NONE)
     perimeter = float(sum(cv2.arcLength(contour, True) for contour in contours))
-    points = np.vstack([contour.reshape(-1, 2) for contour in contours]).astype(np.float64)
-    hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
-    hull_area = max(float(cv2.contourArea(hull.astype(np.float32))), area)
-    hull_perimeter = float(cv2.arcLength(hull.astype(np.float32), True))
-    x0, y0, x1, y1 = _bounds(mask)
-    box_area = float((x1 - x0) * (y1 - y0))
+    points = np.vstack([contour.reshape(-1, 2) for contour in contours])
+    hull32 = cv2.convexHull(points.astype(np.float32))
+    hull = hull32.reshape(-1, 2).astype(np.float64)
+    hull_area = max(float(cv2.contourArea(hull32)), area)
+    hull_perimeter = float(cv2.arcLength(hull32, True))
+    # the mask's box (_bounds): its outer contours pass through its extreme pixels
+    _, _, width, height = cv2.boundingRect(points)
+    box_area = float(width * height)
     moments = cv2.moments(mask8, binaryImage=True)
     mu20, mu02, mu11 = (moments[key] / moments["m00"] for key in ("mu20", "mu02", "mu11"))
     root = math.sqrt(max(((mu20 - mu02) / 2) ** 2 + mu11 ** 2, 0.0))
     major, minor = (mu20 + mu02) / 2 + root, max((mu20 + mu02) / 2 - root, 0.0)
-    widths = np.ptp(hull @ _DIRECTIONS, axis=0) + 1.0  # +1: pixel centres to pixel edges
+    projections = hull @ _DIRECTIONS
+    widths = projections.max(axis=0) - projections.min(axis=0) + 1.0  # np.ptp's; +1: pixel centres to pixel edges
     values = {
         "Area": area, "Perimeter": perimeter,
         "FormFactor": 4 * math.pi * area / perimeter ** 2 if perimeter > 0 else math.nan,
@@ -72,6 +82,8 @@ def _shape(mask: np.ndarray) -> dict[str, float]:
 
 _QUANTILE_SAMPLE = 2048
 _QUANTILES = (0.25, 0.5, 0.75)
+_QUANTILE_FRACTIONS = np.array(_QUANTILES)
+_COMPARTMENTS = ("Nucleus", "Cytoplasm", "Cell")
 
 
 def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) -> np.ndarray:
@@ -100,41 +112,34 @@ def _quantiles(values: np.ndarray, fractions: tuple[float, ...] = _QUANTILES) ->
     return np.array(rows)
 
 
-def _intensities(channels: np.ndarray, nucleus: np.ndarray, cell: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
+def _intensities(planes: tuple[np.ndarray, ...], nucleus: np.ndarray, cell: np.ndarray
+                 ) -> dict[str, dict[str, np.ndarray]]:
     """Mean, Std and quartiles of each channel (arrays over :data:`CHANNELS`) over the nucleus, the cytoplasm and
-    the cell (``nucleus`` inside ``cell``); an empty compartment gets an empty dict.
+    the cell (``nucleus`` inside ``cell``); an empty compartment gets an empty dict. ``planes``: three float32
+    arrays of shape (rows, cols, 3) whose channels side by side are ``channels`` below (:func:`colour_planes`).
 
     Each compartment's numbers are numpy's over ``channels[mask]``: the float32 sums of its pixels one after
     the other, divided as ``pixels.mean(axis=0)`` divides (by the count, an intp, into float32); the standard
     deviation as numpy's std computes it from that mean (float32 deviations, squared, summed in the same
-    order, over the count); the sums of the three compartments from two compiled passes over the window
-    (:mod:`wekawbc.features._kernels`).
+    order, over the count). Quantiles from a regular sample of at most about 2 × :data:`_QUANTILE_SAMPLE`
+    pixels: the same to within a grey level, at a fraction of the cost of partitioning every pixel of a large
+    cell; numpy's percentiles of that sample (:func:`_quantiles`). Two compiled passes over the window
+    (:mod:`wekawbc.features._stat_kernels`) and one sort of the three samples side by side.
     """
     compartment = (cell.view(np.uint8) << 1) - nucleus.view(np.uint8)  # 1 nucleus, 2 cytoplasm, 0 outside
-    sums, counts = compartment_sums(channels, compartment)
-    means = sums.copy()
-    for which, count in enumerate(counts.tolist()):
-        if count:
-            np.true_divide(means[which], np.intp(count), out=means[which], casting="unsafe")
-    # Quantiles from a regular sample of at most _QUANTILE_SAMPLE pixels: the same to within a grey
-    # level, at a fraction of the cost of partitioning every pixel of a large cell.
-    steps = np.maximum(counts // _QUANTILE_SAMPLE, 1)
-    spreads, *samples = compartment_spreads(channels, compartment, means, counts, steps)
+    counts, means, stds, samples, lengths = compartment_moments(*planes, compartment, _QUANTILE_SAMPLE)
+    samples.sort(axis=-1)  # each sample's padding (+inf) stays at its end
+    quartiles = sorted_quantiles(samples, lengths, _QUANTILE_FRACTIONS)
     found: dict[str, dict[str, np.ndarray]] = {}
-    for which, name in enumerate(("Nucleus", "Cytoplasm", "Cell")):
-        count = int(counts[which])
-        if count == 0:
-            found[name] = {}
-            continue
-        quartiles = _quantiles(samples[which])
-        found[name] = {"Mean": means[which], "Std": np.sqrt(spreads[which] / count), "Quantile25": quartiles[0],
-                       "Median": quartiles[1], "Quantile75": quartiles[2]}
+    for which, name in enumerate(_COMPARTMENTS):
+        found[name] = ({"Mean": means[which], "Std": stds[which], "Quantile25": quartiles[which, 0],
+                        "Median": quartiles[which, 1], "Quantile75": quartiles[which, 2]} if counts[which] else {})
     return found
 
 
 def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """Haralick features of the compartment only: outside pixels get grey level 0, dropped from P."""
-    if mask.sum() < 4:
+    if np.count_nonzero(mask) < 4:
         return {}
     x0, y0, x1, y1 = _bounds(mask)
     patch, inside = lightness[y0:y1, x0:x1], mask[y0:y1, x0:x1]
@@ -160,18 +165,17 @@ def quantised_glcm(values: np.ndarray, inside: np.ndarray, levels: int) -> np.nd
     None when an angle has no pair of inside pixels.
     """
     low, high = _quantiles(values[inside], (0.01, 0.99)) if inside.any() else (0.0, 1.0)  # np.percentile's
-    quantised = np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1
-    quantised[~inside] = 0
-    # skimage's graycomatrix(quantised, [1], angles, levels + 1, symmetric=True)[1:, 1:], counted in one compiled pass
-    matrix = cooccurrences(quantised, levels).astype(np.float64)
-    totals = matrix.sum(axis=(0, 1), keepdims=True)
-    return matrix / totals if totals.all() else None
+    # np.clip((values - low) / max(high - low, 1e-6) * levels, 0, levels - 1).astype(np.uint8) + 1, 0 outside;
+    # skimage's graycomatrix(quantised, [1], angles, levels + 1, symmetric=True)[1:, 1:] over each angle's
+    # total: one compiled call
+    return quantised_cooccurrences(values, inside, float(low), float(high), levels)
 
 
 def glcm_entropy(matrix: np.ndarray) -> float:
     """Shannon entropy (bits) of normalised co-occurrence matrices, averaged over the angles."""
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return float(np.nansum(-matrix * np.log2(matrix), axis=(0, 1)).mean())
+    # np.nansum(-matrix * np.log2(matrix), axis=(0, 1))'s sums: 0 log 0 counted 0, without the NaN
+    logs = np.log2(matrix, out=np.zeros_like(matrix), where=matrix > 0)
+    return float(np.sum(-matrix * logs, axis=(0, 1)).mean())
 
 
 _I, _J = (np.repeat(np.arange(GLCM_LEVELS, dtype=np.float64), GLCM_LEVELS),
@@ -273,8 +277,8 @@ def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     x0, y0, x1, y1 = _bounds(mask)
     window = (slice(max(y0 - 1, 0), y1 + 1), slice(max(x0 - 1, 0), x1 + 1))
     grey = np.round(lightness[window] * 2.55).astype(np.uint8)  # integer input, as skimage advises
-    # np.bincount(uniform_lbp(grey)[mask[window]].astype(np.int64))'s counts, the codes computed at the mask's pixels
-    counts = lbp_histogram(grey, np.ascontiguousarray(mask[window]), _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
+    # np.bincount(uniform_lbp(grey)[mask[window]].astype(np.int64))'s counts, the codes computed row by row
+    counts = lbp_counts(grey, np.ascontiguousarray(mask[window]), _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)
     histogram = counts / int(counts.sum())
     return {f"LBP_{code:02d}": float(value) for code, value in enumerate(histogram)}
 
@@ -304,25 +308,28 @@ def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.nd
     background = np.asarray(background, np.float64)
     values: dict[tuple[str, str, str | None], float] = {}
     totals = {}
+    balanced = {}
     for compartment in ("Nucleus", "Cytoplasm"):
         levels, density = pixels[compartment]
         if len(levels) == 0:
             continue
-        mean = column_sums(density) / len(levels)  # density.mean(axis=0)'s numbers
-        summed = pixel_totals(density)
-        totals[compartment] = float(mean.sum())
-        for index, channel in enumerate("RGB"):
-            values[(compartment, "Mean", channel)] = float(mean[index])
-            if mean.sum() > 0:
-                values[(compartment, "Fraction", channel)] = float(mean[index] / mean.sum())
-        if summed.mean() > 0:
-            values[(compartment, "Std", None)] = float(summed.std() / summed.mean())
+        level_sums, density_sums = colour_sums(levels, density)  # exact integers; column_sums(density)'s numbers
+        mean = density_sums / len(levels)  # density.mean(axis=0)'s numbers
+        total = mean.sum()
+        totals[compartment] = float(total)
+        values.update({(compartment, "Mean", channel): value for channel, value in zip("RGB", mean.tolist())})
+        if total > 0:
+            values.update({(compartment, "Fraction", channel): value
+                           for channel, value in zip("RGB", (mean / total).tolist())})
+        summed_mean, summed_std = density_spread(density)  # pixel_totals(density)'s mean() and std()
+        if summed_mean > 0:
+            values[(compartment, "Std", None)] = summed_std / summed_mean
         # The mean 8-bit level: the exact integer sum over the count, as the float64 mean of the levels.
-        sums = cv2.reduce(levels, 0, cv2.REDUCE_SUM, dtype=cv2.CV_32S).ravel().astype(np.int64)  # exact integers
-        balanced = np.clip(sums / len(levels) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
-        lab = cv2.cvtColor(balanced.astype(np.float32).reshape(1, 1, 3), cv2.COLOR_RGB2Lab).ravel()
-        for index, channel in enumerate("Lab"):
-            values[(compartment, "Balanced", channel)] = float(lab[index])
+        balanced[compartment] = np.clip(level_sums / len(levels) * WHITE / np.maximum(background, 1.0), 0, 255) / 255.0
+    if balanced:  # the compartments' balanced colours converted side by side, one pixel each
+        lab = cv2.cvtColor(np.array([list(balanced.values())], np.float32), cv2.COLOR_RGB2Lab)[0]
+        for compartment, colour in zip(balanced, lab.tolist()):
+            values.update({(compartment, "Balanced", channel): value for channel, value in zip("Lab", colour)})
     if totals.get("Cytoplasm", 0) > 0 and "Nucleus" in totals:
         values[("NucleusCytoplasm", "Ratio", None)] = totals["Nucleus"] / totals["Cytoplasm"]
     return values
@@ -330,6 +337,32 @@ def _density(pixels: dict[str, tuple[np.ndarray, np.ndarray]], background: np.nd
 
 #: Each registry feature's key in the values :func:`compute_features` gathers, in registry order.
 _KEYS = [(feature.group, feature.compartment, feature.measure, feature.channel) for feature in FEATURES]
+#: Each registry feature's place in the row, by its key.
+_PLACE = {key: place for place, key in enumerate(_KEYS)}
+#: The places of each (compartment, measure)'s intensity over :data:`CHANNELS`.
+_INTENSITY_PLACES = {(compartment, measure): np.array([_PLACE[("intensity", compartment, measure, channel)]
+                                                       for channel in CHANNELS])
+                     for group, compartment, measure, _ in _KEYS if group == "intensity"}
+#: The places of the nucleus-to-cytoplasm mean differences and ratios, and their channels' indices in :data:`CHANNELS`.
+_DIFFERENCE_PLACES, _RATIO_PLACES = ((np.array([place for place, key in enumerate(_KEYS) if key[2] == measure]),
+                                      np.array([CHANNELS.index(key[3]) for key in _KEYS if key[2] == measure]))
+                                     for measure in ("MeanDifference", "MeanRatio"))
+#: The granule features' places and their names in :func:`wekawbc.cells.granules.granule_measures`.
+_GRANULE_PLACES = [(place, key[2]) for place, key in enumerate(_KEYS) if key[0] == "granule"]
+
+
+def _fill(values: np.ndarray, group: str, measures: dict, compartment: str | None = None) -> None:
+    """Write ``measures`` (measure → value, or ``(compartment, measure[, channel])`` → value without
+    ``compartment``) at their registry places; values that are None and keys not in the registry are left out."""
+    for key, value in measures.items():
+        if value is None:
+            continue
+        if compartment is not None:
+            place = _PLACE.get((group, compartment, key, None))
+        else:
+            place = _PLACE.get((group, *key) if len(key) == 3 else (group, *key, None))
+        if place is not None:
+            values[place] = value
 
 
 def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, um_per_pixel: float | None = None,
@@ -354,14 +387,14 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     """
     nucleus = nucleus & cell
     masks = {"Nucleus": nucleus, "Cytoplasm": cell & ~nucleus, "Cell": cell}
-    channels = colour_channels(rgb)
-    lightness = np.ascontiguousarray(channels[..., CHANNELS.index("L")])
+    planes = colour_planes(rgb)
+    lightness = planes[2][..., 0].copy()  # CHANNELS' "L": the first channel of the Lab plane
     shape = {name: _shape(masks[name]) for name in ("Nucleus", "Cell")}
-    shape["Cytoplasm"] = {"Area": float(masks["Cytoplasm"].sum())}
-    intensity = _intensities(channels, nucleus, cell)
+    shape["Cytoplasm"] = {"Area": float(np.count_nonzero(masks["Cytoplasm"]))}
+    intensity = _intensities(planes, nucleus, cell)
     texture = {name: _glcm(lightness, masks[name]) for name in ("Nucleus", "Cytoplasm")}
     lbp = _lbp(lightness, nucleus)
-    cell_area = float(cell.sum())
+    cell_area = float(np.count_nonzero(cell))
     pixels = ({name: compartment_densities(rgb, masks[name], background) for name in ("Nucleus", "Cytoplasm")}
               if background is not None else {})
     granules = granule_measures(rgb, nucleus, cell, background,
@@ -371,29 +404,29 @@ def compute_features(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, *, 
     lobes = {"Count": float(lobe_count.count), "Parts": float(lobe_count.parts),
              "Confidence": lobe_count.confidence, "BorderTouch": float(lobe_count.touches_border),
              "Probability": lobe_count.probability}
-    size = _size(shape, um_per_pixel)
-    density = _density(pixels, background)
-    found: dict[tuple[str, str, str, str | None], float | None] = {}
+    # The row in registry order, each group written at its places (NaN where a value is missing).
+    values = np.full(len(_KEYS), np.nan)
     for compartment, measures in shape.items():
-        found.update({("shape", compartment, measure, None): value for measure, value in measures.items()})
-    for compartment, stats in intensity.items():
-        for measure, array in stats.items():
-            found.update({("intensity", compartment, measure, channel): value
-                          for channel, value in zip(CHANNELS, array.tolist())})
+        _fill(values, "shape", measures, compartment)
+    for (compartment, measure), places in _INTENSITY_PLACES.items():
+        if intensity[compartment]:
+            values[places] = intensity[compartment][measure]
     for compartment, measures in texture.items():
-        found.update({("texture", compartment, measure, None): value for measure, value in measures.items()})
-    found.update({("lbp", "Nucleus", measure, None): value for measure, value in lbp.items()})
-    found.update({("lobes", "Nucleus", measure, None): value for measure, value in lobes.items()})
-    found.update({key: granules[key[2]] for key in _KEYS if key[0] == "granule"})
-    found.update({("size", compartment, measure, None): value for (compartment, measure), value in size.items()})
-    found.update({("density", compartment, measure, channel): value
-                  for (compartment, measure, channel), value in density.items()})
-    found[("ratio", "Cell", "NucleusAreaRatio", None)] = nucleus.sum() / cell_area if cell_area else None
+        _fill(values, "texture", measures, compartment)
+    _fill(values, "lbp", lbp, "Nucleus")
+    _fill(values, "lobes", lobes, "Nucleus")
+    for place, measure in _GRANULE_PLACES:
+        values[place] = granules[measure]
+    _fill(values, "size", _size(shape, um_per_pixel))
+    _fill(values, "density", _density(pixels, background))
+    if cell_area:
+        values[_PLACE[("ratio", "Cell", "NucleusAreaRatio", None)]] = np.count_nonzero(nucleus) / cell_area
     if intensity["Nucleus"] and intensity["Cytoplasm"]:
-        for channel, inner, outer in zip(CHANNELS, intensity["Nucleus"]["Mean"].tolist(),
-                                         intensity["Cytoplasm"]["Mean"].tolist()):
-            found[("ratio", "NucleusCytoplasm", "MeanDifference", channel)] = inner - outer
-            found[("ratio", "NucleusCytoplasm", "MeanRatio", channel)] = inner / outer if outer else None
-    values = np.array([found.get(key) for key in _KEYS], dtype=float)  # None becomes NaN
+        inner, outer = (intensity[name]["Mean"].astype(np.float64) for name in ("Nucleus", "Cytoplasm"))
+        places, which = _DIFFERENCE_PLACES
+        values[places] = inner[which] - outer[which]
+        places, which = _RATIO_PLACES
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values[places] = np.where(outer[which] != 0, inner[which] / outer[which], np.nan)
     values[~np.isfinite(values)] = np.nan
     return values

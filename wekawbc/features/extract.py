@@ -20,6 +20,7 @@ __all__ = ["CellFeatures", "Mode", "extract_features", "FIELD_MIN_SIDE"]
 Mode = Literal["auto", "crop", "field"]
 #: In ``mode="auto"``, images whose longer side reaches this many pixels are smear fields.
 FIELD_MIN_SIDE = 480
+_NAMES = feature_names()  # the row's names, in registry order
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,7 @@ def _measure(rgb: np.ndarray, segmentation: CellSegmentation, pixel_size: float 
     window = (slice(max(y0 - pad, 0), y1 + pad), slice(max(x0 - pad, 0), x1 + pad))
     values = compute_features(rgb[window], segmentation.nucleus_mask[window], segmentation.cell_mask[window],
                               um_per_pixel=scale.um_per_pixel if scale.known else None, background=background)
-    return dict(zip(feature_names(), values.tolist())), scale
+    return dict(zip(_NAMES, values.tolist())), scale
 
 
 def _full_size(shape: tuple[int, int], box: tuple[int, int, int, int], crop: CellSegmentation) -> CellSegmentation:
