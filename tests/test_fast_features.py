@@ -160,9 +160,51 @@ def test_opencv_components_are_scipys(cells):
         labels, count = ndi.label(mask)
         assert lobes._count(mask) == count
         assert lobes._Landscape(mask).parts() == count  # the padded mask's parts, counted once
-        found, areas = lobes._components(mask.astype(np.uint8))
-        assert sorted(areas[1:].tolist()) == sorted(np.bincount(labels.ravel())[1:].tolist())
-        assert np.array_equal(found > 0, mask)
+
+def test_large_components_are_scipys_labelling(cells):
+    from wekawbc.features._kernels import large_components
+
+    edge_cases = [np.zeros((4, 5), bool), np.ones((4, 5), bool), np.eye(6, dtype=bool)]  # empty, all, diagonal
+    for mask in _masks(cells) + edge_cases:
+        labels, count = ndi.label(mask)
+        areas = np.bincount(labels.ravel())[1:]
+        for least in (0.0, 0.08 * mask.sum(), float(areas.max()) if count else 1.0, mask.sum() + 1.0):
+            assert large_components(mask.astype(np.uint8), least) == (count, int((areas >= least).sum()))
+        assert large_components(mask[1:, 2:].view(np.uint8), 0.0)[0] == ndi.label(mask[1:, 2:])[1]  # a strided view
+
+
+def _plain_opened_pieces(depth, size, least):
+    """The pieces of at least ``least`` pixels (at least 1) of the opening (pixels within ``size`` of the erosion
+    ``depth > size``), by SciPy, with the shortcut of an erosion in one piece or none."""
+    inner = depth > size
+    if ndi.label(inner)[1] <= 1:
+        return 1
+    labels, _ = ndi.label(ndi.distance_transform_edt(~inner).astype(np.float32) <= size)
+    return max(int((np.bincount(labels.ravel())[1:] >= least).sum()), 1)
+
+
+def test_opened_pieces_are_the_plain_openings_pieces(cells):
+    from wekawbc.features._kernels import opened_pieces
+
+    rng = np.random.default_rng(1)
+    dumbbell = np.zeros((30, 50), bool)  # two discs and a bridge: ties of the distances at the bridge
+    rows, cols = np.ogrid[:30, :50]
+    dumbbell |= ((rows - 15) ** 2 + (cols - 12) ** 2 <= 81) | ((rows - 15) ** 2 + (cols - 37) ** 2 <= 81)
+    dumbbell[13:18, 12:38] = True
+    masks = _masks(cells) + [dumbbell, np.zeros((6, 6), bool), rng.random((40, 40)) < 0.9]
+    checked = 0
+    for mask in masks:
+        if not mask.any():
+            assert opened_pieces(np.zeros((8, 8), np.float32), np.array([1, 2], np.int64), 0.0).tolist() == [1, 1]
+            continue
+        depth = _distance(np.pad(mask, 2))
+        radius = float(depth.max())
+        sizes = np.array(sorted({max(int(round(r * radius)), 1) for r in (0.1, 0.3, 0.4, 0.5, 0.6, 0.8)}), np.int64)
+        for least in (0.0, 0.08 * mask.sum()):
+            found = opened_pieces(depth, sizes, least).tolist()
+            assert found == [_plain_opened_pieces(depth, int(size), least) for size in sizes]
+            checked += sum(count >= 2 for count in found)
+    assert checked > 0  # some openings split
 
 
 def test_parts_are_the_labelled_parts_in_their_boxes(cells):

@@ -49,7 +49,7 @@ from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
 from wekawbc.cells.segmentation import _distance
-from wekawbc.features._kernels import forest_leaves, level_regions
+from wekawbc.features._kernels import forest_leaves, large_components, level_regions, opened_pieces
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -90,7 +90,18 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
 
 def _lobe_counts_and_parts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
                            min_lobe_fraction: float = 0.08) -> tuple[list[int], int]:
-    """:func:`_lobe_counts` and the mask's number of 4-connected parts (:func:`_count`), from the same labelling."""
+    """:func:`_lobe_counts` and the mask's number of 4-connected parts (:func:`_count`), from the same labelling.
+
+    Each part's opening by a disc of radius ``neck_ratio`` times its largest inscribed radius is the set of pixels
+    within that radius of the pixels deeper than it (the erosion): two exact distance transforms, far cheaper than a
+    morphological opening with a large disc, and SciPy's exact numbers (:func:`wekawbc.cells.segmentation._distance`),
+    not OpenCV's ``DIST_MASK_PRECISE`` ones, whose last bits vary from call to call and would flip the comparisons
+    at ties. Each piece of the opening is the union of the discs centred in some of the 4-connected components of
+    the erosion (the disc of lattice points within the radius is 4-connected and holds the unit steps, so a
+    component's discs join up): the opening has no more pieces than the erosion has components, and an erosion in
+    one piece (or none) gives 1 without the opening. The erosions, openings and their pieces at every distinct
+    radius are one compiled pass (:func:`wekawbc.features._kernels.opened_pieces`).
+    """
     mask = np.ascontiguousarray(nucleus_mask, dtype=np.uint8)
     total = int(mask.sum())
     if total == 0:
@@ -99,14 +110,12 @@ def _lobe_counts_and_parts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, .
     lobes = [0] * len(neck_ratios)
     count, pieces = _parts(mask, least)
     for piece in pieces:
-        part = _padded(piece, 2)
-        depth = _distance(part)
+        depth = _distance(_padded(piece, 2))
         radius = float(depth.max())
-        counted: dict[int, int] = {}
-        for which, neck_ratio in enumerate(neck_ratios):
-            size = max(int(round(neck_ratio * radius)), 1)
-            if size not in counted:
-                counted[size] = _pieces(depth, size, least)
+        sizes = [max(int(round(neck_ratio * radius)), 1) for neck_ratio in neck_ratios]
+        distinct = sorted(set(sizes))
+        counted = dict(zip(distinct, opened_pieces(depth, np.array(distinct, np.int64), least).tolist()))
+        for which, size in enumerate(sizes):
             lobes[which] += counted[size]
     return lobes, count
 
@@ -125,28 +134,6 @@ def _parts(mask: np.ndarray, least: float) -> tuple[int, list[np.ndarray]]:
                        if areas[index] >= least]
 
 
-def _pieces(depth: np.ndarray, size: int, least: float) -> int:
-    """The number of pieces of at least ``least`` pixels (at least 1) of the opening by a disc of radius ``size``
-    of the mask whose distance transform is ``depth`` (:func:`_opened`).
-
-    Each piece of the opening is the union of the discs centred in some of the 4-connected components
-    of the eroded mask (``depth > size``): the disc of lattice points within ``size`` is 4-connected and
-    holds the unit steps, so a component's discs join up, and the opening has no more pieces than the
-    erosion has components. An erosion in one piece (or none) therefore gives 1 without the opening.
-    """
-    if _count(depth > size) <= 1:
-        return 1
-    return max(int((_components(_opened(depth, size))[1][1:] >= least).sum()), 1)
-
-
-def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 4-connected components of a mask and their areas (index 0: the background): the partition of
-    ``scipy.ndimage.label`` (its default structure), from OpenCV's faster labelling."""
-    _, labels = cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8) if mask.dtype == bool
-                                        else mask, connectivity=4)
-    return labels, np.bincount(labels.ravel())
-
-
 def _count(mask: np.ndarray) -> int:
     """The number of 4-connected components of a mask (``scipy.ndimage.label(mask)[1]``), by OpenCV."""
     return cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8), connectivity=4)[0] - 1
@@ -158,21 +145,6 @@ def _padded(mask: np.ndarray, width: int) -> np.ndarray:
     out = np.zeros((rows + 2 * width, cols + 2 * width), np.uint8)
     out[width:width + rows, width:width + cols] = mask
     return out
-
-
-def _opened(depth: np.ndarray, size: float) -> np.ndarray:
-    """The opening by a disc of radius ``size`` of the mask whose distance transform is ``depth``.
-
-    The erosion is the pixels deeper than ``size``, the dilation back the pixels within ``size``
-    of them (two distance transforms: far cheaper than a morphological opening with a large disc).
-    The distances are SciPy's exact numbers (:func:`wekawbc.cells.segmentation._distance`), not
-    OpenCV's raw ``DIST_MASK_PRECISE`` ones, whose last bits vary from call to call and would flip
-    the comparisons at ties.
-    """
-    inner = depth > size
-    if not inner.any():
-        return inner
-    return _distance(~inner) <= size
 
 
 @dataclass(frozen=True)
@@ -390,17 +362,17 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _L
     landscape = landscape or _Landscape(mask)
     part, depth, radius = landscape.part, landscape.depth, landscape.radius
     least = min_lobe_fraction * float(part.sum())
-    if landscape.parts() >= 2 and (_components(part)[1][1:] >= least).sum() >= 2:
+    if landscape.parts() >= 2 and large_components(part, least)[1] >= 2:
         return 0.0
     for neck in SPLIT_NECKS:
         regions = landscape.regions(neck)[0]
         if regions == 0:
             break
-        if regions == 1:  # one piece eroded, one piece opened (see _pieces)
+        if regions == 1:  # one piece eroded, one piece opened (see _lobe_counts_and_parts)
             continue
         inner = depth > neck * radius
         opened = cv2.distanceTransform((~inner).view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
-        if (_components(opened)[1][1:] >= least).sum() >= 2:
+        if large_components(opened.view(np.uint8), least)[1] >= 2:
             return neck
     return 1.0
 

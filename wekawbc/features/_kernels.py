@@ -10,8 +10,10 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["compartment_spreads", "compartment_sums", "cooccurrences", "forest_leaves", "lbp_histogram",
-           "level_regions"]
+from wekawbc.cells._kernels import _distances
+
+__all__ = ["compartment_spreads", "compartment_sums", "cooccurrences", "forest_leaves", "large_components",
+           "lbp_histogram", "level_regions", "opened_pieces"]
 
 
 @numba.njit(cache=True)
@@ -20,6 +22,82 @@ def _root(parent: np.ndarray, node: int) -> int:
         parent[node] = parent[parent[node]]  # path halving
         node = parent[node]
     return node
+
+
+@numba.njit(cache=True)
+def _components_of(image: np.ndarray, value: int, least: float, seen: np.ndarray, stack: np.ndarray) -> tuple[int, int]:
+    """The number of 4-connected components of the pixels of a C-contiguous 2-D ``image`` equal to ``value``, and
+    the number of those of at least ``least`` pixels; ``seen`` (bool) and ``stack`` (int64), of the image's size,
+    are work space (``seen`` all False on entry)."""
+    rows, cols = image.shape
+    flat = image.ravel()
+    count, large = 0, 0
+    for start in range(rows * cols):
+        if flat[start] != value or seen[start]:
+            continue
+        seen[start] = True
+        stack[0] = start
+        top, area = 1, 0
+        while top > 0:
+            top -= 1
+            pixel = stack[top]
+            area += 1
+            row, col = pixel // cols, pixel % cols
+            for other, inside in ((pixel - cols, row > 0), (pixel + cols, row < rows - 1),
+                                  (pixel - 1, col > 0), (pixel + 1, col < cols - 1)):
+                if inside and flat[other] == value and not seen[other]:
+                    seen[other] = True
+                    stack[top] = other
+                    top += 1
+        count += 1
+        if area >= least:
+            large += 1
+    return count, large
+
+
+@numba.njit(cache=True)
+def large_components(mask: np.ndarray, least: float) -> tuple[int, int]:
+    """The number of 4-connected components of a 2-D uint8 mask's nonzero pixels
+    (``cv2.connectedComponents(mask, connectivity=4)[0] - 1``) and the number of those of at least ``least``
+    pixels (``(np.bincount(labels.ravel())[1:] >= least).sum()``)."""
+    binary = np.ascontiguousarray(mask != 0).view(np.uint8)
+    size = binary.size
+    return _components_of(binary, 1, least, np.zeros(size, np.bool_), np.empty(size, np.int64))
+
+
+@numba.njit(cache=True)
+def opened_pieces(depth: np.ndarray, sizes: np.ndarray, least: float) -> np.ndarray:
+    """For each disc radius ``k`` of ``sizes`` (int64): the number of pieces of at least ``least`` pixels (at least
+    1) of the opening by the disc of the mask whose exact Euclidean distance map (float32, 0 outside) is ``depth``.
+
+    As :func:`wekawbc.cells.lobes._lobe_counts_and_parts` counted them: 1 when the erosion (``depth > k``, in
+    float32) is in one 4-connected piece or none; else the opening is the pixels whose exact distance to the
+    erosion (:func:`wekawbc.cells._kernels.distances_to_outside`'s float32 numbers) is at most ``k``, and its
+    4-connected pieces are counted.
+    """
+    rows, cols = depth.shape
+    size = rows * cols
+    flat = np.ascontiguousarray(depth).ravel()
+    outside = np.empty(size, np.uint8)  # 0 on the erosion, 1 elsewhere
+    opened = np.empty(size, np.uint8)
+    seen = np.zeros(size, np.bool_)
+    stack = np.empty(size, np.int64)
+    counts = np.ones(len(sizes), np.int64)
+    for which in range(len(sizes)):
+        radius = np.float32(sizes[which])
+        for pixel in range(size):
+            outside[pixel] = 0 if flat[pixel] > radius else 1
+        seen[:] = False
+        eroded, _ = _components_of(outside.reshape(rows, cols), 0, least, seen, stack)
+        if eroded <= 1:
+            continue
+        near = _distances(outside.reshape(rows, cols)).ravel()
+        for pixel in range(size):
+            opened[pixel] = 1 if near[pixel] <= radius else 0
+        seen[:] = False
+        _, pieces = _components_of(opened.reshape(rows, cols), 1, least, seen, stack)
+        counts[which] = max(pieces, 1)
+    return counts
 
 
 @numba.njit(cache=True)
