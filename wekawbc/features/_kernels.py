@@ -25,33 +25,53 @@ def _root(parent: np.ndarray, node: int) -> int:
 
 
 @numba.njit(cache=True)
-def _components_of(image: np.ndarray, value: int, least: float, seen: np.ndarray, stack: np.ndarray) -> tuple[int, int]:
-    """The number of 4-connected components of the pixels of a C-contiguous 2-D ``image`` equal to ``value``, and
-    the number of those of at least ``least`` pixels; ``seen`` (bool) and ``stack`` (int64), of the image's size,
-    are work space (``seen`` all False on entry)."""
+def _components_above(image: np.ndarray, threshold: float, least: float) -> tuple[int, int]:
+    """The number of 4-connected components of the pixels of a 2-D ``image`` above ``threshold`` (compared in the
+    image's type, as numpy compares an array with a Python number), and the number of those of at least ``least``
+    pixels.
+
+    Row by row, each run of pixels above is joined (union-find, the lower index the root) to the runs of the row
+    above whose columns overlap its own (4-connected), and a root holds its component's area.
+    """
     rows, cols = image.shape
-    flat = image.ravel()
+    level = image.dtype.type(threshold)
+    most = rows * ((cols + 1) // 2)  # runs at most (each ends before a pixel not above, or at the row's end)
+    starts = np.empty(most, np.int64)
+    ends = np.empty(most, np.int64)
+    parent = np.empty(most, np.int64)
+    area = np.empty(most, np.int64)
+    runs, previous = 0, 0
+    for row in range(rows):
+        current = runs
+        col = 0
+        while col < cols:
+            if not image[row, col] > level:
+                col += 1
+                continue
+            start = col
+            while col < cols and image[row, col] > level:
+                col += 1
+            starts[runs], ends[runs], parent[runs], area[runs] = start, col, runs, col - start
+            root = runs
+            for other in range(previous, current):
+                if starts[other] < col and ends[other] > start:
+                    top = other
+                    while parent[top] != top:
+                        parent[top] = parent[parent[top]]  # path halving
+                        top = parent[top]
+                    if top != root:
+                        if top < root:
+                            top, root = root, top
+                        parent[top] = root
+                        area[root] += area[top]
+            runs += 1
+        previous = current
     count, large = 0, 0
-    for start in range(rows * cols):
-        if flat[start] != value or seen[start]:
-            continue
-        seen[start] = True
-        stack[0] = start
-        top, area = 1, 0
-        while top > 0:
-            top -= 1
-            pixel = stack[top]
-            area += 1
-            row, col = pixel // cols, pixel % cols
-            for other, inside in ((pixel - cols, row > 0), (pixel + cols, row < rows - 1),
-                                  (pixel - 1, col > 0), (pixel + 1, col < cols - 1)):
-                if inside and flat[other] == value and not seen[other]:
-                    seen[other] = True
-                    stack[top] = other
-                    top += 1
-        count += 1
-        if area >= least:
-            large += 1
+    for run in range(runs):
+        if parent[run] == run:
+            count += 1
+            if area[run] >= least:
+                large += 1
     return count, large
 
 
@@ -60,9 +80,7 @@ def large_components(mask: np.ndarray, least: float) -> tuple[int, int]:
     """The number of 4-connected components of a 2-D uint8 mask's nonzero pixels
     (``cv2.connectedComponents(mask, connectivity=4)[0] - 1``) and the number of those of at least ``least``
     pixels (``(np.bincount(labels.ravel())[1:] >= least).sum()``)."""
-    binary = np.ascontiguousarray(mask != 0).view(np.uint8)
-    size = binary.size
-    return _components_of(binary, 1, least, np.zeros(size, np.bool_), np.empty(size, np.int64))
+    return _components_above(mask, 0, least)
 
 
 @numba.njit(cache=True)
@@ -70,33 +88,27 @@ def opened_pieces(depth: np.ndarray, sizes: np.ndarray, least: float) -> np.ndar
     """For each disc radius ``k`` of ``sizes`` (int64): the number of pieces of at least ``least`` pixels (at least
     1) of the opening by the disc of the mask whose exact Euclidean distance map (float32, 0 outside) is ``depth``.
 
-    As :func:`wekawbc.cells.lobes._lobe_counts_and_parts` counted them: 1 when the erosion (``depth > k``, in
+    As :func:`wekawbc.cells.lobes._lobe_counts_and_parts` counts them: 1 when the erosion (``depth > k``, in
     float32) is in one 4-connected piece or none; else the opening is the pixels whose exact distance to the
     erosion (:func:`wekawbc.cells._kernels.distances_to_outside`'s float32 numbers) is at most ``k``, and its
     4-connected pieces are counted.
     """
     rows, cols = depth.shape
-    size = rows * cols
-    flat = np.ascontiguousarray(depth).ravel()
-    outside = np.empty(size, np.uint8)  # 0 on the erosion, 1 elsewhere
-    opened = np.empty(size, np.uint8)
-    seen = np.zeros(size, np.bool_)
-    stack = np.empty(size, np.int64)
     counts = np.ones(len(sizes), np.int64)
+    outside = np.empty((rows, cols), np.uint8)  # 0 on the erosion, 1 elsewhere
+    opened = np.empty((rows, cols), np.uint8)
     for which in range(len(sizes)):
         radius = np.float32(sizes[which])
-        for pixel in range(size):
-            outside[pixel] = 0 if flat[pixel] > radius else 1
-        seen[:] = False
-        eroded, _ = _components_of(outside.reshape(rows, cols), 0, least, seen, stack)
-        if eroded <= 1:
+        if _components_above(depth, radius, least)[0] <= 1:
             continue
-        near = _distances(outside.reshape(rows, cols)).ravel()
-        for pixel in range(size):
-            opened[pixel] = 1 if near[pixel] <= radius else 0
-        seen[:] = False
-        _, pieces = _components_of(opened.reshape(rows, cols), 1, least, seen, stack)
-        counts[which] = max(pieces, 1)
+        for row in range(rows):
+            for col in range(cols):
+                outside[row, col] = 0 if depth[row, col] > radius else 1
+        near = _distances(outside)
+        for row in range(rows):
+            for col in range(cols):
+                opened[row, col] = 1 if near[row, col] <= radius else 0
+        counts[which] = max(_components_above(opened, 0, least)[1], 1)
     return counts
 
 
