@@ -455,3 +455,19 @@ def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells):
     for grey in (np.full((7, 9), 100, np.uint8), rng.integers(0, 3, (15, 12)).astype(np.uint8)):
         expected = np.bincount(uniform_lbp(grey).ravel().astype(np.int64), minlength=LBP_BINS)
         assert np.array_equal(histogram(grey, np.ones(grey.shape, bool)), expected)
+
+
+def test_chord_share_samples_what_linspace_samples():
+    from wekawbc.features._kernels import chord_share
+
+    rng = np.random.default_rng(2)
+    mask = rng.random((40, 50)) < 0.7
+    ends = [(0, 0, 0, 0), (3, 5, 3, 5), (0, 0, 49, 39), (49, 0, 0, 39), (2, 7, 2, 30), (1, 10, 40, 10), (5, 5, 6, 8)]
+    ends += [tuple(int(v) for v in rng.integers(0, (50, 40, 50, 40))) for _ in range(300)]  # ties at .5 among them
+    for x0, y0, x1, y1 in ends:
+        a, b = np.array([x0, y0], np.int32), np.array([x1, y1], np.int32)
+        steps = int(np.hypot(*(a - b))) + 1
+        for count in (steps, 1, 2, 2 * steps + 1):
+            xs = np.linspace(a[0], b[0], count).round().astype(int)
+            ys = np.linspace(a[1], b[1], count).round().astype(int)
+            assert chord_share(mask, x0, y0, x1, y1, count) == mask[ys, xs].mean()

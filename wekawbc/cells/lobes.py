@@ -49,7 +49,7 @@ from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
 from wekawbc.cells.segmentation import _distance
-from wekawbc.features._kernels import forest_leaves, large_components, level_regions, opened_pieces
+from wekawbc.features._kernels import chord_share, forest_leaves, large_components, level_regions, opened_pieces
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -123,15 +123,17 @@ def _lobe_counts_and_parts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, .
 def _parts(mask: np.ndarray, least: float) -> tuple[int, list[np.ndarray]]:
     """The number of 4-connected parts of a uint8 mask (:func:`_count`) and those of at least ``least`` pixels,
     each cut to its bounding box (0/1): ``labels[box] == index`` for each of ``ndi.find_objects(labels)``. A mask
-    in one part (the usual nucleus, ``least`` below its area) is its own bounding box, found by
-    ``cv2.boundingRect`` without labelling boxes."""
-    count, labels = cv2.connectedComponents(mask, connectivity=4)
-    if count == 2 and cv2.countNonZero(mask) >= least:
+    in one part (the usual nucleus, ``least`` below its area; parts and areas counted by
+    :func:`wekawbc.features._kernels.large_components`) is its own bounding box, found by ``cv2.boundingRect``
+    without labelling."""
+    count, large = large_components(mask, least)
+    if count == 1 and large == 1:
         x, y, width, height = cv2.boundingRect(mask)
         return 1, [mask[y:y + height, x:x + width]]
+    _, labels = cv2.connectedComponents(mask, connectivity=4)
     areas = np.bincount(labels.ravel())
-    return count - 1, [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
-                       if areas[index] >= least]
+    return count, [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
+                   if areas[index] >= least]
 
 
 def _count(mask: np.ndarray) -> int:
@@ -480,11 +482,9 @@ def _defects(mask: np.ndarray, radius: float, contours: Sequence[np.ndarray]) ->
     pinch = 3.0
     for first, a in enumerate(points):
         for b in points[first + 1:]:
-            steps = int(np.hypot(*(a - b))) + 1
-            xs = np.linspace(a[0], b[0], steps).round().astype(int)
-            ys = np.linspace(a[1], b[1], steps).round().astype(int)
-            if mask[ys, xs].mean() > 0.8:
-                pinch = min(pinch, float(np.hypot(*(a - b))) / (2 * radius))
+            length = float(np.hypot(*(a - b)))
+            if chord_share(mask, int(a[0]), int(a[1]), int(b[0]), int(b[1]), int(length) + 1) > 0.8:
+                pinch = min(pinch, length / (2 * radius))
     padded = np.concatenate([depths, [0.0, 0.0]]) / radius
     return float(padded[0]), float(padded[1]), len(points), pinch
 

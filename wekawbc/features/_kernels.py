@@ -12,8 +12,8 @@ import numpy as np
 
 from wekawbc.cells._kernels import _distances
 
-__all__ = ["compartment_spreads", "compartment_sums", "cooccurrences", "forest_leaves", "large_components",
-           "lbp_histogram", "level_regions", "opened_pieces"]
+__all__ = ["chord_share", "compartment_spreads", "compartment_sums", "cooccurrences", "forest_leaves",
+           "large_components", "lbp_histogram", "level_regions", "opened_pieces"]
 
 
 @numba.njit(cache=True)
@@ -110,6 +110,26 @@ def opened_pieces(depth: np.ndarray, sizes: np.ndarray, least: float) -> np.ndar
                 opened[row, col] = 1 if near[row, col] <= radius else 0
         counts[which] = max(_components_above(opened, 0, least)[1], 1)
     return counts
+
+
+@numba.njit(cache=True)
+def chord_share(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int, steps: int) -> float:
+    """The share of ``mask`` pixels on the chord from ``(x0, y0)`` to ``(x1, y1)`` (columns, rows) sampled at
+    ``steps`` points: ``mask[ys, xs].mean()`` for ``xs = np.linspace(x0, x1, steps).round().astype(int)`` and
+    ``ys`` likewise, the same samples (numpy's ``start + i * step`` in float64, the last point the end itself,
+    rounded half to even)."""
+    div = steps - 1
+    step_x = (np.float64(x1) - np.float64(x0)) / div if div > 0 else 0.0
+    step_y = (np.float64(y1) - np.float64(y0)) / div if div > 0 else 0.0
+    inside = 0
+    for index in range(steps):
+        if div > 0 and index == div:
+            x, y = np.float64(x1), np.float64(y1)
+        else:
+            x, y = index * step_x + np.float64(x0), index * step_y + np.float64(y0)
+        if mask[int(np.rint(y)), int(np.rint(x))]:
+            inside += 1
+    return inside / steps
 
 
 @numba.njit(cache=True)
