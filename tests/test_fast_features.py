@@ -184,7 +184,7 @@ def _plain_opened_pieces(depth, size, least):
 
 
 def test_opened_pieces_are_the_plain_openings_pieces(cells):
-    from wekawbc.features._kernels import opened_pieces
+    from wekawbc.features._kernels import _disc_dilation, opened_pieces
 
     rng = np.random.default_rng(1)
     dumbbell = np.zeros((30, 50), bool)  # two discs and a bridge: ties of the distances at the bridge
@@ -200,6 +200,12 @@ def test_opened_pieces_are_the_plain_openings_pieces(cells):
         depth = _distance(np.pad(mask, 2))
         radius = float(depth.max())
         sizes = np.array(sorted({max(int(round(r * radius)), 1) for r in (0.1, 0.3, 0.4, 0.5, 0.6, 0.8)}), np.int64)
+        for size in range(1, int(radius) + 2):  # the disc's dilation of each erosion, pixel for pixel
+            inner = depth > size
+            if inner.any():
+                opened = np.empty(depth.shape, np.uint8)
+                _disc_dilation(depth, size, opened)
+                assert np.array_equal(opened.view(bool), ndi.distance_transform_edt(~inner).astype(np.float32) <= size)
         for least in (0.0, 0.08 * mask.sum()):
             found = opened_pieces(depth, sizes, least).tolist()
             assert found == [_plain_opened_pieces(depth, int(size), least) for size in sizes]

@@ -10,8 +10,6 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from wekawbc.cells._kernels import _distances
-
 __all__ = ["chord_share", "compartment_spreads", "compartment_sums", "cooccurrences", "forest_leaves",
            "large_components", "lbp_histogram", "level_regions", "opened_pieces"]
 
@@ -84,30 +82,75 @@ def large_components(mask: np.ndarray, least: float) -> tuple[int, int]:
 
 
 @numba.njit(cache=True)
+def _disc_dilation(depth: np.ndarray, size: int, opened: np.ndarray) -> None:
+    """Write into ``opened`` (uint8) 1 on the pixels within Euclidean distance ``size`` of a pixel of ``depth > size``
+    (the dilation of that erosion by the disc of lattice points within ``size``), 0 elsewhere.
+
+    A pixel is within ``size`` of the erosion when some column ``c'`` has an erosion pixel ``v`` rows away with
+    ``v <= size`` and ``|c - c'| <= isqrt(size**2 - v**2)``: each column's nearest erosion pixel above or below
+    (``v``, two passes down the columns), then each row's union of the intervals those columns reach (one sweep),
+    in integers throughout.
+    """
+    rows, cols = depth.shape
+    level = np.float32(size)
+    far = size + 1
+    reach = np.empty((rows, cols), np.int64)  # rows to the nearest erosion pixel in the column, ``far`` when more
+    for col in range(cols):
+        last = -1
+        for row in range(rows):
+            if depth[row, col] > level:
+                last = row
+            reach[row, col] = min(row - last, far) if last >= 0 else far
+        last = -1
+        for row in range(rows - 1, -1, -1):
+            if depth[row, col] > level:
+                last = row
+            if last >= 0 and last - row < reach[row, col]:
+                reach[row, col] = last - row
+    widths = np.empty(far, np.int64)  # isqrt(size**2 - v**2) for each v up to size
+    for v in range(far):
+        left = size * size - v * v
+        width = int(np.sqrt(np.float64(left)))
+        while width * width > left:
+            width -= 1
+        while (width + 1) * (width + 1) <= left:
+            width += 1
+        widths[v] = width
+    ends = np.empty(cols, np.int64)
+    for row in range(rows):
+        ends[:] = -1
+        for col in range(cols):
+            v = reach[row, col]
+            if v < far:
+                start = max(col - widths[v], 0)
+                if col + widths[v] > ends[start]:
+                    ends[start] = col + widths[v]
+        current = -1
+        for col in range(cols):
+            if ends[col] > current:
+                current = ends[col]
+            opened[row, col] = 1 if current >= col else 0
+
+
+@numba.njit(cache=True)
 def opened_pieces(depth: np.ndarray, sizes: np.ndarray, least: float) -> np.ndarray:
     """For each disc radius ``k`` of ``sizes`` (int64): the number of pieces of at least ``least`` pixels (at least
     1) of the opening by the disc of the mask whose exact Euclidean distance map (float32, 0 outside) is ``depth``.
 
     As :func:`wekawbc.cells.lobes._lobe_counts_and_parts` counts them: 1 when the erosion (``depth > k``, in
-    float32) is in one 4-connected piece or none; else the opening is the pixels whose exact distance to the
-    erosion (:func:`wekawbc.cells._kernels.distances_to_outside`'s float32 numbers) is at most ``k``, and its
+    float32) is in one 4-connected piece or none; else the opening is the pixels within ``k`` of the erosion
+    (:func:`_disc_dilation`: the pixels whose exact distance to the erosion, as
+    :func:`wekawbc.cells._kernels.distances_to_outside` gives it in float32, is at most ``k``), and its
     4-connected pieces are counted.
     """
     rows, cols = depth.shape
     counts = np.ones(len(sizes), np.int64)
-    outside = np.empty((rows, cols), np.uint8)  # 0 on the erosion, 1 elsewhere
     opened = np.empty((rows, cols), np.uint8)
     for which in range(len(sizes)):
-        radius = np.float32(sizes[which])
-        if _components_above(depth, radius, least)[0] <= 1:
+        size = sizes[which]
+        if _components_above(depth, np.float32(size), least)[0] <= 1:
             continue
-        for row in range(rows):
-            for col in range(cols):
-                outside[row, col] = 0 if depth[row, col] > radius else 1
-        near = _distances(outside)
-        for row in range(rows):
-            for col in range(cols):
-                opened[row, col] = 1 if near[row, col] <= radius else 0
+        _disc_dilation(depth, size, opened)
         counts[which] = max(_components_above(opened, 0, least)[1], 1)
     return counts
 
