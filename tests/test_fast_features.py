@@ -225,6 +225,19 @@ def test_parts_are_the_labelled_parts_in_their_boxes(cells):
                 (part.shape, part.tobytes()) for part in plain)
 
 
+def test_component_boxes_are_scipys_labels_and_boxes(cells):
+    from wekawbc.features._kernels import component_boxes
+
+    edge_cases = [np.zeros((4, 5), bool), np.ones((4, 5), bool), np.eye(6, dtype=bool), np.ones((1, 7), bool)]
+    for mask in _masks(cells) + edge_cases:
+        labels, count = ndi.label(mask)
+        found, fast, areas, boxes = component_boxes(np.ascontiguousarray(mask, dtype=np.uint8))
+        assert found == count
+        assert np.array_equal(fast, labels)  # the same numbering
+        assert areas[1:].tolist() == np.bincount(labels.ravel(), minlength=count + 1)[1:].tolist()
+        assert [(slice(top, bottom), slice(left, right)) for top, bottom, left, right in boxes.tolist()] == ndi.find_objects(labels)
+
+
 def test_lobe_count_parts_are_the_labelled_parts(cells):
     """assess_lobes' parts (from the lobe count's own labelling) are ndi.label's number, on every path."""
     for rgb, nucleus, cell, background in cells:

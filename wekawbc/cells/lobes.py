@@ -44,12 +44,12 @@ from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
-from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
 from wekawbc.cells.segmentation import _distance
-from wekawbc.features._kernels import chord_share, forest_leaves, large_components, level_regions, opened_pieces
+from wekawbc.features._kernels import (chord_share, component_boxes, forest_leaves, large_components, level_regions,
+                                      opened_pieces)
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -122,18 +122,11 @@ def _lobe_counts_and_parts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, .
 
 def _parts(mask: np.ndarray, least: float) -> tuple[int, list[np.ndarray]]:
     """The number of 4-connected parts of a uint8 mask (:func:`_count`) and those of at least ``least`` pixels,
-    each cut to its bounding box (0/1): ``labels[box] == index`` for each of ``ndi.find_objects(labels)``. A mask
-    in one part (the usual nucleus, ``least`` below its area; parts and areas counted by
-    :func:`wekawbc.features._kernels.large_components`) is its own bounding box, found by ``cv2.boundingRect``
-    without labelling."""
-    count, large = large_components(mask, least)
-    if count == 1 and large == 1:
-        x, y, width, height = cv2.boundingRect(mask)
-        return 1, [mask[y:y + height, x:x + width]]
-    _, labels = cv2.connectedComponents(mask, connectivity=4)
-    areas = np.bincount(labels.ravel())
-    return count, [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
-                   if areas[index] >= least]
+    each cut to its bounding box (bool): ``labels[box] == index`` for each of ``ndi.find_objects(labels)``, from one
+    compiled labelling (:func:`wekawbc.features._kernels.component_boxes`)."""
+    count, labels, areas, boxes = component_boxes(mask)
+    return count, [labels[top:bottom, left:right] == index
+                   for index, (top, bottom, left, right) in enumerate(boxes.tolist(), start=1) if areas[index] >= least]
 
 
 def _count(mask: np.ndarray) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["chord_share", "compartment_spreads", "compartment_sums", "cooccurrences", "forest_leaves",
-           "large_components", "lbp_histogram", "level_regions", "opened_pieces"]
+__all__ = ["chord_share", "compartment_spreads", "compartment_sums", "component_boxes", "cooccurrences",
+           "forest_leaves", "large_components", "lbp_histogram", "level_regions", "opened_pieces"]
 
 
 @numba.njit(cache=True)
@@ -79,6 +79,70 @@ def large_components(mask: np.ndarray, least: float) -> tuple[int, int]:
     (``cv2.connectedComponents(mask, connectivity=4)[0] - 1``) and the number of those of at least ``least``
     pixels (``(np.bincount(labels.ravel())[1:] >= least).sum()``)."""
     return _components_above(mask, 0, least)
+
+
+@numba.njit(cache=True)
+def component_boxes(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """The 4-connected components of a 2-D uint8 mask's nonzero pixels: their number, the labels (int32, 1 to the
+    number in raster order of each component's first pixel, as ``cv2.connectedComponents`` and
+    ``scipy.ndimage.label`` number them; 0 outside), each label's area and bounding box (rows ``[top, bottom)``,
+    columns ``[left, right)``; row ``label - 1``, as ``scipy.ndimage.find_objects`` gives the slices).
+
+    Runs joined as in :func:`_components_above` (a component's root is its first run), then painted.
+    """
+    rows, cols = mask.shape
+    most = rows * ((cols + 1) // 2)
+    starts = np.empty(most, np.int64)
+    ends = np.empty(most, np.int64)
+    at_row = np.empty(most, np.int64)
+    parent = np.empty(most, np.int64)
+    runs, previous = 0, 0
+    for row in range(rows):
+        current = runs
+        col = 0
+        while col < cols:
+            if mask[row, col] == 0:
+                col += 1
+                continue
+            start = col
+            while col < cols and mask[row, col] != 0:
+                col += 1
+            starts[runs], ends[runs], at_row[runs], parent[runs] = start, col, row, runs
+            root = runs
+            for other in range(previous, current):
+                if starts[other] < col and ends[other] > start:
+                    top = other
+                    while parent[top] != top:
+                        parent[top] = parent[parent[top]]
+                        top = parent[top]
+                    if top != root:
+                        if top < root:
+                            top, root = root, top
+                        parent[top] = root
+            runs += 1
+        previous = current
+    label = np.zeros(runs, np.int32)
+    count = 0
+    for run in range(runs):  # roots in raster order of their first pixel
+        if parent[run] == run:
+            count += 1
+            label[run] = count
+    labels = np.zeros((rows, cols), np.int32)
+    areas = np.zeros(count + 1, np.int64)
+    boxes = np.empty((count, 4), np.int64)
+    boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3] = rows, -1, cols, -1
+    for run in range(runs):
+        top = run
+        while parent[top] != top:
+            top = parent[top]
+        which = label[top]
+        row, start, end = at_row[run], starts[run], ends[run]
+        labels[row, start:end] = which
+        areas[which] += end - start
+        box = boxes[which - 1]
+        box[0], box[1] = min(box[0], row), max(box[1], row + 1)
+        box[2], box[3] = min(box[2], start), max(box[3], end)
+    return count, labels, areas, boxes
 
 
 @numba.njit(cache=True)
