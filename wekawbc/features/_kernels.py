@@ -159,18 +159,19 @@ def _disc_dilation(depth: np.ndarray, size: int, opened: np.ndarray) -> None:
     level = np.float32(size)
     far = size + 1
     reach = np.empty((rows, cols), np.int64)  # rows to the nearest erosion pixel in the column, ``far`` when more
-    for col in range(cols):
-        last = -1
-        for row in range(rows):
+    last = np.full(cols, -1, np.int64)  # each column's last erosion row so far (row by row: the arrays' own order)
+    for row in range(rows):
+        for col in range(cols):
             if depth[row, col] > level:
-                last = row
-            reach[row, col] = min(row - last, far) if last >= 0 else far
-        last = -1
-        for row in range(rows - 1, -1, -1):
+                last[col] = row
+            reach[row, col] = min(row - last[col], far) if last[col] >= 0 else far
+    last[:] = -1
+    for row in range(rows - 1, -1, -1):
+        for col in range(cols):
             if depth[row, col] > level:
-                last = row
-            if last >= 0 and last - row < reach[row, col]:
-                reach[row, col] = last - row
+                last[col] = row
+            if last[col] >= 0 and last[col] - row < reach[row, col]:
+                reach[row, col] = last[col] - row
     widths = np.empty(far, np.int64)  # isqrt(size**2 - v**2) for each v up to size
     for v in range(far):
         left = size * size - v * v
