@@ -320,6 +320,7 @@ class _Landscape:
 
     def __init__(self, mask: np.ndarray) -> None:
         self.part = _padded(mask, 1)
+        self.area = cv2.countNonZero(self.part)  # the mask's pixels (``mask.sum()``)
         self.depth = cv2.distanceTransform(self.part, cv2.DIST_L2, 5)
         self.radius = float(self.depth.max())
         self._levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
@@ -357,7 +358,7 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _L
     """
     landscape = landscape or _Landscape(mask)
     part, depth, radius = landscape.part, landscape.depth, landscape.radius
-    least = min_lobe_fraction * float(part.sum())
+    least = min_lobe_fraction * float(landscape.area)
     if landscape.parts() >= 2 and large_components(part, least)[1] >= 2:
         return 0.0
     for neck in SPLIT_NECKS:
@@ -409,19 +410,20 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     # ndi.convolve(skeleton, np.ones((3, 3)), mode="constant")'s counts, by OpenCV's unnormalised box filter
     neighbours = cv2.boxFilter(skeleton.view(np.uint8), -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     distance = landscapes[0].depth[1:-1, 1:-1]
-    radius = float(distance.max())
+    radius = landscapes[0].radius  # the padding's 0s add nothing
     along = distance[skeleton]
-    root = float(np.sqrt(small.sum()))
+    small_area = landscapes[0].area
+    root = float(np.sqrt(small_area))
     fraction = area / float(cell_mask.sum()) if cell_mask is not None and cell_mask.any() else float("nan")
     saddles = [value for mask, landscape in zip((small, *core_masks), landscapes) for value in _saddles(mask, landscape)]
     opened = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     return np.array([
         _split_neck(small, landscape=landscapes[0]), *cores, _lobe_counts(median_core, (CORE_NECK_RATIO,))[0],
-        landscapes[0].parts(), solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
-        int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
+        landscapes[0].parts(), solidity, convexity, cv2.countNonZero(skeleton.view(np.uint8) & (neighbours == 2)),
+        cv2.countNonZero(skeleton.view(np.uint8) & (neighbours >= 4)), cv2.countNonZero(skeleton.view(np.uint8)) / root,
         float(_quantile(along, 0.1)) / radius if along.size else float("nan"), radius / root, fraction,
-        *saddles, *_defects(small, radius, outline), 1.0 - opened.sum() / float(small.sum())], float)
+        *saddles, *_defects(small, radius, outline), 1.0 - cv2.countNonZero(opened) / float(small_area)], float)
 
 
 def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[float, float, int]:
@@ -436,7 +438,7 @@ def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[flo
     :data:`THIRD_LEVEL` (the lobes a filament thinner than a third of the widest lobe separates).
     ``landscape``: the mask's :class:`_Landscape`, when already made.
     """
-    if mask.sum() < 10:
+    if (landscape.area if landscape else mask.sum()) < 10:
         return 1.0, 1.0, 0
     landscape = landscape or _Landscape(mask)
     radius = landscape.radius
