@@ -143,6 +143,10 @@ def test_quantiles_are_numpys(cells):
             assert found == expected and found.dtype == expected.dtype
         assert np.array_equal(_quantiles(values, (0.01, 0.99)), np.percentile(values, [1, 99]))
         assert lobes._quantile(values.copy(), 0.1) == np.percentile(values, 10)  # shape_inputs' neck width
+        fractions = (0.1, 0.2, 0.5, 0.0, 1.0)  # several from one partition, as the chromatin cores take them
+        found = lobes._quantiles_of(values.copy(), fractions)
+        assert [(value, value.dtype) for value in found] == [
+            (expected, expected.dtype) for expected in (np.quantile(values, fraction) for fraction in fractions)]
 
 
 def test_bounds_are_the_projections_box(cells):

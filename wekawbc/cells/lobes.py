@@ -190,8 +190,11 @@ def _chromatin_cores(rgb: np.ndarray, nucleus: np.ndarray, quantiles: tuple[floa
     inside = nucleus[window]
     scores = score[inside]
     cores = []
-    for quantile in quantiles:
-        core = inside & (score > _quantile(scores, quantile))
+    for level in _quantiles_of(scores, quantiles):
+        core = inside & (score > level)
+        if not core.any():  # nothing above the level: the whole nucleus (as an empty opening would give)
+            cores.append(nucleus)
+            continue
         core = cv2.morphologyEx(core.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
         full = np.zeros_like(nucleus)
         full[window] = core
@@ -200,22 +203,32 @@ def _chromatin_cores(rgb: np.ndarray, nucleus: np.ndarray, quantiles: tuple[floa
 
 
 def _quantile(values: np.ndarray, fraction: float) -> np.floating:
-    """``np.quantile(values, fraction)`` of a 1-D float array (linear method), the same number, from one partition.
+    """``np.quantile(values, fraction)`` of a 1-D float array (linear method), the same number (:func:`_quantiles_of`)."""
+    return _quantiles_of(values, (fraction,))[0]
+
+
+def _quantiles_of(values: np.ndarray, fractions: Sequence[float]) -> list[np.floating]:
+    """``np.quantile(values, fraction)`` of a 1-D float array (linear method) for each fraction, the same numbers,
+    from one partition at every place they need.
 
     numpy's steps: the virtual index ``(n - 1) * fraction``, its floor and the next index, and the
     interpolation ``a + (b - a) t`` (``b - (b - a)(1 - t)`` where ``t >= 0.5``) in the data's type
     (the fraction is a Python float); ``np.quantile`` costs several times this in its set-up.
     """
     count = len(values)
-    virtual = (count - 1) * fraction
-    if virtual >= count - 1:
-        return np.partition(values, count - 1)[count - 1]
-    below = max(math.floor(virtual), 0)
-    ordered = np.partition(values, (below, below + 1))
-    low, high = ordered[below], ordered[below + 1]
-    weight = virtual - below
-    difference = high - low
-    return high - difference * (1 - weight) if weight >= 0.5 else low + difference * weight
+    virtuals = [(count - 1) * fraction for fraction in fractions]
+    belows = [min(max(math.floor(virtual), 0), count - 1) for virtual in virtuals]
+    ordered = np.partition(values, sorted({place for below in belows for place in (below, min(below + 1, count - 1))}))
+    found = []
+    for virtual, below in zip(virtuals, belows):
+        if virtual >= count - 1:
+            found.append(ordered[count - 1])
+            continue
+        low, high = ordered[below], ordered[below + 1]
+        weight = virtual - below
+        difference = high - low
+        found.append(high - difference * (1 - weight) if weight >= 0.5 else low + difference * weight)
+    return found
 
 
 def eosinophilic_granules(granules: Mapping[str, float]) -> bool:
