@@ -336,7 +336,7 @@ class _Landscape:
         self.area = cv2.countNonZero(self.part)  # the mask's pixels (``mask.sum()``)
         self.depth = cv2.distanceTransform(self.part, cv2.DIST_L2, 5)
         self.radius = float(self.depth.max())
-        self._levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._levels: list[tuple[int, int, float]] | None = None
         self._parts: int | None = None
 
     def parts(self) -> int:
@@ -355,10 +355,9 @@ class _Landscape:
         """
         if self._levels is None:
             thresholds = np.array([level * self.radius for level in _LEVELS], np.float32)
-            self._levels = level_regions(self.depth, thresholds, np.float32(LOBE_PEAK * self.radius))
-        counts, lobes, second = self._levels
-        index = _LEVEL_INDEX[level]
-        return int(counts[index]), int(lobes[index]), float(second[index])
+            found = level_regions(self.depth, thresholds, np.float32(LOBE_PEAK * self.radius))
+            self._levels = list(zip(*(array.tolist() for array in found)))  # Python ints and floats, per level
+        return self._levels[_LEVEL_INDEX[level]]
 
 
 def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _Landscape | None = None) -> float:
