@@ -209,21 +209,21 @@ def _quantile(values: np.ndarray, fraction: float) -> np.floating:
 
 def _quantiles_of(values: np.ndarray, fractions: Sequence[float]) -> list[np.floating]:
     """``np.quantile(values, fraction)`` of a 1-D float array (linear method) for each fraction, the same numbers,
-    from one partition at every place they need.
+    from one sort.
 
     numpy's steps: the virtual index ``(n - 1) * fraction``, its floor and the next index, and the
     interpolation ``a + (b - a) t`` (``b - (b - a)(1 - t)`` where ``t >= 0.5``) in the data's type
     (the fraction is a Python float); ``np.quantile`` costs several times this in its set-up.
     """
     count = len(values)
-    virtuals = [(count - 1) * fraction for fraction in fractions]
-    belows = [min(max(math.floor(virtual), 0), count - 1) for virtual in virtuals]
-    ordered = np.partition(values, sorted({place for below in belows for place in (below, min(below + 1, count - 1))}))
+    ordered = np.sort(values)  # numpy's vectorised sort: faster than a partition at even two places
     found = []
-    for virtual, below in zip(virtuals, belows):
+    for fraction in fractions:
+        virtual = (count - 1) * fraction
         if virtual >= count - 1:
             found.append(ordered[count - 1])
             continue
+        below = max(math.floor(virtual), 0)
         low, high = ordered[below], ordered[below + 1]
         weight = virtual - below
         difference = high - low
@@ -379,8 +379,8 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _L
             break
         if regions == 1:  # one piece eroded, one piece opened (see _lobe_counts_and_parts)
             continue
-        inner = depth > neck * radius
-        opened = cv2.distanceTransform((~inner).view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
+        outer = depth <= neck * radius  # all but the pixels deeper than the disc (``~(depth > neck * radius)``)
+        opened = cv2.distanceTransform(outer.view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
         if large_components(opened.view(np.uint8), least)[1] >= 2:
             return neck
     return 1.0
