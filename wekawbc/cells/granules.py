@@ -94,7 +94,7 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
     """
     values = dict.fromkeys(GRANULE_MEASURES + OVER_NUCLEUS_MEASURES + ("Probability",) + COMPARTMENT_COLOURS,
                            float("nan"))
-    cell_bytes = np.ascontiguousarray(cell).view(np.uint8)
+    cell_bytes = np.ascontiguousarray(cell, dtype=bool).view(np.uint8)
     area = cv2.countNonZero(cell_bytes)  # ``cell.sum()``
     if area < 16:
         return values

@@ -103,7 +103,7 @@ def _lobe_counts_and_parts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, .
     radius are one compiled pass (:func:`wekawbc.features._kernels.opened_pieces`).
     """
     mask = np.ascontiguousarray(nucleus_mask, dtype=np.uint8)
-    total = int(mask.sum())
+    total = cv2.countNonZero(mask)  # ``mask.sum()``
     if total == 0:
         return [0] * len(neck_ratios), 0
     least = min_lobe_fraction * total
@@ -400,10 +400,11 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     of the nucleus an opening by a disc of radius 2 px removes: granules or cytoplasm taken in).
     """
     nucleus = np.asarray(nucleus_mask, bool)
-    area = int(nucleus.sum())
+    nucleus_bytes = np.ascontiguousarray(nucleus).view(np.uint8)
+    area = cv2.countNonZero(nucleus_bytes)  # ``nucleus.sum()``
     if area == 0:
         return np.full(len(SHAPE_INPUTS), np.nan)
-    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(nucleus).view(np.uint8))
+    x, y, width, height = cv2.boundingRect(nucleus_bytes)
     margin = 2
     window = (slice(max(y - margin, 0), y + height + margin), slice(max(x - margin, 0), x + width + margin))
     scale = SHAPE_DIAMETER / (2.0 * np.sqrt(area / np.pi))
@@ -426,7 +427,8 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     along = distance[skeleton]
     small_area = landscapes[0].area
     root = float(np.sqrt(small_area))
-    fraction = area / float(cell_mask.sum()) if cell_mask is not None and cell_mask.any() else float("nan")
+    cell_area = cv2.countNonZero(np.ascontiguousarray(cell_mask, dtype=bool).view(np.uint8)) if cell_mask is not None else 0
+    fraction = area / float(cell_area) if cell_area else float("nan")
     saddles = [value for mask, landscape in zip((small, *core_masks), landscapes) for value in _saddles(mask, landscape)]
     opened = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
