@@ -143,6 +143,10 @@ def test_quantiles_are_numpys(cells):
             assert found == expected and found.dtype == expected.dtype
         assert np.array_equal(_quantiles(values, (0.01, 0.99)), np.percentile(values, [1, 99]))
         assert lobes._quantile(values.copy(), 0.1) == np.percentile(values, 10)  # shape_inputs' neck width
+        fractions = (0.1, 0.2, 0.5, 0.0, 1.0)  # several from one partition, as the chromatin cores take them
+        found = lobes._quantiles_of(values.copy(), fractions)
+        assert [(value, value.dtype) for value in found] == [
+            (expected, expected.dtype) for expected in (np.quantile(values, fraction) for fraction in fractions)]
 
 
 def test_bounds_are_the_projections_box(cells):
@@ -160,9 +164,57 @@ def test_opencv_components_are_scipys(cells):
         labels, count = ndi.label(mask)
         assert lobes._count(mask) == count
         assert lobes._Landscape(mask).parts() == count  # the padded mask's parts, counted once
-        found, areas = lobes._components(mask.astype(np.uint8))
-        assert sorted(areas[1:].tolist()) == sorted(np.bincount(labels.ravel())[1:].tolist())
-        assert np.array_equal(found > 0, mask)
+
+def test_large_components_are_scipys_labelling(cells):
+    from wekawbc.features._kernels import large_components
+
+    edge_cases = [np.zeros((4, 5), bool), np.ones((4, 5), bool), np.eye(6, dtype=bool)]  # empty, all, diagonal
+    for mask in _masks(cells) + edge_cases:
+        labels, count = ndi.label(mask)
+        areas = np.bincount(labels.ravel())[1:]
+        for least in (0.0, 0.08 * mask.sum(), float(areas.max()) if count else 1.0, mask.sum() + 1.0):
+            assert large_components(mask.astype(np.uint8), least) == (count, int((areas >= least).sum()))
+        assert large_components(mask[1:, 2:].view(np.uint8), 0.0)[0] == ndi.label(mask[1:, 2:])[1]  # a strided view
+
+
+def _plain_opened_pieces(depth, size, least):
+    """The pieces of at least ``least`` pixels (at least 1) of the opening (pixels within ``size`` of the erosion
+    ``depth > size``), by SciPy, with the shortcut of an erosion in one piece or none."""
+    inner = depth > size
+    if ndi.label(inner)[1] <= 1:
+        return 1
+    labels, _ = ndi.label(ndi.distance_transform_edt(~inner).astype(np.float32) <= size)
+    return max(int((np.bincount(labels.ravel())[1:] >= least).sum()), 1)
+
+
+def test_opened_pieces_are_the_plain_openings_pieces(cells):
+    from wekawbc.features._kernels import _disc_dilation, opened_pieces
+
+    rng = np.random.default_rng(1)
+    dumbbell = np.zeros((30, 50), bool)  # two discs and a bridge: ties of the distances at the bridge
+    rows, cols = np.ogrid[:30, :50]
+    dumbbell |= ((rows - 15) ** 2 + (cols - 12) ** 2 <= 81) | ((rows - 15) ** 2 + (cols - 37) ** 2 <= 81)
+    dumbbell[13:18, 12:38] = True
+    masks = _masks(cells) + [dumbbell, np.zeros((6, 6), bool), rng.random((40, 40)) < 0.9]
+    checked = 0
+    for mask in masks:
+        if not mask.any():
+            assert opened_pieces(np.zeros((8, 8), np.float32), np.array([1, 2], np.int64), 0.0).tolist() == [1, 1]
+            continue
+        depth = _distance(np.pad(mask, 2))
+        radius = float(depth.max())
+        sizes = np.array(sorted({max(int(round(r * radius)), 1) for r in (0.1, 0.3, 0.4, 0.5, 0.6, 0.8)}), np.int64)
+        for size in range(1, int(radius) + 2):  # the disc's dilation of each erosion, pixel for pixel
+            inner = depth > size
+            if inner.any():
+                opened = np.empty(depth.shape, np.uint8)
+                _disc_dilation(depth, size, opened)
+                assert np.array_equal(opened.view(bool), ndi.distance_transform_edt(~inner).astype(np.float32) <= size)
+        for least in (0.0, 0.08 * mask.sum()):
+            found = opened_pieces(depth, sizes, least).tolist()
+            assert found == [_plain_opened_pieces(depth, int(size), least) for size in sizes]
+            checked += sum(count >= 2 for count in found)
+    assert checked > 0  # some openings split
 
 
 def test_parts_are_the_labelled_parts_in_their_boxes(cells):
@@ -175,6 +227,19 @@ def test_parts_are_the_labelled_parts_in_their_boxes(cells):
             assert parts == count
             assert sorted((part.shape, part.astype(bool).tobytes()) for part in fast) == sorted(
                 (part.shape, part.tobytes()) for part in plain)
+
+
+def test_component_boxes_are_scipys_labels_and_boxes(cells):
+    from wekawbc.features._kernels import component_boxes
+
+    edge_cases = [np.zeros((4, 5), bool), np.ones((4, 5), bool), np.eye(6, dtype=bool), np.ones((1, 7), bool)]
+    for mask in _masks(cells) + edge_cases:
+        labels, count = ndi.label(mask)
+        found, fast, areas, boxes = component_boxes(np.ascontiguousarray(mask, dtype=np.uint8))
+        assert found == count
+        assert np.array_equal(fast, labels)  # the same numbering
+        assert areas[1:].tolist() == np.bincount(labels.ravel(), minlength=count + 1)[1:].tolist()
+        assert [(slice(top, bottom), slice(left, right)) for top, bottom, left, right in boxes.tolist()] == ndi.find_objects(labels)
 
 
 def test_lobe_count_parts_are_the_labelled_parts(cells):
@@ -516,3 +581,19 @@ def test_density_spread_is_numpys_mean_and_std(cells):
             continue
         summed = pixel_totals(densities)
         assert density_spread(densities) == (summed.mean(), summed.std())
+
+
+def test_chord_share_samples_what_linspace_samples():
+    from wekawbc.features._kernels import chord_share
+
+    rng = np.random.default_rng(2)
+    mask = rng.random((40, 50)) < 0.7
+    ends = [(0, 0, 0, 0), (3, 5, 3, 5), (0, 0, 49, 39), (49, 0, 0, 39), (2, 7, 2, 30), (1, 10, 40, 10), (5, 5, 6, 8)]
+    ends += [tuple(int(v) for v in rng.integers(0, (50, 40, 50, 40))) for _ in range(300)]  # ties at .5 among them
+    for x0, y0, x1, y1 in ends:
+        a, b = np.array([x0, y0], np.int32), np.array([x1, y1], np.int32)
+        steps = int(np.hypot(*(a - b))) + 1
+        for count in (steps, 1, 2, 2 * steps + 1):
+            xs = np.linspace(a[0], b[0], count).round().astype(int)
+            ys = np.linspace(a[1], b[1], count).round().astype(int)
+            assert chord_share(mask, x0, y0, x1, y1, count) == mask[ys, xs].mean()

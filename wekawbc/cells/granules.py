@@ -94,13 +94,14 @@ def granule_measures(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray,
     """
     values = dict.fromkeys(GRANULE_MEASURES + OVER_NUCLEUS_MEASURES + ("Probability",) + COMPARTMENT_COLOURS,
                            float("nan"))
-    area = int(cell.sum())
+    cell_bytes = np.ascontiguousarray(cell, dtype=bool).view(np.uint8)
+    area = cv2.countNonZero(cell_bytes)  # ``cell.sum()``
     if area < 16:
         return values
     if background is not None:
         table = _density_table(background)
-        values.update(_compartment_colours(rgb, nucleus & cell, cell & ~nucleus, table, densities))
-    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(cell).view(np.uint8))
+        values.update(_compartment_colours(rgb, nucleus, cell, table, densities))
+    x, y, width, height = cv2.boundingRect(cell_bytes)
     margin = 3
     window = (slice(max(y - margin, 0), y + height + margin), slice(max(x - margin, 0), x + width + margin))
     scale = WORKING_DIAMETER / (2.0 * np.sqrt(area / np.pi))
@@ -170,14 +171,16 @@ def compartment_densities(rgb: np.ndarray, mask: np.ndarray, background: np.ndar
     return levels, level_values(_density_levels(background), levels)
 
 
-def _compartment_colours(rgb: np.ndarray, nucleus: np.ndarray, cytoplasm: np.ndarray, table: np.ndarray,
+def _compartment_colours(rgb: np.ndarray, nucleus: np.ndarray, cell: np.ndarray, table: np.ndarray,
                          densities: Mapping[str, np.ndarray] | None = None) -> dict[str, float]:
-    """The :data:`COMPARTMENT_COLOURS` (optical density clipped at 0, ``table``: :func:`_density_table`;
-    compartments under 10 pixels left out). ``densities``: the compartments' densities not clipped
-    (:func:`granule_measures`), clipped here elementwise as the table's levels are (the same numbers)."""
+    """The :data:`COMPARTMENT_COLOURS` of the nucleus (``nucleus & cell``) and the cytoplasm (``cell & ~nucleus``)
+    (optical density clipped at 0, ``table``: :func:`_density_table`; compartments under 10 pixels left out).
+    ``densities``: the compartments' densities not clipped (:func:`granule_measures`), clipped here elementwise as
+    the table's levels are (the same numbers); the masks are then not needed."""
     values = {}
-    for name, mask in (("Nucleus", nucleus), ("Cytoplasm", cytoplasm)):
+    for name in ("Nucleus", "Cytoplasm"):
         if densities is None:
+            mask = nucleus & cell if name == "Nucleus" else cell & ~nucleus
             density = level_values(table, compartment_pixels(rgb, mask))
         else:
             density = densities[name]

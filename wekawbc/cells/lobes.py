@@ -44,12 +44,12 @@ from typing import Mapping, Sequence
 
 import cv2
 import numpy as np
-from scipy import ndimage as ndi
 from skimage.morphology import skeletonize
 
 from wekawbc.cells.granules import MODEL_INPUTS, granule_calls, model_inputs
 from wekawbc.cells.segmentation import _distance
-from wekawbc.features._kernels import forest_leaves, level_regions
+from wekawbc.features._kernels import (chord_share, component_boxes, forest_leaves, large_components, level_regions,
+                                      opened_pieces)
 
 __all__ = ["LOBE_MODEL_INPUTS", "LobeCount", "SHAPE_INPUTS", "assess_lobes", "count_lobes", "eosinophilic_granules",
            "lobe_model_inputs", "segmented_probability", "shape_inputs", "NECK_RATIO", "CORE_QUANTILE"]
@@ -90,66 +90,49 @@ def _lobe_counts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
 
 def _lobe_counts_and_parts(nucleus_mask: np.ndarray, neck_ratios: tuple[float, ...],
                            min_lobe_fraction: float = 0.08) -> tuple[list[int], int]:
-    """:func:`_lobe_counts` and the mask's number of 4-connected parts (:func:`_count`), from the same labelling."""
+    """:func:`_lobe_counts` and the mask's number of 4-connected parts (:func:`_count`), from the same labelling.
+
+    Each part's opening by a disc of radius ``neck_ratio`` times its largest inscribed radius is the set of pixels
+    within that radius of the pixels deeper than it (the erosion): two exact distance transforms, far cheaper than a
+    morphological opening with a large disc, and SciPy's exact numbers (:func:`wekawbc.cells.segmentation._distance`),
+    not OpenCV's ``DIST_MASK_PRECISE`` ones, whose last bits vary from call to call and would flip the comparisons
+    at ties. Each piece of the opening is the union of the discs centred in some of the 4-connected components of
+    the erosion (the disc of lattice points within the radius is 4-connected and holds the unit steps, so a
+    component's discs join up): the opening has no more pieces than the erosion has components, and an erosion in
+    one piece (or none) gives 1 without the opening. The erosions, openings and their pieces at every distinct
+    radius are one compiled pass (:func:`wekawbc.features._kernels.opened_pieces`).
+    """
     mask = np.ascontiguousarray(nucleus_mask, dtype=np.uint8)
-    total = int(mask.sum())
+    total = cv2.countNonZero(mask)  # ``mask.sum()``
     if total == 0:
         return [0] * len(neck_ratios), 0
     least = min_lobe_fraction * total
     lobes = [0] * len(neck_ratios)
     count, pieces = _parts(mask, least)
     for piece in pieces:
-        part = _padded(piece, 2)
-        depth = _distance(part)
+        depth = _distance(_padded(piece, 2))
         radius = float(depth.max())
-        counted: dict[int, int] = {}
-        for which, neck_ratio in enumerate(neck_ratios):
-            size = max(int(round(neck_ratio * radius)), 1)
-            if size not in counted:
-                counted[size] = _pieces(depth, size, least)
+        sizes = [max(int(round(neck_ratio * radius)), 1) for neck_ratio in neck_ratios]
+        distinct = sorted(set(sizes))
+        counted = dict(zip(distinct, opened_pieces(depth, np.array(distinct, np.int64), least).tolist()))
+        for which, size in enumerate(sizes):
             lobes[which] += counted[size]
     return lobes, count
 
 
 def _parts(mask: np.ndarray, least: float) -> tuple[int, list[np.ndarray]]:
     """The number of 4-connected parts of a uint8 mask (:func:`_count`) and those of at least ``least`` pixels,
-    each cut to its bounding box (0/1): ``labels[box] == index`` for each of ``ndi.find_objects(labels)``. A mask
-    in one part (the usual nucleus, ``least`` below its area) is its own bounding box, found by
-    ``cv2.boundingRect`` without labelling boxes."""
-    count, labels = cv2.connectedComponents(mask, connectivity=4)
-    if count == 2 and cv2.countNonZero(mask) >= least:
-        x, y, width, height = cv2.boundingRect(mask)
-        return 1, [mask[y:y + height, x:x + width]]
-    areas = np.bincount(labels.ravel())
-    return count - 1, [labels[found] == index for index, found in enumerate(ndi.find_objects(labels), start=1)
-                       if areas[index] >= least]
-
-
-def _pieces(depth: np.ndarray, size: int, least: float) -> int:
-    """The number of pieces of at least ``least`` pixels (at least 1) of the opening by a disc of radius ``size``
-    of the mask whose distance transform is ``depth`` (:func:`_opened`).
-
-    Each piece of the opening is the union of the discs centred in some of the 4-connected components
-    of the eroded mask (``depth > size``): the disc of lattice points within ``size`` is 4-connected and
-    holds the unit steps, so a component's discs join up, and the opening has no more pieces than the
-    erosion has components. An erosion in one piece (or none) therefore gives 1 without the opening.
-    """
-    if _count(depth > size) <= 1:
-        return 1
-    return max(int((_components(_opened(depth, size))[1][1:] >= least).sum()), 1)
-
-
-def _components(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The 4-connected components of a mask and their areas (index 0: the background): the partition of
-    ``scipy.ndimage.label`` (its default structure), from OpenCV's faster labelling."""
-    _, labels = cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8) if mask.dtype == bool
-                                        else mask, connectivity=4)
-    return labels, np.bincount(labels.ravel())
+    each cut to its bounding box (bool): ``labels[box] == index`` for each of ``ndi.find_objects(labels)``, from one
+    compiled labelling (:func:`wekawbc.features._kernels.component_boxes`)."""
+    count, labels, areas, boxes = component_boxes(mask)
+    return count, [labels[top:bottom, left:right] == index
+                   for index, (top, bottom, left, right) in enumerate(boxes.tolist(), start=1) if areas[index] >= least]
 
 
 def _count(mask: np.ndarray) -> int:
-    """The number of 4-connected components of a mask (``scipy.ndimage.label(mask)[1]``), by OpenCV."""
-    return cv2.connectedComponents(np.ascontiguousarray(mask).view(np.uint8), connectivity=4)[0] - 1
+    """The number of 4-connected components of a mask (``scipy.ndimage.label(mask)[1]``), by one compiled pass
+    (:func:`wekawbc.features._kernels.large_components`)."""
+    return large_components(np.ascontiguousarray(mask).view(np.uint8), 0.0)[0]
 
 
 def _padded(mask: np.ndarray, width: int) -> np.ndarray:
@@ -158,21 +141,6 @@ def _padded(mask: np.ndarray, width: int) -> np.ndarray:
     out = np.zeros((rows + 2 * width, cols + 2 * width), np.uint8)
     out[width:width + rows, width:width + cols] = mask
     return out
-
-
-def _opened(depth: np.ndarray, size: float) -> np.ndarray:
-    """The opening by a disc of radius ``size`` of the mask whose distance transform is ``depth``.
-
-    The erosion is the pixels deeper than ``size``, the dilation back the pixels within ``size``
-    of them (two distance transforms: far cheaper than a morphological opening with a large disc).
-    The distances are SciPy's exact numbers (:func:`wekawbc.cells.segmentation._distance`), not
-    OpenCV's raw ``DIST_MASK_PRECISE`` ones, whose last bits vary from call to call and would flip
-    the comparisons at ties.
-    """
-    inner = depth > size
-    if not inner.any():
-        return inner
-    return _distance(~inner) <= size
 
 
 @dataclass(frozen=True)
@@ -222,8 +190,11 @@ def _chromatin_cores(rgb: np.ndarray, nucleus: np.ndarray, quantiles: tuple[floa
     inside = nucleus[window]
     scores = score[inside]
     cores = []
-    for quantile in quantiles:
-        core = inside & (score > _quantile(scores, quantile))
+    for level in _quantiles_of(scores, quantiles):
+        core = inside & (score > level)
+        if not core.any():  # nothing above the level: the whole nucleus (as an empty opening would give)
+            cores.append(nucleus)
+            continue
         core = cv2.morphologyEx(core.view(np.uint8), cv2.MORPH_OPEN, np.ones((3, 3), np.uint8)).astype(bool)
         full = np.zeros_like(nucleus)
         full[window] = core
@@ -232,22 +203,32 @@ def _chromatin_cores(rgb: np.ndarray, nucleus: np.ndarray, quantiles: tuple[floa
 
 
 def _quantile(values: np.ndarray, fraction: float) -> np.floating:
-    """``np.quantile(values, fraction)`` of a 1-D float array (linear method), the same number, from one partition.
+    """``np.quantile(values, fraction)`` of a 1-D float array (linear method), the same number (:func:`_quantiles_of`)."""
+    return _quantiles_of(values, (fraction,))[0]
+
+
+def _quantiles_of(values: np.ndarray, fractions: Sequence[float]) -> list[np.floating]:
+    """``np.quantile(values, fraction)`` of a 1-D float array (linear method) for each fraction, the same numbers,
+    from one sort.
 
     numpy's steps: the virtual index ``(n - 1) * fraction``, its floor and the next index, and the
     interpolation ``a + (b - a) t`` (``b - (b - a)(1 - t)`` where ``t >= 0.5``) in the data's type
     (the fraction is a Python float); ``np.quantile`` costs several times this in its set-up.
     """
     count = len(values)
-    virtual = (count - 1) * fraction
-    if virtual >= count - 1:
-        return np.partition(values, count - 1)[count - 1]
-    below = max(math.floor(virtual), 0)
-    ordered = np.partition(values, (below, below + 1))
-    low, high = ordered[below], ordered[below + 1]
-    weight = virtual - below
-    difference = high - low
-    return high - difference * (1 - weight) if weight >= 0.5 else low + difference * weight
+    ordered = np.sort(values)  # numpy's vectorised sort: faster than a partition at even two places
+    found = []
+    for fraction in fractions:
+        virtual = (count - 1) * fraction
+        if virtual >= count - 1:
+            found.append(ordered[count - 1])
+            continue
+        below = max(math.floor(virtual), 0)
+        low, high = ordered[below], ordered[below + 1]
+        weight = virtual - below
+        difference = high - low
+        found.append(high - difference * (1 - weight) if weight >= 0.5 else low + difference * weight)
+    return found
 
 
 def eosinophilic_granules(granules: Mapping[str, float]) -> bool:
@@ -352,9 +333,10 @@ class _Landscape:
 
     def __init__(self, mask: np.ndarray) -> None:
         self.part = _padded(mask, 1)
+        self.area = cv2.countNonZero(self.part)  # the mask's pixels (``mask.sum()``)
         self.depth = cv2.distanceTransform(self.part, cv2.DIST_L2, 5)
         self.radius = float(self.depth.max())
-        self._levels: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._levels: list[tuple[int, int, float]] | None = None
         self._parts: int | None = None
 
     def parts(self) -> int:
@@ -373,10 +355,9 @@ class _Landscape:
         """
         if self._levels is None:
             thresholds = np.array([level * self.radius for level in _LEVELS], np.float32)
-            self._levels = level_regions(self.depth, thresholds, np.float32(LOBE_PEAK * self.radius))
-        counts, lobes, second = self._levels
-        index = _LEVEL_INDEX[level]
-        return int(counts[index]), int(lobes[index]), float(second[index])
+            found = level_regions(self.depth, thresholds, np.float32(LOBE_PEAK * self.radius))
+            self._levels = list(zip(*(array.tolist() for array in found)))  # Python ints and floats, per level
+        return self._levels[_LEVEL_INDEX[level]]
 
 
 def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _Landscape | None = None) -> float:
@@ -389,18 +370,18 @@ def _split_neck(mask: np.ndarray, min_lobe_fraction: float = 0.08, landscape: _L
     """
     landscape = landscape or _Landscape(mask)
     part, depth, radius = landscape.part, landscape.depth, landscape.radius
-    least = min_lobe_fraction * float(part.sum())
-    if landscape.parts() >= 2 and (_components(part)[1][1:] >= least).sum() >= 2:
+    least = min_lobe_fraction * float(landscape.area)
+    if landscape.parts() >= 2 and large_components(part, least)[1] >= 2:
         return 0.0
     for neck in SPLIT_NECKS:
         regions = landscape.regions(neck)[0]
         if regions == 0:
             break
-        if regions == 1:  # one piece eroded, one piece opened (see _pieces)
+        if regions == 1:  # one piece eroded, one piece opened (see _lobe_counts_and_parts)
             continue
-        inner = depth > neck * radius
-        opened = cv2.distanceTransform((~inner).view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
-        if (_components(opened)[1][1:] >= least).sum() >= 2:
+        outer = depth <= neck * radius  # all but the pixels deeper than the disc (``~(depth > neck * radius)``)
+        opened = cv2.distanceTransform(outer.view(np.uint8), cv2.DIST_L2, 5) <= neck * radius
+        if large_components(opened.view(np.uint8), least)[1] >= 2:
             return neck
     return 1.0
 
@@ -419,10 +400,11 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     of the nucleus an opening by a disc of radius 2 px removes: granules or cytoplasm taken in).
     """
     nucleus = np.asarray(nucleus_mask, bool)
-    area = int(nucleus.sum())
+    nucleus_bytes = np.ascontiguousarray(nucleus).view(np.uint8)
+    area = cv2.countNonZero(nucleus_bytes)  # ``nucleus.sum()``
     if area == 0:
         return np.full(len(SHAPE_INPUTS), np.nan)
-    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(nucleus).view(np.uint8))
+    x, y, width, height = cv2.boundingRect(nucleus_bytes)
     margin = 2
     window = (slice(max(y - margin, 0), y + height + margin), slice(max(x - margin, 0), x + width + margin))
     scale = SHAPE_DIAMETER / (2.0 * np.sqrt(area / np.pi))
@@ -441,19 +423,21 @@ def shape_inputs(nucleus_mask: np.ndarray, rgb: np.ndarray, cell_mask: np.ndarra
     # ndi.convolve(skeleton, np.ones((3, 3)), mode="constant")'s counts, by OpenCV's unnormalised box filter
     neighbours = cv2.boxFilter(skeleton.view(np.uint8), -1, (3, 3), normalize=False, borderType=cv2.BORDER_CONSTANT)
     distance = landscapes[0].depth[1:-1, 1:-1]
-    radius = float(distance.max())
+    radius = landscapes[0].radius  # the padding's 0s add nothing
     along = distance[skeleton]
-    root = float(np.sqrt(small.sum()))
-    fraction = area / float(cell_mask.sum()) if cell_mask is not None and cell_mask.any() else float("nan")
+    small_area = landscapes[0].area
+    root = float(np.sqrt(small_area))
+    cell_area = cv2.countNonZero(np.ascontiguousarray(cell_mask, dtype=bool).view(np.uint8)) if cell_mask is not None else 0
+    fraction = area / float(cell_area) if cell_area else float("nan")
     saddles = [value for mask, landscape in zip((small, *core_masks), landscapes) for value in _saddles(mask, landscape)]
     opened = cv2.morphologyEx(small.astype(np.uint8), cv2.MORPH_OPEN,
                               cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5)))
     return np.array([
         _split_neck(small, landscape=landscapes[0]), *cores, _lobe_counts(median_core, (CORE_NECK_RATIO,))[0],
-        landscapes[0].parts(), solidity, convexity, int((skeleton & (neighbours == 2)).sum()),
-        int((skeleton & (neighbours >= 4)).sum()), skeleton.sum() / root,
+        landscapes[0].parts(), solidity, convexity, cv2.countNonZero(skeleton.view(np.uint8) & (neighbours == 2)),
+        cv2.countNonZero(skeleton.view(np.uint8) & (neighbours >= 4)), cv2.countNonZero(skeleton.view(np.uint8)) / root,
         float(_quantile(along, 0.1)) / radius if along.size else float("nan"), radius / root, fraction,
-        *saddles, *_defects(small, radius, outline), 1.0 - opened.sum() / float(small.sum())], float)
+        *saddles, *_defects(small, radius, outline), 1.0 - cv2.countNonZero(opened) / float(small_area)], float)
 
 
 def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[float, float, int]:
@@ -468,7 +452,7 @@ def _saddles(mask: np.ndarray, landscape: _Landscape | None = None) -> tuple[flo
     :data:`THIRD_LEVEL` (the lobes a filament thinner than a third of the widest lobe separates).
     ``landscape``: the mask's :class:`_Landscape`, when already made.
     """
-    if mask.sum() < 10:
+    if (landscape.area if landscape else mask.sum()) < 10:
         return 1.0, 1.0, 0
     landscape = landscape or _Landscape(mask)
     radius = landscape.radius
@@ -507,11 +491,9 @@ def _defects(mask: np.ndarray, radius: float, contours: Sequence[np.ndarray]) ->
     pinch = 3.0
     for first, a in enumerate(points):
         for b in points[first + 1:]:
-            steps = int(np.hypot(*(a - b))) + 1
-            xs = np.linspace(a[0], b[0], steps).round().astype(int)
-            ys = np.linspace(a[1], b[1], steps).round().astype(int)
-            if mask[ys, xs].mean() > 0.8:
-                pinch = min(pinch, float(np.hypot(*(a - b))) / (2 * radius))
+            length = float(np.hypot(*(a - b)))
+            if chord_share(mask, int(a[0]), int(a[1]), int(b[0]), int(b[1]), int(length) + 1) > 0.8:
+                pinch = min(pinch, length / (2 * radius))
     padded = np.concatenate([depths, [0.0, 0.0]]) / radius
     return float(padded[0]), float(padded[1]), len(points), pinch
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["compartment_spreads", "compartment_sums", "cooccurrences", "forest_leaves", "lbp_histogram",
-           "level_regions"]
+__all__ = ["chord_share", "compartment_spreads", "compartment_sums", "component_boxes", "cooccurrences",
+           "forest_leaves", "large_components", "lbp_histogram", "level_regions", "opened_pieces"]
 
 
 @numba.njit(cache=True)
@@ -20,6 +20,224 @@ def _root(parent: np.ndarray, node: int) -> int:
         parent[node] = parent[parent[node]]  # path halving
         node = parent[node]
     return node
+
+
+@numba.njit(cache=True)
+def _components_above(image: np.ndarray, threshold: float, least: float) -> tuple[int, int]:
+    """The number of 4-connected components of the pixels of a 2-D ``image`` above ``threshold`` (compared in the
+    image's type, as numpy compares an array with a Python number), and the number of those of at least ``least``
+    pixels.
+
+    Row by row, each run of pixels above is joined (union-find, the lower index the root) to the runs of the row
+    above whose columns overlap its own (4-connected), and a root holds its component's area.
+    """
+    rows, cols = image.shape
+    level = image.dtype.type(threshold)
+    most = rows * ((cols + 1) // 2)  # runs at most (each ends before a pixel not above, or at the row's end)
+    starts = np.empty(most, np.int64)
+    ends = np.empty(most, np.int64)
+    parent = np.empty(most, np.int64)
+    area = np.empty(most, np.int64)
+    runs, previous = 0, 0
+    for row in range(rows):
+        current = runs
+        col = 0
+        while col < cols:
+            if not image[row, col] > level:
+                col += 1
+                continue
+            start = col
+            while col < cols and image[row, col] > level:
+                col += 1
+            starts[runs], ends[runs], parent[runs], area[runs] = start, col, runs, col - start
+            root = runs
+            for other in range(previous, current):
+                if starts[other] < col and ends[other] > start:
+                    top = other
+                    while parent[top] != top:
+                        parent[top] = parent[parent[top]]  # path halving
+                        top = parent[top]
+                    if top != root:
+                        if top < root:
+                            top, root = root, top
+                        parent[top] = root
+                        area[root] += area[top]
+            runs += 1
+        previous = current
+    count, large = 0, 0
+    for run in range(runs):
+        if parent[run] == run:
+            count += 1
+            if area[run] >= least:
+                large += 1
+    return count, large
+
+
+@numba.njit(cache=True)
+def large_components(mask: np.ndarray, least: float) -> tuple[int, int]:
+    """The number of 4-connected components of a 2-D uint8 mask's nonzero pixels
+    (``cv2.connectedComponents(mask, connectivity=4)[0] - 1``) and the number of those of at least ``least``
+    pixels (``(np.bincount(labels.ravel())[1:] >= least).sum()``)."""
+    return _components_above(mask, 0, least)
+
+
+@numba.njit(cache=True)
+def component_boxes(mask: np.ndarray) -> tuple[int, np.ndarray, np.ndarray, np.ndarray]:
+    """The 4-connected components of a 2-D uint8 mask's nonzero pixels: their number, the labels (int32, 1 to the
+    number in raster order of each component's first pixel, as ``cv2.connectedComponents`` and
+    ``scipy.ndimage.label`` number them; 0 outside), each label's area and bounding box (rows ``[top, bottom)``,
+    columns ``[left, right)``; row ``label - 1``, as ``scipy.ndimage.find_objects`` gives the slices).
+
+    Runs joined as in :func:`_components_above` (a component's root is its first run), then painted.
+    """
+    rows, cols = mask.shape
+    most = rows * ((cols + 1) // 2)
+    starts = np.empty(most, np.int64)
+    ends = np.empty(most, np.int64)
+    at_row = np.empty(most, np.int64)
+    parent = np.empty(most, np.int64)
+    runs, previous = 0, 0
+    for row in range(rows):
+        current = runs
+        col = 0
+        while col < cols:
+            if mask[row, col] == 0:
+                col += 1
+                continue
+            start = col
+            while col < cols and mask[row, col] != 0:
+                col += 1
+            starts[runs], ends[runs], at_row[runs], parent[runs] = start, col, row, runs
+            root = runs
+            for other in range(previous, current):
+                if starts[other] < col and ends[other] > start:
+                    top = other
+                    while parent[top] != top:
+                        parent[top] = parent[parent[top]]
+                        top = parent[top]
+                    if top != root:
+                        if top < root:
+                            top, root = root, top
+                        parent[top] = root
+            runs += 1
+        previous = current
+    label = np.zeros(runs, np.int32)
+    count = 0
+    for run in range(runs):  # roots in raster order of their first pixel
+        if parent[run] == run:
+            count += 1
+            label[run] = count
+    labels = np.zeros((rows, cols), np.int32)
+    areas = np.zeros(count + 1, np.int64)
+    boxes = np.empty((count, 4), np.int64)
+    boxes[:, 0], boxes[:, 1], boxes[:, 2], boxes[:, 3] = rows, -1, cols, -1
+    for run in range(runs):
+        top = run
+        while parent[top] != top:
+            top = parent[top]
+        which = label[top]
+        row, start, end = at_row[run], starts[run], ends[run]
+        labels[row, start:end] = which
+        areas[which] += end - start
+        box = boxes[which - 1]
+        box[0], box[1] = min(box[0], row), max(box[1], row + 1)
+        box[2], box[3] = min(box[2], start), max(box[3], end)
+    return count, labels, areas, boxes
+
+
+@numba.njit(cache=True)
+def _disc_dilation(depth: np.ndarray, size: int, opened: np.ndarray) -> None:
+    """Write into ``opened`` (uint8) 1 on the pixels within Euclidean distance ``size`` of a pixel of ``depth > size``
+    (the dilation of that erosion by the disc of lattice points within ``size``), 0 elsewhere.
+
+    A pixel is within ``size`` of the erosion when some column ``c'`` has an erosion pixel ``v`` rows away with
+    ``v <= size`` and ``|c - c'| <= isqrt(size**2 - v**2)``: each column's nearest erosion pixel above or below
+    (``v``, two passes down the columns), then each row's union of the intervals those columns reach (one sweep),
+    in integers throughout.
+    """
+    rows, cols = depth.shape
+    level = np.float32(size)
+    far = size + 1
+    reach = np.empty((rows, cols), np.int64)  # rows to the nearest erosion pixel in the column, ``far`` when more
+    last = np.full(cols, -1, np.int64)  # each column's last erosion row so far (row by row: the arrays' own order)
+    for row in range(rows):
+        for col in range(cols):
+            if depth[row, col] > level:
+                last[col] = row
+            reach[row, col] = min(row - last[col], far) if last[col] >= 0 else far
+    last[:] = -1
+    for row in range(rows - 1, -1, -1):
+        for col in range(cols):
+            if depth[row, col] > level:
+                last[col] = row
+            if last[col] >= 0 and last[col] - row < reach[row, col]:
+                reach[row, col] = last[col] - row
+    widths = np.empty(far, np.int64)  # isqrt(size**2 - v**2) for each v up to size
+    for v in range(far):
+        left = size * size - v * v
+        width = int(np.sqrt(np.float64(left)))
+        while width * width > left:
+            width -= 1
+        while (width + 1) * (width + 1) <= left:
+            width += 1
+        widths[v] = width
+    ends = np.empty(cols, np.int64)
+    for row in range(rows):
+        ends[:] = -1
+        for col in range(cols):
+            v = reach[row, col]
+            if v < far:
+                start = max(col - widths[v], 0)
+                if col + widths[v] > ends[start]:
+                    ends[start] = col + widths[v]
+        current = -1
+        for col in range(cols):
+            if ends[col] > current:
+                current = ends[col]
+            opened[row, col] = 1 if current >= col else 0
+
+
+@numba.njit(cache=True)
+def opened_pieces(depth: np.ndarray, sizes: np.ndarray, least: float) -> np.ndarray:
+    """For each disc radius ``k`` of ``sizes`` (int64): the number of pieces of at least ``least`` pixels (at least
+    1) of the opening by the disc of the mask whose exact Euclidean distance map (float32, 0 outside) is ``depth``.
+
+    As :func:`wekawbc.cells.lobes._lobe_counts_and_parts` counts them: 1 when the erosion (``depth > k``, in
+    float32) is in one 4-connected piece or none; else the opening is the pixels within ``k`` of the erosion
+    (:func:`_disc_dilation`: the pixels whose exact distance to the erosion, as
+    :func:`wekawbc.cells._kernels.distances_to_outside` gives it in float32, is at most ``k``), and its
+    4-connected pieces are counted.
+    """
+    rows, cols = depth.shape
+    counts = np.ones(len(sizes), np.int64)
+    opened = np.empty((rows, cols), np.uint8)
+    for which in range(len(sizes)):
+        size = sizes[which]
+        if _components_above(depth, np.float32(size), least)[0] <= 1:
+            continue
+        _disc_dilation(depth, size, opened)
+        counts[which] = max(_components_above(opened, 0, least)[1], 1)
+    return counts
+
+
+@numba.njit(cache=True)
+def chord_share(mask: np.ndarray, x0: int, y0: int, x1: int, y1: int, steps: int) -> float:
+    """The share of ``mask`` pixels on the chord from ``(x0, y0)`` to ``(x1, y1)`` (columns, rows) sampled at
+    ``steps`` points: ``mask[ys, xs].mean()`` for ``xs = np.linspace(x0, x1, steps).round().astype(int)`` and
+    ``ys`` likewise, the same samples (numpy's ``start + i * step`` in float64, the last point the end itself,
+    rounded half to even)."""
+    div = steps - 1
+    step_x = (np.float64(x1) - np.float64(x0)) / div if div > 0 else 0.0
+    step_y = (np.float64(y1) - np.float64(y0)) / div if div > 0 else 0.0
+    inside = 0
+    for index in range(steps):
+        if div > 0 and index == div:
+            x, y = np.float64(x1), np.float64(y1)
+        else:
+            x, y = index * step_x + np.float64(x0), index * step_y + np.float64(y0)
+        if mask[int(np.rint(y)), int(np.rint(x))]:
+            inside += 1
+    return inside / steps
 
 
 @numba.njit(cache=True)
