@@ -488,15 +488,10 @@ def test_compartment_statistics_edge_cases_are_numpys(cells):
         _assert_statistics_are_numpys(noisy, mask & (rng.random((100, 100)) < 0.5), mask)
 
 
-@pytest.mark.parametrize("kernel", ["_kernels.lbp_histogram", "_stat_kernels.lbp_counts"])
-def test_lbp_histogram_counts_the_codes_of_uniform_lbp(cells, kernel):
-    import importlib
-
+def test_lbp_counts_are_the_codes_of_uniform_lbp(cells):
+    from wekawbc.features._stat_kernels import lbp_counts as counts
     from wekawbc.features.compute import _LBP_STEP_ARRAY, _UNIFORM_CODES, uniform_lbp
     from wekawbc.features.registry import LBP_BINS
-
-    module, name = kernel.split(".")
-    counts = getattr(importlib.import_module(f"wekawbc.features.{module}"), name)
 
     def histogram(grey, mask):
         return counts(grey, mask, _LBP_STEP_ARRAY, _UNIFORM_CODES, LBP_BINS)

@@ -10,8 +10,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["chord_share", "compartment_spreads", "compartment_sums", "component_boxes", "cooccurrences",
-           "forest_leaves", "large_components", "lbp_histogram", "level_regions", "opened_pieces"]
+__all__ = ["chord_share", "component_boxes", "cooccurrences",
+           "forest_leaves", "large_components", "level_regions", "opened_pieces"]
 
 
 @numba.njit(cache=True)
@@ -335,133 +335,6 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
         lobes[level] = found
         second[level] = next_best if found >= 2 else np.float32(0.0)
     return counts, lobes, second
-
-
-@numba.njit(cache=True)
-def compartment_sums(channels: np.ndarray, compartment: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each compartment's running float32 sums of the channels and its pixel count, in one pass.
-
-    ``compartment``: 1 on the nucleus, 2 on the cytoplasm, 0 outside the cell. Rows of the result: the
-    nucleus, the cytoplasm and the whole cell (both). Each sum adds the compartment's pixels in raster
-    order, one after the other, in float32: ``np.add.reduce(channels[mask], axis=0)``'s numbers.
-    """
-    rows, cols, depth = channels.shape
-    sums = np.zeros((3, depth), np.float32)
-    counts = np.zeros(3, np.int64)
-    for row in range(rows):
-        for col in range(cols):
-            code = compartment[row, col]
-            if code == 0:
-                continue
-            which = code - 1
-            counts[which] += 1
-            counts[2] += 1
-            for channel in range(depth):
-                value = channels[row, col, channel]
-                sums[which, channel] += value
-                sums[2, channel] += value
-    return sums, counts
-
-
-@numba.njit(cache=True)
-def compartment_spreads(channels: np.ndarray, compartment: np.ndarray, means: np.ndarray, counts: np.ndarray,
-                        steps: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Each compartment's float32 sums of squared deviations from ``means`` (raster order, as
-    :func:`compartment_sums`) and every ``steps[k]``-th of its pixels (``channels[mask][::step]``).
-
-    Rows and ``compartment`` as in :func:`compartment_sums`; each deviation is ``value - mean`` in float32,
-    squared in float32: ``np.add.reduce((pixels - mean) ** 2, axis=0)``'s numbers.
-    """
-    rows, cols, depth = channels.shape
-    spreads = np.zeros((3, depth), np.float32)
-    nucleus = np.empty(((counts[0] + steps[0] - 1) // steps[0], depth), np.float32)
-    cytoplasm = np.empty(((counts[1] + steps[1] - 1) // steps[1], depth), np.float32)
-    cell = np.empty(((counts[2] + steps[2] - 1) // steps[2], depth), np.float32)
-    written = np.zeros(3, np.int64)  # the sample's rows so far
-    left = np.zeros(3, np.int64)  # pixels until the next sampled one
-    for row in range(rows):
-        for col in range(cols):
-            code = compartment[row, col]
-            if code == 0:
-                continue
-            which = code - 1
-            for channel in range(depth):
-                value = channels[row, col, channel]
-                deviation = value - means[which, channel]
-                spreads[which, channel] += deviation * deviation
-                deviation = value - means[2, channel]
-                spreads[2, channel] += deviation * deviation
-            if left[which] == 0:  # copied value by value into the compartment's own sample (no array chosen)
-                at = written[which]
-                if which == 0:
-                    for channel in range(depth):
-                        nucleus[at, channel] = channels[row, col, channel]
-                else:
-                    for channel in range(depth):
-                        cytoplasm[at, channel] = channels[row, col, channel]
-                written[which] = at + 1
-                left[which] = steps[which]
-            left[which] -= 1
-            if left[2] == 0:
-                at = written[2]
-                for channel in range(depth):
-                    cell[at, channel] = channels[row, col, channel]
-                written[2] = at + 1
-                left[2] = steps[2]
-            left[2] -= 1
-    return spreads, nucleus, cytoplasm, cell
-
-
-
-@numba.njit(cache=True)
-def lbp_histogram(grey: np.ndarray, inside: np.ndarray, steps: np.ndarray, table: np.ndarray, bins: int
-                  ) -> np.ndarray:
-    """The counts of each uniform LBP code (:func:`wekawbc.features.compute.uniform_lbp`) over the ``inside``
-    pixels of a 2-D uint8 ``grey``, computed at those pixels only.
-
-    ``steps``: each point's (row, column) offset; ``table``: the code of every bit pattern. Each point's value
-    is ``uniform_lbp``'s arithmetic at the pixel, in float64 and in the same order (the interpolation
-    along the row at the two rows around the point, then across them; a point on the lattice read as it is),
-    pixels outside the image 0.
-    """
-    rows, cols = grey.shape
-    points = steps.shape[0]
-    corners = np.empty((points, 4), np.int64)  # each point's floor and ceiling of its row and column offsets
-    for point in range(points):
-        corners[point, 0], corners[point, 1] = np.floor(steps[point, 0]), np.ceil(steps[point, 0])
-        corners[point, 2], corners[point, 3] = np.floor(steps[point, 1]), np.ceil(steps[point, 1])
-    counts = np.zeros(bins, np.int64)
-    for row in range(rows):
-        for col in range(cols):
-            if not inside[row, col]:
-                continue
-            centre = np.float64(grey[row, col])
-            pattern = 0
-            for point in range(points):
-                step_row, step_col = steps[point, 0], steps[point, 1]
-                low_r, high_r, low_c, high_c = corners[point, 0], corners[point, 1], corners[point, 2], corners[point, 3]
-                if low_r == high_r and low_c == high_c:
-                    value = _level(grey, row + low_r, col + low_c)
-                else:
-                    dc = (np.float64(col) + step_col) - (np.float64(col) + low_c)
-                    top = ((1 - dc) * _level(grey, row + low_r, col + low_c)
-                           + dc * _level(grey, row + low_r, col + high_c))
-                    bottom = ((1 - dc) * _level(grey, row + high_r, col + low_c)
-                              + dc * _level(grey, row + high_r, col + high_c))
-                    dr = (np.float64(row) + step_row) - (np.float64(row) + low_r)
-                    value = (1 - dr) * top + dr * bottom
-                if value - centre >= 0:
-                    pattern |= 1 << point
-            counts[int(table[pattern])] += 1
-    return counts
-
-
-@numba.njit(cache=True)
-def _level(grey: np.ndarray, row: int, col: int) -> np.float64:
-    """A pixel's level as float64, 0 outside the image."""
-    if row < 0 or col < 0 or row >= grey.shape[0] or col >= grey.shape[1]:
-        return np.float64(0.0)
-    return np.float64(grey[row, col])
 
 
 #: The pixel steps (rows, columns) of skimage's ``graycomatrix`` at distance 1 and angles 0, 45, 90 and 135

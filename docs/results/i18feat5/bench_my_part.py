@@ -9,7 +9,8 @@ and plasma colour as ``extract_features`` passes them. Also checks that all 249 
 crops and on 60 jtsc and 60 bccd images.
 
 Run: ``WEKAWBC_DATASETS=../shared/datasets PYTHONPATH=$PWD python3 docs/results/i18feat5/bench_my_part.py
---base 30d4b20 --out docs/results/i18feat5/my_part.json``
+--base 30d4b20 --out docs/results/i18feat5/my_part.json``, in a tree of the commit that made it (87dbf4e): the
+base ``compute.py`` imports kernels that later commits removed once nothing used them.
 """
 
 from __future__ import annotations
