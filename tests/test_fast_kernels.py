@@ -14,9 +14,10 @@ from scipy import ndimage as ndi
 from scipy.stats import trim_mean
 from skimage.filters import threshold_multiotsu
 from skimage.measure import points_in_poly
+from skimage.morphology import convex_hull_image
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
+from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_shape, label_sums,
                                     masked_histograms, region_statistics, stain_planes, three_class_otsu,
                                     to_unit_float)
 from wekawbc.cells.dataset import load_dataset, read_image
@@ -222,6 +223,29 @@ def test_count_off_mask_in_convex_polygon_is_points_in_poly():
         points = 2 * np.argwhere(~mask)
         expected = np.count_nonzero(points_in_poly(points.astype(float), corners.astype(float))) if len(points) else 0
         assert count_off_mask_in_convex_polygon(mask, corners) == expected
+
+
+def test_label_shape_is_opencvs_moments_and_scikit_images_convex_hull(channels):
+    """Raw moments and convex area of each region, in its box, among other labels: red cells, blobs, lines, single pixels."""
+    cases = []
+    for channel in channels[::2]:
+        labels, _ = ndi.label(channel > three_class_thresholds(channel)[0])
+        cases += [(labels, label, box) for label, box in enumerate(ndi.find_objects(labels), 1)][:30]
+    rng = np.random.default_rng(8)
+    for _ in range(150):  # blobs touching their box's edges, speckle (holes, diagonal neighbours), thin lines, one pixel
+        labels = (rng.random(tuple(rng.integers(1, 25, 2))) < rng.random()).astype(np.int32)
+        labels[rng.random(labels.shape) < 0.2] = 2
+        if rng.random() < 0.5:
+            cv2.ellipse(labels, (int(rng.integers(0, 25)), int(rng.integers(0, 25))), (int(rng.integers(0, 9)), int(rng.integers(0, 9))),
+                        float(rng.integers(0, 180)), 0, 360, 3, -1)
+        cases += [(labels, label, box) for label, box in enumerate(ndi.find_objects(labels), 1) if box is not None]
+    assert len(cases) > 400
+    for labels, label, box in cases:
+        region = labels[box] == label
+        moments, area = label_shape(labels, label, (box[0].start, box[0].stop, box[1].start, box[1].stop))
+        expected = cv2.moments(region.astype(np.uint8), binaryImage=True)
+        assert moments.tolist() == [expected[name] for name in ("m00", "m10", "m01", "m20", "m11", "m02")]
+        assert area == np.count_nonzero(convex_hull_image(region))
 
 
 def test_stain_planes_are_numpys(datasets):

@@ -15,7 +15,7 @@ import numba
 import numpy as np
 
 __all__ = ["bin_counts", "count_off_mask_in_convex_polygon", "distances_to_outside", "fill_small_holes", "flood_from_markers",
-           "label_minima", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float"]
+           "label_minima", "label_shape", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -321,15 +321,23 @@ def _count_off_mask_in_polygon(mask: np.ndarray, corners: np.ndarray) -> int:  #
         twice_area += corners[i, 1] * corners[i - 1, 0] - corners[i, 0] * corners[i - 1, 1]
     if twice_area == 0:
         return -1
+    # Only the edges whose rows reach the row's can bound it (on a row the polygon reaches, the ends
+    # of its stretch lie on such edges, and every edge's half-plane holds the polygon): the others are
+    # skipped, and so are the rows outside the polygon's.
     turn = 1 if twice_area > 0 else -1
     rows, cols = mask.shape
+    top, bottom = corners[:, 0].min(), corners[:, 0].max()
     found = 0
     for r in range(rows):
         y = 2 * r
+        if y < top or y > bottom:
+            continue
         low, high = 0, cols - 1
         for i in range(corners.shape[0]):
             y0, x0 = corners[i - 1, 0], corners[i - 1, 1]
             y1, x1 = corners[i, 0], corners[i, 1]
+            if (y < y0 and y < y1) or (y > y0 and y > y1):
+                continue
             a = turn * (y1 - y0)
             bound = a * x0 + turn * (x1 - x0) * (y - y0)
             if a > 0:
@@ -343,6 +351,90 @@ def _count_off_mask_in_polygon(mask: np.ndarray, corners: np.ndarray) -> int:  #
         for c in range(low, high + 1):
             found += not mask[r, c]
     return found
+
+
+@numba.njit(cache=True, nogil=True)
+def _hull(points: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    # Andrew's monotone chain on integer (y, x) points, sorted and without repeats: the corners of
+    # their convex hull in order (points on an edge dropped), in exact integer arithmetic.
+    count = points.shape[0]
+    corners = np.empty((2 * count + 1, 2), np.int64)
+    size = 0
+    for sweep in range(2):  # the lower chain left to right, then the upper one back
+        floor = size
+        for k in range(count):
+            point = k if sweep == 0 else count - 1 - k
+            y, x = points[point, 0], points[point, 1]
+            while size >= floor + 2:
+                ay, ax, by, bx = corners[size - 2, 0], corners[size - 2, 1], corners[size - 1, 0], corners[size - 1, 1]
+                if (by - ay) * (x - ax) - (bx - ax) * (y - ay) > 0:  # a left turn at b: b stays
+                    break
+                size -= 1
+            corners[size, 0], corners[size, 1] = y, x
+            size += 1
+        size -= 1  # each chain's last point is the other's first
+    return corners[:max(size, 1)]
+
+
+@numba.njit(cache=True, nogil=True)
+def _label_shape(labels: np.ndarray, label: int, y0: int, y1: int, x0: int, x1: int
+                 ) -> tuple[np.ndarray, int]:  # pragma: no cover - compiled
+    rows, cols = y1 - y0, x1 - x0
+    region = np.empty((rows, cols), np.bool_)
+    moments = np.zeros(6, np.int64)  # m00, m10, m01, m20, m11, m02 (x: column, y: row, in the box)
+    first = np.full(rows + 2, cols, np.int64)  # each row's first and last column in the region (rows -1 .. rows)
+    last = np.full(rows + 2, -1, np.int64)
+    for r in range(rows):
+        for c in range(cols):
+            inside = labels[y0 + r, x0 + c] == label
+            region[r, c] = inside
+            if inside:
+                moments[0] += 1
+                moments[1] += c
+                moments[2] += r
+                moments[3] += c * c
+                moments[4] += c * r
+                moments[5] += r * r
+                first[r + 1] = min(first[r + 1], c)
+                last[r + 1] = max(last[r + 1], c)
+    # The midpoints of the four edges of every pixel, in half pixels: on each half-pixel row only the
+    # first and the last can be corners of their hull (the others lie between them). Row 2r holds the
+    # side midpoints of pixel row r, row 2r + 1 the bottom ones of row r and the top ones of row r + 1.
+    points = np.empty((4 * rows + 2, 2), np.int64)
+    count = 0
+    for y in range(-1, 2 * rows):
+        if y % 2 == 0:
+            low, high = 2 * first[y // 2 + 1] - 1, 2 * last[y // 2 + 1] + 1
+        else:
+            low = 2 * min(first[(y - 1) // 2 + 1], first[(y + 1) // 2 + 1])
+            high = 2 * max(last[(y - 1) // 2 + 1], last[(y + 1) // 2 + 1])
+        if low > high:  # no pixel there
+            continue
+        points[count, 0], points[count, 1] = y, low
+        count += 1
+        if high > low:
+            points[count, 0], points[count, 1] = y, high
+            count += 1
+    return moments, moments[0] + _count_off_mask_in_polygon(region, _hull(points[:count]))
+
+
+def label_shape(labels: np.ndarray, label: int, box: tuple[int, int, int, int]) -> tuple[np.ndarray, int]:
+    """One region of a 2-D label image, within its bounding box ``(row start, row stop, column start, column stop)``:
+    its raw moments and its convex area, in one compiled pass.
+
+    The moments are ``cv2.moments(region, binaryImage=True)``'s ``m00, m10, m01, m20, m11, m02`` of the
+    region cut to its box, as exact integers (OpenCV's doubles hold them exactly). The convex area is
+    ``np.count_nonzero(skimage.morphology.convex_hull_image(region))``, computed as
+    :func:`wekawbc.cells.scale.convex_area` explains: the hull of the edge midpoints of the region's
+    pixels (of the first and last on each half-pixel row, which have the same hull; by the monotone
+    chain, in integers), then the pixels outside the region whose centres lie in it
+    (:func:`count_off_mask_in_convex_polygon`) added to the region's own.
+    """
+    y0, y1, x0, x1 = (int(edge) for edge in box)
+    moments, area = _label_shape(labels, label, y0, y1, x0, x1)
+    if area < moments[0]:
+        raise ValueError("the hull has no area")
+    return moments, int(area)
 
 
 def count_off_mask_in_convex_polygon(mask: np.ndarray, corners: np.ndarray) -> int:
