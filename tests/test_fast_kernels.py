@@ -46,6 +46,8 @@ def test_bin_counts_are_numpys_histogram(channels):
         if rng.random() < 0.5:  # few distinct values: many land on edges
             values = (np.round(values * rng.integers(2, 40)) / 7).astype(np.float32)
         arrays.append(values)
+    for steps in (140, 300, 1000):  # a range of a few float32 steps per bin: the edges drift far from the estimates
+        arrays.append(np.float32(1) + np.arange(steps, dtype=np.float32) * np.float32(2.0 ** -23))
     for values in arrays:
         low, high = values.min(), values.max()
         edges = np.histogram_bin_edges(values, 128, range=(low, high))
