@@ -462,7 +462,7 @@ def count_off_mask_in_convex_polygon(mask: np.ndarray, corners: np.ndarray) -> i
     return found
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, error_model="numpy")
 def _three_class_otsu(prob: np.ndarray) -> tuple[int, int]:  # pragma: no cover - compiled
     # scikit-image's _get_multiotsu_thresh_indices_lut for two thresholds, float32 as there (no FMA):
     # the between-class variances of every bin range, then the first best pair in its loop order.
@@ -478,16 +478,17 @@ def _three_class_otsu(prob: np.ndarray) -> tuple[int, int]:  # pragma: no cover 
         if zeroth[i] > 0:
             between[0, i] = (first[i] * first[i]) / zeroth[i]
     for i in range(1, bins):
-        for j in range(i, bins):
+        for j in range(i, bins):  # (every division made, the empty ranges' then dropped: the compiler vectorises it)
             mass = zeroth[j] - zeroth[i - 1]
-            if mass > 0:
-                moment = first[j] - first[i - 1]
-                between[i, j] = (moment * moment) / mass
+            moment = first[j] - first[i - 1]
+            ratio = (moment * moment) / mass
+            between[i, j] = ratio if mass > 0 else np.float32(0.0)
+    last = between[:, bins - 1].copy()  # (read along the search's inner loop)
     best = np.float32(0.0)
     low, high = 0, 0
     for lower in range(0, bins - 2):
         for upper in range(lower + 1, bins - 1):
-            sigma = between[0, lower] + between[upper + 1, bins - 1]
+            sigma = between[0, lower] + last[upper + 1]
             sigma += between[lower + 1, upper]
             if sigma > best:
                 best = sigma
