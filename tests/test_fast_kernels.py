@@ -19,7 +19,7 @@ from skimage.segmentation import watershed
 
 from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_shape, label_sums,
                                     masked_histograms, region_statistics, stain_planes, three_class_otsu,
-                                    to_unit_float)
+                                    to_unit_float, unit_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
 from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
@@ -262,6 +262,22 @@ def test_stain_planes_are_numpys(datasets):
             assert found.dtype == wanted.dtype and np.array_equal(found, wanted)
     with pytest.raises(TypeError):
         stain_planes(np.zeros((4, 4, 3)))
+
+
+def test_unit_planes_are_numpys(datasets):
+    rng = np.random.default_rng(10)
+    images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::150]]
+    images += [rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(1, 40)), 3), dtype=np.uint8) for _ in range(100)]
+    for index, rgb in enumerate(images):
+        for view in (rgb, rgb[3:-5, 7:]):  # whole, and a window (not contiguous)
+            blue_weight = (1.0, 0.7, 1.3, 0.0)[index % 4]
+            data = view.astype(np.float32) / 255.0
+            darkness = 1.0 - data[..., 1]
+            expected = (darkness, darkness + blue_weight * (data[..., 2] - data[..., 0]))
+            for found, wanted in zip(unit_planes(view, blue_weight), expected):
+                assert found.dtype == wanted.dtype and np.array_equal(found, wanted)
+    with pytest.raises(TypeError):
+        unit_planes(np.zeros((4, 4, 3)), 1.0)
 
 
 def test_to_unit_float_is_numpys_division(datasets):

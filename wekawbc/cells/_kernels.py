@@ -15,7 +15,8 @@ import numba
 import numpy as np
 
 __all__ = ["bin_counts", "count_off_mask_in_convex_polygon", "distances_to_outside", "fill_small_holes", "flood_from_markers",
-           "label_minima", "label_shape", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float"]
+           "label_minima", "label_shape", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float",
+           "unit_planes"]
 
 
 @numba.njit(cache=True, nogil=True)
@@ -533,6 +534,37 @@ def to_unit_float(image: np.ndarray, out: np.ndarray) -> np.ndarray:
                         f"{image.shape}, {out.dtype} {out.shape}")
     _to_unit_float(np.ascontiguousarray(image).ravel(), out.ravel())
     return out
+
+
+@numba.njit(cache=True, nogil=True)
+def _unit_planes(rgb: np.ndarray, blue_weight: np.float32) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    rows, cols = rgb.shape[0], rgb.shape[1]
+    darkness = np.empty((rows, cols), np.float32)
+    score = np.empty((rows, cols), np.float32)
+    one = np.float32(1.0)
+    unit = np.empty(256, np.float32)  # each level / 255, divided once
+    for level in range(256):
+        unit[level] = np.float32(level) / np.float32(255.0)
+    for row in range(rows):
+        for col in range(cols):
+            red, green, blue = unit[rgb[row, col, 0]], unit[rgb[row, col, 1]], unit[rgb[row, col, 2]]
+            dark = one - green  # float32 operations, one at a time, as numpy does them
+            darkness[row, col] = dark
+            score[row, col] = dark + blue_weight * (blue - red)
+    return darkness, score
+
+
+def unit_planes(rgb: np.ndarray, blue_weight: float) -> tuple[np.ndarray, np.ndarray]:
+    """From an 8-bit RGB image (a view will do): ``1 - G`` and ``(1 - G) + blue_weight * (B - R)``, channels scaled to 0..1.
+
+    The numbers of ``data = rgb.astype(np.float32) / 255.0``, ``darkness = 1.0 - data[..., 1]`` and
+    ``darkness + blue_weight * (data[..., 2] - data[..., 0])`` (float32 arithmetic, ``blue_weight``
+    taken as float32 as numpy takes a Python float beside a float32 array), in one pass and without
+    the float copy of the image.
+    """
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise TypeError(f"expected an 8-bit RGB image, got {rgb.dtype} {rgb.shape}")
+    return _unit_planes(rgb, np.float32(blue_weight))
 
 
 @numba.njit(cache=True, nogil=True)

@@ -38,7 +38,7 @@ from skimage.filters import threshold_otsu
 
 from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small_holes, flood_from_markers,
                                     label_minima, label_sums, three_class_otsu,
-                                    to_unit_float)
+                                    unit_planes)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
            "fill_holes", "kept_buffer", "three_class_thresholds"]
@@ -151,9 +151,7 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
 
 
 def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    data = to_unit_float(rgb, np.empty(rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
-    darkness = 1.0 - data[..., 1]
-    score = darkness + blue_weight * (data[..., 2] - data[..., 0])
+    darkness, score = unit_planes(rgb, blue_weight)  # 1 - G and (1 - G) + blue_weight * (B - R), RGB / 255
     if sigma > 0:
         darkness = cv2.GaussianBlur(darkness, (0, 0), sigma)
         score = cv2.GaussianBlur(score, (0, 0), sigma)
@@ -162,8 +160,7 @@ def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.nda
 
 def _score(rgb: np.ndarray, sigma: float, blue_weight: float) -> np.ndarray:
     """The nucleus score of :func:`_darkness` alone (the same numbers, one blur fewer)."""
-    data = to_unit_float(rgb, np.empty(rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
-    score = (1.0 - data[..., 1]) + blue_weight * (data[..., 2] - data[..., 0])
+    score = unit_planes(rgb, blue_weight)[1]
     return cv2.GaussianBlur(score, (0, 0), sigma) if sigma > 0 else score
 
 
@@ -360,6 +357,8 @@ def _segmentation(nucleus: np.ndarray, cell: np.ndarray) -> CellSegmentation:
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """``(x0, y0, x1, y1)`` of a non-empty mask (x1, y1 exclusive), from its row and column projections."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+    """``(x0, y0, x1, y1)`` of a non-empty bool mask (x1, y1 exclusive): OpenCV's bounding rectangle of its pixels."""
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+    if width == 0:
+        raise IndexError("an empty mask has no box")
+    return x, y, x + width, y + height
