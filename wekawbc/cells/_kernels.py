@@ -608,15 +608,17 @@ def _masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pr
 
 @numba.njit(cache=True, nogil=True)
 def _masked_histograms_rgb(image: np.ndarray, mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
-    # (_masked_histograms with its channel loop written out: about a third less time on a crop)
-    counts = np.zeros((3, 256), np.int64)
+    # (_masked_histograms with its channel loop written out: about a third less time on a crop; and
+    # four histograms by column, summed at the end: neighbours of one colour stall less)
+    counts = np.zeros((4, 3, 256), np.int64)
     for row in range(image.shape[0]):
         for col in range(image.shape[1]):
             if mask[row, col]:
-                counts[0, image[row, col, 0]] += 1
-                counts[1, image[row, col, 1]] += 1
-                counts[2, image[row, col, 2]] += 1
-    return counts
+                quarter = col & 3
+                counts[quarter, 0, image[row, col, 0]] += 1
+                counts[quarter, 1, image[row, col, 1]] += 1
+                counts[quarter, 2, image[row, col, 2]] += 1
+    return counts[0] + counts[1] + counts[2] + counts[3]
 
 
 def masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:

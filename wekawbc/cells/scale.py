@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 
 from wekawbc.cells._kernels import label_shape, region_statistics, stain_planes, to_unit_float
-from wekawbc.cells.segmentation import fill_holes, kept_buffer, three_class_thresholds
+from wekawbc.cells.segmentation import dilated, fill_holes, kept_buffer, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
            "ScaleSource", "convex_area", "dataset_scale", "estimate_scale", "find_red_cells", "red_cell_diameters"]
@@ -139,7 +139,7 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
                                              np.ones((3, 3), np.uint8)).astype(bool))
     nucleus = (score > high) & bluish  # without a leukocyte the top class may be the red cells
     if leukocyte is not None and leukocyte.any():
-        foreground &= ~cv2.dilate(leukocyte.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        foreground &= ~dilated(leukocyte, 5)
     # 4-connected objects, numbered as scipy.ndimage.label numbers them (raster order).
     count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=4)
     areas, nucleus_pixels, boxes = region_statistics(labels, count, nucleus)

@@ -41,7 +41,7 @@ from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small
                                     unit_planes)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
-           "fill_holes", "kept_buffer", "three_class_thresholds"]
+           "dilated", "fill_holes", "kept_buffer", "three_class_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -177,6 +177,23 @@ def fill_holes(mask: np.ndarray, max_area: int | None = None) -> np.ndarray:
     framed = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     cv2.floodFill(framed, None, (0, 0), 2, flags=4)  # the background the border reaches
     return framed[1:-1, 1:-1] != 2
+
+
+def dilated(mask: np.ndarray, size: int) -> np.ndarray:
+    """``cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)`` for odd ``size``, computed near the mask only.
+
+    Only pixels within ``size // 2`` of the mask's box can be reached: OpenCV dilates that window of
+    the mask (the pixels it leaves out are outside the mask, as OpenCV's border is for a dilation),
+    the rest stays False. A leukocyte's box is a fraction of its crop.
+    """
+    grown = np.zeros(mask.shape, bool)
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
+    if width == 0:
+        return grown
+    reach = size // 2
+    window = (slice(max(y - reach, 0), y + height + reach), slice(max(x - reach, 0), x + width + reach))
+    grown[window] = cv2.dilate(mask[window].astype(np.uint8), np.ones((size, size), np.uint8))
+    return grown
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
