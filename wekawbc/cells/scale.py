@@ -135,13 +135,14 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
         _, high = three_class_thresholds(score)
     except ValueError:  # a flat image
         return np.zeros(rgb.shape[:2], np.int32), [], np.zeros(1, np.int64)
-    foreground = fill_holes(cv2.morphologyEx((darkness > low).astype(np.uint8), cv2.MORPH_OPEN,
-                                             np.ones((3, 3), np.uint8)).astype(bool))
+    # (bool masks handed to OpenCV and back as views of their 0/1 bytes: no copies of the whole image)
+    foreground = fill_holes(cv2.morphologyEx((darkness > low).view(np.uint8), cv2.MORPH_OPEN,
+                                             np.ones((3, 3), np.uint8)).view(bool))
     nucleus = (score > high) & bluish  # without a leukocyte the top class may be the red cells
     if leukocyte is not None and leukocyte.any():
         foreground &= ~dilated(leukocyte, 5)
     # 4-connected objects, numbered as scipy.ndimage.label numbers them (raster order).
-    count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=4)
+    count, labels = cv2.connectedComponents(foreground.view(np.uint8), connectivity=4)
     areas, nucleus_pixels, boxes = region_statistics(labels, count, nucleus)
     rows, cols = rgb.shape[:2]
     side = max(rows, cols)

@@ -174,7 +174,7 @@ def fill_holes(mask: np.ndarray, max_area: int | None = None) -> np.ndarray:
     """
     if max_area is not None:
         return fill_small_holes(mask, max_area)
-    framed = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    framed = cv2.copyMakeBorder(np.ascontiguousarray(mask, dtype=bool).view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     cv2.floodFill(framed, None, (0, 0), 2, flags=4)  # the background the border reaches
     return framed[1:-1, 1:-1] != 2
 

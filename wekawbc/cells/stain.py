@@ -98,7 +98,7 @@ def background_mask(rgb: np.ndarray, leukocyte: np.ndarray | None = None) -> tup
         keep_out = dilated(leukocyte, 11)
     try:
         low, _ = three_class_thresholds(darkness, remember=True)
-        plasma = cv2.erode((darkness < low).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~keep_out
+        plasma = cv2.erode((darkness < low).view(np.uint8), np.ones((5, 5), np.uint8)).view(bool) & ~keep_out
     except ValueError:  # a flat image: all of it is "plasma"
         plasma = ~keep_out
     if np.count_nonzero(plasma) / plasma.size >= MIN_BACKGROUND_FRACTION:  # (the mean of the mask)
