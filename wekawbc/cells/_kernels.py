@@ -89,24 +89,24 @@ def _push(keys: np.ndarray, places: np.ndarray, items: int, key: int, place: int
 @numba.njit(cache=True, nogil=True)
 def _pop(keys: np.ndarray, places: np.ndarray, items: int) -> None:  # pragma: no cover - compiled
     # The top leaves (the caller read it; ``items`` counts what is left): the last item takes its
-    # place and sifts down, swapping with its smaller child (the left one when both are equal).
+    # place and sifts down, swapping with its smaller child (the left one when both are equal) while
+    # that child is smaller than it: scikit-image's moves. The smaller child is picked without a
+    # branch; the slot the last item left holds the largest key, so that a right child past the end
+    # is never picked.
     if items == 0:
         return
     key, place = keys[items], places[items]
+    keys[items] = np.uint64(0xFFFFFFFFFFFFFFFF)
     i = 0
     while True:
         left = 2 * i + 1
         if left >= items:
             break
-        smallest, smallest_key = i, key
-        if keys[left] < smallest_key:
-            smallest, smallest_key = left, keys[left]
-        if left + 1 < items and keys[left + 1] < smallest_key:
-            smallest = left + 1
-        if smallest == i:
+        child = left + (keys[left + 1] < keys[left])
+        if not keys[child] < key:
             break
-        keys[i], places[i] = keys[smallest], places[smallest]
-        i = smallest
+        keys[i], places[i] = keys[child], places[child]
+        i = child
     keys[i], places[i] = key, place
 
 
