@@ -22,7 +22,7 @@ from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon
                                     to_unit_float, unit_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
-from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
+from wekawbc.cells.segmentation import _bin_edges, _distance, fill_holes, three_class_thresholds
 
 LABS = (("pbc", 10), ("jtsc", 6), ("bccd", 4))
 
@@ -73,6 +73,24 @@ def test_three_class_thresholds_are_multiotsus(channels):
             threshold_multiotsu(flat, classes=3, nbins=128)
         with pytest.raises(ValueError):
             three_class_thresholds(flat)
+
+
+def test_bin_edges_are_numpys(channels):
+    """Edges (or the error) of ``np.histogram_bin_edges`` over the values' range: crops, flat, narrow, integer, NaN."""
+    rng = np.random.default_rng(11)
+    arrays = [channel for channel in channels[:6]] + [rng.random(50), np.zeros(10, np.float32), np.array([1, 2, 3]),
+                                                      np.array([5, 5], np.uint8), np.array([1e-30, 1e-30], np.float32),
+                                                      np.array([3.0, np.nan], np.float32), np.array([0.0, np.inf])]
+    arrays += [np.float32(1) + np.arange(steps, dtype=np.float32) * np.float32(2.0 ** -23) for steps in (30, 127, 128, 129, 140)]
+    for values in arrays:
+        try:
+            expected = np.histogram_bin_edges(values, 128, range=(values.min(), values.max()))
+        except ValueError:
+            with pytest.raises(ValueError):
+                _bin_edges(values, 128)
+            continue
+        found = _bin_edges(values, 128)
+        assert found.dtype == expected.dtype and np.array_equal(found, expected)
 
 
 def test_three_class_otsu_is_multiotsus_search(channels):

@@ -123,6 +123,23 @@ def kept_buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     return found
 
 
+def _bin_edges(values: np.ndarray, bins: int) -> np.ndarray:
+    """``np.histogram_bin_edges(values, bins, range=(values.min(), values.max()))``: numpy's steps for that call
+    (``linspace`` in the values' type, a flat range widened by half a unit on each side, ``ValueError``
+    for a range that is not finite or too narrow for ``bins`` bins) without its general argument handling."""
+    first, last = values.min(), values.max()
+    if not (np.isfinite(first) and np.isfinite(last)):
+        raise ValueError(f"range of [{first}, {last}] is not finite")
+    if first == last:
+        first, last = first - 0.5, last + 0.5
+    kind = np.result_type(first, last, values)
+    edges = np.linspace(first, last, bins + 1, endpoint=True,
+                        dtype=np.result_type(kind, float) if np.issubdtype(kind, np.integer) else kind)
+    if np.any(edges[:-1] >= edges[1:]):
+        raise ValueError(f"too many bins for the range: cannot create {bins} finite-sized bins")
+    return edges
+
+
 def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.ndarray:
     """``threshold_multiotsu(values, classes=3, nbins=128)``: the two thresholds of a stain channel.
 
@@ -141,7 +158,7 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
     fits = seen is not None and seen.shape == values.shape and seen.dtype == values.dtype
     if fits and np.array_equal(seen, values):
         return _REMEMBERED.thresholds.copy()
-    edges = np.histogram_bin_edges(values, 128, range=(values.min(), values.max()))
+    edges = _bin_edges(values, 128)
     thresholds = ((edges[:-1] + edges[1:]) / 2.0)[list(three_class_otsu(bin_counts(values, edges)))]
     if remember:  # into the buffer kept when it fits: a fresh copy of a large array costs more than the comparison
         _REMEMBERED.image = seen if fits else np.empty_like(values)
