@@ -114,8 +114,8 @@ def convex_area(region: np.ndarray) -> int:
     """``np.count_nonzero(skimage.morphology.convex_hull_image(region))`` of a non-empty 2-D bool region, testing fewer pixels.
 
     The same polygon as scikit-image's: the convex hull of the midpoints of the four edges of the
-    region's pixels (here of its border pixels only, which have the same hull), found on the
-    midpoints' exact integer coordinates in half pixels (scikit-image asks Qhull, several times
+    region's pixels (here of the first and the last on each half-pixel row only, which have the same
+    hull), found on the midpoints' exact integer coordinates in half pixels (scikit-image asks Qhull, several times
     slower on these few hundred points; the hull of a point set is one polygon). The centre of
     each pixel of the region lies inside its own four midpoints, well inside that polygon, so only
     the other pixels of the box are tested: in the closed polygon, as ``skimage.measure.points_in_poly``
