@@ -111,11 +111,11 @@ def _pop(keys: np.ndarray, places: np.ndarray, items: int) -> None:  # pragma: n
 
 
 @numba.njit(cache=True, nogil=True)
-def _flood(order: np.ndarray, labels: np.ndarray, inside: np.ndarray,
-           offsets: np.ndarray) -> None:  # pragma: no cover - compiled
+def _flood(order: np.ndarray, labels: np.ndarray, offsets: np.ndarray) -> None:  # pragma: no cover - compiled
     # scikit-image's binary heap of (value, age), smallest first, pushed and popped as it does them so
     # that equal values leave in the same order; each item's (value, age) is one integer here,
-    # ``order`` (the value's rank, 32 bits) above the age (32 bits).
+    # ``order`` (the value's rank, 32 bits) above the age (32 bits). The frame around the image is
+    # labelled -1: never pushed, never flooded.
     capacity = labels.size
     keys = np.empty(capacity, np.uint64)
     places = np.empty(capacity, np.int64)
@@ -123,7 +123,7 @@ def _flood(order: np.ndarray, labels: np.ndarray, inside: np.ndarray,
     kinds = 0  # labels with items in the heap
     items = 0
     for place in range(labels.size):  # the markers, in raster order, age 0
-        if labels[place] != 0:
+        if labels[place] > 0:
             _push(keys, places, items, np.uint64(order[place]) << np.uint64(32), place)
             items += 1
             kinds += waiting[labels[place]] == 0
@@ -140,7 +140,7 @@ def _flood(order: np.ndarray, labels: np.ndarray, inside: np.ndarray,
         kinds -= waiting[label] == 0
         for offset in offsets:
             neighbour = place + offset
-            if not inside[neighbour] or labels[neighbour] != 0:
+            if labels[neighbour] != 0:
                 continue
             age += np.uint64(1)
             labels[neighbour] = label  # labelled when pushed: nothing reaches it cheaper later
@@ -153,10 +153,26 @@ def _flood(order: np.ndarray, labels: np.ndarray, inside: np.ndarray,
         place = places[items]
         for offset in offsets:
             neighbour = place + offset
-            if inside[neighbour] and labels[neighbour] == 0:
+            if labels[neighbour] == 0:
                 labels[neighbour] = labels[place]
                 places[items] = neighbour
                 items += 1
+
+
+@numba.njit(cache=True, nogil=True)
+def _framed(bits: np.ndarray, markers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:  # pragma: no cover - compiled
+    # Each value's rank as an unsigned integer (the float's bits, negatives reversed) and the markers,
+    # in arrays one pixel wider on each side; the frame's label is -1.
+    rows, cols = bits.shape
+    order = np.zeros((rows + 2, cols + 2), np.uint32)
+    labels = np.full((rows + 2, cols + 2), -1, np.int32)
+    top = np.uint32(1 << 31)
+    for row in range(rows):
+        for col in range(cols):
+            value = bits[row, col]
+            order[row + 1, col + 1] = ~value if value & top else value | top
+            labels[row + 1, col + 1] = markers[row, col]
+    return order, labels
 
 
 def flood_from_markers(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
@@ -172,22 +188,14 @@ def flood_from_markers(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
     image : ndarray of float32, shape (rows, cols)
         No NaN. (scikit-image widens it to float64, which keeps every value and every comparison.)
     markers : ndarray of int, shape (rows, cols)
-        0 where unlabelled; labels are positive.
+        0 where unlabelled; labels are positive (a negative one would be a wall).
     """
     if image.dtype != np.float32 or image.ndim != 2:
         raise TypeError(f"expected a 2-D float32 image, got {image.dtype} {image.shape}")
-    rows, cols = image.shape
-    # Each value's rank as an unsigned integer: the float's bits, negatives reversed (-0 counted as 0).
-    bits = (image + np.float32(0.0)).view(np.uint32)
-    ranks = np.where(bits >> 31, ~bits, bits | np.uint32(1 << 31))
-    order = np.zeros((rows + 2, cols + 2), np.uint32)
-    order[1:-1, 1:-1] = ranks
-    labels = np.zeros((rows + 2, cols + 2), np.int32)
-    labels[1:-1, 1:-1] = markers
-    inside = np.zeros((rows + 2, cols + 2), np.uint8)
-    inside[1:-1, 1:-1] = 1
-    width = cols + 2
-    _flood(order.reshape(-1), labels.reshape(-1), inside.reshape(-1), np.array([-width, -1, 1, width], np.int64))
+    # (-0 counted as 0: adding 0 turns it into +0)
+    order, labels = _framed((image + np.float32(0.0)).view(np.uint32), np.asarray(markers, np.int32))
+    width = image.shape[1] + 2
+    _flood(order.reshape(-1), labels.reshape(-1), np.array([-width, -1, 1, width], np.int64))
     return labels[1:-1, 1:-1].copy()
 
 
