@@ -28,6 +28,7 @@ Method (classic image processing, no training; every parameter below is fixed in
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -228,7 +229,9 @@ def _distance(mask: np.ndarray) -> np.ndarray:
     return distances_to_outside(mask)
 
 
+@functools.lru_cache(maxsize=None)
 def _disk(radius: int) -> np.ndarray:
+    """OpenCV's elliptic structuring element of this radius (at least 1), made once per radius (only read)."""
     radius = max(int(round(radius)), 1)
     return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
 
