@@ -233,7 +233,9 @@ def _distance(mask: np.ndarray) -> np.ndarray:
 def _disk(radius: int) -> np.ndarray:
     """OpenCV's elliptic structuring element of this radius (at least 1), made once per radius (only read)."""
     radius = max(int(round(radius)), 1)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    element.flags.writeable = False  # (shared by every call)
+    return element
 
 
 def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndarray:
@@ -395,7 +397,7 @@ def _segmentation(nucleus: np.ndarray, cell: np.ndarray) -> CellSegmentation:
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` of a non-empty bool mask (x1, y1 exclusive): OpenCV's bounding rectangle of its pixels."""
-    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
     if width == 0:
         raise IndexError("an empty mask has no box")
     return x, y, x + width, y + height
