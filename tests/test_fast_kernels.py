@@ -14,14 +14,15 @@ from scipy import ndimage as ndi
 from scipy.stats import trim_mean
 from skimage.filters import threshold_multiotsu
 from skimage.measure import points_in_poly
+from skimage.morphology import convex_hull_image
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_sums,
+from wekawbc.cells._kernels import (bin_counts, count_off_mask_in_convex_polygon, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_shape, label_sums,
                                     masked_histograms, region_statistics, stain_planes, three_class_otsu,
-                                    to_unit_float)
+                                    to_unit_float, unit_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import _interquartile_mean, _stain_channels
-from wekawbc.cells.segmentation import _distance, fill_holes, three_class_thresholds
+from wekawbc.cells.segmentation import _bin_edges, _distance, fill_holes, three_class_thresholds
 
 LABS = (("pbc", 10), ("jtsc", 6), ("bccd", 4))
 
@@ -45,6 +46,8 @@ def test_bin_counts_are_numpys_histogram(channels):
         if rng.random() < 0.5:  # few distinct values: many land on edges
             values = (np.round(values * rng.integers(2, 40)) / 7).astype(np.float32)
         arrays.append(values)
+    for steps in (140, 300, 1000):  # a range of a few float32 steps per bin: the edges drift far from the estimates
+        arrays.append(np.float32(1) + np.arange(steps, dtype=np.float32) * np.float32(2.0 ** -23))
     for values in arrays:
         low, high = values.min(), values.max()
         edges = np.histogram_bin_edges(values, 128, range=(low, high))
@@ -70,6 +73,24 @@ def test_three_class_thresholds_are_multiotsus(channels):
             threshold_multiotsu(flat, classes=3, nbins=128)
         with pytest.raises(ValueError):
             three_class_thresholds(flat)
+
+
+def test_bin_edges_are_numpys(channels):
+    """Edges (or the error) of ``np.histogram_bin_edges`` over the values' range: crops, flat, narrow, integer, NaN."""
+    rng = np.random.default_rng(11)
+    arrays = [channel for channel in channels[:6]] + [rng.random(50), np.zeros(10, np.float32), np.array([1, 2, 3]),
+                                                      np.array([5, 5], np.uint8), np.array([1e-30, 1e-30], np.float32),
+                                                      np.array([3.0, np.nan], np.float32), np.array([0.0, np.inf])]
+    arrays += [np.float32(1) + np.arange(steps, dtype=np.float32) * np.float32(2.0 ** -23) for steps in (30, 127, 128, 129, 140)]
+    for values in arrays:
+        try:
+            expected = np.histogram_bin_edges(values, 128, range=(values.min(), values.max()))
+        except ValueError:
+            with pytest.raises(ValueError):
+                _bin_edges(values, 128)
+            continue
+        found = _bin_edges(values, 128)
+        assert found.dtype == expected.dtype and np.array_equal(found, expected)
 
 
 def test_three_class_otsu_is_multiotsus_search(channels):
@@ -224,6 +245,29 @@ def test_count_off_mask_in_convex_polygon_is_points_in_poly():
         assert count_off_mask_in_convex_polygon(mask, corners) == expected
 
 
+def test_label_shape_is_opencvs_moments_and_scikit_images_convex_hull(channels):
+    """Raw moments and convex area of each region, in its box, among other labels: red cells, blobs, lines, single pixels."""
+    cases = []
+    for channel in channels[::2]:
+        labels, _ = ndi.label(channel > three_class_thresholds(channel)[0])
+        cases += [(labels, label, box) for label, box in enumerate(ndi.find_objects(labels), 1)][:30]
+    rng = np.random.default_rng(8)
+    for _ in range(150):  # blobs touching their box's edges, speckle (holes, diagonal neighbours), thin lines, one pixel
+        labels = (rng.random(tuple(rng.integers(1, 25, 2))) < rng.random()).astype(np.int32)
+        labels[rng.random(labels.shape) < 0.2] = 2
+        if rng.random() < 0.5:
+            cv2.ellipse(labels, (int(rng.integers(0, 25)), int(rng.integers(0, 25))), (int(rng.integers(0, 9)), int(rng.integers(0, 9))),
+                        float(rng.integers(0, 180)), 0, 360, 3, -1)
+        cases += [(labels, label, box) for label, box in enumerate(ndi.find_objects(labels), 1) if box is not None]
+    assert len(cases) > 400
+    for labels, label, box in cases:
+        region = labels[box] == label
+        moments, area = label_shape(labels, label, (box[0].start, box[0].stop, box[1].start, box[1].stop))
+        expected = cv2.moments(region.astype(np.uint8), binaryImage=True)
+        assert moments.tolist() == [expected[name] for name in ("m00", "m10", "m01", "m20", "m11", "m02")]
+        assert area == np.count_nonzero(convex_hull_image(region))
+
+
 def test_stain_planes_are_numpys(datasets):
     rng = np.random.default_rng(7)
     images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::150]]
@@ -236,6 +280,22 @@ def test_stain_planes_are_numpys(datasets):
             assert found.dtype == wanted.dtype and np.array_equal(found, wanted)
     with pytest.raises(TypeError):
         stain_planes(np.zeros((4, 4, 3)))
+
+
+def test_unit_planes_are_numpys(datasets):
+    rng = np.random.default_rng(10)
+    images = [read_image(record.image) for name, _ in LABS for record in list(load_dataset(datasets / name))[::150]]
+    images += [rng.integers(0, 256, (int(rng.integers(1, 40)), int(rng.integers(1, 40)), 3), dtype=np.uint8) for _ in range(100)]
+    for index, rgb in enumerate(images):
+        for view in (rgb, rgb[3:-5, 7:]):  # whole, and a window (not contiguous)
+            blue_weight = (1.0, 0.7, 1.3, 0.0)[index % 4]
+            data = view.astype(np.float32) / 255.0
+            darkness = 1.0 - data[..., 1]
+            expected = (darkness, darkness + blue_weight * (data[..., 2] - data[..., 0]))
+            for found, wanted in zip(unit_planes(view, blue_weight), expected):
+                assert found.dtype == wanted.dtype and np.array_equal(found, wanted)
+    with pytest.raises(TypeError):
+        unit_planes(np.zeros((4, 4, 3)), 1.0)
 
 
 def test_to_unit_float_is_numpys_division(datasets):

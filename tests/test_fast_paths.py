@@ -18,7 +18,7 @@ from skimage.morphology import convex_hull_image
 
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells.scale import RedCellParams, _stain_channels, convex_area, find_red_cells
-from wekawbc.cells.segmentation import _distance, fill_holes, segment_cell, three_class_thresholds
+from wekawbc.cells.segmentation import _box, _distance, dilated, fill_holes, segment_cell, three_class_thresholds
 from wekawbc.cells.stain import channel_medians
 
 LABS = (("pbc", 12), ("jtsc", 6), ("bccd", 4))
@@ -66,6 +66,27 @@ def test_convex_area_counts_scikit_images_convex_hull_image(images):
     assert len(regions) > 300
     for region in regions:
         assert convex_area(region) == np.count_nonzero(convex_hull_image(region))
+
+
+def test_box_is_the_masks_extent(images):
+    rng = np.random.default_rng(3)
+    masks = [cell for _, cell in images] + [rng.random(tuple(rng.integers(1, 30, 2))) < rng.random() * 0.05 for _ in range(300)]
+    for mask in masks:
+        if not mask.any():
+            with pytest.raises(IndexError):
+                _box(mask)
+            continue
+        rows, cols = np.nonzero(mask)
+        assert _box(mask) == (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+
+
+def test_dilated_is_opencvs_dilation_of_the_whole_mask(images):
+    rng = np.random.default_rng(4)
+    masks = [cell for _, cell in images] + [np.zeros((9, 12), bool), np.ones((3, 4), bool)]
+    masks += [rng.random(tuple(rng.integers(1, 40, 2))) < rng.random() * 0.03 for _ in range(300)]  # specks, at the border too
+    for mask in masks:
+        for size in (3, 5, 11):
+            assert np.array_equal(dilated(mask, size), cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool))
 
 
 def test_channel_medians_is_numpys_median(images):

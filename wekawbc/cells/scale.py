@@ -23,8 +23,8 @@ from typing import Literal, Sequence
 import cv2
 import numpy as np
 
-from wekawbc.cells._kernels import count_off_mask_in_convex_polygon, region_statistics, stain_planes, to_unit_float
-from wekawbc.cells.segmentation import fill_holes, kept_buffer, three_class_thresholds
+from wekawbc.cells._kernels import label_shape, region_statistics, stain_planes, to_unit_float
+from wekawbc.cells.segmentation import dilated, fill_holes, kept_buffer, three_class_thresholds
 
 __all__ = ["LEUKOCYTE_DIAMETER_UM", "MIN_RED_CELL_IMAGES", "RED_CELL_DIAMETER_UM", "RedCellParams", "Scale",
            "ScaleSource", "convex_area", "dataset_scale", "estimate_scale", "find_red_cells", "red_cell_diameters"]
@@ -94,36 +94,36 @@ def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return stain_planes(blurred)
 
 
-def _eccentricity(region: np.ndarray) -> float:
-    """``skimage.measure.regionprops``' eccentricity of a binary region, from OpenCV's central moments."""
-    moments = cv2.moments(region.astype(np.uint8), binaryImage=True)
-    area = moments["m00"]
-    # skimage's inertia tensor (rows, cols): [[mu_cols, -mu11], [-mu11, mu_rows]] / area.
-    tensor = np.array([[moments["mu20"], -moments["mu11"]], [-moments["mu11"], moments["mu02"]]]) / area
+def _eccentricity(moments: np.ndarray) -> float:
+    """``skimage.measure.regionprops``' eccentricity of a binary region, from its raw moments (:func:`label_shape`'s).
+
+    The central moments as ``cv2.moments`` derives them from the raw ones (the same double operations,
+    so the same numbers), then scikit-image's inertia tensor (rows, cols):
+    ``[[mu_cols, -mu11], [-mu11, mu_rows]] / area`` and its eigenvalues.
+    """
+    m00, m10, m01, m20, m11, m02 = (float(value) for value in moments)
+    inverse = 1.0 / m00
+    x_mean, y_mean = m10 * inverse, m01 * inverse
+    mu20, mu11, mu02 = m20 - m10 * x_mean, m11 - m10 * y_mean, m02 - m01 * y_mean
+    tensor = np.array([[mu20, -mu11], [-mu11, mu02]]) / m00
     small, large = np.clip(np.linalg.eigvalsh(tensor), 0, None)
     return 0.0 if large == 0 else math.sqrt(1 - small / large)
 
 
-_DIAMOND = np.array([[1, 0], [-1, 0], [0, 1], [0, -1]])  # edge midpoints, in half pixels
-_CROSS = cv2.getStructuringElement(cv2.MORPH_CROSS, (3, 3))
-
-
 def convex_area(region: np.ndarray) -> int:
-    """``np.count_nonzero(skimage.morphology.convex_hull_image(region))``, testing fewer pixels.
+    """``np.count_nonzero(skimage.morphology.convex_hull_image(region))`` of a non-empty 2-D bool region, testing fewer pixels.
 
     The same polygon as scikit-image's: the convex hull of the midpoints of the four edges of the
-    region's pixels (here of its border pixels only, which have the same hull), found by OpenCV on
-    the midpoints' exact integer coordinates in half pixels (scikit-image asks Qhull, several times
+    region's pixels (here of the first and the last on each half-pixel row only, which have the same
+    hull), found on the midpoints' exact integer coordinates in half pixels (scikit-image asks Qhull, several times
     slower on these few hundred points; the hull of a point set is one polygon). The centre of
     each pixel of the region lies inside its own four midpoints, well inside that polygon, so only
     the other pixels of the box are tested: in the closed polygon, as ``skimage.measure.points_in_poly``
     (which ``grid_points_in_poly`` applies to every pixel) counts them, here in exact integer
-    arithmetic on the half-pixel grid, a row at a time (:func:`wekawbc.cells._kernels.count_off_mask_in_convex_polygon`).
+    arithmetic on the half-pixel grid, a row at a time. All of it one compiled pass
+    (:func:`wekawbc.cells._kernels.label_shape`, which :func:`find_red_cells` calls on its label image).
     """
-    interior = cv2.erode(region.astype(np.uint8), _CROSS, borderType=cv2.BORDER_CONSTANT, borderValue=0).astype(bool)
-    doubled = (2 * np.argwhere(region & ~interior)[:, None, :] + _DIAMOND).reshape(-1, 2).astype(np.int32)
-    corners = cv2.convexHull(doubled).reshape(-1, 2)
-    return int(np.count_nonzero(region)) + count_off_mask_in_convex_polygon(region, corners)
+    return label_shape(np.ascontiguousarray(region, dtype=bool).view(np.uint8), 1, (0, region.shape[0], 0, region.shape[1]))[1]
 
 
 def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedCellParams
@@ -135,13 +135,14 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
         _, high = three_class_thresholds(score)
     except ValueError:  # a flat image
         return np.zeros(rgb.shape[:2], np.int32), [], np.zeros(1, np.int64)
-    foreground = fill_holes(cv2.morphologyEx((darkness > low).astype(np.uint8), cv2.MORPH_OPEN,
-                                             np.ones((3, 3), np.uint8)).astype(bool))
+    # (bool masks handed to OpenCV and back as views of their 0/1 bytes: no copies of the whole image)
+    foreground = fill_holes(cv2.morphologyEx((darkness > low).view(np.uint8), cv2.MORPH_OPEN,
+                                             np.ones((3, 3), np.uint8)).view(bool))
     nucleus = (score > high) & bluish  # without a leukocyte the top class may be the red cells
     if leukocyte is not None and leukocyte.any():
-        foreground &= ~cv2.dilate(leukocyte.astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool)
+        foreground &= ~dilated(leukocyte, 5)
     # 4-connected objects, numbered as scipy.ndimage.label numbers them (raster order).
-    count, labels = cv2.connectedComponents(foreground.astype(np.uint8), connectivity=4)
+    count, labels = cv2.connectedComponents(foreground.view(np.uint8), connectivity=4)
     areas, nucleus_pixels, boxes = region_statistics(labels, count, nucleus)
     rows, cols = rgb.shape[:2]
     side = max(rows, cols)
@@ -151,8 +152,8 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
         low_d = max(low_d, params.leukocyte_ratio[0] * reference)
         high_d = min(high_d, params.leukocyte_ratio[1] * reference)
     found = []
-    # Cheap tests first (every test must pass: their order changes nothing found); the convex hull
-    # (solidity) only for the objects left. The measures are
+    # Cheap tests first (every test must pass: their order changes nothing found); the moments and
+    # the convex hull (eccentricity, solidity) only for the objects left. The measures are
     # regionprops' (equivalent_diameter_area, eccentricity, solidity).
     for label in range(1, count):  # (OpenCV's labels are consecutive: none is empty)
         area = int(areas[label])
@@ -161,10 +162,8 @@ def _red_cell_labels(rgb: np.ndarray, leukocyte: np.ndarray | None, params: RedC
         y0, y1, x0, x1 = (int(edge) for edge in boxes[label])
         if y0 < params.border or x0 < params.border or y1 > rows - params.border or x1 > cols - params.border:
             continue
-        region = labels[y0:y1, x0:x1] == label
-        if _eccentricity(region) > params.max_eccentricity:
-            continue
-        if area / convex_area(region) < params.min_solidity:
+        moments, hull = label_shape(labels, label, (y0, y1, x0, x1))  # (the convex area: see convex_area)
+        if _eccentricity(moments) > params.max_eccentricity or area / hull < params.min_solidity:
             continue
         found.append(label)
     return labels, found, areas

@@ -28,6 +28,7 @@ Method (classic image processing, no training; every parameter below is fixed in
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 
@@ -38,10 +39,10 @@ from skimage.filters import threshold_otsu
 
 from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small_holes, flood_from_markers,
                                     label_minima, label_sums, three_class_otsu,
-                                    to_unit_float)
+                                    unit_planes)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
-           "fill_holes", "kept_buffer", "three_class_thresholds"]
+           "dilated", "fill_holes", "kept_buffer", "three_class_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -123,6 +124,23 @@ def kept_buffer(name: str, shape: tuple[int, ...], dtype: type) -> np.ndarray:
     return found
 
 
+def _bin_edges(values: np.ndarray, bins: int) -> np.ndarray:
+    """``np.histogram_bin_edges(values, bins, range=(values.min(), values.max()))``: numpy's steps for that call
+    (``linspace`` in the values' type, a flat range widened by half a unit on each side, ``ValueError``
+    for a range that is not finite or too narrow for ``bins`` bins) without its general argument handling."""
+    first, last = values.min(), values.max()
+    if not (np.isfinite(first) and np.isfinite(last)):
+        raise ValueError(f"range of [{first}, {last}] is not finite")
+    if first == last:
+        first, last = first - 0.5, last + 0.5
+    kind = np.result_type(first, last, values)
+    edges = np.linspace(first, last, bins + 1, endpoint=True,
+                        dtype=np.result_type(kind, float) if np.issubdtype(kind, np.integer) else kind)
+    if np.any(edges[:-1] >= edges[1:]):
+        raise ValueError(f"too many bins for the range: cannot create {bins} finite-sized bins")
+    return edges
+
+
 def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.ndarray:
     """``threshold_multiotsu(values, classes=3, nbins=128)``: the two thresholds of a stain channel.
 
@@ -141,7 +159,7 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
     fits = seen is not None and seen.shape == values.shape and seen.dtype == values.dtype
     if fits and np.array_equal(seen, values):
         return _REMEMBERED.thresholds.copy()
-    edges = np.histogram_bin_edges(values, 128, range=(values.min(), values.max()))
+    edges = _bin_edges(values, 128)
     thresholds = ((edges[:-1] + edges[1:]) / 2.0)[list(three_class_otsu(bin_counts(values, edges)))]
     if remember:  # into the buffer kept when it fits: a fresh copy of a large array costs more than the comparison
         _REMEMBERED.image = seen if fits else np.empty_like(values)
@@ -151,9 +169,7 @@ def three_class_thresholds(values: np.ndarray, *, remember: bool = False) -> np.
 
 
 def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.ndarray, np.ndarray]:
-    data = to_unit_float(rgb, np.empty(rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
-    darkness = 1.0 - data[..., 1]
-    score = darkness + blue_weight * (data[..., 2] - data[..., 0])
+    darkness, score = unit_planes(rgb, blue_weight)  # 1 - G and (1 - G) + blue_weight * (B - R), RGB / 255
     if sigma > 0:
         darkness = cv2.GaussianBlur(darkness, (0, 0), sigma)
         score = cv2.GaussianBlur(score, (0, 0), sigma)
@@ -162,8 +178,7 @@ def _darkness(rgb: np.ndarray, sigma: float, blue_weight: float) -> tuple[np.nda
 
 def _score(rgb: np.ndarray, sigma: float, blue_weight: float) -> np.ndarray:
     """The nucleus score of :func:`_darkness` alone (the same numbers, one blur fewer)."""
-    data = to_unit_float(rgb, np.empty(rgb.shape, np.float32))  # rgb.astype(np.float32) / 255.0
-    score = (1.0 - data[..., 1]) + blue_weight * (data[..., 2] - data[..., 0])
+    score = unit_planes(rgb, blue_weight)[1]
     return cv2.GaussianBlur(score, (0, 0), sigma) if sigma > 0 else score
 
 
@@ -177,9 +192,26 @@ def fill_holes(mask: np.ndarray, max_area: int | None = None) -> np.ndarray:
     """
     if max_area is not None:
         return fill_small_holes(mask, max_area)
-    framed = cv2.copyMakeBorder(mask.astype(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+    framed = cv2.copyMakeBorder(np.ascontiguousarray(mask, dtype=bool).view(np.uint8), 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
     cv2.floodFill(framed, None, (0, 0), 2, flags=4)  # the background the border reaches
     return framed[1:-1, 1:-1] != 2
+
+
+def dilated(mask: np.ndarray, size: int) -> np.ndarray:
+    """``cv2.dilate(mask.astype(np.uint8), np.ones((size, size), np.uint8)).astype(bool)`` for odd ``size``, computed near the mask only.
+
+    Only pixels within ``size // 2`` of the mask's box can be reached: OpenCV dilates that window of
+    the mask (the pixels it leaves out are outside the mask, as OpenCV's border is for a dilation),
+    the rest stays False. A leukocyte's box is a fraction of its crop.
+    """
+    grown = np.zeros(mask.shape, bool)
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
+    if width == 0:
+        return grown
+    reach = size // 2
+    window = (slice(max(y - reach, 0), y + height + reach), slice(max(x - reach, 0), x + width + reach))
+    grown[window] = cv2.dilate(mask[window].astype(np.uint8), np.ones((size, size), np.uint8))
+    return grown
 
 
 def _distance(mask: np.ndarray) -> np.ndarray:
@@ -197,9 +229,13 @@ def _distance(mask: np.ndarray) -> np.ndarray:
     return distances_to_outside(mask)
 
 
+@functools.lru_cache(maxsize=None)
 def _disk(radius: int) -> np.ndarray:
+    """OpenCV's elliptic structuring element of this radius (at least 1), made once per radius (only read)."""
     radius = max(int(round(radius)), 1)
-    return cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    element = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    element.flags.writeable = False  # (shared by every call)
+    return element
 
 
 def _pick_nucleus(candidates: np.ndarray, params: SegmentationParams) -> np.ndarray:
@@ -360,6 +396,8 @@ def _segmentation(nucleus: np.ndarray, cell: np.ndarray) -> CellSegmentation:
 
 
 def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """``(x0, y0, x1, y1)`` of a non-empty mask (x1, y1 exclusive), from its row and column projections."""
-    rows, cols = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1
+    """``(x0, y0, x1, y1)`` of a non-empty bool mask (x1, y1 exclusive): OpenCV's bounding rectangle of its pixels."""
+    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
+    if width == 0:
+        raise IndexError("an empty mask has no box")
+    return x, y, x + width, y + height

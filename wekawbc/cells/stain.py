@@ -30,7 +30,7 @@ import numpy as np
 from skimage.color import lab2rgb, rgb2lab
 
 from wekawbc.cells._kernels import masked_histograms, to_unit_float
-from wekawbc.cells.segmentation import kept_buffer, three_class_thresholds
+from wekawbc.cells.segmentation import dilated, kept_buffer, three_class_thresholds
 
 __all__ = ["MIN_BACKGROUND_FRACTION", "REFERENCE_LAB", "StainMethod", "StainResult", "WHITE", "background_colour",
            "background_mask", "channel_medians", "normalise_stain", "optical_density", "reinhard_normalise", "white_balance"]
@@ -95,10 +95,10 @@ def background_mask(rgb: np.ndarray, leukocyte: np.ndarray | None = None) -> tup
     darkness = _darkness(rgb)
     keep_out = np.zeros(darkness.shape, bool)
     if leukocyte is not None and leukocyte.any():
-        keep_out = cv2.dilate(leukocyte.astype(np.uint8), np.ones((11, 11), np.uint8)).astype(bool)
+        keep_out = dilated(leukocyte, 11)
     try:
         low, _ = three_class_thresholds(darkness, remember=True)
-        plasma = cv2.erode((darkness < low).astype(np.uint8), np.ones((5, 5), np.uint8)).astype(bool) & ~keep_out
+        plasma = cv2.erode((darkness < low).view(np.uint8), np.ones((5, 5), np.uint8)).view(bool) & ~keep_out
     except ValueError:  # a flat image: all of it is "plasma"
         plasma = ~keep_out
     if np.count_nonzero(plasma) / plasma.size >= MIN_BACKGROUND_FRACTION:  # (the mean of the mask)
