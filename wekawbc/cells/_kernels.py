@@ -14,7 +14,7 @@ import cv2
 import numba
 import numpy as np
 
-__all__ = ["bin_counts", "count_off_mask_in_convex_polygon", "distances_to_outside", "fill_small_holes", "flood_from_markers",
+__all__ = ["bin_counts", "distances_to_outside", "fill_small_holes", "flood_from_markers",
            "label_minima", "label_shape", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float",
            "unit_planes"]
 
@@ -447,28 +447,13 @@ def label_shape(labels: np.ndarray, label: int, box: tuple[int, int, int, int]) 
     :func:`wekawbc.cells.scale.convex_area` explains: the hull of the edge midpoints of the region's
     pixels (of the first and last on each half-pixel row, which have the same hull; by the monotone
     chain, in integers), then the pixels outside the region whose centres lie in it
-    (:func:`count_off_mask_in_convex_polygon`) added to the region's own.
+    (:func:`_count_off_mask_in_polygon`) added to the region's own.
     """
     y0, y1, x0, x1 = (int(edge) for edge in box)
     moments, area = _label_shape(labels, label, y0, y1, x0, x1)
     if area < moments[0]:
         raise ValueError("the hull has no area")
     return moments, int(area)
-
-
-def count_off_mask_in_convex_polygon(mask: np.ndarray, corners: np.ndarray) -> int:
-    """How many pixels ``(r, c)`` outside ``mask`` have their point ``(2r, 2c)`` in the closed convex polygon ``corners``.
-
-    ``corners`` are integer ``(y, x)`` points in order (either turn), on the half-pixel grid. Exact
-    integer arithmetic: a point is in unless it lies strictly outside one edge's line. What
-    ``np.count_nonzero(skimage.measure.points_in_poly(2 * np.argwhere(~mask), corners))`` counts for
-    such polygons (points on an edge or a corner count as in), without its floating-point crossing
-    test, and row by row (each row's stretch inside the polygon from the edges) instead of point by point.
-    """
-    found = int(_count_off_mask_in_polygon(np.ascontiguousarray(mask, dtype=bool), np.asarray(corners, np.int64)))
-    if found < 0:
-        raise ValueError("the polygon has no area")
-    return found
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
