@@ -263,14 +263,22 @@ def granule_probabilities(measures: Mapping[str, float]) -> dict[str, float]:
     development share's median.
     """
     inputs = model_inputs(measures)
-    if not np.isfinite(inputs[:BASE_INPUTS]).all():
+    finite = np.isfinite(inputs)
+    if not finite[:BASE_INPUTS].all():
         return {}
-    model = _model()
-    inputs = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"]))
-    scores = np.asarray(model["coef"]) @ ((inputs - np.asarray(model["mean"])) / np.asarray(model["scale"]))
-    scores = scores + np.asarray(model["intercept"])
+    classes, median, mean, scale, coef, intercept = _model_arrays()
+    inputs = np.where(finite, inputs, median)
+    scores = coef @ ((inputs - mean) / scale)
+    scores = scores + intercept
     weights = np.exp(scores - scores.max())
-    return dict(zip(model["classes"], (weights / weights.sum()).tolist()))
+    return dict(zip(classes, (weights / weights.sum()).tolist()))
+
+
+@lru_cache(maxsize=1)
+def _model_arrays() -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The granule model's classes, and its median, mean, scale, coefficients and intercepts as arrays (made once)."""
+    model = _model()
+    return (list(model["classes"]), *(np.asarray(model[key]) for key in ("median", "mean", "scale", "coef", "intercept")))
 
 
 def granule_calls(measures: Mapping[str, float]) -> GranuleCalls:

@@ -547,7 +547,12 @@ def segmented_probability(inputs: np.ndarray) -> float:
     development share's median. The trees are walked by one compiled pass
     (:func:`wekawbc.features._kernels.forest_leaves`; scikit-learn's layout: ``value <= threshold`` goes left).
     """
-    model = _lobe_model()
-    values = np.where(np.isfinite(inputs), inputs, np.asarray(model["median"])).astype(np.float32)  # as scikit-learn
+    values = np.where(np.isfinite(inputs), inputs, _lobe_medians()).astype(np.float32)  # as scikit-learn
     left, right, feature, threshold, leaf, roots = _forest()
     return float(np.mean(leaf[forest_leaves(values, left, right, feature, threshold, roots)]))
+
+
+@lru_cache(maxsize=1)
+def _lobe_medians() -> np.ndarray:
+    """The lobe model's development-share medians (float64), which missing inputs take."""
+    return np.asarray(_lobe_model()["median"])

@@ -287,11 +287,11 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
     for index in range(above):
         order[filled[bucket[index]]] = inside[index]
         filled[bucket[index]] += 1
-    parent = np.full(size, -1, np.int64)
-    peak = np.zeros(size, np.float32)
-    weight = np.zeros(size, np.int32)  # each root's number of pixels
-    roots = np.empty(size, np.int64)  # the current regions' roots, first ``regions`` entries
-    place = np.empty(size, np.int64)  # each root's place in ``roots``
+    parent = np.full(size, -1, np.int32)
+    peak = np.empty(size, np.float32)  # set where a pixel is added
+    weight = np.empty(size, np.int32)  # each root's number of pixels
+    roots = np.empty(max(above, 1), np.int32)  # the current regions' roots, first ``regions`` entries
+    place = np.empty(size, np.int32)  # each root's place in ``roots``
     counts = np.zeros(levels, np.int64)
     lobes = np.zeros(levels, np.int64)
     second = np.zeros(levels, np.float32)
@@ -305,10 +305,11 @@ def level_regions(depth: np.ndarray, thresholds: np.ndarray, peak_floor: np.floa
             place[pixel] = regions
             regions += 1
             weight[pixel] = 1
+            first = pixel  # the root of the pixel's region, kept as regions join
             for other in (pixel - cols, pixel + cols, pixel - 1, pixel + 1):  # inside: the border is never added
                 if parent[other] < 0:
                     continue
-                first, last = _root(parent, pixel), _root(parent, other)
+                last = _root(parent, other)
                 if first != last:
                     if weight[first] < weight[last]:  # the smaller tree under the larger (short paths)
                         first, last = last, first
