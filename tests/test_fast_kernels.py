@@ -343,6 +343,14 @@ def test_distances_to_outside_are_scipys_exact_transform(channels):
         else:
             blurred = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), float(rng.uniform(0.5, 6)))
             masks.append(blurred > rng.uniform(0.2, 0.8))
+    for _ in range(200):  # a single pixel outside (columns and rows without one), or one row or column outside
+        shape = (int(rng.integers(1, 40)), int(rng.integers(1, 40)))
+        mask = np.ones(shape, bool)
+        row, col = int(rng.integers(shape[0])), int(rng.integers(shape[1]))
+        masks += [mask.copy() for _ in range(3)]
+        masks[-3][row, col] = False
+        masks[-2][row] = False
+        masks[-1][:, col] = False
     masks = [mask for mask in masks if not mask.all()]
     assert len(masks) > 1000
     for mask in masks:

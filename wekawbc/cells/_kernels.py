@@ -628,51 +628,61 @@ def masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def _distances(mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     rows, cols = mask.shape
-    # Down each column: the distance to the nearest 0 above or below (-1 while none is known).
-    reach = np.empty((rows, cols), np.int64)
-    last = np.full(cols, -1, np.int64)  # (row by row, all columns at once: the array's own order)
-    for row in range(rows):
+    # Down each column: the distance to the nearest 0 above or below (``none`` while none is known):
+    # one pass down, one up, row by row (all columns at once: the array's own order, branch-free).
+    none = rows + 1
+    reach = np.empty((rows, cols), np.int32)
+    for col in range(cols):
+        reach[0, col] = 0 if mask[0, col] == 0 else none
+    for row in range(1, rows):
         for col in range(cols):
-            if mask[row, col] == 0:
-                last[col] = row
-            reach[row, col] = row - last[col] if last[col] >= 0 else -1
-    last[:] = -1
-    for row in range(rows - 1, -1, -1):
+            reach[row, col] = 0 if mask[row, col] == 0 else min(reach[row - 1, col] + 1, none)
+    for row in range(rows - 2, -1, -1):
         for col in range(cols):
-            if mask[row, col] == 0:
-                last[col] = row
-            if last[col] >= 0 and (reach[row, col] < 0 or last[col] - row < reach[row, col]):
-                reach[row, col] = last[col] - row
+            reach[row, col] = min(reach[row, col], reach[row + 1, col] + 1)
     # Along each row: the lower envelope of the parabolas (col - q)**2 + reach[q]**2 (Felzenszwalb and
-    # Huttenlocher), their crossings kept as exact fractions (numerator, positive denominator).
+    # Huttenlocher), their crossings kept as exact fractions (numerator, positive denominator). A
+    # column q with reach 0 lies strictly below every parabola of the columns beyond it, on the
+    # side away from them, so each run of columns with reach above 0 takes its envelope from its
+    # own columns and the 0 on either side; the 0s are 0.
     distances = np.empty((rows, cols), np.float32)
     apex = np.empty(cols, np.int64)
     top = np.empty(cols, np.int64)
     bottom = np.empty(cols, np.int64)
     height = np.empty(cols, np.int64)  # reach**2 + q**2 of each column's parabola
     for row in range(rows):
-        last_apex = -1
-        for q in range(cols):
-            up = reach[row, q]
-            if up < 0:
+        q = 0
+        while q < cols:
+            if reach[row, q] == 0:
+                distances[row, q] = 0.0
+                q += 1
                 continue
-            height[q] = up * up + q * q
-            numerator, denominator = 0, 1
-            while last_apex >= 0:
-                p = apex[last_apex]
-                numerator, denominator = height[q] - height[p], 2 * (q - p)
-                if last_apex == 0 or numerator * bottom[last_apex] > top[last_apex] * denominator:
-                    break
-                last_apex -= 1  # parabola p is nowhere lowest
-            last_apex += 1
-            apex[last_apex], top[last_apex], bottom[last_apex] = q, numerator, denominator
-        j = 0
-        for col in range(cols):
-            while j < last_apex and top[j + 1] < col * bottom[j + 1]:
-                j += 1
-            p = apex[j]
-            squared = (col - p) * (col - p) + reach[row, p] * reach[row, p]
-            distances[row, col] = np.float32(np.sqrt(np.float64(squared)))
+            first = q  # a run: first .. q - 1
+            while q < cols and reach[row, q] != 0:
+                q += 1
+            last_apex = -1
+            for c in range(max(first - 1, 0), min(q, cols - 1) + 1):
+                up = np.int64(reach[row, c])
+                if up == none:
+                    continue
+                height[c] = up * up + c * c
+                numerator, denominator = 0, 1
+                while last_apex >= 0:
+                    p = apex[last_apex]
+                    numerator, denominator = height[c] - height[p], 2 * (c - p)
+                    if last_apex == 0 or numerator * bottom[last_apex] > top[last_apex] * denominator:
+                        break
+                    last_apex -= 1  # parabola p is nowhere lowest
+                last_apex += 1
+                apex[last_apex], top[last_apex], bottom[last_apex] = c, numerator, denominator
+            j = 0
+            for col in range(first, q):
+                while j < last_apex and top[j + 1] < col * bottom[j + 1]:
+                    j += 1
+                p = apex[j]
+                up = np.int64(reach[row, p])
+                squared = (col - p) * (col - p) + up * up
+                distances[row, col] = np.float32(np.sqrt(np.float64(squared)))
     return distances
 
 
