@@ -150,6 +150,10 @@ def test_flood_from_markers_is_scikit_images_watershed(channels):
         markers = np.where(rng.random(shape) < rng.uniform(0.01, 0.5),
                            rng.integers(1, int(rng.integers(2, 6)), shape), 0).astype(np.int32)
         cases.append((image, markers))
+    for shape in [(254, 254), (255, 254), (300, 200)]:  # at the most pixels a heap item names, and past it
+        image = (rng.integers(0, 6, shape) * -0.5).astype(np.float32)
+        markers = np.where(rng.random(shape) < 0.01, rng.integers(1, 4, shape), 0).astype(np.int32)
+        cases.append((image, markers))
     for image, markers in cases:
         assert np.array_equal(flood_from_markers(image, markers), watershed(image, markers))
     with pytest.raises(TypeError):
