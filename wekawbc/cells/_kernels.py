@@ -15,7 +15,7 @@ import numba
 import numpy as np
 from skimage.segmentation import watershed
 
-__all__ = ["bin_counts", "distances_to_outside", "fill_small_holes", "flood_from_markers",
+__all__ = ["bin_counts", "distances_to", "distances_to_outside", "fill_small_holes", "flood_from_markers",
            "label_minima", "label_shape", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float",
            "unit_planes"]
 
@@ -714,3 +714,48 @@ def distances_to_outside(mask: np.ndarray) -> np.ndarray:
     if mask.all():
         raise ValueError("the mask has no pixel outside it: no distance to measure")
     return _distances(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
+
+
+@numba.njit(cache=True, nogil=True)
+def _distances_to(target: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    height, width = target.shape
+    # The target's pixels with a 4-neighbour outside it: from any other pixel, one step towards it
+    # along an axis where they differ gets nearer, so the nearest target pixel is one of these.
+    edge_rows = np.empty(target.size, np.int64)
+    edge_cols = np.empty(target.size, np.int64)
+    edges = 0
+    for row in range(height):
+        for col in range(width):
+            if target[row, col] and ((row > 0 and not target[row - 1, col]) or (row + 1 < height and not target[row + 1, col])
+                                     or (col > 0 and not target[row, col - 1]) or (col + 1 < width and not target[row, col + 1])):
+                edge_rows[edges], edge_cols[edges] = row, col
+                edges += 1
+    distances = np.zeros(rows.size, np.float32)
+    if edges * rows.size > 8 * target.size:  # many pixels asked: the whole transform costs less
+        whole = _distances(1 - target)
+        for k in range(rows.size):
+            distances[k] = whole[rows[k], cols[k]]
+        return distances
+    for k in range(rows.size):
+        row, col = rows[k], cols[k]
+        if target[row, col]:
+            continue
+        nearest = np.int64(height * height + width * width)
+        for i in range(edges):
+            across, down = edge_cols[i] - col, edge_rows[i] - row
+            nearest = min(nearest, across * across + down * down)
+        distances[k] = np.float32(np.sqrt(np.float64(nearest)))
+    return distances
+
+
+def distances_to(target: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Euclidean distance (float32) of each pixel ``(rows[k], cols[k])`` to the nearest pixel of a 2-D mask.
+
+    ``distances_to_outside(~target)[rows, cols]`` (SciPy's exact transform, read at these pixels)
+    without the transform of the whole image: each pixel's exact squared distance to the nearest of
+    the target's edge pixels, then the float64 square root rounded to float32. For a few pixels; the
+    target must have a pixel. When many pixels are asked, the whole transform is read.
+    """
+    if not target.any():
+        raise ValueError("the target has no pixel: no distance to measure")
+    return _distances_to(np.ascontiguousarray(target, dtype=bool).view(np.uint8), np.asarray(rows, np.int64), np.asarray(cols, np.int64))
