@@ -17,7 +17,7 @@ from skimage.measure import points_in_poly
 from skimage.morphology import convex_hull_image
 from skimage.segmentation import watershed
 
-from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_shape, label_sums,
+from wekawbc.cells._kernels import (bin_counts, distances_to, distances_to_outside, fill_small_holes, flood_from_markers, label_minima, label_shape, label_sums,
                                     masked_histograms, region_statistics, stain_planes, three_class_otsu,
                                     to_unit_float, unit_planes)
 from wekawbc.cells.dataset import load_dataset, read_image
@@ -150,10 +150,41 @@ def test_flood_from_markers_is_scikit_images_watershed(channels):
         markers = np.where(rng.random(shape) < rng.uniform(0.01, 0.5),
                            rng.integers(1, int(rng.integers(2, 6)), shape), 0).astype(np.int32)
         cases.append((image, markers))
+    for shape in [(254, 254), (255, 254), (300, 200)]:  # at the most pixels a heap item names, and past it
+        image = (rng.integers(0, 6, shape) * -0.5).astype(np.float32)
+        markers = np.where(rng.random(shape) < 0.01, rng.integers(1, 4, shape), 0).astype(np.int32)
+        cases.append((image, markers))
     for image, markers in cases:
         assert np.array_equal(flood_from_markers(image, markers), watershed(image, markers))
     with pytest.raises(TypeError):
         flood_from_markers(np.zeros((3, 3)), np.ones((3, 3), np.int32))
+
+
+def test_distances_to_are_the_transform_read_at_the_pixels_asked(channels):
+    rng = np.random.default_rng(10)
+    targets = [channel > three_class_thresholds(channel)[1] for channel in channels]
+    for _ in range(1500):  # speckle, blobs, single pixels, targets touching the border or filling the image
+        shape = (int(rng.integers(1, 50)), int(rng.integers(1, 50)))
+        kind = rng.random()
+        if kind < 0.4:
+            targets.append(rng.random(shape) < rng.uniform(0.001, 1.0))
+        elif kind < 0.8:
+            blurred = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), float(rng.uniform(0.5, 6)))
+            targets.append(blurred > rng.uniform(0.2, 0.8))
+        else:
+            target = np.zeros(shape, bool)
+            target[int(rng.integers(shape[0])), int(rng.integers(shape[1]))] = True
+            targets.append(target)
+    targets = [target for target in targets if target.any()]
+    assert len(targets) > 1000
+    for target in targets:
+        expected = distances_to_outside(~target) if not target.all() else np.zeros(target.shape, np.float32)
+        assert np.array_equal(expected, ndi.distance_transform_edt(~target).astype(np.float32))
+        for asked in (0.01, 0.1, 1.0):  # a few pixels (each against the target's edge) or all (the whole transform)
+            rows, cols = np.nonzero(rng.random(target.shape) < asked)
+            assert np.array_equal(distances_to(target, rows, cols), expected[rows, cols])
+    with pytest.raises(ValueError):
+        distances_to(np.zeros((3, 3), bool), np.array([1]), np.array([1]))
 
 
 def test_region_statistics_are_bincount_and_find_objects(channels):
@@ -343,6 +374,14 @@ def test_distances_to_outside_are_scipys_exact_transform(channels):
         else:
             blurred = cv2.GaussianBlur(rng.random(shape).astype(np.float32), (0, 0), float(rng.uniform(0.5, 6)))
             masks.append(blurred > rng.uniform(0.2, 0.8))
+    for _ in range(200):  # a single pixel outside (columns and rows without one), or one row or column outside
+        shape = (int(rng.integers(1, 40)), int(rng.integers(1, 40)))
+        mask = np.ones(shape, bool)
+        row, col = int(rng.integers(shape[0])), int(rng.integers(shape[1]))
+        masks += [mask.copy() for _ in range(3)]
+        masks[-3][row, col] = False
+        masks[-2][row] = False
+        masks[-1][:, col] = False
     masks = [mask for mask in masks if not mask.all()]
     assert len(masks) > 1000
     for mask in masks:

@@ -17,7 +17,8 @@ from skimage.measure import regionprops
 from skimage.morphology import convex_hull_image
 
 from wekawbc.cells.dataset import load_dataset, read_image
-from wekawbc.cells.scale import RedCellParams, _stain_channels, convex_area, find_red_cells
+from wekawbc.cells._kernels import label_shape
+from wekawbc.cells.scale import RedCellParams, _eccentricity, _stain_channels, _too_eccentric, convex_area, find_red_cells
 from wekawbc.cells.segmentation import _box, _distance, dilated, fill_holes, segment_cell, three_class_thresholds
 from wekawbc.cells.stain import channel_medians
 
@@ -135,6 +136,29 @@ def test_red_cells_are_those_regionprops_finds(images):
         assert all(np.array_equal(a, b) for a, b in zip(fast, reference))  # same cells, same order
         measured += len(fast)
     assert measured > 20  # the comparison covered red cells, not only empty lists
+
+
+def test_too_eccentric_is_the_eccentricity_above_the_limit(images):
+    rng = np.random.default_rng(4)
+    moments = []
+    for rgb, _ in images:  # every object of the red-cell finder's foreground, and random ellipses, lines, single pixels
+        labels, count = ndi.label(_stain_channels(rgb)[0] > three_class_thresholds(_stain_channels(rgb)[0])[0])
+        for label, box in enumerate(ndi.find_objects(labels), start=1):
+            moments.append(label_shape(labels.astype(np.int32), label, (box[0].start, box[0].stop, box[1].start, box[1].stop))[0])
+    for _ in range(300):
+        region = np.zeros((40, 40), np.uint8)
+        axes = (int(rng.integers(0, 18)), int(rng.integers(0, 18)))
+        cv2.ellipse(region, (20, 20), axes, float(rng.uniform(0, 180)), 0, 360, 1, -1)
+        moments.append(label_shape(region.astype(np.int32), 1, (0, 40, 0, 40))[0])
+    assert len(moments) > 500
+    for moment in moments:
+        exact = _eccentricity(moment)
+        for limit in (0.75, 0.5, 0.9, 0.0, -0.1, exact, np.nextafter(exact, 0), np.nextafter(exact, 2), exact + 1e-12, exact - 1e-12):
+            assert _too_eccentric(moment, float(limit)) == (exact > limit)
+    regions = [region for rgb, _ in images[:5] for region in regionprops(ndi.label(_stain_channels(rgb)[0] > 0.5)[0])]
+    for region in regions:  # scikit-image's own number, as _eccentricity says
+        moment = label_shape(region.image.astype(np.int32), 1, (0, *region.image.shape[:1], 0, region.image.shape[1]))[0]
+        assert _too_eccentric(moment, 0.75) == (region.eccentricity > 0.75)
 
 
 def _reference_density(rgb, masks, background):

@@ -13,8 +13,9 @@ import threading
 import cv2
 import numba
 import numpy as np
+from skimage.segmentation import watershed
 
-__all__ = ["bin_counts", "distances_to_outside", "fill_small_holes", "flood_from_markers",
+__all__ = ["bin_counts", "distances_to", "distances_to_outside", "fill_small_holes", "flood_from_markers",
            "label_minima", "label_shape", "label_sums", "masked_histograms", "region_statistics", "stain_planes", "three_class_otsu", "to_unit_float",
            "unit_planes"]
 
@@ -74,81 +75,94 @@ def bin_counts(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
     return _bin_counts(flat, np.asarray(edges, flat.dtype), work)
 
 
+#: Each heap item of the watershed is one word: the value's rank (32 bits), the age (16 bits) and the
+#: pixel (16 bits, the lowest); items are compared on the word without its pixel, ``word >> _PLACE``.
+_PLACE = np.uint64(16)
+#: The most pixels (frame included) a watershed's items can name, and its most ages.
+_MOST_PLACES = 1 << 16
+
+
 @numba.njit(cache=True, nogil=True)
-def _push(keys: np.ndarray, places: np.ndarray, items: int, key: int, place: int) -> None:  # pragma: no cover
+def _push(heap: np.ndarray, items: int, word: np.uint64) -> None:  # pragma: no cover - compiled
     child = items  # sift up: parents larger than the new item move down
+    key = word >> _PLACE
     while child > 0:
         parent = (child - 1) // 2
-        if not key < keys[parent]:
+        if not key < heap[parent] >> _PLACE:
             break
-        keys[child], places[child] = keys[parent], places[parent]
+        heap[child] = heap[parent]
         child = parent
-    keys[child], places[child] = key, place
+    heap[child] = word
 
 
 @numba.njit(cache=True, nogil=True)
-def _pop(keys: np.ndarray, places: np.ndarray, items: int) -> None:  # pragma: no cover - compiled
+def _pop(heap: np.ndarray, items: int) -> None:  # pragma: no cover - compiled
     # The top leaves (the caller read it; ``items`` counts what is left): the last item takes its
     # place and sifts down, swapping with its smaller child (the left one when both are equal) while
     # that child is smaller than it: scikit-image's moves. The smaller child is picked without a
-    # branch; the slot the last item left holds the largest key, so that a right child past the end
-    # is never picked.
+    # branch; the slot the last item left holds the largest word, so that a right child past the
+    # end is never picked.
     if items == 0:
         return
-    key, place = keys[items], places[items]
-    keys[items] = np.uint64(0xFFFFFFFFFFFFFFFF)
+    word = heap[items]
+    key = word >> _PLACE
+    heap[items] = np.uint64(0xFFFFFFFFFFFFFFFF)
     i = 0
     while True:
         left = 2 * i + 1
         if left >= items:
             break
-        child = left + (keys[left + 1] < keys[left])
-        if not keys[child] < key:
+        on_left, on_right = heap[left] >> _PLACE, heap[left + 1] >> _PLACE
+        if not min(on_left, on_right) < key:
             break
-        keys[i], places[i] = keys[child], places[child]
+        child = left + (on_right < on_left)
+        heap[i] = heap[child]
         i = child
-    keys[i], places[i] = key, place
+    heap[i] = word
 
 
 @numba.njit(cache=True, nogil=True)
 def _flood(order: np.ndarray, labels: np.ndarray, offsets: np.ndarray) -> None:  # pragma: no cover - compiled
     # scikit-image's binary heap of (value, age), smallest first, pushed and popped as it does them so
-    # that equal values leave in the same order; each item's (value, age) is one integer here,
-    # ``order`` (the value's rank, 32 bits) above the age (32 bits). The frame around the image is
-    # labelled -1: never pushed, never flooded.
-    capacity = labels.size
-    keys = np.empty(capacity, np.uint64)
-    places = np.empty(capacity, np.int64)
+    # that equal values leave in the same order; each item is one word (see ``_PLACE``): ``order``
+    # (the value's rank, 32 bits), the age (16 bits), the pixel (16 bits). The frame around the image
+    # is labelled -1: never pushed, never flooded.
+    heap = np.empty(labels.size + 1, np.uint64)  # (one slot more: the sentinel past the last item)
     waiting = np.zeros(labels.max() + 1, np.int64)  # items in the heap per label
     kinds = 0  # labels with items in the heap
     items = 0
     for place in range(labels.size):  # the markers, in raster order, age 0
         if labels[place] > 0:
-            _push(keys, places, items, np.uint64(order[place]) << np.uint64(32), place)
+            _push(heap, items, (np.uint64(order[place]) << np.uint64(32)) | np.uint64(place))
             items += 1
             kinds += waiting[labels[place]] == 0
             waiting[labels[place]] += 1
-    age = np.uint64(1)
+    age = np.uint64(0)
+    pixel = np.uint64(_MOST_PLACES - 1)
     # Once every item waiting has one label, all that is left to flood takes that label, whatever
     # the order: the pixels connected to the waiting ones through unlabelled pixels.
     while kinds > 1:
-        value, place = keys[0] >> np.uint64(32), places[0]
+        word = heap[0]
+        value, place = word >> np.uint64(32), np.int64(word & pixel)
         label = labels[place]
         items -= 1
-        _pop(keys, places, items)
+        _pop(heap, items)
         waiting[label] -= 1
         kinds -= waiting[label] == 0
         for offset in offsets:
             neighbour = place + offset
             if labels[neighbour] != 0:
                 continue
-            age += np.uint64(1)
+            age += np.uint64(1)  # (fewer than _MOST_PLACES: one push per unlabelled pixel)
             labels[neighbour] = label  # labelled when pushed: nothing reaches it cheaper later
-            _push(keys, places, items, (max(np.uint64(order[neighbour]), value) << np.uint64(32)) | age, neighbour)
+            _push(heap, items, (max(np.uint64(order[neighbour]), value) << np.uint64(32)) | (age << _PLACE) | np.uint64(neighbour))
             items += 1
             kinds += waiting[label] == 0
             waiting[label] += 1
-    while items > 0:  # (kinds is 1) a depth-first fill from the waiting pixels, in the heap's arrays
+    places = np.empty(labels.size, np.int64)
+    for k in range(items):
+        places[k] = np.int64(heap[k] & pixel)
+    while items > 0:  # (kinds is 1) a depth-first fill from the waiting pixels
         items -= 1
         place = places[items]
         for offset in offsets:
@@ -181,7 +195,8 @@ def flood_from_markers(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
     Pixels are flooded from the markers in order of value, then of the time they were reached, each
     taking the label of the pixel that reached it: scikit-image's algorithm and its priority queue,
     compiled here without its general-purpose checks. Once only one label is left to spread, the
-    rest is a plain fill (the heap's order no longer matters).
+    rest is a plain fill (the heap's order no longer matters). An image of more than about 65,000
+    pixels (more than a heap item's 16 bits name) is left to scikit-image itself.
 
     Parameters
     ----------
@@ -192,6 +207,8 @@ def flood_from_markers(image: np.ndarray, markers: np.ndarray) -> np.ndarray:
     """
     if image.dtype != np.float32 or image.ndim != 2:
         raise TypeError(f"expected a 2-D float32 image, got {image.dtype} {image.shape}")
+    if (image.shape[0] + 2) * (image.shape[1] + 2) > _MOST_PLACES:
+        return watershed(image, np.asarray(markers, np.int32))
     # (-0 counted as 0: adding 0 turns it into +0)
     order, labels = _framed((image + np.float32(0.0)).view(np.uint32), np.asarray(markers, np.int32))
     width = image.shape[1] + 2
@@ -628,51 +645,61 @@ def masked_histograms(image: np.ndarray, mask: np.ndarray) -> np.ndarray:
 @numba.njit(cache=True, nogil=True)
 def _distances(mask: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
     rows, cols = mask.shape
-    # Down each column: the distance to the nearest 0 above or below (-1 while none is known).
-    reach = np.empty((rows, cols), np.int64)
-    last = np.full(cols, -1, np.int64)  # (row by row, all columns at once: the array's own order)
-    for row in range(rows):
+    # Down each column: the distance to the nearest 0 above or below (``none`` while none is known):
+    # one pass down, one up, row by row (all columns at once: the array's own order, branch-free).
+    none = rows + 1
+    reach = np.empty((rows, cols), np.int32)
+    for col in range(cols):
+        reach[0, col] = 0 if mask[0, col] == 0 else none
+    for row in range(1, rows):
         for col in range(cols):
-            if mask[row, col] == 0:
-                last[col] = row
-            reach[row, col] = row - last[col] if last[col] >= 0 else -1
-    last[:] = -1
-    for row in range(rows - 1, -1, -1):
+            reach[row, col] = 0 if mask[row, col] == 0 else min(reach[row - 1, col] + 1, none)
+    for row in range(rows - 2, -1, -1):
         for col in range(cols):
-            if mask[row, col] == 0:
-                last[col] = row
-            if last[col] >= 0 and (reach[row, col] < 0 or last[col] - row < reach[row, col]):
-                reach[row, col] = last[col] - row
+            reach[row, col] = min(reach[row, col], reach[row + 1, col] + 1)
     # Along each row: the lower envelope of the parabolas (col - q)**2 + reach[q]**2 (Felzenszwalb and
-    # Huttenlocher), their crossings kept as exact fractions (numerator, positive denominator).
+    # Huttenlocher), their crossings kept as exact fractions (numerator, positive denominator). A
+    # column q with reach 0 lies strictly below every parabola of the columns beyond it, on the
+    # side away from them, so each run of columns with reach above 0 takes its envelope from its
+    # own columns and the 0 on either side; the 0s are 0.
     distances = np.empty((rows, cols), np.float32)
     apex = np.empty(cols, np.int64)
     top = np.empty(cols, np.int64)
     bottom = np.empty(cols, np.int64)
     height = np.empty(cols, np.int64)  # reach**2 + q**2 of each column's parabola
     for row in range(rows):
-        last_apex = -1
-        for q in range(cols):
-            up = reach[row, q]
-            if up < 0:
+        q = 0
+        while q < cols:
+            if reach[row, q] == 0:
+                distances[row, q] = 0.0
+                q += 1
                 continue
-            height[q] = up * up + q * q
-            numerator, denominator = 0, 1
-            while last_apex >= 0:
-                p = apex[last_apex]
-                numerator, denominator = height[q] - height[p], 2 * (q - p)
-                if last_apex == 0 or numerator * bottom[last_apex] > top[last_apex] * denominator:
-                    break
-                last_apex -= 1  # parabola p is nowhere lowest
-            last_apex += 1
-            apex[last_apex], top[last_apex], bottom[last_apex] = q, numerator, denominator
-        j = 0
-        for col in range(cols):
-            while j < last_apex and top[j + 1] < col * bottom[j + 1]:
-                j += 1
-            p = apex[j]
-            squared = (col - p) * (col - p) + reach[row, p] * reach[row, p]
-            distances[row, col] = np.float32(np.sqrt(np.float64(squared)))
+            first = q  # a run: first .. q - 1
+            while q < cols and reach[row, q] != 0:
+                q += 1
+            last_apex = -1
+            for c in range(max(first - 1, 0), min(q, cols - 1) + 1):
+                up = np.int64(reach[row, c])
+                if up == none:
+                    continue
+                height[c] = up * up + c * c
+                numerator, denominator = 0, 1
+                while last_apex >= 0:
+                    p = apex[last_apex]
+                    numerator, denominator = height[c] - height[p], 2 * (c - p)
+                    if last_apex == 0 or numerator * bottom[last_apex] > top[last_apex] * denominator:
+                        break
+                    last_apex -= 1  # parabola p is nowhere lowest
+                last_apex += 1
+                apex[last_apex], top[last_apex], bottom[last_apex] = c, numerator, denominator
+            j = 0
+            for col in range(first, q):
+                while j < last_apex and top[j + 1] < col * bottom[j + 1]:
+                    j += 1
+                p = apex[j]
+                up = np.int64(reach[row, p])
+                squared = (col - p) * (col - p) + up * up
+                distances[row, col] = np.float32(np.sqrt(np.float64(squared)))
     return distances
 
 
@@ -687,3 +714,48 @@ def distances_to_outside(mask: np.ndarray) -> np.ndarray:
     if mask.all():
         raise ValueError("the mask has no pixel outside it: no distance to measure")
     return _distances(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
+
+
+@numba.njit(cache=True, nogil=True)
+def _distances_to(target: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:  # pragma: no cover - compiled
+    height, width = target.shape
+    # The target's pixels with a 4-neighbour outside it: from any other pixel, one step towards it
+    # along an axis where they differ gets nearer, so the nearest target pixel is one of these.
+    edge_rows = np.empty(target.size, np.int64)
+    edge_cols = np.empty(target.size, np.int64)
+    edges = 0
+    for row in range(height):
+        for col in range(width):
+            if target[row, col] and ((row > 0 and not target[row - 1, col]) or (row + 1 < height and not target[row + 1, col])
+                                     or (col > 0 and not target[row, col - 1]) or (col + 1 < width and not target[row, col + 1])):
+                edge_rows[edges], edge_cols[edges] = row, col
+                edges += 1
+    distances = np.zeros(rows.size, np.float32)
+    if edges * rows.size > 8 * target.size:  # many pixels asked: the whole transform costs less
+        whole = _distances(1 - target)
+        for k in range(rows.size):
+            distances[k] = whole[rows[k], cols[k]]
+        return distances
+    for k in range(rows.size):
+        row, col = rows[k], cols[k]
+        if target[row, col]:
+            continue
+        nearest = np.int64(height * height + width * width)
+        for i in range(edges):
+            across, down = edge_cols[i] - col, edge_rows[i] - row
+            nearest = min(nearest, across * across + down * down)
+        distances[k] = np.float32(np.sqrt(np.float64(nearest)))
+    return distances
+
+
+def distances_to(target: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """Euclidean distance (float32) of each pixel ``(rows[k], cols[k])`` to the nearest pixel of a 2-D mask.
+
+    ``distances_to_outside(~target)[rows, cols]`` (SciPy's exact transform, read at these pixels)
+    without the transform of the whole image: each pixel's exact squared distance to the nearest of
+    the target's edge pixels, then the float64 square root rounded to float32. For a few pixels; the
+    target must have a pixel. When many pixels are asked, the whole transform is read.
+    """
+    if not target.any():
+        raise ValueError("the target has no pixel: no distance to measure")
+    return _distances_to(np.ascontiguousarray(target, dtype=bool).view(np.uint8), np.asarray(rows, np.int64), np.asarray(cols, np.int64))

@@ -37,7 +37,7 @@ import numpy as np
 from scipy import ndimage as ndi
 from skimage.filters import threshold_otsu
 
-from wekawbc.cells._kernels import (bin_counts, distances_to_outside, fill_small_holes, flood_from_markers,
+from wekawbc.cells._kernels import (bin_counts, distances_to, distances_to_outside, fill_small_holes, flood_from_markers,
                                     label_minima, label_sums, three_class_otsu,
                                     unit_planes)
 
@@ -270,13 +270,14 @@ def _cell_from_foreground(foreground: np.ndarray, nucleus: np.ndarray, reach: fl
     :func:`wekawbc.cells._kernels.flood_from_markers`.
     """
     distance = _distance(foreground)
-    to_nucleus = _distance(~nucleus)
     # Local maxima of the distance transform (7x7 neighbourhood); those whose inscribed disc stays
     # away from the nucleus seed other objects. Every other seed shares label 2: only the nucleus's
-    # basin (label 1) is kept, so separate labels would change nothing.
-    peaks = (distance >= cv2.dilate(distance, np.ones((7, 7), np.uint8))) & foreground
+    # basin (label 1) is kept, so separate labels would change nothing. (The nucleus's own pixels
+    # are its seeds whatever else they are; the distance to it is measured at the other peaks only.)
+    rows, cols = np.nonzero((distance >= cv2.dilate(distance, np.ones((7, 7), np.uint8))) & foreground & ~nucleus)
+    far = distances_to(nucleus, rows, cols) > reach * distance[rows, cols]
     markers = np.where(foreground, 0, 2).astype(np.int32)
-    markers[peaks & (to_nucleus > reach * distance)] = 2
+    markers[rows[far], cols[far]] = 2
     markers[nucleus] = 1
     return flood_from_markers(-distance, markers) == 1
 
