@@ -276,7 +276,10 @@ def _write_part(parts: Path, number: int, ids: list[str], failures: list[str], r
     failures = failures + [result for result in results if isinstance(result, str)]
     kept = [image_id for image_id, result in zip(ids, results) if not isinstance(result, str)]
     atomic_write_text(_part(parts, number).with_suffix(".failures.txt"), "".join(f"{line}\n" for line in failures))
-    frame = pd.DataFrame(rows).apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    # Every row holds the same features in the same order (_extract_batch): one float64 array, no per-column parsing.
+    names = list(rows[0]) if rows else []
+    values = np.array([[row[name] for name in names] for row in rows], dtype=np.float64).reshape(len(rows), len(names))
+    frame = pd.DataFrame(values, columns=names)
     frame.insert(0, "id", kept)
     with atomic_write(_part(parts, number)) as handle:
         frame.to_csv(handle, index=False, float_format="%.17g", header=bool(rows))
