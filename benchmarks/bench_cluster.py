@@ -2,9 +2,9 @@
 
 The cluster is started the way a lab's cluster runs it (``tests/dask_processes.py``: Dask's own
 scheduler and worker command lines on localhost, one thread per worker) and reached by address,
-as ``wekawbc run --scheduler tcp://127.0.0.1:PORT`` does. Data: a seeded synthetic set of 300
-cells (the paper's class mix scaled by 0.3). Extraction: every cell's features
-(``wekawbc.experiment.data.extract_table``, batches of 16 images). Grid: J48, RandomForest, SMO and
+as ``wekawbc run --scheduler tcp://127.0.0.1:PORT`` does. Data: seeded synthetic sets in the paper's
+class mix. Extraction: every cell's features of 1,000 cells (``wekawbc.experiment.data.extract_table``,
+batches of 16 images). Grid on 300 cells: J48, RandomForest, SMO and
 Logistic, 10 folds x 2 repetitions = 80 fold tasks, after a warm-up: one extraction on every worker
 (imports and compiled kernels loaded) and one fold per classifier per worker (each JVM loads Weka's
 classes). Both are compared with the in-process results (identical or not). The workers run twice:
@@ -31,7 +31,8 @@ from benchmarks.bench_grid import _CLASSIFIERS, _grid, _machine_parallelism
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from dask_processes import process_cluster  # noqa: E402
 
-_SCALE = 0.3
+_SCALE = 0.3  # the grid's cells: 300
+_EXTRACT_SCALE = 1.0  # the extraction's cells: 1,000 (fewer are too short to time 2 workers against 1)
 _REPETITIONS = 2
 
 
@@ -50,11 +51,13 @@ def _codes(table, selection) -> tuple[np.ndarray, tuple[str, ...]]:
     return np.array([labels.index(by_id[i].task_label("five")) for i in table.ids]), labels
 
 
-def _on(executor, data: Path, cache: Path, plans) -> tuple[float, float, bytes, list[np.ndarray]]:
-    seconds, table, selection = _extract(data, cache, executor)
-    codes, labels = _codes(table, selection)
+def _on(executor, extract_data: Path, cache: Path, table, codes, labels, plans
+        ) -> tuple[float, float, bytes, list[np.ndarray]]:
+    """Seconds of the extraction (of ``extract_data``'s cells) and of the grid (on ``table``), the extraction's
+    cache file and the grid's distributions."""
+    seconds, extracted, _ = _extract(extract_data, cache, executor)
     grid_seconds, results = _grid(executor, table.values, codes, labels, plans)
-    return seconds, grid_seconds, table.cache_file.read_bytes(), results
+    return seconds, grid_seconds, extracted.cache_file.read_bytes(), results
 
 
 def _warm_worker() -> None:
@@ -73,10 +76,11 @@ def main() -> str:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         data = write_dataset(root / "cells", scaled_counts(_SCALE), seed=1)
+        extract_data = write_dataset(root / "many", scaled_counts(_EXTRACT_SCALE), seed=2)
         _, table, selection = _extract(data, root / "plan", SerialExecutor())
-        codes, _ = _codes(table, selection)
+        codes, labels = _codes(table, selection)
         plans = [p for r in range(1, _REPETITIONS + 1) for p in plan_folds(codes, seed=r, folds=10, repetition=r)]
-        serial = _on(SerialExecutor(), data, root / "serial", plans)
+        serial = _on(SerialExecutor(), extract_data, root / "serial", table, codes, labels, plans)
         rows = [("in-process (no Dask)", "-", serial[0], serial[1], True, True)]
         for own_core in (False, True):
             for workers in (1, 2):
@@ -85,10 +89,10 @@ def main() -> str:
                     executor = DaskExecutor(scheduler=address)
                     try:
                         executor.client.run(_warm_worker)
-                        _grid(executor, table.values, codes, selection.labels("five"), plans[:workers], _CLASSIFIERS,
-                              "warm-up-")
+                        _grid(executor, table.values, codes, labels, plans[:workers], _CLASSIFIERS, "warm-up-")
                         startup = time.perf_counter() - started
-                        result = _on(executor, data, root / f"dask-{own_core}-{workers}", plans)
+                        result = _on(executor, extract_data, root / f"dask-{own_core}-{workers}", table, codes, labels,
+                                     plans)
                     finally:
                         executor.close()
                 same_grid = all(np.array_equal(a, b) for a, b in zip(serial[3], result[3], strict=True))
@@ -104,9 +108,9 @@ def main() -> str:
     lines = [
         "## Extraction and the grid on separate Dask scheduler and worker processes (bench_cluster)",
         "",
-        f"Command: `python3 -m benchmarks cluster` (code {revision}). {table.values.shape[0]} synthetic cells × "
-        f"{table.values.shape[1]} features; grid: {len(_CLASSIFIERS)} Weka classifiers (J48, RandomForest, SMO, "
-        f"Logistic; Weka's defaults) × 10 folds × {_REPETITIONS} repetitions = {len(_CLASSIFIERS) * len(plans)} "
+        f"Command: `python3 -m benchmarks cluster` (code {revision}). Extraction: {sum(scaled_counts(_EXTRACT_SCALE).values()):,} "
+        f"synthetic cells. Grid: {table.values.shape[0]} synthetic cells × {table.values.shape[1]} features, "
+        f"{len(_CLASSIFIERS)} Weka classifiers (J48, RandomForest, SMO, Logistic; Weka's defaults) × 10 folds × {_REPETITIONS} repetitions = {len(_CLASSIFIERS) * len(plans)} "
         f"fold tasks. Machine: {platform.machine()}, {os.cpu_count()} cores, load average {load_start:.1f} at the "
         f"start, {load_end:.1f} at the end; Python {platform.python_version()}.",
         "",
