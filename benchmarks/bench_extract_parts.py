@@ -152,9 +152,10 @@ def _run(tree: Path, out: Path, mode: str = "--worker") -> None:
 
 def main() -> str:
     here = Path(__file__).resolve().parents[1]
-    base_tree = Path(os.environ.get("WEKAWBC_BASE_TREE", "/tmp/base"))
-    base_commit = os.environ.get("WEKAWBC_BASE_COMMIT") or subprocess.run(
-        ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
+    # Imported here: the worker runs this file with the measured tree's ``benchmarks`` first on the path.
+    from benchmarks import _base
+
+    base_tree, base_commit = _base.base_tree()
     load = os.getloadavg()[0]
     timings: dict[str, list[np.ndarray]] = {"base": [], "now": []}
     with tempfile.TemporaryDirectory() as folder:

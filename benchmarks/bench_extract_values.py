@@ -95,9 +95,10 @@ def compare(old: np.ndarray, new: np.ndarray, names: list[str]) -> dict:
 
 def main() -> str:
     here = Path(__file__).resolve().parents[1]
-    base_tree = Path(os.environ.get("WEKAWBC_BASE_TREE", "/tmp/base"))
-    base_commit = os.environ.get("WEKAWBC_BASE_COMMIT") or subprocess.run(
-        ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
+    # Imported here: the worker runs this file with the measured tree's ``benchmarks`` first on the path.
+    from benchmarks import _base
+
+    base_tree, base_commit = _base.base_tree()
     with tempfile.TemporaryDirectory() as folder:
         for name, tree in (("base", base_tree), ("now", here)):
             _run(tree, Path(folder) / f"{name}.npz")

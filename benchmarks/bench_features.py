@@ -9,13 +9,13 @@ CPU seconds of this process. The base code is a tree of commit 2247b90 made with
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import platform
 import time
-from pathlib import Path
 
 import numpy as np
+
+from benchmarks import _base
 
 ROUNDS = 5
 
@@ -57,10 +57,8 @@ def main() -> str:
     from wekawbc.features.compute import compute_features
     from wekawbc.features.registry import feature_names
 
-    base_tree = Path(os.environ.get("WEKAWBC_BASE_TREE", "/tmp/base"))
-    spec = importlib.util.spec_from_file_location("base_compute", base_tree / "wekawbc" / "features" / "compute.py")
-    base = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(base)
+    base_tree, _ = _base.base_tree()
+    base = _base.load_module("base_compute", base_tree / "wekawbc" / "features" / "compute.py")
     items = _inputs()
     load = os.getloadavg()[0]
     worst, worst_name = 0.0, "-"

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 import platform
-import subprocess
 import time
-from pathlib import Path
 from typing import Callable
 
 import numpy as np
+
+from benchmarks import _base
 
 ROUNDS = 5
 
@@ -55,14 +55,12 @@ def main() -> str:
     import cv2
 
     from benchmarks.bench_extract_values import _crops
-    from benchmarks.bench_lobes import _cells, _load
+    from benchmarks.bench_lobes import _cells
     from wekawbc.features._kernels import level_regions
 
     cv2.setNumThreads(1)
-    base_tree = Path(os.environ.get("WEKAWBC_BASE_TREE", "/tmp/base"))
-    base_commit = os.environ.get("WEKAWBC_BASE_COMMIT") or subprocess.run(
-        ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
-    base = _load("base_feature_kernels", base_tree / "wekawbc" / "features" / "_kernels.py").level_regions
+    base_tree, base_commit = _base.base_tree()
+    base = _base.load_module("base_feature_kernels", base_tree / "wekawbc" / "features" / "_kernels.py").level_regions
     cells = _cells(_crops("pbc", 200))
     maps = _maps(cells)
     differ = sum(not all(np.array_equal(old, new) for old, new in zip(base(*arguments), level_regions(*arguments)))

@@ -14,28 +14,17 @@ seconds of the process. Run: ``WEKAWBC_BASE_TREE=/tmp/base python3 -m benchmarks
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import platform
-import subprocess
-import sys
 import time
-from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 
+from benchmarks import _base
+
 ROUNDS = 5
-
-
-def _load(name: str, path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def _cells(crops: list[np.ndarray]) -> list[tuple]:
@@ -110,14 +99,12 @@ def main() -> str:
     from benchmarks.bench_extract_values import LABS, _crops
 
     cv2.setNumThreads(1)
-    base_tree = Path(os.environ.get("WEKAWBC_BASE_TREE", "/tmp/base"))
-    base_commit = os.environ.get("WEKAWBC_BASE_COMMIT") or subprocess.run(
-        ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
+    base_tree, base_commit = _base.base_tree()
     import wekawbc.cells.granules as new_granules
     import wekawbc.cells.lobes as new_lobes
 
-    old = (_load("base_granules", base_tree / "wekawbc" / "cells" / "granules.py"),
-           _load("base_lobes", base_tree / "wekawbc" / "cells" / "lobes.py"))
+    old = (_base.load_module("base_granules", base_tree / "wekawbc" / "cells" / "granules.py"),
+           _base.load_module("base_lobes", base_tree / "wekawbc" / "cells" / "lobes.py"))
     new = (new_granules, new_lobes)
     labs = {lab: _cells(_crops(lab, count)) for lab, count in LABS}
     differences = {lab: _differences(cells, old, new) for lab, cells in labs.items()}

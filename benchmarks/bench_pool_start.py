@@ -50,9 +50,10 @@ def _run(tree: Path) -> list[float]:
 
 def main() -> str:
     here = Path(__file__).resolve().parents[1]
-    base_tree = Path(os.environ.get("WEKAWBC_BASE_TREE", "/tmp/base"))
-    base_commit = os.environ.get("WEKAWBC_BASE_COMMIT") or subprocess.run(
-        ["git", "-C", str(base_tree), "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip() or "?"
+    # Imported here: the worker runs this file with the measured tree's ``benchmarks`` first on the path.
+    from benchmarks import _base
+
+    base_tree, base_commit = _base.base_tree()
     busy = int(os.environ.get("WEKAWBC_BUSY", "0"))
     hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy)]
     load = os.getloadavg()[0]
