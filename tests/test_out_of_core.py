@@ -10,7 +10,7 @@ import pytest
 
 from wekawbc.arff import arff_writer, parquet_writer, write_arff
 from wekawbc.experiment.data import _BATCH, extract_table, select_cells
-from wekawbc.experiment.scaleout import SerialExecutor
+from wekawbc.experiment.scaleout import SerialExecutor, in_flight_window
 from wekawbc.synthetic import scaled_counts, write_dataset
 
 
@@ -61,6 +61,20 @@ def test_an_interrupted_extraction_resumes_at_the_next_batch_and_gives_the_same_
     assert table.cache_file.read_bytes() == whole.cache_file.read_bytes()
     again = _Counting()
     assert extract_table(cells, {}, tmp_path / "resumed", again, progress=False).from_cache and again.tasks == []
+
+
+def test_in_flight_window_sends_ahead_and_gives_back_in_order():
+    events: list[str] = []
+
+    def sent(count):
+        for item in range(count):
+            events.append(f"send {item}")
+            yield item
+
+    for item in in_flight_window(sent(4), 2):
+        events.append(f"wait {item}")
+    assert events == ["send 0", "send 1", "wait 0", "send 2", "wait 1", "send 3", "wait 2", "wait 3"]
+    assert list(in_flight_window(iter([]), 3)) == [] and list(in_flight_window(range(2), 5)) == [0, 1]
 
 
 _LABELS = [["x", "y z", None][i % 3] for i in range(23)]

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -26,6 +25,7 @@ from wekawbc._io import WekawbcError, atomic_write, atomic_write_text
 from wekawbc._progress import progress_bar
 from wekawbc.paths import inside, slug
 from wekawbc.cells.dataset import CellRecord, IndexFormat, class_values, load_dataset
+from wekawbc.experiment.scaleout import in_flight_window
 
 __all__ = ["CellSelection", "FeatureTable", "select_cells", "data_fingerprint", "extract_table", "load_cnn_crops",
            "read_feature_file"]
@@ -246,23 +246,22 @@ def _cached_or_extracted(selection: CellSelection, parameters: dict[str, Any], e
     batches = [records[i:i + _BATCH] for i in range(0, len(records), _BATCH)]
     parts = cache_file.with_suffix(".parts")
     todo = [number for number in range(len(batches)) if not _part(parts, number).is_file()]
+    def send(number: int) -> tuple[int, list[str], list[str], Any]:
+        """Read a batch and submit its readable images: its number, their ids, its failures, the task."""
+        images = _read_batch(batches[number])
+        readable = [(im, r) for im, r in zip(images, batches[number]) if not isinstance(im, str)]
+        handle = executor.submit(f"features-{selection.name}-{number}", _extract_batch,
+                                 [im for im, _ in readable], [r for _, r in readable], parameters)
+        return number, [str(r.image) for _, r in readable], [im for im in images if isinstance(im, str)], handle
+
+    # The next batch is read and sent while the workers compute those in flight; each is written
+    # as soon as it and those before it are in.
     window = max(1, 2 * int(getattr(executor, "window", 1)))
-    # A rolling window: the next batch is read and sent while the workers compute the ones in
-    # flight, and each batch is written (hence resumable) as soon as it and those before it are in.
-    in_flight: deque = deque()
     with progress_bar(total=len(batches), initial=len(batches) - len(todo), desc="features", unit="batch",
                       enabled=progress, leave=False) as bar:
-        for position, number in enumerate(todo):
-            images = _read_batch(batches[number])
-            readable = [(im, r) for im, r in zip(images, batches[number]) if not isinstance(im, str)]
-            handle = executor.submit(f"features-{selection.name}-{number}", _extract_batch,
-                                     [im for im, _ in readable], [r for _, r in readable], parameters)
-            in_flight.append((number, [str(r.image) for _, r in readable],
-                              [im for im in images if isinstance(im, str)], handle))
-            while in_flight and (len(in_flight) >= window or position == len(todo) - 1):
-                done, ids, failures, handle = in_flight.popleft()
-                _write_part(parts, done, ids, failures, executor.results([handle], "features", False)[0])
-                bar.update()
+        for done, ids, failures, handle in in_flight_window(map(send, todo), window):
+            _write_part(parts, done, ids, failures, executor.results([handle], "features", False)[0])
+            bar.update()
     return _join_parts(selection.name, parts, len(batches), cache_file, failures_file, fingerprint)
 
 

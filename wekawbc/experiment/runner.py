@@ -21,7 +21,6 @@ import contextlib
 import hashlib
 import json
 import time
-from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +36,7 @@ from wekawbc.experiment.config import ClassifierSpec, ExperimentConfig, validate
 from wekawbc.experiment.crosslab import (CrossLabResult, cross_lab_markdown, group_plans, group_values,
                                          robust_standardise, shared_class_rows)
 from wekawbc.experiment.data import FeatureTable, extract_table, load_cnn_crops, read_feature_file, select_cells
+from wekawbc.experiment.scaleout import in_flight_window
 from wekawbc.experiment.grid import FoldPlan, assemble_predictions, cnn_fold, cnn_fold_settings, plan_folds, weka_fold
 from wekawbc.experiment.stats import ExperimentTable, experimenter_table, summarise_runs
 from wekawbc.protocol.folds import small_class_notes
@@ -222,22 +222,17 @@ def _run_grid(config: ExperimentConfig, dataset: str, task: str, features: Featu
     plans = {u.repetition: (group_plans(groups, u.seed, u.repetition) if groups is not None
                             else plan_folds(codes, u.seed, evaluation.folds, evaluation.split, u.repetition))
              for u in pending}
-    # A bounded window of units in flight keeps the workers busy while units finish (and are
-    # written, hence resumable) in configuration order.
-    in_flight: deque = deque()
+    # Units finish (and are written, hence resumable) in configuration order.
+    sent = ((unit, _submit_unit(unit, plans[unit.repetition], unit_inputs(unit), labels, executor), time.perf_counter())
+            for unit in pending)
     with progress_bar(total=len(pending), desc=f"{dataset}/{task}", unit="run", enabled=progress) as bar:
-        for position, unit in enumerate(pending):
-            in_flight.append((unit, _submit_unit(unit, plans[unit.repetition], unit_inputs(unit), labels, executor),
-                              time.perf_counter()))
-            while in_flight and (len(in_flight) >= executor.window or position == len(pending) - 1):
-                done, handles, started = in_flight.popleft()
-                bar.set_postfix_str(f"{done.scheme} rep {done.repetition}")
-                distributions = executor.results(handles, f"{done.scheme} folds", progress)
-                predictions = assemble_predictions(labels, codes, plans[done.repetition], distributions,
-                                                   features.ids)
-                _write_unit(done, keys[done], predictions, time.perf_counter() - started, config.run_dir)
-                outcome.units_run += 1
-                bar.update()
+        for done, handles, started in in_flight_window(sent, executor.window):
+            bar.set_postfix_str(f"{done.scheme} rep {done.repetition}")
+            distributions = executor.results(handles, f"{done.scheme} folds", progress)
+            predictions = assemble_predictions(labels, codes, plans[done.repetition], distributions, features.ids)
+            _write_unit(done, keys[done], predictions, time.perf_counter() - started, config.run_dir)
+            outcome.units_run += 1
+            bar.update()
     return units
 
 

@@ -15,15 +15,35 @@ import contextlib
 import logging
 import uuid
 import warnings
+from collections import deque
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence, TypeVar
 
 from wekawbc._io import WekawbcError
 from wekawbc._progress import progress_bar
 
-__all__ = ["JvmWorkerPlugin", "SerialExecutor", "DaskExecutor", "make_executor"]
+__all__ = ["JvmWorkerPlugin", "SerialExecutor", "DaskExecutor", "in_flight_window", "make_executor"]
 
 _log = logging.getLogger(__name__)
+
+
+_Sent = TypeVar("_Sent")
+
+
+def in_flight_window(sent: Iterable[_Sent], size: int) -> Iterator[_Sent]:
+    """Each item of ``sent`` in order, given back once ``size`` items are in flight, the rest at the end.
+
+    ``sent`` yields work already submitted (taking the next item submits it), so up to ``size``
+    items run on the workers while the caller waits for, and writes, the oldest: the workers stay
+    busy and results are written (hence resumable) in submission order.
+    """
+    in_flight: deque = deque()
+    for item in sent:
+        in_flight.append(item)
+        if len(in_flight) >= size:
+            yield in_flight.popleft()
+    while in_flight:
+        yield in_flight.popleft()
 
 
 @dataclass(frozen=True)
