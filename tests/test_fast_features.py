@@ -149,14 +149,15 @@ def test_quantiles_are_numpys(cells):
             (expected, expected.dtype) for expected in (np.quantile(values, fraction) for fraction in fractions)]
 
 
-def test_bounds_are_the_projections_box(cells):
-    from wekawbc.cells.segmentation import _box
-    from wekawbc.features.compute import _bounds
+def test_mask_box_is_the_projections_box(cells):
+    """The box the feature functions cut (segmentation's mask_box) on real masks and strided views of them."""
+    from wekawbc.cells.segmentation import mask_box
 
     for mask in _masks(cells):
         for part in (mask, mask[1:, 2:]):  # a strided view too
             if part.any():
-                assert _bounds(part) == _box(part)
+                rows, cols = np.nonzero(part)
+                assert mask_box(part) == (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
 
 
 def test_opencv_components_are_scipys(cells):

@@ -19,7 +19,7 @@ from skimage.morphology import convex_hull_image
 from wekawbc.cells.dataset import load_dataset, read_image
 from wekawbc.cells._kernels import label_shape
 from wekawbc.cells.scale import RedCellParams, _eccentricity, _stain_channels, _too_eccentric, convex_area, find_red_cells
-from wekawbc.cells.segmentation import _box, _distance, dilated, fill_holes, segment_cell, three_class_thresholds
+from wekawbc.cells.segmentation import _distance, dilated, fill_holes, mask_box, segment_cell, three_class_thresholds
 from wekawbc.cells.stain import channel_medians
 
 LABS = (("pbc", 12), ("jtsc", 6), ("bccd", 4))
@@ -75,10 +75,10 @@ def test_box_is_the_masks_extent(images):
     for mask in masks:
         if not mask.any():
             with pytest.raises(IndexError):
-                _box(mask)
+                mask_box(mask)
             continue
         rows, cols = np.nonzero(mask)
-        assert _box(mask) == (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
+        assert mask_box(mask) == (cols.min(), rows.min(), cols.max() + 1, rows.max() + 1)
 
 
 def test_dilated_is_opencvs_dilation_of_the_whole_mask(images):

@@ -42,7 +42,7 @@ from wekawbc.cells._kernels import (bin_counts, distances_to, distances_to_outsi
                                     unit_planes)
 
 __all__ = ["CellSegmentation", "SegmentationParams", "segment_cell", "naive_nucleus_mask", "label_image",
-           "dilated", "fill_holes", "kept_buffer", "three_class_thresholds"]
+           "dilated", "fill_holes", "kept_buffer", "mask_box", "three_class_thresholds"]
 
 
 @dataclass(frozen=True)
@@ -373,7 +373,7 @@ def _refine_nucleus(rgb: np.ndarray, coarse: np.ndarray, threshold: float, scale
     """
     if abs(scale - 1) < 0.05:
         return coarse
-    x0, y0, x1, y1 = _box(coarse)
+    x0, y0, x1, y1 = mask_box(coarse)
     reach = int(np.ceil(2 / scale))
     window = (slice(max(y0 - reach, 0), y1 + reach), slice(max(x0 - reach, 0), x1 + reach))
     score = _score(rgb[window], params.smooth_sigma, params.blue_weight)
@@ -393,10 +393,10 @@ def _refine_nucleus(rgb: np.ndarray, coarse: np.ndarray, threshold: float, scale
 
 def _segmentation(nucleus: np.ndarray, cell: np.ndarray) -> CellSegmentation:
     cytoplasm = cell & ~nucleus
-    return CellSegmentation(nucleus, cytoplasm, cell, _box(cell))
+    return CellSegmentation(nucleus, cytoplasm, cell, mask_box(cell))
 
 
-def _box(mask: np.ndarray) -> tuple[int, int, int, int]:
+def mask_box(mask: np.ndarray) -> tuple[int, int, int, int]:
     """``(x0, y0, x1, y1)`` of a non-empty bool mask (x1, y1 exclusive): OpenCV's bounding rectangle of its pixels."""
     x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask, dtype=bool).view(np.uint8))
     if width == 0:

@@ -9,6 +9,7 @@ import numpy as np
 
 from wekawbc.cells.granules import compartment_densities, granule_measures
 from wekawbc.cells.lobes import assess_lobes
+from wekawbc.cells.segmentation import mask_box
 from wekawbc.features._stat_kernels import (colour_sums, compartment_moments, density_spread, lbp_counts,
                                             quantised_cooccurrences, sorted_quantiles)
 from wekawbc.features.registry import (CHANNELS, FEATURES, GLCM_LEVELS, GLCM_SIZE, LBP_BINS, LBP_POINTS,
@@ -32,18 +33,7 @@ def colour_planes(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def colour_channels(rgb: np.ndarray) -> np.ndarray:
     """The nine channels of :data:`~wekawbc.features.registry.CHANNELS`, shape (rows, cols, 9), float32:
     :func:`colour_planes` side by side."""
-    channels = np.empty(rgb.shape[:2] + (len(CHANNELS),), np.float32)
-    # np.concatenate(colour_planes(rgb), axis=2)'s array, copied channel by channel in one OpenCV call (faster)
-    cv2.mixChannels(list(colour_planes(rgb)), [channels], [index for channel in range(len(CHANNELS))
-                                                           for index in (channel, channel)])
-    return channels
-
-
-def _bounds(mask: np.ndarray) -> tuple[int, int, int, int]:
-    """``(x0, y0, x1, y1)`` of a non-empty mask (x1, y1 exclusive): :func:`wekawbc.cells.segmentation._box`'s
-    numbers, from ``cv2.boundingRect`` (faster than the row and column projections)."""
-    x, y, width, height = cv2.boundingRect(np.ascontiguousarray(mask).view(np.uint8))
-    return x, y, x + width, y + height
+    return np.concatenate(colour_planes(rgb), axis=2)
 
 
 def _shape(mask: np.ndarray) -> dict[str, float]:
@@ -58,7 +48,7 @@ def _shape(mask: np.ndarray) -> dict[str, float]:
     hull = hull32.reshape(-1, 2).astype(np.float64)
     hull_area = max(float(cv2.contourArea(hull32)), area)
     hull_perimeter = float(cv2.arcLength(hull32, True))
-    # the mask's box (_bounds): its outer contours pass through its extreme pixels
+    # the mask's box (mask_box): its outer contours pass through its extreme pixels
     _, _, width, height = cv2.boundingRect(points)
     box_area = float(width * height)
     moments = cv2.moments(mask8, binaryImage=True)
@@ -141,7 +131,7 @@ def _glcm(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     """Haralick features of the compartment only: outside pixels get grey level 0, dropped from P."""
     if np.count_nonzero(mask) < 4:
         return {}
-    x0, y0, x1, y1 = _bounds(mask)
+    x0, y0, x1, y1 = mask_box(mask)
     patch, inside = lightness[y0:y1, x0:x1], mask[y0:y1, x0:x1]
     scale = min(1.0, GLCM_SIZE / max(patch.shape))
     if scale < 1.0:
@@ -274,7 +264,7 @@ def uniform_lbp(grey: np.ndarray) -> np.ndarray:
 def _lbp(lightness: np.ndarray, mask: np.ndarray) -> dict[str, float]:
     if not mask.any():
         return {}
-    x0, y0, x1, y1 = _bounds(mask)
+    x0, y0, x1, y1 = mask_box(mask)
     window = (slice(max(y0 - 1, 0), y1 + 1), slice(max(x0 - 1, 0), x1 + 1))
     grey = np.round(lightness[window] * 2.55).astype(np.uint8)  # integer input, as skimage advises
     # np.bincount(uniform_lbp(grey)[mask[window]].astype(np.int64))'s counts, the codes computed row by row
