@@ -94,17 +94,22 @@ def _stain_channels(rgb: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray
     return stain_planes(blurred)
 
 
-def _eccentricity(moments: np.ndarray) -> float:
-    """``skimage.measure.regionprops``' eccentricity of a binary region, from its raw moments (:func:`label_shape`'s).
-
-    The central moments as ``cv2.moments`` derives them from the raw ones (the same double operations,
-    so the same numbers), then scikit-image's inertia tensor (rows, cols):
-    ``[[mu_cols, -mu11], [-mu11, mu_rows]] / area`` and its eigenvalues.
-    """
+def _central_moments(moments: np.ndarray) -> tuple[float, float, float, float]:
+    """``m00, mu20, mu11, mu02`` from :func:`label_shape`'s raw moments, as ``cv2.moments`` derives them (the same
+    double operations, so the same numbers)."""
     m00, m10, m01, m20, m11, m02 = (float(value) for value in moments)
     inverse = 1.0 / m00
     x_mean, y_mean = m10 * inverse, m01 * inverse
-    mu20, mu11, mu02 = m20 - m10 * x_mean, m11 - m10 * y_mean, m02 - m01 * y_mean
+    return m00, m20 - m10 * x_mean, m11 - m10 * y_mean, m02 - m01 * y_mean
+
+
+def _eccentricity(moments: np.ndarray) -> float:
+    """``skimage.measure.regionprops``' eccentricity of a binary region, from its raw moments (:func:`label_shape`'s).
+
+    The central moments (:func:`_central_moments`), then scikit-image's inertia tensor (rows, cols):
+    ``[[mu_cols, -mu11], [-mu11, mu_rows]] / area`` and its eigenvalues.
+    """
+    m00, mu20, mu11, mu02 = _central_moments(moments)
     tensor = np.array([[mu20, -mu11], [-mu11, mu02]]) / m00
     small, large = np.clip(np.linalg.eigvalsh(tensor), 0, None)
     return 0.0 if large == 0 else math.sqrt(1 - small / large)
@@ -119,10 +124,7 @@ def _too_eccentric(moments: np.ndarray, limit: float) -> bool:
     eccentricity within ``1e-9`` of the squared limit is left to :func:`_eccentricity` itself, so the
     answer is its answer.
     """
-    m00, m10, m01, m20, m11, m02 = (float(value) for value in moments)
-    inverse = 1.0 / m00
-    x_mean, y_mean = m10 * inverse, m01 * inverse
-    mu20, mu11, mu02 = m20 - m10 * x_mean, m11 - m10 * y_mean, m02 - m01 * y_mean
+    _, mu20, mu11, mu02 = _central_moments(moments)
     middle, spread = (mu20 + mu02) / 2.0, math.hypot((mu20 - mu02) / 2.0, mu11)
     large, small = middle + spread, max(middle - spread, 0.0)
     squared = 0.0 if large <= 0 else 1.0 - small / large  # the eccentricity's square
